@@ -1,0 +1,70 @@
+namespace ReplayVm.Cli.Hosting;
+
+/// <summary>
+/// Carries the guest's console bytes to our stdout. The machine hands over one byte at a time, so
+/// bytes are buffered; a timer flushes them every few milliseconds, so a prompt without a newline
+/// still appears promptly. Stdout carries nothing but guest output.
+/// </summary>
+internal sealed class ConsoleOutputPump : IDisposable
+{
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly Stream _output;
+    private readonly byte[] _buffer = new byte[16 * 1024];
+    private readonly Lock _lock = new();
+    private readonly Timer _timer;
+    private readonly Action _onBroken;
+    private int _count;
+    private bool _broken;
+
+    /// <param name="output">Usually stdout.</param>
+    /// <param name="onBroken">Called once if the reader goes away (EPIPE): nobody sees the guest any more.</param>
+    public ConsoleOutputPump(Stream output, Action onBroken)
+    {
+        _output = output;
+        _onBroken = onBroken;
+        _timer = new Timer(_ => Flush(), null, FlushInterval, FlushInterval);
+    }
+
+    /// <summary>True once a write to stdout failed.</summary>
+    public bool IsBroken { get { lock (_lock) return _broken; } }
+
+    /// <summary>The machine's console callback; runs on the machine's thread.</summary>
+    public void Write(byte value)
+    {
+        lock (_lock)
+        {
+            if (_broken) return;
+            _buffer[_count++] = value;
+            if (_count == _buffer.Length) FlushLocked();
+        }
+    }
+
+    public void Flush()
+    {
+        lock (_lock) FlushLocked();
+    }
+
+    private void FlushLocked()
+    {
+        if (_count == 0 || _broken) return;
+        try
+        {
+            _output.Write(_buffer, 0, _count);
+            _output.Flush();
+        }
+        catch (IOException)
+        {
+            // The timer thread must never throw: an unhandled exception there would kill the process with a stack trace.
+            _broken = true;
+            ThreadPool.QueueUserWorkItem(_ => _onBroken());
+        }
+        _count = 0;
+    }
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        Flush();
+    }
+}

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using ReplayVm.Core.Input;
+
+namespace ReplayVm.Cli.Hosting;
+
+/// <summary>
+/// Host stdin as guest UART input. A background thread reads stdin into a queue; the machine takes
+/// bytes at its own polls, only as many as the UART has room for. Live input cannot know its
+/// future, so it never asks the machine to stop at a particular count.
+/// </summary>
+internal sealed class LiveConsoleInput : IInputPort
+{
+    private readonly ConcurrentQueue<byte> _pending = new();
+    private readonly Stream _input;
+    private int _started;
+
+    public LiveConsoleInput(Stream input) => _input = input;
+
+    public ulong NextDeliveryAt => ulong.MaxValue;
+
+    public void Poll(ulong instret, IInputSink sink)
+    {
+        // Start reading on the first poll rather than at construction, so that a run which fails
+        // before the guest starts never touches the terminal.
+        if (_started == 0 && Interlocked.Exchange(ref _started, 1) == 0) StartReader();
+        while (sink.ConsoleRoom > 0 && _pending.TryDequeue(out byte value))
+            sink.DeliverConsoleByte(value);
+    }
+
+    private void StartReader()
+    {
+        // A background thread: a read blocked on stdin must not keep the process alive after the guest exits.
+        var thread = new Thread(ReadLoop) { IsBackground = true, Name = "stdin reader" };
+        thread.Start();
+    }
+
+    private void ReadLoop()
+    {
+        var buffer = new byte[256];
+        try
+        {
+            int count;
+            while ((count = _input.Read(buffer, 0, buffer.Length)) > 0)
+                for (int i = 0; i < count; i++) _pending.Enqueue(buffer[i]);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // stdin went away: the guest simply gets no more input.
+        }
+    }
+}

@@ -1,0 +1,1 @@
+return ReplayVm.Cli.CliApp.Run(args);

@@ -1,0 +1,96 @@
+using ReplayVm.Core.Memory;
+
+namespace ReplayVm.Core.Devices;
+
+/// <summary>
+/// NS16550A UART (register layout per the National/TI PC16550D datasheet), as QEMU's virt has at
+/// 0x1000_0000. Transmission is instant: THR bytes go straight to the console sink. Received bytes
+/// arrive only from the machine's input port, into a 16-byte FIFO. The interrupt output is a
+/// level: it is high while an enabled condition holds, so a driver that never reads IIR cannot
+/// make it livelock.
+/// </summary>
+public sealed class Uart16550(Action<byte> transmit) : IMmioDevice
+{
+    public const int FifoDepth = 16;
+
+    private const int Rbr = 0, Ier = 1, Iir = 2, Lcr = 3, Mcr = 4, Lsr = 5, Msr = 6, Scr = 7;
+    private const byte LcrDlab = 0x80;
+    private const byte LsrDataReady = 0x01, LsrThrEmpty = 0x20, LsrTransmitterEmpty = 0x40;
+    private const byte IerReceiveData = 0x01, IerThrEmpty = 0x02;
+    private const byte IirNone = 0x01, IirThrEmpty = 0x02, IirReceiveData = 0x04, IirFifosEnabled = 0xC0;
+
+    private readonly Queue<byte> _receive = new(FifoDepth);
+    private byte _ier, _lcr, _mcr, _scr, _fcr, _dll = 0x0C, _dlm;
+    /// <summary>The THR-empty interrupt is an event: raised when THR empties or ETBEI is set, cleared by reading IIR or writing THR.</summary>
+    private bool _thrEmptyPending;
+
+    public int ReceiveRoom => FifoDepth - _receive.Count;
+
+    public void Receive(byte value)
+    {
+        if (_receive.Count < FifoDepth) _receive.Enqueue(value);
+    }
+
+    public bool InterruptPending =>
+        ((_ier & IerReceiveData) != 0 && _receive.Count > 0) || ((_ier & IerThrEmpty) != 0 && _thrEmptyPending);
+
+    public bool Read(ulong offset, int size, out ulong value)
+    {
+        value = 0;
+        if (size != 1) return offset < 8;
+        value = offset switch
+        {
+            Rbr when (_lcr & LcrDlab) != 0 => _dll,
+            Rbr => _receive.Count > 0 ? _receive.Dequeue() : (byte)0,
+            Ier when (_lcr & LcrDlab) != 0 => _dlm,
+            Ier => _ier,
+            Iir => ReadIir(),
+            Lcr => _lcr,
+            Mcr => _mcr,
+            Lsr => (byte)(LsrThrEmpty | LsrTransmitterEmpty | (_receive.Count > 0 ? LsrDataReady : 0)),
+            Msr => 0xB0, // DCD, DSR, CTS: a connected, idle line
+            Scr => _scr,
+            _ => 0,
+        };
+        return true;
+    }
+
+    private byte ReadIir()
+    {
+        byte fifo = (_fcr & 1) != 0 ? IirFifosEnabled : (byte)0;
+        if ((_ier & IerReceiveData) != 0 && _receive.Count > 0) return (byte)(fifo | IirReceiveData);
+        if ((_ier & IerThrEmpty) != 0 && _thrEmptyPending)
+        {
+            _thrEmptyPending = false;
+            return (byte)(fifo | IirThrEmpty);
+        }
+        return (byte)(fifo | IirNone);
+    }
+
+    public bool Write(ulong offset, int size, ulong value)
+    {
+        if (size != 1) return offset < 8;
+        byte b = (byte)value;
+        switch (offset)
+        {
+            case Rbr when (_lcr & LcrDlab) != 0: _dll = b; break;
+            case Rbr:
+                transmit(b);
+                _thrEmptyPending = true; // transmission is instant, so THR is empty again at once
+                break;
+            case Ier when (_lcr & LcrDlab) != 0: _dlm = b; break;
+            case Ier:
+                if ((b & IerThrEmpty) != 0 && (_ier & IerThrEmpty) == 0) _thrEmptyPending = true;
+                _ier = (byte)(b & 0x0F);
+                break;
+            case Iir:
+                _fcr = b;
+                if ((b & 0x02) != 0) _receive.Clear();
+                break;
+            case Lcr: _lcr = b; break;
+            case Mcr: _mcr = (byte)(b & 0x1F); break;
+            case Scr: _scr = b; break;
+        }
+        return true;
+    }
+}

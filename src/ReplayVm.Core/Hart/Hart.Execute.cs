@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+
+namespace ReplayVm.Core.Hart;
+
+public sealed partial class Hart
+{
+    /// <summary>
+    /// Executes one decoded instruction. One switch over a dense enum compiles to a jump table;
+    /// each case either completes (writes rd, advances pc) or raises an exception and leaves the
+    /// architectural state as it was, as the spec requires of a trapping instruction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Execute(ref DecodedInstruction d)
+    {
+        ulong pc = Pc;
+        ulong next = pc + d.Length;
+        switch (d.Op)
+        {
+            case Opcode.Lui: X(d.Rd) = (ulong)d.Imm; break;
+            case Opcode.Auipc: X(d.Rd) = pc + (ulong)d.Imm; break;
+            case Opcode.Jal: X(d.Rd) = next; next = pc + (ulong)d.Imm; break;
+            case Opcode.Jalr:
+            {
+                ulong target = (X(d.Rs1) + (ulong)d.Imm) & ~1UL;
+                X(d.Rd) = next;
+                next = target;
+                break;
+            }
+            case Opcode.Beq: if (X(d.Rs1) == X(d.Rs2)) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bne: if (X(d.Rs1) != X(d.Rs2)) next = pc + (ulong)d.Imm; break;
+            case Opcode.Blt: if ((long)X(d.Rs1) < (long)X(d.Rs2)) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bge: if ((long)X(d.Rs1) >= (long)X(d.Rs2)) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bltu: if (X(d.Rs1) < X(d.Rs2)) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bgeu: if (X(d.Rs1) >= X(d.Rs2)) next = pc + (ulong)d.Imm; break;
+
+            case Opcode.Lb: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) return; X(d.Rd) = (ulong)(sbyte)v; break; }
+            case Opcode.Lh: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) return; X(d.Rd) = (ulong)(short)v; break; }
+            case Opcode.Lw: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) return; X(d.Rd) = (ulong)(int)v; break; }
+            case Opcode.Ld: { if (!Load64(X(d.Rs1) + (ulong)d.Imm, out ulong v)) return; X(d.Rd) = v; break; }
+            case Opcode.Lbu: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) return; X(d.Rd) = v; break; }
+            case Opcode.Lhu: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) return; X(d.Rd) = v; break; }
+            case Opcode.Lwu: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) return; X(d.Rd) = v; break; }
+            case Opcode.Sb: if (!Store8(X(d.Rs1) + (ulong)d.Imm, (byte)X(d.Rs2))) return; break;
+            case Opcode.Sh: if (!Store16(X(d.Rs1) + (ulong)d.Imm, (ushort)X(d.Rs2))) return; break;
+            case Opcode.Sw: if (!Store32(X(d.Rs1) + (ulong)d.Imm, (uint)X(d.Rs2))) return; break;
+            case Opcode.Sd: if (!Store64(X(d.Rs1) + (ulong)d.Imm, X(d.Rs2))) return; break;
+
+            case Opcode.Addi: X(d.Rd) = X(d.Rs1) + (ulong)d.Imm; break;
+            case Opcode.Slti: X(d.Rd) = (long)X(d.Rs1) < d.Imm ? 1UL : 0; break;
+            case Opcode.Sltiu: X(d.Rd) = X(d.Rs1) < (ulong)d.Imm ? 1UL : 0; break;
+            case Opcode.Xori: X(d.Rd) = X(d.Rs1) ^ (ulong)d.Imm; break;
+            case Opcode.Ori: X(d.Rd) = X(d.Rs1) | (ulong)d.Imm; break;
+            case Opcode.Andi: X(d.Rd) = X(d.Rs1) & (ulong)d.Imm; break;
+            case Opcode.Slli: X(d.Rd) = X(d.Rs1) << (int)d.Imm; break;
+            case Opcode.Srli: X(d.Rd) = X(d.Rs1) >> (int)d.Imm; break;
+            case Opcode.Srai: X(d.Rd) = (ulong)((long)X(d.Rs1) >> (int)d.Imm); break;
+            case Opcode.Add: X(d.Rd) = X(d.Rs1) + X(d.Rs2); break;
+            case Opcode.Sub: X(d.Rd) = X(d.Rs1) - X(d.Rs2); break;
+            case Opcode.Sll: X(d.Rd) = X(d.Rs1) << (int)(X(d.Rs2) & 63); break;
+            case Opcode.Slt: X(d.Rd) = (long)X(d.Rs1) < (long)X(d.Rs2) ? 1UL : 0; break;
+            case Opcode.Sltu: X(d.Rd) = X(d.Rs1) < X(d.Rs2) ? 1UL : 0; break;
+            case Opcode.Xor: X(d.Rd) = X(d.Rs1) ^ X(d.Rs2); break;
+            case Opcode.Srl: X(d.Rd) = X(d.Rs1) >> (int)(X(d.Rs2) & 63); break;
+            case Opcode.Sra: X(d.Rd) = (ulong)((long)X(d.Rs1) >> (int)(X(d.Rs2) & 63)); break;
+            case Opcode.Or: X(d.Rd) = X(d.Rs1) | X(d.Rs2); break;
+            case Opcode.And: X(d.Rd) = X(d.Rs1) & X(d.Rs2); break;
+            case Opcode.Addiw: X(d.Rd) = (ulong)(int)(X(d.Rs1) + (ulong)d.Imm); break;
+            case Opcode.Slliw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) << (int)d.Imm); break;
+            case Opcode.Srliw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) >> (int)d.Imm); break;
+            case Opcode.Sraiw: X(d.Rd) = (ulong)((int)X(d.Rs1) >> (int)d.Imm); break;
+            case Opcode.Addw: X(d.Rd) = (ulong)(int)(X(d.Rs1) + X(d.Rs2)); break;
+            case Opcode.Subw: X(d.Rd) = (ulong)(int)(X(d.Rs1) - X(d.Rs2)); break;
+            case Opcode.Sllw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) << (int)(X(d.Rs2) & 31)); break;
+            case Opcode.Srlw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) >> (int)(X(d.Rs2) & 31)); break;
+            case Opcode.Sraw: X(d.Rd) = (ulong)((int)X(d.Rs1) >> (int)(X(d.Rs2) & 31)); break;
+
+            case Opcode.Mul: X(d.Rd) = X(d.Rs1) * X(d.Rs2); break;
+            case Opcode.Mulh: X(d.Rd) = MulDiv.MulHighSigned(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Mulhsu: X(d.Rd) = MulDiv.MulHighSignedUnsigned(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Mulhu: X(d.Rd) = Math.BigMul(X(d.Rs1), X(d.Rs2), out _); break;
+            case Opcode.Div: X(d.Rd) = MulDiv.Div(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Divu: X(d.Rd) = MulDiv.Divu(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Rem: X(d.Rd) = MulDiv.Rem(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Remu: X(d.Rd) = MulDiv.Remu(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Mulw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) * (uint)X(d.Rs2)); break;
+            case Opcode.Divw: X(d.Rd) = MulDiv.Divw(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Divuw: X(d.Rd) = MulDiv.Divuw(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Remw: X(d.Rd) = MulDiv.Remw(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Remuw: X(d.Rd) = MulDiv.Remuw(X(d.Rs1), X(d.Rs2)); break;
+
+            case Opcode.Fence: break;
+            case Opcode.FenceI: _ram.InvalidateAllCode(); SliceEnd = 0; break;
+
+            case >= Opcode.LrW and <= Opcode.AmomaxuD:
+                if (!ExecuteAtomic(ref d)) return;
+                break;
+
+            case >= Opcode.Csrrw and <= Opcode.Csrrci:
+                if (!ExecuteCsr(ref d)) return;
+                break;
+
+            case Opcode.Ecall:
+                RaiseException(Mode switch
+                {
+                    PrivilegeLevel.User => ExceptionCause.EcallFromU,
+                    PrivilegeLevel.Supervisor => ExceptionCause.EcallFromS,
+                    _ => ExceptionCause.EcallFromM,
+                }, 0);
+                return;
+            case Opcode.Ebreak:
+                // The spec (3.1.16) lets mtval be the pc or zero here; QEMU 7.2 writes zero, and so do we.
+                RaiseException(ExceptionCause.Breakpoint, 0);
+                return;
+            case Opcode.Mret:
+                if (Mode != PrivilegeLevel.Machine) { IllegalInstruction(ref d); return; }
+                next = ReturnFromMachineTrap();
+                break;
+            case Opcode.Sret:
+                if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tsr) != 0))
+                {
+                    IllegalInstruction(ref d);
+                    return;
+                }
+                next = ReturnFromSupervisorTrap();
+                break;
+            case Opcode.Wfi:
+                // Spec 3.1.6.5: TW makes WFI illegal below M; with S-mode present, U-mode WFI traps too.
+                if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tw) != 0))
+                {
+                    IllegalInstruction(ref d);
+                    return;
+                }
+                WaitingForInterrupt = true;
+                SliceEnd = 0;
+                break;
+            case Opcode.SfenceVma:
+                if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tvm) != 0))
+                {
+                    IllegalInstruction(ref d);
+                    return;
+                }
+                break;
+
+            default:
+                IllegalInstruction(ref d);
+                return;
+        }
+        Pc = next;
+    }
+
+    private void IllegalInstruction(ref DecodedInstruction d) => RaiseException(ExceptionCause.IllegalInstruction, d.Raw);
+}

@@ -1,0 +1,169 @@
+using ReplayVm.Core.Board;
+using ReplayVm.Core.Devices;
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.Input;
+using ReplayVm.Core.Loading;
+using ReplayVm.Core.Memory;
+
+namespace ReplayVm.Core;
+
+/// <summary>
+/// A whole board: hart, RAM, devices on QEMU virt's map, and the loop that runs the hart in slices.
+/// Between slices — and only there — the machine delivers input, updates interrupt lines and
+/// lets WFI skip time; slice ends depend only on guest state and on the input port's schedule,
+/// which is what makes runs reproducible.
+/// </summary>
+public sealed class Machine : IInputSink
+{
+    /// <summary>Steps between input polls. Small enough that typed keys feel instant; large enough to cost nothing.</summary>
+    public const ulong PollInterval = 4096;
+
+    private readonly IInputPort _input;
+    private readonly Action<byte> _console;
+    private ulong _nextPoll;
+    private (int Code, string? Detail)? _exit;
+    private volatile bool _stopRequested;
+    private HtifHost? _htif;
+
+    public Machine(MachineConfig config, IInputPort input, Action<byte> consoleOutput)
+    {
+        Config = config;
+        _input = input;
+        _console = consoleOutput;
+        Ram = new MainMemory(MemoryMap.RamBase, config.RamSize);
+        Bus = new Bus(Ram);
+        Hart = new Hart.Hart(Bus);
+        Clint = new Clint(Hart.Clock, Hart.EndSlice);
+        Uart = new Uart16550(consoleOutput);
+        Bus.Map(MemoryMap.ClintBase, MemoryMap.ClintSize, Clint);
+        Bus.Map(MemoryMap.UartBase, MemoryMap.UartSize, Uart);
+        Bus.Map(MemoryMap.TestFinisherBase, MemoryMap.TestFinisherSize, new SifiveTestFinisher(RequestExit));
+    }
+
+    public MachineConfig Config { get; }
+    public MainMemory Ram { get; }
+    public Bus Bus { get; }
+    public Hart.Hart Hart { get; }
+    public Clint Clint { get; }
+    public Uart16550 Uart { get; }
+
+    public ulong InstructionsRetired => Hart.InstructionsRetired;
+
+    /// <summary>Loads an ELF's PT_LOAD segments at their physical addresses, as QEMU's <c>-bios none -kernel</c> does.</summary>
+    public void LoadElf(ElfImage image)
+    {
+        foreach (var segment in image.Segments)
+        {
+            if (segment.MemorySize == 0) continue;
+            if (!Ram.Contains(segment.LoadAddress, segment.MemorySize))
+                throw new GuestImageException(
+                    $"segment at 0x{segment.LoadAddress:x} (0x{segment.MemorySize:x} bytes) lies outside RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}");
+        }
+        foreach (var segment in image.Segments)
+        {
+            if (segment.MemorySize == 0) continue;
+            Ram.Write(segment.LoadAddress, segment.FileBytes);
+            ulong bss = segment.MemorySize - (ulong)segment.FileBytes.Length;
+            if (bss > 0 && bss <= int.MaxValue) Ram.Write(segment.LoadAddress + (ulong)segment.FileBytes.Length, new byte[bss]);
+        }
+        if (Config.Board == BoardKind.Spike)
+        {
+            var tohost = image.FindSymbol("tohost")
+                ?? throw new GuestImageException("--machine spike needs a 'tohost' symbol in the ELF");
+            _htif = new HtifHost(Ram, tohost.Value, image.FindSymbol("fromhost")?.Value, _console, RequestExit);
+        }
+        Boot(image.Entry);
+    }
+
+    /// <summary>Loads a raw binary at <paramref name="address"/> and starts there.</summary>
+    public void LoadRaw(ReadOnlySpan<byte> data, ulong address)
+    {
+        if (!Ram.Contains(address, (ulong)Math.Max(data.Length, 1)))
+            throw new GuestImageException($"image of {data.Length} bytes at 0x{address:x} does not fit in RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}");
+        Ram.Write(address, data);
+        Boot(address);
+    }
+
+    /// <summary>Maps QEMU's reset ROM so the hart starts at 0x1000 and jumps to <paramref name="entry"/>.</summary>
+    private void Boot(ulong entry)
+    {
+        Bus.Map(BootRom.Base, BootRom.Size, new BootRom(entry, deviceTreeAddress: 0, nextStageEntry: entry));
+        Hart.Reset();
+    }
+
+    private void RequestExit(int code, string? detail)
+    {
+        _exit ??= (code, detail);
+        Hart.EndSlice();
+    }
+
+    /// <summary>Asks a running <see cref="Run"/> to return soon; safe from any thread.</summary>
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        Hart.EndSlice();
+    }
+
+    /// <summary>
+    /// Runs until the guest exits, <paramref name="maxInstructions"/> more steps have been taken
+    /// (instructions retired plus exceptions), the guest is stuck, or the host asks to stop.
+    /// <c>Run(1)</c> executes exactly one instruction or takes one exception.
+    /// </summary>
+    public RunResult Run(ulong maxInstructions)
+    {
+        ulong limit = maxInstructions > ulong.MaxValue - Hart.Steps ? ulong.MaxValue : Hart.Steps + maxInstructions;
+        while (true)
+        {
+            if (_exit is { } exit) return new RunResult(StopReason.GuestExit, exit.Code, InstructionsRetired, exit.Detail);
+            if (Hart.TrapLoopDetected) return new RunResult(StopReason.TrapLoop, 125, InstructionsRetired, Hart.DescribeTrapLoop());
+            if (_stopRequested)
+            {
+                _stopRequested = false;
+                return new RunResult(StopReason.HostRequest, 130, InstructionsRetired, null);
+            }
+            if (Hart.Steps >= limit) return new RunResult(StopReason.InstructionLimit, 124, InstructionsRetired, null);
+
+            if (Hart.Steps >= _nextPoll || Hart.Steps >= _input.NextDeliveryAt)
+            {
+                _input.Poll(Hart.Steps, this);
+                _nextPoll = Hart.Steps + PollInterval;
+            }
+            UpdateInterruptLines();
+            Hart.TakePendingInterrupt();
+
+            ulong end = Math.Min(Math.Min(limit, _nextPoll), Math.Min(_input.NextDeliveryAt, NextTimerStep()));
+            if (end <= Hart.Steps) end = Hart.Steps + 1;
+            Hart.RunSlice(end);
+
+            if (Hart.WaitingForInterrupt) Idle();
+            _htif?.Poll();
+        }
+    }
+
+    private void UpdateInterruptLines()
+    {
+        ulong lines = 0;
+        if (Clint.SoftwareInterrupt) lines |= 1UL << InterruptCause.MachineSoftware;
+        if (Clint.TimerInterrupt) lines |= 1UL << InterruptCause.MachineTimer;
+        Hart.InterruptLines = lines;
+    }
+
+    /// <summary>The step at which the CLINT timer fires, if it has not already.</summary>
+    private ulong NextTimerStep() => Clint.TimerInterrupt ? ulong.MaxValue : Hart.Clock.StepWhenTicksReach(Clint.Mtimecmp);
+
+    /// <summary>
+    /// WFI (privileged spec 3.3.3): with nothing pending, skip guest time to the timer event if the
+    /// timer could wake the hart. Otherwise WFI acts as a no-op, which the spec permits.
+    /// </summary>
+    private void Idle()
+    {
+        Hart.WaitingForInterrupt = false;
+        UpdateInterruptLines();
+        if (Hart.InterruptWouldWake) return;
+        if ((Hart.ReadCsr(0x304) & (1UL << InterruptCause.MachineTimer)) != 0) Hart.Clock.SkipIdleUntilStep(NextTimerStep());
+    }
+
+    int IInputSink.ConsoleRoom => Uart.ReceiveRoom;
+
+    void IInputSink.DeliverConsoleByte(byte value) => Uart.Receive(value);
+}

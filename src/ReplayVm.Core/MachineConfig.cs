@@ -1,0 +1,19 @@
+using ReplayVm.Core.Board;
+
+namespace ReplayVm.Core;
+
+/// <summary>Which board the machine imitates.</summary>
+public enum BoardKind
+{
+    /// <summary>QEMU's <c>virt</c> board: UART, CLINT, sifive_test finisher.</summary>
+    Virt,
+    /// <summary>Spike: HTIF through the ELF's <c>tohost</c>/<c>fromhost</c> symbols.</summary>
+    Spike,
+}
+
+/// <summary>How to build a machine. Everything that decides a run's result lives here or in the input log.</summary>
+public sealed record MachineConfig
+{
+    public ulong RamSize { get; init; } = MemoryMap.DefaultRamSize;
+    public BoardKind Board { get; init; } = BoardKind.Virt;
+}

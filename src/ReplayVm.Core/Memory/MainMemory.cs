@@ -1,0 +1,72 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ReplayVm.Core.Hart;
+
+namespace ReplayVm.Core.Memory;
+
+/// <summary>
+/// Guest RAM: one array, plus the decode cache that mirrors the pages holding code. Keeping both
+/// here means every writer (the hart, later DMA from devices) invalidates stale decodes through
+/// one path.
+/// </summary>
+public sealed class MainMemory
+{
+    public const int PageShift = 12;
+    public const int PageSize = 1 << PageShift;
+    /// <summary>One decode slot per 16-bit parcel: compressed instructions may start at any even offset.</summary>
+    public const int SlotsPerPage = PageSize / 2;
+
+    public readonly ulong Base;
+    public readonly ulong Size;
+    public readonly byte[] Bytes;
+
+    /// <summary>Decoded instructions per page; null when nothing on the page has been executed since its last write.</summary>
+    internal readonly DecodedInstruction[]?[] DecodedPages;
+
+    public MainMemory(ulong baseAddress, ulong size)
+    {
+        if (size == 0 || size % PageSize != 0 || size > (1UL << 40))
+            throw new ArgumentOutOfRangeException(nameof(size), "RAM size must be a positive multiple of 4 KiB, at most 1 TiB");
+        if (size > (ulong)Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(size), $"RAM size above {Array.MaxLength} bytes is not supported");
+        Base = baseAddress;
+        Size = size;
+        Bytes = GC.AllocateUninitializedArray<byte>((int)size, pinned: true);
+        Array.Clear(Bytes);
+        DecodedPages = new DecodedInstruction[]?[size >> PageShift];
+    }
+
+    public bool Contains(ulong address, ulong length) => address - Base < Size && length <= Size - (address - Base);
+
+    /// <summary>Drops cached decodes of the page holding <paramref name="offset"/> and of the page before it,
+    /// because a 4-byte instruction at the end of that page spans into this one.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void InvalidateCode(ulong offset)
+    {
+        ulong page = offset >> PageShift;
+        DecodedPages[page] = null;
+        if (page > 0) DecodedPages[page - 1] = null;
+    }
+
+    /// <summary>Drops every cached decode (FENCE.I, loading an image).</summary>
+    public void InvalidateAllCode() => Array.Clear(DecodedPages);
+
+    /// <summary>Copies bytes into RAM from the host side (loaders, devices doing DMA).</summary>
+    public void Write(ulong address, ReadOnlySpan<byte> data)
+    {
+        if (!Contains(address, (ulong)data.Length)) throw new ArgumentOutOfRangeException(nameof(address));
+        ulong offset = address - Base;
+        data.CopyTo(Bytes.AsSpan((int)offset, data.Length));
+        for (ulong page = offset >> PageShift; page <= (offset + (ulong)Math.Max(data.Length, 1) - 1) >> PageShift; page++)
+            InvalidateCode(page << PageShift);
+    }
+
+    public ReadOnlySpan<byte> Read(ulong address, int length)
+    {
+        if (!Contains(address, (ulong)length)) throw new ArgumentOutOfRangeException(nameof(address));
+        return Bytes.AsSpan((int)(address - Base), length);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref byte At(ulong offset) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Bytes), (nint)offset);
+}

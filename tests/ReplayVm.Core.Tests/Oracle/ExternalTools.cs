@@ -1,0 +1,106 @@
+using System.Diagnostics;
+
+namespace ReplayVm.Core.Tests.Oracle;
+
+/// <summary>The outcome of running an external program with captured output.</summary>
+public sealed record ProcessOutcome(int ExitCode, byte[] Stdout, string Stderr, bool TimedOut);
+
+/// <summary>
+/// Finds the host tools the oracle tests need. A missing tool is a test failure naming the Debian
+/// package to install, never a skip: a green run must mean the comparison really happened.
+/// </summary>
+public static class ExternalTools
+{
+    public const string Qemu = "qemu-system-riscv64";
+    public const string Gcc = "riscv64-unknown-elf-gcc";
+
+    private static readonly Dictionary<string, string> Packages = new()
+    {
+        [Qemu] = "qemu-system-misc",
+        [Gcc] = "gcc-riscv64-unknown-elf",
+    };
+
+    /// <summary>The absolute path of <paramref name="tool"/>, or an assertion failure naming its package.</summary>
+    public static string Require(string tool)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, tool);
+            if (File.Exists(candidate)) return candidate;
+        }
+        Assert.Fail($"'{tool}' is not installed: apt-get install {Packages.GetValueOrDefault(tool, tool)}");
+        return null!;
+    }
+
+    /// <summary>Runs a program with stdin closed, capturing stdout as bytes; kills it after <paramref name="timeout"/>.</summary>
+    public static ProcessOutcome Run(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        p.StandardInput.Close();
+        var stdout = new MemoryStream();
+        var copyOut = p.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var readErr = p.StandardError.ReadToEndAsync();
+        bool timedOut = !p.WaitForExit((int)timeout.TotalMilliseconds);
+        if (timedOut)
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            p.WaitForExit();
+        }
+        copyOut.Wait();
+        return new ProcessOutcome(timedOut ? -1 : p.ExitCode, stdout.ToArray(), readErr.Result, timedOut);
+    }
+}
+
+/// <summary>Builds bare-metal test guests with the riscv64-unknown-elf toolchain.</summary>
+public static class GuestToolchain
+{
+    /// <summary>Assembles and links <paramref name="sourcePath"/> at 0x8000_0000 (QEMU virt's RAM base).</summary>
+    public static void BuildElf(string sourcePath, string elfPath)
+    {
+        var gcc = ExternalTools.Require(ExternalTools.Gcc);
+        var r = ExternalTools.Run(gcc,
+            ["-nostdlib", "-nostartfiles", "-march=rv64imac_zicsr_zifencei", "-mabi=lp64",
+             "-Wl,-Ttext=0x80000000", "-Wl,--no-relax", "-o", elfPath, sourcePath],
+            TimeSpan.FromSeconds(60));
+        if (r.ExitCode != 0)
+            Assert.Fail($"{ExternalTools.Gcc} failed on {sourcePath}:\n{r.Stderr}");
+    }
+}
+
+/// <summary>Runs guests on QEMU's virt board in M-mode, the reference ReplayVm imitates.</summary>
+public static class QemuVirt
+{
+    /// <summary>
+    /// QEMU's <c>-cpu</c> argument, trimmed to the extensions ReplayVm's misa announces: QEMU 7.2's
+    /// default rv64 also has F, D and H, and a guest reading misa (or using them) would otherwise
+    /// see a different machine. Derived from <see cref="ReplayVm.Core.Hart.Hart.Misa"/> so it follows the hart.
+    /// </summary>
+    public static string CpuModel
+    {
+        get
+        {
+            const ulong misa = ReplayVm.Core.Hart.Hart.Misa;
+            static string Flag(char ext) => (misa & (1UL << (ext - 'A'))) != 0 ? "true" : "false";
+            return $"rv64,f={Flag('F')},d={Flag('D')},h={Flag('H')}";
+        }
+    }
+
+    /// <summary>Console bytes and exit status of <paramref name="elfPath"/> under <c>qemu-system-riscv64 -M virt -bios none</c>.</summary>
+    public static ProcessOutcome Run(string elfPath, TimeSpan timeout, string ramSize = "128M")
+    {
+        var qemu = ExternalTools.Require(ExternalTools.Qemu);
+        return ExternalTools.Run(qemu,
+            ["-M", "virt", "-cpu", CpuModel, "-m", ramSize, "-smp", "1", "-bios", "none", "-nographic", "-monitor", "none",
+             "-serial", "stdio", "-kernel", elfPath],
+            timeout);
+    }
+}

@@ -1,0 +1,63 @@
+using Xunit.Abstractions;
+
+namespace ReplayVm.Core.Tests.Oracle;
+
+/// <summary>
+/// Every virt guest in tools/guests/bin must print the same bytes and end with the same exit
+/// status on ReplayVm as on QEMU. HTIF guests (<c>*-htif*</c>) are for the Spike board, which QEMU's
+/// virt does not have, so they are left out.
+/// </summary>
+public class GuestAgreementTests(ITestOutputHelper output)
+{
+    private const ulong MaxGuestInstructions = 2_000_000_000;
+    private static readonly TimeSpan QemuTimeout = TimeSpan.FromSeconds(60);
+
+    public static string GuestDirectory
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln")))
+                    return Path.Combine(dir.FullName, "tools", "guests", "bin");
+            throw new InvalidOperationException("ReplayVm.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static IEnumerable<string> VirtGuests() =>
+        Directory.Exists(GuestDirectory)
+            ? Directory.GetFiles(GuestDirectory, "*.elf").Where(p => !Path.GetFileName(p).Contains("-htif")).OrderBy(p => p, StringComparer.Ordinal)
+            : [];
+
+    public static TheoryData<string> GuestNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var g in VirtGuests()) data.Add(Path.GetFileName(g));
+        return data;
+    }
+
+    [Fact]
+    public void There_are_virt_guests_to_compare()
+    {
+        Assert.True(VirtGuests().Any(), $"no virt guest ELF in {GuestDirectory} (build them with tools/guests)");
+    }
+
+    [Theory]
+    [MemberData(nameof(GuestNames))]
+    public void Guest_behaves_as_on_qemu(string guest)
+    {
+        var path = Path.Combine(GuestDirectory, guest);
+        var qemu = QemuVirt.Run(path, QemuTimeout);
+        Assert.False(qemu.TimedOut, $"{guest} did not finish on QEMU within {QemuTimeout.TotalSeconds} s; a guest for this test must end by itself");
+
+        var ours = ReplayVmRunner.Run(File.ReadAllBytes(path), MaxGuestInstructions);
+        output.WriteLine($"{guest}: qemu exit {qemu.ExitCode}, {qemu.Stdout.Length} bytes; replayvm {ours.Result}, {ours.Console.Length} bytes");
+
+        Assert.Equal(StopReason.GuestExit, ours.Result.Reason);
+        Assert.Equal(Printable(qemu.Stdout), Printable(ours.Console));
+        Assert.Equal(qemu.ExitCode, ours.Result.ExitCode);
+    }
+
+    /// <summary>Console bytes as text with control characters escaped, so a difference reads well in the report.</summary>
+    private static string Printable(byte[] bytes) =>
+        string.Concat(bytes.Select(b => b is >= 0x20 and < 0x7f or (byte)'\n' ? ((char)b).ToString() : $"\\x{b:x2}"));
+}

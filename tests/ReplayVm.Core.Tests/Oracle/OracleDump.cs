@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+
+namespace ReplayVm.Core.Tests.Oracle;
+
+/// <summary>The hex-text state dump a differential test program prints (see <see cref="OracleLayout"/>).</summary>
+public sealed class OracleDump
+{
+    private readonly string[] _lines;
+
+    private OracleDump(string[] lines) => _lines = lines;
+
+    public IReadOnlyList<string> Lines => _lines;
+
+    public static OracleDump Parse(byte[] console)
+    {
+        var text = Encoding.ASCII.GetString(console);
+        return new OracleDump(text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    private ulong Word(int line) =>
+        line < _lines.Length && ulong.TryParse(_lines[line], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var v) ? v : 0;
+
+    private static int TrapCountLine => 31 + OracleLayout.DumpedCsrs.Length;
+
+    public long TrapCount => (long)Word(TrapCountLine);
+
+    /// <summary>
+    /// Rewrites the one known QEMU 7.2 deviation from the ISA: it reports a misaligned AMO (and SC)
+    /// as a load address-misaligned exception (cause 4), whereas the A extension says an AMO raises
+    /// store/AMO address-misaligned (cause 6; unprivileged spec, "Atomic Memory Operations", and the
+    /// priv spec's exception table). LR stays a load (cause 4).
+    /// </summary>
+    public OracleDump WithQemu72AmoCauseFixed()
+    {
+        var lines = (string[])_lines.Clone();
+        long logged = Math.Clamp(TrapCount, 0, OracleLayout.MaxLoggedTraps);
+        for (int t = 0; t < logged; t++)
+        {
+            int first = TrapCountLine + 1 + t * OracleLayout.TrapEntryWords;
+            uint insn = (uint)Word(first + 3);
+            bool isAtomic = (insn & 0x7f) == 0x2f;
+            bool isLr = (insn >> 27) == 0b00010;
+            if (Word(first) == 4 && isAtomic && !isLr)
+                lines[first] = 6UL.ToString("x16", CultureInfo.InvariantCulture);
+        }
+        return new OracleDump(lines);
+    }
+
+    /// <summary>Null when equal; otherwise which line differs, what it means, and both values.</summary>
+    public static string? Difference(OracleDump expected, OracleDump actual)
+    {
+        int n = Math.Max(expected._lines.Length, actual._lines.Length);
+        for (int i = 0; i < n; i++)
+        {
+            string e = i < expected._lines.Length ? expected._lines[i] : "<missing>";
+            string a = i < actual._lines.Length ? actual._lines[i] : "<missing>";
+            if (e != a)
+                return $"dump line {i} ({OracleLayout.DescribeLine(i, expected.TrapCount)}): qemu {e}, replayvm {a}";
+        }
+        return null;
+    }
+}
