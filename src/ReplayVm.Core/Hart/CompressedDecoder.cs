@@ -12,9 +12,9 @@ public static class CompressedDecoder
     private static long SignExtend(uint value, int bits) => (long)((ulong)value << (64 - bits)) >> (64 - bits);
 
     private static DecodedInstruction Make(Opcode op, uint raw, byte rd, byte rs1, byte rs2, long imm) =>
-        new() { Op = op, Raw = raw, Rd = rd, Rs1 = rs1, Rs2 = rs2, Imm = imm, Length = 2 };
+        new() { Op = op, Rd = rd, Rs1 = rs1, Rs2 = rs2, Imm = imm, Length = 2 };
 
-    private static DecodedInstruction Illegal(uint raw) => new() { Op = Opcode.Illegal, Raw = raw, Length = 2 };
+    private static DecodedInstruction Illegal(uint raw) => new() { Op = Opcode.Illegal, Imm = raw, Length = 2 };
 
     public static DecodedInstruction Decode(ushort parcel)
     {
@@ -31,6 +31,7 @@ public static class CompressedDecoder
                         uint imm = Bits(c, 12, 11) << 4 | Bits(c, 10, 7) << 6 | Bits(c, 6, 6) << 2 | Bits(c, 5, 5) << 3;
                         return imm == 0 ? Illegal(c) : Make(Opcode.Addi, c, Prime(c, 2), 2, 0, imm);
                     }
+                    case 1 or 5: return FloatDecoder.DecodeCompressed(parcel); // C.FLD, C.FSD
                     case 2: return Make(Opcode.Lw, c, Prime(c, 2), Prime(c, 7), 0, OffsetW(c));
                     case 3: return Make(Opcode.Ld, c, Prime(c, 2), Prime(c, 7), 0, OffsetD(c));
                     case 6: return Make(Opcode.Sw, c, 0, Prime(c, 7), Prime(c, 2), OffsetW(c));
@@ -83,6 +84,7 @@ public static class CompressedDecoder
                 switch (funct3)
                 {
                     case 0: return Make(Opcode.Slli, c, Decoder.Dest(rdFull), rdFull, 0, Bits(c, 12, 12) << 5 | Bits(c, 6, 2));
+                    case 1 or 5: return FloatDecoder.DecodeCompressed(parcel); // C.FLDSP, C.FSDSP
                     case 2: // C.LWSP: uimm[5|4:2|7:6]
                     {
                         if (rdFull == 0) return Illegal(c);

@@ -7,13 +7,18 @@ namespace ReplayVm.Core.Hart;
 /// </summary>
 public struct DecodedInstruction
 {
+    /// <summary>The immediate; the CSR number for Zicsr; for <see cref="Opcode.Illegal"/>, the raw
+    /// encoding, which the illegal-instruction trap reports in mtval. (Keeping the struct at 16 bytes
+    /// matters: the decode cache is walked on every instruction.)</summary>
     public long Imm;
-    /// <summary>The raw encoding (16-bit parcel for compressed); illegal-instruction traps report it in mtval.</summary>
-    public uint Raw;
     public Opcode Op;
     public byte Rd;
     public byte Rs1;
     public byte Rs2;
     /// <summary>2 or 4.</summary>
     public byte Length;
+    /// <summary>Third source register of the fused multiply-adds.</summary>
+    public byte Rs3;
+    /// <summary>Rounding-mode field of floating-point instructions.</summary>
+    public byte Rm;
 }

@@ -29,7 +29,14 @@ public static class Decoder
 
     public static DecodedInstruction Decode(uint raw)
     {
-        var d = new DecodedInstruction { Raw = raw, Length = 4, Op = Opcode.Illegal };
+        var d = DecodeFields(raw);
+        if (d.Op == Opcode.Illegal) d.Imm = (d.Length == 2 ? raw & 0xFFFF : raw);
+        return d;
+    }
+
+    private static DecodedInstruction DecodeFields(uint raw)
+    {
+        var d = new DecodedInstruction { Imm = raw, Length = 4, Op = Opcode.Illegal };
         if ((raw & 3) != 3) return CompressedDecoder.Decode((ushort)raw);
         uint funct3 = (raw >> 12) & 7, funct7 = raw >> 25;
         byte rd = Dest(raw >> 7), rs1 = Rs1(raw), rs2 = Rs2(raw);
@@ -76,12 +83,13 @@ public static class Decoder
                 break;
             case 0x1C: return DecodeSystem(raw, funct3, rd, rs1, rs2);
             case 0x0B: return DecodeAmo(raw, funct3, rd, rs1, rs2);
+            case 0x01 or 0x09 or 0x10 or 0x11 or 0x12 or 0x13 or 0x14: return FloatDecoder.Decode(raw);
         }
         return d;
     }
 
     private static DecodedInstruction Make(Opcode op, uint raw, byte rd, byte rs1, byte rs2, long imm) =>
-        new() { Op = op, Raw = raw, Rd = rd, Rs1 = rs1, Rs2 = rs2, Imm = imm, Length = 4 };
+        new() { Op = op, Rd = rd, Rs1 = rs1, Rs2 = rs2, Imm = imm, Length = 4 };
 
     private static DecodedInstruction DecodeOpImm(uint raw, uint funct3, byte rd, byte rs1)
     {
@@ -166,14 +174,14 @@ public static class Decoder
             case 6: return Make(Opcode.Csrrsi, raw, rd, rs1, 0, csr);
             case 7: return Make(Opcode.Csrrci, raw, rd, rs1, 0, csr);
         }
-        return new DecodedInstruction { Op = Opcode.Illegal, Raw = raw, Length = 4 };
+        return new DecodedInstruction { Op = Opcode.Illegal, Imm = raw, Length = 4 };
     }
 
     private static DecodedInstruction DecodeAmo(uint raw, uint funct3, byte rd, byte rs1, byte rs2)
     {
         uint funct5 = raw >> 27;
         bool word = funct3 == 2;
-        if (funct3 is not (2 or 3)) return new DecodedInstruction { Op = Opcode.Illegal, Raw = raw, Length = 4 };
+        if (funct3 is not (2 or 3)) return new DecodedInstruction { Op = Opcode.Illegal, Imm = raw, Length = 4 };
         Opcode op = funct5 switch
         {
             0x02 => ((raw >> 20) & 31) == 0 ? (word ? Opcode.LrW : Opcode.LrD) : Opcode.Illegal,

@@ -1,6 +1,6 @@
 namespace ReplayVm.Core.Hart;
 
-public sealed partial class Hart
+public sealed unsafe partial class Hart
 {
     private const ulong NoReservation = ulong.MaxValue;
 

@@ -1,6 +1,6 @@
 namespace ReplayVm.Core.Hart;
 
-public sealed partial class Hart
+public sealed unsafe partial class Hart
 {
     /// <summary>misa: RV64 (MXL=2) with A, C, I, M, S, U (privileged spec 3.1.1).</summary>
     public const ulong Misa = (2UL << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);

@@ -1,18 +1,42 @@
 using System.Runtime.CompilerServices;
+using ReplayVm.Core.Memory;
 
 namespace ReplayVm.Core.Hart;
 
-public sealed partial class Hart
+public sealed unsafe partial class Hart
 {
     /// <summary>
-    /// Executes one decoded instruction. One switch over a dense enum compiles to a jump table;
-    /// each case either completes (writes rd, advances pc) or raises an exception and leaves the
-    /// architectural state as it was, as the spec requires of a trapping instruction.
+    /// Runs instructions until <see cref="Steps"/> reaches <see cref="SliceEnd"/>. Fetch, decode-cache
+    /// lookup and execution share one method so the JIT keeps the loop's state in registers. One
+    /// switch over a dense enum compiles to a jump table; each case either completes (writes rd,
+    /// advances pc) or raises an exception and leaves the architectural state as it was, as the
+    /// spec requires of a trapping instruction (both count as a step).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Execute(ref DecodedInstruction d)
+    public void RunSlice(ulong sliceEnd)
     {
+        SliceEnd = sliceEnd;
+        // Step count and pc live in registers; the fields are only stored (never reloaded) each
+        // iteration, so nothing waits on memory, yet helpers that look at them see current values.
+        ulong steps = Steps;
         ulong pc = Pc;
+        while (steps < SliceEnd)
+        {
+        Steps = steps;
+        Pc = pc;
+        ulong offset = pc - _ramBase;
+        DecodedInstruction[]? page;
+        ref DecodedInstruction d = ref _uncachedSlot[0];
+        if (offset < _ramSize && (page = _decodedPages[offset >> MainMemory.PageShift]) is not null)
+        {
+            d = ref page[(int)(offset & (MainMemory.PageSize - 1)) >> 1];
+            if (d.Op == Opcode.NotDecoded && !DecodeInto(ref d, offset)) goto trapped;
+        }
+        else if (!FetchUncached(offset, ref d, out bool retry))
+        {
+            if (retry) continue; // same pc, same step: now the page exists
+            goto trapped;
+        }
         ulong next = pc + d.Length;
         switch (d.Op)
         {
@@ -33,17 +57,17 @@ public sealed partial class Hart
             case Opcode.Bltu: if (X(d.Rs1) < X(d.Rs2)) next = pc + (ulong)d.Imm; break;
             case Opcode.Bgeu: if (X(d.Rs1) >= X(d.Rs2)) next = pc + (ulong)d.Imm; break;
 
-            case Opcode.Lb: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) return; X(d.Rd) = (ulong)(sbyte)v; break; }
-            case Opcode.Lh: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) return; X(d.Rd) = (ulong)(short)v; break; }
-            case Opcode.Lw: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) return; X(d.Rd) = (ulong)(int)v; break; }
-            case Opcode.Ld: { if (!Load64(X(d.Rs1) + (ulong)d.Imm, out ulong v)) return; X(d.Rd) = v; break; }
-            case Opcode.Lbu: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) return; X(d.Rd) = v; break; }
-            case Opcode.Lhu: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) return; X(d.Rd) = v; break; }
-            case Opcode.Lwu: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) return; X(d.Rd) = v; break; }
-            case Opcode.Sb: if (!Store8(X(d.Rs1) + (ulong)d.Imm, (byte)X(d.Rs2))) return; break;
-            case Opcode.Sh: if (!Store16(X(d.Rs1) + (ulong)d.Imm, (ushort)X(d.Rs2))) return; break;
-            case Opcode.Sw: if (!Store32(X(d.Rs1) + (ulong)d.Imm, (uint)X(d.Rs2))) return; break;
-            case Opcode.Sd: if (!Store64(X(d.Rs1) + (ulong)d.Imm, X(d.Rs2))) return; break;
+            case Opcode.Lb: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) goto trapped; X(d.Rd) = (ulong)(sbyte)v; break; }
+            case Opcode.Lh: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) goto trapped; X(d.Rd) = (ulong)(short)v; break; }
+            case Opcode.Lw: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) goto trapped; X(d.Rd) = (ulong)(int)v; break; }
+            case Opcode.Ld: { if (!Load64(X(d.Rs1) + (ulong)d.Imm, out ulong v)) goto trapped; X(d.Rd) = v; break; }
+            case Opcode.Lbu: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) goto trapped; X(d.Rd) = v; break; }
+            case Opcode.Lhu: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) goto trapped; X(d.Rd) = v; break; }
+            case Opcode.Lwu: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) goto trapped; X(d.Rd) = v; break; }
+            case Opcode.Sb: if (!Store8(X(d.Rs1) + (ulong)d.Imm, (byte)X(d.Rs2))) goto trapped; break;
+            case Opcode.Sh: if (!Store16(X(d.Rs1) + (ulong)d.Imm, (ushort)X(d.Rs2))) goto trapped; break;
+            case Opcode.Sw: if (!Store32(X(d.Rs1) + (ulong)d.Imm, (uint)X(d.Rs2))) goto trapped; break;
+            case Opcode.Sd: if (!Store64(X(d.Rs1) + (ulong)d.Imm, X(d.Rs2))) goto trapped; break;
 
             case Opcode.Addi: X(d.Rd) = X(d.Rs1) + (ulong)d.Imm; break;
             case Opcode.Slti: X(d.Rd) = (long)X(d.Rs1) < d.Imm ? 1UL : 0; break;
@@ -92,11 +116,15 @@ public sealed partial class Hart
             case Opcode.FenceI: _ram.InvalidateAllCode(); SliceEnd = 0; break;
 
             case >= Opcode.LrW and <= Opcode.AmomaxuD:
-                if (!ExecuteAtomic(ref d)) return;
+                if (!ExecuteAtomic(ref d)) goto trapped;
+                break;
+
+            case >= Opcode.Flw:
+                if (!ExecuteFloat(ref d)) goto trapped;
                 break;
 
             case >= Opcode.Csrrw and <= Opcode.Csrrci:
-                if (!ExecuteCsr(ref d)) return;
+                if (!ExecuteCsr(ref d)) goto trapped;
                 break;
 
             case Opcode.Ecall:
@@ -106,20 +134,20 @@ public sealed partial class Hart
                     PrivilegeLevel.Supervisor => ExceptionCause.EcallFromS,
                     _ => ExceptionCause.EcallFromM,
                 }, 0);
-                return;
+                goto trapped;
             case Opcode.Ebreak:
                 // The spec (3.1.16) lets mtval be the pc or zero here; QEMU 7.2 writes zero, and so do we.
                 RaiseException(ExceptionCause.Breakpoint, 0);
-                return;
+                goto trapped;
             case Opcode.Mret:
-                if (Mode != PrivilegeLevel.Machine) { IllegalInstruction(ref d); return; }
+                if (Mode != PrivilegeLevel.Machine) { IllegalInstruction(ref d); goto trapped; }
                 next = ReturnFromMachineTrap();
                 break;
             case Opcode.Sret:
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tsr) != 0))
                 {
                     IllegalInstruction(ref d);
-                    return;
+                    goto trapped;
                 }
                 next = ReturnFromSupervisorTrap();
                 break;
@@ -128,7 +156,7 @@ public sealed partial class Hart
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tw) != 0))
                 {
                     IllegalInstruction(ref d);
-                    return;
+                    goto trapped;
                 }
                 WaitingForInterrupt = true;
                 SliceEnd = 0;
@@ -137,16 +165,29 @@ public sealed partial class Hart
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tvm) != 0))
                 {
                     IllegalInstruction(ref d);
-                    return;
+                    goto trapped;
                 }
                 break;
 
             default:
                 IllegalInstruction(ref d);
-                return;
+                goto trapped;
         }
-        Pc = next;
+        pc = next;
+        steps++;
+        continue;
+        trapped:
+        pc = Pc; // the exception moved pc to the trap vector
+        steps++;
+        }
+        Steps = steps;
+        Pc = pc;
     }
 
-    private void IllegalInstruction(ref DecodedInstruction d) => RaiseException(ExceptionCause.IllegalInstruction, d.Raw);
+    /// <summary>Illegal-instruction trap with the instruction's bits in mtval, as QEMU reports them (spec 3.1.16 allows it).</summary>
+    private void IllegalInstruction(ref DecodedInstruction d) =>
+        RaiseException(ExceptionCause.IllegalInstruction, d.Op == Opcode.Illegal ? (ulong)d.Imm : RawBitsAtPc(d.Length));
+
+    /// <summary>Re-reads the current instruction's encoding; the decode cache does not keep it for valid instructions.</summary>
+    private ulong RawBitsAtPc(int length) => _bus.Read(Pc, length, out ulong raw) ? raw : 0;
 }

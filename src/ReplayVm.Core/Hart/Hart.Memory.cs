@@ -3,7 +3,7 @@ using ReplayVm.Core.Memory;
 
 namespace ReplayVm.Core.Hart;
 
-public sealed partial class Hart
+public sealed unsafe partial class Hart
 {
     // Loads and stores: RAM directly through the array, everything else through the bus. Misaligned
     // accesses succeed, as on QEMU (the spec lets an implementation handle them in hardware, 2.6).
@@ -15,7 +15,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize)
         {
-            value = _ram.At(offset);
+            value = _ramPointer[offset];
             return true;
         }
         bool ok = LoadSlow(address, 1, out ulong v);
@@ -29,7 +29,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize - 1)
         {
-            value = Unsafe.ReadUnaligned<ushort>(ref _ram.At(offset));
+            value = Unsafe.ReadUnaligned<ushort>(_ramPointer + offset);
             return true;
         }
         bool ok = LoadSlow(address, 2, out ulong v);
@@ -43,7 +43,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize - 3)
         {
-            value = Unsafe.ReadUnaligned<uint>(ref _ram.At(offset));
+            value = Unsafe.ReadUnaligned<uint>(_ramPointer + offset);
             return true;
         }
         bool ok = LoadSlow(address, 4, out ulong v);
@@ -57,7 +57,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize - 7)
         {
-            value = Unsafe.ReadUnaligned<ulong>(ref _ram.At(offset));
+            value = Unsafe.ReadUnaligned<ulong>(_ramPointer + offset);
             return true;
         }
         return LoadSlow(address, 8, out value);
@@ -88,7 +88,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize)
         {
-            _ram.At(offset) = value;
+            _ramPointer[offset] = value;
             NoteCodeWrite(offset, 1);
             return true;
         }
@@ -101,7 +101,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize - 1)
         {
-            Unsafe.WriteUnaligned(ref _ram.At(offset), value);
+            Unsafe.WriteUnaligned(_ramPointer + offset, value);
             NoteCodeWrite(offset, 2);
             return true;
         }
@@ -114,7 +114,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize - 3)
         {
-            Unsafe.WriteUnaligned(ref _ram.At(offset), value);
+            Unsafe.WriteUnaligned(_ramPointer + offset, value);
             NoteCodeWrite(offset, 4);
             return true;
         }
@@ -127,7 +127,7 @@ public sealed partial class Hart
         ulong offset = address - _ramBase;
         if (offset < _ramSize - 7)
         {
-            Unsafe.WriteUnaligned(ref _ram.At(offset), value);
+            Unsafe.WriteUnaligned(_ramPointer + offset, value);
             NoteCodeWrite(offset, 8);
             return true;
         }

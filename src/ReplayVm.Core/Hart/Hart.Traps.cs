@@ -1,6 +1,6 @@
 namespace ReplayVm.Core.Hart;
 
-public sealed partial class Hart
+public sealed unsafe partial class Hart
 {
     /// <summary>Consecutive identical exceptions with nothing retired in between; see <see cref="TrapLoopDetected"/>.</summary>
     private int _repeatedTrapCount;

@@ -13,12 +13,17 @@ namespace ReplayVm.Core.Hart;
 /// that count is the machine's only clock (see <see cref="GuestClock"/>). Nothing here reads the
 /// host's time, so a run is a function of its initial state and its input log.
 /// </summary>
-public sealed partial class Hart
+public sealed unsafe partial class Hart
 {
     /// <summary>Register slot that absorbs writes to x0, so that x0 always reads zero without a test per write.</summary>
     public const byte ZeroSink = 32;
 
-    private readonly ulong[] _x = new ulong[33];
+    private readonly ulong[] _x = GC.AllocateArray<ulong>(33, pinned: true);
+    /// <summary>Registers and RAM are pinned: the hot path reaches them through raw pointers, free of bounds checks.</summary>
+    private readonly ulong* _xp;
+    private readonly byte* _ramPointer;
+    /// <summary>Decode slot for instructions fetched from outside RAM (the boot ROM), which are not cached.</summary>
+    private readonly DecodedInstruction[] _uncachedSlot = new DecodedInstruction[1];
     private readonly MainMemory _ram;
     private readonly Bus _bus;
     private readonly ulong _ramBase;
@@ -32,6 +37,8 @@ public sealed partial class Hart
         _ramBase = _ram.Base;
         _ramSize = _ram.Size;
         _decodedPages = _ram.DecodedPages;
+        _xp = (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_x));
+        _ramPointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.Bytes));
         Clock = new GuestClock(this);
         Reset();
     }
@@ -76,49 +83,27 @@ public sealed partial class Hart
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref ulong X(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_x), index);
+    private ref ulong X(int index) => ref _xp[index];
 
-    /// <summary>Runs instructions until <see cref="Steps"/> reaches <see cref="SliceEnd"/>.</summary>
-    public void RunSlice(ulong sliceEnd)
+    /// <summary>
+    /// Prepares a fetch that missed the decode cache: a RAM page executed for the first time gets
+    /// its (empty) cache page, and the caller retries; code outside RAM (the boot ROM) is fetched
+    /// through the bus, 16 bits at a time as the C extension allows, into <paramref name="slot"/>.
+    /// Returns false when the fetch faulted (the exception has been raised) or must be retried.
+    /// </summary>
+    private bool FetchUncached(ulong ramOffset, ref DecodedInstruction slot, out bool retry)
     {
-        SliceEnd = sliceEnd;
-        while (Steps < SliceEnd)
-        {
-            ulong offset = Pc - _ramBase;
-            DecodedInstruction[]? page;
-            if (offset < _ramSize && (page = _decodedPages[offset >> MainMemory.PageShift]) is not null)
-            {
-                ref DecodedInstruction d = ref page[(int)(offset & (MainMemory.PageSize - 1)) >> 1];
-                if (d.Op == Opcode.NotDecoded && !DecodeInto(ref d, offset))
-                {
-                    Steps++;
-                    continue;
-                }
-                Execute(ref d);
-            }
-            else
-            {
-                ExecuteUncached(offset);
-            }
-            Steps++;
-        }
-    }
-
-    /// <summary>Fetch outside the decode cache: a RAM page seen for the first time, or code in ROM.</summary>
-    private void ExecuteUncached(ulong ramOffset)
-    {
+        retry = false;
         if (ramOffset < _ramSize)
         {
-            var page = _decodedPages[ramOffset >> MainMemory.PageShift] = new DecodedInstruction[MainMemory.SlotsPerPage];
-            ref DecodedInstruction slot = ref page[(int)(ramOffset & (MainMemory.PageSize - 1)) >> 1];
-            if (DecodeInto(ref slot, ramOffset)) Execute(ref slot);
-            return;
+            _decodedPages[ramOffset >> MainMemory.PageShift] = new DecodedInstruction[MainMemory.SlotsPerPage];
+            retry = true;
+            return false;
         }
-        // Not RAM: fetch through the bus (the boot ROM), 16 bits at a time as the C extension allows.
         if (!_bus.Read(Pc, 2, out ulong low))
         {
             RaiseException(ExceptionCause.InstructionAccessFault, Pc);
-            return;
+            return false;
         }
         uint raw = (uint)low;
         if ((raw & 3) == 3)
@@ -126,18 +111,18 @@ public sealed partial class Hart
             if (!_bus.Read(Pc + 2, 2, out ulong high))
             {
                 RaiseException(ExceptionCause.InstructionAccessFault, Pc + 2);
-                return;
+                return false;
             }
             raw |= (uint)high << 16;
         }
-        var d = Decoder.Decode(raw);
-        Execute(ref d);
+        slot = Decoder.Decode(raw);
+        return true;
     }
 
     /// <summary>Decodes the instruction at RAM offset <paramref name="offset"/> into its cache slot.</summary>
     private bool DecodeInto(ref DecodedInstruction slot, ulong offset)
     {
-        uint raw = Unsafe.ReadUnaligned<ushort>(ref _ram.At(offset));
+        uint raw = Unsafe.ReadUnaligned<ushort>(_ramPointer + offset);
         if ((raw & 3) == 3)
         {
             if (offset + 4 > _ramSize)
@@ -146,7 +131,7 @@ public sealed partial class Hart
                 RaiseException(ExceptionCause.InstructionAccessFault, Pc + 2);
                 return false;
             }
-            raw = Unsafe.ReadUnaligned<uint>(ref _ram.At(offset));
+            raw = Unsafe.ReadUnaligned<uint>(_ramPointer + offset);
         }
         slot = Decoder.Decode(raw);
         return true;

@@ -27,4 +27,7 @@ public enum Opcode : byte
     // A
     LrW, ScW, AmoswapW, AmoaddW, AmoxorW, AmoandW, AmoorW, AmominW, AmomaxW, AmominuW, AmomaxuW,
     LrD, ScD, AmoswapD, AmoaddD, AmoxorD, AmoandD, AmoorD, AmominD, AmomaxD, AmominuD, AmomaxuD,
+    // F and D (Hart/FloatingPoint): every operation from Flw to the end of this enum is a
+    // floating-point one and is executed by Hart.ExecuteFloat.
+    Flw,
 }

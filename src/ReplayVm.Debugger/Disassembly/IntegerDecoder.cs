@@ -14,6 +14,8 @@ internal static class IntegerDecoder
     private static readonly string[] LoadNames = ["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu"];
     private static readonly string[] StoreNames = ["sb", "sh", "sw", "sd"];
     private static readonly string?[] BranchNames = ["beq", "bne", null, null, "blt", "bge", "bltu", "bgeu"];
+    private static readonly string[] MulDivNames = ["mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu"];
+    private static readonly string?[] MulDivWordNames = ["mulw", null, null, null, "divw", "divuw", "remw", "remuw"];
 
     public static string? Load(Fields f) =>
         f.Funct3 < LoadNames.Length ? Insn(LoadNames[f.Funct3], X(f.Rd), Mem(f.ImmI, f.Rs1)) : null;
@@ -112,9 +114,6 @@ internal static class IntegerDecoder
                 return null;
         }
     }
-
-    private static readonly string[] MulDivNames = ["mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu"];
-    private static readonly string?[] MulDivWordNames = ["mulw", null, null, null, "divw", "divuw", "remw", "remuw"];
 
     public static string? Op32(Fields f)
     {

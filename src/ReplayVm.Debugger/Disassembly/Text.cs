@@ -14,9 +14,6 @@ internal static class Text
     public static string Insn(string mnemonic, string a, string b, string c) =>
         mnemonic + "\t" + a + "," + b + "," + c;
 
-    public static string Insn(string mnemonic, string a, string b, string c, string d) =>
-        string.Concat(mnemonic, "\t", a, ",", b, ",", string.Concat(c, ",", d));
-
     public static string Dec(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);

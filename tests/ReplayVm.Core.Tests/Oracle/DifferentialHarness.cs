@@ -74,7 +74,7 @@ public static class DifferentialHarness
             return $"ReplayVm threw {e.GetType().Name}: {e.Message}";
         }
 
-        var expected = OracleDump.Parse(qemu.Stdout).WithQemu72AmoCauseFixed();
+        var expected = OracleDump.Parse(qemu.Stdout);
         var actual = OracleDump.Parse(ours.Console);
         var diff = OracleDump.Difference(expected, actual);
         if (diff != null) return diff + $" [replayvm stopped: {ours.Result.Reason} {ours.Result.Detail}]";

@@ -69,7 +69,9 @@ public static class GuestToolchain
         var gcc = ExternalTools.Require(ExternalTools.Gcc);
         var r = ExternalTools.Run(gcc,
             ["-nostdlib", "-nostartfiles", "-march=rv64imac_zicsr_zifencei", "-mabi=lp64",
-             "-Wl,-Ttext=0x80000000", "-Wl,--no-relax", "-o", elfPath, sourcePath],
+             "-Wl,-Ttext=0x80000000", "-Wl,--no-relax",
+             // --nmagic: no page-aligned segment that would drag the ELF headers below RAM.
+             "-Wl,--nmagic", "-Wl,--no-warn-rwx-segments", "-o", elfPath, sourcePath],
             TimeSpan.FromSeconds(60));
         if (r.ExitCode != 0)
             Assert.Fail($"{ExternalTools.Gcc} failed on {sourcePath}:\n{r.Stderr}");

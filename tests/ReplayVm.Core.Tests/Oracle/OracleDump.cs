@@ -25,28 +25,6 @@ public sealed class OracleDump
 
     public long TrapCount => (long)Word(TrapCountLine);
 
-    /// <summary>
-    /// Rewrites the one known QEMU 7.2 deviation from the ISA: it reports a misaligned AMO (and SC)
-    /// as a load address-misaligned exception (cause 4), whereas the A extension says an AMO raises
-    /// store/AMO address-misaligned (cause 6; unprivileged spec, "Atomic Memory Operations", and the
-    /// priv spec's exception table). LR stays a load (cause 4).
-    /// </summary>
-    public OracleDump WithQemu72AmoCauseFixed()
-    {
-        var lines = (string[])_lines.Clone();
-        long logged = Math.Clamp(TrapCount, 0, OracleLayout.MaxLoggedTraps);
-        for (int t = 0; t < logged; t++)
-        {
-            int first = TrapCountLine + 1 + t * OracleLayout.TrapEntryWords;
-            uint insn = (uint)Word(first + 3);
-            bool isAtomic = (insn & 0x7f) == 0x2f;
-            bool isLr = (insn >> 27) == 0b00010;
-            if (Word(first) == 4 && isAtomic && !isLr)
-                lines[first] = 6UL.ToString("x16", CultureInfo.InvariantCulture);
-        }
-        return new OracleDump(lines);
-    }
-
     /// <summary>Null when equal; otherwise which line differs, what it means, and both values.</summary>
     public static string? Difference(OracleDump expected, OracleDump actual)
     {

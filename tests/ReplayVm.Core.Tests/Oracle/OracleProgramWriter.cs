@@ -83,6 +83,25 @@ public static class OracleProgramWriter
         L($"  sd t0, {SaveOffset}(x31)");
         L($"  sd t1, {SaveOffset + 8}(x31)");
         L($"  sd t2, {SaveOffset + 16}(x31)");
+        // QEMU 7.2 reports a misaligned AMO/SC as a load address-misaligned exception (cause 4);
+        // the ISA says store/AMO address-misaligned (cause 6; unprivileged spec, A extension, and
+        // the priv spec's exception-code table). Correct it here, before anything reads mcause, so
+        // that the body's own reads of mcause agree too. On a conforming hart this never fires.
+        L("  csrr t0, mcause");
+        L("  li t1, 4");
+        L("  bne t0, t1, 3f");
+        L("  csrr t0, mepc");
+        L("  lhu t1, 0(t0)");
+        L("  andi t1, t1, 0x7f");
+        L("  addi t1, t1, -0x2f");
+        L("  bnez t1, 3f");
+        L("  lhu t1, 2(t0)");
+        L("  srli t1, t1, 11");   // funct5 = insn[31:27]
+        L("  addi t1, t1, -2");   // 0b00010 = LR: a load, cause 4 is right
+        L("  beqz t1, 3f");
+        L("  li t0, 6");
+        L("  csrw mcause, t0");
+        L("3:");
         L($"  ld t0, {TrapCountOffset}(x31)");
         L("  addi t1, t0, 1");
         L($"  sd t1, {TrapCountOffset}(x31)");

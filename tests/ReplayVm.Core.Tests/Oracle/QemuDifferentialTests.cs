@@ -20,7 +20,7 @@ public static class DifferentialArbitraries
 /// </summary>
 public class QemuDifferentialTests
 {
-    [Property(Arbitrary = [typeof(DifferentialArbitraries)], MaxTest = 4, QuietOnSuccess = true)]
+    [Property(Arbitrary = [typeof(DifferentialArbitraries)], MaxTest = 8, QuietOnSuccess = true)]
     public void Random_programs_leave_the_same_state_as_on_qemu(ProgramBatch batch)
     {
         var report = DifferentialHarness.Check(batch);
