@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using ReplayVm.Cli.Commands;
 using ReplayVm.Core.Loading;
 
@@ -21,8 +22,8 @@ public static class CliApp
 
         ParseResult parsed = root.Parse(args);
         bool errorsIgnored = parsed.Action is { ClearsParseErrors: true } and not ParseErrorAction;
-        if (parsed.Errors.Count > 0 && !errorsIgnored)
-            return Fail(parsed.Errors[0].Message);
+        if (!errorsIgnored && FirstProblem(parsed) is { } problem)
+            return Fail(problem);
 
         try
         {
@@ -37,6 +38,26 @@ public static class CliApp
         {
             return Fail(e.Message);
         }
+    }
+
+    /// <summary>
+    /// The one parse problem worth showing. An unknown "--flag" would otherwise be taken as the
+    /// GUEST argument and reported confusingly, so unknown dashed words are named first.
+    /// </summary>
+    private static string? FirstProblem(ParseResult parsed)
+    {
+        foreach (var token in parsed.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash) break; // after "--", a leading dash is part of a file name
+            if (token.Type == TokenType.Argument && token.Value.Length > 1 && token.Value[0] == '-')
+                return $"unknown option '{token.Value}' (see replayvm --help)";
+        }
+        if (parsed.UnmatchedTokens.Count > 0)
+            return $"unknown command or extra argument '{parsed.UnmatchedTokens[0]}' (see replayvm --help)";
+        if (parsed.Errors.Count == 0) return null;
+        string message = parsed.Errors[0].Message;
+        // Our own option errors already end with a hint in parentheses; the library's get a pointer to help.
+        return message.EndsWith(')') ? message : $"{message.TrimEnd('.')} (see replayvm --help)";
     }
 
     internal static int Fail(string message)

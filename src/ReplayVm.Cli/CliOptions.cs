@@ -6,28 +6,22 @@ namespace ReplayVm.Cli;
 /// <summary>Options whose values need our own syntax, each with a one-line error for bad values.</summary>
 internal static class CliOptions
 {
-    public static Option<T> Parsed<T>(string name, string alias, string description, string what, TryParse<T> tryParse) =>
-        new(name, alias)
-        {
-            Description = description,
-            CustomParser = result => Parse(result, name, alias, what, tryParse),
-        };
-
-    public static Option<T> Parsed<T>(string name, string description, string what, TryParse<T> tryParse) =>
-        new(name)
-        {
-            Description = description,
-            CustomParser = result => Parse(result, name, null, what, tryParse),
-        };
-
     public delegate bool TryParse<T>(string text, out T value);
 
-    private static T Parse<T>(ArgumentResult result, string name, string? alias, string what, TryParse<T> tryParse)
-    {
-        string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        if (tryParse(text, out T value)) return value;
-        string names = alias is null ? name : $"{alias}/{name}";
-        result.AddError($"bad {what} '{text}' for {names}");
-        return default!;
-    }
+    /// <param name="names">The option's name first, then its aliases.</param>
+    /// <param name="what">Names the value in the error: "bad {what} 'x' for --name ({hint})".</param>
+    /// <param name="valueName">How help shows the value, e.g. SIZE.</param>
+    public static Option<T> Parsed<T>(string[] names, string valueName, string description, string what, string hint, TryParse<T> tryParse) =>
+        new(names[0], names[1..])
+        {
+            Description = description,
+            HelpName = valueName,
+            CustomParser = result =>
+            {
+                string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (tryParse(text, out T value)) return value;
+                result.AddError($"bad {what} '{text}' for {string.Join('/', names.Reverse())} ({hint})");
+                return default!;
+            },
+        };
 }

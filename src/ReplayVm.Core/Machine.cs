@@ -1,5 +1,6 @@
 using ReplayVm.Core.Board;
 using ReplayVm.Core.Devices;
+using ReplayVm.Core.Devices.Storage;
 using ReplayVm.Core.Hart;
 using ReplayVm.Core.Input;
 using ReplayVm.Core.Loading;
@@ -34,10 +35,11 @@ public sealed class Machine : IInputSink
         Bus = new Bus(Ram);
         Hart = new Hart.Hart(Bus);
         Clint = new Clint(Hart.Clock, Hart.EndSlice);
-        Uart = new Uart16550(consoleOutput);
+        Uart = new Uart16550(consoleOutput, Hart.EndSlice);
         Bus.Map(MemoryMap.ClintBase, MemoryMap.ClintSize, Clint);
         Bus.Map(MemoryMap.UartBase, MemoryMap.UartSize, Uart);
         Bus.Map(MemoryMap.TestFinisherBase, MemoryMap.TestFinisherSize, new SifiveTestFinisher(RequestExit));
+        Peripherals = new VirtPeripherals(Bus, Hart, Uart, input);
     }
 
     public MachineConfig Config { get; }
@@ -47,6 +49,12 @@ public sealed class Machine : IInputSink
     public Clint Clint { get; }
     public Uart16550 Uart { get; }
 
+    /// <summary>PLIC, virtio-mmio slots and RTC.</summary>
+    public VirtPeripherals Peripherals { get; }
+
+    /// <summary>Adds a virtio-blk disk backed by <paramref name="storage"/>; call before loading an image.</summary>
+    public void AttachDisk(IBlockStorage storage) => Peripherals.AttachDisk(storage);
+
     public ulong InstructionsRetired => Hart.InstructionsRetired;
 
     /// <summary>Loads an ELF's PT_LOAD segments at their physical addresses, as QEMU's <c>-bios none -kernel</c> does.</summary>
@@ -55,16 +63,21 @@ public sealed class Machine : IInputSink
         foreach (var segment in image.Segments)
         {
             if (segment.MemorySize == 0) continue;
-            if (!Ram.Contains(segment.LoadAddress, segment.MemorySize))
+            ulong end = segment.LoadAddress + segment.MemorySize;
+            if (end < segment.LoadAddress || end <= Ram.Base || segment.LoadAddress >= Ram.Base + Ram.Size || end > Ram.Base + Ram.Size)
                 throw new GuestImageException(
                     $"segment at 0x{segment.LoadAddress:x} (0x{segment.MemorySize:x} bytes) lies outside RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}");
         }
         foreach (var segment in image.Segments)
         {
             if (segment.MemorySize == 0) continue;
-            Ram.Write(segment.LoadAddress, segment.FileBytes);
-            ulong bss = segment.MemorySize - (ulong)segment.FileBytes.Length;
-            if (bss > 0 && bss <= int.MaxValue) Ram.Write(segment.LoadAddress + (ulong)segment.FileBytes.Length, new byte[bss]);
+            var bytes = new byte[segment.MemorySize];
+            segment.FileBytes.CopyTo(bytes, 0);
+            ulong start = segment.LoadAddress;
+            // A segment may begin below RAM when it carries the ELF headers (as with -Ttext=0x80000000);
+            // QEMU drops bytes that land where there is no memory, and so do we.
+            int skip = start < Ram.Base ? (int)(Ram.Base - start) : 0;
+            Ram.Write(start + (ulong)skip, bytes.AsSpan(skip));
         }
         if (Config.Board == BoardKind.Spike)
         {
@@ -87,7 +100,9 @@ public sealed class Machine : IInputSink
     /// <summary>Maps QEMU's reset ROM so the hart starts at 0x1000 and jumps to <paramref name="entry"/>.</summary>
     private void Boot(ulong entry)
     {
-        Bus.Map(BootRom.Base, BootRom.Size, new BootRom(entry, deviceTreeAddress: 0, nextStageEntry: entry));
+        // QEMU's virt always hands the kernel a device tree in a1; Spike guests get none.
+        ulong deviceTree = Config.Board == BoardKind.Virt ? Peripherals.LoadDeviceTree(Config) : 0;
+        Bus.Map(BootRom.Base, BootRom.Size, new BootRom(entry, deviceTreeAddress: deviceTree, nextStageEntry: entry));
         Hart.Reset();
     }
 
@@ -145,11 +160,18 @@ public sealed class Machine : IInputSink
         ulong lines = 0;
         if (Clint.SoftwareInterrupt) lines |= 1UL << InterruptCause.MachineSoftware;
         if (Clint.TimerInterrupt) lines |= 1UL << InterruptCause.MachineTimer;
+        lines |= Peripherals.ExternalInterruptLines;
         Hart.InterruptLines = lines;
     }
 
-    /// <summary>The step at which the CLINT timer fires, if it has not already.</summary>
-    private ulong NextTimerStep() => Clint.TimerInterrupt ? ulong.MaxValue : Hart.Clock.StepWhenTicksReach(Clint.Mtimecmp);
+    /// <summary>The step at which the next timer fires — the CLINT's mtimecmp or Sstc's stimecmp — if not already.</summary>
+    private ulong NextTimerStep()
+    {
+        ulong next = Clint.TimerInterrupt ? ulong.MaxValue : Hart.Clock.StepWhenTicksReach(Clint.Mtimecmp);
+        if (Hart.SupervisorTimerCompare is { } stimecmp && Hart.Clock.Ticks < stimecmp)
+            next = Math.Min(next, Hart.Clock.StepWhenTicksReach(stimecmp));
+        return next;
+    }
 
     /// <summary>
     /// WFI (privileged spec 3.3.3): with nothing pending, skip guest time to the timer event if the
@@ -160,7 +182,8 @@ public sealed class Machine : IInputSink
         Hart.WaitingForInterrupt = false;
         UpdateInterruptLines();
         if (Hart.InterruptWouldWake) return;
-        if ((Hart.ReadCsr(0x304) & (1UL << InterruptCause.MachineTimer)) != 0) Hart.Clock.SkipIdleUntilStep(NextTimerStep());
+        const ulong timers = (1UL << InterruptCause.MachineTimer) | (1UL << InterruptCause.SupervisorTimer);
+        if ((Hart.ReadCsr(0x304) & timers) != 0) Hart.Clock.SkipIdleUntilStep(NextTimerStep());
     }
 
     int IInputSink.ConsoleRoom => Uart.ReceiveRoom;

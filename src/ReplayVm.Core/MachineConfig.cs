@@ -16,4 +16,7 @@ public sealed record MachineConfig
 {
     public ulong RamSize { get; init; } = MemoryMap.DefaultRamSize;
     public BoardKind Board { get; init; } = BoardKind.Virt;
+
+    /// <summary>The kernel command line published as /chosen/bootargs in the device tree (<c>--append</c>); none when null.</summary>
+    public string? Bootargs { get; init; }
 }

@@ -14,17 +14,18 @@ internal static class RunCommand
     public static Command Create()
     {
         var guest = new Argument<string>("GUEST") { Description = "The guest: a RISC-V ELF64 executable, or a raw binary with --load-address." };
-        var memory = CliOptions.Parsed<ulong>("--memory", "-m",
-            "RAM size, as QEMU's -m: 128 (MiB), 512K, 128M, 1G [default: 128M].", "memory size", NumberSyntax.TryParseMemorySize);
-        memory.DefaultValueFactory = _ => MemoryMap.DefaultRamSize;
-        var maxInstructions = CliOptions.Parsed<ulong>("--max-instructions",
-            "Stop after this many instructions (K, M, G suffixes are powers of 1000) [default: no limit].", "instruction count", NumberSyntax.TryParseCount);
-        maxInstructions.DefaultValueFactory = _ => ulong.MaxValue;
-        var machine = CliOptions.Parsed<BoardKind>("--machine",
-            "The board: virt (QEMU virt: UART, CLINT, test finisher) or spike (HTIF via tohost) [default: virt].", "machine", TryParseBoard);
-        machine.DefaultValueFactory = _ => BoardKind.Virt;
-        var loadAddress = CliOptions.Parsed<ulong?>("--load-address",
-            "Treat GUEST as a raw binary: load it at this address (e.g. 0x80000000) and start there.", "address", TryParseAddress);
+        var memory = CliOptions.Parsed<ulong?>(["--memory", "-m"], "SIZE",
+            "RAM size, as QEMU's -m: 128 (MiB), 512K, 128M, 1G [default: 128M].",
+            "memory size", "examples: 128, 256M, 1G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
+        var maxInstructions = CliOptions.Parsed<ulong?>(["--max-instructions"], "N",
+            "Stop after this many instructions (K, M, G suffixes are powers of 1000) [default: no limit].",
+            "instruction count", "examples: 1000000, 500K, 2G", Nullable<ulong>(NumberSyntax.TryParseCount));
+        var machine = CliOptions.Parsed<BoardKind?>(["--machine"], "virt|spike",
+            "The board: virt (QEMU virt: UART, CLINT, test finisher) or spike (HTIF via tohost) [default: virt].",
+            "machine", "virt or spike", Nullable<BoardKind>(TryParseBoard));
+        var loadAddress = CliOptions.Parsed<ulong?>(["--load-address"], "ADDR",
+            "Treat GUEST as a raw binary: load it at this address (e.g. 0x80000000) and start there.",
+            "address", "example: 0x80000000", Nullable<ulong>(NumberSyntax.TryParseAddress));
         var stats = new Option<bool>("--stats") { Description = "At the end, print instructions, MIPS and the stop reason on stderr." };
 
         var command = new Command("run", "Run a guest; its console is this terminal's stdin/stdout.")
@@ -33,8 +34,12 @@ internal static class RunCommand
         };
         command.SetAction(parsed => Execute(new RunSettings(
             parsed.GetRequiredValue(guest),
-            new MachineConfig { RamSize = parsed.GetValue(memory), Board = parsed.GetValue(machine) },
-            parsed.GetValue(maxInstructions),
+            new MachineConfig
+            {
+                RamSize = parsed.GetValue(memory) ?? MemoryMap.DefaultRamSize,
+                Board = parsed.GetValue(machine) ?? BoardKind.Virt,
+            },
+            parsed.GetValue(maxInstructions) ?? ulong.MaxValue,
             parsed.GetValue(loadAddress),
             parsed.GetValue(stats))));
         return command;
@@ -143,10 +148,12 @@ internal static class RunCommand
         }
     }
 
-    private static bool TryParseAddress(string text, out ulong? address)
-    {
-        bool ok = NumberSyntax.TryParseAddress(text, out ulong value);
-        address = ok ? value : null;
-        return ok;
-    }
+    /// <summary>Options are nullable so that "not given" is distinguishable and help shows our own default text.</summary>
+    private static CliOptions.TryParse<T?> Nullable<T>(CliOptions.TryParse<T> parse) where T : struct =>
+        (string text, out T? value) =>
+        {
+            bool ok = parse(text, out T parsed);
+            value = ok ? parsed : null;
+            return ok;
+        };
 }

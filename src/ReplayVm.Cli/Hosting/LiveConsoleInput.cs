@@ -18,6 +18,9 @@ internal sealed class LiveConsoleInput : IInputPort
 
     public ulong NextDeliveryAt => ulong.MaxValue;
 
+    /// <summary>The host clock: live runs are allowed to see real time; a recorder logs what it returned.</summary>
+    public ulong ReadWallClock(ulong instret) => (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100UL;
+
     public void Poll(ulong instret, IInputSink sink)
     {
         // Start reading on the first poll rather than at construction, so that a run which fails

@@ -9,7 +9,9 @@ namespace ReplayVm.Core.Devices;
 /// level: it is high while an enabled condition holds, so a driver that never reads IIR cannot
 /// make it livelock.
 /// </summary>
-public sealed class Uart16550(Action<byte> transmit) : IMmioDevice
+/// <remarks><paramref name="interruptStateChanged"/> is called when a register write may have raised the level,
+/// so the machine re-evaluates interrupt lines after that instruction.</remarks>
+public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChanged = null) : IMmioDevice
 {
     public const int FifoDepth = 16;
 
@@ -91,6 +93,7 @@ public sealed class Uart16550(Action<byte> transmit) : IMmioDevice
             case Mcr: _mcr = (byte)(b & 0x1F); break;
             case Scr: _scr = b; break;
         }
+        interruptStateChanged?.Invoke();
         return true;
     }
 }

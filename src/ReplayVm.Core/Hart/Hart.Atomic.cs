@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ReplayVm.Core.Hart;
 
 public sealed unsafe partial class Hart
@@ -40,58 +42,68 @@ public sealed unsafe partial class Hart
             _reservationAddress = NoReservation;
             if (!reserved) { X(d.Rd) = 1; return true; }
             if (misaligned) { RaiseException(ExceptionCause.StoreMisaligned, address); return false; }
-            ulong current;
-            if (word) { if (!AtomicLoad32(address, out uint w)) return false; current = (ulong)(int)w; }
-            else if (!AtomicLoad64(address, out current)) return false;
+            if (!TranslateStore(address, size, out ulong physical) || !AtomicRead(address, physical, size, out ulong current)) return false;
+            if (word) current = (ulong)(int)current;
             if (current != _reservationValue) { X(d.Rd) = 1; return true; }
-            if (!(word ? Store32(address, (uint)X(d.Rs2)) : Store64(address, X(d.Rs2)))) return false;
+            if (!AtomicWrite(address, physical, size, X(d.Rs2))) return false;
             X(d.Rd) = 0;
             return true;
         }
 
         if (misaligned) { RaiseException(ExceptionCause.StoreMisaligned, address); return false; }
-        ulong old;
-        if (word) { if (!AtomicLoad32(address, out uint w)) return false; old = (ulong)(int)w; }
-        else if (!AtomicLoad64(address, out old)) return false;
-        ulong src = X(d.Rs2);
-        ulong result = d.Op switch
         {
-            Opcode.AmoswapW or Opcode.AmoswapD => src,
-            Opcode.AmoaddW or Opcode.AmoaddD => old + src,
-            Opcode.AmoxorW or Opcode.AmoxorD => old ^ src,
-            Opcode.AmoandW or Opcode.AmoandD => old & src,
-            Opcode.AmoorW or Opcode.AmoorD => old | src,
-            Opcode.AmominW => (int)old < (int)src ? old : src,
-            Opcode.AmomaxW => (int)old > (int)src ? old : src,
-            Opcode.AmominuW => (uint)old < (uint)src ? old : src,
-            Opcode.AmomaxuW => (uint)old > (uint)src ? old : src,
-            Opcode.AmominD => (long)old < (long)src ? old : src,
-            Opcode.AmomaxD => (long)old > (long)src ? old : src,
-            Opcode.AmominuD => old < src ? old : src,
-            _ => old > src ? old : src, // AmomaxuD
-        };
-        if (!(word ? Store32(address, (uint)result) : Store64(address, result))) return false;
-        X(d.Rd) = old;
-        return true;
+            if (!TranslateStore(address, size, out ulong physical) || !AtomicRead(address, physical, size, out ulong old)) return false;
+            if (word) old = (ulong)(int)old;
+            ulong src = X(d.Rs2);
+            ulong result = d.Op switch
+            {
+                Opcode.AmoswapW or Opcode.AmoswapD => src,
+                Opcode.AmoaddW or Opcode.AmoaddD => old + src,
+                Opcode.AmoxorW or Opcode.AmoxorD => old ^ src,
+                Opcode.AmoandW or Opcode.AmoandD => old & src,
+                Opcode.AmoorW or Opcode.AmoorD => old | src,
+                Opcode.AmominW => (int)old < (int)src ? old : src,
+                Opcode.AmomaxW => (int)old > (int)src ? old : src,
+                Opcode.AmominuW => (uint)old < (uint)src ? old : src,
+                Opcode.AmomaxuW => (uint)old > (uint)src ? old : src,
+                Opcode.AmominD => (long)old < (long)src ? old : src,
+                Opcode.AmomaxD => (long)old > (long)src ? old : src,
+                Opcode.AmominuD => old < src ? old : src,
+                _ => old > src ? old : src, // AmomaxuD
+            };
+            if (!AtomicWrite(address, physical, size, result)) return false;
+            X(d.Rd) = old;
+            return true;
+        }
     }
 
-    // An AMO is a store for fault reporting: the read half of a failed AMO reports a store/AMO access fault.
-    private bool AtomicLoad32(ulong address, out uint value)
+    // The memory halves of SC and AMOs, on an already translated address. An AMO counts as a store
+    // for fault reporting, so even its read half reports a store/AMO access fault.
+    private bool AtomicRead(ulong address, ulong physical, int size, out ulong value)
     {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 3) return Load32(address, out value);
-        bool ok = _bus.Read(address, 4, out ulong v);
-        value = (uint)v;
-        if (!ok) RaiseException(ExceptionCause.StoreAccessFault, address);
-        return ok;
+        ulong offset = physical - _ramBase;
+        if (offset <= _ramSize - (ulong)size)
+        {
+            value = size == 4 ? Unsafe.ReadUnaligned<uint>(_ramPointer + offset) : Unsafe.ReadUnaligned<ulong>(_ramPointer + offset);
+            return true;
+        }
+        if (_bus.Read(physical, size, out value)) return true;
+        RaiseException(ExceptionCause.StoreAccessFault, address);
+        return false;
     }
 
-    private bool AtomicLoad64(ulong address, out ulong value)
+    private bool AtomicWrite(ulong address, ulong physical, int size, ulong value)
     {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 7) return Load64(address, out value);
-        bool ok = _bus.Read(address, 8, out value);
-        if (!ok) RaiseException(ExceptionCause.StoreAccessFault, address);
-        return ok;
+        ulong offset = physical - _ramBase;
+        if (offset <= _ramSize - (ulong)size)
+        {
+            if (size == 4) Unsafe.WriteUnaligned(_ramPointer + offset, (uint)value);
+            else Unsafe.WriteUnaligned(_ramPointer + offset, value);
+            NoteCodeWrite(offset, size);
+            return true;
+        }
+        if (_bus.Write(physical, size, value)) return true;
+        RaiseException(ExceptionCause.StoreAccessFault, address);
+        return false;
     }
 }

@@ -2,8 +2,8 @@ namespace ReplayVm.Core.Hart;
 
 public sealed unsafe partial class Hart
 {
-    /// <summary>misa: RV64 (MXL=2) with A, C, I, M, S, U (privileged spec 3.1.1).</summary>
-    public const ulong Misa = (2UL << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+    /// <summary>misa: RV64 (MXL=2) with A, C, D, F, I, M, S, U (privileged spec 3.1.1), QEMU's 0x800000000014112d.</summary>
+    public const ulong Misa = (2UL << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
 
     private const ulong DelegableExceptions = 0xB3FF; // all but ecall-from-M (read-only zero, 3.1.8) and reserved codes
     private const ulong SupervisorInterrupts = (1UL << InterruptCause.SupervisorSoftware) | (1UL << InterruptCause.SupervisorTimer) | (1UL << InterruptCause.SupervisorExternal);
@@ -15,10 +15,27 @@ public sealed unsafe partial class Hart
     private ulong _mipSoftware;
     private ulong _stvec, _scounteren, _senvcfg, _sscratch, _sepc, _scause, _stval, _satp;
     private ulong _cycleOffset, _instretOffset;
-    private readonly byte[] _pmpcfg = new byte[PmpEntries];
-    private readonly ulong[] _pmpaddr = new ulong[PmpEntries];
+    /// <summary>Sstc's supervisor timer compare (stimecmp, 0x14D); all ones at reset like QEMU's.</summary>
+    private ulong _stimecmp = ulong.MaxValue;
+    private const ulong MenvcfgStce = 1UL << 63;
 
-    public ulong Mip => InterruptLines | _mipSoftware;
+    /// <summary>
+    /// mip as the hart sees it: device lines, software-set bits, and — with Sstc enabled — STIP
+    /// driven by stimecmp against time, in which case software cannot write STIP (Sstc spec).
+    /// </summary>
+    public ulong Mip
+    {
+        get
+        {
+            ulong mip = InterruptLines | _mipSoftware;
+            if ((_menvcfg & MenvcfgStce) == 0) return mip;
+            const ulong stip = 1UL << InterruptCause.SupervisorTimer;
+            return (mip & ~stip) | (Clock.Ticks >= _stimecmp ? stip : 0);
+        }
+    }
+
+    /// <summary>The Sstc compare value while Sstc is enabled, for the machine's timer scheduling.</summary>
+    public ulong? SupervisorTimerCompare => (_menvcfg & MenvcfgStce) != 0 ? _stimecmp : null;
 
     private void ResetCsrs()
     {
@@ -27,8 +44,8 @@ public sealed unsafe partial class Hart
         _mipSoftware = 0;
         _stvec = _scounteren = _senvcfg = _sscratch = _sepc = _scause = _stval = _satp = 0;
         _cycleOffset = _instretOffset = 0;
-        Array.Clear(_pmpcfg);
-        Array.Clear(_pmpaddr);
+        _stimecmp = ulong.MaxValue;
+        ResetFloat();
     }
 
     /// <summary>Zicsr instructions (unprivileged spec ch. 9, privileged spec 2.1 for access rules).</summary>
@@ -67,7 +84,11 @@ public sealed unsafe partial class Hart
         uint lowestPrivilege = (csr >> 8) & 3;
         if ((uint)Mode < lowestPrivilege) return false;
         if (write && (csr >> 10) == 3) return false;
+        // fflags, frm, fcsr are inaccessible while mstatus.FS is Off (privileged spec 3.1.6.6).
+        if (csr is >= 0x001 and <= 0x003 && !FloatingPointEnabled) return false;
         if (csr == 0x180 && Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tvm) != 0) return false;
+        // Sstc: stimecmp exists for S-mode only while menvcfg.STCE is set and mcounteren.TM allows time.
+        if (csr == 0x14D && Mode != PrivilegeLevel.Machine && ((_menvcfg & MenvcfgStce) == 0 || (_mcounteren & 2) == 0)) return false;
         if (csr is >= 0xC00 and <= 0xC1F && Mode != PrivilegeLevel.Machine)
         {
             int bit = (int)(csr - 0xC00);
@@ -83,7 +104,8 @@ public sealed unsafe partial class Hart
         value = 0;
         switch (csr)
         {
-            case 0x100: value = _mstatus & Mstatus.SstatusView; return true;
+            case >= 0x001 and <= 0x003: value = ReadFloatCsr(csr); return true;
+            case 0x100: value = WithStateDirtyBit(_mstatus) & Mstatus.SstatusView; return true;
             case 0x104: value = _mie & _mideleg; return true;
             case 0x105: value = _stvec; return true;
             case 0x106: value = _scounteren; return true;
@@ -95,7 +117,7 @@ public sealed unsafe partial class Hart
             case 0x144: value = Mip & _mideleg; return true;
             case 0x180: value = _satp; return true;
 
-            case 0x300: value = _mstatus; return true;
+            case 0x300: value = WithStateDirtyBit(_mstatus); return true;
             case 0x301: value = Misa; return true;
             case 0x302: value = _medeleg; return true;
             case 0x303: value = _mideleg; return true;
@@ -113,10 +135,11 @@ public sealed unsafe partial class Hart
             case 0x3A0 or 0x3A2:
             {
                 int first = (int)(csr - 0x3A0) * 4;
-                for (int i = 7; i >= 0; i--) value = value << 8 | _pmpcfg[first + i];
+                for (int i = 7; i >= 0; i--) value = value << 8 | Pmp.GetConfig(first + i);
                 return true;
             }
-            case >= 0x3B0 and < 0x3B0 + PmpEntries: value = _pmpaddr[csr - 0x3B0]; return true;
+            case >= 0x3B0 and < 0x3B0 + PmpEntries: value = Pmp.GetAddress((int)(csr - 0x3B0)); return true;
+            case 0x14D: value = _stimecmp; return true;
 
             case 0xB00 or 0xC00: value = InstructionsRetired + _cycleOffset; return true;
             case 0xB02 or 0xC02: value = InstructionsRetired + _instretOffset; return true;
@@ -133,7 +156,11 @@ public sealed unsafe partial class Hart
     {
         switch (csr)
         {
-            case 0x100: _mstatus = (_mstatus & ~Mstatus.WritableByS) | (value & Mstatus.WritableByS); return true;
+            case >= 0x001 and <= 0x003: WriteFloatCsr(csr, value); return true;
+            case 0x100:
+                _mstatus = (_mstatus & ~(Mstatus.WritableByS | Mstatus.Fs)) | (value & (Mstatus.WritableByS | Mstatus.Fs));
+                TranslationChanged(); // SUM and MXR change what pages allow
+                return true;
             case 0x104: _mie = (_mie & ~_mideleg) | (value & _mideleg & AllInterrupts); return true;
             case 0x105: if ((value & 3) < 2) _stvec = value; return true;
             case 0x106: _scounteren = value & 0xFFFF_FFFF; return true;
@@ -150,18 +177,25 @@ public sealed unsafe partial class Hart
                 return true;
             }
             case 0x180:
-                // Only Bare translation exists for now; a write selecting an unsupported MODE has no effect (4.1.11).
-                if (value >> 60 == 0) _satp = value & ((0xFFFFUL << 44) | ((1UL << 44) - 1));
+                // Bare, Sv39 and Sv48; a write selecting an unsupported MODE has no effect at all (4.1.11).
+                if (value >> 60 is 0 or 8 or 9)
+                {
+                    _satp = value;
+                    TranslationChanged();
+                }
                 return true;
 
-            case 0x300: WriteMstatus(value); return true;
+            case 0x300:
+                WriteMstatus(value);
+                TranslationChanged(); // MPRV, MPP, SUM, MXR
+                return true;
             case 0x301: return true; // misa is read-only here: extensions cannot be turned off
             case 0x302: _medeleg = value & DelegableExceptions; return true;
             case 0x303: _mideleg = value & SupervisorInterrupts; return true;
             case 0x304: _mie = value & AllInterrupts; return true;
             case 0x305: if ((value & 3) < 2) _mtvec = value; return true; // reserved modes leave mtvec unchanged
             case 0x306: _mcounteren = value & 0xFFFF_FFFF; return true;
-            case 0x30A: _menvcfg = value & 1; return true;
+            case 0x30A: _menvcfg = value & (1 | MenvcfgStce); return true;
             case 0x320: return true;
             case >= 0x323 and <= 0x33F: return true;
             case 0x340: _mscratch = value; return true;
@@ -172,16 +206,15 @@ public sealed unsafe partial class Hart
             case 0x3A0 or 0x3A2:
             {
                 int first = (int)(csr - 0x3A0) * 4;
-                for (int i = 0; i < 8; i++)
-                {
-                    // Locked entries ignore writes; bits 6:5 are reserved, read-only zero (3.7.1).
-                    if ((_pmpcfg[first + i] & 0x80) == 0) _pmpcfg[first + i] = (byte)((value >> (8 * i)) & 0x9F);
-                }
+                for (int i = 0; i < 8; i++) Pmp.SetConfig(first + i, (byte)(value >> (8 * i)));
+                TranslationChanged();
                 return true;
             }
             case >= 0x3B0 and < 0x3B0 + PmpEntries:
-                if ((_pmpcfg[csr - 0x3B0] & 0x80) == 0) _pmpaddr[csr - 0x3B0] = value & ((1UL << 54) - 1);
+                Pmp.SetAddress((int)(csr - 0x3B0), value);
+                TranslationChanged();
                 return true;
+            case 0x14D: _stimecmp = value; return true;
 
             case 0xB00: _cycleOffset = value - InstructionsRetired - 1; return true;
             // The write happens before the instruction retires, and its own retirement must not count (3.1.11).
@@ -195,8 +228,12 @@ public sealed unsafe partial class Hart
     {
         // MPP is WARL over the implemented modes: the reserved encoding 2 keeps the old value.
         if (((value & Mstatus.Mpp) >> Mstatus.MppShift) == 2) value = (value & ~Mstatus.Mpp) | (_mstatus & Mstatus.Mpp);
-        _mstatus = (_mstatus & ~Mstatus.WritableByM) | (value & Mstatus.WritableByM) | Mstatus.XlenFields;
+        _mstatus = (_mstatus & ~(Mstatus.WritableByM | Mstatus.Fs)) | (value & (Mstatus.WritableByM | Mstatus.Fs)) | Mstatus.XlenFields;
     }
+
+    /// <summary>SD summarises FS (and the absent XS/VS): it reads 1 when FS is Dirty (privileged spec 3.1.6.6).</summary>
+    private static ulong WithStateDirtyBit(ulong mstatus) =>
+        (mstatus & Mstatus.Fs) == Mstatus.Fs ? mstatus | Mstatus.Sd : mstatus & ~Mstatus.Sd;
 
     /// <summary>CSR value for debuggers and tools (0 for a CSR that does not exist).</summary>
     public ulong ReadCsr(uint csr) => TryReadCsr(csr, out ulong value) ? value : 0;

@@ -24,19 +24,31 @@ public sealed unsafe partial class Hart
         {
         Steps = steps;
         Pc = pc;
-        ulong offset = pc - _ramBase;
-        DecodedInstruction[]? page;
+        ulong fetch = pc;
         ref DecodedInstruction d = ref _uncachedSlot[0];
+        if (_fetchViaTlb)
+        {
+            if (pc >> 12 == _fetchVirtualPage) fetch = _fetchPhysicalPage | (pc & PageMask);
+            else if (!TranslateFetch(pc, out fetch)) goto trapped;
+            if ((pc & PageMask) == PageMask - 1)
+            {
+                if (!FetchAcrossPage(pc, fetch, ref d)) goto trapped;
+                goto execute;
+            }
+        }
+        ulong offset = fetch - _ramBase;
+        DecodedInstruction[]? page;
         if (offset < _ramSize && (page = _decodedPages[offset >> MainMemory.PageShift]) is not null)
         {
             d = ref page[(int)(offset & (MainMemory.PageSize - 1)) >> 1];
             if (d.Op == Opcode.NotDecoded && !DecodeInto(ref d, offset)) goto trapped;
         }
-        else if (!FetchUncached(offset, ref d, out bool retry))
+        else if (!FetchUncached(fetch, offset, ref d, out bool retry))
         {
             if (retry) continue; // same pc, same step: now the page exists
             goto trapped;
         }
+        execute:
         ulong next = pc + d.Length;
         switch (d.Op)
         {
@@ -167,6 +179,7 @@ public sealed unsafe partial class Hart
                     IllegalInstruction(ref d);
                     goto trapped;
                 }
+                TranslationChanged(); // the TLB is flushed whole, whatever the address and ASID
                 break;
 
             default:

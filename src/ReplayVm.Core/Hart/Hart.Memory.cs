@@ -5,70 +5,60 @@ namespace ReplayVm.Core.Hart;
 
 public sealed unsafe partial class Hart
 {
-    // Loads and stores: RAM directly through the array, everything else through the bus. Misaligned
-    // accesses succeed, as on QEMU (the spec lets an implementation handle them in hardware, 2.6).
-    // A failed access raises the exception and returns false; the caller then leaves rd and pc alone.
+    // Loads and stores. Untranslated M-mode accesses go straight to RAM through a pointer; with
+    // translation or PMP in force they first hit the TLB (one compare), and anything unusual —
+    // a miss, a page-crossing access, MMIO — takes the slow path. Misaligned accesses succeed,
+    // as on QEMU (the spec lets an implementation handle them in hardware, 2.6). A failed access
+    // raises its exception and returns false; the caller then leaves rd and pc alone.
+
+    private bool Load8(ulong address, out byte value) => Load(address, out value);
+    private bool Load16(ulong address, out ushort value) => Load(address, out value);
+    private bool Load32(ulong address, out uint value) => Load(address, out value);
+    private bool Load64(ulong address, out ulong value) => Load(address, out value);
+    private bool Store8(ulong address, byte value) => Store(address, value);
+    private bool Store16(ulong address, ushort value) => Store(address, value);
+    private bool Store32(ulong address, uint value) => Store(address, value);
+    private bool Store64(ulong address, ulong value) => Store(address, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Load8(ulong address, out byte value)
+    private bool Load<T>(ulong address, out T value) where T : unmanaged
     {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize)
+        ulong physical = address;
+        if (_dataViaTlb)
         {
-            value = _ramPointer[offset];
+            ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
+            if (e.ReadTag != address >> 12 || (address & PageMask) > (ulong)(MainMemory.PageSize - sizeof(T)))
+                return LoadTranslated(address, out value);
+            physical = e.PhysicalPage | (address & PageMask);
+        }
+        ulong offset = physical - _ramBase;
+        if (offset <= _ramSize - (ulong)sizeof(T))
+        {
+            value = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
             return true;
         }
-        bool ok = LoadSlow(address, 1, out ulong v);
-        value = (byte)v;
-        return ok;
+        return LoadFromBus(address, physical, out value);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Load16(ulong address, out ushort value)
+    private bool Store<T>(ulong address, T value) where T : unmanaged
     {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 1)
+        ulong physical = address;
+        if (_dataViaTlb)
         {
-            value = Unsafe.ReadUnaligned<ushort>(_ramPointer + offset);
+            ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
+            if (e.WriteTag != address >> 12 || (address & PageMask) > (ulong)(MainMemory.PageSize - sizeof(T)))
+                return StoreTranslated(address, value);
+            physical = e.PhysicalPage | (address & PageMask);
+        }
+        ulong offset = physical - _ramBase;
+        if (offset <= _ramSize - (ulong)sizeof(T))
+        {
+            Unsafe.WriteUnaligned(_ramPointer + offset, value);
+            NoteCodeWrite(offset, sizeof(T));
             return true;
         }
-        bool ok = LoadSlow(address, 2, out ulong v);
-        value = (ushort)v;
-        return ok;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Load32(ulong address, out uint value)
-    {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 3)
-        {
-            value = Unsafe.ReadUnaligned<uint>(_ramPointer + offset);
-            return true;
-        }
-        bool ok = LoadSlow(address, 4, out ulong v);
-        value = (uint)v;
-        return ok;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Load64(ulong address, out ulong value)
-    {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 7)
-        {
-            value = Unsafe.ReadUnaligned<ulong>(_ramPointer + offset);
-            return true;
-        }
-        return LoadSlow(address, 8, out value);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool LoadSlow(ulong address, int size, out ulong value)
-    {
-        if (_bus.Read(address, size, out value)) return true;
-        RaiseException(ExceptionCause.LoadAccessFault, address);
-        return false;
+        return StoreToBus(address, physical, value);
     }
 
     /// <summary>A store into a page with cached decodes drops them (self-modifying code, loaders).</summary>
@@ -82,67 +72,91 @@ public sealed unsafe partial class Hart
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Store8(ulong address, byte value)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool LoadFromBus<T>(ulong address, ulong physical, out T value) where T : unmanaged
     {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize)
-        {
-            _ramPointer[offset] = value;
-            NoteCodeWrite(offset, 1);
-            return true;
-        }
-        return StoreSlow(address, 1, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Store16(ulong address, ushort value)
-    {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 1)
-        {
-            Unsafe.WriteUnaligned(_ramPointer + offset, value);
-            NoteCodeWrite(offset, 2);
-            return true;
-        }
-        return StoreSlow(address, 2, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Store32(ulong address, uint value)
-    {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 3)
-        {
-            Unsafe.WriteUnaligned(_ramPointer + offset, value);
-            NoteCodeWrite(offset, 4);
-            return true;
-        }
-        return StoreSlow(address, 4, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Store64(ulong address, ulong value)
-    {
-        ulong offset = address - _ramBase;
-        if (offset < _ramSize - 7)
-        {
-            Unsafe.WriteUnaligned(_ramPointer + offset, value);
-            NoteCodeWrite(offset, 8);
-            return true;
-        }
-        return StoreSlow(address, 8, value);
+        bool ok = _bus.Read(physical, sizeof(T), out ulong raw);
+        value = Unsafe.As<ulong, T>(ref raw);
+        if (!ok) RaiseException(ExceptionCause.LoadAccessFault, address);
+        return ok;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool StoreSlow(ulong address, int size, ulong value)
+    private bool StoreToBus<T>(ulong address, ulong physical, T value) where T : unmanaged
     {
-        if (_bus.Write(address, size, value)) return true;
+        ulong raw = 0;
+        Unsafe.As<ulong, T>(ref raw) = value;
+        if (_bus.Write(physical, sizeof(T), raw)) return true;
         RaiseException(ExceptionCause.StoreAccessFault, address);
         return false;
     }
 
-    /// <summary>Reads guest physical memory for a debugger or tool, without side effects on RAM; false if unmapped.</summary>
+    /// <summary>TLB miss or page-crossing load: translate (each byte separately when crossing).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool LoadTranslated<T>(ulong address, out T value) where T : unmanaged
+    {
+        value = default;
+        int size = sizeof(T);
+        if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
+        {
+            if (!Translate(address, size, AccessType.Load, out ulong physical)) return false;
+            ulong offset = physical - _ramBase;
+            if (offset <= _ramSize - (ulong)size)
+            {
+                value = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
+                return true;
+            }
+            return LoadFromBus(address, physical, out value);
+        }
+        ulong raw = 0;
+        for (int i = 0; i < size; i++)
+        {
+            if (!Translate(address + (ulong)i, 1, AccessType.Load, out ulong physical)) return false;
+            if (!_bus.Read(physical, 1, out ulong b))
+            {
+                RaiseException(ExceptionCause.LoadAccessFault, address);
+                return false;
+            }
+            raw |= b << (8 * i);
+        }
+        value = Unsafe.As<ulong, T>(ref raw);
+        return true;
+    }
+
+    /// <summary>TLB miss or page-crossing store. Every byte is translated before any is written, so a fault leaves memory unchanged.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool StoreTranslated<T>(ulong address, T value) where T : unmanaged
+    {
+        int size = sizeof(T);
+        ulong raw = 0;
+        Unsafe.As<ulong, T>(ref raw) = value;
+        if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
+        {
+            if (!Translate(address, size, AccessType.Store, out ulong physical)) return false;
+            ulong offset = physical - _ramBase;
+            if (offset <= _ramSize - (ulong)size)
+            {
+                Unsafe.WriteUnaligned(_ramPointer + offset, value);
+                NoteCodeWrite(offset, size);
+                return true;
+            }
+            return StoreToBus(address, physical, value);
+        }
+        Span<ulong> physicals = stackalloc ulong[8];
+        for (int i = 0; i < size; i++)
+            if (!Translate(address + (ulong)i, 1, AccessType.Store, out physicals[i])) return false;
+        for (int i = 0; i < size; i++)
+        {
+            if (!_bus.Write(physicals[i], 1, (raw >> (8 * i)) & 0xFF))
+            {
+                RaiseException(ExceptionCause.StoreAccessFault, address);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Reads guest physical memory for a debugger or tool, without side effects; false if unmapped.</summary>
     public bool DebugRead(ulong address, Span<byte> destination)
     {
         for (int i = 0; i < destination.Length; i++)

@@ -48,7 +48,7 @@ public sealed unsafe partial class Hart
             if ((_mstatus & Mstatus.Sie) != 0) s |= Mstatus.Spie;
             if (Mode == PrivilegeLevel.Supervisor) s |= Mstatus.Spp;
             _mstatus = s;
-            Mode = PrivilegeLevel.Supervisor;
+            SetMode(PrivilegeLevel.Supervisor);
             Pc = TrapVector(_stvec, cause, interrupt);
         }
         else
@@ -60,7 +60,7 @@ public sealed unsafe partial class Hart
             if ((_mstatus & Mstatus.Mie) != 0) m |= Mstatus.Mpie;
             m |= (ulong)Mode << Mstatus.MppShift;
             _mstatus = m;
-            Mode = PrivilegeLevel.Machine;
+            SetMode(PrivilegeLevel.Machine);
             Pc = TrapVector(_mtvec, cause, interrupt);
         }
         SliceEnd = 0;
@@ -83,7 +83,7 @@ public sealed unsafe partial class Hart
         // MPP becomes the least-privileged mode supported (U); leaving M clears MPRV.
         if (previous != PrivilegeLevel.Machine) m &= ~Mstatus.Mprv;
         _mstatus = m;
-        Mode = previous;
+        SetMode(previous);
         SliceEnd = 0;
         return _mepc;
     }
@@ -96,7 +96,7 @@ public sealed unsafe partial class Hart
         if ((_mstatus & Mstatus.Spie) != 0) s |= Mstatus.Sie;
         s |= Mstatus.Spie;
         _mstatus = s;
-        Mode = previous;
+        SetMode(previous);
         SliceEnd = 0;
         return _sepc;
     }

@@ -77,8 +77,9 @@ public sealed unsafe partial class Hart
     {
         Array.Clear(_x);
         Pc = 0x1000;
-        Mode = PrivilegeLevel.Machine;
         ResetCsrs();
+        Pmp.Reset();
+        SetMode(PrivilegeLevel.Machine);
         _reservationAddress = NoReservation;
     }
 
@@ -91,7 +92,7 @@ public sealed unsafe partial class Hart
     /// through the bus, 16 bits at a time as the C extension allows, into <paramref name="slot"/>.
     /// Returns false when the fetch faulted (the exception has been raised) or must be retried.
     /// </summary>
-    private bool FetchUncached(ulong ramOffset, ref DecodedInstruction slot, out bool retry)
+    private bool FetchUncached(ulong physical, ulong ramOffset, ref DecodedInstruction slot, out bool retry)
     {
         retry = false;
         if (ramOffset < _ramSize)
@@ -100,7 +101,7 @@ public sealed unsafe partial class Hart
             retry = true;
             return false;
         }
-        if (!_bus.Read(Pc, 2, out ulong low))
+        if (!_bus.Read(physical, 2, out ulong low))
         {
             RaiseException(ExceptionCause.InstructionAccessFault, Pc);
             return false;
@@ -108,7 +109,7 @@ public sealed unsafe partial class Hart
         uint raw = (uint)low;
         if ((raw & 3) == 3)
         {
-            if (!_bus.Read(Pc + 2, 2, out ulong high))
+            if (!_bus.Read(physical + 2, 2, out ulong high))
             {
                 RaiseException(ExceptionCause.InstructionAccessFault, Pc + 2);
                 return false;

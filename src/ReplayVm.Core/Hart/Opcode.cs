@@ -29,5 +29,16 @@ public enum Opcode : byte
     LrD, ScD, AmoswapD, AmoaddD, AmoxorD, AmoandD, AmoorD, AmominD, AmomaxD, AmominuD, AmomaxuD,
     // F and D (Hart/FloatingPoint): every operation from Flw to the end of this enum is a
     // floating-point one and is executed by Hart.ExecuteFloat.
-    Flw,
+    Flw, Fld, Fsw, Fsd,
+    // Single precision. The double-precision block below repeats this order exactly, so an
+    // executor can handle both with one generic body (see Hart.ExecuteFloat).
+    FmaddS, FmsubS, FnmsubS, FnmaddS, FaddS, FsubS, FmulS, FdivS, FsqrtS,
+    FsgnjS, FsgnjnS, FsgnjxS, FminS, FmaxS, FeqS, FltS, FleS, FclassS,
+    FcvtWS, FcvtWuS, FcvtLS, FcvtLuS, FcvtSW, FcvtSWu, FcvtSL, FcvtSLu, FmvXW, FmvWX,
+    // Double precision, same order.
+    FmaddD, FmsubD, FnmsubD, FnmaddD, FaddD, FsubD, FmulD, FdivD, FsqrtD,
+    FsgnjD, FsgnjnD, FsgnjxD, FminD, FmaxD, FeqD, FltD, FleD, FclassD,
+    FcvtWD, FcvtWuD, FcvtLD, FcvtLuD, FcvtDW, FcvtDWu, FcvtDL, FcvtDLu, FmvXD, FmvDX,
+    // Between the formats.
+    FcvtSD, FcvtDS,
 }

@@ -17,6 +17,13 @@ public interface IInputPort
 
     /// <summary>Hand pending input to the guest's devices, at instruction count <paramref name="instret"/>.</summary>
     void Poll(ulong instret, IInputSink sink);
+
+    /// <summary>
+    /// The host's wall-clock time in nanoseconds since the Unix epoch, as a device (the Goldfish RTC)
+    /// reads it at step <paramref name="instret"/>. A nondeterministic input: live ports read the
+    /// host clock, recorders log the answer, replayers return the logged one.
+    /// </summary>
+    ulong ReadWallClock(ulong instret);
 }
 
 /// <summary>What the machine offers an input port at a poll.</summary>
@@ -34,4 +41,7 @@ public sealed class NoInput : IInputPort
     public static readonly NoInput Instance = new();
     public ulong NextDeliveryAt => ulong.MaxValue;
     public void Poll(ulong instret, IInputSink sink) { }
+
+    /// <summary>A fixed instant (2026-01-01T00:00:00Z), so runs without a host clock stay reproducible.</summary>
+    public ulong ReadWallClock(ulong instret) => 1_767_225_600UL * 1_000_000_000UL;
 }

@@ -1,0 +1,108 @@
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.Memory;
+
+namespace ReplayVm.Core.Devices;
+
+/// <summary>
+/// Google's Goldfish RTC as on QEMU's virt (hw/rtc/goldfish_rtc.c register map). The time is the
+/// host's wall clock in nanoseconds since the epoch, read through the input port — a
+/// nondeterministic input that a recording logs — plus an offset the guest sets by writing the
+/// time registers. Reading TIME_LOW latches the high half into TIME_HIGH.
+///
+/// The alarm is measured in guest time: when armed, the remaining nanoseconds until the alarm are
+/// converted into a guest-clock deadline, so it fires at a deterministic point of the run.
+/// </summary>
+public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Action interruptStateChanged) : IMmioDevice
+{
+    private const ulong TimeLow = 0x00, TimeHigh = 0x04, AlarmLow = 0x08, AlarmHigh = 0x0c, IrqEnabled = 0x10,
+        ClearAlarm = 0x14, AlarmStatus = 0x18, ClearInterrupt = 0x1c;
+
+    private ulong _offset, _alarm, _alarmDueNanoseconds;
+    private uint _latchedHigh;
+    private bool _irqEnabled, _irqPending, _alarmRunning;
+
+    /// <summary>The interrupt output: an alarm fired and is neither cleared nor masked.</summary>
+    public bool InterruptPending
+    {
+        get
+        {
+            if (_alarmRunning && clock.Nanoseconds >= _alarmDueNanoseconds) Fire();
+            return _irqPending && _irqEnabled;
+        }
+    }
+
+    private ulong Now => readWallClock() + _offset;
+
+    public bool Read(ulong offset, int size, out ulong value)
+    {
+        value = 0;
+        if (size != 4) return true;
+        switch (offset)
+        {
+            case TimeLow:
+                ulong now = Now;
+                _latchedHigh = (uint)(now >> 32);
+                value = (uint)now;
+                break;
+            case TimeHigh: value = _latchedHigh; break;
+            case AlarmLow: value = (uint)_alarm; break;
+            case AlarmHigh: value = _alarm >> 32; break;
+            case IrqEnabled: value = _irqEnabled ? 1u : 0; break;
+            case AlarmStatus:
+                _ = InterruptPending; // an alarm that came due is no longer running
+                value = _alarmRunning ? 1u : 0;
+                break;
+        }
+        return true;
+    }
+
+    public bool Write(ulong offset, int size, ulong value)
+    {
+        if (size != 4) return true;
+        uint v = (uint)value;
+        switch (offset)
+        {
+            case TimeLow: SetTime(v, shift: 0); break;
+            case TimeHigh: SetTime(v, shift: 32); break;
+            case AlarmLow:
+                _alarm = (_alarm & ~0xFFFF_FFFFUL) | v;
+                Arm();
+                break;
+            case AlarmHigh: _alarm = (_alarm & 0xFFFF_FFFFUL) | (ulong)v << 32; break;
+            case IrqEnabled: _irqEnabled = (v & 1) != 0; break;
+            case ClearAlarm: _alarmRunning = false; break;
+            case ClearInterrupt: _irqPending = false; break;
+        }
+        interruptStateChanged();
+        return true;
+    }
+
+    /// <summary>Replaces one 32-bit half of the current time by moving the offset, as QEMU does.</summary>
+    private void SetTime(uint half, int shift)
+    {
+        ulong current = Now;
+        ulong mask = 0xFFFF_FFFFUL << shift;
+        ulong wanted = (current & ~mask) | (ulong)half << shift;
+        _offset += wanted - current;
+    }
+
+    /// <summary>Writing ALARM_LOW arms the alarm; one already due fires at once.</summary>
+    private void Arm()
+    {
+        ulong now = Now;
+        if (_alarm <= now)
+        {
+            Fire();
+            return;
+        }
+        _alarmRunning = true;
+        ulong start = clock.Nanoseconds;
+        _alarmDueNanoseconds = _alarm - now > ulong.MaxValue - start ? ulong.MaxValue : start + (_alarm - now);
+    }
+
+    private void Fire()
+    {
+        _alarmRunning = false;
+        _irqPending = true;
+    }
+}

@@ -1,0 +1,148 @@
+using ReplayVm.Core.Memory;
+
+namespace ReplayVm.Core.Devices;
+
+/// <summary>
+/// SiFive PLIC as on QEMU 7.2's virt (RISC-V PLIC specification 1.0.0): 96 sources (1..95 usable),
+/// two contexts for hart 0 — 0 drives mip.MEIP, 1 drives mip.SEIP.
+///
+/// Sources are level-triggered and the PLIC reads each source's level when it needs it (a
+/// connected <see cref="Func{Boolean}"/>), so there is no sampled copy that could go stale between
+/// slices. As in QEMU, a source is pending while its level is high and it is not claimed; after
+/// completion it is pending again at once if the level is still high (the gateway of spec ch. 5).
+/// </summary>
+public sealed class Plic(Action interruptStateChanged) : IMmioDevice
+{
+    public const int SourceCount = 96;
+    public const int ContextCount = 2;
+    public const int MachineContext = 0, SupervisorContext = 1;
+
+    private const int WordsPerContext = (SourceCount + 31) / 32;
+    /// <summary>QEMU's virt PLIC has 7 priority levels: priorities and thresholds hold 3 bits.</summary>
+    private const uint MaxPriority = 7;
+
+    private const ulong PendingBase = 0x1000, EnableBase = 0x2000, EnableStride = 0x80;
+    private const ulong ContextBase = 0x20_0000, ContextStride = 0x1000;
+
+    private readonly Func<bool>?[] _levels = new Func<bool>?[SourceCount];
+    private readonly uint[] _priority = new uint[SourceCount];
+    private readonly uint[,] _enable = new uint[ContextCount, WordsPerContext];
+    private readonly uint[] _threshold = new uint[ContextCount];
+    /// <summary>Claimed and not yet completed ("in flight" at the gateway).</summary>
+    private readonly bool[] _claimed = new bool[SourceCount];
+
+    /// <summary>Connects interrupt source <paramref name="source"/> (1..95) to a device's level.</summary>
+    public void Connect(int source, Func<bool> level)
+    {
+        if (source is < 1 or >= SourceCount) throw new ArgumentOutOfRangeException(nameof(source));
+        _levels[source] = level;
+    }
+
+    public bool IsPending(int source) =>
+        source is > 0 and < SourceCount && !_claimed[source] && _levels[source] is { } level && level();
+
+    /// <summary>Whether context <paramref name="context"/>'s interrupt output (MEIP or SEIP) is high.</summary>
+    public bool ContextInterrupt(int context) => BestPending(context) != 0;
+
+    /// <summary>The pending, enabled source with the highest priority above the threshold; ties go to the lowest id; 0 if none.</summary>
+    private int BestPending(int context)
+    {
+        int best = 0;
+        uint bestPriority = _threshold[context];
+        for (int source = 1; source < SourceCount; source++)
+        {
+            if (_priority[source] <= bestPriority || !IsEnabled(context, source) || !IsPending(source)) continue;
+            best = source;
+            bestPriority = _priority[source];
+        }
+        return best;
+    }
+
+    private bool IsEnabled(int context, int source) => ((_enable[context, source / 32] >> (source % 32)) & 1) != 0;
+
+    public bool Read(ulong offset, int size, out ulong value)
+    {
+        value = 0;
+        if (size == 8)
+        {
+            // Split as the bus of a 32-bit peripheral would; reads of claim words only this way.
+            if (!Read(offset, 4, out ulong low) || !Read(offset + 4, 4, out ulong high)) return false;
+            value = low | high << 32;
+            return true;
+        }
+        if (size != 4 || (offset & 3) != 0) return false;
+        value = ReadWord(offset);
+        return true;
+    }
+
+    private uint ReadWord(ulong offset)
+    {
+        if (offset < PendingBase)
+        {
+            ulong source = offset / 4;
+            return source < SourceCount ? _priority[source] : 0;
+        }
+        if (offset < EnableBase)
+        {
+            ulong word = (offset - PendingBase) / 4;
+            uint bits = 0;
+            for (int bit = 0; bit < 32; bit++)
+                if (IsPending((int)(word * 32) + bit)) bits |= 1u << bit;
+            return word < WordsPerContext ? bits : 0;
+        }
+        if (offset < ContextBase)
+        {
+            ulong context = (offset - EnableBase) / EnableStride, word = (offset - EnableBase) % EnableStride / 4;
+            return context < ContextCount && word < WordsPerContext ? _enable[context, word] : 0;
+        }
+        ulong ctx = (offset - ContextBase) / ContextStride, register = (offset - ContextBase) % ContextStride;
+        if (ctx >= ContextCount) return 0;
+        if (register == 0) return _threshold[ctx];
+        if (register == 4) return Claim((int)ctx);
+        return 0;
+    }
+
+    /// <summary>Claim (PLIC spec 1.0.0 ch. 9): hands out the best source and stops it being pending until completed.</summary>
+    private uint Claim(int context)
+    {
+        int source = BestPending(context);
+        if (source != 0)
+        {
+            _claimed[source] = true;
+            interruptStateChanged();
+        }
+        return (uint)source;
+    }
+
+    public bool Write(ulong offset, int size, ulong value)
+    {
+        if (size == 8) return Write(offset, 4, (uint)value) && Write(offset + 4, 4, value >> 32);
+        if (size != 4 || (offset & 3) != 0) return false;
+        WriteWord(offset, (uint)value);
+        interruptStateChanged();
+        return true;
+    }
+
+    private void WriteWord(ulong offset, uint value)
+    {
+        if (offset < PendingBase)
+        {
+            ulong source = offset / 4;
+            if (source is > 0 and < SourceCount) _priority[source] = value & MaxPriority;
+            return;
+        }
+        if (offset < EnableBase) return; // pending bits are read-only, as on QEMU 7.2
+        if (offset < ContextBase)
+        {
+            ulong context = (offset - EnableBase) / EnableStride, word = (offset - EnableBase) % EnableStride / 4;
+            if (context < ContextCount && word < WordsPerContext)
+                _enable[context, word] = word == 0 ? value & ~1u : value; // source 0 does not exist
+            return;
+        }
+        ulong ctx = (offset - ContextBase) / ContextStride, register = (offset - ContextBase) % ContextStride;
+        if (ctx >= ContextCount) return;
+        if (register == 0 && value <= MaxPriority) _threshold[ctx] = value;
+        // Complete: as QEMU, any in-range id ends that source's claim.
+        else if (register == 4 && value is > 0 and < SourceCount) _claimed[value] = false;
+    }
+}

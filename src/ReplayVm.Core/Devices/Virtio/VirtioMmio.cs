@@ -1,0 +1,194 @@
+using ReplayVm.Core.Memory;
+
+namespace ReplayVm.Core.Devices.Virtio;
+
+/// <summary>
+/// The virtio-mmio transport, version 2 (virtio 1.1 section 4.2.2), one 0x1000-byte slot of
+/// QEMU virt. A slot with no device still answers magic and version with device ID 0, which
+/// drivers take as "nothing here". Requests are served synchronously when the driver writes
+/// QueueNotify, so results appear at a deterministic instruction.
+/// </summary>
+public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : IMmioDevice
+{
+    public const uint Magic = 0x7472_6976; // "virt"
+    public const uint QemuVendorId = 0x554D_4551; // "QEMU", what QEMU's transports report
+    public const ushort MaxQueueSize = 1024;
+
+    // Status bits (spec 2.1).
+    public const uint StatusAcknowledge = 1, StatusDriver = 2, StatusDriverOk = 4, StatusFeaturesOk = 8,
+        StatusNeedsReset = 0x40, StatusFailed = 0x80;
+    public const uint InterruptUsedBuffer = 1, InterruptConfigChange = 2;
+
+    private const ulong RegMagic = 0x000, RegVersion = 0x004, RegDeviceId = 0x008, RegVendorId = 0x00c,
+        RegDeviceFeatures = 0x010, RegDeviceFeaturesSel = 0x014, RegDriverFeatures = 0x020, RegDriverFeaturesSel = 0x024,
+        RegQueueSel = 0x030, RegQueueNumMax = 0x034, RegQueueNum = 0x038, RegQueueReady = 0x044, RegQueueNotify = 0x050,
+        RegInterruptStatus = 0x060, RegInterruptAck = 0x064, RegStatus = 0x070,
+        RegQueueDescLow = 0x080, RegQueueDescHigh = 0x084, RegQueueDriverLow = 0x090, RegQueueDriverHigh = 0x094,
+        RegQueueDeviceLow = 0x0a0, RegQueueDeviceHigh = 0x0a4, RegConfigGeneration = 0x0fc, ConfigBase = 0x100;
+
+    private IVirtioDevice? _device;
+    private VirtQueue[] _queues = [];
+    private readonly List<VirtqBuffer> _chain = new();
+    private uint _deviceFeaturesSel, _driverFeaturesSel, _queueSel, _status, _interruptStatus;
+    private ulong _driverFeatures;
+
+    public IVirtioDevice? Device => _device;
+
+    public uint Status => _status;
+
+    public uint InterruptStatus => _interruptStatus;
+
+    /// <summary>The slot's interrupt output: high while an interrupt status bit is unacknowledged.</summary>
+    public bool InterruptPending => _interruptStatus != 0;
+
+    public void Attach(IVirtioDevice device)
+    {
+        if (_device != null) throw new InvalidOperationException("this virtio-mmio slot already holds a device");
+        _device = device;
+        _queues = new VirtQueue[device.QueueCount];
+        for (int i = 0; i < _queues.Length; i++) _queues[i] = new VirtQueue(ram, MaxQueueSize);
+        Reset();
+    }
+
+    /// <summary>Device reset (spec 2.1.1, writing 0 to Status).</summary>
+    private void Reset()
+    {
+        _deviceFeaturesSel = _driverFeaturesSel = _queueSel = _status = _interruptStatus = 0;
+        _driverFeatures = 0;
+        foreach (var q in _queues) q.Reset();
+        interruptStateChanged();
+    }
+
+    private VirtQueue? SelectedQueue => _queueSel < _queues.Length ? _queues[_queueSel] : null;
+
+    public bool Read(ulong offset, int size, out ulong value)
+    {
+        value = 0;
+        if (offset >= ConfigBase)
+        {
+            if (_device != null && size is 1 or 2 or 4 or 8) value = _device.ReadConfig(offset - ConfigBase, size);
+            return true;
+        }
+        // Registers are 32-bit (spec 4.2.2.2); other widths read as zero, as QEMU answers them.
+        if (size != 4) return true;
+        value = offset switch
+        {
+            RegMagic => Magic,
+            RegVersion => 2,
+            RegDeviceId => _device?.DeviceId ?? 0,
+            RegVendorId => _device == null ? 0 : QemuVendorId,
+            RegDeviceFeatures when _device != null => _deviceFeaturesSel switch
+            {
+                0 => (uint)_device.Features,
+                1 => (uint)(_device.Features >> 32),
+                _ => 0,
+            },
+            RegQueueNumMax => SelectedQueue?.MaxSize ?? 0u,
+            RegQueueReady => SelectedQueue is { Ready: true } ? 1u : 0u,
+            RegInterruptStatus => _interruptStatus,
+            RegStatus => _status,
+            RegConfigGeneration => 0,
+            _ => 0,
+        };
+        return true;
+    }
+
+    public bool Write(ulong offset, int size, ulong value)
+    {
+        if (_device == null || offset >= ConfigBase || size != 4) return true; // config space is read-only for what we offer
+        uint v = (uint)value;
+        var q = SelectedQueue;
+        switch (offset)
+        {
+            case RegDeviceFeaturesSel: _deviceFeaturesSel = v; break;
+            case RegDriverFeaturesSel: _driverFeaturesSel = v; break;
+            case RegDriverFeatures:
+                if ((_status & StatusFeaturesOk) != 0) break; // features are fixed once accepted (spec 3.1.1)
+                if (_driverFeaturesSel == 0) _driverFeatures = (_driverFeatures & ~0xFFFF_FFFFUL) | v;
+                else if (_driverFeaturesSel == 1) _driverFeatures = (_driverFeatures & 0xFFFF_FFFFUL) | (ulong)v << 32;
+                break;
+            case RegQueueSel: _queueSel = v; break;
+            case RegQueueNum when q is { Ready: false }: q.Size = v; break;
+            case RegQueueReady when q != null:
+                if ((v & 1) == 0) q.Unready();
+                else if (!q.Ready) Guard(q.MakeReady);
+                break;
+            case RegQueueDescLow when q is { Ready: false }: q.DescriptorTable = Low(q.DescriptorTable, v); break;
+            case RegQueueDescHigh when q is { Ready: false }: q.DescriptorTable = High(q.DescriptorTable, v); break;
+            case RegQueueDriverLow when q is { Ready: false }: q.DriverArea = Low(q.DriverArea, v); break;
+            case RegQueueDriverHigh when q is { Ready: false }: q.DriverArea = High(q.DriverArea, v); break;
+            case RegQueueDeviceLow when q is { Ready: false }: q.DeviceArea = Low(q.DeviceArea, v); break;
+            case RegQueueDeviceHigh when q is { Ready: false }: q.DeviceArea = High(q.DeviceArea, v); break;
+            case RegQueueNotify: Notify(v); break;
+            case RegInterruptAck:
+                _interruptStatus &= ~v;
+                interruptStateChanged();
+                break;
+            case RegStatus: WriteStatus(v); break;
+        }
+        return true;
+    }
+
+    private static ulong Low(ulong old, uint v) => (old & ~0xFFFF_FFFFUL) | v;
+    private static ulong High(ulong old, uint v) => (old & 0xFFFF_FFFFUL) | (ulong)v << 32;
+
+    /// <summary>
+    /// Status (spec 3.1.1): 0 resets; FEATURES_OK sticks only if the driver accepted a subset of
+    /// what we offer. A driver that negotiates only the low 32 bits (no VIRTIO_F_VERSION_1) is
+    /// accepted too, since the request formats we serve are the same either way.
+    /// </summary>
+    private void WriteStatus(uint v)
+    {
+        if (v == 0)
+        {
+            Reset();
+            return;
+        }
+        bool featuresNewlyOk = (v & StatusFeaturesOk) != 0 && (_status & StatusFeaturesOk) == 0;
+        _status = (v & ~StatusNeedsReset) | (_status & StatusNeedsReset);
+        if (featuresNewlyOk && (_driverFeatures & ~_device!.Features) != 0) _status &= ~StatusFeaturesOk;
+    }
+
+    private void Notify(uint queue)
+    {
+        if (queue >= _queues.Length || (_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
+        var q = _queues[queue];
+        if (!q.Ready) return;
+        Guard(() =>
+        {
+            bool interrupt = false;
+            while (q.TryTake(_chain, out ushort head))
+            {
+                uint written = _device!.Process((int)queue, _chain, ram);
+                interrupt |= q.Complete(head, written);
+            }
+            if (interrupt) RaiseInterrupt(InterruptUsedBuffer);
+        });
+    }
+
+    /// <summary>Runs a step that reads guest-provided structures; a protocol violation puts the device in DEVICE_NEEDS_RESET (spec 2.1.2).</summary>
+    private void Guard(Action step)
+    {
+        try
+        {
+            step();
+        }
+        catch (VirtioProtocolException)
+        {
+            _status |= StatusNeedsReset;
+            if ((_status & StatusDriverOk) != 0) RaiseInterrupt(InterruptConfigChange);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // A RAM access the checks above did not foresee: still the guest's fault, never the host's.
+            _status |= StatusNeedsReset;
+            if ((_status & StatusDriverOk) != 0) RaiseInterrupt(InterruptConfigChange);
+        }
+    }
+
+    private void RaiseInterrupt(uint bit)
+    {
+        _interruptStatus |= bit;
+        interruptStateChanged();
+    }
+}

@@ -1,0 +1,220 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ReplayVm.Core.Hart;
+
+/// <summary>
+/// Address translation: Sv39 and Sv48 page walks (privileged spec 4.3–4.4) with hardware A/D
+/// updates as QEMU does them, PMP checks (3.7), and a software TLB so that a hit costs a compare.
+/// Whenever something that decides translation changes — mode, satp, mstatus, PMP, sfence.vma —
+/// the TLB is flushed and the fast-path switches below are recomputed.
+/// </summary>
+public sealed unsafe partial class Hart
+{
+    private const int TlbBits = 8;
+    private const ulong TlbMask = (1 << TlbBits) - 1;
+    private const ulong PageMask = 0xFFF;
+
+    // PTE bits (4.3.1)
+    private const ulong PteV = 1, PteR = 2, PteW = 4, PteX = 8, PteU = 16, PteA = 64, PteD = 128;
+    private const ulong PpnMask = (1UL << 44) - 1;
+
+    private readonly TlbEntry[] _tlb = GC.AllocateArray<TlbEntry>(1 << TlbBits, pinned: true);
+    private TlbEntry* _tlbPointer;
+
+    public PhysicalMemoryProtection Pmp { get; } = new();
+
+    /// <summary>Data (and fetch) accesses go through the TLB: translation or PMP applies to them.</summary>
+    private bool _dataViaTlb, _fetchViaTlb;
+
+    /// <summary>One-entry fetch cache in front of the TLB: the page pc is on.</summary>
+    private ulong _fetchVirtualPage = TlbEntry.Invalid, _fetchPhysicalPage;
+
+    /// <summary>The privilege data accesses are made with: MPRV lets M-mode borrow MPP's (3.1.6.3).</summary>
+    private PrivilegeLevel DataMode =>
+        Mode == PrivilegeLevel.Machine && (_mstatus & Mstatus.Mprv) != 0
+            ? (PrivilegeLevel)((_mstatus & Mstatus.Mpp) >> Mstatus.MppShift)
+            : Mode;
+
+    private void SetMode(PrivilegeLevel mode)
+    {
+        Mode = mode;
+        TranslationChanged();
+    }
+
+    /// <summary>Flushes the TLB and recomputes which accesses need it.</summary>
+    internal void TranslationChanged()
+    {
+        if (_tlbPointer == null) _tlbPointer = (TlbEntry*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb));
+        for (int i = 0; i < _tlb.Length; i++)
+        {
+            ref TlbEntry e = ref _tlb[i];
+            e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
+        }
+        _fetchVirtualPage = TlbEntry.Invalid;
+        _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyLocked;
+        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyLocked;
+    }
+
+    /// <summary>
+    /// Translates <paramref name="address"/> for an access of <paramref name="size"/> bytes (not
+    /// crossing a page), checks PMP, refills the TLB; raises the exception and returns false on a fault.
+    /// </summary>
+    private bool Translate(ulong address, int size, AccessType type, out ulong physical)
+    {
+        var mode = type == AccessType.Fetch ? Mode : DataMode;
+        if (!Walk(address, type, mode, out physical, out ulong pte, out bool bare))
+            return false;
+        if (!Pmp.Allows(physical, (ulong)size, type, mode))
+        {
+            RaiseException(type.AccessFault(), address);
+            return false;
+        }
+        ulong page = physical & ~PageMask;
+        ulong vpn = address >> 12;
+        ref TlbEntry e = ref _tlbPointer[vpn & TlbMask];
+        if (e.PhysicalPage != page || (e.ReadTag != vpn && e.WriteTag != vpn && e.ExecuteTag != vpn))
+        {
+            e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
+            e.PhysicalPage = page;
+        }
+        // Cache only what is known to be allowed for the whole page; the rest keeps taking this path.
+        bool wholePage(AccessType t) => Pmp.Allows(page, PageMask + 1, t, mode);
+        if (type == AccessType.Fetch)
+        {
+            if (wholePage(AccessType.Fetch)) e.ExecuteTag = vpn;
+        }
+        else
+        {
+            if (type == AccessType.Load || bare || LeafAllows(pte, AccessType.Load, mode))
+                if (wholePage(AccessType.Load)) e.ReadTag = vpn;
+            // Writes are cached only once D is set, so the first store still walks and sets it.
+            if (type == AccessType.Store || bare || ((pte & PteD) != 0 && LeafAllows(pte, AccessType.Store, mode)))
+                if (wholePage(AccessType.Store)) e.WriteTag = vpn;
+        }
+        return true;
+    }
+
+    /// <summary>The page walk (4.3.2). On success <paramref name="leaf"/> is the final PTE (after A/D update).</summary>
+    private bool Walk(ulong address, AccessType type, PrivilegeLevel mode, out ulong physical, out ulong leaf, out bool bare)
+    {
+        physical = address;
+        leaf = 0;
+        ulong satpMode = _satp >> 60;
+        bare = mode == PrivilegeLevel.Machine || satpMode == 0;
+        if (bare) return true;
+
+        int levels = satpMode == 9 ? 4 : 3;
+        int vaBits = 12 + 9 * levels;
+        // Virtual addresses must be sign-extended from their top bit (4.3.1 / 4.4.1).
+        if ((ulong)((long)(address << (64 - vaBits)) >> (64 - vaBits)) != address) return PageFault(address, type);
+
+        ulong table = (_satp & PpnMask) << 12;
+        for (int level = levels - 1; level >= 0; level--)
+        {
+            ulong pteAddress = table + ((address >> (12 + 9 * level)) & 511) * 8;
+            // Implicit page-table reads are checked by PMP as S-mode accesses (3.7.1).
+            if (!Pmp.Allows(pteAddress, 8, AccessType.Load, PrivilegeLevel.Supervisor) || !_bus.Read(pteAddress, 8, out ulong pte))
+            {
+                RaiseException(type.AccessFault(), address);
+                return false;
+            }
+            bool valid = (pte & PteV) != 0, r = (pte & PteR) != 0, w = (pte & PteW) != 0, x = (pte & PteX) != 0;
+            // Bits 63:54 are reserved (no Svpbmt/Svnapot here) and must be zero.
+            if (!valid || (!r && w) || (pte >> 54) != 0) return PageFault(address, type);
+            if (!r && !x)
+            {
+                if (level == 0) return PageFault(address, type);
+                table = ((pte >> 10) & PpnMask) << 12;
+                continue;
+            }
+            if (!LeafAllows(pte, type, mode)) return PageFault(address, type);
+            ulong ppn = (pte >> 10) & PpnMask;
+            ulong superpageMask = (1UL << (9 * level)) - 1;
+            if ((ppn & superpageMask) != 0) return PageFault(address, type); // misaligned superpage
+            ulong wanted = pte | PteA | (type == AccessType.Store ? PteD : 0);
+            if (wanted != pte)
+            {
+                // Hardware A/D update, as QEMU performs it (4.3.2 step 7); the PTE write is PMP-checked too.
+                if (!Pmp.Allows(pteAddress, 8, AccessType.Store, PrivilegeLevel.Supervisor) || !_bus.Write(pteAddress, 8, wanted))
+                {
+                    RaiseException(type.AccessFault(), address);
+                    return false;
+                }
+                pte = wanted;
+            }
+            leaf = pte;
+            physical = ((ppn & ~superpageMask) << 12) | (address & ((1UL << (12 + 9 * level)) - 1));
+            return true;
+        }
+        return PageFault(address, type);
+    }
+
+    /// <summary>Leaf permission check for one access type and mode (4.3.1, SUM and MXR from 3.1.6.3).</summary>
+    private bool LeafAllows(ulong pte, AccessType type, PrivilegeLevel mode)
+    {
+        bool user = (pte & PteU) != 0;
+        if (mode == PrivilegeLevel.User && !user) return false;
+        if (mode == PrivilegeLevel.Supervisor && user && (type == AccessType.Fetch || (_mstatus & Mstatus.Sum) == 0)) return false;
+        return type switch
+        {
+            AccessType.Fetch => (pte & PteX) != 0,
+            AccessType.Load => (pte & PteR) != 0 || ((_mstatus & Mstatus.Mxr) != 0 && (pte & PteX) != 0),
+            _ => (pte & PteW) != 0,
+        };
+    }
+
+    private bool PageFault(ulong address, AccessType type)
+    {
+        RaiseException(type.PageFault(), address);
+        return false;
+    }
+
+    /// <summary>Translates a fetch of the parcel at <paramref name="pc"/>; fills the one-entry fetch cache.</summary>
+    private bool TranslateFetch(ulong pc, out ulong physical)
+    {
+        ulong vpn = pc >> 12;
+        ref TlbEntry e = ref _tlbPointer[vpn & TlbMask];
+        if (e.ExecuteTag != vpn)
+        {
+            if (!Translate(pc, 2, AccessType.Fetch, out physical)) return false;
+            if (e.ExecuteTag != vpn)
+            {
+                // Not cacheable (PMP finer than a page): no fetch cache either.
+                return true;
+            }
+        }
+        _fetchVirtualPage = vpn;
+        _fetchPhysicalPage = e.PhysicalPage;
+        physical = e.PhysicalPage | (pc & PageMask);
+        return true;
+    }
+
+    /// <summary>
+    /// A 32-bit instruction in the last two bytes of a virtual page: its halves may live on
+    /// different physical pages, so it is fetched in two translated parts and not cached.
+    /// </summary>
+    private bool FetchAcrossPage(ulong pc, ulong physicalLow, ref DecodedInstruction slot)
+    {
+        if (!_bus.Read(physicalLow, 2, out ulong low)) { RaiseException(ExceptionCause.InstructionAccessFault, pc); return false; }
+        uint raw = (uint)low;
+        if ((raw & 3) == 3)
+        {
+            if (!Translate(pc + 2, 2, AccessType.Fetch, out ulong physicalHigh)) return false;
+            if (!_bus.Read(physicalHigh, 2, out ulong high)) { RaiseException(ExceptionCause.InstructionAccessFault, pc + 2); return false; }
+            raw |= (uint)high << 16;
+        }
+        slot = Decoder.Decode(raw);
+        return true;
+    }
+
+    /// <summary>Translates for a store-class access (SC, AMO) that is known not to cross a page.</summary>
+    private bool TranslateStore(ulong address, int size, out ulong physical)
+    {
+        if (!_dataViaTlb) { physical = address; return true; }
+        ulong vpn = address >> 12;
+        ref TlbEntry e = ref _tlbPointer[vpn & TlbMask];
+        if (e.WriteTag == vpn) { physical = e.PhysicalPage | (address & PageMask); return true; }
+        return Translate(address, size, AccessType.Store, out physical);
+    }
+}

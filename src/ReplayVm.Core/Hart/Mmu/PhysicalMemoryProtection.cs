@@ -1,0 +1,93 @@
+namespace ReplayVm.Core.Hart;
+
+/// <summary>
+/// PMP (privileged spec 3.7): 16 entries, each a config byte (R, W, X, A, L) and an address
+/// register. Checks are in entry order; the first entry matching any byte of an access decides
+/// it, and must cover the whole access. With no match, M-mode succeeds and S/U-mode fails
+/// (entries are implemented). Unlocked entries do not constrain M-mode.
+/// </summary>
+public sealed class PhysicalMemoryProtection
+{
+    public const int Entries = 16;
+    private const byte Read = 1, Write = 2, Execute = 4, Locked = 0x80;
+    private const int ModeOff = 0, ModeTor = 1, ModeNa4 = 2, ModeNapot = 3;
+
+    private readonly byte[] _config = new byte[Entries];
+    private readonly ulong[] _address = new ulong[Entries];
+
+    /// <summary>True if some entry is locked, so that M-mode accesses need checking too.</summary>
+    public bool AnyLocked { get; private set; }
+
+    public byte GetConfig(int index) => _config[index];
+    public ulong GetAddress(int index) => _address[index];
+
+    public void SetConfig(int index, byte value)
+    {
+        if ((_config[index] & Locked) != 0) return;
+        // Bits 6:5 are reserved (read-only zero); R=0,W=1 is reserved: QEMU keeps it, and so do we.
+        _config[index] = (byte)(value & 0x9F);
+        AnyLocked = Array.Exists(_config, c => (c & Locked) != 0);
+    }
+
+    public void SetAddress(int index, ulong value)
+    {
+        if ((_config[index] & Locked) != 0) return;
+        // A locked TOR entry also locks the address register below it (3.7.1).
+        if (index + 1 < Entries && (_config[index + 1] & Locked) != 0 && ((_config[index + 1] >> 3) & 3) == ModeTor) return;
+        _address[index] = value & ((1UL << 54) - 1);
+    }
+
+    public void Reset()
+    {
+        Array.Clear(_config);
+        Array.Clear(_address);
+        AnyLocked = false;
+    }
+
+    /// <summary>Whether <paramref name="mode"/> may access [address, address + size) for <paramref name="type"/>.</summary>
+    public bool Allows(ulong address, ulong size, AccessType type, PrivilegeLevel mode)
+    {
+        ulong last = address + size - 1;
+        for (int i = 0; i < Entries; i++)
+        {
+            byte cfg = _config[i];
+            if (!TryRange(i, cfg, out ulong lo, out ulong hi)) continue;
+            if (address > hi || last < lo) continue;
+            if (address < lo || last > hi) return false; // an access matching only partly fails (3.7.1)
+            if (mode == PrivilegeLevel.Machine && (cfg & Locked) == 0) return true;
+            byte need = type switch { AccessType.Fetch => Execute, AccessType.Load => Read, _ => Write };
+            return (cfg & need) != 0;
+        }
+        return mode == PrivilegeLevel.Machine;
+    }
+
+    /// <summary>The inclusive byte range of an active entry.</summary>
+    private bool TryRange(int i, byte cfg, out ulong lo, out ulong hi)
+    {
+        lo = hi = 0;
+        ulong a = _address[i];
+        switch ((cfg >> 3) & 3)
+        {
+            case ModeTor:
+                lo = i == 0 ? 0 : _address[i - 1] << 2;
+                ulong top = a << 2;
+                if (top <= lo) return false;
+                hi = top - 1;
+                return true;
+            case ModeNa4:
+                lo = a << 2;
+                hi = lo + 3;
+                return true;
+            case ModeNapot:
+            {
+                int ones = System.Numerics.BitOperations.TrailingZeroCount(~a);
+                if (ones >= 54) { lo = 0; hi = ulong.MaxValue; return true; }
+                ulong size = 8UL << ones;
+                lo = (a & ~((1UL << ones) - 1)) << 2;
+                hi = lo + size - 1;
+                return true;
+            }
+        }
+        return false;
+    }
+}

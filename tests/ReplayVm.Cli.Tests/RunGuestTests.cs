@@ -1,0 +1,59 @@
+using ReplayVm.Cli.Tests.Support;
+using ReplayVm.Tests.Support;
+
+namespace ReplayVm.Cli.Tests;
+
+/// <summary>The committed guests, run through the real CLI, against the outputs QEMU gives (tools/guests/expected).</summary>
+public class RunGuestTests
+{
+    [Theory]
+    [InlineData("hello", "virt")]
+    [InlineData("fail", "virt")]
+    [InlineData("hello-htif", "spike")]
+    public void Guest_output_and_status_match_qemu(string guest, string machine)
+    {
+        var outcome = CliProcess.Run("run", "--machine", machine, CliProcess.Guest($"{guest}.elf"));
+        Assert.Equal(File.ReadAllBytes(CliProcess.Expected($"{guest}.out")), outcome.Stdout);
+        Assert.Equal(int.Parse(File.ReadAllText(CliProcess.Expected($"{guest}.status")).Trim()), outcome.ExitCode);
+        Assert.Equal("", outcome.Stderr);
+    }
+
+    [Fact]
+    public void Fail_guest_exits_3()
+    {
+        var outcome = CliProcess.Run("run", CliProcess.Guest("fail.elf"));
+        Assert.Equal(3, outcome.ExitCode);
+        Assert.Equal("fail guest: exiting with code 3\n", outcome.StdoutText);
+    }
+
+    [Fact]
+    public void Raw_binary_runs_at_its_load_address()
+    {
+        string raw = Path.Combine(Path.GetTempPath(), $"replayvm-hello-{Environment.ProcessId}.bin");
+        TestGuests.Run(".", "riscv64-unknown-elf-objcopy", ["-O", "binary", CliProcess.Guest("hello.elf"), raw]);
+        var outcome = CliProcess.Run("run", "--load-address", "0x80000000", raw);
+        Assert.Equal(File.ReadAllBytes(CliProcess.Expected("hello.out")), outcome.Stdout);
+        Assert.Equal(0, outcome.ExitCode);
+    }
+
+    [Fact]
+    public void Instruction_limit_exits_124_with_a_message()
+    {
+        var outcome = CliProcess.Run("run", "--max-instructions", "1K", CliProcess.Guest("bench.elf"));
+        Assert.Equal(124, outcome.ExitCode);
+        Assert.Equal("replayvm: instruction limit 1000 reached\n", outcome.Stderr);
+    }
+
+    [Fact]
+    public void Stats_go_to_stderr_and_stdout_stays_the_guests()
+    {
+        var outcome = CliProcess.Run("run", "--stats", CliProcess.Guest("hello.elf"));
+        Assert.Equal(File.ReadAllBytes(CliProcess.Expected("hello.out")), outcome.Stdout);
+        Assert.Equal(0, outcome.ExitCode);
+        var lines = outcome.StderrLines;
+        Assert.Equal(3, lines.Length);
+        Assert.Matches(@"^instructions: [1-9][0-9]*$", lines[0]);
+        Assert.Matches(@"^mips: [0-9]+\.[0-9]{2}$", lines[1]);
+        Assert.Equal("stop: GuestExit (exit code 0)", lines[2]);
+    }
+}
