@@ -11,6 +11,4 @@ internal static class ExitCodes
     public const int TrapLoop = 125;
     /// <summary>Stopped by Ctrl-C: 128 + SIGINT, as a shell reports it.</summary>
     public const int Interrupted = 130;
-    /// <summary>Stdout was closed by its reader: 128 + SIGPIPE.</summary>
-    public const int BrokenPipe = 141;
 }

@@ -60,13 +60,64 @@ public sealed class Machine : IInputSink
     /// <summary>Loads an ELF's PT_LOAD segments at their physical addresses, as QEMU's <c>-bios none -kernel</c> does.</summary>
     public void LoadElf(ElfImage image)
     {
+        PlaceElf(image, "image", avoid: null);
+        if (Config.Board == BoardKind.Spike)
+        {
+            var tohost = image.FindSymbol("tohost")
+                ?? throw new GuestImageException("--machine spike needs a 'tohost' symbol in the ELF");
+            _htif = new HtifHost(Ram, tohost.Value, image.FindSymbol("fromhost")?.Value, _console, RequestExit);
+        }
+        Boot(image.Entry, image.Entry);
+    }
+
+    /// <summary>Loads a raw binary at <paramref name="address"/> and starts there.</summary>
+    public void LoadRaw(ReadOnlySpan<byte> data, ulong address)
+    {
+        PlaceRaw(data, address, "image", avoid: null);
+        Boot(address, address);
+    }
+
+    /// <summary>
+    /// QEMU's <c>-bios FIRMWARE -kernel KERNEL</c>: the firmware at its ELF addresses or, raw, at
+    /// the start of RAM; the kernel at its ELF addresses or, raw, at the first 2 MiB boundary after
+    /// the firmware (QEMU's riscv_calc_kernel_start_addr for RV64). The boot ROM hands the
+    /// firmware the kernel's entry in the fw_dynamic info block (a2), as QEMU does.
+    /// </summary>
+    public void LoadFirmware(BootImage firmware, BootImage? kernel)
+    {
+        var (firmwareStart, firmwareEnd, firmwareEntry) = Place(firmware, Ram.Base, "firmware", avoid: null);
+        ulong next = 0;
+        if (kernel is not null)
+        {
+            const ulong kernelAlignment = 2UL << 20;
+            ulong kernelBase = (firmwareEnd + kernelAlignment - 1) & ~(kernelAlignment - 1);
+            next = Place(kernel, kernelBase, "kernel", avoid: (firmwareStart, firmwareEnd)).Entry;
+        }
+        Boot(firmwareEntry, next);
+    }
+
+    private (ulong Start, ulong End, ulong Entry) Place(BootImage image, ulong rawAddress, string role, (ulong Start, ulong End)? avoid) =>
+        image switch
+        {
+            BootImage.Elf elf => PlaceElf(elf.Image, role, avoid) is var (start, end) ? (start, end, elf.Image.Entry) : default,
+            BootImage.Raw raw => (rawAddress, PlaceRaw(raw.Bytes, rawAddress, role, avoid), rawAddress),
+            _ => throw new ArgumentOutOfRangeException(nameof(image)),
+        };
+
+    /// <summary>Writes an ELF's segments into RAM; returns the [start, end) range they cover.</summary>
+    private (ulong Start, ulong End) PlaceElf(ElfImage image, string role, (ulong Start, ulong End)? avoid)
+    {
+        ulong low = ulong.MaxValue, high = 0;
         foreach (var segment in image.Segments)
         {
             if (segment.MemorySize == 0) continue;
             ulong end = segment.LoadAddress + segment.MemorySize;
             if (end < segment.LoadAddress || end <= Ram.Base || segment.LoadAddress >= Ram.Base + Ram.Size || end > Ram.Base + Ram.Size)
                 throw new GuestImageException(
-                    $"segment at 0x{segment.LoadAddress:x} (0x{segment.MemorySize:x} bytes) lies outside RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}");
+                    $"{role} segment at 0x{segment.LoadAddress:x} (0x{segment.MemorySize:x} bytes) lies outside RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}");
+            CheckOverlap(role, Math.Max(segment.LoadAddress, Ram.Base), end, avoid);
+            low = Math.Min(low, Math.Max(segment.LoadAddress, Ram.Base));
+            high = Math.Max(high, end);
         }
         foreach (var segment in image.Segments)
         {
@@ -79,30 +130,33 @@ public sealed class Machine : IInputSink
             int skip = start < Ram.Base ? (int)(Ram.Base - start) : 0;
             Ram.Write(start + (ulong)skip, bytes.AsSpan(skip));
         }
-        if (Config.Board == BoardKind.Spike)
-        {
-            var tohost = image.FindSymbol("tohost")
-                ?? throw new GuestImageException("--machine spike needs a 'tohost' symbol in the ELF");
-            _htif = new HtifHost(Ram, tohost.Value, image.FindSymbol("fromhost")?.Value, _console, RequestExit);
-        }
-        Boot(image.Entry);
+        return low == ulong.MaxValue ? (Ram.Base, Ram.Base) : (low, high);
     }
 
-    /// <summary>Loads a raw binary at <paramref name="address"/> and starts there.</summary>
-    public void LoadRaw(ReadOnlySpan<byte> data, ulong address)
+    /// <summary>Writes a raw image at <paramref name="address"/>; returns its end address.</summary>
+    private ulong PlaceRaw(ReadOnlySpan<byte> data, ulong address, string role, (ulong Start, ulong End)? avoid)
     {
         if (!Ram.Contains(address, (ulong)Math.Max(data.Length, 1)))
-            throw new GuestImageException($"image of {data.Length} bytes at 0x{address:x} does not fit in RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}");
+            throw new GuestImageException($"{role} of {data.Length} bytes at 0x{address:x} does not fit in RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}");
+        CheckOverlap(role, address, address + (ulong)data.Length, avoid);
         Ram.Write(address, data);
-        Boot(address);
+        return address + (ulong)data.Length;
     }
 
-    /// <summary>Maps QEMU's reset ROM so the hart starts at 0x1000 and jumps to <paramref name="entry"/>.</summary>
-    private void Boot(ulong entry)
+    private static void CheckOverlap(string role, ulong start, ulong end, (ulong Start, ulong End)? avoid)
+    {
+        if (avoid is { } other && start < other.End && other.Start < end)
+            throw new GuestImageException(
+                $"{role} at 0x{start:x}-0x{end - 1:x} overlaps the firmware at 0x{other.Start:x}-0x{other.End - 1:x}");
+    }
+
+    /// <summary>Maps QEMU's reset ROM so the hart starts at 0x1000 and jumps to <paramref name="entry"/>;
+    /// <paramref name="nextStage"/> goes in the fw_dynamic block for a firmware to jump to.</summary>
+    private void Boot(ulong entry, ulong nextStage)
     {
         // QEMU's virt always hands the kernel a device tree in a1; Spike guests get none.
         ulong deviceTree = Config.Board == BoardKind.Virt ? Peripherals.LoadDeviceTree(Config) : 0;
-        Bus.Map(BootRom.Base, BootRom.Size, new BootRom(entry, deviceTreeAddress: deviceTree, nextStageEntry: entry));
+        Bus.Map(BootRom.Base, BootRom.Size, new BootRom(entry, deviceTreeAddress: deviceTree, nextStageEntry: nextStage));
         Hart.Reset();
     }
 

@@ -53,9 +53,8 @@ internal static class RunCommand
         // Parse before building the machine so a bad file fails fast, without allocating guest RAM.
         ElfImage? image = settings.LoadAddress is null ? ParseElf(settings.GuestPath, bytes) : null;
 
-        Machine? machine = null;
-        using var output = new ConsoleOutputPump(Console.OpenStandardOutput(), onBroken: () => machine?.RequestStop());
-        machine = CreateMachine(settings.Config, output);
+        using var output = new ConsoleOutputPump(Console.OpenStandardOutput());
+        var machine = CreateMachine(settings.Config, output);
         if (image is not null) machine.LoadElf(image);
         else machine.LoadRaw(bytes, settings.LoadAddress!.Value);
 
@@ -79,7 +78,7 @@ internal static class RunCommand
         clock.Stop();
 
         if (settings.Stats) PrintStats(result, clock.Elapsed);
-        return ExitStatus(result, settings.MaxInstructions, output.IsBroken);
+        return ExitStatus(result, settings.MaxInstructions);
     }
 
     private static Machine CreateMachine(MachineConfig config, ConsoleOutputPump output)
@@ -112,7 +111,7 @@ internal static class RunCommand
         }
     }
 
-    private static int ExitStatus(RunResult result, ulong limit, bool outputBroken)
+    private static int ExitStatus(RunResult result, ulong limit)
     {
         switch (result.Reason)
         {
@@ -125,7 +124,7 @@ internal static class RunCommand
                 Console.Error.WriteLine($"replayvm: {result.Detail ?? "guest is stuck in a trap loop"}");
                 return ExitCodes.TrapLoop;
             default:
-                return outputBroken ? ExitCodes.BrokenPipe : ExitCodes.Interrupted;
+                return ExitCodes.Interrupted;
         }
     }
 

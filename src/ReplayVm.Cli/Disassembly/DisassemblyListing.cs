@@ -9,6 +9,11 @@ namespace ReplayVm.Cli.Disassembly;
 /// </summary>
 internal sealed class DisassemblyListing(ElfImage image)
 {
+    /// <summary>Like objdump, runs of this many zero bytes or more (padding) are shown as "...".</summary>
+    private const int MinSkippedZeros = 8;
+
+    private readonly AddressAnnotator _annotator = new(image.FindSymbol("__global_pointer$")?.Value, image.SymbolAt);
+
     public void WriteAll(TextWriter output)
     {
         foreach (var segment in image.Segments.Where(s => s.Executable).OrderBy(s => s.VirtualAddress))
@@ -50,12 +55,21 @@ internal sealed class DisassemblyListing(ElfImage image)
         {
             if (starts.Contains(pc))
             {
+                _annotator.Reset();
                 output.WriteLine();
                 output.WriteLine($"{pc:x16} <{image.SymbolAt(pc)}>:");
             }
             int offset = (int)(pc - segment.VirtualAddress);
             int left = (int)Math.Min(end - pc, (ulong)(bytes.Length - offset));
-            pc += (ulong)WriteInstruction(bytes.Slice(offset, left), pc, output);
+            var rest = bytes.Slice(offset, left);
+            int zeros = ZeroRun(rest, pc, starts);
+            if (zeros >= MinSkippedZeros)
+            {
+                output.WriteLine("\t...");
+                pc += (ulong)zeros;
+                continue;
+            }
+            pc += (ulong)WriteInstruction(rest, pc, output);
         }
     }
 
@@ -72,11 +86,12 @@ internal sealed class DisassemblyListing(ElfImage image)
         if (length == 4 && bytes.Length >= 4)
         {
             uint word = (uint)(low | bytes[2] << 16 | bytes[3] << 24);
-            output.WriteLine($"    {pc:x}:\t{word:x8}          \t{RiscvDisassembler.Disassemble(word, pc, image.SymbolAt)}");
+            output.WriteLine($"    {pc:x}:\t{word:x8}          \t{RiscvDisassembler.Disassemble(word, pc, image.SymbolAt)}{_annotator.Annotate(word, pc)}");
             return 4;
         }
         if (length == 2)
         {
+            _annotator.Observe(low);
             output.WriteLine($"    {pc:x}:\t{low:x4}                \t{RiscvDisassembler.Disassemble(low, pc, image.SymbolAt)}");
             return 2;
         }
@@ -85,10 +100,19 @@ internal sealed class DisassemblyListing(ElfImage image)
         return 2;
     }
 
-    /// <summary>Addresses in the segment where a function or label starts.</summary>
+    /// <summary>How many zero bytes start <paramref name="bytes"/>, stopping at the next symbol.</summary>
+    private static int ZeroRun(ReadOnlySpan<byte> bytes, ulong pc, HashSet<ulong> starts)
+    {
+        int count = 0;
+        while (count < bytes.Length && bytes[count] == 0 && (count == 0 || !starts.Contains(pc + (ulong)count)))
+            count++;
+        return count & ~1; // whole 16-bit parcels, so decoding stays aligned
+    }
+
+    /// <summary>Addresses in the segment where a function or label starts (absolute symbols are values, not places).</summary>
     private HashSet<ulong> SymbolStarts(ElfSegment segment) =>
         image.Symbols
-            .Where(s => s.Type is ElfSymbolType.Function or ElfSymbolType.Label && segment.ContainsVirtual(s.Value))
+            .Where(s => s.Type is ElfSymbolType.Function or ElfSymbolType.Label && !s.IsAbsolute && segment.ContainsVirtual(s.Value))
             .Select(s => s.Value)
             .ToHashSet();
 }

@@ -13,21 +13,16 @@ internal sealed class ConsoleOutputPump : IDisposable
     private readonly byte[] _buffer = new byte[16 * 1024];
     private readonly Lock _lock = new();
     private readonly Timer _timer;
-    private readonly Action _onBroken;
     private int _count;
     private bool _broken;
 
-    /// <param name="output">Usually stdout.</param>
-    /// <param name="onBroken">Called once if the reader goes away (EPIPE): nobody sees the guest any more.</param>
-    public ConsoleOutputPump(Stream output, Action onBroken)
+    /// <param name="output">Usually stdout. (.NET's stdout stream ignores EPIPE itself, so a closed
+    /// pipe shows up here only for other streams.)</param>
+    public ConsoleOutputPump(Stream output)
     {
         _output = output;
-        _onBroken = onBroken;
         _timer = new Timer(_ => Flush(), null, FlushInterval, FlushInterval);
     }
-
-    /// <summary>True once a write to stdout failed.</summary>
-    public bool IsBroken { get { lock (_lock) return _broken; } }
 
     /// <summary>The machine's console callback; runs on the machine's thread.</summary>
     public void Write(byte value)
@@ -55,9 +50,9 @@ internal sealed class ConsoleOutputPump : IDisposable
         }
         catch (IOException)
         {
-            // The timer thread must never throw: an unhandled exception there would kill the process with a stack trace.
+            // The timer thread must never throw: an unhandled exception there would kill the
+            // process with a stack trace. Output nobody can read is dropped from here on.
             _broken = true;
-            ThreadPool.QueueUserWorkItem(_ => _onBroken());
         }
         _count = 0;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using ReplayVm.Core.Memory;
 
@@ -38,9 +39,10 @@ public sealed unsafe partial class Hart
         }
         ulong offset = fetch - _ramBase;
         DecodedInstruction[]? page;
-        if (offset < _ramSize && (page = _decodedPages[offset >> MainMemory.PageShift]) is not null)
+        // offset < _ramSize bounds both indexes, so they are taken without the JIT's checks.
+        if (offset < _ramSize && (page = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_decodedPages), (nint)(offset >> MainMemory.PageShift))) is not null)
         {
-            d = ref page[(int)(offset & (MainMemory.PageSize - 1)) >> 1];
+            d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
             if (d.Op == Opcode.NotDecoded && !DecodeInto(ref d, offset)) goto trapped;
         }
         else if (!FetchUncached(fetch, offset, ref d, out bool retry))

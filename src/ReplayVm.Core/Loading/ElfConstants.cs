@@ -25,6 +25,7 @@ internal static class ElfConstants
     /// <summary>Section indexes from here up are reserved (SHN_ABS, SHN_COMMON, ...), not real sections.</summary>
     public const ushort ShnLoReserve = 0xff00;
     public const ushort ShnUndef = 0;
+    public const ushort ShnAbs = 0xfff1;
 
     public const uint PtLoad = 1;
     public const uint PfExecute = 1, PfWrite = 2, PfRead = 4;

@@ -33,8 +33,11 @@ internal sealed class ElfSymbolIndex
         {
             var candidate = _byAddress[i];
             // A sized symbol owns only its own range; a size-0 label (hand-written assembly) owns
-            // what follows it up to the next symbol, but not past the end of its segment.
-            bool owns = candidate.Size != 0 ? candidate.Covers(address) : SameSegment(candidate.Value, address);
+            // its own address and what follows it up to the next symbol, but not past the end of
+            // its segment.
+            bool owns = candidate.Size != 0
+                ? candidate.Covers(address)
+                : candidate.Value == address || SameSegment(candidate.Value, address);
             if (owns)
             {
                 symbol = candidate;

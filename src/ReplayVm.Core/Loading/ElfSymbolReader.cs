@@ -81,7 +81,7 @@ internal static class ElfSymbolReader
         {
             case SttFunc when defined: return ElfSymbolType.Function;
             case SttObject when defined: return ElfSymbolType.Object;
-            case SttNotype when defined && sectionIndex < ShnLoReserve && IsUserLabel(name): return ElfSymbolType.Label;
+            case SttNotype when (sectionIndex is > ShnUndef and < ShnLoReserve or ShnAbs) && IsUserLabel(name): return ElfSymbolType.Label;
             default: return ElfSymbolType.Other;
         }
     }

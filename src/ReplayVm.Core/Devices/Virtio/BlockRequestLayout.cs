@@ -40,6 +40,9 @@ internal sealed class BlockRequestLayout
 
     public MainMemory Ram { get; }
 
+    /// <summary>All device-writable bytes of the chain, status included (saturating at 4 GiB - 1).</summary>
+    public uint WritableLength => (uint)Math.Min(_writableLength, uint.MaxValue);
+
     private ulong StatusAddress => _writable[^1].Address + _writable[^1].Length - 1;
 
     /// <summary>Data the device writes: every device-writable byte except the status.</summary>

@@ -17,8 +17,8 @@ public interface IVirtioDevice
     ulong ReadConfig(ulong offset, int size);
 
     /// <summary>
-    /// Serves one request chain; returns the number of bytes written into the chain's
-    /// device-writable buffers. Throws <see cref="VirtioProtocolException"/> when no in-band answer is possible.
+    /// Serves one request chain; returns the used length to report for it (spec 2.6.8: bytes
+    /// written into the chain's device-writable buffers). Throws <see cref="VirtioProtocolException"/> when no in-band answer is possible.
     /// </summary>
     uint Process(int queue, IReadOnlyList<VirtqBuffer> chain, MainMemory ram);
 }

@@ -52,7 +52,6 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
     {
         var request = new BlockRequestLayout(chain, ram);
         byte status;
-        uint dataWritten = 0;
         if (!request.TryReadHeader(out uint type, out ulong sector)) status = StatusIoError;
         else
         {
@@ -60,10 +59,10 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
             {
                 status = type switch
                 {
-                    TypeIn => Transfer(request, sector, toGuest: true, out dataWritten),
-                    TypeOut => Transfer(request, sector, toGuest: false, out dataWritten),
+                    TypeIn => Transfer(request, sector, toGuest: true),
+                    TypeOut => Transfer(request, sector, toGuest: false),
                     TypeFlush => Flush(),
-                    TypeGetId => GetId(request, out dataWritten),
+                    TypeGetId => GetId(request),
                     _ => StatusUnsupported,
                 };
             }
@@ -73,12 +72,13 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
             }
         }
         request.WriteStatus(status);
-        return dataWritten + 1;
+        // QEMU reports the whole device-writable size as the used length, whatever the outcome;
+        // drivers ignore it for virtio-blk, and matching QEMU keeps the two machines comparable.
+        return request.WritableLength;
     }
 
-    private byte Transfer(BlockRequestLayout request, ulong sector, bool toGuest, out uint dataWritten)
+    private byte Transfer(BlockRequestLayout request, ulong sector, bool toGuest)
     {
-        dataWritten = 0;
         var (data, length) = toGuest ? request.GuestWritableData : request.GuestReadableData;
         if (length % SectorSize != 0 || sector > Capacity || length / SectorSize > Capacity - sector) return StatusIoError;
         if (!toGuest && storage.IsReadOnly) return StatusIoError;
@@ -99,7 +99,6 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
                 done += (ulong)n;
             }
         }
-        if (toGuest) dataWritten = (uint)Math.Min(length, uint.MaxValue - 1);
         return StatusOk;
     }
 
@@ -110,9 +109,8 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
     }
 
     /// <summary>GET_ID: the serial and its NUL, at most 20 bytes, as QEMU writes it (an empty serial is one zero byte).</summary>
-    private byte GetId(BlockRequestLayout request, out uint dataWritten)
+    private byte GetId(BlockRequestLayout request)
     {
-        dataWritten = 0;
         var (data, length) = request.GuestWritableData;
         if (!BlockRequestLayout.AllInRam(data, request.Ram)) return StatusIoError;
         var id = new byte[IdBytes];
@@ -126,7 +124,6 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
             request.Ram.Write(address, id.AsSpan(copied, n));
             copied += n;
         }
-        dataWritten = (uint)count;
         return StatusOk;
     }
 }

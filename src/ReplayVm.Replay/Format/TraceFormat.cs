@@ -1,0 +1,39 @@
+namespace ReplayVm.Replay.Format;
+
+/// <summary>
+/// Constants of the <c>.rvtrace</c> format, documented in docs/trace-format.md. The writer and the
+/// reader both take every number from here, so the two cannot drift apart.
+/// </summary>
+public static class TraceFormat
+{
+    /// <summary>
+    /// The format version written into every trace. BUMP IT whenever the bytes a writer produces
+    /// change meaning in any way — a new header field, a new event kind, a changed payload, a new
+    /// hash input (<see cref="ReplayVm.Core.State.MachineStateHasher.Version"/> is checked on its
+    /// own) — and describe the change in docs/trace-format.md. Readers refuse newer versions.
+    /// </summary>
+    public const ushort Version = 1;
+
+    /// <summary>Oldest version this reader still understands.</summary>
+    public const ushort OldestReadableVersion = 1;
+
+    /// <summary>"RVTRACE" and a NUL: identifies the file.</summary>
+    public static ReadOnlySpan<byte> FileMagic => "RVTRACE\0"u8;
+
+    /// <summary>"RVCK": starts every chunk, so a scan can tell a chunk from garbage.</summary>
+    public static ReadOnlySpan<byte> ChunkMagic => "RVCK"u8;
+
+    /// <summary>magic(8) version(2) flags(2) body length(4) body CRC32C(4).</summary>
+    public const int FilePreambleSize = 20;
+
+    /// <summary>magic(4) payload length(4) raw length(4) base step(8) CRC32C(4).</summary>
+    public const int ChunkHeaderSize = 24;
+
+    /// <summary>Largest decompressed chunk a reader accepts; writers stay far below (see <see cref="TraceWriterOptions.ChunkTarget"/>).</summary>
+    public const int MaxChunkRawSize = 16 << 20;
+
+    /// <summary>Largest header body (the embedded images dominate it).</summary>
+    public const int MaxHeaderSize = 1 << 30;
+
+    public const int Sha256Size = 32;
+}

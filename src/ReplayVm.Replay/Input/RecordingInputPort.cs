@@ -1,0 +1,48 @@
+using ReplayVm.Core.Input;
+
+namespace ReplayVm.Replay.Input;
+
+/// <summary>
+/// Wraps a live input port and logs what it hands the guest: the console bytes delivered at each
+/// poll (one event per poll, stamped with the poll's step) and every wall-clock answer with the
+/// step at which the guest asked. It changes nothing the guest sees.
+/// </summary>
+public sealed class RecordingInputPort(IInputPort live, Action<TraceEvent> log) : IInputPort
+{
+    private readonly LoggingSink _sink = new();
+
+    public ulong NextDeliveryAt => live.NextDeliveryAt;
+
+    public void Poll(ulong instret, IInputSink sink)
+    {
+        _sink.Inner = sink;
+        live.Poll(instret, _sink);
+        if (_sink.Delivered.Count > 0)
+        {
+            log(new ConsoleInputEvent(instret, _sink.Delivered.ToArray()));
+            _sink.Delivered.Clear();
+        }
+    }
+
+    public ulong ReadWallClock(ulong instret)
+    {
+        ulong now = live.ReadWallClock(instret);
+        log(new WallClockEvent(instret, now));
+        return now;
+    }
+
+    /// <summary>Passes deliveries through and remembers them; one instance reused for every poll.</summary>
+    private sealed class LoggingSink : IInputSink
+    {
+        public IInputSink Inner = null!;
+        public readonly List<byte> Delivered = [];
+
+        public int ConsoleRoom => Inner.ConsoleRoom;
+
+        public void DeliverConsoleByte(byte value)
+        {
+            Inner.DeliverConsoleByte(value);
+            Delivered.Add(value);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using ReplayVm.Core.Input;
+
+namespace ReplayVm.Replay.Input;
+
+/// <summary>
+/// Feeds a recorded run's inputs back: console bytes are delivered exactly at their logged step
+/// (<see cref="NextDeliveryAt"/> makes the machine stop there), and wall-clock reads are answered
+/// from the log. Any mismatch — input due at a step the machine did not stop at, no room for it,
+/// a clock read at a step the recording did not have — is a divergence: the first is kept in
+/// <see cref="Divergence"/> and <see cref="Diverged"/> is raised so the replayer can stop.
+/// </summary>
+public sealed class ReplayInputPort : IInputPort
+{
+    private readonly ConsoleInputEvent[] _console;
+    private readonly WallClockEvent[] _clock;
+    private int _nextConsole, _nextClock;
+
+    public ReplayInputPort(IEnumerable<TraceEvent> events)
+    {
+        var list = events as IReadOnlyList<TraceEvent> ?? events.ToList();
+        _console = list.OfType<ConsoleInputEvent>().ToArray();
+        _clock = list.OfType<WallClockEvent>().ToArray();
+    }
+
+    /// <summary>The first mismatch seen, or null while the replay follows the recording.</summary>
+    public string? Divergence { get; private set; }
+
+    /// <summary>Step of <see cref="Divergence"/>.</summary>
+    public ulong DivergenceStep { get; private set; }
+
+    /// <summary>Raised once, at the first divergence (from the machine's thread, possibly mid-instruction).</summary>
+    public event Action? Diverged;
+
+    public ulong NextDeliveryAt => Divergence is null && _nextConsole < _console.Length ? _console[_nextConsole].Step : ulong.MaxValue;
+
+    /// <summary>Console events not yet delivered and clock answers not yet asked for.</summary>
+    public int PendingConsoleEvents => _console.Length - _nextConsole;
+    public int PendingClockReads => _clock.Length - _nextClock;
+
+    /// <summary>The step of the next undelivered input of either kind, or null.</summary>
+    public ulong? NextPendingStep
+    {
+        get
+        {
+            ulong next = Math.Min(
+                _nextConsole < _console.Length ? _console[_nextConsole].Step : ulong.MaxValue,
+                _nextClock < _clock.Length ? _clock[_nextClock].Step : ulong.MaxValue);
+            return next == ulong.MaxValue ? null : next;
+        }
+    }
+
+    public void Poll(ulong instret, IInputSink sink)
+    {
+        while (Divergence is null && _nextConsole < _console.Length && _console[_nextConsole].Step <= instret)
+        {
+            var e = _console[_nextConsole];
+            if (e.Step < instret)
+            {
+                Diverge(instret, $"console input recorded at step {e.Step} could not be delivered until step {instret}");
+                return;
+            }
+            if (sink.ConsoleRoom < e.Bytes.Length)
+            {
+                Diverge(instret, $"UART has room for {sink.ConsoleRoom} bytes at step {instret}; the recording delivered {e.Bytes.Length}");
+                return;
+            }
+            foreach (byte b in e.Bytes) sink.DeliverConsoleByte(b);
+            _nextConsole++;
+        }
+    }
+
+    public ulong ReadWallClock(ulong instret)
+    {
+        if (Divergence is null)
+        {
+            if (_nextClock < _clock.Length && _clock[_nextClock].Step == instret) return _clock[_nextClock++].Nanoseconds;
+            Diverge(instret, _nextClock < _clock.Length
+                ? $"guest read the wall clock at step {instret}; the recording's next read was at step {_clock[_nextClock].Step}"
+                : $"guest read the wall clock at step {instret}; the recording has no more reads");
+        }
+        return NoInput.Instance.ReadWallClock(instret);
+    }
+
+    /// <summary>Flags a divergence found outside the port (the replayer's end-of-run checks).</summary>
+    public void Diverge(ulong step, string message)
+    {
+        if (Divergence is not null) return;
+        Divergence = message;
+        DivergenceStep = step;
+        Diverged?.Invoke();
+    }
+}

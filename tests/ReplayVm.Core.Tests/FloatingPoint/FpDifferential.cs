@@ -1,0 +1,97 @@
+using System.Text;
+using ReplayVm.Core.Tests.Oracle;
+
+namespace ReplayVm.Core.Tests.FloatingPoint;
+
+/// <summary>
+/// Runs a batch of cases on QEMU and on ReplayVm and lists the cases whose result bits or fflags
+/// differ. Uses the oracle harness's tool lookup and runners (missing tools fail the test, naming
+/// the Debian package); the build is our own because these guests need rv64gc.
+/// </summary>
+public static class FpDifferential
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Null when both agree on every case; otherwise a report of the first differences.</summary>
+    public static string? Check(IReadOnlyList<FpCase> cases)
+    {
+        var dir = Directory.CreateTempSubdirectory("replayvm-fp-").FullName;
+        var source = Path.Combine(dir, "fp.S");
+        var elf = Path.Combine(dir, "fp.elf");
+        File.WriteAllText(source, FpProgramWriter.Render(cases));
+        Build(source, elf);
+
+        var serial = Path.Combine(dir, "qemu-serial.txt");
+        var qemu = RunQemu(elf, serial);
+        if (qemu.TimedOut || qemu.ExitCode != 0)
+            return $"QEMU did not finish {source} cleanly (exit {qemu.ExitCode}, timed out {qemu.TimedOut}): {qemu.Stderr.Trim()}";
+        var ours = ReplayVmRunner.Run(File.ReadAllBytes(elf), (ulong)cases.Count * 64 + 2_000_000);
+
+        var expected = ParseRecords(File.ReadAllBytes(serial));
+        var actual = ParseRecords(ours.Console);
+        if (expected.Count != cases.Count)
+            return $"QEMU printed {expected.Count} records for {cases.Count} cases ({source})";
+        var report = new StringBuilder();
+        int differences = 0;
+        for (int i = 0; i < cases.Count; i++)
+        {
+            var got = i < actual.Count ? actual[i] : ((ulong, ulong)?)null;
+            if (got == expected[i]) continue;
+            if (differences++ < 15)
+                report.AppendLine($"  {cases[i]}: QEMU {Format(expected[i])}, ReplayVm {(got is { } g ? Format(g) : $"nothing (stopped: {ours.Result.Reason} {ours.Result.Detail})")}");
+        }
+        if (differences == 0)
+        {
+            Directory.Delete(dir, recursive: true);
+            return null;
+        }
+        return $"{differences} of {cases.Count} cases differ (program kept at {source}):\n{report}";
+    }
+
+    private static string Format((ulong Result, ulong Flags) r) => $"0x{r.Result:x16} flags={FlagNames(r.Flags)}";
+
+    public static string FlagNames(ulong flags)
+    {
+        var names = new[] { "NX", "UF", "OF", "DZ", "NV" };
+        var set = Enumerable.Range(0, 5).Where(i => ((flags >> i) & 1) != 0).Select(i => names[i]).ToList();
+        return set.Count == 0 ? "-" : string.Join("|", set);
+    }
+
+    private static List<(ulong, ulong)> ParseRecords(byte[] console)
+    {
+        var records = new List<(ulong, ulong)>();
+        foreach (var line in Encoding.ASCII.GetString(console).Split('\n'))
+        {
+            var parts = line.Trim().Split(' ');
+            if (parts.Length == 2 && parts[0].Length == 16 && parts[1].Length == 16 &&
+                ulong.TryParse(parts[0], System.Globalization.NumberStyles.HexNumber, null, out ulong r) &&
+                ulong.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out ulong f))
+                records.Add((r, f));
+        }
+        return records;
+    }
+
+    /// <summary>
+    /// Like <see cref="QemuVirt.Run"/> (same board and CPU model) but with the console in a file:
+    /// QEMU 7.2's stdio backend drops output when its stdout pipe fills while stdin is a closed
+    /// pipe, which loses records of these long dumps.
+    /// </summary>
+    private static ProcessOutcome RunQemu(string elf, string serialFile)
+    {
+        var qemuPath = ExternalTools.Require(ExternalTools.Qemu);
+        return ExternalTools.Run(qemuPath,
+            ["-M", "virt", "-cpu", QemuVirt.CpuModel, "-m", "128M", "-smp", "1", "-bios", "none", "-display", "none",
+             "-monitor", "none", "-serial", "file:" + serialFile, "-kernel", elf],
+            Timeout);
+    }
+
+    private static void Build(string source, string elf)
+    {
+        var gcc = ExternalTools.Require(ExternalTools.Gcc);
+        var r = ExternalTools.Run(gcc,
+            ["-nostdlib", "-nostartfiles", "-march=rv64gc", "-mabi=lp64d", "-Wl,-Ttext=0x80000000",
+             "-Wl,--nmagic", "-Wl,--no-warn-rwx-segments", "-o", elf, source],
+            TimeSpan.FromSeconds(120));
+        if (r.ExitCode != 0) Assert.Fail($"{ExternalTools.Gcc} failed on {source}:\n{r.Stderr}");
+    }
+}

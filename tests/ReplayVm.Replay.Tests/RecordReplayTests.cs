@@ -1,0 +1,132 @@
+using ReplayVm.Core;
+using ReplayVm.Core.Input;
+using ReplayVm.Replay.Input;
+
+namespace ReplayVm.Replay.Tests;
+
+public class RecordReplayTests
+{
+    [Theory]
+    [InlineData("hello")]
+    [InlineData("traps")]
+    public void CommittedGuestReplaysIdentically(string guest)
+    {
+        var recording = RoundTrip.Record(TestGuests.Committed(guest), NoInput.Instance, interval: 500);
+        Assert.Equal(StopReason.GuestExit, recording.Result.Run.Reason);
+        var expected = File.ReadAllText(Path.Combine(TestGuests.RepoRoot, "tools", "guests", "expected", guest + ".out"));
+        Assert.Equal(expected, recording.Output);
+
+        var (result, output) = RoundTrip.Replay(recording.Trace);
+        Assert.Equal(ReplayOutcome.Identical, result.Outcome);
+        Assert.Equal(recording.Output, output);
+        Assert.Equal(recording.Result.HashPoints + 1, result.HashPointsChecked); // + the end record
+        Assert.True(result.HashPointsChecked > 3);
+        Assert.Equal(recording.Result.Steps, result.Steps);
+        Assert.Equal(recording.Result.Run.ExitCode, result.Final.ExitCode);
+    }
+
+    [Fact]
+    public void ScriptedConsoleInputAndClockReplayAtTheirSteps()
+    {
+        var live = new ScriptedInputPort(
+            [new ScriptedKeys(1_000, "hi"u8.ToArray()), new ScriptedKeys(7_777, "t"u8.ToArray()), new ScriptedKeys(20_000, "xtq"u8.ToArray())],
+            wallClock: step => step * 13 + 5);
+        var recording = RoundTrip.Record(TestGuests.Echo, live, interval: 3_000);
+        Assert.Equal(StopReason.GuestExit, recording.Result.Run.Reason);
+        Assert.Equal(0, recording.Result.Run.ExitCode);
+        Assert.Equal(5, recording.Output.Length); // h i <clock letter> x <clock letter>
+        Assert.StartsWith("hi", recording.Output);
+
+        var trace = TraceReader.Read(recording.Trace);
+        Assert.Equal(2, trace.Events.OfType<WallClockEvent>().Count());
+        Assert.False(trace.Truncated);
+
+        var (result, output) = RoundTrip.Replay(recording.Trace);
+        Assert.Equal(ReplayOutcome.Identical, result.Outcome);
+        Assert.Equal(recording.Output, output);
+    }
+
+    [Fact]
+    public void AlteredInputIsReportedAsADivergenceAtItsHashPoint()
+    {
+        var live = new ScriptedInputPort([new ScriptedKeys(1_000, "ab"u8.ToArray()), new ScriptedKeys(9_000, "q"u8.ToArray())]);
+        var recording = RoundTrip.Record(TestGuests.Echo, live, interval: 2_000);
+        var original = TraceReader.Read(recording.Trace);
+
+        // Same schedule, one byte changed: the echo buffer in RAM differs from the next hash point on.
+        var events = original.Events.Select(e => e is ConsoleInputEvent c && c.Bytes[0] == (byte)'a'
+            ? new ConsoleInputEvent(c.Step, "zb"u8.ToArray()) : e).ToList();
+        var forged = TraceBuilder.Write(original.Header, events);
+
+        var (result, _) = RoundTrip.Replay(forged);
+        Assert.Equal(ReplayOutcome.Diverged, result.Outcome);
+        var altered = events.OfType<ConsoleInputEvent>().First().Step;
+        var firstHashAfter = original.HashPoints.First(h => h.Step > altered).Step;
+        Assert.Equal(firstHashAfter, result.Divergence!.Step);
+        Assert.NotNull(result.Divergence.Expected);
+        Assert.NotEqual(result.Divergence.Expected, result.Divergence.Actual);
+    }
+
+    [Fact]
+    public void MovedInputIsReportedAsADivergence()
+    {
+        // 50 steps later is a dozen polling iterations later: the guest's counter register differs.
+        var live = new ScriptedInputPort([new ScriptedKeys(1_000, "a"u8.ToArray()), new ScriptedKeys(9_000, "q"u8.ToArray())]);
+        var recording = RoundTrip.Record(TestGuests.Echo, live, interval: 2_000);
+        var original = TraceReader.Read(recording.Trace);
+        var events = original.Events.Select(e => e is ConsoleInputEvent c && c.Bytes[0] == (byte)'a'
+            ? new ConsoleInputEvent(c.Step + 50, c.Bytes) : e).ToList();
+
+        var (result, _) = RoundTrip.Replay(TraceBuilder.Write(original.Header, events));
+        Assert.Equal(ReplayOutcome.Diverged, result.Outcome);
+    }
+
+    [Fact]
+    public void ClockReadAtAnotherStepIsADivergence()
+    {
+        var live = new ScriptedInputPort([new ScriptedKeys(1_000, "t"u8.ToArray()), new ScriptedKeys(9_000, "q"u8.ToArray())], s => s);
+        var recording = RoundTrip.Record(TestGuests.Echo, live, interval: 2_000);
+        var original = TraceReader.Read(recording.Trace);
+        var events = original.Events.Select(e => e is WallClockEvent w ? new WallClockEvent(w.Step + 1, w.Nanoseconds) : e).ToList();
+
+        var (result, _) = RoundTrip.Replay(TraceBuilder.Write(original.Header, events));
+        Assert.Equal(ReplayOutcome.Diverged, result.Outcome);
+        Assert.Contains("wall clock", result.Divergence!.Message);
+    }
+
+    [Fact]
+    public void HostStopEndsTheRecordingCleanly()
+    {
+        // The echo guest waits forever without input; a step budget stands in for Ctrl-C.
+        var recording = RoundTrip.Record(TestGuests.Echo, NoInput.Instance, interval: 4_000, maxSteps: 20_001);
+        Assert.Equal(StopReason.InstructionLimit, recording.Result.Run.Reason);
+        Assert.Equal(20_001UL, recording.Result.Steps);
+        var (result, _) = RoundTrip.Replay(recording.Trace);
+        Assert.Equal(ReplayOutcome.Identical, result.Outcome);
+        Assert.Equal(20_001UL, result.Steps);
+    }
+
+    [Fact]
+    public void TraceCutAfterAnyChunkReplaysAsTruncatedNotDiverged()
+    {
+        var live = new ScriptedInputPort([new ScriptedKeys(500, "a"u8.ToArray()), new ScriptedKeys(6_000, "tq"u8.ToArray())], s => s * 3);
+        var recording = RoundTrip.Record(TestGuests.Echo, live, interval: 1_000);
+        var full = TraceReader.Read(recording.Trace);
+        Assert.True(full.ChunkCount >= 1);
+        for (int cut = recording.Trace.Length - 1; cut > recording.Trace.Length - 400 && cut > 0; cut -= 7)
+        {
+            TraceFile partial;
+            try
+            {
+                partial = TraceReader.Read(recording.Trace.AsSpan(0, cut));
+            }
+            catch (Format.TraceFormatException)
+            {
+                continue; // cut inside the header
+            }
+            Assert.True(partial.Truncated);
+            var result = new Replayer(partial, _ => { }).Run();
+            Assert.Equal(ReplayOutcome.Truncated, result.Outcome);
+        }
+    }
+}
