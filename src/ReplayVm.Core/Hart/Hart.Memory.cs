@@ -61,10 +61,15 @@ public sealed unsafe partial class Hart
         return StoreToBus(address, physical, value);
     }
 
-    /// <summary>A store into a page with cached decodes drops them (self-modifying code, loaders).</summary>
+    /// <summary>
+    /// Every RAM store comes here: it stamps the page's write epoch (see <see cref="MainMemory.PageEpochs"/>)
+    /// and drops cached decodes of a page holding code (self-modifying code, loaders).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void NoteCodeWrite(ulong offset, int size)
     {
+        _pageEpochs[offset >> MainMemory.PageShift] = _ram.Epoch;
+        _pageEpochs[(offset + (ulong)size - 1) >> MainMemory.PageShift] = _ram.Epoch;
         if (_decodedPages[offset >> MainMemory.PageShift] is not null || _decodedPages[(offset + (ulong)size - 1) >> MainMemory.PageShift] is not null)
         {
             _ram.InvalidateCode(offset);

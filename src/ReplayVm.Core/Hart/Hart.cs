@@ -22,6 +22,7 @@ public sealed unsafe partial class Hart
     /// <summary>Registers and RAM are pinned: the hot path reaches them through raw pointers, free of bounds checks.</summary>
     private readonly ulong* _xp;
     private readonly byte* _ramPointer;
+    private readonly uint* _pageEpochs;
     /// <summary>Decode slot for instructions fetched from outside RAM (the boot ROM), which are not cached.</summary>
     private readonly DecodedInstruction[] _uncachedSlot = new DecodedInstruction[1];
     private readonly MainMemory _ram;
@@ -39,6 +40,7 @@ public sealed unsafe partial class Hart
         _decodedPages = _ram.DecodedPages;
         _xp = (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_x));
         _ramPointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.Bytes));
+        _pageEpochs = (uint*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.PageEpochs));
         Clock = new GuestClock(this);
         Reset();
     }

@@ -23,6 +23,23 @@ public sealed class MainMemory
     /// <summary>Decoded instructions per page; null when nothing on the page has been executed since its last write.</summary>
     internal readonly DecodedInstruction[]?[] DecodedPages;
 
+    /// <summary>
+    /// Per page, the <see cref="Epoch"/> during which it was last written. Consumers that need
+    /// "pages written since X" (incremental state hashes, checkpoints) call <see cref="AdvanceEpoch"/>
+    /// and later compare: a page is dirty for them if its epoch is at least the one they got. Every
+    /// write path stamps it — the hart's stores, <see cref="Write"/> for loaders and DMA — with a
+    /// plain store, so it costs the hot path almost nothing and serves any number of consumers.
+    /// </summary>
+    public readonly uint[] PageEpochs;
+
+    /// <summary>The current write epoch; starts at 1 so that 0 means "never written".</summary>
+    public uint Epoch { get; private set; } = 1;
+
+    /// <summary>Starts a new epoch and returns it: pages written from now on carry at least this value.</summary>
+    public uint AdvanceEpoch() => ++Epoch;
+
+    public ulong PageCount => Size >> PageShift;
+
     public MainMemory(ulong baseAddress, ulong size)
     {
         if (size == 0 || size % PageSize != 0 || size > (1UL << 40))
@@ -34,6 +51,8 @@ public sealed class MainMemory
         Bytes = GC.AllocateUninitializedArray<byte>((int)size, pinned: true);
         Array.Clear(Bytes);
         DecodedPages = new DecodedInstruction[]?[size >> PageShift];
+        PageEpochs = GC.AllocateArray<uint>((int)(size >> PageShift), pinned: true);
+        Array.Fill(PageEpochs, Epoch);
     }
 
     public bool Contains(ulong address, ulong length) => address - Base < Size && length <= Size - (address - Base);
@@ -58,7 +77,10 @@ public sealed class MainMemory
         ulong offset = address - Base;
         data.CopyTo(Bytes.AsSpan((int)offset, data.Length));
         for (ulong page = offset >> PageShift; page <= (offset + (ulong)Math.Max(data.Length, 1) - 1) >> PageShift; page++)
+        {
             InvalidateCode(page << PageShift);
+            PageEpochs[page] = Epoch;
+        }
     }
 
     public ReadOnlySpan<byte> Read(ulong address, int length)
