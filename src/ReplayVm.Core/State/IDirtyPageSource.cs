@@ -18,12 +18,32 @@ public interface IDirtyPageSource
 }
 
 /// <summary>
-/// The fallback while Core keeps no dirty-page record: every page counts as written, so each hash
-/// re-reads all of RAM. Correct, only slower (about 20 ms per 128 MiB).
+/// Every page counts as written, so each hash re-reads all of RAM (about 5 ms per 128 MiB): the
+/// reference the incremental sources are checked against.
 /// </summary>
 public sealed class AllPagesDirty : IDirtyPageSource
 {
     public static readonly AllPagesDirty Instance = new();
 
     public void TakeDirtyPages(ulong[] bitmap) => Array.Fill(bitmap, ulong.MaxValue);
+}
+
+/// <summary>
+/// Dirty pages from RAM's write epochs (<see cref="MainMemory.PageEpochs"/>): every call starts a
+/// new epoch, and the next call reports the pages stamped with that epoch or a later one. Other
+/// consumers advancing the epoch in between only raise the stamps, so nothing is missed.
+/// </summary>
+public sealed class PageEpochDirtyPages(MainMemory ram) : IDirtyPageSource
+{
+    /// <summary>Pages stamped with this epoch or later were written since the previous call; 0 the first time means all.</summary>
+    private uint _since;
+
+    public void TakeDirtyPages(ulong[] bitmap)
+    {
+        uint[] epochs = ram.PageEpochs;
+        uint since = _since;
+        for (int page = 0; page < epochs.Length; page++)
+            if (epochs[page] >= since) bitmap[page >> 6] |= 1UL << (page & 63);
+        _since = ram.AdvanceEpoch();
+    }
 }

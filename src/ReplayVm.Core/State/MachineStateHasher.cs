@@ -12,7 +12,8 @@ namespace ReplayVm.Core.State;
 ///
 /// RAM is hashed page by page (XxHash3, 64 bits per 4 KiB page) and the page digests are kept, so a
 /// hash re-reads only the pages its <see cref="IDirtyPageSource"/> reports as written since the
-/// previous hash. Nothing here depends on the host: values are serialised little-endian, and the
+/// previous hash — by default RAM's write epochs (<see cref="PageEpochDirtyPages"/>);
+/// <see cref="AllPagesDirty"/> re-reads everything, for cross-checking. Nothing here depends on the host: values are serialised little-endian, and the
 /// digest of the same state is the same on every machine, which is what lets a trace recorded on
 /// one host be checked on another.
 ///
@@ -39,8 +40,7 @@ public sealed class MachineStateHasher
     {
         _machine = machine;
         _ram = machine.Ram;
-        // Switch to Core's dirty-page record here once MainMemory keeps one (see IDirtyPageSource).
-        _dirtyPages = dirtyPages ?? AllPagesDirty.Instance;
+        _dirtyPages = dirtyPages ?? new PageEpochDirtyPages(_ram);
         _pageCount = (int)(_ram.Size >> MainMemory.PageShift);
         _dirtyBitmap = new ulong[(_pageCount + 63) / 64];
         _pageDigests = new byte[_pageCount * 8];
