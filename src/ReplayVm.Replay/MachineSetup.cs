@@ -12,9 +12,9 @@ public enum ImageRole : byte
     Elf = 1,
     /// <summary>A flat binary copied to <see cref="GuestImage.LoadAddress"/> and started there.</summary>
     Raw = 2,
-    /// <summary>Firmware (ELF or flat binary at the load address) that the hart starts in.</summary>
+    /// <summary>Firmware the hart starts in (<c>-bios</c>): an ELF, or flat at the start of RAM.</summary>
     Bios = 3,
-    /// <summary>A payload the firmware jumps to: placed in RAM (ELF segments, or flat at the load address), not started.</summary>
+    /// <summary>The payload the firmware starts (<c>-kernel</c> with <c>-bios</c>): an ELF, or flat at the first 2 MiB boundary after the firmware.</summary>
     Kernel = 4,
 }
 
@@ -42,58 +42,47 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
     public static MachineSetup ForElf(MachineConfig config, string name, byte[] elf) =>
         new(config, [new GuestImage(ImageRole.Elf, name, 0, elf)]);
 
+    /// <summary>QEMU's <c>-bios FIRMWARE [-kernel KERNEL]</c>; Core places both (their load addresses are recorded as 0).</summary>
+    public static MachineSetup ForFirmware(MachineConfig config, string firmwareName, byte[] firmware, string? kernelName = null, byte[]? kernel = null) =>
+        new(config, kernel is null
+            ? [new GuestImage(ImageRole.Bios, firmwareName, 0, firmware)]
+            : [new GuestImage(ImageRole.Bios, firmwareName, 0, firmware), new GuestImage(ImageRole.Kernel, kernelName ?? "kernel", 0, kernel)]);
+
     /// <summary>A flat binary started at <paramref name="address"/>.</summary>
     public static MachineSetup ForRaw(MachineConfig config, string name, byte[] data, ulong address) =>
         new(config, [new GuestImage(ImageRole.Raw, name, address, data)]);
 
     /// <summary>
-    /// Builds the machine and loads the images with Core's public API. Kernels are placed first and
-    /// the one started image (ELF, raw or bios) last, because loading that one resets the hart.
-    /// Throws <see cref="GuestImageException"/> for an image that does not fit or parse.
+    /// Builds the machine and loads the images with Core's public API: an <c>elf</c> or <c>raw</c>
+    /// image alone, or a <c>bios</c> with at most one <c>kernel</c> (QEMU's <c>-bios F -kernel K</c>,
+    /// placed by <see cref="Machine.LoadFirmware"/>). Throws <see cref="GuestImageException"/> for a
+    /// combination that is not one of these, or an image that does not fit or parse.
     /// </summary>
     public Machine Build(IInputPort input, Action<byte> consoleOutput)
     {
-        var started = Images.Where(i => i.Role != ImageRole.Kernel).ToList();
-        if (started.Count != 1)
-            throw new GuestImageException($"a machine setup needs exactly one image to start (elf, raw or bios), not {started.Count}");
+        var bios = Images.Where(i => i.Role == ImageRole.Bios).ToList();
+        var kernels = Images.Where(i => i.Role == ImageRole.Kernel).ToList();
+        var direct = Images.Where(i => i.Role is ImageRole.Elf or ImageRole.Raw).ToList();
+        bool valid = (direct.Count == 1 && bios.Count == 0 && kernels.Count == 0) || (direct.Count == 0 && bios.Count == 1 && kernels.Count <= 1);
+        if (!valid)
+            throw new GuestImageException(
+                $"a machine setup needs one elf or raw image, or one bios with at most one kernel; this one has {Describe()}");
 
         var machine = new Machine(Config, input, consoleOutput);
-        foreach (var kernel in Images.Where(i => i.Role == ImageRole.Kernel)) Place(machine, kernel);
-
-        var boot = started[0];
-        switch (boot.Role)
+        if (direct.Count == 1)
         {
-            case ImageRole.Elf: machine.LoadElf(ElfImage.Parse(boot.Bytes)); break;
-            case ImageRole.Raw: machine.LoadRaw(boot.Bytes, boot.LoadAddress); break;
-            case ImageRole.Bios when IsElfImage(boot.Bytes): machine.LoadElf(ElfImage.Parse(boot.Bytes)); break;
-            case ImageRole.Bios: machine.LoadRaw(boot.Bytes, boot.LoadAddress); break;
+            var image = direct[0];
+            if (image.Role == ImageRole.Elf) machine.LoadElf(ElfImage.Parse(image.Bytes));
+            else machine.LoadRaw(image.Bytes, image.LoadAddress);
+        }
+        else
+        {
+            machine.LoadFirmware(BootImage.FromBytes(bios[0].Bytes), kernels.Count == 1 ? BootImage.FromBytes(kernels[0].Bytes) : null);
         }
         return machine;
     }
 
-    /// <summary>Copies a kernel into RAM without starting it: ELF segments at their addresses, else flat.</summary>
-    private static void Place(Machine machine, GuestImage kernel)
-    {
-        if (!IsElfImage(kernel.Bytes))
-        {
-            if (!machine.Ram.Contains(kernel.LoadAddress, (ulong)Math.Max(kernel.Bytes.Length, 1)))
-                throw new GuestImageException($"kernel '{kernel.Name}' of {kernel.Bytes.Length} bytes at 0x{kernel.LoadAddress:x} does not fit in RAM");
-            machine.Ram.Write(kernel.LoadAddress, kernel.Bytes);
-            return;
-        }
-        foreach (var segment in ElfImage.Parse(kernel.Bytes).Segments)
-        {
-            if (segment.MemorySize == 0) continue;
-            if (!machine.Ram.Contains(segment.LoadAddress, segment.MemorySize))
-                throw new GuestImageException($"kernel '{kernel.Name}': segment at 0x{segment.LoadAddress:x} lies outside RAM");
-            var bytes = new byte[segment.MemorySize];
-            segment.FileBytes.CopyTo(bytes, 0);
-            machine.Ram.Write(segment.LoadAddress, bytes);
-        }
-    }
-
-    private static bool IsElfImage(ReadOnlySpan<byte> bytes) =>
-        bytes.Length >= 4 && bytes[0] == 0x7F && bytes[1] == (byte)'E' && bytes[2] == (byte)'L' && bytes[3] == (byte)'F';
+    private string Describe() => Images.Count == 0 ? "no images" : string.Join(", ", Images.Select(i => $"{i.Role.ToString().ToLowerInvariant()} '{i.Name}'"));
 
     public bool Equals(MachineSetup? other) => other is not null && Config == other.Config && Images.SequenceEqual(other.Images);
 

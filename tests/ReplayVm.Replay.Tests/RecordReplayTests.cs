@@ -130,3 +130,27 @@ public class RecordReplayTests
         }
     }
 }
+
+public class MachineSetupTests
+{
+    [Fact]
+    public void FirmwareSetupRecordsAndReplays()
+    {
+        var elf = File.ReadAllBytes(Path.Combine(TestGuests.RepoRoot, "tools", "guests", "bin", "hello.elf"));
+        var setup = MachineSetup.ForFirmware(TestGuests.Config, "hello.elf", elf);
+        var recording = RoundTrip.Record(setup, NoInput.Instance, interval: 1_000);
+        Assert.Equal(StopReason.GuestExit, recording.Result.Run.Reason);
+        Assert.Contains("Hello from ReplayVm guest!", recording.Output);
+        var (result, output) = RoundTrip.Replay(recording.Trace);
+        Assert.Equal(ReplayOutcome.Identical, result.Outcome);
+        Assert.Equal(recording.Output, output);
+    }
+
+    [Fact]
+    public void KernelWithoutFirmwareIsRefused()
+    {
+        var setup = new MachineSetup(TestGuests.Config, [new GuestImage(ImageRole.Kernel, "k", 0, [1, 2, 3])]);
+        var e = Assert.Throws<Core.Loading.GuestImageException>(() => setup.Build(NoInput.Instance, _ => { }));
+        Assert.Contains("kernel 'k'", e.Message);
+    }
+}

@@ -8,13 +8,12 @@ namespace ReplayVm.Cli.Hosting;
 /// bytes at its own polls, only as many as the UART has room for. Live input cannot know its
 /// future, so it never asks the machine to stop at a particular count.
 /// </summary>
-internal sealed class LiveConsoleInput : IInputPort
+/// <param name="keys">Optional filter for typed keys (the Ctrl-A escape): returns the byte for the
+/// guest, or null when the key was the host's.</param>
+internal sealed class LiveConsoleInput(Stream input, Func<byte, byte?>? keys = null) : IInputPort
 {
     private readonly ConcurrentQueue<byte> _pending = new();
-    private readonly Stream _input;
     private int _started;
-
-    public LiveConsoleInput(Stream input) => _input = input;
 
     public ulong NextDeliveryAt => ulong.MaxValue;
 
@@ -43,8 +42,12 @@ internal sealed class LiveConsoleInput : IInputPort
         try
         {
             int count;
-            while ((count = _input.Read(buffer, 0, buffer.Length)) > 0)
-                for (int i = 0; i < count; i++) _pending.Enqueue(buffer[i]);
+            while ((count = input.Read(buffer, 0, buffer.Length)) > 0)
+                for (int i = 0; i < count; i++)
+                {
+                    byte? key = keys is null ? buffer[i] : keys(buffer[i]);
+                    if (key is { } value) _pending.Enqueue(value);
+                }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {

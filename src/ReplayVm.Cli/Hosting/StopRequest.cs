@@ -1,0 +1,32 @@
+using ReplayVm.Core;
+
+namespace ReplayVm.Cli.Hosting;
+
+/// <summary>
+/// Why the host stopped a run (Ctrl-A x, a signal) and with which exit status. The first request
+/// wins; it may come from any thread.
+/// </summary>
+internal sealed class StopRequest
+{
+    private readonly Lock _lock = new();
+    private Machine? _machine;
+
+    public int? ExitCode { get; private set; }
+    public string? Message { get; private set; }
+
+    public void Attach(Machine machine)
+    {
+        lock (_lock) _machine = machine;
+    }
+
+    public void Request(int exitCode, string? message)
+    {
+        lock (_lock)
+        {
+            if (ExitCode is not null) return;
+            ExitCode = exitCode;
+            Message = message;
+            _machine?.RequestStop();
+        }
+    }
+}
