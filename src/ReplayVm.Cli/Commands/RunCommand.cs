@@ -5,6 +5,7 @@ using ReplayVm.Cli.Hosting;
 using ReplayVm.Core;
 using ReplayVm.Core.Board;
 using ReplayVm.Core.Loading;
+using Microsoft.Win32.SafeHandles;
 
 namespace ReplayVm.Cli.Commands;
 
@@ -13,7 +14,34 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var guest = new Argument<string>("GUEST") { Description = "The guest: a RISC-V ELF64 executable, or a raw binary with --load-address." };
+        var guest = new Argument<string?>("GUEST")
+        {
+            Description = "A bare guest: a RISC-V ELF64 executable, or a raw binary with --load-address. Not with --bios.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var bios = new Option<string?>("--bios")
+        {
+            Description = "Firmware, as QEMU's -bios: an ELF at its own addresses, or a raw binary at 0x80000000. " +
+                          "Runs instead of GUEST [default: none].",
+            HelpName = "FILE",
+        };
+        var kernel = new Option<string?>("--kernel")
+        {
+            Description = "With --bios: the next stage (ELF, or raw at the first 2 MiB boundary after the firmware); " +
+                          "the firmware finds its entry in the fw_dynamic info (a2), as with QEMU.",
+            HelpName = "FILE",
+        };
+        var append = new Option<string?>("--append")
+        {
+            Description = "Kernel command line, published as /chosen/bootargs in the device tree.",
+            HelpName = "ARGS",
+        };
+        var drive = new Option<string[]>("--drive")
+        {
+            Description = "A raw disk image as a virtio-blk disk (repeat for more). Guest writes stay in memory unless --persist.",
+            HelpName = "FILE",
+        };
+        var persist = new Option<bool>("--persist") { Description = "Let guest writes reach the --drive files." };
         var memory = CliOptions.Parsed<ulong?>(["--memory", "-m"], "SIZE",
             "RAM size, as QEMU's -m: 128 (MiB), 512K, 128M, 1G [default: 128M].",
             "memory size", "examples: 128, 256M, 1G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
@@ -21,23 +49,29 @@ internal static class RunCommand
             "Stop after this many instructions (K, M, G suffixes are powers of 1000) [default: no limit].",
             "instruction count", "examples: 1000000, 500K, 2G", Nullable<ulong>(NumberSyntax.TryParseCount));
         var machine = CliOptions.Parsed<BoardKind?>(["--machine"], "virt|spike",
-            "The board: virt (QEMU virt: UART, CLINT, test finisher) or spike (HTIF via tohost) [default: virt].",
+            "The board: virt (QEMU virt: UART, CLINT, PLIC, virtio, test finisher) or spike (HTIF via tohost) [default: virt].",
             "machine", "virt or spike", Nullable<BoardKind>(TryParseBoard));
         var loadAddress = CliOptions.Parsed<ulong?>(["--load-address"], "ADDR",
             "Treat GUEST as a raw binary: load it at this address (e.g. 0x80000000) and start there.",
             "address", "example: 0x80000000", Nullable<ulong>(NumberSyntax.TryParseAddress));
         var stats = new Option<bool>("--stats") { Description = "At the end, print instructions, MIPS and the stop reason on stderr." };
 
-        var command = new Command("run", "Run a guest; its console is this terminal's stdin/stdout.")
+        var command = new Command("run",
+            "Run a guest; its console is this terminal's stdin/stdout. In a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.")
         {
-            guest, memory, maxInstructions, machine, loadAddress, stats,
+            guest, bios, kernel, append, drive, persist, memory, maxInstructions, machine, loadAddress, stats,
         };
         command.SetAction(parsed => Execute(new RunSettings(
-            parsed.GetRequiredValue(guest),
+            parsed.GetValue(guest),
+            parsed.GetValue(bios) is "none" ? null : parsed.GetValue(bios),
+            parsed.GetValue(kernel),
+            parsed.GetValue(drive) ?? [],
+            parsed.GetValue(persist),
             new MachineConfig
             {
                 RamSize = parsed.GetValue(memory) ?? MemoryMap.DefaultRamSize,
                 Board = parsed.GetValue(machine) ?? BoardKind.Virt,
+                Bootargs = parsed.GetValue(append),
             },
             parsed.GetValue(maxInstructions) ?? ulong.MaxValue,
             parsed.GetValue(loadAddress),
@@ -45,47 +79,135 @@ internal static class RunCommand
         return command;
     }
 
-    private sealed record RunSettings(string GuestPath, MachineConfig Config, ulong MaxInstructions, ulong? LoadAddress, bool Stats);
+    private sealed record RunSettings(
+        string? GuestPath, string? BiosPath, string? KernelPath, string[] Drives, bool Persist,
+        MachineConfig Config, ulong MaxInstructions, ulong? LoadAddress, bool Stats);
+
+    /// <summary>What to load, read and parsed before any machine or terminal is touched.</summary>
+    private abstract record Boot
+    {
+        public sealed record Bare(ElfImage? Elf, byte[] Raw, ulong LoadAddress) : Boot;
+        public sealed record Firmware(BootImage Bios, BootImage? Kernel) : Boot;
+    }
 
     private static int Execute(RunSettings settings)
     {
-        byte[] bytes = GuestFile.Read(settings.GuestPath);
-        // Parse before building the machine so a bad file fails fast, without allocating guest RAM.
-        ElfImage? image = settings.LoadAddress is null ? ParseElf(settings.GuestPath, bytes) : null;
+        Boot boot = ReadBoot(settings);
+        using var disks = new DiskImages(settings.Drives, settings.Persist);
 
+        var stop = new StopRequest();
         using var output = new ConsoleOutputPump(Console.OpenStandardOutput());
-        var machine = CreateMachine(settings.Config, output);
-        if (image is not null) machine.LoadElf(image);
-        else machine.LoadRaw(bytes, settings.LoadAddress!.Value);
+        bool interactive = TerminalMode.StdinIsTerminal;
+        var input = interactive
+            ? new LiveConsoleInput(TerminalInput(), new EscapeKeys(
+                quit: () => stop.Request(0, "terminated"),
+                showHelp: text => { output.Flush(); Console.Error.Write(text); }).Process)
+            : new LiveConsoleInput(Console.OpenStandardInput());
+        var machine = CreateMachine(settings.Config, input, output);
+        stop.Attach(machine);
+        // Disks first: the device tree written at load time lists the virtio slots in use.
+        foreach (var disk in disks.Disks) machine.AttachDisk(disk);
+        Load(machine, boot);
 
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true; // let Run return and the output be flushed
-            machine.RequestStop();
-        };
-        Console.CancelKeyPress += onCancel;
         var clock = Stopwatch.StartNew();
         RunResult result;
+        var terminal = interactive ? TerminalMode.EnterRaw() : null;
+        EventHandler restoreAtExit = (_, _) => terminal?.Restore();
+        UnhandledExceptionEventHandler restoreOnCrash = (_, _) => terminal?.Restore();
+        AppDomain.CurrentDomain.ProcessExit += restoreAtExit;
+        AppDomain.CurrentDomain.UnhandledException += restoreOnCrash;
         try
         {
+            using var signals = new StopSignals(stop, terminal);
             result = machine.Run(settings.MaxInstructions);
         }
         finally
         {
-            Console.CancelKeyPress -= onCancel;
             output.Flush();
+            terminal?.Restore();
+            AppDomain.CurrentDomain.ProcessExit -= restoreAtExit;
+            AppDomain.CurrentDomain.UnhandledException -= restoreOnCrash;
         }
         clock.Stop();
+        disks.Flush();
 
         if (settings.Stats) PrintStats(result, clock.Elapsed);
+        if (result.Reason == StopReason.HostRequest && stop.ExitCode is { } code)
+        {
+            if (stop.Message is { } message) Console.Error.WriteLine($"replayvm: {message}");
+            return code;
+        }
         return ExitStatus(result, settings.MaxInstructions);
     }
 
-    private static Machine CreateMachine(MachineConfig config, ConsoleOutputPump output)
+    /// <summary>
+    /// Checks which of GUEST and --bios was given and reads the files. A terminal's stdin is read
+    /// from file descriptor 0 directly: .NET's console stream would do its own line editing and echo.
+    /// </summary>
+    private static Boot ReadBoot(RunSettings settings)
+    {
+        if (settings.KernelPath is not null && settings.BiosPath is null)
+            throw new UsageException("--kernel needs --bios FIRMWARE (a bare guest is given as GUEST)");
+        if (settings.Persist && settings.Drives.Length == 0)
+            throw new UsageException("--persist needs a --drive FILE");
+        if (settings.Config.Board == BoardKind.Spike && (settings.BiosPath ?? settings.Drives.FirstOrDefault() ?? settings.Config.Bootargs) is not null)
+            throw new UsageException("--bios, --drive and --append need --machine virt");
+
+        if (settings.BiosPath is { } biosPath)
+        {
+            if (settings.GuestPath is not null)
+                throw new UsageException($"give either GUEST or --bios, not both (with a firmware, the next stage is --kernel {settings.GuestPath})");
+            if (settings.LoadAddress is not null)
+                throw new UsageException("--load-address is for a raw GUEST; a raw --bios goes to 0x80000000 and a raw --kernel after it");
+            return new Boot.Firmware(ReadBootImage(biosPath), settings.KernelPath is { } k ? ReadBootImage(k) : null);
+        }
+
+        if (settings.GuestPath is not { } path)
+            throw new UsageException("nothing to run: give a GUEST file, or --bios FIRMWARE (see replayvm run --help)");
+        byte[] bytes = GuestFile.Read(path);
+        // Parse before building the machine so a bad file fails fast, without allocating guest RAM.
+        return settings.LoadAddress is { } address
+            ? new Boot.Bare(null, bytes, address)
+            : new Boot.Bare(ParseElf(path, bytes), bytes, 0);
+    }
+
+    private static BootImage ReadBootImage(string path)
     {
         try
         {
-            return new Machine(config, new LiveConsoleInput(Console.OpenStandardInput()), output.Write);
+            return BootImage.FromBytes(GuestFile.Read(path));
+        }
+        catch (GuestImageException e)
+        {
+            throw new GuestImageException($"{path}: {e.Message}");
+        }
+    }
+
+    private static void Load(Machine machine, Boot boot)
+    {
+        switch (boot)
+        {
+            case Boot.Bare { Elf: { } elf }:
+                machine.LoadElf(elf);
+                break;
+            case Boot.Bare bare:
+                machine.LoadRaw(bare.Raw, bare.LoadAddress);
+                break;
+            case Boot.Firmware firmware:
+                machine.LoadFirmware(firmware.Bios, firmware.Kernel);
+                break;
+        }
+    }
+
+    /// <summary>File descriptor 0 as an unbuffered stream (not owned: the process keeps its stdin).</summary>
+    private static Stream TerminalInput() =>
+        new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+
+    private static Machine CreateMachine(MachineConfig config, LiveConsoleInput input, ConsoleOutputPump output)
+    {
+        try
+        {
+            return new Machine(config, input, output.Write);
         }
         catch (ArgumentException e)
         {

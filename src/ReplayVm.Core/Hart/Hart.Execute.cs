@@ -19,6 +19,7 @@ public sealed unsafe partial class Hart
         SliceEnd = sliceEnd;
         // Step count and pc live in registers; the fields are only stored (never reloaded) each
         // iteration, so nothing waits on memory, yet helpers that look at them see current values.
+        ulong* x = _xp; // a local copy: stores through pointers would otherwise force the JIT to reload the field
         ulong steps = Steps;
         ulong pc = Pc;
         while (steps < SliceEnd)
@@ -26,14 +27,16 @@ public sealed unsafe partial class Hart
         Steps = steps;
         Pc = pc;
         ulong fetch = pc;
-        ref DecodedInstruction d = ref _uncachedSlot[0];
+        ref DecodedInstruction d = ref Unsafe.NullRef<DecodedInstruction>();
+        bool cached = false;
         if (_fetchViaTlb)
         {
             if (pc >> 12 == _fetchVirtualPage) fetch = _fetchPhysicalPage | (pc & PageMask);
             else if (!TranslateFetch(pc, out fetch)) goto trapped;
             if ((pc & PageMask) == PageMask - 1)
             {
-                if (!FetchAcrossPage(pc, fetch, ref d)) goto trapped;
+                d = ref _uncachedSlot[0];
+            if (!FetchAcrossPage(pc, fetch, ref d)) goto trapped;
                 goto execute;
             }
         }
@@ -44,87 +47,93 @@ public sealed unsafe partial class Hart
         {
             d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
             if (d.Op == Opcode.NotDecoded && !DecodeInto(ref d, offset)) goto trapped;
+            cached = true;
         }
-        else if (!FetchUncached(fetch, offset, ref d, out bool retry))
+        else
         {
-            if (retry) continue; // same pc, same step: now the page exists
-            goto trapped;
+            d = ref _uncachedSlot[0];
+            if (!FetchUncached(fetch, offset, ref d, out bool retry))
+            {
+                if (retry) continue; // same pc, same step: now the page exists
+                goto trapped;
+            }
         }
         execute:
-        ulong next = pc + d.Length;
+        ulong fallthrough = pc + d.Length;
+        ulong next = fallthrough;
         switch (d.Op)
         {
-            case Opcode.Lui: X(d.Rd) = (ulong)d.Imm; break;
-            case Opcode.Auipc: X(d.Rd) = pc + (ulong)d.Imm; break;
-            case Opcode.Jal: X(d.Rd) = next; next = pc + (ulong)d.Imm; break;
+            case Opcode.Lui: x[d.Rd] = (ulong)d.Imm; break;
+            case Opcode.Auipc: x[d.Rd] = pc + (ulong)d.Imm; break;
+            case Opcode.Jal: x[d.Rd] = next; next = pc + (ulong)d.Imm; break;
             case Opcode.Jalr:
             {
-                ulong target = (X(d.Rs1) + (ulong)d.Imm) & ~1UL;
-                X(d.Rd) = next;
+                ulong target = (x[d.Rs1] + (ulong)d.Imm) & ~1UL;
+                x[d.Rd] = next;
                 next = target;
                 break;
             }
-            case Opcode.Beq: if (X(d.Rs1) == X(d.Rs2)) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bne: if (X(d.Rs1) != X(d.Rs2)) next = pc + (ulong)d.Imm; break;
-            case Opcode.Blt: if ((long)X(d.Rs1) < (long)X(d.Rs2)) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bge: if ((long)X(d.Rs1) >= (long)X(d.Rs2)) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bltu: if (X(d.Rs1) < X(d.Rs2)) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bgeu: if (X(d.Rs1) >= X(d.Rs2)) next = pc + (ulong)d.Imm; break;
+            case Opcode.Beq: if (x[d.Rs1] == x[d.Rs2]) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bne: if (x[d.Rs1] != x[d.Rs2]) next = pc + (ulong)d.Imm; break;
+            case Opcode.Blt: if ((long)x[d.Rs1] < (long)x[d.Rs2]) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bge: if ((long)x[d.Rs1] >= (long)x[d.Rs2]) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bltu: if (x[d.Rs1] < x[d.Rs2]) next = pc + (ulong)d.Imm; break;
+            case Opcode.Bgeu: if (x[d.Rs1] >= x[d.Rs2]) next = pc + (ulong)d.Imm; break;
 
-            case Opcode.Lb: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) goto trapped; X(d.Rd) = (ulong)(sbyte)v; break; }
-            case Opcode.Lh: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) goto trapped; X(d.Rd) = (ulong)(short)v; break; }
-            case Opcode.Lw: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) goto trapped; X(d.Rd) = (ulong)(int)v; break; }
-            case Opcode.Ld: { if (!Load64(X(d.Rs1) + (ulong)d.Imm, out ulong v)) goto trapped; X(d.Rd) = v; break; }
-            case Opcode.Lbu: { if (!Load8(X(d.Rs1) + (ulong)d.Imm, out byte v)) goto trapped; X(d.Rd) = v; break; }
-            case Opcode.Lhu: { if (!Load16(X(d.Rs1) + (ulong)d.Imm, out ushort v)) goto trapped; X(d.Rd) = v; break; }
-            case Opcode.Lwu: { if (!Load32(X(d.Rs1) + (ulong)d.Imm, out uint v)) goto trapped; X(d.Rd) = v; break; }
-            case Opcode.Sb: if (!Store8(X(d.Rs1) + (ulong)d.Imm, (byte)X(d.Rs2))) goto trapped; break;
-            case Opcode.Sh: if (!Store16(X(d.Rs1) + (ulong)d.Imm, (ushort)X(d.Rs2))) goto trapped; break;
-            case Opcode.Sw: if (!Store32(X(d.Rs1) + (ulong)d.Imm, (uint)X(d.Rs2))) goto trapped; break;
-            case Opcode.Sd: if (!Store64(X(d.Rs1) + (ulong)d.Imm, X(d.Rs2))) goto trapped; break;
+            case Opcode.Lb: { if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = (ulong)(sbyte)v; break; }
+            case Opcode.Lh: { if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = (ulong)(short)v; break; }
+            case Opcode.Lw: { if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = (ulong)(int)v; break; }
+            case Opcode.Ld: { if (!Load64(x[d.Rs1] + (ulong)d.Imm, out ulong v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Lbu: { if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Lhu: { if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Lwu: { if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Sb: if (!Store8(x[d.Rs1] + (ulong)d.Imm, (byte)x[d.Rs2])) goto trapped; break;
+            case Opcode.Sh: if (!Store16(x[d.Rs1] + (ulong)d.Imm, (ushort)x[d.Rs2])) goto trapped; break;
+            case Opcode.Sw: if (!Store32(x[d.Rs1] + (ulong)d.Imm, (uint)x[d.Rs2])) goto trapped; break;
+            case Opcode.Sd: if (!Store64(x[d.Rs1] + (ulong)d.Imm, x[d.Rs2])) goto trapped; break;
 
-            case Opcode.Addi: X(d.Rd) = X(d.Rs1) + (ulong)d.Imm; break;
-            case Opcode.Slti: X(d.Rd) = (long)X(d.Rs1) < d.Imm ? 1UL : 0; break;
-            case Opcode.Sltiu: X(d.Rd) = X(d.Rs1) < (ulong)d.Imm ? 1UL : 0; break;
-            case Opcode.Xori: X(d.Rd) = X(d.Rs1) ^ (ulong)d.Imm; break;
-            case Opcode.Ori: X(d.Rd) = X(d.Rs1) | (ulong)d.Imm; break;
-            case Opcode.Andi: X(d.Rd) = X(d.Rs1) & (ulong)d.Imm; break;
-            case Opcode.Slli: X(d.Rd) = X(d.Rs1) << (int)d.Imm; break;
-            case Opcode.Srli: X(d.Rd) = X(d.Rs1) >> (int)d.Imm; break;
-            case Opcode.Srai: X(d.Rd) = (ulong)((long)X(d.Rs1) >> (int)d.Imm); break;
-            case Opcode.Add: X(d.Rd) = X(d.Rs1) + X(d.Rs2); break;
-            case Opcode.Sub: X(d.Rd) = X(d.Rs1) - X(d.Rs2); break;
-            case Opcode.Sll: X(d.Rd) = X(d.Rs1) << (int)(X(d.Rs2) & 63); break;
-            case Opcode.Slt: X(d.Rd) = (long)X(d.Rs1) < (long)X(d.Rs2) ? 1UL : 0; break;
-            case Opcode.Sltu: X(d.Rd) = X(d.Rs1) < X(d.Rs2) ? 1UL : 0; break;
-            case Opcode.Xor: X(d.Rd) = X(d.Rs1) ^ X(d.Rs2); break;
-            case Opcode.Srl: X(d.Rd) = X(d.Rs1) >> (int)(X(d.Rs2) & 63); break;
-            case Opcode.Sra: X(d.Rd) = (ulong)((long)X(d.Rs1) >> (int)(X(d.Rs2) & 63)); break;
-            case Opcode.Or: X(d.Rd) = X(d.Rs1) | X(d.Rs2); break;
-            case Opcode.And: X(d.Rd) = X(d.Rs1) & X(d.Rs2); break;
-            case Opcode.Addiw: X(d.Rd) = (ulong)(int)(X(d.Rs1) + (ulong)d.Imm); break;
-            case Opcode.Slliw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) << (int)d.Imm); break;
-            case Opcode.Srliw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) >> (int)d.Imm); break;
-            case Opcode.Sraiw: X(d.Rd) = (ulong)((int)X(d.Rs1) >> (int)d.Imm); break;
-            case Opcode.Addw: X(d.Rd) = (ulong)(int)(X(d.Rs1) + X(d.Rs2)); break;
-            case Opcode.Subw: X(d.Rd) = (ulong)(int)(X(d.Rs1) - X(d.Rs2)); break;
-            case Opcode.Sllw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) << (int)(X(d.Rs2) & 31)); break;
-            case Opcode.Srlw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) >> (int)(X(d.Rs2) & 31)); break;
-            case Opcode.Sraw: X(d.Rd) = (ulong)((int)X(d.Rs1) >> (int)(X(d.Rs2) & 31)); break;
+            case Opcode.Addi: x[d.Rd] = x[d.Rs1] + (ulong)d.Imm; break;
+            case Opcode.Slti: x[d.Rd] = (long)x[d.Rs1] < d.Imm ? 1UL : 0; break;
+            case Opcode.Sltiu: x[d.Rd] = x[d.Rs1] < (ulong)d.Imm ? 1UL : 0; break;
+            case Opcode.Xori: x[d.Rd] = x[d.Rs1] ^ (ulong)d.Imm; break;
+            case Opcode.Ori: x[d.Rd] = x[d.Rs1] | (ulong)d.Imm; break;
+            case Opcode.Andi: x[d.Rd] = x[d.Rs1] & (ulong)d.Imm; break;
+            case Opcode.Slli: x[d.Rd] = x[d.Rs1] << (int)d.Imm; break;
+            case Opcode.Srli: x[d.Rd] = x[d.Rs1] >> (int)d.Imm; break;
+            case Opcode.Srai: x[d.Rd] = (ulong)((long)x[d.Rs1] >> (int)d.Imm); break;
+            case Opcode.Add: x[d.Rd] = x[d.Rs1] + x[d.Rs2]; break;
+            case Opcode.Sub: x[d.Rd] = x[d.Rs1] - x[d.Rs2]; break;
+            case Opcode.Sll: x[d.Rd] = x[d.Rs1] << (int)(x[d.Rs2] & 63); break;
+            case Opcode.Slt: x[d.Rd] = (long)x[d.Rs1] < (long)x[d.Rs2] ? 1UL : 0; break;
+            case Opcode.Sltu: x[d.Rd] = x[d.Rs1] < x[d.Rs2] ? 1UL : 0; break;
+            case Opcode.Xor: x[d.Rd] = x[d.Rs1] ^ x[d.Rs2]; break;
+            case Opcode.Srl: x[d.Rd] = x[d.Rs1] >> (int)(x[d.Rs2] & 63); break;
+            case Opcode.Sra: x[d.Rd] = (ulong)((long)x[d.Rs1] >> (int)(x[d.Rs2] & 63)); break;
+            case Opcode.Or: x[d.Rd] = x[d.Rs1] | x[d.Rs2]; break;
+            case Opcode.And: x[d.Rd] = x[d.Rs1] & x[d.Rs2]; break;
+            case Opcode.Addiw: x[d.Rd] = (ulong)(int)(x[d.Rs1] + (ulong)d.Imm); break;
+            case Opcode.Slliw: x[d.Rd] = (ulong)(int)((uint)x[d.Rs1] << (int)d.Imm); break;
+            case Opcode.Srliw: x[d.Rd] = (ulong)(int)((uint)x[d.Rs1] >> (int)d.Imm); break;
+            case Opcode.Sraiw: x[d.Rd] = (ulong)((int)x[d.Rs1] >> (int)d.Imm); break;
+            case Opcode.Addw: x[d.Rd] = (ulong)(int)(x[d.Rs1] + x[d.Rs2]); break;
+            case Opcode.Subw: x[d.Rd] = (ulong)(int)(x[d.Rs1] - x[d.Rs2]); break;
+            case Opcode.Sllw: x[d.Rd] = (ulong)(int)((uint)x[d.Rs1] << (int)(x[d.Rs2] & 31)); break;
+            case Opcode.Srlw: x[d.Rd] = (ulong)(int)((uint)x[d.Rs1] >> (int)(x[d.Rs2] & 31)); break;
+            case Opcode.Sraw: x[d.Rd] = (ulong)((int)x[d.Rs1] >> (int)(x[d.Rs2] & 31)); break;
 
-            case Opcode.Mul: X(d.Rd) = X(d.Rs1) * X(d.Rs2); break;
-            case Opcode.Mulh: X(d.Rd) = MulDiv.MulHighSigned(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Mulhsu: X(d.Rd) = MulDiv.MulHighSignedUnsigned(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Mulhu: X(d.Rd) = Math.BigMul(X(d.Rs1), X(d.Rs2), out _); break;
-            case Opcode.Div: X(d.Rd) = MulDiv.Div(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Divu: X(d.Rd) = MulDiv.Divu(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Rem: X(d.Rd) = MulDiv.Rem(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Remu: X(d.Rd) = MulDiv.Remu(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Mulw: X(d.Rd) = (ulong)(int)((uint)X(d.Rs1) * (uint)X(d.Rs2)); break;
-            case Opcode.Divw: X(d.Rd) = MulDiv.Divw(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Divuw: X(d.Rd) = MulDiv.Divuw(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Remw: X(d.Rd) = MulDiv.Remw(X(d.Rs1), X(d.Rs2)); break;
-            case Opcode.Remuw: X(d.Rd) = MulDiv.Remuw(X(d.Rs1), X(d.Rs2)); break;
+            case Opcode.Mul: x[d.Rd] = x[d.Rs1] * x[d.Rs2]; break;
+            case Opcode.Mulh: x[d.Rd] = MulDiv.MulHighSigned(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Mulhsu: x[d.Rd] = MulDiv.MulHighSignedUnsigned(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Mulhu: x[d.Rd] = Math.BigMul(x[d.Rs1], x[d.Rs2], out _); break;
+            case Opcode.Div: x[d.Rd] = MulDiv.Div(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Divu: x[d.Rd] = MulDiv.Divu(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Rem: x[d.Rd] = MulDiv.Rem(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Remu: x[d.Rd] = MulDiv.Remu(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Mulw: x[d.Rd] = (ulong)(int)((uint)x[d.Rs1] * (uint)x[d.Rs2]); break;
+            case Opcode.Divw: x[d.Rd] = MulDiv.Divw(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Divuw: x[d.Rd] = MulDiv.Divuw(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Remw: x[d.Rd] = MulDiv.Remw(x[d.Rs1], x[d.Rs2]); break;
+            case Opcode.Remuw: x[d.Rd] = MulDiv.Remuw(x[d.Rs1], x[d.Rs2]); break;
 
             case Opcode.Fence: break;
             case Opcode.FenceI: _ram.InvalidateAllCode(); SliceEnd = 0; break;
@@ -188,8 +197,23 @@ public sealed unsafe partial class Hart
                 IllegalInstruction(ref d);
                 goto trapped;
         }
+        int slotsToNext = d.Length >> 1;
         pc = next;
         steps++;
+        // Straight-line code: the next instruction is in the next slot of the same decode page, so
+        // the lookup above can be skipped. Whatever could make that slot stale (a store into a page
+        // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. The first and last
+        // parcels of a page take the full path (page crossing, split fetch).
+        if (next == fallthrough && cached && (pc & PageMask) - 1 < PageMask - 2 && steps < SliceEnd)
+        {
+            d = ref Unsafe.Add(ref d, slotsToNext);
+            if (d.Op != Opcode.NotDecoded)
+            {
+                Steps = steps;
+                Pc = pc;
+                goto execute;
+            }
+        }
         continue;
         trapped:
         pc = Pc; // the exception moved pc to the trap vector

@@ -59,16 +59,25 @@ public sealed class MainMemory
 
     /// <summary>Drops cached decodes of the page holding <paramref name="offset"/> and of the page before it,
     /// because a 4-byte instruction at the end of that page spans into this one.</summary>
+    /// <summary>Called whenever cached decodes are dropped: the hart ends its slice, because it may be
+    /// walking the dropped page's slots.</summary>
+    public Action? CodeInvalidated { get; set; }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void InvalidateCode(ulong offset)
     {
+        CodeInvalidated?.Invoke();
         ulong page = offset >> PageShift;
         DecodedPages[page] = null;
         if (page > 0) DecodedPages[page - 1] = null;
     }
 
     /// <summary>Drops every cached decode (FENCE.I, loading an image).</summary>
-    public void InvalidateAllCode() => Array.Clear(DecodedPages);
+    public void InvalidateAllCode()
+    {
+        Array.Clear(DecodedPages);
+        CodeInvalidated?.Invoke();
+    }
 
     /// <summary>Copies bytes into RAM from the host side (loaders, devices doing DMA).</summary>
     public void Write(ulong address, ReadOnlySpan<byte> data)

@@ -105,8 +105,9 @@ public class SoftFloatTests
     [Fact]
     public void Fused_multiply_add_rounds_once()
     {
-        // (1 + 2^-23)^2 - 1 = 2^-22 + 2^-46 exactly; separately rounded it would lose the 2^-46.
-        Expect(0x34800001, None, r => F32.MulAdd(0x3F800001, 0x3F800001, 0x3F800000, false, true, RNE, ref r.Flags));
+        // (1 + 2^-23)^2 - 1 = 2^-22 + 2^-46 exactly; rounded up once that is 2^-22 + 2^-45, while a
+        // rounded-up product minus 1 would give 2^-22 + 2^-23.
+        Expect(0x34800001, NX, r => F32.MulAdd(0x3F800001, 0x3F800001, 0x3F800000, false, true, RUP, ref r.Flags));
         // 0 * inf + qNaN: RISC-V raises NV for the invalid product even with a quiet NaN addend.
         Expect(0x7FC00000, NV, r => F32.MulAdd(0x00000000, 0x7F800000, 0x7FC00000, false, false, RNE, ref r.Flags));
         Expect(0x7FC00000, NV, r => F32.MulAdd(0x7F800000, 0x3F800000, 0xFF800000, false, false, RNE, ref r.Flags));
