@@ -11,6 +11,14 @@ public class BadInputTests
         string textFile = Path.Combine(Path.GetTempPath(), $"replayvm-not-elf-{Environment.ProcessId}.txt");
         File.WriteAllText(textFile, "just some text\n");
         string hello = CliProcess.Guest("hello.elf");
+        string bigFirmware = Path.Combine(Path.GetTempPath(), $"replayvm-big-firmware-{Environment.ProcessId}.bin");
+        File.WriteAllBytes(bigFirmware, new byte[2 << 20]);
+        string readOnlyDisk = Path.Combine(Path.GetTempPath(), $"replayvm-read-only-{Environment.ProcessId}.img");
+        if (File.Exists(readOnlyDisk)) File.SetUnixFileMode(readOnlyDisk, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllBytes(readOnlyDisk, new byte[4096]);
+        File.SetUnixFileMode(readOnlyDisk, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        // Literal paths (not RequiredTools): a missing package then fails only the cases that use it.
+        const string openSbi = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
         return new()
         {
             { "missing file", ["run", "/no/such/guest.elf"], "no such file" },
@@ -24,7 +32,19 @@ public class BadInputTests
             { "unknown option", ["run", "--frobnicate", hello], "unknown option '--frobnicate'" },
             { "unknown command", ["frobnicate"], "unknown command or extra argument 'frobnicate'" },
             { "no command", [], "Required command was not provided" },
-            { "missing guest", ["run"], "Required argument missing" },
+            { "nothing to run", ["run"], "nothing to run: give a GUEST file, or --bios FIRMWARE" },
+            { "firmware too big", ["run", "-m", "1M", "--bios", bigFirmware], "firmware of 2097152 bytes at 0x80000000 does not fit in RAM" },
+            { "kernel overlaps firmware", ["run", "--bios", openSbi, "--kernel", hello], "kernel at 0x80000000-" },
+            { "missing firmware", ["run", "--bios", "/no/such/fw.bin"], "/no/such/fw.bin: no such file" },
+            { "firmware not RISC-V", ["run", "--bios", "/bin/ls"], "/bin/ls: ELF for x86-64" },
+            { "kernel without bios", ["run", "--kernel", hello], "--kernel needs --bios FIRMWARE" },
+            { "guest and bios", ["run", "--bios", openSbi, hello], "give either GUEST or --bios, not both" },
+            { "bios and load address", ["run", "--bios", openSbi, "--load-address", "0x80000000"], "--load-address is for a raw GUEST" },
+            { "missing disk", ["run", "--drive", "/no/such/disk.img", hello], "/no/such/disk.img: no such disk image" },
+            { "disk is a directory", ["run", "--drive", "/tmp", hello], "/tmp: is a directory" },
+            { "persist read-only disk", ["run", "--persist", "--drive", readOnlyDisk, hello], "read-only, so --persist cannot write to it" },
+            { "persist without drive", ["run", "--persist", hello], "--persist needs a --drive FILE" },
+            { "bios on spike", ["run", "--machine", "spike", "--bios", openSbi], "need --machine virt" },
             { "bad -m", ["run", "-m", "lots", hello], "bad memory size 'lots' for -m/--memory" },
             { "bad -m suffix", ["run", "-m", "12X", hello], "bad memory size '12X'" },
             { "zero -m", ["run", "--memory", "0", hello], "bad memory size '0'" },
@@ -59,5 +79,7 @@ public class BadInputTests
         Assert.Equal(0, outcome.ExitCode);
         Assert.Contains("--max-instructions", outcome.StdoutText);
         Assert.Contains("--load-address", outcome.StdoutText);
+        foreach (var option in new[] { "--bios", "--kernel", "--append", "--drive", "--persist", "Ctrl-A x" })
+            Assert.Contains(option, outcome.StdoutText);
     }
 }

@@ -20,6 +20,9 @@ internal sealed class LiveConsoleInput(Stream input, Func<byte, byte?>? keys = n
     /// <summary>The host clock: live runs are allowed to see real time; a recorder logs what it returned.</summary>
     public ulong ReadWallClock(ulong instret) => (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100UL;
 
+    /// <summary>The host's cryptographic generator: live runs get real entropy; a recorder logs the bytes.</summary>
+    public void ReadEntropy(ulong instret, Span<byte> destination) => System.Security.Cryptography.RandomNumberGenerator.Fill(destination);
+
     public void Poll(ulong instret, IInputSink sink)
     {
         // Start reading on the first poll rather than at construction, so that a run which fails

@@ -10,7 +10,8 @@ namespace ReplayVm.Core.Board;
 /// <summary>
 /// The interrupt-driven part of QEMU virt: the PLIC, eight virtio-mmio slots and the Goldfish RTC,
 /// mapped at their virt addresses and wired to the PLIC with virt's interrupt numbers
-/// (UART 10, RTC 11, virtio 1..8). Every device signals a possible change of its interrupt level
+/// (UART 10, RTC 11, virtio 1..8). A virtio-rng entropy device is always present in slot 6
+/// (<see cref="RngSlot"/>); disks fill the other slots. Every device signals a possible change of its interrupt level
 /// through <see cref="Hart.Hart.EndSlice"/>, so the machine re-evaluates mip after that instruction.
 /// </summary>
 public sealed class VirtPeripherals
@@ -33,18 +34,32 @@ public sealed class VirtPeripherals
             Plic.Connect(VirtDeviceTree.VirtioFirstIrq + i, () => slot.InterruptPending);
         }
 
+        Rng = new VirtioRng(input, () => hart.Steps);
+        VirtioSlots[RngSlot].Attach(Rng);
+
         Rtc = new GoldfishRtc(() => input.ReadWallClock(hart.Steps), hart.Clock, hart.EndSlice);
         bus.Map(MemoryMap.RtcBase, MemoryMap.RtcSize, Rtc);
         Plic.Connect(VirtDeviceTree.RtcIrq, () => Rtc.InterruptPending);
     }
 
+    /// <summary>
+    /// The slot of the always-present virtio-rng: 0x1000_7000, IRQ 7. QEMU fills slots from the
+    /// highest address down in <c>-device</c> order, so this is where QEMU puts
+    /// <c>-device virtio-rng-device</c> given after one disk, and the first disk keeps its usual
+    /// place at 0x1000_8000. Without a disk QEMU would put the rng at 0x1000_8000 instead; drivers
+    /// scan the slots for device ID 4, so they find it either way.
+    /// </summary>
+    public const int RngSlot = (int)MemoryMap.VirtioSlots - 2;
+
     public Plic Plic { get; }
+    public VirtioRng Rng { get; }
     public VirtioMmio[] VirtioSlots { get; }
     public GoldfishRtc Rtc { get; }
 
     /// <summary>
     /// Adds a virtio-blk disk. Like QEMU's virt, whose <c>-device</c> options fill the transports
-    /// from the highest address down, the first disk sits at 0x1000_8000 (IRQ 8), the next below it.
+    /// from the highest address down, the first disk sits at 0x1000_8000 (IRQ 8), the next in the
+    /// highest free slot below it (the rng's slot is taken).
     /// </summary>
     public VirtioMmio AttachDisk(IBlockStorage storage)
     {

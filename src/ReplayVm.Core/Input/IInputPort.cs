@@ -24,6 +24,14 @@ public interface IInputPort
     /// host clock, recorders log the answer, replayers return the logged one.
     /// </summary>
     ulong ReadWallClock(ulong instret);
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> with random bytes, as a device (virtio-rng) asks for
+    /// them at step <paramref name="instret"/>. A nondeterministic input like the wall clock: live
+    /// ports draw from the host's cryptographic generator, recorders log the bytes, replayers hand
+    /// the logged bytes back and flag a divergence when asked at another step or for another length.
+    /// </summary>
+    void ReadEntropy(ulong instret, Span<byte> destination);
 }
 
 /// <summary>What the machine offers an input port at a poll.</summary>
@@ -44,4 +52,34 @@ public sealed class NoInput : IInputPort
 
     /// <summary>A fixed instant (2026-01-01T00:00:00Z), so runs without a host clock stay reproducible.</summary>
     public ulong ReadWallClock(ulong instret) => 1_767_225_600UL * 1_000_000_000UL;
+
+    /// <summary>
+    /// A fixed pattern, so runs without a host generator stay reproducible: the destination is
+    /// filled 8 bytes at a time, little-endian, with SplitMix64 outputs for the seeds
+    /// <c>instret</c>, <c>instret + 1</c>, ... (one seed per 8-byte block). Varied enough for a
+    /// guest that seeds a game from it; never a secret.
+    /// </summary>
+    public void ReadEntropy(ulong instret, Span<byte> destination) => DeterministicEntropy.Fill(instret, destination);
+}
+
+/// <summary>The reproducible entropy pattern <see cref="NoInput"/> answers with (SplitMix64, Steele et al. 2014).</summary>
+public static class DeterministicEntropy
+{
+    public static void Fill(ulong seed, Span<byte> destination)
+    {
+        Span<byte> block = stackalloc byte[8];
+        for (int at = 0; at < destination.Length; at += 8, seed++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(block, SplitMix64(seed));
+            block[..Math.Min(8, destination.Length - at)].CopyTo(destination[at..]);
+        }
+    }
+
+    private static ulong SplitMix64(ulong x)
+    {
+        x += 0x9E37_79B9_7F4A_7C15;
+        x = (x ^ (x >> 30)) * 0xBF58_476D_1CE4_E5B9;
+        x = (x ^ (x >> 27)) * 0x94D0_49BB_1331_11EB;
+        return x ^ (x >> 31);
+    }
 }

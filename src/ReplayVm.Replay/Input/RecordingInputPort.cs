@@ -4,8 +4,8 @@ namespace ReplayVm.Replay.Input;
 
 /// <summary>
 /// Wraps a live input port and logs what it hands the guest: the console bytes delivered at each
-/// poll (one event per poll, stamped with the poll's step) and every wall-clock answer with the
-/// step at which the guest asked. It changes nothing the guest sees.
+/// poll (one event per poll, stamped with the poll's step), and every wall-clock answer and every
+/// entropy request's bytes with the step at which the guest asked. It changes nothing the guest sees.
 /// </summary>
 public sealed class RecordingInputPort(IInputPort live, Action<TraceEvent> log) : IInputPort
 {
@@ -29,6 +29,12 @@ public sealed class RecordingInputPort(IInputPort live, Action<TraceEvent> log) 
         ulong now = live.ReadWallClock(instret);
         log(new WallClockEvent(instret, now));
         return now;
+    }
+
+    public void ReadEntropy(ulong instret, Span<byte> destination)
+    {
+        live.ReadEntropy(instret, destination);
+        if (destination.Length > 0) log(new EntropyEvent(instret, destination.ToArray()));
     }
 
     /// <summary>Passes deliveries through and remembers them; one instance reused for every poll.</summary>

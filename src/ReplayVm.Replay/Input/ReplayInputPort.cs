@@ -4,22 +4,25 @@ namespace ReplayVm.Replay.Input;
 
 /// <summary>
 /// Feeds a recorded run's inputs back: console bytes are delivered exactly at their logged step
-/// (<see cref="NextDeliveryAt"/> makes the machine stop there), and wall-clock reads are answered
-/// from the log. Any mismatch — input due at a step the machine did not stop at, no room for it,
-/// a clock read at a step the recording did not have — is a divergence: the first is kept in
+/// (<see cref="NextDeliveryAt"/> makes the machine stop there), and wall-clock reads and entropy
+/// requests are answered from the log. Any mismatch — input due at a step the machine did not stop
+/// at, no room for it, a clock read or entropy request at a step the recording did not have, or
+/// entropy asked for in another length — is a divergence: the first is kept in
 /// <see cref="Divergence"/> and <see cref="Diverged"/> is raised so the replayer can stop.
 /// </summary>
 public sealed class ReplayInputPort : IInputPort
 {
     private readonly ConsoleInputEvent[] _console;
     private readonly WallClockEvent[] _clock;
-    private int _nextConsole, _nextClock;
+    private readonly EntropyEvent[] _entropy;
+    private int _nextConsole, _nextClock, _nextEntropy;
 
     public ReplayInputPort(IEnumerable<TraceEvent> events)
     {
         var list = events as IReadOnlyList<TraceEvent> ?? events.ToList();
         _console = list.OfType<ConsoleInputEvent>().ToArray();
         _clock = list.OfType<WallClockEvent>().ToArray();
+        _entropy = list.OfType<EntropyEvent>().ToArray();
     }
 
     /// <summary>The first mismatch seen, or null while the replay follows the recording.</summary>
@@ -36,15 +39,17 @@ public sealed class ReplayInputPort : IInputPort
     /// <summary>Console events not yet delivered and clock answers not yet asked for.</summary>
     public int PendingConsoleEvents => _console.Length - _nextConsole;
     public int PendingClockReads => _clock.Length - _nextClock;
+    public int PendingEntropyReads => _entropy.Length - _nextEntropy;
 
     /// <summary>The step of the next undelivered input of either kind, or null.</summary>
     public ulong? NextPendingStep
     {
         get
         {
-            ulong next = Math.Min(
+            ulong next = Math.Min(Math.Min(
                 _nextConsole < _console.Length ? _console[_nextConsole].Step : ulong.MaxValue,
-                _nextClock < _clock.Length ? _clock[_nextClock].Step : ulong.MaxValue);
+                _nextClock < _clock.Length ? _clock[_nextClock].Step : ulong.MaxValue),
+                _nextEntropy < _entropy.Length ? _entropy[_nextEntropy].Step : ulong.MaxValue);
             return next == ulong.MaxValue ? null : next;
         }
     }
@@ -79,6 +84,29 @@ public sealed class ReplayInputPort : IInputPort
                 : $"guest read the wall clock at step {instret}; the recording has no more reads");
         }
         return NoInput.Instance.ReadWallClock(instret);
+    }
+
+    /// <summary>
+    /// Hands back the next recorded entropy when it was asked for at this step and in this length;
+    /// otherwise flags a divergence and answers with <see cref="NoInput"/>'s pattern, so the
+    /// machine can finish its instruction before the replayer stops it.
+    /// </summary>
+    public void ReadEntropy(ulong instret, Span<byte> destination)
+    {
+        if (Divergence is null)
+        {
+            if (_nextEntropy < _entropy.Length && _entropy[_nextEntropy].Step == instret && _entropy[_nextEntropy].Bytes.Length == destination.Length)
+            {
+                _entropy[_nextEntropy++].Bytes.CopyTo(destination);
+                return;
+            }
+            Diverge(instret, _nextEntropy >= _entropy.Length
+                ? $"guest asked for {destination.Length} bytes of entropy at step {instret}; the recording has no more entropy"
+                : _entropy[_nextEntropy].Step != instret
+                    ? $"guest asked for entropy at step {instret}; the recording's next request was at step {_entropy[_nextEntropy].Step}"
+                    : $"guest asked for {destination.Length} bytes of entropy at step {instret}; the recording handed over {_entropy[_nextEntropy].Bytes.Length}");
+        }
+        NoInput.Instance.ReadEntropy(instret, destination);
     }
 
     /// <summary>Flags a divergence found outside the port (the replayer's end-of-run checks).</summary>

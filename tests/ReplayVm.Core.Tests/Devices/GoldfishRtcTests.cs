@@ -13,6 +13,7 @@ public class GoldfishRtcTests
         public ulong NextDeliveryAt => ulong.MaxValue;
         public void Poll(ulong instret, IInputSink sink) { }
         public ulong ReadWallClock(ulong instret) { Reads++; return Now; }
+        public void ReadEntropy(ulong instret, Span<byte> destination) => NoInput.Instance.ReadEntropy(instret, destination);
     }
 
     private static (Machine, FixedClockPort) NewMachine()

@@ -37,6 +37,14 @@ public sealed class PhysicalMemoryProtection
         _address[index] = value & ((1UL << 54) - 1);
     }
 
+    /// <summary>Puts back entries copied out with <see cref="GetConfig"/> and <see cref="GetAddress"/> (checkpoints).</summary>
+    public void Restore(ReadOnlySpan<byte> config, ReadOnlySpan<ulong> address)
+    {
+        config.CopyTo(_config);
+        address.CopyTo(_address);
+        AnyLocked = Array.Exists(_config, c => (c & Locked) != 0);
+    }
+
     public void Reset()
     {
         Array.Clear(_config);
