@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using ReplayVm.Cli.Commands;
+using ReplayVm.Cli.Hosting;
 using ReplayVm.Core.Loading;
+using ReplayVm.Replay.Format;
 
 namespace ReplayVm.Cli;
 
@@ -14,9 +16,17 @@ public static class CliApp
 {
     public static int Run(string[] args)
     {
+        // Plain descriptor writers instead of .NET's console streams (see FileDescriptorStream):
+        // nothing but what we write reaches stdout, even when it is a terminal.
+        Console.SetOut(new StreamWriter(new FileDescriptorStream(FileDescriptorStream.Stdout)) { AutoFlush = true, NewLine = "\n" });
+        Console.SetError(new StreamWriter(new FileDescriptorStream(FileDescriptorStream.Stderr)) { AutoFlush = true, NewLine = "\n" });
         var root = new RootCommand("ReplayVm: a deterministic RISC-V (RV64) emulator of QEMU's virt board.")
         {
             RunCommand.Create(),
+            RecordCommand.Create(),
+            ReplayCommand.Create(),
+            InfoCommand.Create(),
+            DiffCommand.Create(),
             DisasmCommand.Create(),
         };
 
@@ -34,7 +44,7 @@ public static class CliApp
                 ProcessTerminationTimeout = null,
             });
         }
-        catch (Exception e) when (e is UsageException or GuestImageException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is UsageException or GuestImageException or TraceFormatException or IOException or UnauthorizedAccessException)
         {
             return Fail(e.Message);
         }

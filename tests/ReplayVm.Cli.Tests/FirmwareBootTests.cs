@@ -40,6 +40,20 @@ public class FirmwareBootTests
         AssertSameAnswers(qemu, ours);
     }
 
+    [Fact]
+    public void Append_reaches_the_device_trees_chosen_node()
+    {
+        using var session = ConsoleSession.Replayvm("run", "--bios", RequiredTools.UBootMachine, "--append", "console=ttyS0 root=/dev/vda");
+        session.WaitFor("Hit any key to stop autoboot");
+        session.Type("\n");
+        session.WaitFor("=> ");
+        session.Type("fdt addr $fdtcontroladdr; fdt print /chosen\n");
+        session.WaitFor("chosen {");
+        Assert.Contains("bootargs = \"console=ttyS0 root=/dev/vda\";", session.WaitFor("};"));
+        session.Type("poweroff\n");
+        Assert.Equal(0, session.WaitForExit());
+    }
+
     private static void AssertSameAnswers(UBootRun qemu, UBootRun ours)
     {
         Assert.Contains("U-Boot 2023", ours.Answers["version"]);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ReplayVm.Cli.Disassembly;
+using ReplayVm.Cli.Hosting;
 using ReplayVm.Core.Loading;
 
 namespace ReplayVm.Cli.Commands;
@@ -29,7 +30,7 @@ internal static class DisasmCommand
         }
 
         var listing = new DisassemblyListing(image);
-        var output = new StreamWriter(Console.OpenStandardOutput(), bufferSize: 64 * 1024) { NewLine = "\n" };
+        var output = new StreamWriter(new FileDescriptorStream(FileDescriptorStream.Stdout), bufferSize: 64 * 1024) { NewLine = "\n" };
         try
         {
             if (symbolName is null) listing.WriteAll(output);

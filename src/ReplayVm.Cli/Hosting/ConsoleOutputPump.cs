@@ -16,8 +16,8 @@ internal sealed class ConsoleOutputPump : IDisposable
     private int _count;
     private bool _broken;
 
-    /// <param name="output">Usually stdout. (.NET's stdout stream ignores EPIPE itself, so a closed
-    /// pipe shows up here only for other streams.)</param>
+    /// <param name="output">Usually stdout (a <see cref="FileDescriptorStream"/>, where a closed pipe
+    /// shows up as an <see cref="IOException"/>).</param>
     public ConsoleOutputPump(Stream output)
     {
         _output = output;

@@ -11,7 +11,11 @@ namespace ReplayVm.Core.Board;
 /// </summary>
 public static class VirtDeviceTree
 {
-    /// <summary>QEMU allocates its blob with 1 MiB of room; we pad to the same size.</summary>
+    /// <summary>
+    /// QEMU builds its blob in 1 MiB and places it by that size, then packs it before copying it
+    /// into RAM (riscv_load_fdt), so firmware sees a tight totalsize. We place by the same 1 MiB and
+    /// write the packed blob.
+    /// </summary>
     public const int BlobSize = 1 << 20;
 
     public const uint CpuPhandle = 1, CpuInterruptControllerPhandle = 2, PlicPhandle = 3, TestPhandle = 4;
@@ -20,7 +24,7 @@ public static class VirtDeviceTree
     public const uint PlicSources = 96;
     public const uint UartClockHz = 0x384000;
 
-    public static byte[] Build(MachineConfig config) => FdtWriter.Write(Describe(config), BlobSize);
+    public static byte[] Build(MachineConfig config) => FdtWriter.Write(Describe(config));
 
     public static FdtNode Describe(MachineConfig config)
     {

@@ -81,7 +81,7 @@ public sealed class VirtPeripherals
     public ulong LoadDeviceTree(MachineConfig config)
     {
         byte[] blob = VirtDeviceTree.Build(config);
-        if (VirtDeviceTree.Placement(_ram.Base, _ram.Size, blob.Length) is not { } address) return 0;
+        if (VirtDeviceTree.Placement(_ram.Base, _ram.Size, VirtDeviceTree.BlobSize) is not { } address) return 0;
         _ram.Write(address, blob);
         return address;
     }

@@ -198,13 +198,15 @@ public sealed unsafe partial class Hart
                 goto trapped;
         }
         int slotsToNext = d.Length >> 1;
+        // A 4-byte instruction at offset 0xFFE falls through onto the next page: no slot walk then.
+        bool samePage = ((next ^ pc) >> 12) == 0;
         pc = next;
         steps++;
         // Straight-line code: the next instruction is in the next slot of the same decode page, so
         // the lookup above can be skipped. Whatever could make that slot stale (a store into a page
-        // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. The first and last
-        // parcels of a page take the full path (page crossing, split fetch).
-        if (next == fallthrough && cached && (pc & PageMask) - 1 < PageMask - 2 && steps < SliceEnd)
+        // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. Leaving the page, and
+        // the page's last parcel (a possibly split fetch), take the full path.
+        if (next == fallthrough && cached && samePage && (pc & PageMask) < PageMask - 1 && steps < SliceEnd)
         {
             d = ref Unsafe.Add(ref d, slotsToNext);
             if (d.Op != Opcode.NotDecoded)

@@ -51,8 +51,8 @@ public sealed class ConsoleSession : IDisposable
     }
 
     /// <summary>
-    /// Waits until <paramref name="text"/> appears after what earlier waits consumed; returns the
-    /// output between the previous match and this one (line ends as "\n"). Fails with the whole
+    /// Waits until <paramref name="text"/> (line ends written as "\n") appears after what earlier
+    /// waits consumed; returns the output between the previous match and this one. Fails with the whole
     /// transcript if the text does not come in time or the process ends first.
     /// </summary>
     public string WaitFor(string text, int timeoutSeconds = 120)
@@ -60,14 +60,14 @@ public sealed class ConsoleSession : IDisposable
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            string all;
-            lock (_output) all = _output.ToString();
+            // Positions are in the "\n" form of the output, which only ever grows at its end.
+            string all = Output;
             int at = all.IndexOf(text, _consumed, StringComparison.Ordinal);
             if (at >= 0)
             {
                 string between = all[_consumed..at];
                 _consumed = at + text.Length;
-                return between.Replace("\r\n", "\n");
+                return between;
             }
             if (_reader.IsCompleted)
                 throw new Xunit.Sdk.XunitException($"'{text}' never came: the process ended.\n{Transcript()}");

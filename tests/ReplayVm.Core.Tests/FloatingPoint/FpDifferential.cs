@@ -1,4 +1,6 @@
 using System.Text;
+using ReplayVm.Core.Input;
+using ReplayVm.Core.Loading;
 using ReplayVm.Core.Tests.Oracle;
 
 namespace ReplayVm.Core.Tests.FloatingPoint;
@@ -25,9 +27,25 @@ public static class FpDifferential
         var qemu = RunQemu(elf, serial);
         if (qemu.TimedOut || qemu.ExitCode != 0)
             return $"QEMU did not finish {source} cleanly (exit {qemu.ExitCode}, timed out {qemu.TimedOut}): {qemu.Stderr.Trim()}";
-        var ours = ReplayVmRunner.Run(File.ReadAllBytes(elf), (ulong)cases.Count * 64 + 2_000_000);
+        var console = new List<byte>();
+        var machine = new Machine(new MachineConfig(), NoInput.Instance, console.Add);
+        machine.LoadElf(ElfImage.Parse(File.ReadAllBytes(elf)));
+        RunResult result;
+        try
+        {
+            result = machine.Run((ulong)cases.Count * 64 + 2_000_000);
+        }
+        catch (Exception e)
+        {
+            return $"ReplayVm threw {e.GetType().Name} at pc 0x{machine.Hart.Pc:x} ({source}): {e.Message}";
+        }
+        var ours = new ReplayVmOutcome(console.ToArray(), result);
+        if (TrapReport(ours.Console) is { } trap) return $"ReplayVm trapped: {trap} ({source})";
+        if (result.Reason != StopReason.GuestExit) return $"ReplayVm stopped with {result.Reason} ({result.Detail}) ({source})";
 
-        var expected = ParseRecords(File.ReadAllBytes(serial));
+        var qemuConsole = File.ReadAllBytes(serial);
+        if (TrapReport(qemuConsole) is { } qemuTrap) return $"QEMU trapped: {qemuTrap} — a generator bug ({source})";
+        var expected = ParseRecords(qemuConsole);
         var actual = ParseRecords(ours.Console);
         if (expected.Count != cases.Count)
             return $"QEMU printed {expected.Count} records for {cases.Count} cases ({source})";
@@ -56,6 +74,12 @@ public static class FpDifferential
         var set = Enumerable.Range(0, 5).Where(i => ((flags >> i) & 1) != 0).Select(i => names[i]).ToList();
         return set.Count == 0 ? "-" : string.Join("|", set);
     }
+
+    /// <summary>The guest's trap handler prints "T mcause mepc mtval".</summary>
+    private static string? TrapReport(byte[] console) =>
+        Encoding.ASCII.GetString(console).Split('\n').FirstOrDefault(l => l.StartsWith("T ")) is { } line
+            ? "mcause/mepc/mtval " + line[2..].Trim()
+            : null;
 
     private static List<(ulong, ulong)> ParseRecords(byte[] console)
     {

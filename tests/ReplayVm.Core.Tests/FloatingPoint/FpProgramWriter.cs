@@ -26,6 +26,8 @@ public static class FpProgramWriter
         s.AppendLine("_start:");
         s.AppendLine("  li t0, 0x6000");
         s.AppendLine("  csrs mstatus, t0          # mstatus.FS = Dirty: enable the FPU");
+        s.AppendLine("  la t0, trap");
+        s.AppendLine("  csrw mtvec, t0            # no trap is expected: report one and stop");
         s.AppendLine("  la s1, operands");
         s.AppendLine($"  li s0, 0x{ResultBuffer:x}");
         foreach (var c in cases) RenderCase(s, c);
@@ -43,6 +45,25 @@ public static class FpProgramWriter
               jal ra, putc
               addi s1, s1, 16
               j dump
+              j finish
+            .balign 4                   # mtvec needs a 4-byte aligned base
+            trap:
+              li a0, 84                 # "T mcause mepc mtval"
+              jal ra, putc
+              li a0, 32
+              jal ra, putc
+              csrr a5, mcause
+              jal ra, puthex
+              li a0, 32
+              jal ra, putc
+              csrr a5, mepc
+              jal ra, puthex
+              li a0, 32
+              jal ra, putc
+              csrr a5, mtval
+              jal ra, puthex
+              li a0, 10
+              jal ra, putc
             finish:
               li t0, 0x100000
               li t1, 0x5555

@@ -52,8 +52,8 @@ public sealed unsafe partial class Hart
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
         }
         _fetchVirtualPage = TlbEntry.Invalid;
-        _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyLocked;
-        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyLocked;
+        _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
+        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive;
     }
 
     /// <summary>

@@ -15,8 +15,12 @@ public sealed class PhysicalMemoryProtection
     private readonly byte[] _config = new byte[Entries];
     private readonly ulong[] _address = new ulong[Entries];
 
-    /// <summary>True if some entry is locked, so that M-mode accesses need checking too.</summary>
-    public bool AnyLocked { get; private set; }
+    /// <summary>
+    /// True if some entry is active (A != OFF). M-mode accesses then need checking too: a locked
+    /// entry binds M-mode, and any entry that matches only part of an access makes it fail, in
+    /// every mode (3.7.1).
+    /// </summary>
+    public bool AnyActive { get; private set; }
 
     public byte GetConfig(int index) => _config[index];
     public ulong GetAddress(int index) => _address[index];
@@ -26,7 +30,7 @@ public sealed class PhysicalMemoryProtection
         if ((_config[index] & Locked) != 0) return;
         // Bits 6:5 are reserved (read-only zero); R=0,W=1 is reserved: QEMU keeps it, and so do we.
         _config[index] = (byte)(value & 0x9F);
-        AnyLocked = Array.Exists(_config, c => (c & Locked) != 0);
+        AnyActive = Array.Exists(_config, c => ((c >> 3) & 3) != ModeOff);
     }
 
     public void SetAddress(int index, ulong value)
@@ -42,14 +46,14 @@ public sealed class PhysicalMemoryProtection
     {
         config.CopyTo(_config);
         address.CopyTo(_address);
-        AnyLocked = Array.Exists(_config, c => (c & Locked) != 0);
+        AnyActive = Array.Exists(_config, c => ((c >> 3) & 3) != ModeOff);
     }
 
     public void Reset()
     {
         Array.Clear(_config);
         Array.Clear(_address);
-        AnyLocked = false;
+        AnyActive = false;
     }
 
     /// <summary>Whether <paramref name="mode"/> may access [address, address + size) for <paramref name="type"/>.</summary>

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using ReplayVm.Core;
+using ReplayVm.Core.Board;
+
+namespace ReplayVm.Cli.Commands;
+
+/// <summary>What the machine options of <c>run</c> and <c>record</c> asked for.</summary>
+internal sealed record RunSettings(
+    string? GuestPath, string? BiosPath, string? KernelPath, string[] Drives, bool Persist,
+    MachineConfig Config, ulong MaxInstructions, ulong? LoadAddress, bool Stats);
+
+/// <summary>
+/// The options that describe a machine and its guest, shared by <c>run</c> and <c>record</c> so
+/// that a recording is made with exactly the words a run is: GUEST, --bios, --kernel, --append,
+/// --drive, --persist, -m, --max-instructions, --machine, --load-address, --stats.
+/// </summary>
+internal sealed class MachineOptions
+{
+    private readonly Argument<string?> _guest = new("GUEST")
+    {
+        Description = "A bare guest: a RISC-V ELF64 executable, or a raw binary with --load-address. Not with --bios.",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+    private readonly Option<string?> _bios = new("--bios")
+    {
+        Description = "Firmware, as QEMU's -bios: an ELF at its own addresses, or a raw binary at 0x80000000. " +
+                      "Runs instead of GUEST [default: none].",
+        HelpName = "FILE",
+    };
+    private readonly Option<string?> _kernel = new("--kernel")
+    {
+        Description = "With --bios: the next stage (ELF, or raw at the first 2 MiB boundary after the firmware); " +
+                      "the firmware finds its entry in the fw_dynamic info (a2), as with QEMU.",
+        HelpName = "FILE",
+    };
+    private readonly Option<string?> _append = new("--append")
+    {
+        Description = "Kernel command line, published as /chosen/bootargs in the device tree.",
+        HelpName = "ARGS",
+    };
+    private readonly Option<string[]> _drive = new("--drive")
+    {
+        Description = "A raw disk image as a virtio-blk disk (repeat for more). Guest writes stay in memory unless --persist.",
+        HelpName = "FILE",
+    };
+    private readonly Option<bool> _persist = new("--persist") { Description = "Let guest writes reach the --drive files." };
+    private readonly Option<ulong?> _memory = CliOptions.Parsed<ulong?>(["--memory", "-m"], "SIZE",
+        "RAM size, as QEMU's -m: 128 (MiB), 512K, 128M, 1G [default: 128M].",
+        "memory size", "examples: 128, 256M, 1G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
+    private readonly Option<ulong?> _maxInstructions = CliOptions.Parsed<ulong?>(["--max-instructions"], "N",
+        "Stop after this many instructions (K, M, G suffixes are powers of 1000) [default: no limit].",
+        "instruction count", "examples: 1000000, 500K, 2G", Nullable<ulong>(NumberSyntax.TryParseCount));
+    private readonly Option<BoardKind?> _machine = CliOptions.Parsed<BoardKind?>(["--machine"], "virt|spike",
+        "The board: virt (QEMU virt: UART, CLINT, PLIC, virtio, test finisher) or spike (HTIF via tohost) [default: virt].",
+        "machine", "virt or spike", Nullable<BoardKind>(TryParseBoard));
+    private readonly Option<ulong?> _loadAddress = CliOptions.Parsed<ulong?>(["--load-address"], "ADDR",
+        "Treat GUEST as a raw binary: load it at this address (e.g. 0x80000000) and start there.",
+        "address", "example: 0x80000000", Nullable<ulong>(NumberSyntax.TryParseAddress));
+    private readonly Option<bool> _stats = new("--stats") { Description = "At the end, print instructions, MIPS and the stop reason on stderr." };
+
+    public void AddTo(Command command)
+    {
+        command.Arguments.Add(_guest);
+        foreach (Option option in new Option[] { _bios, _kernel, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats })
+            command.Options.Add(option);
+    }
+
+    public RunSettings Read(ParseResult parsed) => new(
+        parsed.GetValue(_guest),
+        parsed.GetValue(_bios) is "none" ? null : parsed.GetValue(_bios),
+        parsed.GetValue(_kernel),
+        parsed.GetValue(_drive) ?? [],
+        parsed.GetValue(_persist),
+        new MachineConfig
+        {
+            RamSize = parsed.GetValue(_memory) ?? MemoryMap.DefaultRamSize,
+            Board = parsed.GetValue(_machine) ?? BoardKind.Virt,
+            Bootargs = parsed.GetValue(_append),
+        },
+        parsed.GetValue(_maxInstructions) ?? ulong.MaxValue,
+        parsed.GetValue(_loadAddress),
+        parsed.GetValue(_stats));
+
+    private static bool TryParseBoard(string text, out BoardKind board)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "virt": board = BoardKind.Virt; return true;
+            case "spike": board = BoardKind.Spike; return true;
+            default: board = default; return false;
+        }
+    }
+
+    /// <summary>Options are nullable so that "not given" is distinguishable and help shows our own default text.</summary>
+    private static CliOptions.TryParse<T?> Nullable<T>(CliOptions.TryParse<T> parse) where T : struct =>
+        (string text, out T? value) =>
+        {
+            bool ok = parse(text, out T parsed);
+            value = ok ? parsed : null;
+            return ok;
+        };
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using ReplayVm.Cli.Hosting;
+using ReplayVm.Replay;
+
+namespace ReplayVm.Cli.Commands;
+
+/// <summary>
+/// <c>replayvm replay FILE.rvtrace</c>: rebuilds the recorded machine from the trace alone, feeds
+/// the recorded inputs back, prints the guest's console output (byte for byte what <c>record</c>
+/// printed) and checks every state hash. Exit status: the recorded one (<see cref="RecordedStatus"/>);
+/// 3 on divergence; 4 when the trace is truncated (all it holds matched); 2 for a bad trace.
+/// </summary>
+internal static class ReplayCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("FILE.rvtrace") { Description = "The trace to replay." };
+        var command = new Command("replay",
+            "Replay a trace headless: the guest's console output on stdout, every state hash checked. " +
+            "Exit: the recorded status; 3 diverged; 4 truncated trace; 2 bad trace.")
+        {
+            file,
+        };
+        command.SetAction(parsed => Execute(parsed.GetValue(file)!));
+        return command;
+    }
+
+    private static int Execute(string path)
+    {
+        var trace = TraceReader.ReadFile(path);
+        ReplayResult result;
+        using (var output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout)))
+        {
+            var replayer = new Replayer(trace, output.Write);
+            result = replayer.Run();
+        }
+
+        var error = Console.Error;
+        switch (result.Outcome)
+        {
+            case ReplayOutcome.Diverged:
+                error.WriteLine($"replayvm: replay {result.Divergence}");
+                return ExitCodes.Diverged;
+            case ReplayOutcome.Truncated:
+                error.WriteLine($"replayvm: {path} is truncated ({trace.TruncationReason}); " +
+                                $"replayed to step {result.Steps}, {result.HashPointsChecked} state hashes matched");
+                return ExitCodes.Truncated;
+            default:
+                var end = trace.End!;
+                error.WriteLine($"replayvm: replay identical: {result.Steps} steps, {result.HashPointsChecked} state hashes matched, " +
+                                $"{RecordedStatus.Describe(end)}");
+                return RecordedStatus.Of(end);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+using System.Runtime.ExceptionServices;
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.Memory;
+
+namespace ReplayVm.Replay.Diff;
+
+/// <summary>
+/// Two replays driven side by side. Between comparisons each side remembers its RAM write epoch,
+/// so a comparison reads only the registers, the CSRs and the pages either side wrote since the
+/// previous one — correct because the two states were equal then, so any page that differs now
+/// was written since by at least one of them.
+/// </summary>
+internal sealed class LockstepPair
+{
+    /// <summary>Below this distance two threads cost more than they save.</summary>
+    private const ulong ParallelThreshold = 1_000_000;
+
+    private readonly ulong[] _writtenA, _writtenB, _written;
+    private HartSnapshot _beforeA = new(), _beforeB = new(), _afterA = new(), _afterB = new();
+
+    public LockstepPair(ReplaySide a, ReplaySide b)
+    {
+        A = a;
+        B = b;
+        int words = (a.PageCount + 63) / 64;
+        _writtenA = new ulong[words];
+        _writtenB = new ulong[words];
+        _written = new ulong[words];
+    }
+
+    public ReplaySide A { get; }
+    public ReplaySide B { get; }
+    public ulong Steps => A.Steps;
+
+    /// <summary>Runs both to <paramref name="step"/>, on two threads when the distance is long (the machines share nothing).</summary>
+    public void RunTo(ulong step)
+    {
+        if (step - Math.Min(step, A.Steps) < ParallelThreshold)
+        {
+            A.RunTo(step);
+            B.RunTo(step);
+            return;
+        }
+        try
+        {
+            Parallel.Invoke(() => A.RunTo(step), () => B.RunTo(step));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+
+    /// <summary>Compares everything, RAM included byte for byte; the baseline for later cheap comparisons.</summary>
+    public bool FullyEqual()
+    {
+        bool equal = CaptureAndCompareHarts() && MemoryComparison.AllEqual(A.Machine.Ram, B.Machine.Ram);
+        if (equal) Accept();
+        return equal;
+    }
+
+    /// <summary>Compares registers, CSRs and the pages written since the previous comparison (which found them equal).</summary>
+    public bool StillEqual()
+    {
+        CollectWrittenPages();
+        bool equal = CaptureAndCompareHarts() && MemoryComparison.PagesEqual(A.Machine.Ram, B.Machine.Ram, _written);
+        if (equal) Accept();
+        return equal;
+    }
+
+    /// <summary>
+    /// Single-steps both to at most <paramref name="limit"/>, comparing after every step; returns
+    /// the divergence at the first step that leaves them different, or null. The states must be
+    /// equal on entry (after <see cref="FullyEqual"/> or <see cref="StillEqual"/> said so).
+    /// </summary>
+    public StateDivergence? StepUntilDifferent(ulong limit, InputLog logA, InputLog logB)
+    {
+        while (Steps < limit)
+        {
+            ulong next = Steps + 1;
+            A.RunTo(next);
+            B.RunTo(next);
+            CollectWrittenPages();
+            bool equal = CaptureAndCompareHarts() && MemoryComparison.PagesEqual(A.Machine.Ram, B.Machine.Ram, _written);
+            if (!equal) return Describe(logA, logB);
+            Accept();
+        }
+        return null;
+    }
+
+    /// <summary>How the two states differ right now, with no "before" values (for a look at an arbitrary step); null when equal.</summary>
+    public StateDivergence? DifferencesNow(InputLog logA, InputLog logB)
+    {
+        bool equal = CaptureAndCompareHarts() && MemoryComparison.AllEqual(A.Machine.Ram, B.Machine.Ram);
+        return equal ? null : Describe(logA, logB, haveBefore: false);
+    }
+
+    /// <summary>The divergence as it stands now: <c>_before*</c> hold the (equal) states one step back, <c>_after*</c> the current ones.</summary>
+    public StateDivergence Describe(InputLog logA, InputLog logB, bool haveBefore = true)
+    {
+        var (ma, mb) = (A.Machine, B.Machine);
+        HartSnapshot? beforeA = haveBefore ? _beforeA : null, beforeB = haveBefore ? _beforeB : null;
+        var x = new List<ValueDifference>();
+        var f = new List<ValueDifference>();
+        var csrs = new List<ValueDifference>();
+        for (uint i = 1; i < 32; i++)
+            if (_afterA.X[i] != _afterB.X[i]) x.Add(new(i, beforeA?.X[i], _afterA.X[i], beforeB?.X[i], _afterB.X[i]));
+        for (uint i = 0; i < 32; i++)
+            if (_afterA.F[i] != _afterB.F[i]) f.Add(new(i, beforeA?.F[i], _afterA.F[i], beforeB?.F[i], _afterB.F[i]));
+        for (uint csr = 0; csr < HartSnapshot.CsrCount; csr++)
+            if (_afterA.CsrOrNull(csr) != _afterB.CsrOrNull(csr))
+                csrs.Add(new(csr, beforeA?.CsrOrNull(csr), _afterA.CsrOrNull(csr), beforeB?.CsrOrNull(csr), _afterB.CsrOrNull(csr)));
+
+        var other = new List<NamedDifference>();
+        void Other(string name, ulong va, ulong vb)
+        {
+            if (va != vb) other.Add(new(name, va, vb));
+        }
+        Other("steps", _afterA.Steps, _afterB.Steps);
+        Other("exceptions taken", _afterA.ExceptionsTaken, _afterB.ExceptionsTaken);
+        Other("pc", _afterA.Pc, _afterB.Pc);
+        Other("privilege mode", (ulong)_afterA.Mode, (ulong)_afterB.Mode);
+        Other("guest clock idle ns", _afterA.IdleNanoseconds, _afterB.IdleNanoseconds);
+        Other("guest clock tick offset", _afterA.TickOffset, _afterB.TickOffset);
+        Other("CLINT mtimecmp", _afterA.Mtimecmp, _afterB.Mtimecmp);
+
+        var memory = MemoryComparison.Ranges(ma.Ram, mb.Ram, haveBefore ? MemoryBefore : (_, _) => null);
+
+        // The instruction that ran as the divergent step is the one at the common pc one step back.
+        ulong pc = beforeA?.Pc ?? _afterA.Pc;
+        var mode = beforeA?.Mode ?? _afterA.Mode;
+        ulong satp = beforeA?.CsrOrNull(0x180) ?? 0;
+        ulong step = _afterA.Steps;
+        return new StateDivergence(step, pc, mode, ReadInstruction(pc, mode, satp),
+            new MachinePosition(_afterA.Pc, _afterA.Mode, A.ConsoleBytes, A.ConsoleTail()),
+            new MachinePosition(_afterB.Pc, _afterB.Mode, B.ConsoleBytes, B.ConsoleTail()),
+            x, f, csrs, other, memory, logA.Near(step), logB.Near(step));
+    }
+
+    /// <summary>
+    /// The bytes of a range before the divergent step, which both sides shared: a side that did not
+    /// write the range's pages in that step still holds them. When both wrote there, they are unknown.
+    /// </summary>
+    private byte[]? MemoryBefore(int offset, int length)
+    {
+        int first = offset >> MainMemory.PageShift, last = (offset + length - 1) >> MainMemory.PageShift;
+        bool Untouched(ulong[] written)
+        {
+            for (int page = first; page <= last; page++)
+                if ((written[page >> 6] >> (page & 63) & 1) != 0) return false;
+            return true;
+        }
+        if (Untouched(_writtenB)) return B.Machine.Ram.Bytes.AsSpan(offset, length).ToArray();
+        if (Untouched(_writtenA)) return A.Machine.Ram.Bytes.AsSpan(offset, length).ToArray();
+        return null;
+    }
+
+    /// <summary>
+    /// The raw bits at <paramref name="pc"/> for the CLI to disassemble. Hart.DebugRead reads physical
+    /// memory, so this answers only while fetches are untranslated: M-mode, or satp.MODE = Bare
+    /// (privileged spec 10.1.11: MODE is satp[63:60] on RV64).
+    /// </summary>
+    private uint? ReadInstruction(ulong pc, PrivilegeLevel mode, ulong satp)
+    {
+        if (mode != PrivilegeLevel.Machine && satp >> 60 != 0) return null;
+        Span<byte> bits = stackalloc byte[4];
+        var hart = A.Machine.Hart;
+        if (hart.DebugRead(pc, bits)) return BitConverter.ToUInt32(bits);
+        // The last halfword of memory can still hold a compressed instruction.
+        if (hart.DebugRead(pc, bits[..2])) return BitConverter.ToUInt16(bits);
+        return null;
+    }
+
+    private bool CaptureAndCompareHarts()
+    {
+        _afterA.Capture(A.Machine);
+        _afterB.Capture(B.Machine);
+        return _afterA.SameAs(_afterB);
+    }
+
+    private void CollectWrittenPages()
+    {
+        Array.Clear(_writtenA);
+        Array.Clear(_writtenB);
+        A.AddWrittenPages(_writtenA);
+        B.AddWrittenPages(_writtenB);
+        for (int i = 0; i < _written.Length; i++) _written[i] = _writtenA[i] | _writtenB[i];
+    }
+
+    /// <summary>The states just compared equal: they become the baseline for the next comparison and the "before" of a divergence.</summary>
+    private void Accept()
+    {
+        A.MarkCompared();
+        B.MarkCompared();
+        (_beforeA, _afterA) = (_afterA, _beforeA);
+        (_beforeB, _afterB) = (_afterB, _beforeB);
+    }
+}
