@@ -166,6 +166,9 @@ public sealed class Machine : IInputSink
         Hart.EndSlice();
     }
 
+    /// <summary>The breakpoint or watchpoint hit that ended the last <see cref="Run"/> with <see cref="StopReason.DebugStop"/>.</summary>
+    public DebugStop? TakeDebugStop() => Hart.TakeDebugStop();
+
     /// <summary>Asks a running <see cref="Run"/> to return soon; safe from any thread.</summary>
     public void RequestStop()
     {
@@ -181,6 +184,7 @@ public sealed class Machine : IInputSink
     public RunResult Run(ulong maxInstructions)
     {
         ulong limit = maxInstructions > ulong.MaxValue - Hart.Steps ? ulong.MaxValue : Hart.Steps + maxInstructions;
+        Hart.ResumeFromBreakpoint();
         while (true)
         {
             if (_exit is { } exit) return new RunResult(StopReason.GuestExit, exit.Code, InstructionsRetired, exit.Detail);
@@ -204,6 +208,7 @@ public sealed class Machine : IInputSink
             if (end <= Hart.Steps) end = Hart.Steps + 1;
             Hart.RunSlice(end);
 
+            if (Hart.PendingDebugStop is not null) return new RunResult(StopReason.DebugStop, 0, InstructionsRetired, null);
             if (Hart.WaitingForInterrupt) Idle();
             _htif?.Poll();
         }

@@ -11,6 +11,8 @@ public enum StopReason
     TrapLoop,
     /// <summary>The host asked the machine to stop (<see cref="Machine.RequestStop"/>).</summary>
     HostRequest,
+    /// <summary>A debugger breakpoint or watchpoint stopped the run; see <see cref="Machine.TakeDebugStop"/>.</summary>
+    DebugStop,
 }
 
 /// <summary>The outcome of a run: why it stopped, the guest's exit code, and how far it got.</summary>

@@ -26,6 +26,7 @@ public sealed unsafe partial class Hart
         {
         Steps = steps;
         Pc = pc;
+        if (_breakpoints is not null && StopsAtBreakpoint(pc, steps)) break;
         ulong fetch = pc;
         ref DecodedInstruction d = ref Unsafe.NullRef<DecodedInstruction>();
         bool cached = false;
@@ -47,7 +48,7 @@ public sealed unsafe partial class Hart
         {
             d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
             if (d.Op == Opcode.NotDecoded && !DecodeInto(ref d, offset)) goto trapped;
-            cached = true;
+            cached = _breakpoints is null; // with breakpoints set, every instruction comes through here
         }
         else
         {

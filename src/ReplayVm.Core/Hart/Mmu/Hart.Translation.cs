@@ -53,7 +53,7 @@ public sealed unsafe partial class Hart
         }
         _fetchVirtualPage = TlbEntry.Invalid;
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
-        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive;
+        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null;
     }
 
     /// <summary>
@@ -65,6 +65,7 @@ public sealed unsafe partial class Hart
         var mode = type == AccessType.Fetch ? Mode : DataMode;
         if (!Walk(address, type, mode, out physical, out ulong pte, out bool bare))
             return false;
+        CheckWatch(address, size, type);
         if (!Pmp.Allows(physical, (ulong)size, type, mode))
         {
             RaiseException(type.AccessFault(), address);
@@ -86,11 +87,12 @@ public sealed unsafe partial class Hart
         }
         else
         {
+            ulong virtualPage = address & ~PageMask;
             if (type == AccessType.Load || bare || LeafAllows(pte, AccessType.Load, mode))
-                if (wholePage(AccessType.Load)) e.ReadTag = vpn;
+                if (wholePage(AccessType.Load) && !PageIsWatched(virtualPage, AccessType.Load)) e.ReadTag = vpn;
             // Writes are cached only once D is set, so the first store still walks and sets it.
             if (type == AccessType.Store || bare || ((pte & PteD) != 0 && LeafAllows(pte, AccessType.Store, mode)))
-                if (wholePage(AccessType.Store)) e.WriteTag = vpn;
+                if (wholePage(AccessType.Store) && !PageIsWatched(virtualPage, AccessType.Store)) e.WriteTag = vpn;
         }
         return true;
     }

@@ -1,0 +1,18 @@
+namespace ReplayVm.Core.Hart;
+
+/// <summary>A memory range a debugger watches, by virtual address, for reads, writes or both.</summary>
+public readonly record struct WatchRange(ulong Address, ulong Length, bool OnRead, bool OnWrite)
+{
+    public bool Overlaps(ulong address, ulong size) => address < Address + Length && Address < address + size;
+}
+
+public enum DebugStopKind
+{
+    /// <summary>About to execute an instruction at a breakpoint address (it has not run).</summary>
+    Breakpoint,
+    /// <summary>An instruction accessed a watched range; it has completed.</summary>
+    Watchpoint,
+}
+
+/// <summary>Why a run stopped for the debugger: where, and for a watchpoint which access.</summary>
+public readonly record struct DebugStop(DebugStopKind Kind, ulong Pc, ulong Step, ulong Address, AccessType Access, WatchRange Watch);
