@@ -10,7 +10,7 @@ namespace ReplayVm.Core.Board;
 /// <summary>
 /// The interrupt-driven part of QEMU virt: the PLIC, eight virtio-mmio slots and the Goldfish RTC,
 /// mapped at their virt addresses and wired to the PLIC with virt's interrupt numbers
-/// (UART 10, RTC 11, virtio 1..8). A virtio-rng entropy device is always present in slot 6
+/// (UART 10, RTC 11, virtio 1..8). A virtio-rng entropy device is always present in slot 7
 /// (<see cref="RngSlot"/>); disks fill the other slots. Every device signals a possible change of its interrupt level
 /// through <see cref="Hart.Hart.EndSlice"/>, so the machine re-evaluates mip after that instruction.
 /// </summary>
@@ -43,13 +43,11 @@ public sealed class VirtPeripherals
     }
 
     /// <summary>
-    /// The slot of the always-present virtio-rng: 0x1000_7000, IRQ 7. QEMU fills slots from the
-    /// highest address down in <c>-device</c> order, so this is where QEMU puts
-    /// <c>-device virtio-rng-device</c> given after one disk, and the first disk keeps its usual
-    /// place at 0x1000_8000. Without a disk QEMU would put the rng at 0x1000_8000 instead; drivers
-    /// scan the slots for device ID 4, so they find it either way.
+    /// The slot of the always-present virtio-rng: the last one, 0x1000_8000, IRQ 8 — where QEMU puts
+    /// a <c>-device virtio-rng-device</c> given without a bus. Disks fill the slots from the first
+    /// (see <see cref="AttachDisk"/>).
     /// </summary>
-    public const int RngSlot = (int)MemoryMap.VirtioSlots - 2;
+    public const int RngSlot = (int)MemoryMap.VirtioSlots - 1;
 
     public Plic Plic { get; }
     public VirtioRng Rng { get; }
@@ -57,13 +55,13 @@ public sealed class VirtPeripherals
     public GoldfishRtc Rtc { get; }
 
     /// <summary>
-    /// Adds a virtio-blk disk. Like QEMU's virt, whose <c>-device</c> options fill the transports
-    /// from the highest address down, the first disk sits at 0x1000_8000 (IRQ 8), the next in the
-    /// highest free slot below it (the rng's slot is taken).
+    /// Adds a virtio-blk disk in the lowest free slot: the first disk sits at 0x1000_1000 (IRQ 1),
+    /// as QEMU places <c>-device virtio-blk-device,bus=virtio-mmio-bus.0</c> and as kernels written
+    /// for virt (xv6 among them) expect their disk.
     /// </summary>
     public VirtioMmio AttachDisk(IBlockStorage storage)
     {
-        for (int i = VirtioSlots.Length - 1; i >= 0; i--)
+        for (int i = 0; i < VirtioSlots.Length; i++)
         {
             if (VirtioSlots[i].Device != null) continue;
             VirtioSlots[i].Attach(new VirtioBlock(storage));

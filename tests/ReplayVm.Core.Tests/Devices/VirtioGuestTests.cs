@@ -59,7 +59,7 @@ public class VirtioGuestTests(ITestOutputHelper output)
         var qemu = ExternalTools.Run(ExternalTools.Require(ExternalTools.Qemu),
             ["-M", "virt", "-cpu", QemuVirt.CpuModel, "-m", "128M", "-smp", "1", "-bios", "none", "-nographic", "-monitor", "none",
              "-serial", "stdio", "-global", "virtio-mmio.force-legacy=false",
-             "-drive", $"file={image},if=none,format=raw,id=hd0", "-device", "virtio-blk-device,drive=hd0", "-device", "virtio-rng-device", "-kernel", elf],
+             "-drive", $"file={image},if=none,format=raw,id=hd0", "-device", "virtio-blk-device,drive=hd0,bus=virtio-mmio-bus.0", "-device", "virtio-rng-device", "-kernel", elf],
             TimeSpan.FromSeconds(60));
         Assert.False(qemu.TimedOut, "the guest did not finish on QEMU");
         string expected = Encoding.ASCII.GetString(qemu.Stdout);
