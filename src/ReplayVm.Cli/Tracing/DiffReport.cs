@@ -49,8 +49,8 @@ internal sealed class DiffReport(TraceFile a, TraceDiffResult result)
             : "(unreadable)");
         Row("mode", $"{Mode(d.Mode)} before the step; after it A is in {Mode(d.A.Mode)} at 0x{d.A.Pc:x}, B in {Mode(d.B.Mode)} at 0x{d.B.Pc:x}");
 
-        Values("registers", d.IntegerRegisters, AbiNames.X);
-        Values("float registers", d.FloatRegisters, AbiNames.F);
+        Values("registers", d.IntegerRegisters, i => Registers.X((int)i));
+        Values("float registers", d.FloatRegisters, i => Registers.F((int)i));
         Values("CSRs", d.Csrs, id => CsrNames.Format((int)id));
         if (d.Other.Count > 0)
         {

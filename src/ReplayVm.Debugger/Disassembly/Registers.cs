@@ -1,7 +1,7 @@
 namespace ReplayVm.Debugger.Disassembly;
 
 /// <summary>ABI register names as GNU objdump prints them (RISC-V psABI, "Integer Register Convention").</summary>
-internal static class Registers
+public static class Registers
 {
     // objdump prints x8 as "s0", not "fp".
     private static readonly string[] IntegerNames =
