@@ -14,7 +14,7 @@ namespace ReplayVm.Core;
 /// lets WFI skip time; slice ends depend only on guest state and on the input port's schedule,
 /// which is what makes runs reproducible.
 /// </summary>
-public sealed class Machine : IInputSink
+public sealed partial class Machine : IInputSink
 {
     /// <summary>Steps between input polls. Small enough that typed keys feel instant; large enough to cost nothing.</summary>
     public const ulong PollInterval = 4096;

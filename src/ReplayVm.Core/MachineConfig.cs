@@ -14,6 +14,13 @@ public enum BoardKind
 /// <summary>How to build a machine. Everything that decides a run's result lives here or in the input log.</summary>
 public sealed record MachineConfig
 {
+    /// <summary>
+    /// The revision of the board layout guests see. Bump when device placement or device
+    /// behaviour visible to guests changes: a trace records it, and a replay on another revision
+    /// is refused instead of diverging silently.
+    /// </summary>
+    public const int BoardRevision = 1;
+
     public ulong RamSize { get; init; } = MemoryMap.DefaultRamSize;
     public BoardKind Board { get; init; } = BoardKind.Virt;
 

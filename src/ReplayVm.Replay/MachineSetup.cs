@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ReplayVm.Core;
+using ReplayVm.Core.Devices.Storage;
 using ReplayVm.Core.Input;
 using ReplayVm.Core.Loading;
 
@@ -33,11 +34,15 @@ public sealed record GuestImage(ImageRole Role, string Name, ulong LoadAddress, 
 }
 
 /// <summary>
-/// Everything needed to build the same machine again: its configuration and its images in load
-/// order. A trace header carries one, so a trace replays with nothing else.
+/// Everything needed to build the same machine again: its configuration, its images in load
+/// order and its virtio-blk disks in attach order. A trace header carries one, so a trace replays
+/// with nothing else (a disk too large to embed is named by its SHA-256 and supplied at replay).
 /// </summary>
 public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage> Images)
 {
+    /// <summary>The disks, in attach order: the first sits in virtio slot 0 (0x1000_1000, IRQ 1).</summary>
+    public IReadOnlyList<GuestDisk> Disks { get; init; } = [];
+
     /// <summary>The common case: one ELF run as QEMU's <c>-bios none -kernel FILE</c> would.</summary>
     public static MachineSetup ForElf(MachineConfig config, string name, byte[] elf) =>
         new(config, [new GuestImage(ImageRole.Elf, name, 0, elf)]);
@@ -57,8 +62,12 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
     /// image alone, or a <c>bios</c> with at most one <c>kernel</c> (QEMU's <c>-bios F -kernel K</c>,
     /// placed by <see cref="Machine.LoadFirmware"/>). Throws <see cref="GuestImageException"/> for a
     /// combination that is not one of these, or an image that does not fit or parse.
+    /// Disks are attached first (the device tree lists them), each behind a fresh
+    /// <see cref="CopyOnWriteOverlay"/> over its embedded bytes or, for a disk the trace names only
+    /// by hash, over what <paramref name="supply"/> returns — checked against the recorded size and
+    /// SHA-256 (a missing or different image is a <see cref="GuestImageException"/>).
     /// </summary>
-    public Machine Build(IInputPort input, Action<byte> consoleOutput)
+    public Machine Build(IInputPort input, Action<byte> consoleOutput, DiskSupply? supply = null)
     {
         var bios = Images.Where(i => i.Role == ImageRole.Bios).ToList();
         var kernels = Images.Where(i => i.Role == ImageRole.Kernel).ToList();
@@ -68,7 +77,19 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
             throw new GuestImageException(
                 $"a machine setup needs one elf or raw image, or one bios with at most one kernel; this one has {Describe()}");
 
+        var disks = Disks.Select((disk, index) => OpenDisk(disk, index, supply)).ToList();
+        if (disks.Count > 0 && Config.Board != BoardKind.Virt)
+            throw new GuestImageException("disks need the virt board");
+
         var machine = new Machine(Config, input, consoleOutput);
+        try
+        {
+            foreach (var disk in disks) machine.AttachDisk(new CopyOnWriteOverlay(disk));
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new GuestImageException($"cannot attach {disks.Count} disks: {e.Message}");
+        }
         if (direct.Count == 1)
         {
             var image = direct[0];
@@ -82,9 +103,21 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
         return machine;
     }
 
+    private static IBlockStorage OpenDisk(GuestDisk disk, int index, DiskSupply? supply)
+    {
+        // The embedded bytes were checked against their SHA-256 when the header was read.
+        if (disk.Bytes is { } bytes) return new MemoryBlockStorage(bytes, readOnly: true);
+        var image = supply?.Invoke(disk, index)
+            ?? throw new GuestImageException(
+                $"disk {index + 1} '{disk.Name}' ({disk.Size} bytes, sha256 {disk.Sha256Hex}) is not embedded in the trace: supply the image with --drive FILE");
+        disk.Verify(image.Storage, image.Source, index);
+        return image.Storage;
+    }
+
     private string Describe() => Images.Count == 0 ? "no images" : string.Join(", ", Images.Select(i => $"{i.Role.ToString().ToLowerInvariant()} '{i.Name}'"));
 
-    public bool Equals(MachineSetup? other) => other is not null && Config == other.Config && Images.SequenceEqual(other.Images);
+    public bool Equals(MachineSetup? other) =>
+        other is not null && Config == other.Config && Images.SequenceEqual(other.Images) && Disks.SequenceEqual(other.Disks);
 
-    public override int GetHashCode() => HashCode.Combine(Config, Images.Count);
+    public override int GetHashCode() => HashCode.Combine(Config, Images.Count, Disks.Count);
 }

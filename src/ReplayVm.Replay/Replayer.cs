@@ -58,19 +58,28 @@ public sealed class Replayer
     private RunResult _last = new(StopReason.InstructionLimit, 0, 0, null);
 
     /// <summary>
-    /// Builds the machine. Throws <see cref="TraceFormatException"/> when the trace's hashes come
-    /// from a different hasher version or its machine cannot be built here.
+    /// Builds the machine. Throws <see cref="TraceFormatException"/> when the trace was recorded on
+    /// another board revision, its hashes come from a different hasher version, or its machine
+    /// cannot be built here (a disk the trace names by hash missing from <paramref name="disks"/>
+    /// or not matching it, included).
     /// </summary>
-    public Replayer(TraceFile trace, Action<byte> consoleOutput, MachineFactory? factory = null, IDirtyPageSource? dirtyPages = null)
+    public Replayer(TraceFile trace, Action<byte> consoleOutput, MachineFactory? factory = null, IDirtyPageSource? dirtyPages = null,
+        DiskSupply? disks = null)
     {
         Trace = trace;
+        // Checked first: on another board layout the guest would run differently from the first
+        // device access on, and a divergence report would blame the guest, not the build.
+        if (trace.Header.BoardRevision != MachineConfig.BoardRevision)
+            throw new TraceFormatException(
+                $"trace was recorded on board revision {DescribeRevision(trace.Header)}, this build has {MachineConfig.BoardRevision}; " +
+                "replay it with the ReplayVm that recorded it, or record it again");
         if (trace.Header.HasherVersion != MachineStateHasher.Version)
             throw new TraceFormatException(
                 $"trace's state hashes were made by state-hasher version {trace.Header.HasherVersion}; this ReplayVm computes version {MachineStateHasher.Version}");
         Input = new ReplayInputPort(trace.Events);
         try
         {
-            Machine = (factory ?? ((s, i, o) => s.Build(i, o)))(trace.Header.Setup, Input, consoleOutput);
+            Machine = (factory ?? ((s, i, o) => s.Build(i, o, disks)))(trace.Header.Setup, Input, consoleOutput);
         }
         catch (Exception e) when (e is GuestImageException or ArgumentException)
         {
@@ -184,6 +193,11 @@ public sealed class Replayer
         _divergence ??= divergence;
         Input.Diverge(divergence.Step, divergence.Message);
     }
+
+    private static string DescribeRevision(TraceHeader header) =>
+        header.BoardRevision == 0 && header.FormatVersion < Format.TraceFormat.FirstVersionWithDisks
+            ? $"0 (unrecorded: trace format {header.FormatVersion})"
+            : $"{header.BoardRevision}";
 
     private static string Describe(RunResult run) => run.Reason switch
     {

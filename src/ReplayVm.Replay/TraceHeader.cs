@@ -1,3 +1,4 @@
+using ReplayVm.Core;
 using ReplayVm.Core.State;
 
 namespace ReplayVm.Replay;
@@ -13,6 +14,12 @@ public sealed record TraceHeader(MachineSetup Setup, ulong StateHashInterval, st
 
     /// <summary>The <see cref="MachineStateHasher.Version"/> whose hashes the trace holds.</summary>
     public int HasherVersion { get; init; } = MachineStateHasher.Version;
+
+    /// <summary>
+    /// The <see cref="MachineConfig.BoardRevision"/> the trace was recorded on; 0 for a format-1
+    /// trace, which predates the field. A replay on another revision is refused.
+    /// </summary>
+    public int BoardRevision { get; init; } = MachineConfig.BoardRevision;
 
     /// <summary>The format version the file was written with (the current one for a header being written).</summary>
     public ushort FormatVersion { get; init; } = Format.TraceFormat.Version;

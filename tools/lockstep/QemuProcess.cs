@@ -24,12 +24,40 @@ public sealed partial class QemuProcess : IDisposable
     [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int MkFifo(string path, uint mode);
 
-    public static QemuProcess Start(string qemu, string elfPath, string cpuModel)
+    /// <summary>Starts QEMU for <paramref name="options"/>; a --drive image is copied first so QEMU's writes never reach it.</summary>
+    /// <summary>QEMU's device tree for this command line: <c>-M virt,dumpdtb=FILE</c> writes it and exits.</summary>
+    public static byte[] DumpDeviceTree(string qemu, LockstepOptions options, string cpuModel)
+    {
+        var dir = Directory.CreateTempSubdirectory("replayvm-lockstep-dtb-").FullName;
+        try
+        {
+            var dump = Path.Combine(dir, "virt.dtb");
+            var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in QemuCommandLine.Build(options, cpuModel, Path.Combine(dir, "unused.log"), options.DrivePath == null ? null : Path.Combine(dir, "disk.img")))
+                psi.ArgumentList.Add(a == "virt" ? $"virt,dumpdtb={dump}" : a);
+            if (options.DrivePath != null) File.Copy(options.DrivePath, Path.Combine(dir, "disk.img"));
+            using var process = Process.Start(psi) ?? throw new LockstepException($"could not start {qemu}");
+            var stderr = process.StandardError.ReadToEndAsync();
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (!File.Exists(dump)) throw new LockstepException($"QEMU wrote no device tree: {stderr.Result.Trim()}");
+            return File.ReadAllBytes(dump);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    public static QemuProcess Start(string qemu, LockstepOptions options, string cpuModel)
     {
         var dir = Directory.CreateTempSubdirectory("replayvm-lockstep-").FullName;
         var fifo = Path.Combine(dir, "cpu.log");
         if (MkFifo(fifo, 0x180 /* 0600 */) != 0)
             throw new LockstepException($"mkfifo {fifo} failed (errno {Marshal.GetLastPInvokeError()})");
+        string? driveCopy = null;
+        if (options.DrivePath != null)
+        {
+            driveCopy = Path.Combine(dir, "disk.img");
+            File.Copy(options.DrivePath, driveCopy);
+        }
 
         var psi = new ProcessStartInfo(qemu)
         {
@@ -38,14 +66,7 @@ public sealed partial class QemuProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[]
-                 {
-                     "-M", "virt", "-cpu", cpuModel, "-m", "128M", "-smp", "1", "-bios", "none",
-                     "-display", "none", "-serial", "null", "-monitor", "none",
-                     // One instruction per TB, no chaining: QEMU then logs the state before every instruction.
-                     "-singlestep", "-d", "cpu,nochain", "-D", fifo, "-kernel", elfPath,
-                 })
-            psi.ArgumentList.Add(a);
+        foreach (var a in QemuCommandLine.Build(options, cpuModel, fifo, driveCopy)) psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new LockstepException($"could not start {qemu}");
         process.StandardInput.Close();
         process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);

@@ -36,11 +36,13 @@ internal static class InfoCommand
 /// <summary>The facts <c>info</c> shows, computed once and printed as text or JSON.</summary>
 internal sealed record TraceSummary(
     string File, long FileBytes, int FormatVersion, string Recorder, string Board, ulong RamBytes, string? Bootargs,
-    IReadOnlyList<TraceSummary.Image> Images, ulong Steps, IReadOnlyDictionary<string, int> Events, int HashPoints,
+    IReadOnlyList<TraceSummary.Image> Images, IReadOnlyList<TraceSummary.Disk> Disks, int BoardRevision, ulong Steps, IReadOnlyDictionary<string, int> Events, int HashPoints,
     ulong HashInterval, int HasherVersion, int Chunks, bool Truncated, string? TruncationReason,
     string? Ending, int? ExitStatus)
 {
     public sealed record Image(string Role, string Name, long Bytes, string Sha256, string LoadAddress);
+
+    public sealed record Disk(string Name, long Bytes, string Sha256, bool Embedded);
 
     public static TraceSummary Of(string path, TraceFile trace)
     {
@@ -57,6 +59,7 @@ internal sealed record TraceSummary(
         return new TraceSummary(
             path, trace.FileLength, header.FormatVersion, header.Recorder,
             config.Board == BoardKind.Spike ? "spike" : "virt", config.RamSize, config.Bootargs, images,
+            header.Setup.Disks.Select(d => new Disk(d.Name, d.Size, d.Sha256Hex, d.IsEmbedded)).ToList(), header.BoardRevision,
             trace.End?.Step ?? trace.LastStep,
             trace.CountByKind().ToDictionary(k => k.Key.ToString(), k => k.Value),
             trace.HashPoints.Count(), header.StateHashInterval, header.HasherVersion, trace.ChunkCount,
@@ -71,10 +74,14 @@ internal sealed record TraceSummary(
         {
             ("file", $"{File} ({FileBytes} bytes)"),
             ("format", $"version {FormatVersion}, written by {Recorder}"),
-            ("machine", $"{Board}, RAM {Size(RamBytes)}, bootargs {(Bootargs is null ? "(none)" : $"\"{Bootargs}\"")}"),
+            ("machine", $"{Board}, RAM {Size(RamBytes)}, bootargs {(Bootargs is null ? "(none)" : $"\"{Bootargs}\"")}, " +
+                        (BoardRevision == 0 ? "board revision not recorded" : $"board revision {BoardRevision}")),
         };
         foreach (var image in Images)
             lines.Add(("image", $"{image.Role} {image.Name}, {image.Bytes} bytes, sha256 {image.Sha256}, loaded at {image.LoadAddress}"));
+        for (int i = 0; i < Disks.Count; i++)
+            lines.Add(("disk", $"{i + 1} {Disks[i].Name}, {Disks[i].Bytes} bytes, sha256 {Disks[i].Sha256}, " +
+                               (Disks[i].Embedded ? "embedded" : "not embedded (replay --drive FILE supplies it)")));
         lines.Add(("steps", Truncated ? $"{Steps} (up to the last surviving event)" : $"{Steps}"));
         lines.Add(("events", Events.Count == 0 ? "none" : string.Join(", ", Events.Select(e => $"{e.Key} {e.Value}"))));
         lines.Add(("hash points", $"{HashPoints} (every {HashInterval} steps; state-hasher version {HasherVersion})"));

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using ReplayVm.Cli.Hosting;
 using ReplayVm.Core.Input;
 using ReplayVm.Replay;
+using ReplayVm.Replay.Input;
 
 namespace ReplayVm.Cli.Commands;
 
@@ -26,6 +27,20 @@ internal static class RecordCommand
             Description = "Type the bytes of this file into the guest's console (as the UART has room, like piped stdin) instead of reading stdin.",
             HelpName = "FILE",
         };
+        var inputScript = new Option<string?>("--input-script")
+        {
+            Description = "Play a scripted session instead of reading stdin: lines 'wait TEXT' (until the guest prints TEXT) " +
+                          "and 'send TEXT' (type it), escapes \\n \\r \\t \\e \\\\ \\xHH, '#' comments (docs/trace-format.md).",
+            HelpName = "FILE",
+        };
+        var embedDisks = new Option<bool>("--embed-disks")
+        {
+            Description = "Embed every --drive image in the trace [default: embed images up to 256 MiB].",
+        };
+        var noEmbedDisks = new Option<bool>("--no-embed-disks")
+        {
+            Description = "Record only each --drive image's size and SHA-256; 'replay --drive FILE' must then supply it.",
+        };
         var hashInterval = CliOptions.Parsed<ulong?>(["--hash-interval"], "N",
             $"Steps between state hashes (K, M, G suffixes are powers of 1000) [default: {TraceHeader.DefaultStateHashInterval}].",
             "hash interval", "a positive count, e.g. 1M", (string text, out ulong? value) =>
@@ -44,39 +59,71 @@ internal static class RecordCommand
             "Run a guest like 'run' and record it into a trace that 'replay' reproduces bit for bit. " +
             "In a terminal, Ctrl-A x ends the recording.")
         {
-            output, input, hashInterval, deterministic,
+            output, input, inputScript, hashInterval, deterministic, embedDisks, noEmbedDisks,
         };
         machineOptions.AddTo(command);
-        command.SetAction(parsed => Execute(machineOptions.Read(parsed), parsed.GetValue(output)!, parsed.GetValue(input),
-            parsed.GetValue(hashInterval) ?? TraceHeader.DefaultStateHashInterval, parsed.GetValue(deterministic)));
+        command.SetAction(parsed =>
+        {
+            if (parsed.GetValue(embedDisks) && parsed.GetValue(noEmbedDisks))
+                throw new UsageException("give --embed-disks or --no-embed-disks, not both");
+            if (parsed.GetValue(input) is not null && parsed.GetValue(inputScript) is not null)
+                throw new UsageException("give --input or --input-script, not both");
+            var embedding = parsed.GetValue(embedDisks) ? DiskEmbedding.Always : parsed.GetValue(noEmbedDisks) ? DiskEmbedding.Never : DiskEmbedding.Auto;
+            return Execute(machineOptions.Read(parsed), parsed.GetValue(output)!, parsed.GetValue(input), parsed.GetValue(inputScript),
+                parsed.GetValue(hashInterval) ?? TraceHeader.DefaultStateHashInterval, parsed.GetValue(deterministic), embedding);
+        });
         return command;
     }
 
-    private static int Execute(RunSettings settings, string tracePath, string? inputPath, ulong hashInterval, bool deterministic)
+    private static int Execute(RunSettings settings, string tracePath, string? inputPath, string? scriptPath, ulong hashInterval,
+        bool deterministic, DiskEmbedding embedding)
     {
-        // MachineSetup (and so the trace header) carries no disks yet; a recording that cannot
-        // replay must not be made at all.
-        if (settings.Drives.Length > 0)
-            throw new UsageException("record cannot take --drive yet: the trace format does not carry disk images (record without --drive)");
+        // A replay must see the disk the recording started from, so guest writes stay in the overlay.
+        if (settings.Persist)
+            throw new UsageException("record cannot take --persist: a replay must start from the disk the recording started from, " +
+                                     "so guest writes stay in memory (use 'run --persist' to change the image)");
         var boot = GuestBoot.Read(settings);
-        var setup = boot.ToSetup(settings.Config);
         byte[]? keys = inputPath is null ? null : GuestFile.Read(inputPath);
+        var script = scriptPath is null ? null : ReadScript(scriptPath);
         if (Directory.Exists(tracePath)) throw new UsageException($"{tracePath}: is a directory");
+        using var drives = TraceDrives.ForRecording(settings.Drives, embedding);
+        var setup = boot.ToSetup(settings.Config) with { Disks = drives.Disks };
+        var supply = drives.For(setup);
 
-        using var console = keys is null ? HostConsole.FromStdin() : HostConsole.FromScript(keys);
-        IInputPort live = deterministic ? new FixedClockAndEntropy(console.Input) : console.Input;
+        using var console = keys is not null ? HostConsole.FromScript(keys) : script is not null ? HostConsole.FromScript([]) : HostConsole.FromStdin();
+        ScriptedSessionPort? session = null;
+        IInputPort live = console.Input;
+        if (script is not null)
+        {
+            // The host's clock and entropy, as with --input; the keys come from the script.
+            var host = new LiveConsoleInput(Stream.Null);
+            live = session = new ScriptedSessionPort(script, host.ReadWallClock, host.ReadEntropy);
+        }
+        if (deterministic) live = new FixedClockAndEntropy(live);
         var options = new RecorderOptions
         {
             StateHashInterval = hashInterval,
             RecorderName = "replayvm " + typeof(RecordCommand).Assembly.GetName().Version?.ToString(3),
-            Factory = (s, i, o) => GuestBoot.CreateMachine(() => s.Build(i, o)),
+            Factory = (s, i, o) => GuestBoot.CreateMachine(() => s.Build(i, o, supply)),
+        };
+        Action<byte> output = session is null ? console.Output.Write : b =>
+        {
+            session.ObserveOutput(b);
+            console.Output.Write(b);
         };
 
         var trace = OpenTrace(tracePath);
         Recorder recorder;
         try
         {
-            recorder = new Recorder(setup, live, console.Output.Write, trace, options);
+            recorder = new Recorder(setup, live, output, trace, options);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The header cannot be written (e.g. embedded disks beyond what the format holds).
+            trace.Dispose();
+            File.Delete(tracePath);
+            throw new UsageException($"cannot record: {e.Message}");
         }
         catch
         {
@@ -98,6 +145,18 @@ internal static class RecordCommand
         int status = console.ExitStatus(recorded!.Run, settings.MaxInstructions);
         Console.Error.WriteLine($"replayvm: recorded {recorded.Steps} steps, {recorded.Events} events to {tracePath}");
         return status;
+    }
+
+    private static InputScript ReadScript(string path)
+    {
+        try
+        {
+            return InputScript.Parse(System.Text.Encoding.UTF8.GetString(GuestFile.Read(path)));
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"{path}: {e.Message}");
+        }
     }
 
     private static FileStream OpenTrace(string path)

@@ -15,23 +15,30 @@ internal static class ReplayCommand
     public static Command Create()
     {
         var file = new Argument<string>("FILE.rvtrace") { Description = "The trace to replay." };
+        var drive = new Option<string[]>("--drive")
+        {
+            Description = "A disk image the trace names by hash only (recorded with --no-embed-disks or too large to embed); " +
+                          "repeat in the trace's disk order. Checked against the recorded SHA-256 and never written.",
+            HelpName = "FILE",
+        };
         var command = new Command("replay",
             "Replay a trace headless: the guest's console output on stdout, every state hash checked. " +
             "Exit: the recorded status; 3 diverged; 4 truncated trace; 2 bad trace.")
         {
-            file,
+            file, drive,
         };
-        command.SetAction(parsed => Execute(parsed.GetValue(file)!));
+        command.SetAction(parsed => Execute(parsed.GetValue(file)!, parsed.GetValue(drive) ?? []));
         return command;
     }
 
-    private static int Execute(string path)
+    private static int Execute(string path, string[] drivePaths)
     {
         var trace = TraceReader.ReadFile(path);
+        using var drives = TraceDrives.ForReplay(drivePaths, trace.Header);
         ReplayResult result;
         using (var output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout)))
         {
-            var replayer = new Replayer(trace, output.Write);
+            var replayer = new Replayer(trace, output.Write, disks: drives.For(trace.Header.Setup));
             result = replayer.Run();
         }
 

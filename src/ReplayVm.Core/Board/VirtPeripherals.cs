@@ -4,6 +4,7 @@ using ReplayVm.Core.Devices.Virtio;
 using ReplayVm.Core.Hart;
 using ReplayVm.Core.Input;
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Board;
 
@@ -53,6 +54,9 @@ public sealed class VirtPeripherals
     public VirtioRng Rng { get; }
     public VirtioMmio[] VirtioSlots { get; }
     public GoldfishRtc Rtc { get; }
+
+    /// <summary>Every device here with state, in a fixed order (snapshots save and restore them in it).</summary>
+    public IEnumerable<IDeviceState> StatefulDevices => [Plic, .. VirtioSlots, Rtc];
 
     /// <summary>
     /// Adds a virtio-blk disk in the lowest free slot: the first disk sits at 0x1000_1000 (IRQ 1),

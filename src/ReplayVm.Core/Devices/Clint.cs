@@ -1,5 +1,6 @@
 using ReplayVm.Core.Hart;
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices;
 
@@ -7,7 +8,7 @@ namespace ReplayVm.Core.Devices;
 /// SiFive CLINT as on QEMU's virt (one hart): msip at 0x0, mtimecmp at 0x4000, mtime at 0xBFF8.
 /// mtime is the guest clock (<see cref="GuestClock"/>), never the host's.
 /// </summary>
-public sealed class Clint(GuestClock clock, Action interruptStateChanged) : IMmioDevice
+public sealed class Clint(GuestClock clock, Action interruptStateChanged) : IMmioDevice, IDeviceState
 {
     private const ulong MsipOffset = 0x0, MtimecmpOffset = 0x4000, MtimeOffset = 0xBFF8;
 
@@ -56,6 +57,14 @@ public sealed class Clint(GuestClock clock, Action interruptStateChanged) : IMmi
         SoftwareInterrupt = softwareInterrupt;
         Mtimecmp = mtimecmp;
     }
+
+    public void SaveState(BinaryWriter w)
+    {
+        w.Write(SoftwareInterrupt);
+        w.Write(Mtimecmp);
+    }
+
+    public void LoadState(BinaryReader r) => Restore(r.ReadBoolean(), r.ReadUInt64());
 
     /// <summary>64-bit registers may be accessed whole or as two 32-bit halves.</summary>
     private static bool TryRegister64(ulong offset, int size, ulong registerOffset, ulong register, out ulong value)

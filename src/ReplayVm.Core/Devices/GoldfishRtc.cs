@@ -1,5 +1,6 @@
 using ReplayVm.Core.Hart;
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices;
 
@@ -12,7 +13,7 @@ namespace ReplayVm.Core.Devices;
 /// The alarm is measured in guest time: when armed, the remaining nanoseconds until the alarm are
 /// converted into a guest-clock deadline, so it fires at a deterministic point of the run.
 /// </summary>
-public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Action interruptStateChanged) : IMmioDevice
+public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Action interruptStateChanged) : IMmioDevice, IDeviceState
 {
     private const ulong TimeLow = 0x00, TimeHigh = 0x04, AlarmLow = 0x08, AlarmHigh = 0x0c, IrqEnabled = 0x10,
         ClearAlarm = 0x14, AlarmStatus = 0x18, ClearInterrupt = 0x1c;
@@ -29,6 +30,18 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
             if (_alarmRunning && clock.Nanoseconds >= _alarmDueNanoseconds) Fire();
             return _irqPending && _irqEnabled;
         }
+    }
+
+    public void SaveState(BinaryWriter w)
+    {
+        w.Write(_offset); w.Write(_alarm); w.Write(_alarmDueNanoseconds); w.Write(_latchedHigh);
+        w.Write(_irqEnabled); w.Write(_irqPending); w.Write(_alarmRunning);
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        _offset = r.ReadUInt64(); _alarm = r.ReadUInt64(); _alarmDueNanoseconds = r.ReadUInt64(); _latchedHigh = r.ReadUInt32();
+        _irqEnabled = r.ReadBoolean(); _irqPending = r.ReadBoolean(); _alarmRunning = r.ReadBoolean();
     }
 
     private ulong Now => readWallClock() + _offset;

@@ -1,4 +1,5 @@
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices;
 
@@ -11,7 +12,7 @@ namespace ReplayVm.Core.Devices;
 /// slices. As in QEMU, a source is pending while its level is high and it is not claimed; after
 /// completion it is pending again at once if the level is still high (the gateway of spec ch. 5).
 /// </summary>
-public sealed class Plic(Action interruptStateChanged) : IMmioDevice
+public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceState
 {
     public const int SourceCount = 96;
     public const int ContextCount = 2;
@@ -30,6 +31,12 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice
     private readonly uint[] _threshold = new uint[ContextCount];
     /// <summary>Claimed and not yet completed ("in flight" at the gateway).</summary>
     private readonly bool[] _claimed = new bool[SourceCount];
+    /// <summary>
+    /// Pending bits. The gateway sets one when it sees its source's level high and only a claim
+    /// clears it, even if the device lowers its level first (PLIC spec 1.0.0 ch. 5 and 8; QEMU's
+    /// sifive_plic latches the same way), so a driver may see a claim with nothing to do.
+    /// </summary>
+    private readonly bool[] _pending = new bool[SourceCount];
 
     /// <summary>Connects interrupt source <paramref name="source"/> (1..95) to a device's level.</summary>
     public void Connect(int source, Func<bool> level)
@@ -38,11 +45,55 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice
         _levels[source] = level;
     }
 
-    public bool IsPending(int source) =>
-        source is > 0 and < SourceCount && !_claimed[source] && _levels[source] is { } level && level();
+    /// <summary>The source levels are not state: they are read from the devices, which save their own.</summary>
+    public void SaveState(BinaryWriter w)
+    {
+        foreach (uint p in _priority) w.Write(p);
+        foreach (uint e in _enable) w.Write(e);
+        foreach (uint t in _threshold) w.Write(t);
+        foreach (bool c in _claimed) w.Write(c);
+        foreach (bool p in _pending) w.Write(p);
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        for (int i = 0; i < SourceCount; i++) _priority[i] = r.ReadUInt32();
+        for (int c = 0; c < ContextCount; c++)
+            for (int word = 0; word < WordsPerContext; word++) _enable[c, word] = r.ReadUInt32();
+        for (int c = 0; c < ContextCount; c++) _threshold[c] = r.ReadUInt32();
+        for (int i = 0; i < SourceCount; i++) _claimed[i] = r.ReadBoolean();
+        for (int i = 0; i < SourceCount; i++) _pending[i] = r.ReadBoolean();
+    }
+
+    /// <summary>Whether <paramref name="source"/> is pending (its gateway samples it first).</summary>
+    public bool IsPending(int source)
+    {
+        if (source is <= 0 or >= SourceCount) return false;
+        Sample(source);
+        return _pending[source] && !_claimed[source];
+    }
+
+    private void Sample(int source)
+    {
+        if (!_claimed[source] && !_pending[source] && _levels[source] is { } level && level()) _pending[source] = true;
+    }
+
+    /// <summary>
+    /// The gateways look at their sources: a source whose level is high and that is not in flight
+    /// becomes pending. The machine calls this between slices (every device register write ends a
+    /// slice), and the PLIC itself before a pending or claim read.
+    /// </summary>
+    public void SampleSources()
+    {
+        for (int source = 1; source < SourceCount; source++) Sample(source);
+    }
 
     /// <summary>Whether context <paramref name="context"/>'s interrupt output (MEIP or SEIP) is high.</summary>
-    public bool ContextInterrupt(int context) => BestPending(context) != 0;
+    public bool ContextInterrupt(int context)
+    {
+        SampleSources();
+        return BestPending(context) != 0;
+    }
 
     /// <summary>The pending, enabled source with the highest priority above the threshold; ties go to the lowest id; 0 if none.</summary>
     private int BestPending(int context)
@@ -84,6 +135,7 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice
         }
         if (offset < EnableBase)
         {
+            SampleSources();
             ulong word = (offset - PendingBase) / 4;
             uint bits = 0;
             for (int bit = 0; bit < 32; bit++)
@@ -105,10 +157,12 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice
     /// <summary>Claim (PLIC spec 1.0.0 ch. 9): hands out the best source and stops it being pending until completed.</summary>
     private uint Claim(int context)
     {
+        SampleSources();
         int source = BestPending(context);
         if (source != 0)
         {
             _claimed[source] = true;
+            _pending[source] = false;
             interruptStateChanged();
         }
         return (uint)source;

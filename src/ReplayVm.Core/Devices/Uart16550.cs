@@ -1,4 +1,5 @@
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices;
 
@@ -11,7 +12,7 @@ namespace ReplayVm.Core.Devices;
 /// </summary>
 /// <remarks><paramref name="interruptStateChanged"/> is called when a register write may have raised the level,
 /// so the machine re-evaluates interrupt lines after that instruction.</remarks>
-public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChanged = null) : IMmioDevice
+public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChanged = null) : IMmioDevice, IDeviceState
 {
     public const int FifoDepth = 16;
 
@@ -31,6 +32,22 @@ public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChang
     public void Receive(byte value)
     {
         if (_receive.Count < FifoDepth) _receive.Enqueue(value);
+    }
+
+    public void SaveState(BinaryWriter w)
+    {
+        w.Write((byte)_receive.Count);
+        foreach (byte b in _receive) w.Write(b);
+        w.Write(_ier); w.Write(_lcr); w.Write(_mcr); w.Write(_scr); w.Write(_fcr); w.Write(_dll); w.Write(_dlm);
+        w.Write(_thrEmptyPending);
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        _receive.Clear();
+        for (int n = r.ReadByte(); n > 0; n--) _receive.Enqueue(r.ReadByte());
+        _ier = r.ReadByte(); _lcr = r.ReadByte(); _mcr = r.ReadByte(); _scr = r.ReadByte(); _fcr = r.ReadByte(); _dll = r.ReadByte(); _dlm = r.ReadByte();
+        _thrEmptyPending = r.ReadBoolean();
     }
 
     public bool InterruptPending =>

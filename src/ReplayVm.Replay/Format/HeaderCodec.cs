@@ -15,6 +15,7 @@ internal static class HeaderCodec
         var body = new ByteWriter(4096);
         body.VarUInt(header.StateHashInterval);
         body.VarUInt((ulong)header.HasherVersion);
+        body.VarUInt((ulong)header.BoardRevision);
         body.String(header.Recorder);
 
         var config = header.Setup.Config;
@@ -30,11 +31,14 @@ internal static class HeaderCodec
             body.VarUInt(image.LoadAddress);
             body.VarUInt((ulong)image.Bytes.Length);
             body.Bytes(image.Sha256);
-            var compressed = new byte[LZ4Codec.MaximumOutputSize(image.Bytes.Length)];
-            int size = image.Bytes.Length == 0 ? 0 : LZ4Codec.Encode(image.Bytes, compressed, LZ4Level.L09_HC);
-            if (size < 0) throw new InvalidOperationException($"LZ4 could not compress image '{image.Name}'");
-            body.Blob(compressed.AsSpan(0, size));
+            body.Blob(Compress(image.Bytes, LZ4Level.L09_HC, $"image '{image.Name}'"));
         }
+
+        body.VarUInt((ulong)header.Setup.Disks.Count);
+        foreach (var disk in header.Setup.Disks) EncodeDisk(body, disk);
+        if (body.Length > TraceFormat.MaxHeaderSize)
+            throw new InvalidOperationException(
+                $"the trace header would take {body.Length} bytes, more than the format's {TraceFormat.MaxHeaderSize}: embed fewer or smaller disks");
 
         var file = new ByteWriter(TraceFormat.FilePreambleSize + body.Length);
         file.Bytes(TraceFormat.FileMagic);
@@ -79,6 +83,12 @@ internal static class HeaderCodec
         if (interval == 0) throw body.Bad("has a state-hash interval of 0");
         ulong hasherVersion = body.VarUInt();
         if (hasherVersion > int.MaxValue) throw body.Bad($"has an impossible hasher version ({hasherVersion})");
+        ulong boardRevision = 0;
+        if (version >= TraceFormat.FirstVersionWithDisks)
+        {
+            boardRevision = body.VarUInt();
+            if (boardRevision > int.MaxValue) throw body.Bad($"has an impossible board revision ({boardRevision})");
+        }
         string recorder = body.String("recorder name");
 
         ulong ramSize = body.VarUInt();
@@ -90,11 +100,18 @@ internal static class HeaderCodec
         int count = body.Length(1024, "image count");
         var images = new List<GuestImage>(count);
         for (int i = 0; i < count; i++) images.Add(DecodeImage(ref body, i, count));
-        if (!body.AtEnd) throw body.Bad($"has {body.Remaining} unexpected bytes after the images");
+        var disks = new List<GuestDisk>();
+        if (version >= TraceFormat.FirstVersionWithDisks)
+        {
+            int diskCount = body.Length(TraceFormat.MaxDisks, "disk count");
+            for (int i = 0; i < diskCount; i++) disks.Add(DecodeDisk(ref body, i, diskCount));
+        }
+        if (!body.AtEnd) throw body.Bad($"has {body.Remaining} unexpected bytes after the {(disks.Count > 0 ? "disks" : "images")}");
 
-        var header = new TraceHeader(new MachineSetup(config, images), interval, recorder)
+        var header = new TraceHeader(new MachineSetup(config, images) { Disks = disks }, interval, recorder)
         {
             HasherVersion = (int)hasherVersion,
+            BoardRevision = (int)boardRevision,
             FormatVersion = version,
         };
         return (header, TraceFormat.FilePreambleSize + (int)bodyLength);
@@ -111,16 +128,69 @@ internal static class HeaderCodec
         int rawLength = body.Length(TraceFormat.MaxHeaderSize, "image size");
         byte[] sha = body.Bytes(TraceFormat.Sha256Size).ToArray();
         byte[] compressed = body.Blob(TraceFormat.MaxHeaderSize, "compressed image size");
+        return new GuestImage((ImageRole)role, name, address, Decompress(compressed, rawLength, sha, $"image '{name}'"));
+    }
 
+    /// <summary>
+    /// A disk: name, size, SHA-256, then a byte saying whether its bytes follow (1: an LZ4 block
+    /// of exactly size bytes) or not (0: the replay supplies an image with that hash).
+    /// </summary>
+    private static void EncodeDisk(ByteWriter body, GuestDisk disk)
+    {
+        body.String(disk.Name);
+        body.VarUInt((ulong)disk.Size);
+        body.Bytes(disk.Sha256);
+        if (disk.Bytes is not { } bytes)
+        {
+            body.Byte(0);
+            return;
+        }
+        body.Byte(1);
+        // The fast level: disks are large and mostly empty, and the level does not change how a reader decodes.
+        body.Blob(Compress(bytes, LZ4Level.L00_FAST, $"disk '{disk.Name}'"));
+    }
+
+    private static GuestDisk DecodeDisk(ref ByteReader body, int index, int count)
+    {
+        string where = $"disk {index + 1} of {count}";
+        if (body.AtEnd) throw body.Bad($"is missing {where}");
+        string name = body.String("disk name");
+        ulong size = body.VarUInt();
+        if (size > long.MaxValue) throw body.Bad($"gives {where} an impossible size ({size})");
+        byte[] sha = body.Bytes(TraceFormat.Sha256Size).ToArray();
+        byte embedded = body.Byte();
+        switch (embedded)
+        {
+            case 0:
+                return GuestDisk.ByHash(name, (long)size, sha);
+            case 1:
+                if (size > (ulong)Array.MaxLength) throw body.Bad($"gives {where} an impossible embedded size ({size})");
+                byte[] compressed = body.Blob(TraceFormat.MaxHeaderSize, "compressed disk size");
+                return new GuestDisk(name, (long)size, sha, Decompress(compressed, (int)size, sha, $"disk '{name}'"));
+            default:
+                throw body.Bad($"gives {where} an unknown embedding flag ({embedded})");
+        }
+    }
+
+    private static byte[] Compress(byte[] raw, LZ4Level level, string what)
+    {
+        var compressed = new byte[LZ4Codec.MaximumOutputSize(raw.Length)];
+        int size = raw.Length == 0 ? 0 : LZ4Codec.Encode(raw, compressed, level);
+        if (size < 0) throw new InvalidOperationException($"LZ4 could not compress {what}");
+        return compressed[..size];
+    }
+
+    private static byte[] Decompress(byte[] compressed, int rawLength, byte[] sha, string what)
+    {
         // LZ4 expands at most 255:1, so a larger claim is corruption; checking first keeps the allocation honest.
         if ((long)rawLength > (long)compressed.Length * 255 + 16)
-            throw new TraceFormatException($"trace header: image '{name}' claims {rawLength} bytes from {compressed.Length} compressed (corrupt)");
+            throw new TraceFormatException($"trace header: {what} claims {rawLength} bytes from {compressed.Length} compressed (corrupt)");
         var raw = new byte[rawLength];
         int decoded = rawLength == 0 ? 0 : LZ4Codec.Decode(compressed, raw);
         if (decoded != rawLength)
-            throw new TraceFormatException($"trace header: image '{name}' does not decompress (corrupt)");
+            throw new TraceFormatException($"trace header: {what} does not decompress (corrupt)");
         if (!SHA256.HashData(raw).AsSpan().SequenceEqual(sha))
-            throw new TraceFormatException($"trace header: image '{name}' does not match its SHA-256 (corrupt)");
-        return new GuestImage((ImageRole)role, name, address, raw);
+            throw new TraceFormatException($"trace header: {what} does not match its SHA-256 (corrupt)");
+        return raw;
     }
 }

@@ -12,7 +12,7 @@ public static class TraceFormat
     /// hash input (<see cref="ReplayVm.Core.State.MachineStateHasher.Version"/> is checked on its
     /// own) — and describe the change in docs/trace-format.md. Readers refuse newer versions.
     /// </summary>
-    public const ushort Version = 1;
+    public const ushort Version = 2;
 
     /// <summary>Oldest version this reader still understands.</summary>
     public const ushort OldestReadableVersion = 1;
@@ -36,4 +36,10 @@ public static class TraceFormat
     public const int MaxHeaderSize = 1 << 30;
 
     public const int Sha256Size = 32;
+
+    /// <summary>The first version whose header has the board revision and the disks.</summary>
+    public const ushort FirstVersionWithDisks = 2;
+
+    /// <summary>Most disks a header may list (more than the board's virtio slots; the machine refuses the excess).</summary>
+    public const int MaxDisks = 64;
 }

@@ -101,17 +101,17 @@ public class VirtioRngTests
     }
 
     [Fact]
-    public void Board_has_the_rng_in_slot_six_and_the_first_disk_keeps_slot_seven()
+    public void Board_has_the_rng_in_the_last_slot_and_disks_from_the_first()
     {
         var machine = new Machine(new MachineConfig(), NoInput.Instance, _ => { });
         machine.AttachDisk(new MemoryBlockStorage(new byte[4096], readOnly: true));
-        Assert.True(machine.Bus.Read(0x1000_7008, 4, out ulong rngId));
-        Assert.True(machine.Bus.Read(0x1000_8008, 4, out ulong diskId));
+        Assert.True(machine.Bus.Read(0x1000_8008, 4, out ulong rngId));
+        Assert.True(machine.Bus.Read(0x1000_1008, 4, out ulong diskId));
         Assert.Equal(4UL, rngId);
         Assert.Equal(2UL, diskId);
         Assert.Same(machine.Peripherals.Rng, machine.Peripherals.VirtioSlots[VirtPeripherals.RngSlot].Device);
         machine.AttachDisk(new MemoryBlockStorage(new byte[4096], readOnly: true));
-        Assert.True(machine.Bus.Read(0x1000_6008, 4, out ulong secondDisk));
+        Assert.True(machine.Bus.Read(0x1000_2008, 4, out ulong secondDisk));
         Assert.Equal(2UL, secondDisk);
     }
 

@@ -1,3 +1,5 @@
+using ReplayVm.Core.State;
+
 namespace ReplayVm.Core.Devices.Storage;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace ReplayVm.Core.Devices.Storage;
 /// the base. Recording and replaying from the same image therefore see the same disk, and the
 /// image on the host is never modified by a session.
 /// </summary>
-public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorage
+public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorage, IDeviceState
 {
     public const int PageSize = 4096;
 
@@ -43,6 +45,27 @@ public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorag
             source[..chunk].CopyTo(PageFor(page).AsSpan(within, chunk));
             offset += chunk;
             source = source[chunk..];
+        }
+    }
+
+    /// <summary>The overlay pages are the disk's whole state (the base never changes); written in page order.</summary>
+    public void SaveState(BinaryWriter w)
+    {
+        w.Write(_pages.Count);
+        foreach (var (page, data) in _pages.OrderBy(p => p.Key))
+        {
+            w.Write(page);
+            w.Write(data);
+        }
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        _pages.Clear();
+        for (int n = r.ReadInt32(); n > 0; n--)
+        {
+            long page = r.ReadInt64();
+            _pages[page] = r.ReadBytes(PageSize);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices.Virtio;
 
@@ -17,7 +18,7 @@ public sealed class VirtioProtocolException(string message) : Exception(message)
 /// used ring (device area) in guest RAM. Every guest-supplied index and address is checked
 /// before use; all RAM access goes through <see cref="MainMemory"/> so DMA keeps the decode cache coherent.
 /// </summary>
-public sealed class VirtQueue(MainMemory ram, ushort maxSize)
+public sealed class VirtQueue(MainMemory ram, ushort maxSize) : IDeviceState
 {
     private const ushort DescNext = 1, DescWrite = 2, DescIndirect = 4;
     private const ushort AvailNoInterrupt = 1;
@@ -30,6 +31,18 @@ public sealed class VirtQueue(MainMemory ram, ushort maxSize)
     public ulong DriverArea { get; set; }
     public ulong DeviceArea { get; set; }
     private ushort _lastAvail, _usedIndex;
+
+    public void SaveState(BinaryWriter w)
+    {
+        w.Write(Size); w.Write(Ready); w.Write(DescriptorTable); w.Write(DriverArea); w.Write(DeviceArea);
+        w.Write(_lastAvail); w.Write(_usedIndex);
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        Size = r.ReadUInt32(); Ready = r.ReadBoolean(); DescriptorTable = r.ReadUInt64(); DriverArea = r.ReadUInt64(); DeviceArea = r.ReadUInt64();
+        _lastAvail = r.ReadUInt16(); _usedIndex = r.ReadUInt16();
+    }
 
     public void Reset()
     {

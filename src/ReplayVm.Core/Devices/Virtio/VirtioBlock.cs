@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using ReplayVm.Core.Devices.Storage;
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices.Virtio;
 
@@ -11,7 +12,7 @@ namespace ReplayVm.Core.Devices.Virtio;
 /// answer in-band but not serve (out of range, unaligned length, buffer outside RAM, host I/O
 /// failure) answers IOERR.
 /// </summary>
-public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVirtioDevice
+public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVirtioDevice, IDeviceState
 {
     public const int SectorSize = 512;
 
@@ -23,6 +24,25 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
 
     private const int ChunkBytes = 64 * 1024;
     private readonly byte[] _chunk = new byte[ChunkBytes];
+
+    /// <summary>
+    /// The disk's contents are the device's state. Only a storage that can save itself (the
+    /// copy-on-write overlay every session puts over its image) is rewound; any other storage
+    /// keeps its current contents across a restore.
+    /// </summary>
+    public void SaveState(BinaryWriter w)
+    {
+        var saved = storage as IDeviceState;
+        w.Write(saved is not null);
+        saved?.SaveState(w);
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        bool saved = r.ReadBoolean();
+        if (saved != storage is IDeviceState) throw new InvalidDataException("virtio-blk state does not match this disk's storage");
+        if (saved) ((IDeviceState)storage).LoadState(r);
+    }
 
     public uint DeviceId => 2;
 

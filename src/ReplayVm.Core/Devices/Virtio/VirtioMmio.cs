@@ -1,4 +1,5 @@
 using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices.Virtio;
 
@@ -8,7 +9,7 @@ namespace ReplayVm.Core.Devices.Virtio;
 /// drivers take as "nothing here". Requests are served synchronously when the driver writes
 /// QueueNotify, so results appear at a deterministic instruction.
 /// </summary>
-public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : IMmioDevice
+public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : IMmioDevice, IDeviceState
 {
     public const uint Magic = 0x7472_6976; // "virt"
     public const uint QemuVendorId = 0x554D_4551; // "QEMU", what QEMU's transports report
@@ -57,6 +58,26 @@ public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : I
         _driverFeatures = 0;
         foreach (var q in _queues) q.Reset();
         interruptStateChanged();
+    }
+
+    /// <summary>Which device sits in the slot is the board's wiring, not state; it is written only to catch a mismatched restore.</summary>
+    public void SaveState(BinaryWriter w)
+    {
+        w.Write(_device?.DeviceId ?? 0);
+        w.Write(_deviceFeaturesSel); w.Write(_driverFeaturesSel); w.Write(_queueSel); w.Write(_status); w.Write(_interruptStatus);
+        w.Write(_driverFeatures);
+        foreach (var q in _queues) q.SaveState(w);
+        if (_device is IDeviceState device) device.SaveState(w);
+    }
+
+    public void LoadState(BinaryReader r)
+    {
+        uint id = r.ReadUInt32();
+        if (id != (_device?.DeviceId ?? 0)) throw new InvalidDataException($"virtio-mmio state is for device ID {id}, this slot holds {_device?.DeviceId ?? 0}");
+        _deviceFeaturesSel = r.ReadUInt32(); _driverFeaturesSel = r.ReadUInt32(); _queueSel = r.ReadUInt32(); _status = r.ReadUInt32(); _interruptStatus = r.ReadUInt32();
+        _driverFeatures = r.ReadUInt64();
+        foreach (var q in _queues) q.LoadState(r);
+        if (_device is IDeviceState device) device.LoadState(r);
     }
 
     private VirtQueue? SelectedQueue => _queueSel < _queues.Length ? _queues[_queueSel] : null;

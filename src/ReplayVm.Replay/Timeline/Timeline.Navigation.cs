@@ -1,0 +1,170 @@
+using ReplayVm.Core.Hart;
+
+namespace ReplayVm.Replay.Timeline;
+
+/// <summary>Continue, reverse-continue, stepping over calls, input events, and the last-write query.</summary>
+public sealed partial class Timeline
+{
+    private const int Ra = 1, Sp = 2;
+
+    /// <summary>Runs forward to the next breakpoint or watchpoint hit after the current position, or to the end.</summary>
+    public TimelineStop Continue(IEnumerable<ulong>? breakpoints, IEnumerable<WatchRange>? watchpoints,
+        CancellationToken cancel = default, IProgress<double>? progress = null) =>
+        ContinueWhere(MakeWatch(breakpoints, watchpoints), _ => true, cancel, progress);
+
+    /// <summary>
+    /// Goes back to the last breakpoint or watchpoint hit before the current position (gdb's
+    /// reverse-continue), or to step 0 when there is none. As rr does it: replay forward from the
+    /// latest earlier checkpoint to here, remembering the last hit; if that window has none, try
+    /// the window before it, and so on.
+    /// </summary>
+    public TimelineStop ReverseContinue(IEnumerable<ulong>? breakpoints, IEnumerable<WatchRange>? watchpoints,
+        CancellationToken cancel = default, IProgress<double>? progress = null) =>
+        ReverseWhere(MakeWatch(breakpoints, watchpoints), _ => true, cancel, progress);
+
+    /// <summary>
+    /// The step of the last instruction before the current position that wrote any byte of
+    /// [<paramref name="address"/>, +<paramref name="length"/>) (a virtual address, as the hart
+    /// saw it), or null if none did. Stores by the hart count; device DMA does not. The position is unchanged afterwards.
+    /// </summary>
+    public ulong? LastWriteBefore(ulong address, ulong length, CancellationToken cancel = default)
+    {
+        if (length == 0) return null;
+        var here = NewCheckpoint(isExplicit: false);
+        ulong focus = _focus;
+        try
+        {
+            var stop = ReverseWhere(MakeWatch(null, [new WatchRange(address, length, OnRead: false, OnWrite: true)]), _ => true, cancel, null);
+            return stop.Kind == TimelineStopKind.Watchpoint ? stop.Hit!.Value.Step : null;
+        }
+        finally
+        {
+            Restore(here);
+            _focus = focus;
+        }
+    }
+
+    /// <summary>Goes to the next recorded input event after the current position (the input is consumed by the step there), or the end.</summary>
+    public TimelineStop NextInputEvent(CancellationToken cancel = default, IProgress<double>? progress = null)
+    {
+        int i = Array.FindIndex(_inputSteps, s => s > Position);
+        if (i < 0) return Seek(End, cancel, progress) with { Kind = TimelineStopKind.End };
+        var stop = Seek(_inputSteps[i], cancel, progress);
+        return stop.Kind == TimelineStopKind.Reached ? stop with { Kind = TimelineStopKind.InputEvent } : stop;
+    }
+
+    /// <summary>Goes to the last recorded input event before the current position, or step 0.</summary>
+    public TimelineStop PreviousInputEvent(CancellationToken cancel = default, IProgress<double>? progress = null)
+    {
+        int i = Array.FindLastIndex(_inputSteps, s => s < Position);
+        if (i < 0) return Seek(0, cancel, progress) with { Kind = TimelineStopKind.Start };
+        var stop = Seek(_inputSteps[i], cancel, progress);
+        return stop.Kind == TimelineStopKind.Reached ? stop with { Kind = TimelineStopKind.InputEvent } : stop;
+    }
+
+    /// <summary>
+    /// Steps one instruction; if it was a call (jal/jalr writing ra with the return address),
+    /// runs on until it returns: back at the return address with sp at least what it was at the
+    /// call (deeper recursive activations pass the same address with a lower sp).
+    /// </summary>
+    public TimelineStop StepOver(CancellationToken cancel = default)
+    {
+        var hart = Machine.Hart;
+        ulong pc = hart.Pc, sp = hart.GetX(Sp), exceptions = hart.ExceptionsTaken;
+        if (!StepForward()) return new TimelineStop(TimelineStopKind.End, Position);
+        if (!WasCall(pc, exceptions)) return new TimelineStop(TimelineStopKind.Reached, Position);
+        ulong returnAddress = hart.GetX(Ra);
+        var stop = ContinueWhere(MakeWatch([returnAddress], null), _ => hart.GetX(Sp) >= sp, cancel, null);
+        return stop.Kind == TimelineStopKind.Breakpoint ? new TimelineStop(TimelineStopKind.Reached, Position) : stop;
+    }
+
+    /// <summary>
+    /// Steps back one instruction; if that undid a return into the current function, goes back
+    /// on to the call that made it (the last execution of the call instruction before the return
+    /// address, with this frame's sp).
+    /// </summary>
+    public TimelineStop StepBackOver(CancellationToken cancel = default)
+    {
+        var hart = Machine.Hart;
+        if (Position == 0) return new TimelineStop(TimelineStopKind.Start, 0);
+        ulong here = hart.Pc, sp = hart.GetX(Sp), exceptions = hart.ExceptionsTaken;
+        StepBackward();
+        bool returned = hart.ExceptionsTaken == exceptions && hart.GetX(Ra) == here && !IsFallThrough(hart.Pc, here);
+        if (!returned) return new TimelineStop(TimelineStopKind.Reached, Position);
+        // The call is the 4-byte jal/jalr just before the return address, or a 2-byte c.jalr.
+        var stop = ReverseWhere(MakeWatch([here - 4, here - 2], null),
+            _ => hart.GetX(Sp) == sp && (InstructionLength(hart.Pc) is not { } n || hart.Pc + (ulong)n == here),
+            cancel, null);
+        return stop.Kind == TimelineStopKind.Breakpoint ? new TimelineStop(TimelineStopKind.Reached, Position) : stop;
+    }
+
+    /// <summary>Whether the step just taken from <paramref name="pc"/> was a call: no trap, a jump, and ra = the address after it.</summary>
+    private bool WasCall(ulong pc, ulong exceptionsBefore)
+    {
+        var hart = Machine.Hart;
+        if (hart.ExceptionsTaken != exceptionsBefore || IsFallThrough(pc, hart.Pc)) return false;
+        ulong ra = hart.GetX(Ra);
+        return InstructionLength(pc) is { } n ? ra == pc + (ulong)n : ra == pc + 2 || ra == pc + 4;
+    }
+
+    private bool IsFallThrough(ulong from, ulong to) =>
+        InstructionLength(from) is { } n ? to == from + (ulong)n : to == from + 2 || to == from + 4;
+
+    /// <summary>
+    /// The length of the instruction at <paramref name="pc"/> when it can be read without address
+    /// translation (M-mode, or satp in Bare mode): 4 when the low two bits are 11, else 2
+    /// (unprivileged spec 1.5). Null when translation is on; callers then accept both.
+    /// </summary>
+    private int? InstructionLength(ulong pc)
+    {
+        var hart = Machine.Hart;
+        bool bare = hart.Mode == PrivilegeLevel.Machine || hart.ReadCsr(0x180) >> 60 == 0;
+        Span<byte> parcel = stackalloc byte[2];
+        if (!bare || !hart.DebugRead(pc, parcel)) return null;
+        return (parcel[0] & 3) == 3 ? 4 : 2;
+    }
+
+    private static Watch MakeWatch(IEnumerable<ulong>? breakpoints, IEnumerable<WatchRange>? watchpoints) =>
+        new([.. breakpoints ?? []], [.. (watchpoints ?? []).Where(w => w.Length > 0)]);
+
+    private TimelineStop ContinueWhere(Watch watch, Func<TimelineStop, bool> accept, CancellationToken cancel, IProgress<double>? progress)
+    {
+        var stop = Advance(End, watch, accept, checkHere: false, cancel, progress);
+        _focus = Position;
+        return stop ?? new TimelineStop(TimelineStopKind.End, Position);
+    }
+
+    private TimelineStop ReverseWhere(Watch watch, Func<TimelineStop, bool> accept, CancellationToken cancel, IProgress<double>? progress)
+    {
+        ulong origin = Position;
+        _focus = origin;
+        ulong windowEnd = origin;
+        while (windowEnd > 0)
+        {
+            var checkpoint = Checkpoints.Nearest(windowEnd - 1)!;
+            Restore(checkpoint);
+            TimelineStop? last = null;
+            // Hits at positions before windowEnd: breakpoints up to windowEnd - 1, watch hits of instructions up to windowEnd - 2.
+            var stop = Advance(windowEnd - 1, watch, hit =>
+            {
+                if (hit.Step < windowEnd && accept(hit)) last = hit;
+                return false;
+            }, checkHere: true, cancel, null);
+            if (stop is { Kind: TimelineStopKind.Cancelled })
+            {
+                Seek(origin);
+                return new TimelineStop(TimelineStopKind.Cancelled, Position);
+            }
+            if (last is not null)
+            {
+                Seek(last.Step);
+                _focus = Position;
+                return last;
+            }
+            progress?.Report(origin == 0 ? 1 : 1 - (double)checkpoint.Step / origin);
+            windowEnd = checkpoint.Step;
+        }
+        Seek(0);
+        return new TimelineStop(TimelineStopKind.Start, 0);
+    }
+}

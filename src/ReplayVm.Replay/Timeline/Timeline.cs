@@ -1,0 +1,195 @@
+using ReplayVm.Core;
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.Loading;
+using ReplayVm.Core.State;
+
+namespace ReplayVm.Replay.Timeline;
+
+/// <summary>
+/// A replayed recording as something to move about in, the engine every debugger front end
+/// drives (rr's timeline): seek to any step, step forward and back, continue and reverse-continue
+/// to breakpoints and watchpoints, and ask when memory was last written.
+///
+/// A position is a step count (<see cref="Hart.Steps"/>): we own the CPU, so that alone orders
+/// points in time. Going anywhere means restoring the latest checkpoint at or before it and
+/// replaying forward; checkpoints are taken automatically every <see cref="Interval"/> steps of
+/// forward replay and thinned with distance by the <see cref="CheckpointStore"/>.
+/// Not thread-safe: one caller at a time (cancel through the tokens).
+/// </summary>
+public sealed partial class Timeline
+{
+    private readonly RewindableReplayInput _input;
+    /// <summary>The longest console output seen; the output up to any position is a prefix of it (the run is deterministic).</summary>
+    private readonly List<byte> _output = [];
+    private int _outputLength;
+    private readonly ulong[] _inputSteps;
+    private readonly MachineStateHasher _hasher;
+    /// <summary>Where the user is, for thinning: scans wander, the focus stays.</summary>
+    private ulong _focus;
+
+    /// <summary>Builds the recorded machine and checkpoints its step 0. Throws <see cref="TimelineException"/> when it cannot be built.</summary>
+    public Timeline(TraceFile trace, TimelineOptions? options = null)
+    {
+        options ??= new TimelineOptions();
+        Trace = trace;
+        End = trace.End?.Step ?? trace.LastStep;
+        _input = new RewindableReplayInput(trace.Events);
+        try
+        {
+            Machine = trace.Header.Setup.Build(_input, Console, options.Disks);
+        }
+        catch (Exception e) when (e is GuestImageException or ArgumentException)
+        {
+            throw new TimelineException($"the trace describes a machine this ReplayVm cannot build: {e.Message}");
+        }
+        _input.Diverged += Machine.RequestStop;
+        _hasher = new MachineStateHasher(Machine);
+        _inputSteps = trace.Events.Where(e => e is ConsoleInputEvent or WallClockEvent or EntropyEvent)
+            .Select(e => e.Step).Distinct().Order().ToArray();
+        Interval = options.CheckpointInterval ?? TimelineOptions.DefaultInterval(End);
+        if (Interval == 0) throw new ArgumentOutOfRangeException(nameof(options), "the checkpoint interval must be at least 1 step");
+        Checkpoints = new CheckpointStore(options.CheckpointMemory ?? CheckpointStore.DefaultBudgetBytes, Interval, options.Density);
+        Checkpoints.Add(NewCheckpoint(isExplicit: true));
+    }
+
+    public TraceFile Trace { get; }
+    public Machine Machine { get; }
+    public CheckpointStore Checkpoints { get; }
+
+    /// <summary>Steps between automatic checkpoints.</summary>
+    public ulong Interval { get; }
+
+    /// <summary>The current position: steps (instructions retired plus exceptions taken) since reset.</summary>
+    public ulong Position => Machine.Hart.Steps;
+
+    /// <summary>The recording's last step; nothing can be replayed beyond it.</summary>
+    public ulong End { get; }
+
+    /// <summary>Console output the guest has written up to <see cref="Position"/>.</summary>
+    public IReadOnlyList<byte> Output => _output.GetRange(0, _outputLength);
+
+    private void Console(byte value)
+    {
+        if (_outputLength == _output.Count) _output.Add(value);
+        _outputLength++;
+    }
+
+    /// <summary>Steps at which recorded input events are consumed, ascending.</summary>
+    public IReadOnlyList<ulong> InputEventSteps => _inputSteps;
+
+    /// <summary>The machine's state hash now (as a recording's hash points would show it).</summary>
+    public StateHash ComputeHash() => _hasher.Compute();
+
+    /// <summary>Checkpoints the current position on request; it is never thinned away.</summary>
+    public Checkpoint AddCheckpoint() => Checkpoints.Add(NewCheckpoint(isExplicit: true));
+
+    /// <summary>
+    /// Goes to <paramref name="step"/>: restores the latest checkpoint at or before it (unless
+    /// running on from here is nearer) and replays forward. A step past <see cref="End"/> stops
+    /// at the end and says so with <see cref="TimelineStopKind.End"/>.
+    /// </summary>
+    public TimelineStop Seek(ulong step, CancellationToken cancel = default, IProgress<double>? progress = null)
+    {
+        ulong target = Math.Min(step, End);
+        _focus = target;
+        GoNear(target);
+        var stop = Advance(target, null, null, checkHere: false, cancel, progress);
+        if (stop is { Kind: TimelineStopKind.Cancelled }) return stop;
+        return new TimelineStop(Position == step ? TimelineStopKind.Reached : TimelineStopKind.End, Position);
+    }
+
+    /// <summary>Executes one step (an instruction or an exception); false at the end.</summary>
+    public bool StepForward()
+    {
+        if (Position >= End) return false;
+        _focus = Position + 1;
+        Advance(Position + 1, null, null, checkHere: false, default, null);
+        return true;
+    }
+
+    /// <summary>Goes back one step (= seek to position − 1); false at step 0.</summary>
+    public bool StepBackward()
+    {
+        if (Position == 0) return false;
+        Seek(Position - 1);
+        return true;
+    }
+
+    /// <summary>Restores <paramref name="checkpoint"/> if it lies ahead of us or <paramref name="target"/> lies behind.</summary>
+    private void GoNear(ulong target)
+    {
+        var checkpoint = Checkpoints.Nearest(target)!; // step 0 is always there
+        if (target < Position || checkpoint.Step > Position) Restore(checkpoint);
+    }
+
+    private void Restore(Checkpoint checkpoint)
+    {
+        Machine.RestoreSnapshot(checkpoint.Snapshot);
+        _input.Rewind(checkpoint.Input);
+        _outputLength = checkpoint.OutputLength;
+    }
+
+    private Checkpoint NewCheckpoint(bool isExplicit) =>
+        new(Machine.CaptureSnapshot(), _input.Cursor, _outputLength, isExplicit);
+
+    /// <summary>What a run is watching for: breakpoint pcs and watched ranges (virtual addresses).</summary>
+    private sealed record Watch(HashSet<ulong> Breakpoints, WatchRange[] Ranges);
+
+    /// <summary>
+    /// Replays forward to <paramref name="until"/>, checkpointing on interval boundaries. With
+    /// <paramref name="watch"/>, every hit at a position up to <paramref name="until"/> goes to
+    /// <paramref name="onHit"/>, which says whether to stop there. A breakpoint at the starting
+    /// pc counts only with <paramref name="checkHere"/> (the machine itself resumes past it).
+    /// Returns the stop when one ended the run early, null on reaching <paramref name="until"/> or the guest's end.
+    /// </summary>
+    private TimelineStop? Advance(ulong until, Watch? watch, Func<TimelineStop, bool>? onHit, bool checkHere, CancellationToken cancel, IProgress<double>? progress)
+    {
+        ulong start = Position;
+        var hart = Machine.Hart;
+        hart.SetBreakpoints(watch?.Breakpoints);
+        hart.SetWatchpoints(watch?.Ranges);
+        try
+        {
+            while (true)
+            {
+                if (watch is not null && checkHere && watch.Breakpoints.Contains(hart.Pc))
+                {
+                    var hit = new TimelineStop(TimelineStopKind.Breakpoint, Position,
+                        new DebugStop(DebugStopKind.Breakpoint, hart.Pc, Position, hart.Pc, AccessType.Fetch, default));
+                    if (onHit!(hit)) return hit;
+                }
+                checkHere = true;
+                if (Position >= until) return null;
+                if (cancel.IsCancellationRequested) return new TimelineStop(TimelineStopKind.Cancelled, Position);
+
+                ulong boundary = (Position / Interval + 1) * Interval;
+                var run = Machine.Run(Math.Min(until, boundary) - Position);
+                if (run.Reason == StopReason.DebugStop)
+                {
+                    var stop = Machine.TakeDebugStop()!.Value;
+                    var kind = stop.Kind == DebugStopKind.Breakpoint ? TimelineStopKind.Breakpoint : TimelineStopKind.Watchpoint;
+                    // After a breakpoint the machine resumes past it; after a watchpoint a breakpoint at the next pc must still count.
+                    checkHere = kind == TimelineStopKind.Watchpoint;
+                    var hit = new TimelineStop(kind, Position, stop);
+                    if (onHit!(hit)) return hit;
+                    continue;
+                }
+                if (_input.Divergence is { } message)
+                    throw new TimelineException($"the replay left its recording at step {_input.DivergenceStep}: {message}");
+                if (run.Reason == StopReason.HostRequest) continue; // a stale stop request: nothing happened
+                if (Position == boundary && Checkpoints.At(Position) is null)
+                {
+                    Checkpoints.Add(NewCheckpoint(isExplicit: false));
+                    Checkpoints.Thin(_focus);
+                }
+                if (run.Reason is StopReason.GuestExit or StopReason.TrapLoop) return null;
+                if (until > start) progress?.Report((double)(Position - start) / (until - start));
+            }
+        }
+        finally
+        {
+            hart.SetBreakpoints(null);
+            hart.SetWatchpoints(null);
+        }
+    }
+}

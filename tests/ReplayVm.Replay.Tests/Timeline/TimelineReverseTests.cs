@@ -1,0 +1,175 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using ReplayVm.Core;
+using ReplayVm.Core.Hart;
+using ReplayVm.Replay.Timeline;
+using TimelineEngine = ReplayVm.Replay.Timeline.Timeline;
+
+namespace ReplayVm.Replay.Tests.Timeline;
+
+/// <summary>
+/// Reverse execution against brute force: reverse-continue must find exactly the hit a forward
+/// scan finds last, and the last-write query exactly the last store a single-step scan sees.
+/// </summary>
+public sealed class TimelineReverseTests
+{
+    private static readonly TimelineOptions Small = new() { CheckpointInterval = 1UL << 16 };
+
+    private static readonly string[] Functions = ["memcpy", "memset", "quicksort.constprop.0", "stdio_put", "printf"];
+
+    public static class Cases
+    {
+        public static Arbitrary<(ulong Position, string Function)> Breakpoints()
+        {
+            ulong end = TimelineRecordings.Bench.Value.End!.Step;
+            return (from p in Gen.Choose(0, (int)end)
+                    from f in Gen.Elements(Functions)
+                    select ((ulong)p, f)).ToArbitrary();
+        }
+
+        /// <summary>A position early in bench and a few bytes of its stack or of buffer_a.</summary>
+        public static Arbitrary<(ulong Position, ulong Address, ulong Length)> Writes()
+        {
+            ulong stackTop = TimelineRecordings.Symbol("bench", "__stack_top"), buffer = TimelineRecordings.Symbol("bench", "buffer_a");
+            return (from p in Gen.Choose(1, 400_000)
+                    from onStack in Gen.Elements(true, false)
+                    from offset in Gen.Choose(0, 511)
+                    from length in Gen.Choose(1, 8)
+                    select ((ulong)p, onStack ? stackTop - 512 + (ulong)offset : buffer + (ulong)offset * 8, (ulong)length)).ToArbitrary();
+        }
+    }
+
+    /// <summary>The last hit of <paramref name="pc"/> at a position before <paramref name="before"/>, by a plain forward run.</summary>
+    private static ulong? LastBreakpointHitByForwardScan(TraceFile trace, ulong pc, ulong before)
+    {
+        var machine = new Replayer(trace, _ => { }).Machine;
+        machine.Hart.SetBreakpoints([pc]);
+        ulong? last = null;
+        while (machine.Hart.Steps < before)
+        {
+            var run = machine.Run(before - machine.Hart.Steps);
+            if (run.Reason != StopReason.DebugStop) break;
+            last = machine.TakeDebugStop()!.Value.Step;
+        }
+        return last;
+    }
+
+    [Property(Arbitrary = [typeof(Cases)], MaxTest = 12)]
+    public void Reverse_continue_finds_the_hit_a_forward_scan_finds_last((ulong Position, string Function) c)
+    {
+        var trace = TimelineRecordings.Bench.Value;
+        ulong pc = TimelineRecordings.Symbol("bench", c.Function);
+        ulong? expected = LastBreakpointHitByForwardScan(trace, pc, c.Position);
+
+        var timeline = new TimelineEngine(trace, Small);
+        timeline.Seek(c.Position);
+        var stop = timeline.ReverseContinue([pc], null);
+        if (expected is null)
+        {
+            Assert.Equal(TimelineStopKind.Start, stop.Kind);
+            Assert.Equal(0UL, timeline.Position);
+            return;
+        }
+        Assert.Equal(TimelineStopKind.Breakpoint, stop.Kind);
+        Assert.Equal(expected, stop.Step);
+        Assert.Equal(expected, timeline.Position);
+        Assert.Equal(pc, timeline.Machine.Hart.Pc);
+
+        // Continuing forward from there reaches the next hit at or after the starting position, never one in between.
+        var next = timeline.Continue([pc], null);
+        Assert.True(next.Step >= c.Position, $"forward continue stopped at {next.Step}, before {c.Position}");
+    }
+
+    [Property(Arbitrary = [typeof(Cases)], MaxTest = 6)]
+    public void Last_write_before_matches_a_single_step_scan((ulong Position, ulong Address, ulong Length) c)
+    {
+        var trace = TimelineRecordings.Bench.Value;
+        var machine = new Replayer(trace, _ => { }).Machine;
+        machine.Hart.SetWatchpoints([new WatchRange(c.Address, c.Length, OnRead: false, OnWrite: true)]);
+        ulong? expected = null;
+        while (machine.Hart.Steps < c.Position)
+        {
+            ulong step = machine.Hart.Steps;
+            if (machine.Run(1).Reason == StopReason.DebugStop)
+            {
+                var stop = machine.TakeDebugStop()!.Value;
+                Assert.Equal(step, stop.Step);
+                expected = step;
+            }
+        }
+
+        var timeline = new TimelineEngine(trace, Small);
+        timeline.Seek(c.Position);
+        var here = timeline.ComputeHash();
+        Assert.Equal(expected, timeline.LastWriteBefore(c.Address, c.Length));
+        Assert.Equal(c.Position, timeline.Position);
+        Assert.Equal(here, timeline.ComputeHash());
+
+        // A write watchpoint run backwards stops right after that store.
+        var back = timeline.ReverseContinue(null, [new WatchRange(c.Address, c.Length, OnRead: false, OnWrite: true)]);
+        if (expected is null)
+        {
+            Assert.Equal(TimelineStopKind.Start, back.Kind);
+            return;
+        }
+        Assert.Equal(TimelineStopKind.Watchpoint, back.Kind);
+        Assert.Equal(expected, back.Hit!.Value.Step);
+        Assert.Equal(expected + 1, timeline.Position);
+        Assert.Equal(AccessType.Store, back.Hit.Value.Access);
+    }
+
+    [Fact]
+    public void Step_over_a_call_returns_to_the_next_instruction_and_step_back_over_undoes_it()
+    {
+        var trace = TimelineRecordings.Bench.Value;
+        var timeline = new TimelineEngine(trace, Small);
+        ulong quicksort = TimelineRecordings.Symbol("bench", "quicksort.constprop.0");
+        // Stop at quicksort's entry, step back onto the call that got there, and step over it.
+        Assert.Equal(TimelineStopKind.Breakpoint, timeline.Continue([quicksort], null).Kind);
+        timeline.StepBackward();
+        var hart = timeline.Machine.Hart;
+        ulong callAt = timeline.Position, callPc = hart.Pc, sp = hart.GetX(2);
+
+        var over = timeline.StepOver();
+        Assert.Equal(TimelineStopKind.Reached, over.Kind);
+        Assert.True(timeline.Position > callAt + 10, "quicksort ran in between");
+        Assert.InRange(hart.Pc, callPc + 2, callPc + 4);
+        Assert.Equal(sp, hart.GetX(2));
+
+        var backOver = timeline.StepBackOver();
+        Assert.Equal(TimelineStopKind.Reached, backOver.Kind);
+        Assert.Equal(callAt, timeline.Position);
+        Assert.Equal(callPc, hart.Pc);
+
+        // On an ordinary instruction, step over is a single step.
+        timeline.Seek(1_000);
+        timeline.StepOver();
+        Assert.True(timeline.Position >= 1_001);
+    }
+
+    [Fact]
+    public void Reverse_continue_over_the_demo_finds_the_last_console_write_before_each_input()
+    {
+        var trace = TimelineRecordings.Demo.Value;
+        var timeline = new TimelineEngine(trace, new TimelineOptions { CheckpointInterval = 1UL << 15 });
+        ulong putc = TimelineRecordings.Symbol("demo", "console_putc");
+        var input = trace.Events.OfType<ConsoleInputEvent>().Skip(2).First();
+        timeline.Seek(input.Step);
+        var stop = timeline.ReverseContinue([putc], null);
+        Assert.Equal(TimelineStopKind.Breakpoint, stop.Kind);
+        ulong? expected = LastBreakpointHitByForwardScan(trace, putc, input.Step);
+        Assert.Equal(expected, stop.Step);
+    }
+
+    [Fact]
+    public void Cancelled_reverse_continue_says_so()
+    {
+        var timeline = new TimelineEngine(TimelineRecordings.Bench.Value, Small);
+        timeline.Seek(5_000_000);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        var stop = timeline.ReverseContinue([0xdead_0000UL], null, cancel.Token);
+        Assert.Equal(TimelineStopKind.Cancelled, stop.Kind);
+    }
+}
