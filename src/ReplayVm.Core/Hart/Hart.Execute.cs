@@ -60,26 +60,25 @@ public sealed unsafe partial class Hart
             }
         }
         execute:
-        ulong fallthrough = pc + d.Length;
-        ulong next = fallthrough;
         switch (d.Op)
         {
             case Opcode.Lui: x[d.Rd] = (ulong)d.Imm; break;
             case Opcode.Auipc: x[d.Rd] = pc + (ulong)d.Imm; break;
-            case Opcode.Jal: x[d.Rd] = next; next = pc + (ulong)d.Imm; break;
+            // Control transfers leave through `jumped`: the next instruction needs a full lookup.
+            case Opcode.Jal: x[d.Rd] = pc + d.Length; pc += (ulong)d.Imm; goto jumped;
             case Opcode.Jalr:
             {
                 ulong target = (x[d.Rs1] + (ulong)d.Imm) & ~1UL;
-                x[d.Rd] = next;
-                next = target;
-                break;
+                x[d.Rd] = pc + d.Length;
+                pc = target;
+                goto jumped;
             }
-            case Opcode.Beq: if (x[d.Rs1] == x[d.Rs2]) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bne: if (x[d.Rs1] != x[d.Rs2]) next = pc + (ulong)d.Imm; break;
-            case Opcode.Blt: if ((long)x[d.Rs1] < (long)x[d.Rs2]) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bge: if ((long)x[d.Rs1] >= (long)x[d.Rs2]) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bltu: if (x[d.Rs1] < x[d.Rs2]) next = pc + (ulong)d.Imm; break;
-            case Opcode.Bgeu: if (x[d.Rs1] >= x[d.Rs2]) next = pc + (ulong)d.Imm; break;
+            case Opcode.Beq: if (x[d.Rs1] == x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bne: if (x[d.Rs1] != x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Blt: if ((long)x[d.Rs1] < (long)x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bge: if ((long)x[d.Rs1] >= (long)x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bltu: if (x[d.Rs1] < x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bgeu: if (x[d.Rs1] >= x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
 
             case Opcode.Lb: { if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = (ulong)(sbyte)v; break; }
             case Opcode.Lh: { if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = (ulong)(short)v; break; }
@@ -165,16 +164,16 @@ public sealed unsafe partial class Hart
                 goto trapped;
             case Opcode.Mret:
                 if (Mode != PrivilegeLevel.Machine) { IllegalInstruction(ref d); goto trapped; }
-                next = ReturnFromMachineTrap();
-                break;
+                pc = ReturnFromMachineTrap();
+                goto jumped;
             case Opcode.Sret:
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tsr) != 0))
                 {
                     IllegalInstruction(ref d);
                     goto trapped;
                 }
-                next = ReturnFromSupervisorTrap();
-                break;
+                pc = ReturnFromSupervisorTrap();
+                goto jumped;
             case Opcode.Wfi:
                 // Spec 3.1.6.5: TW makes WFI illegal below M; with S-mode present, U-mode WFI traps too.
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tw) != 0))
@@ -198,18 +197,17 @@ public sealed unsafe partial class Hart
                 IllegalInstruction(ref d);
                 goto trapped;
         }
-        int slotsToNext = d.Length >> 1;
-        // A 4-byte instruction at offset 0xFFE falls through onto the next page: no slot walk then.
-        bool samePage = ((next ^ pc) >> 12) == 0;
-        pc = next;
-        steps++;
         // Straight-line code: the next instruction is in the next slot of the same decode page, so
         // the lookup above can be skipped. Whatever could make that slot stale (a store into a page
-        // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. Leaving the page, and
-        // the page's last parcel (a possibly split fetch), take the full path.
-        if (next == fallthrough && cached && samePage && (pc & PageMask) < PageMask - 1 && steps < SliceEnd)
+        // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. Leaving the page,
+        // and the page's last parcel (a possibly split fetch), take the full path.
+        ulong length = d.Length;
+        ulong offsetInPage = (pc & PageMask) + length;
+        pc += length;
+        steps++;
+        if (offsetInPage < PageMask - 1 && cached && steps < SliceEnd)
         {
-            d = ref Unsafe.Add(ref d, slotsToNext);
+            d = ref Unsafe.Add(ref d, (nint)(length >> 1));
             if (d.Op != Opcode.NotDecoded)
             {
                 Steps = steps;
@@ -217,6 +215,9 @@ public sealed unsafe partial class Hart
                 goto execute;
             }
         }
+        continue;
+        jumped:
+        steps++;
         continue;
         trapped:
         pc = Pc; // the exception moved pc to the trap vector
