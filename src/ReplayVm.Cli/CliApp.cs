@@ -28,6 +28,7 @@ public static class CliApp
             InfoCommand.Create(),
             DiffCommand.Create(),
             DisasmCommand.Create(),
+            GdbCommand.Create(),
         };
 
         ParseResult parsed = root.Parse(args);

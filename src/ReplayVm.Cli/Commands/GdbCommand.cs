@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using ReplayVm.Debugger.Gdb;
+using ReplayVm.Debugger.Timeline;
+using ReplayVm.Replay;
+using ReplayVm.Replay.Timeline;
+using ReplayTimeline = ReplayVm.Replay.Timeline.Timeline;
+
+namespace ReplayVm.Cli.Commands;
+
+/// <summary>
+/// <c>replayvm gdb FILE.rvtrace [--port N] [--address A] [--checkpoint-memory SIZE] [--drive FILE]</c>:
+/// serves the replayed recording to gdb over the remote serial protocol, with reverse execution,
+/// until Ctrl-C (or SIGTERM), then exits 0. A port in use or a bad trace is one line and exit 2.
+/// </summary>
+internal static class GdbCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("FILE.rvtrace") { Description = "The trace to debug." };
+        var port = CliOptions.Parsed<int?>(["--port"], "N",
+            "TCP port to listen on; 0 picks a free one [default: 1234].",
+            "port", "0 to 65535", Nullable<int>(TryParsePort));
+        var address = CliOptions.Parsed<IPAddress?>(["--address"], "ADDR",
+            "Address to listen on. The protocol has no authentication: keep it on loopback unless you mean it [default: 127.0.0.1].",
+            "address", "an IP address such as 127.0.0.1 or ::1", TryParseAddress);
+        var memory = CliOptions.Parsed<ulong?>(["--checkpoint-memory"], "SIZE",
+            "Most host memory the replay checkpoints may use: 512M, 2G (a bare number is MiB) [default: 1/12 of the memory available].",
+            "memory size", "examples: 512M, 2G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
+        var drive = new Option<string[]>("--drive")
+        {
+            Description = "A disk image the trace names by hash only; repeat in the trace's disk order (as for replay).",
+            HelpName = "FILE",
+        };
+        var command = new Command("gdb",
+            "Serve a trace to gdb (target remote 127.0.0.1:PORT) with reverse execution: reverse-stepi, " +
+            "reverse-continue, watchpoints; monitor when/seek/checkpoint/info. Runs until Ctrl-C.")
+        {
+            file, port, address, memory, drive,
+        };
+        command.SetAction(parsed => Execute(
+            parsed.GetValue(file)!,
+            new GdbServerOptions(parsed.GetValue(address) ?? IPAddress.Loopback, parsed.GetValue(port) ?? 1234),
+            parsed.GetValue(memory),
+            parsed.GetValue(drive) ?? []));
+        return command;
+    }
+
+    private static int Execute(string path, GdbServerOptions listen, ulong? checkpointMemory, string[] drivePaths)
+    {
+        var trace = TraceReader.ReadFile(path);
+        using var drives = TraceDrives.ForReplay(drivePaths, trace.Header);
+        ReplayTimeline timeline;
+        try
+        {
+            timeline = new ReplayTimeline(trace, new TimelineOptions
+            {
+                CheckpointMemory = checkpointMemory is { } bytes ? (long)Math.Min(bytes, long.MaxValue) : null,
+                Disks = drives.For(trace.Header.Setup),
+            });
+        }
+        catch (TimelineException e)
+        {
+            return CliApp.Fail($"{path}: {e.Message}");
+        }
+        if (trace.TruncationReason is { } truncated)
+            Console.Error.WriteLine($"replayvm: {path} is truncated ({truncated}); debugging what it holds");
+
+        var target = new TimelineDebugTarget(timeline, Path.GetFileName(path));
+        using var server = new GdbServer(target, listen, message => Console.Error.WriteLine($"replayvm: {message}"));
+        try
+        {
+            server.Start();
+        }
+        catch (SocketException e)
+        {
+            return CliApp.Fail($"cannot listen on {Endpoint(listen.Address, listen.Port)}: {e.Message}");
+        }
+
+        string endpoint = Endpoint(listen.Address, server.Port);
+        Console.Error.WriteLine($"replayvm: gdb server listening on {endpoint} (target remote {endpoint})");
+
+        using var stop = new CancellationTokenSource();
+        var signals = new List<PosixSignalRegistration>();
+        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+        {
+            signals.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true; // leave through the normal path: the socket is closed, the status is 0
+                stop.Cancel();
+            }));
+        }
+        try
+        {
+            server.RunAsync(stop.Token).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            foreach (var registration in signals) registration.Dispose();
+        }
+        return 0;
+    }
+
+    private static string Endpoint(IPAddress address, int port) =>
+        address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}";
+
+    private static bool TryParsePort(string text, out int port) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= 65535;
+
+    private static bool TryParseAddress(string text, out IPAddress? address) => IPAddress.TryParse(text, out address);
+
+    private static CliOptions.TryParse<T?> Nullable<T>(CliOptions.TryParse<T> parse) where T : struct =>
+        (string text, out T? value) =>
+        {
+            bool ok = parse(text, out T inner);
+            value = ok ? inner : null;
+            return ok;
+        };
+}
