@@ -29,6 +29,7 @@ public static class CliApp
             DiffCommand.Create(),
             DisasmCommand.Create(),
             GdbCommand.Create(),
+            DebugCommand.Create(),
         };
 
         ParseResult parsed = root.Parse(args);

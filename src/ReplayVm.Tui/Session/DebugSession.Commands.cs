@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text;
+using ReplayVm.Replay.Timeline;
+
+namespace ReplayVm.Tui.Session;
+
+/// <summary>The gdb-style command line: every command answers with text or a one-line error, never an exception.</summary>
+public sealed partial class DebugSession
+{
+    public const string CommandHelp =
+        "b SYMBOL|*ADDR  watch *ADDR  c  rc  si  rsi  ni  rni  goto STEP  last-write ADDR  x/Nx ADDR  info b  delete N";
+
+    /// <summary>Runs one command line; <paramref name="cancel"/> and <paramref name="progress"/> apply to long movements.</summary>
+    public CommandResult Execute(string line, CancellationToken cancel = default, IProgress<double>? progress = null)
+    {
+        string text = line.Trim();
+        if (text.Length == 0) return new CommandResult("");
+        int space = text.IndexOfAny([' ', '\t']);
+        string verb = space < 0 ? text : text[..space];
+        string argument = space < 0 ? "" : text[(space + 1)..].Trim();
+        try
+        {
+            if (verb.StartsWith("x/", StringComparison.Ordinal) || verb == "x") return Examine(verb, argument);
+            return verb switch
+            {
+                "b" or "break" => Break(argument),
+                "watch" => Watch(argument),
+                "c" or "continue" => Moved(Continue(cancel, progress)),
+                "rc" or "reverse-continue" => Moved(ReverseContinue(cancel, progress)),
+                "si" or "stepi" => NoArgument(argument, () => Moved(StepInto())),
+                "rsi" or "reverse-stepi" => NoArgument(argument, () => Moved(StepBack())),
+                "ni" or "nexti" => NoArgument(argument, () => Moved(StepOver(cancel))),
+                "rni" or "reverse-nexti" => NoArgument(argument, () => Moved(StepBackOver(cancel))),
+                "goto" => GotoStep(argument, cancel, progress),
+                "last-write" => LastWrite(argument, cancel),
+                "info" when argument is "b" or "break" or "breakpoints" or "watchpoints" => InfoBreakpoints(),
+                "delete" or "d" => DeletePoint(argument),
+                "help" or "h" => new CommandResult(CommandHelp),
+                _ => CommandResult.Error($"unknown command '{verb}' (try: {CommandHelp})"),
+            };
+        }
+        catch (TimelineException e)
+        {
+            return CommandResult.Error(e.Message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or OverflowException)
+        {
+            return CommandResult.Error($"{verb}: {e.Message}");
+        }
+    }
+
+    private CommandResult Moved(TimelineStop _) => new(LastStop);
+
+    private static CommandResult NoArgument(string argument, Func<CommandResult> run) =>
+        argument.Length == 0 ? run() : CommandResult.Error($"unexpected argument '{argument}'");
+
+    private bool TryAddress(string text, out ulong address) => AddressParser.TryParse(text, Hart, Symbols, out address);
+
+    private CommandResult Break(string argument)
+    {
+        if (argument.Length == 0) return CommandResult.Error("b: give a symbol or *ADDRESS (b main, b *0x80000000)");
+        string target = argument.StartsWith('*') ? argument[1..] : argument;
+        // Without '*', gdb takes the word as a location (a symbol), never a register: keep that meaning.
+        bool found = argument.StartsWith('*') ? TryAddress(target, out ulong address) : TrySymbolOrNumber(target, out address);
+        if (!found) return CommandResult.Error($"b: no symbol or address '{argument}'");
+        var point = AddBreakpoint(address);
+        return new CommandResult($"breakpoint {point.Number} at 0x{address:x}" + (point.Symbol is { } s ? $" <{s}>" : ""));
+    }
+
+    private bool TrySymbolOrNumber(string text, out ulong address)
+    {
+        address = 0;
+        if (Symbols.Find(text) is { } value)
+        {
+            address = value;
+            return true;
+        }
+        return AddressParser.TryParseNumber(text, out address) || TryAddress(text, out address) && text.Contains('+');
+    }
+
+    private CommandResult Watch(string argument)
+    {
+        if (!argument.StartsWith('*') || !TryAddress(argument[1..], out ulong address))
+            return CommandResult.Error($"watch: give *ADDRESS (watch *0x80001000), not '{argument}'");
+        var point = AddWatchpoint(address);
+        return new CommandResult($"watchpoint {point.Number} on writes to 0x{address:x}..0x{address + point.Length - 1:x}");
+    }
+
+    private CommandResult GotoStep(string argument, CancellationToken cancel, IProgress<double>? progress)
+    {
+        if (!AddressParser.TryParseNumber(argument, out ulong step)) return CommandResult.Error($"goto: '{argument}' is not a step number");
+        return Moved(Goto(step, cancel, progress));
+    }
+
+    private CommandResult LastWrite(string argument, CancellationToken cancel)
+    {
+        if (!TryAddress(argument.TrimStart('*'), out ulong address)) return CommandResult.Error($"last-write: bad address '{argument}'");
+        ulong? step = Timeline.LastWriteBefore(address, 1, cancel);
+        return new CommandResult(step is { } s
+            ? $"0x{address:x} was last written by the instruction at step {s} (goto {s} to see it)"
+            : $"0x{address:x} was not written before step {Position}");
+    }
+
+    private CommandResult InfoBreakpoints() =>
+        new(_points.Count == 0 ? "no breakpoints or watchpoints" : string.Join('\n', _points.Select(p => p.ToString())));
+
+    private CommandResult DeletePoint(string argument)
+    {
+        if (!int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out int number))
+            return CommandResult.Error($"delete: '{argument}' is not a breakpoint number (see info b)");
+        return Delete(number) ? new CommandResult($"deleted {number}") : CommandResult.Error($"delete: no breakpoint {number}");
+    }
+
+    /// <summary>gdb's x/NFU: N units (default 8), format x, unit b/h/w/g (default w, as in gdb).</summary>
+    private CommandResult Examine(string verb, string argument)
+    {
+        string spec = verb.Length > 2 ? verb[2..] : "";
+        int i = 0;
+        while (i < spec.Length && char.IsAsciiDigit(spec[i])) i++;
+        int count = i == 0 ? 8 : int.TryParse(spec[..i], out int n) ? n : -1;
+        if (count is < 1 or > 4096) return CommandResult.Error($"x: bad count in '{verb}' (1 to 4096)");
+        int unit = 4;
+        foreach (char c in spec[i..])
+        {
+            switch (c)
+            {
+                case 'x': break;
+                case 'b': unit = 1; break;
+                case 'h': unit = 2; break;
+                case 'w': unit = 4; break;
+                case 'g': unit = 8; break;
+                default: return CommandResult.Error($"x: unknown format letter '{c}' (x with b, h, w or g)");
+            }
+        }
+        if (argument.Length == 0) return CommandResult.Error("x: give an address (x/16x sp, x/4g 0x80001000)");
+        if (!TryAddress(argument.TrimStart('*'), out ulong address)) return CommandResult.Error($"x: bad address '{argument}'");
+        var bytes = new byte[count * unit];
+        if (!ReadMemory(address, bytes)) return CommandResult.Error($"x: cannot read {bytes.Length} bytes at 0x{address:x}");
+
+        int perLine = Math.Max(1, 16 / unit);
+        var text = new StringBuilder();
+        for (int k = 0; k < count; k++)
+        {
+            if (k % perLine == 0)
+            {
+                if (k > 0) text.Append('\n');
+                ulong lineAddress = address + (ulong)(k * unit);
+                text.Append($"0x{lineAddress:x}");
+                if (Symbols.NameAt(lineAddress) is { } name) text.Append($" <{name}>");
+                text.Append(':');
+            }
+            ulong value = 0;
+            for (int b = unit - 1; b >= 0; b--) value = value << 8 | bytes[k * unit + b]; // little-endian
+            text.Append(' ').Append("0x").Append(value.ToString($"x{unit * 2}", CultureInfo.InvariantCulture));
+        }
+        return new CommandResult(text.ToString());
+    }
+}
