@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 using ReplayVm.Cli.Tests.Support;
+using static ReplayVm.Cli.Tests.Support.GdbTranscript;
 
 namespace ReplayVm.Cli.Tests;
 
@@ -12,7 +10,7 @@ namespace ReplayVm.Cli.Tests;
 /// demo guest, with breakpoints, reverse stepping, reverse-finish / reverse-next, and the demo's
 /// deliberate bug found with a watchpoint and reverse-continue.
 /// </summary>
-public sealed partial class GdbCommandTests : IDisposable
+public sealed class GdbCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("replayvm-gdb-").FullName;
 
@@ -24,11 +22,11 @@ public sealed partial class GdbCommandTests : IDisposable
     [Fact]
     public void Gdb_steps_back_and_finds_the_store_that_overwrote_the_secret()
     {
-        string gdb = GdbMultiarch();
+        string gdb = GdbSession.GdbMultiarch();
         string trace = RecordDemo();
         using var server = GdbServerProcess.Start(trace);
 
-        string output = RunGdb(gdb, server.Port,
+        string output = GdbSession.Run(gdb, server.Port, "tools/guests/bin/demo.elf", TimeSpan.FromSeconds(120),
             "break copy_name",
             "continue",
             Registers("AT0"),
@@ -126,120 +124,4 @@ public sealed partial class GdbCommandTests : IDisposable
 
     private static string Registers(string label) =>
         $"printf \"{label} pc=%lx ra=%lx sp=%lx a0=%lx a1=%lx a5=%lx\\n\", $pc, $ra, $sp, $a0, $a1, $a5";
-
-    /// <summary>The rest of the first output line starting with <paramref name="label"/>.</summary>
-    private static string Line(string output, string label)
-    {
-        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith(label + " ", StringComparison.Ordinal));
-        Assert.True(line is not null, $"no '{label}' line in the gdb output:\n{output}");
-        return line![(label.Length + 1)..].Trim();
-    }
-
-    private static ulong Hex(string line, string name)
-    {
-        var match = Regex.Match(line, $@"\b{name}=([0-9a-f]+)");
-        Assert.True(match.Success, line);
-        return Convert.ToUInt64(match.Groups[1].Value, 16);
-    }
-
-    private static string RunGdb(string gdb, int port, params string[] commands)
-    {
-        var info = new ProcessStartInfo(gdb)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            WorkingDirectory = CliProcess.RepoRoot,
-        };
-        string[] setup =
-        [
-            "set pagination off",
-            "set architecture riscv:rv64",
-            "file tools/guests/bin/demo.elf",
-            $"target remote 127.0.0.1:{port}",
-        ];
-        foreach (var argument in new[] { "-batch", "-nx" }) info.ArgumentList.Add(argument);
-        foreach (var command in setup.Concat(commands))
-        {
-            info.ArgumentList.Add("-ex");
-            info.ArgumentList.Add(command);
-        }
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gdb did not finish in 120 s:\n{stdout.Result}\n{stderr.Result}");
-        }
-        return stdout.Result + "\n" + stderr.Result;
-    }
-
-    /// <summary>gdb-multiarch from PATH; its absence fails the test (tools/test installs it).</summary>
-    private static string GdbMultiarch()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-            if (File.Exists(Path.Combine(dir, "gdb-multiarch"))) return Path.Combine(dir, "gdb-multiarch");
-        throw new Xunit.Sdk.XunitException("gdb-multiarch not found: install the Debian package gdb-multiarch (tools/test does)");
-    }
-
-    /// <summary>A running <c>replayvm gdb TRACE --port 0</c>, stopped with SIGINT as a user's Ctrl-C would.</summary>
-    private sealed partial class GdbServerProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private GdbServerProcess(Process process, int port)
-        {
-            _process = process;
-            Port = port;
-        }
-
-        public int Port { get; }
-
-        public static GdbServerProcess Start(string trace)
-        {
-            var info = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                WorkingDirectory = CliProcess.RepoRoot,
-            };
-            foreach (var argument in new[] { CliProcess.CliDll, "gdb", trace, "--port", "0" }) info.ArgumentList.Add(argument);
-            var process = Process.Start(info)!;
-            var line = process.StandardError.ReadLineAsync();
-            if (!line.Wait(TimeSpan.FromSeconds(60)) || line.Result is null)
-            {
-                process.Kill();
-                throw new Xunit.Sdk.XunitException("replayvm gdb did not say where it listens");
-            }
-            var match = Listening().Match(line.Result);
-            if (!match.Success)
-            {
-                process.Kill();
-                throw new Xunit.Sdk.XunitException($"unexpected first line from replayvm gdb: {line.Result}");
-            }
-            return new GdbServerProcess(process, int.Parse(match.Groups[1].Value));
-        }
-
-        /// <summary>Sends SIGINT and returns the exit status.</summary>
-        public int Stop()
-        {
-            Assert.Equal(0, Kill(_process.Id, 2));
-            if (!_process.WaitForExit(TimeSpan.FromSeconds(30))) throw new TimeoutException("replayvm gdb ignored SIGINT");
-            return _process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) _process.Kill();
-            _process.Dispose();
-        }
-
-        [GeneratedRegex(@"^replayvm: gdb server listening on 127\.0\.0\.1:(\d+) \(target remote 127\.0\.0\.1:\1\)$")]
-        private static partial Regex Listening();
-
-        [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-        private static extern int Kill(int pid, int signal);
-    }
 }

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using ReplayVm.Cli.Tests.Support;
+using static ReplayVm.Cli.Tests.Support.GdbTranscript;
 
 namespace ReplayVm.Cli.Tests;
 
@@ -9,7 +9,7 @@ namespace ReplayVm.Cli.Tests;
 /// U-Boot's entry, steps back across OpenSBI's <c>mret</c> into machine mode and forwards again,
 /// with gdb's virtual <c>priv</c> register following the mode switch.
 /// </summary>
-public sealed partial class GdbFirmwareTests : IDisposable
+public sealed class GdbFirmwareTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("replayvm-gdbfw-").FullName;
 
@@ -34,11 +34,11 @@ public sealed partial class GdbFirmwareTests : IDisposable
     [Fact]
     public void Gdb_steps_back_across_the_mret_from_OpenSbi_into_UBoot()
     {
-        string gdb = GdbMultiarch();
+        string gdb = GdbSession.GdbMultiarch();
         string trace = RecordFirmware();
-        using var server = GdbServer.Start(trace);
+        using var server = GdbServerProcess.Start(trace);
 
-        string output = RunGdb(gdb, server.Port,
+        string output = GdbSession.Run(gdb, server.Port, symbolFile: null, TimeSpan.FromSeconds(60),
             $"break *0x{UBootEntry:x}",
             "continue",
             Registers("ENTRY"),
@@ -104,116 +104,8 @@ public sealed partial class GdbFirmwareTests : IDisposable
 
     /// <summary>The label's register line with its privilege appended, so one string compares both.</summary>
     private static string Line(string output, string label) =>
-        FirstLine(output, label) + " " + FirstLine(output, label + "-PRIV");
+        GdbTranscript.Line(output, label) + " " + GdbTranscript.Line(output, label + "-PRIV");
 
     /// <summary>The line without its pc and priv: the general registers only.</summary>
     private static string Gprs(string line) => Regex.Replace(line, @"\b(pc|priv)=[0-9a-f]+", "");
-
-    private static string FirstLine(string output, string label)
-    {
-        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith(label + " ", StringComparison.Ordinal));
-        Assert.True(line is not null, $"no '{label}' line in the gdb output:\n{output}");
-        return line![(label.Length + 1)..].Trim();
-    }
-
-    private static ulong Hex(string line, string name)
-    {
-        var match = Regex.Match(line, $@"\b{name}=([0-9a-f]+)");
-        Assert.True(match.Success, line);
-        return Convert.ToUInt64(match.Groups[1].Value, 16);
-    }
-
-    /// <summary>gdb in batch mode with no symbol file: the firmware is raw binaries, so addresses only.</summary>
-    private static string RunGdb(string gdb, int port, params string[] commands)
-    {
-        var info = new ProcessStartInfo(gdb)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            WorkingDirectory = CliProcess.RepoRoot,
-        };
-        string[] setup = ["set pagination off", "set architecture riscv:rv64", $"target remote 127.0.0.1:{port}"];
-        info.ArgumentList.Add("-batch");
-        info.ArgumentList.Add("-nx");
-        foreach (var command in setup.Concat(commands))
-        {
-            info.ArgumentList.Add("-ex");
-            info.ArgumentList.Add(command);
-        }
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gdb did not finish in 60 s:\n{stdout.Result}\n{stderr.Result}");
-        }
-        return stdout.Result + "\n" + stderr.Result;
-    }
-
-    /// <summary>gdb-multiarch from PATH; its absence fails the test (tools/test installs it).</summary>
-    private static string GdbMultiarch()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-            if (File.Exists(Path.Combine(dir, "gdb-multiarch"))) return Path.Combine(dir, "gdb-multiarch");
-        throw new Xunit.Sdk.XunitException("gdb-multiarch not found: install the Debian package gdb-multiarch (tools/test does)");
-    }
-
-    /// <summary>A running <c>replayvm gdb TRACE --port 0</c>, told its port by its first stderr line.</summary>
-    private sealed partial class GdbServer : IDisposable
-    {
-        private readonly Process _process;
-
-        private GdbServer(Process process, int port)
-        {
-            _process = process;
-            Port = port;
-        }
-
-        public int Port { get; }
-
-        public static GdbServer Start(string trace)
-        {
-            var info = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                WorkingDirectory = CliProcess.RepoRoot,
-            };
-            foreach (var argument in new[] { CliProcess.CliDll, "gdb", trace, "--port", "0" }) info.ArgumentList.Add(argument);
-            var process = Process.Start(info)!;
-            var line = process.StandardError.ReadLineAsync();
-            var match = line.Wait(TimeSpan.FromSeconds(60)) && line.Result is not null ? Listening().Match(line.Result) : null;
-            if (match is not { Success: true })
-            {
-                process.Kill();
-                throw new Xunit.Sdk.XunitException($"replayvm gdb did not say where it listens: {(line.IsCompleted ? line.Result : "(nothing)")}");
-            }
-            // Keep draining stderr so the server never blocks on a full pipe.
-            _ = process.StandardError.ReadToEndAsync();
-            return new GdbServer(process, int.Parse(match.Groups[1].Value));
-        }
-
-        /// <summary>Asks the server to stop as a user's Ctrl-C would and returns its exit status.</summary>
-        public int Stop()
-        {
-            Assert.Equal(0, Kill(_process.Id, 2));
-            if (!_process.WaitForExit(TimeSpan.FromSeconds(30))) throw new TimeoutException("replayvm gdb ignored SIGINT");
-            return _process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) _process.Kill();
-            _process.Dispose();
-        }
-
-        [GeneratedRegex(@"^replayvm: gdb server listening on 127\.0\.0\.1:(\d+) ")]
-        private static partial Regex Listening();
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-        private static extern int Kill(int pid, int signal);
-    }
 }

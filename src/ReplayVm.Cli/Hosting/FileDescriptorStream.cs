@@ -65,10 +65,12 @@ internal sealed partial class FileDescriptorStream(int fd) : Stream
     }
 
     public override void Flush() { }
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
+    // A terminal or pipe has no length or position (CanSeek is false, as Stream's contract requires).
+    public override long Length => throw new NotSupportedException(NotSeekable);
+    public override long Position { get => throw new NotSupportedException(NotSeekable); set => throw new NotSupportedException(NotSeekable); }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException(NotSeekable);
+    public override void SetLength(long value) => throw new NotSupportedException(NotSeekable);
+    private const string NotSeekable = "a console file descriptor cannot seek";
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial nint read(int fd, byte* buffer, nuint count);

@@ -9,18 +9,10 @@ namespace ReplayVm.Core.Tests.Debug;
 /// the run exactly as it would have gone without them.</summary>
 public sealed class DebugHookTests
 {
-    private static string Guest(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln")))
-                return Path.Combine(dir.FullName, "tools", "guests", "bin", name);
-        throw new InvalidOperationException("ReplayVm.sln not found");
-    }
-
     private static (Machine Machine, ElfImage Image, List<byte> Output) Boot(string guest)
     {
         var output = new List<byte>();
-        var image = ElfImage.Parse(File.ReadAllBytes(Guest(guest)));
+        var image = ElfImage.Parse(File.ReadAllBytes(RepoPaths.GuestBinary(guest)));
         var machine = new Machine(new MachineConfig(), NoInput.Instance, output.Add);
         machine.LoadElf(image);
         return (machine, image, output);

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using ReplayVm.Core.Input;
-using ReplayVm.Core.Loading;
 using ReplayVm.Core.Tests.Oracle;
 using Xunit.Abstractions;
 
@@ -14,16 +13,6 @@ namespace ReplayVm.Core.Tests.Devices;
 /// </summary>
 public class DemoGuestTests(ITestOutputHelper output)
 {
-    private static string Guests
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln"))) return Path.Combine(dir.FullName, "tools", "guests");
-            throw new InvalidOperationException("ReplayVm.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
-
     /// <summary>Types a fixed byte stream as fast as the UART takes it; clock and entropy as <see cref="NoInput"/>.</summary>
     private sealed class PipedInput(byte[] bytes) : IInputPort
     {
@@ -41,23 +30,18 @@ public class DemoGuestTests(ITestOutputHelper output)
 
     private static string Mask(string text) => Regex.Replace(text, "^(time|rand): .*$", "$1: <masked>", RegexOptions.Multiline);
 
-    private static string RunOnReplayVm(out RunResult result)
-    {
-        var console = new List<byte>();
-        var machine = new Machine(new MachineConfig(), new PipedInput(File.ReadAllBytes(Path.Combine(Guests, "expected", "demo.stdin"))), console.Add);
-        machine.LoadElf(ElfImage.Parse(File.ReadAllBytes(Path.Combine(Guests, "bin", "demo.elf"))));
-        result = machine.Run(200_000_000);
-        return Encoding.ASCII.GetString(console.ToArray());
-    }
+    private static GuestRun RunOnReplayVm() =>
+        BareMetalGuestHarness.RunOnReplayVm(RepoPaths.GuestBinary("demo.elf"), 200_000_000,
+            new PipedInput(File.ReadAllBytes(RepoPaths.Expected("demo.stdin"))));
 
     [Fact]
     public void Demo_session_prints_the_expected_output()
     {
-        string actual = RunOnReplayVm(out var result);
+        var (result, actual) = RunOnReplayVm();
         output.WriteLine(actual);
         Assert.Equal(StopReason.GuestExit, result.Reason);
-        Assert.Equal(int.Parse(File.ReadAllText(Path.Combine(Guests, "expected", "demo.status"))), result.ExitCode);
-        Assert.Equal(Mask(File.ReadAllText(Path.Combine(Guests, "expected", "demo.out"))), Mask(actual));
+        Assert.Equal(int.Parse(File.ReadAllText(RepoPaths.Expected("demo.status"))), result.ExitCode);
+        Assert.Equal(Mask(File.ReadAllText(RepoPaths.Expected("demo.out"))), Mask(actual));
         // NoInput's fixed clock is 2026-01-01T00:00:00Z, the same instant QEMU's -rtc base gives.
         Assert.Contains("time: 2026-01-01 00:00:00 UTC\n", actual);
         Assert.Matches("(?m)^rand: [0-9a-f]{16}$", actual);
@@ -67,9 +51,9 @@ public class DemoGuestTests(ITestOutputHelper output)
     public void Demo_session_on_qemu_matches_the_expected_output()
     {
         ExternalTools.Require(ExternalTools.Qemu);
-        var qemu = ExternalTools.Run(Path.Combine(Guests, "demo", "run-qemu"), [], TimeSpan.FromSeconds(90));
+        var qemu = ExternalTools.Run(Path.Combine(RepoPaths.Guests, "demo", "run-qemu"), [], TimeSpan.FromSeconds(90));
         Assert.False(qemu.TimedOut, "the demo did not finish on QEMU");
         Assert.Equal(0, qemu.ExitCode);
-        Assert.Equal(Mask(File.ReadAllText(Path.Combine(Guests, "expected", "demo.out"))), Mask(Encoding.ASCII.GetString(qemu.Stdout)));
+        Assert.Equal(Mask(File.ReadAllText(RepoPaths.Expected("demo.out"))), Mask(Encoding.ASCII.GetString(qemu.Stdout)));
     }
 }

@@ -9,14 +9,6 @@ namespace ReplayVm.Core.Tests.State;
 /// reproduces the same state hash and console output as the first time.</summary>
 public sealed class HartSnapshotTests
 {
-    private static string Guest(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln")))
-                return Path.Combine(dir.FullName, "tools", "guests", "bin", name);
-        throw new InvalidOperationException("ReplayVm.sln not found above " + AppContext.BaseDirectory);
-    }
-
     // bench touches no device state between the two points but the UART's transmitter, so hart + RAM is all there is to restore.
     [Theory]
     [InlineData("bench.elf", 3_000_000UL, 2_000_000UL)]
@@ -25,7 +17,7 @@ public sealed class HartSnapshotTests
     {
         var output = new List<byte>();
         var machine = new Machine(new MachineConfig(), NoInput.Instance, output.Add);
-        machine.LoadElf(ElfImage.Parse(File.ReadAllBytes(Guest(guest))));
+        machine.LoadElf(ElfImage.Parse(File.ReadAllBytes(RepoPaths.GuestBinary(guest))));
         machine.Run(first);
 
         var hart = machine.Hart.Capture();

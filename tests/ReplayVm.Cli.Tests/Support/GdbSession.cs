@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace ReplayVm.Cli.Tests.Support;
+
+/// <summary>
+/// gdb-multiarch in batch mode against a <c>replayvm gdb</c> server: the commands a user would type,
+/// after attaching as RISC-V 64, with the transcript (stdout and stderr) returned for assertions.
+/// </summary>
+public static class GdbSession
+{
+    /// <summary>gdb-multiarch from PATH; its absence fails the test (tools/test installs it).</summary>
+    public static string GdbMultiarch()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, "gdb-multiarch"))) return Path.Combine(dir, "gdb-multiarch");
+        throw new Xunit.Sdk.XunitException("gdb-multiarch not found: install the Debian package gdb-multiarch (tools/test does)");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="commands"/> in <c>gdb -batch -nx</c> attached to 127.0.0.1:<paramref name="port"/>.
+    /// <paramref name="symbolFile"/> (relative to the repository root) gives gdb the guest's symbols;
+    /// without one (raw firmware binaries) gdb knows addresses only.
+    /// </summary>
+    public static string Run(string gdb, int port, string? symbolFile, TimeSpan timeout, params string[] commands)
+    {
+        var info = new ProcessStartInfo(gdb)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = CliProcess.RepoRoot,
+        };
+        List<string> setup = ["set pagination off", "set architecture riscv:rv64"];
+        if (symbolFile is not null) setup.Add($"file {symbolFile}");
+        setup.Add($"target remote 127.0.0.1:{port}");
+        info.ArgumentList.Add("-batch");
+        info.ArgumentList.Add("-nx");
+        foreach (var command in setup.Concat(commands))
+        {
+            info.ArgumentList.Add("-ex");
+            info.ArgumentList.Add(command);
+        }
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"gdb did not finish in {timeout.TotalSeconds:0} s:\n{stdout.Result}\n{stderr.Result}");
+        }
+        return stdout.Result + "\n" + stderr.Result;
+    }
+}
+
+/// <summary>Reads the labelled <c>printf</c> lines tests ask gdb for out of its transcript.</summary>
+public static class GdbTranscript
+{
+    /// <summary>The rest of the first output line starting with <paramref name="label"/> and a space.</summary>
+    public static string Line(string output, string label)
+    {
+        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith(label + " ", StringComparison.Ordinal));
+        Assert.True(line is not null, $"no '{label}' line in the gdb output:\n{output}");
+        return line![(label.Length + 1)..].Trim();
+    }
+
+    /// <summary>The hex value of <c>name=...</c> in a line.</summary>
+    public static ulong Hex(string line, string name)
+    {
+        var match = Regex.Match(line, $@"\b{name}=([0-9a-f]+)");
+        Assert.True(match.Success, line);
+        return Convert.ToUInt64(match.Groups[1].Value, 16);
+    }
+}
+
+/// <summary>
+/// A running <c>replayvm gdb TRACE --port 0</c>, told its port by its first stderr line and stopped
+/// with SIGINT as a user's Ctrl-C would.
+/// </summary>
+public sealed partial class GdbServerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private GdbServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static GdbServerProcess Start(string trace)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            WorkingDirectory = CliProcess.RepoRoot,
+        };
+        foreach (var argument in new[] { CliProcess.CliDll, "gdb", trace, "--port", "0" }) info.ArgumentList.Add(argument);
+        var process = Process.Start(info)!;
+        var line = process.StandardError.ReadLineAsync();
+        var match = line.Wait(TimeSpan.FromSeconds(60)) && line.Result is not null ? Listening().Match(line.Result) : null;
+        if (match is not { Success: true })
+        {
+            process.Kill();
+            throw new Xunit.Sdk.XunitException($"replayvm gdb did not say where it listens: {(line.IsCompleted ? line.Result : "(nothing)")}");
+        }
+        // Keep draining both pipes so the server never blocks on a full one.
+        _ = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        return new GdbServerProcess(process, int.Parse(match.Groups[1].Value));
+    }
+
+    /// <summary>Sends SIGINT and returns the exit status.</summary>
+    public int Stop()
+    {
+        Assert.Equal(0, Kill(_process.Id, 2));
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(30))) throw new TimeoutException("replayvm gdb ignored SIGINT");
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) _process.Kill();
+        _process.Dispose();
+    }
+
+    // The whole line, so a change to what the server tells the user (the gdb command to type) is noticed.
+    [GeneratedRegex(@"^replayvm: gdb server listening on 127\.0\.0\.1:(\d+) \(target remote 127\.0\.0\.1:\1\)$")]
+    private static partial Regex Listening();
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
