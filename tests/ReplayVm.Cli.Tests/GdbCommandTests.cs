@@ -16,7 +16,7 @@ public sealed class GdbCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    // copy_name in tools/guests/bin/demo.elf: a leaf of six instructions (lbu, addi, addi, sb, bnez, ret).
+    // copy_name in tools/guests/elf/demo.elf: a leaf of six instructions (lbu, addi, addi, sb, bnez, ret).
     private const ulong CopyNameStart = 0x800008c0, CopyNameEnd = 0x800008d0;
 
     [Fact]
@@ -26,7 +26,7 @@ public sealed class GdbCommandTests : IDisposable
         string trace = RecordDemo();
         using var server = GdbServerProcess.Start(trace);
 
-        string output = GdbSession.Run(gdb, server.Port, "tools/guests/bin/demo.elf", TimeSpan.FromSeconds(120),
+        string output = GdbSession.Run(gdb, server.Port, "tools/guests/elf/demo.elf", TimeSpan.FromSeconds(120),
             "break copy_name",
             "continue",
             Registers("AT0"),

@@ -14,8 +14,8 @@ public static class RepoPaths
     /// <summary>tools/guests: the bundled guests' sources, expected outputs and scripts.</summary>
     public static string Guests => Path.Combine(Root, "tools", "guests");
 
-    /// <summary>A built guest under tools/guests/bin.</summary>
-    public static string GuestBinary(string name) => Path.Combine(Guests, "bin", name);
+    /// <summary>A built guest under tools/guests/elf.</summary>
+    public static string GuestBinary(string name) => Path.Combine(Guests, "elf", name);
 
     /// <summary>A file the bundled guests' sessions are checked against, under tools/guests/expected.</summary>
     public static string Expected(string name) => Path.Combine(Guests, "expected", name);

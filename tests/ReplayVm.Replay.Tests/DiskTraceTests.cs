@@ -15,7 +15,7 @@ public class DiskTraceTests
 {
     private static string GuestFile(params string[] parts) => Path.Combine([TestGuests.RepoRoot, "tools", "guests", .. parts]);
 
-    private static readonly byte[] KernelElf = File.ReadAllBytes(GuestFile("bin", "kernel.elf"));
+    private static readonly byte[] KernelElf = File.ReadAllBytes(GuestFile("elf", "kernel.elf"));
     private static readonly byte[] KernelDisk = File.ReadAllBytes(GuestFile("kernel", "disk.img"));
     private static readonly byte[] KernelInput = File.ReadAllBytes(GuestFile("expected", "kernel.stdin"));
 

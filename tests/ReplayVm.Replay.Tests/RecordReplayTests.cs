@@ -136,7 +136,7 @@ public class MachineSetupTests
     [Fact]
     public void FirmwareSetupRecordsAndReplays()
     {
-        var elf = File.ReadAllBytes(Path.Combine(TestGuests.RepoRoot, "tools", "guests", "bin", "hello.elf"));
+        var elf = File.ReadAllBytes(Path.Combine(TestGuests.RepoRoot, "tools", "guests", "elf", "hello.elf"));
         var setup = MachineSetup.ForFirmware(TestGuests.Config, "hello.elf", elf);
         var recording = RoundTrip.Record(setup, NoInput.Instance, interval: 1_000);
         Assert.Equal(StopReason.GuestExit, recording.Result.Run.Reason);

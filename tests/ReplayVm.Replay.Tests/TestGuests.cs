@@ -4,7 +4,7 @@ using ReplayVm.Replay;
 
 namespace ReplayVm.Replay.Tests;
 
-/// <summary>The guests the tests record: the committed ones under tools/guests/bin and the echo guest built here.</summary>
+/// <summary>The guests the tests record: the committed ones under tools/guests/elf and the echo guest built here.</summary>
 internal static class TestGuests
 {
     /// <summary>Small RAM keeps full-RAM state hashes cheap.</summary>
@@ -21,7 +21,7 @@ internal static class TestGuests
     }
 
     public static MachineSetup Committed(string name) =>
-        MachineSetup.ForElf(Config, name + ".elf", File.ReadAllBytes(Path.Combine(RepoRoot, "tools", "guests", "bin", name + ".elf")));
+        MachineSetup.ForElf(Config, name + ".elf", File.ReadAllBytes(Path.Combine(RepoRoot, "tools", "guests", "elf", name + ".elf")));
 
     private static readonly Lazy<byte[]> EchoElf = new(BuildEcho);
 

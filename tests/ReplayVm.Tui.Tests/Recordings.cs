@@ -22,7 +22,7 @@ internal static class Recordings
 
     private static readonly Lazy<TraceFile> Demo = new(() =>
     {
-        string guest = Path.Combine(RepoRoot, "tools", "guests", "bin", "demo.elf");
+        string guest = Path.Combine(RepoRoot, "tools", "guests", "elf", "demo.elf");
         var setup = MachineSetup.ForElf(new MachineConfig { RamSize = 16UL << 20 }, "demo.elf", File.ReadAllBytes(guest));
         var lines = File.ReadAllLines(Path.Combine(RepoRoot, "tools", "guests", "expected", "demo.stdin"));
         var script = lines.Select((line, i) => new ScriptedKeys(20_000 * (ulong)(i + 1), Encoding.ASCII.GetBytes(line + "\n")));

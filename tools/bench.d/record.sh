@@ -20,7 +20,7 @@ input_events() {
 }
 
 record_section() {
-    local demo_elf="$root/tools/guests/bin/demo.elf" demo_in="$root/tools/guests/expected/demo.stdin"
+    local demo_elf="$root/tools/guests/elf/demo.elf" demo_in="$root/tools/guests/expected/demo.stdin"
     [ -f "$demo_elf" ] && [ -f "$demo_in" ] || die "demo guest or its input missing (run tools/guests/build)"
     local trace="$work/rr-bench.rvtrace" i
     local run_t=() rec_t=() rep_t=()

@@ -33,7 +33,7 @@ public static class CliProcess
         }
     }
 
-    public static string Guest(string name) => Path.Combine(RepoRoot, "tools", "guests", "bin", name);
+    public static string Guest(string name) => Path.Combine(RepoRoot, "tools", "guests", "elf", name);
 
     public static string Expected(string name) => Path.Combine(RepoRoot, "tools", "guests", "expected", name);
 

@@ -18,7 +18,7 @@ public sealed class QemuLockstepTests
     {
         var (code, report) = Lockstep(new LockstepOptions
         {
-            ElfPath = Path.Combine(Root, "tools/guests/bin", guest),
+            ElfPath = Path.Combine(Root, "tools/guests/elf", guest),
             AllowKnownQemuDeviations = true,
         });
         Assert.True(code == 0, report);

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace ReplayVm.Core.Tests.Oracle;
 
 /// <summary>
-/// Every virt guest in tools/guests/bin must print the same bytes and end with the same exit
+/// Every virt guest in tools/guests/elf must print the same bytes and end with the same exit
 /// status on ReplayVm as on QEMU. HTIF guests (<c>*-htif*</c>) are for the Spike board, which QEMU's
 /// virt does not have, so they are left out. Interactive guests — those with an
 /// <c>expected/NAME.stdin</c> session, such as demo and kernel — need input and devices set up by
@@ -21,7 +21,7 @@ public class GuestAgreementTests(ITestOutputHelper output)
         {
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
                 if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln")))
-                    return Path.Combine(dir.FullName, "tools", "guests", "bin");
+                    return Path.Combine(dir.FullName, "tools", "guests", "elf");
             throw new InvalidOperationException("ReplayVm.sln not found above " + AppContext.BaseDirectory);
         }
     }

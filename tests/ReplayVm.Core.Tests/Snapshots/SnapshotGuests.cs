@@ -75,7 +75,7 @@ internal sealed class GuestRun
             disk = new CopyOnWriteOverlay(new MemoryBlockStorage(image, readOnly: true));
             machine.AttachDisk(disk);
         }
-        machine.LoadElf(ElfImage.Parse(File.ReadAllBytes(Path.Combine(GuestsDir, "bin", name + ".elf"))));
+        machine.LoadElf(ElfImage.Parse(File.ReadAllBytes(Path.Combine(GuestsDir, "elf", name + ".elf"))));
         return new GuestRun(machine, output, typing, disk);
     }
 

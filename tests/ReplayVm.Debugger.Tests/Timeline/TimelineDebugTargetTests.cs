@@ -167,7 +167,7 @@ public sealed class TimelineDebugTargetTests
 
     private static byte[] RecordHello()
     {
-        string elf = Path.Combine(RepoRoot(), "tools", "guests", "bin", "hello.elf");
+        string elf = Path.Combine(RepoRoot(), "tools", "guests", "elf", "hello.elf");
         var setup = MachineSetup.ForElf(new MachineConfig { RamSize = 16UL << 20 }, "hello.elf", File.ReadAllBytes(elf));
         var stream = new MemoryStream();
         using (var recorder = new Recorder(setup, NoInput.Instance, _ => { }, stream,

@@ -24,7 +24,7 @@ internal static class TimelineRecordings
         TraceReader.Read(RoundTrip.Record(TestGuests.Committed(guest), live, hashInterval, maxSteps).Trace);
 
     public static ElfImage Elf(string guest) =>
-        ElfImage.Parse(File.ReadAllBytes(Path.Combine(TestGuests.RepoRoot, "tools", "guests", "bin", guest + ".elf")));
+        ElfImage.Parse(File.ReadAllBytes(Path.Combine(TestGuests.RepoRoot, "tools", "guests", "elf", guest + ".elf")));
 
     public static ulong Symbol(string guest, string name) => Elf(guest).FindSymbol(name)!.Value;
 }
