@@ -156,18 +156,21 @@ internal sealed class LockstepPair
     }
 
     /// <summary>
-    /// The raw bits at <paramref name="pc"/> for the CLI to disassemble. Hart.DebugRead reads physical
-    /// memory, so this answers only while fetches are untranslated: M-mode, or satp.MODE = Bare
-    /// (privileged spec 10.1.11: MODE is satp[63:60] on RV64).
+    /// The raw bits at <paramref name="pc"/> for the CLI to disassemble, read through the translation
+    /// the instruction was fetched with (<see cref="VirtualMemoryView"/>: no side effects). That is the
+    /// hart's current one unless the step itself changed the mode or satp; then only an untranslated
+    /// fetch (M-mode, or satp.MODE = Bare) can still be read back.
     /// </summary>
     private uint? ReadInstruction(ulong pc, PrivilegeLevel mode, ulong satp)
     {
-        if (mode != PrivilegeLevel.Machine && satp >> 60 != 0) return null;
-        Span<byte> bits = stackalloc byte[4];
         var hart = A.Machine.Hart;
-        if (hart.DebugRead(pc, bits)) return BitConverter.ToUInt32(bits);
-        // The last halfword of memory can still hold a compressed instruction.
-        if (hart.DebugRead(pc, bits[..2])) return BitConverter.ToUInt16(bits);
+        bool sameTranslation = mode == hart.Mode && satp == hart.ReadCsr(0x180);
+        if (!sameTranslation && mode != PrivilegeLevel.Machine && satp >> 60 != 0) return null;
+        Span<byte> bits = stackalloc byte[4];
+        bool Read(Span<byte> into) => sameTranslation ? VirtualMemoryView.Read(hart, pc, into) : hart.DebugRead(pc, into);
+        if (Read(bits)) return BitConverter.ToUInt32(bits);
+        // The last halfword of mapped memory can still hold a compressed instruction.
+        if (Read(bits[..2])) return BitConverter.ToUInt16(bits);
         return null;
     }
 

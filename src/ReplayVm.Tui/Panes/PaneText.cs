@@ -1,6 +1,6 @@
 using System.Text;
 using ReplayVm.Debugger.Disassembly;
-using ReplayVm.Debugger.Timeline;
+using ReplayVm.Core.Hart;
 using ReplayVm.Tui.Session;
 
 namespace ReplayVm.Tui.Panes;

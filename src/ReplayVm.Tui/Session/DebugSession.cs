@@ -1,6 +1,5 @@
 using System.Text;
 using ReplayVm.Core.Hart;
-using ReplayVm.Debugger.Timeline;
 using ReplayVm.Replay.Timeline;
 using ReplayTimeline = ReplayVm.Replay.Timeline.Timeline;
 

@@ -1,6 +1,4 @@
-using ReplayVm.Core.Hart;
-
-namespace ReplayVm.Debugger.Timeline;
+namespace ReplayVm.Core.Hart;
 
 /// <summary>
 /// Reads memory at virtual addresses the way the hart currently translates them, without touching
