@@ -59,10 +59,5 @@ public sealed class QemuLockstepTests
         return path;
     }
 
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln"))) return dir.FullName;
-        throw new InvalidOperationException("ReplayVm.sln not found above the test binaries");
-    }
+    private static string FindRoot() => RepoPaths.Root;
 }

@@ -15,16 +15,7 @@ public class GuestAgreementTests(ITestOutputHelper output)
     private const ulong MaxGuestInstructions = 2_000_000_000;
     private static readonly TimeSpan QemuTimeout = TimeSpan.FromSeconds(60);
 
-    public static string GuestDirectory
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln")))
-                    return Path.Combine(dir.FullName, "tools", "guests", "elf");
-            throw new InvalidOperationException("ReplayVm.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string GuestDirectory => Path.Combine(RepoPaths.Guests, "elf");
 
     public static IEnumerable<string> VirtGuests() =>
         Directory.Exists(GuestDirectory)

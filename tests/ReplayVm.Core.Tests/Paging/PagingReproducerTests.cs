@@ -9,16 +9,7 @@ namespace ReplayVm.Core.Tests.Paging;
 /// </summary>
 public class PagingReproducerTests
 {
-    public static string DataDirectory
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln")))
-                    return Path.Combine(dir.FullName, "tests", "ReplayVm.Core.Tests", "Paging", "Data");
-            throw new InvalidOperationException("ReplayVm.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string DataDirectory => Path.Combine(RepoPaths.Root, "tests", "ReplayVm.Core.Tests", "Paging", "Data");
 
     public static TheoryData<string> Reproducers()
     {

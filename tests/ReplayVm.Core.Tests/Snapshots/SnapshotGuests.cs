@@ -45,15 +45,7 @@ internal sealed class GuestRun
     public TypingInput? Typing { get; }
     public CopyOnWriteOverlay? Disk { get; }
 
-    public static string RepoRoot
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln"))) return dir.FullName;
-            throw new InvalidOperationException("ReplayVm.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string RepoRoot => RepoPaths.Root;
 
     private static string GuestsDir => Path.Combine(RepoRoot, "tools", "guests");
 
