@@ -57,6 +57,9 @@ public sealed partial class Machine : IInputSink
 
     public ulong InstructionsRetired => Hart.InstructionsRetired;
 
+    /// <summary>Slows the run to real time when set; see <see cref="IGuestPacer"/>.</summary>
+    public IGuestPacer? Pacer { get; set; }
+
     /// <summary>Loads an ELF's PT_LOAD segments at their physical addresses, as QEMU's <c>-bios none -kernel</c> does.</summary>
     public void LoadElf(ElfImage image)
     {
@@ -210,6 +213,7 @@ public sealed partial class Machine : IInputSink
 
             if (Hart.PendingDebugStop is not null) return new RunResult(StopReason.DebugStop, 0, InstructionsRetired, null);
             if (Hart.WaitingForInterrupt) Idle();
+            Pacer?.WaitForHost(Hart.Clock.Nanoseconds);
             _htif?.Poll();
         }
     }

@@ -7,7 +7,7 @@ namespace ReplayVm.Cli.Commands;
 /// <summary>What the machine options of <c>run</c> and <c>record</c> asked for.</summary>
 internal sealed record RunSettings(
     string? GuestPath, string? BiosPath, string? KernelPath, string[] Drives, bool Persist,
-    MachineConfig Config, ulong MaxInstructions, ulong? LoadAddress, bool Stats);
+    MachineConfig Config, ulong MaxInstructions, ulong? LoadAddress, bool Stats, bool Pace);
 
 /// <summary>
 /// The options that describe a machine and its guest, shared by <c>run</c> and <c>record</c> so
@@ -57,11 +57,15 @@ internal sealed class MachineOptions
         "Treat GUEST as a raw binary: load it at this address (e.g. 0x80000000) and start there.",
         "address", "example: 0x80000000", Nullable<ulong>(NumberSyntax.TryParseAddress));
     private readonly Option<bool> _stats = new("--stats") { Description = "At the end, print instructions, MIPS and the stop reason on stderr." };
+    private readonly Option<bool> _pace = new("--pace")
+    {
+        Description = "Keep guest time from running ahead of real time (waits only; results are the same).",
+    };
 
     public void AddTo(Command command)
     {
         command.Arguments.Add(_guest);
-        foreach (Option option in new Option[] { _bios, _kernel, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats })
+        foreach (Option option in new Option[] { _bios, _kernel, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats, _pace })
             command.Options.Add(option);
     }
 
@@ -79,7 +83,8 @@ internal sealed class MachineOptions
         },
         parsed.GetValue(_maxInstructions) ?? ulong.MaxValue,
         parsed.GetValue(_loadAddress),
-        parsed.GetValue(_stats));
+        parsed.GetValue(_stats),
+        parsed.GetValue(_pace));
 
     private static bool TryParseBoard(string text, out BoardKind board)
     {

@@ -133,6 +133,7 @@ internal static class RecordCommand
         }
 
         RecordResult? recorded = null;
+        if (settings.Pace) recorder.Machine.Pacer = new RealTimePacer();
         var clock = Stopwatch.StartNew();
         using (recorder)
         {

@@ -28,6 +28,7 @@ internal static class RunCommand
         // Disks first: the device tree written at load time lists the virtio slots in use.
         foreach (var disk in disks.Disks) machine.AttachDisk(disk);
         boot.LoadInto(machine);
+        if (settings.Pace) machine.Pacer = new RealTimePacer();
 
         var clock = Stopwatch.StartNew();
         var result = console.Run(machine, () => machine.Run(settings.MaxInstructions));
