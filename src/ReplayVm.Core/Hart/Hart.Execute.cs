@@ -47,8 +47,20 @@ public sealed unsafe partial class Hart
         if (offset < _ramSize && (page = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_decodedPages), (nint)(offset >> MainMemory.PageShift))) is not null)
         {
             d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
-            if (d.Op == Opcode.NotDecoded && !DecodeInto(ref d, offset)) goto trapped;
             cached = _breakpoints is null; // with breakpoints set, every instruction comes through here
+            if (d.Op == Opcode.NotDecoded)
+            {
+                if (!DecodeInto(ref d, offset)) goto trapped;
+                if (d.Length == 4 && (offset & PageMask) == PageMask - 1)
+                {
+                    // Its upper half lies on the next page, which a store could change without this
+                    // page knowing: such an instruction is executed from a private slot, never cached.
+                    _uncachedSlot[0] = d;
+                    d = default;
+                    d = ref _uncachedSlot[0];
+                    cached = false;
+                }
+            }
         }
         else
         {

@@ -57,19 +57,20 @@ public sealed class MainMemory
 
     public bool Contains(ulong address, ulong length) => address - Base < Size && length <= Size - (address - Base);
 
-    /// <summary>Drops cached decodes of the page holding <paramref name="offset"/> and of the page before it,
-    /// because a 4-byte instruction at the end of that page spans into this one.</summary>
     /// <summary>Called whenever cached decodes are dropped: the hart ends its slice, because it may be
     /// walking the dropped page's slots.</summary>
     public Action? CodeInvalidated { get; set; }
 
+    /// <summary>Drops cached decodes of the page holding <paramref name="offset"/>. (Instructions that
+    /// span two pages are never cached, so no other page can hold a stale copy of these bytes.)</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void InvalidateCode(ulong offset)
     {
-        CodeInvalidated?.Invoke();
         ulong page = offset >> PageShift;
+        // Writes to pages without cached code (data, page tables, DMA buffers) leave the hart's slice alone.
+        if (DecodedPages[page] is null) return;
         DecodedPages[page] = null;
-        if (page > 0) DecodedPages[page - 1] = null;
+        CodeInvalidated?.Invoke();
     }
 
     /// <summary>Drops every cached decode (FENCE.I, loading an image).</summary>
