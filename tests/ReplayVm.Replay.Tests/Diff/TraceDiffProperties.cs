@@ -25,7 +25,11 @@ public class TraceDiffProperties
                 var b = DiffFixtures.Record(keys.B, (ulong)step, QuitAfter, interval: 500, setup: DiffFixtures.SmallEcho, clock: s => s * 5);
                 ulong? truth = BruteForce.FirstDifferingStep(a, b);
 
-                var result = TraceDiff.Compare(a, b, new TraceDiffOptions { FirstWindowSteps = chunk == 1 ? 4096UL : 0UL, ChunkSteps = chunk });
+                // Chunked comparison only sees differences that last to a chunk end; a value that differs for a
+                // single step right after the differing input (a clock read into a register that is overwritten
+                // next) is found by the exact window that starts at the input difference, as TraceDiff documents.
+                // So the chunked cases keep a short window for that, and the chunks do the rest.
+                var result = TraceDiff.Compare(a, b, new TraceDiffOptions { FirstWindowSteps = chunk == 1 ? 4096UL : 16UL, ChunkSteps = chunk });
 
                 if (truth is { } n)
                 {
