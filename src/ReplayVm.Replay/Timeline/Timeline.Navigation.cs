@@ -47,7 +47,7 @@ public sealed partial class Timeline
     /// <summary>Goes to the next recorded input event after the current position (the input is consumed by the step there), or the end.</summary>
     public TimelineStop NextInputEvent(CancellationToken cancel = default, IProgress<double>? progress = null)
     {
-        int i = Array.FindIndex(_inputSteps, s => s > Position);
+        int i = _inputSteps.FindIndex(s => s > Position);
         if (i < 0) return Seek(End, cancel, progress) with { Kind = TimelineStopKind.End };
         var stop = Seek(_inputSteps[i], cancel, progress);
         return stop.Kind == TimelineStopKind.Reached ? stop with { Kind = TimelineStopKind.InputEvent } : stop;
@@ -56,7 +56,7 @@ public sealed partial class Timeline
     /// <summary>Goes to the last recorded input event before the current position, or step 0.</summary>
     public TimelineStop PreviousInputEvent(CancellationToken cancel = default, IProgress<double>? progress = null)
     {
-        int i = Array.FindLastIndex(_inputSteps, s => s < Position);
+        int i = _inputSteps.FindLastIndex(s => s < Position);
         if (i < 0) return Seek(0, cancel, progress) with { Kind = TimelineStopKind.Start };
         var stop = Seek(_inputSteps[i], cancel, progress);
         return stop.Kind == TimelineStopKind.Reached ? stop with { Kind = TimelineStopKind.InputEvent } : stop;
@@ -129,7 +129,7 @@ public sealed partial class Timeline
 
     private TimelineStop ContinueWhere(Watch watch, Func<TimelineStop, bool> accept, CancellationToken cancel, IProgress<double>? progress)
     {
-        var stop = Advance(End, watch, accept, checkHere: false, cancel, progress);
+        var stop = Advance(CanExtend ? ulong.MaxValue : End, watch, accept, checkHere: false, cancel, progress);
         _focus = Position;
         return stop ?? new TimelineStop(TimelineStopKind.End, Position);
     }

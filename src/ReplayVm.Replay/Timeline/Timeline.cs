@@ -1,7 +1,9 @@
 using ReplayVm.Core;
 using ReplayVm.Core.Hart;
+using ReplayVm.Core.Input;
 using ReplayVm.Core.Loading;
 using ReplayVm.Core.State;
+using ReplayVm.Replay.Input;
 
 namespace ReplayVm.Replay.Timeline;
 
@@ -14,29 +16,40 @@ namespace ReplayVm.Replay.Timeline;
 /// points in time. Going anywhere means restoring the latest checkpoint at or before it and
 /// replaying forward; checkpoints are taken automatically every <see cref="Interval"/> steps of
 /// forward replay and thinned with distance by the <see cref="CheckpointStore"/>.
+/// Every state hash the trace holds is checked the first time the replay passes its step, so a
+/// timeline never shows a history the recording did not have (see <see cref="VerifiedHashPoints"/>).
+/// A live timeline (<see cref="Record"/>) is also the recording: beyond its frontier it runs the
+/// guest on live input and logs it (Timeline.Live.cs).
 /// Not thread-safe: one caller at a time (cancel through the tokens).
 /// </summary>
-public sealed partial class Timeline
+public sealed partial class Timeline : IDisposable
 {
     private readonly RewindableReplayInput _input;
     /// <summary>The longest console output seen; the output up to any position is a prefix of it (the run is deterministic).</summary>
     private readonly List<byte> _output = [];
     private int _outputLength;
-    private readonly ulong[] _inputSteps;
+    private readonly List<ulong> _inputSteps;
+    private readonly ulong _recordedEnd;
     private readonly MachineStateHasher _hasher;
     /// <summary>Where the user is, for thinning: scans wander, the focus stays.</summary>
     private ulong _focus;
 
     /// <summary>Builds the recorded machine and checkpoints its step 0. Throws <see cref="TimelineException"/> when it cannot be built.</summary>
-    public Timeline(TraceFile trace, TimelineOptions? options = null)
+    public Timeline(TraceFile trace, TimelineOptions? options = null) : this(trace, options, null, null, null) { }
+
+    private Timeline(TraceFile trace, TimelineOptions? options, LiveRecording? live, MachineFactory? factory, Stream? liveTrace)
     {
         options ??= new TimelineOptions();
         Trace = trace;
-        End = trace.End?.Step ?? trace.LastStep;
-        _input = new RewindableReplayInput(trace.Events);
+        _live = live;
+        _recordedEnd = trace.End?.Step ?? trace.LastStep;
+        IInputPort? livePort = live is null ? null : new RecordingInputPort(live.Input, LogLive);
+        _input = new RewindableReplayInput(trace.Events, livePort);
         try
         {
-            Machine = trace.Header.Setup.Build(_input, Console, options.Disks);
+            Machine = factory is null
+                ? trace.Header.Setup.Build(_input, Console, options.Disks)
+                : factory(trace.Header.Setup, _input, Console);
         }
         catch (Exception e) when (e is GuestImageException or ArgumentException)
         {
@@ -45,10 +58,13 @@ public sealed partial class Timeline
         _input.Diverged += Machine.RequestStop;
         _hasher = new MachineStateHasher(Machine);
         _inputSteps = trace.Events.Where(e => e is ConsoleInputEvent or WallClockEvent or EntropyEvent)
-            .Select(e => e.Step).Distinct().Order().ToArray();
-        Interval = options.CheckpointInterval ?? TimelineOptions.DefaultInterval(End);
+            .Select(e => e.Step).Distinct().Order().ToList();
+        CollectHashPoints(trace.Events);
+        Interval = options.CheckpointInterval ?? (live is null ? TimelineOptions.DefaultInterval(End) : TimelineOptions.LiveInterval);
         if (Interval == 0) throw new ArgumentOutOfRangeException(nameof(options), "the checkpoint interval must be at least 1 step");
         Checkpoints = new CheckpointStore(options.CheckpointMemory ?? CheckpointStore.DefaultBudgetBytes, Interval, options.Density);
+        if (live is not null) StartRecording(liveTrace!);
+        CheckHashHere();
         Checkpoints.Add(NewCheckpoint(isExplicit: true));
     }
 
@@ -62,15 +78,29 @@ public sealed partial class Timeline
     /// <summary>The current position: steps (instructions retired plus exceptions taken) since reset.</summary>
     public ulong Position => Machine.Hart.Steps;
 
-    /// <summary>The recording's last step; nothing can be replayed beyond it.</summary>
-    public ulong End { get; }
+    /// <summary>
+    /// The recording's last step; nothing can be replayed beyond it. For a live timeline, the
+    /// frontier: the furthest step run so far (it grows while <see cref="CanExtend"/>).
+    /// </summary>
+    public ulong End => _live is null ? _recordedEnd : _frontier;
 
     /// <summary>Console output the guest has written up to <see cref="Position"/>.</summary>
     public IReadOnlyList<byte> Output => _output.GetRange(0, _outputLength);
 
+    /// <summary>
+    /// Raised for each console byte the guest writes for the first time (a replay over output
+    /// already seen raises nothing): a live session's terminal echo, with nothing repeated on rewinds.
+    /// Raised on the thread moving the timeline.
+    /// </summary>
+    public event Action<byte>? NewOutput;
+
     private void Console(byte value)
     {
-        if (_outputLength == _output.Count) _output.Add(value);
+        if (_outputLength == _output.Count)
+        {
+            _output.Add(value);
+            NewOutput?.Invoke(value);
+        }
         _outputLength++;
     }
 
@@ -90,7 +120,7 @@ public sealed partial class Timeline
     /// </summary>
     public TimelineStop Seek(ulong step, CancellationToken cancel = default, IProgress<double>? progress = null)
     {
-        ulong target = Math.Min(step, End);
+        ulong target = CanExtend ? step : Math.Min(step, End);
         _focus = target;
         GoNear(target);
         var stop = Advance(target, null, null, checkHere: false, cancel, progress);
@@ -101,10 +131,11 @@ public sealed partial class Timeline
     /// <summary>Executes one step (an instruction or an exception); false at the end.</summary>
     public bool StepForward()
     {
-        if (Position >= End) return false;
-        _focus = Position + 1;
-        Advance(Position + 1, null, null, checkHere: false, default, null);
-        return true;
+        if (Position >= End && !CanExtend) return false;
+        ulong before = Position;
+        _focus = before + 1;
+        Advance(before + 1, null, null, checkHere: false, default, null);
+        return Position > before; // a live guest may exit instead
     }
 
     /// <summary>Goes back one step (= seek to position − 1); false at step 0.</summary>
@@ -148,6 +179,7 @@ public sealed partial class Timeline
         var hart = Machine.Hart;
         hart.SetBreakpoints(watch?.Breakpoints);
         hart.SetWatchpoints(watch?.Ranges);
+        var live = _live is null ? null : new LiveRun(this, cancel);
         try
         {
             while (true)
@@ -163,7 +195,12 @@ public sealed partial class Timeline
                 if (cancel.IsCancellationRequested) return new TimelineStop(TimelineStopKind.Cancelled, Position);
 
                 ulong boundary = (Position / Interval + 1) * Interval;
-                var run = Machine.Run(Math.Min(until, boundary) - Position);
+                ulong limit = Math.Min(Math.Min(until, boundary), NextUncheckedHashStep());
+                bool atFrontier = live is not null && Position >= _frontier && CanExtend;
+                limit = live is null ? limit : atFrontier ? live.Limit(limit) : Math.Min(limit, _frontier);
+                if (limit <= Position) return null; // a finished live recording: nothing lies beyond its end
+                var run = atFrontier ? live!.Run(limit) : Machine.Run(limit - Position);
+                CheckHashHere();
                 if (run.Reason == StopReason.DebugStop)
                 {
                     var stop = Machine.TakeDebugStop()!.Value;
@@ -190,6 +227,7 @@ public sealed partial class Timeline
         {
             hart.SetBreakpoints(null);
             hart.SetWatchpoints(null);
+            live?.Dispose();
         }
     }
 }

@@ -45,6 +45,9 @@ public sealed record TimelineOptions
     /// <summary>Checkpoints per distance band (see <see cref="CheckpointStore"/>).</summary>
     public int Density { get; init; } = 32;
 
+    /// <summary>The interval of a live timeline, whose length is not known: 1 Mi steps (a few milliseconds to replay).</summary>
+    public const ulong LiveInterval = 1 << 20;
+
     /// <summary>The interval used when none is given: about 1/2048 of the recording, a power of two from 16 Ki to 2 Mi steps.</summary>
     public static ulong DefaultInterval(ulong recordingSteps)
     {
