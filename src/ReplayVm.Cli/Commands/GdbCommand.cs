@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using ReplayVm.Cli.Hosting;
 using ReplayVm.Debugger.Gdb;
 using ReplayVm.Debugger.Timeline;
 using ReplayVm.Replay;
@@ -15,12 +16,30 @@ namespace ReplayVm.Cli.Commands;
 /// <c>replayvm gdb FILE.rvtrace [--port N] [--address A] [--checkpoint-memory SIZE] [--drive FILE]</c>:
 /// serves the replayed recording to gdb over the remote serial protocol, with reverse execution,
 /// until Ctrl-C (or SIGTERM), then exits 0. A port in use or a bad trace is one line and exit 2.
+/// <c>replayvm gdb --live [-o FILE.rvtrace] [run options] GUEST</c> records while gdb debugs: the
+/// guest's console is this terminal, continuing past the newest step runs it on live input, and
+/// everything up to there can be reverse-executed; the trace is complete when the server stops.
 /// </summary>
 internal static class GdbCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE.rvtrace") { Description = "The trace to debug." };
+        var machineOptions = new MachineOptions("FILE.rvtrace|GUEST",
+            "The trace to debug; with --live, the guest to run and record (as for 'record').");
+        var live = new Option<bool>("--live")
+        {
+            Description = "Record while debugging: run GUEST (with the run options of 'record') on this terminal's input; " +
+                          "gdb can reverse-execute anything run so far.",
+        };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "With --live: the trace to write [default: a new NAME-N.rvtrace under ~/.local/share/replayvm/traces].",
+            HelpName = "FILE.rvtrace",
+        };
+        var deterministic = new Option<bool>("--deterministic")
+        {
+            Description = "With --live: answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
+        };
         var port = CliOptions.Parsed<int?>(["--port"], "N",
             "TCP port to listen on; 0 picks a free one [default: 1234].",
             "port", "0 to 65535", Nullable<int>(TryParsePort));
@@ -30,23 +49,52 @@ internal static class GdbCommand
         var memory = CliOptions.Parsed<ulong?>(["--checkpoint-memory"], "SIZE",
             "Most host memory the replay checkpoints may use: 512M, 2G (a bare number is MiB) [default: 1/12 of the memory available].",
             "memory size", "examples: 512M, 2G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
-        var drive = new Option<string[]>("--drive")
-        {
-            Description = "A disk image the trace names by hash only; repeat in the trace's disk order (as for replay).",
-            HelpName = "FILE",
-        };
         var command = new Command("gdb",
             "Serve a trace to gdb (target remote 127.0.0.1:PORT) with reverse execution: reverse-stepi, " +
-            "reverse-continue, watchpoints; monitor when/seek/checkpoint/info. Runs until Ctrl-C.")
+            "reverse-continue, watchpoints; monitor when/seek/checkpoint/info. Runs until Ctrl-C. " +
+            "With --live, records GUEST while debugging it.")
         {
-            file, port, address, memory, drive,
+            live, output, deterministic, port, address, memory,
         };
-        command.SetAction(parsed => Execute(
-            parsed.GetValue(file)!,
-            new GdbServerOptions(parsed.GetValue(address) ?? IPAddress.Loopback, parsed.GetValue(port) ?? 1234),
-            parsed.GetValue(memory),
-            parsed.GetValue(drive) ?? []));
+        machineOptions.AddTo(command);
+        command.SetAction(parsed =>
+        {
+            var listen = new GdbServerOptions(parsed.GetValue(address) ?? IPAddress.Loopback, parsed.GetValue(port) ?? 1234);
+            var settings = machineOptions.Read(parsed);
+            if (parsed.GetValue(live))
+                return ExecuteLive(settings, parsed.GetValue(output), parsed.GetValue(deterministic), listen, parsed.GetValue(memory));
+            if (parsed.GetValue(output) is not null || parsed.GetValue(deterministic))
+                throw new UsageException("-o and --deterministic are for --live sessions");
+            if (machineOptions.Given(parsed).FirstOrDefault(name => name != "--drive") is { } option)
+                throw new UsageException($"{option} describes a guest to run: add --live to record one (a trace already holds its machine)");
+            if (settings.GuestPath is not { } path) throw new UsageException("give the trace to debug (or --live and a guest)");
+            return Execute(path, listen, parsed.GetValue(memory), settings.Drives);
+        });
         return command;
+    }
+
+    private static int ExecuteLive(RunSettings settings, string? tracePath, bool deterministic, GdbServerOptions listen, ulong? checkpointMemory)
+    {
+        if (settings.GuestPath is null && settings.BiosPath is null) throw new UsageException("--live needs a guest (or --bios)");
+        using var console = HostConsole.FromStdin();
+        using var session = LiveSession.Start(settings, tracePath, console.Input, deterministic, checkpointMemory);
+        session.Timeline.NewOutput += console.Output.Write;
+        var target = new TimelineDebugTarget(session.Timeline, Path.GetFileName(session.TracePath));
+        using var server = new GdbServer(target, listen, message => Console.Error.WriteLine($"replayvm: {message}"));
+        try
+        {
+            server.Start();
+        }
+        catch (SocketException e)
+        {
+            return CliApp.Fail($"cannot listen on {Endpoint(listen.Address, listen.Port)}: {e.Message}");
+        }
+        string endpoint = Endpoint(listen.Address, server.Port);
+        Console.Error.WriteLine($"replayvm: gdb server listening on {endpoint} (target remote {endpoint})");
+        Console.Error.WriteLine($"replayvm: recording to {session.TracePath}; the guest's console is this terminal" +
+                                (TerminalMode.StdinIsTerminal ? " (Ctrl-A x ends the session)" : ""));
+        console.RunSession(stop => server.RunAsync(stop).GetAwaiter().GetResult());
+        return 0;
     }
 
     private static int Execute(string path, GdbServerOptions listen, ulong? checkpointMemory, string[] drivePaths)

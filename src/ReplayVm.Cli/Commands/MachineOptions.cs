@@ -62,6 +62,20 @@ internal sealed class MachineOptions
         Description = "Keep guest time from running ahead of real time (waits only; results are the same).",
     };
 
+    public MachineOptions() { }
+
+    /// <summary>For commands whose one argument is either a guest or something else (gdb's FILE.rvtrace).</summary>
+    public MachineOptions(string argumentName, string argumentDescription)
+    {
+        _guest = new Argument<string?>(argumentName) { Description = argumentDescription, Arity = ArgumentArity.ZeroOrOne };
+    }
+
+    /// <summary>The machine options given on the command line (by their names), for commands that take them only in some modes.</summary>
+    public IEnumerable<string> Given(ParseResult parsed) =>
+        new Option[] { _bios, _kernel, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats, _pace }
+            .Where(option => parsed.GetResult(option) is { Implicit: false })
+            .Select(option => option.Name);
+
     public void AddTo(Command command)
     {
         command.Arguments.Add(_guest);

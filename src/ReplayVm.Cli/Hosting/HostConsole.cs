@@ -71,6 +71,31 @@ internal sealed class HostConsole : IDisposable
     }
 
     /// <summary>
+    /// Runs a session that is not one machine run (a live gdb server): the terminal in raw mode
+    /// when interactive, the stop signals and Ctrl-A x cancelling <see cref="StopRequest.Token"/>.
+    /// </summary>
+    public void RunSession(Action<CancellationToken> session)
+    {
+        var terminal = _interactive ? TerminalMode.EnterRaw() : null;
+        EventHandler restoreAtExit = (_, _) => terminal?.Restore();
+        UnhandledExceptionEventHandler restoreOnCrash = (_, _) => terminal?.Restore();
+        AppDomain.CurrentDomain.ProcessExit += restoreAtExit;
+        AppDomain.CurrentDomain.UnhandledException += restoreOnCrash;
+        try
+        {
+            using var signals = new StopSignals(Stop, terminal);
+            session(Stop.Token);
+        }
+        finally
+        {
+            Output.Flush();
+            terminal?.Restore();
+            AppDomain.CurrentDomain.ProcessExit -= restoreAtExit;
+            AppDomain.CurrentDomain.UnhandledException -= restoreOnCrash;
+        }
+    }
+
+    /// <summary>
     /// The process exit status for a finished run, with the reason on stderr where there is one:
     /// the guest's exit code; the host's (0 after Ctrl-A x, 128 + signal) when the host stopped it;
     /// 124 at the instruction limit, 125 for a trap loop.

@@ -9,7 +9,11 @@ namespace ReplayVm.Cli.Hosting;
 internal sealed class StopRequest
 {
     private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _requested = new();
     private Machine? _machine;
+
+    /// <summary>Cancelled by the first request: for sessions that are not one machine run (a gdb server).</summary>
+    public CancellationToken Token => _requested.Token;
 
     public int? ExitCode { get; private set; }
     public string? Message { get; private set; }
@@ -27,6 +31,7 @@ internal sealed class StopRequest
             ExitCode = exitCode;
             Message = message;
             _machine?.RequestStop();
+            _requested.Cancel();
         }
     }
 }

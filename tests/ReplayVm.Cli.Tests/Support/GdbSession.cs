@@ -91,16 +91,25 @@ public sealed partial class GdbServerProcess : IDisposable
 
     public int Port { get; }
 
-    public static GdbServerProcess Start(string trace)
+    public static GdbServerProcess Start(string trace) => Start([trace], stdin: null);
+
+    /// <summary>Starts <c>replayvm gdb ARGS --port 0</c>, with <paramref name="stdin"/> as its standard input when given (then closed).</summary>
+    public static GdbServerProcess Start(string[] arguments, byte[]? stdin)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
+            RedirectStandardInput = stdin is not null,
             WorkingDirectory = CliProcess.RepoRoot,
         };
-        foreach (var argument in new[] { CliProcess.CliDll, "gdb", trace, "--port", "0" }) info.ArgumentList.Add(argument);
+        foreach (var argument in new[] { CliProcess.CliDll, "gdb" }.Concat(arguments).Concat(["--port", "0"])) info.ArgumentList.Add(argument);
         var process = Process.Start(info)!;
+        if (stdin is not null)
+        {
+            process.StandardInput.BaseStream.Write(stdin);
+            process.StandardInput.Close();
+        }
         var line = process.StandardError.ReadLineAsync();
         var match = line.Wait(TimeSpan.FromSeconds(60)) && line.Result is not null ? Listening().Match(line.Result) : null;
         if (match is not { Success: true })
@@ -109,10 +118,18 @@ public sealed partial class GdbServerProcess : IDisposable
             throw new Xunit.Sdk.XunitException($"replayvm gdb did not say where it listens: {(line.IsCompleted ? line.Result : "(nothing)")}");
         }
         // Keep draining both pipes so the server never blocks on a full one.
-        _ = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
-        return new GdbServerProcess(process, int.Parse(match.Groups[1].Value));
+        var errors = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        return new GdbServerProcess(process, int.Parse(match.Groups[1].Value)) { _errors = errors, _output = output };
     }
+
+    private Task<string>? _errors, _output;
+
+    /// <summary>What the server printed on stdout (the guest's console in a live session); after <see cref="Stop"/>.</summary>
+    public string Output => _output!.Result;
+
+    /// <summary>What the server printed on stderr after its first line; after <see cref="Stop"/>.</summary>
+    public string Errors => _errors!.Result;
 
     /// <summary>Sends SIGINT and returns the exit status.</summary>
     public int Stop()
