@@ -8,7 +8,9 @@ using ReplayTimeline = ReplayVm.Replay.Timeline.Timeline;
 namespace ReplayVm.Cli.Commands;
 
 /// <summary>
-/// <c>replayvm debug [FILE.rvtrace]</c>: the full-screen time-travel debugger over a recording.
+/// <c>replayvm debug [FILE.rvtrace]</c>: the full-screen time-travel debugger over a recording;
+/// <c>replayvm debug [run options] GUEST</c> records GUEST live inside it (keys typed while it runs
+/// go to the guest) and can rewind it at any moment.
 /// With no file it opens the bundled demo, <c>traces/demo.rvtrace</c> of the repository the
 /// executable was built in (found by walking up from the executable to <c>ReplayVm.sln</c>), else
 /// <c>traces/demo.rvtrace</c> under the current directory. A trace that cannot be opened is one
@@ -18,18 +20,61 @@ internal static class DebugCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string?>("FILE.rvtrace")
+        var machineOptions = new MachineOptions("FILE.rvtrace|GUEST",
+            "A trace to debug [default: the bundled traces/demo.rvtrace], or a guest to run and record live (as for 'record').");
+        var output = new Option<string?>("--output", "-o")
         {
-            Description = "The trace to debug [default: the bundled traces/demo.rvtrace].",
-            Arity = ArgumentArity.ZeroOrOne,
+            Description = "For a live guest: the trace to write [default: a new NAME-N.rvtrace under ~/.local/share/replayvm/traces].",
+            HelpName = "FILE.rvtrace",
+        };
+        var deterministic = new Option<bool>("--deterministic")
+        {
+            Description = "For a live guest: answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
         };
         var command = new Command("debug",
-            "Open a trace in the terminal time-travel debugger: step and continue forwards and backwards (F1 for keys).")
+            "Open a trace in the terminal time-travel debugger: step and continue forwards and backwards (F1 for keys). " +
+            "Given a guest instead, record it live in the debugger.")
         {
-            file,
+            output, deterministic,
         };
-        command.SetAction(parsed => Execute(parsed.GetValue(file) ?? DefaultTrace()));
+        machineOptions.AddTo(command);
+        command.SetAction(parsed =>
+        {
+            var settings = machineOptions.Read(parsed);
+            bool live = settings.BiosPath is not null || (settings.GuestPath is { } path && !IsTrace(path));
+            if (live) return ExecuteLive(settings, parsed.GetValue(output), parsed.GetValue(deterministic));
+            if (parsed.GetValue(output) is not null || parsed.GetValue(deterministic))
+                throw new UsageException("-o and --deterministic are for recording a guest live, not for a trace");
+            if (machineOptions.Given(parsed).FirstOrDefault() is { } option)
+                throw new UsageException($"{option} describes a guest to run; a trace already holds its machine");
+            return Execute(settings.GuestPath ?? DefaultTrace());
+        });
         return command;
+    }
+
+    /// <summary>Whether <paramref name="path"/> starts like a trace (else it is taken for a guest to record).</summary>
+    private static bool IsTrace(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            Span<byte> magic = stackalloc byte[8];
+            return file.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) == magic.Length
+                   && magic.SequenceEqual(ReplayVm.Replay.Format.TraceFormat.FileMagic);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return path.EndsWith(".rvtrace", StringComparison.Ordinal); // reported by whichever path opens it
+        }
+    }
+
+    private static int ExecuteLive(RunSettings settings, string? tracePath, bool deterministic)
+    {
+        var keyboard = new GuestKeyboard();
+        using var session = LiveSession.Start(settings, tracePath, keyboard, deterministic, checkpointMemory: null);
+        Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
+        DebuggerApp.Run(DebugSession.ForLive(session.Timeline, keyboard), Path.GetFileName(session.TracePath) + " (live)");
+        return 0;
     }
 
     internal static string DefaultTrace()
