@@ -50,10 +50,23 @@ public class DebugTuiTests
     public void Steps_breaks_continues_and_reverse_continues_in_tmux()
     {
         string session = $"replayvm-debug-{Environment.ProcessId}";
-        Tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50", "tools/replayvm debug traces/demo.rvtrace");
+        // After the debugger quits the shell reports the terminal's mode: it must be cooked again (icanon, echo).
+        Tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50",
+            "tools/replayvm debug traces/demo.rvtrace; echo \"exit $? after debug\"; stty -a | tr ' ' '\\n' | grep -x -e '-\\?icanon' -e '-\\?echo'; sleep 60");
         try
         {
             string screen = WaitFor(session, s => s.Contains("step 0 / "));
+            Assert.Contains("pc   0000000000001000", screen);
+            string keys = screen.Split('\n').Last(l => l.Trim().Length > 0);
+            foreach (string shortcut in new[] { "F1", "Help", "F5", "Cont", "Rev", "F10", "Over", "F11", "Step", "F9", "Break", "Quit" })
+                Assert.Contains(shortcut, keys); // the status bar
+
+            // Too small: a message instead of the panes, then back when the terminal grows again.
+            Tmux("resize-window", "-t", session, "-x", "60", "-y", "20");
+            screen = WaitFor(session, s => s.Contains("terminal too small"));
+            Assert.Contains("need at least 80x24; now 60x20", screen);
+            Tmux("resize-window", "-t", session, "-x", "200", "-y", "50");
+            screen = WaitFor(session, s => s.Contains("step 0 / ") && !s.Contains("too small"));
             Assert.Contains("pc   0000000000001000", screen);
 
             Keys(session, "s", "s", "s");
@@ -85,7 +98,11 @@ public class DebugTuiTests
             Assert.Contains("add alice", screen);
 
             Keys(session, "q");
-            WaitFor(session, s => !Tmux("list-sessions").Contains(session));
+            screen = WaitFor(session, s => s.Contains("after debug") && s.Contains("echo"));
+            Assert.Contains("exit 0 after debug", screen);
+            var modes = screen.Split('\n').Select(l => l.Trim()).ToList();
+            Assert.Contains("icanon", modes);
+            Assert.Contains("echo", modes);
         }
         finally
         {

@@ -89,13 +89,26 @@ public sealed partial class Timeline
         if (_inputSteps.Count == 0 || _inputSteps[^1] != e.Step) _inputSteps.Add(e.Step);
     }
 
-    /// <summary>Ends a live recording: writes the end record at the frontier and closes the file. Replay timelines have nothing to close.</summary>
+    /// <summary>
+    /// Ends a live recording: writes the end record at the frontier and closes the file. Replay
+    /// timelines have nothing to close. Safe to call more than once, from any thread (an emergency
+    /// exit may race the normal one), but not while another thread moves the timeline.
+    /// </summary>
     public void Dispose()
     {
-        if (_live is null || _live.Closed) return;
+        if (_live is null) return;
+        lock (_live)
+        {
+            if (!_live.Closed) Close();
+        }
+    }
+
+    private void Close()
+    {
+        var live = _live!;
         try
         {
-            if (!_live.Ended)
+            if (!live.Ended)
             {
                 // The end record carries the frontier's state hash: go there (replay only; nothing new runs).
                 if (Position != _frontier) Seek(_frontier);
@@ -109,8 +122,8 @@ public sealed partial class Timeline
         }
         finally
         {
-            _live.Closed = true;
-            _live.Writer.Dispose();
+            live.Closed = true;
+            live.Writer.Dispose();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Terminal.Gui.App;
 using ReplayVm.Tui.Session;
 
@@ -8,8 +9,35 @@ public static class DebuggerApp
 {
     public static void Run(DebugSession session, string title)
     {
+        // Disposing the application leaves raw mode and the alternate screen: the using statements do it
+        // on a normal quit and when an exception escapes. A SIGTERM, SIGHUP or SIGQUIT would otherwise
+        // end the process with the terminal still raw, so those ask the main loop to stop instead.
         using IApplication app = Application.Create().Init();
         using var window = new DebuggerWindow(session, title);
+        using var terminate = StopOn(PosixSignal.SIGTERM, app);
+        using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            app.Invoke(() => app.RequestStop());
+            // The terminal is gone, and Terminal.Gui's loop may spin on it rather than stop: if the
+            // process has not left within a moment, end any run, close a live recording (its end
+            // record) and exit as a shell reports a hang-up.
+            Task.Run(() =>
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(1.5));
+                window.CancelAndWait(TimeSpan.FromSeconds(5));
+                session.Timeline.Dispose();
+                Environment.Exit(128 + 1);
+            });
+        });
+        using var quit = StopOn(PosixSignal.SIGQUIT, app);
         app.Run(window);
     }
+
+    private static PosixSignalRegistration StopOn(PosixSignal signal, IApplication app) =>
+        PosixSignalRegistration.Create(signal, context =>
+        {
+            context.Cancel = true;
+            app.Invoke(() => app.RequestStop());
+        });
 }

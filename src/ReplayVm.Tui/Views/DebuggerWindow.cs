@@ -10,50 +10,90 @@ using ReplayVm.Tui.Session;
 namespace ReplayVm.Tui.Views;
 
 /// <summary>
-/// The debugger's one window: titled panes showing <see cref="PaneText"/> of the session, a command
-/// line, and a status bar of keys. Movements run on a worker thread so the UI keeps drawing; only
-/// one runs at a time, Esc cancels it, and its progress shows in the status line.
+/// The debugger's one window: titled panes showing the session (code, registers, memory, console,
+/// breakpoints, timeline), a command line, a status line for the last stop or a running movement's
+/// progress, and a <see cref="StatusBar"/> of keys. Long movements run on a worker thread so the UI
+/// keeps drawing; only one runs at a time and Esc cancels it. Below <see cref="MinWidth"/> ×
+/// <see cref="MinHeight"/> the panes give way to a message asking for a bigger terminal.
 /// </summary>
 public sealed class DebuggerWindow : Window
 {
+    public const int MinWidth = 80, MinHeight = 24;
+
     public const string HelpText =
         "F5 / c      continue              Shift-F5 / C   reverse-continue\n" +
         "F10 / n     step over             Shift-F10 / N  step back over\n" +
         "F11 / s     step into             Shift-F11 / S  step back into\n" +
         "F9          toggle breakpoint at pc\n" +
-        "Esc         cancel a running continue / reverse-continue\n" +
+        "Home / End  start / end of the recording\n" +
+        "[ / ]       previous / next input event    (or click on the timeline bar)\n" +
+        "< / >       narrow / widen the code column  (or Ctrl-Left / Ctrl-Right)\n" +
+        "- / +       shrink / grow the code pane     (or Ctrl-Up / Ctrl-Down)\n" +
+        "r           registers: next section (integer, CSRs, floating point)\n" +
+        "Esc         cancel a running continue / reverse-continue / seek\n" +
+        "            (live session: while it runs, keys go to the guest; Esc stops it)\n" +
         ":  or  Tab  go to the command line; Enter runs the command\n" +
         "q / Ctrl-Q  quit                  F1             this help\n\n" +
         "Commands: b SYMBOL|*ADDR, watch *ADDR, c, rc, si, rsi, ni, rni, goto STEP,\n" +
-        "          last-write ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR\n\n" +
-        "Registers marked * changed on the last move; the console shows the guest's output\n" +
-        "as it was at the current step.";
+        "          last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR\n\n" +
+        "Values that changed on the last move are highlighted and marked *; the console shows\n" +
+        "the guest's output as it was at the current step.";
 
     private readonly DebugSession _session;
-    private readonly TextView _code, _registers, _memory, _console, _timeline, _points;
+    private readonly View _panes;
+    private readonly FrameView _codeFrame, _registerFrame;
+    private readonly StyledTextView _code, _registers, _memory, _points;
+    private readonly TextView _console;
+    private readonly TimelineView _timeline;
     private readonly TextField _command;
-    private readonly Label _status;
+    private readonly Label _prompt, _status, _tooSmall;
+    private readonly StatusBar _statusBar;
+    private RegisterSnapshot _before;
     private ulong? _memoryAddress;
+    private string _pointsMessage = "";
     private CancellationTokenSource? _running;
+    private Task? _worker;
     /// <summary>Whether keys go to the command line (after ':' or Tab) rather than being debugger keys.</summary>
     private bool _commandMode;
+    private int _codeWidthPercent = 60, _codeHeightPercent = 60;
 
     public DebuggerWindow(DebugSession session, string title)
     {
         _session = session;
+        _before = RegisterSnapshot.Capture(session.Hart);
         Title = $"replayvm debug — {title}";
         BorderStyle = LineStyle.None;
 
-        var codeFrame = Pane("Code", 0, 0, Dim.Percent(60), Dim.Percent(55), out _code);
-        var consoleFrame = Pane("Console", 0, Pos.Bottom(codeFrame), Dim.Percent(60), Dim.Fill(6), out _console);
-        var registerFrame = Pane("Registers", Pos.Right(codeFrame), 0, Dim.Fill(), 24, out _registers);
-        var memoryFrame = Pane("Memory", Pos.Right(codeFrame), Pos.Bottom(registerFrame), Dim.Fill(), 10, out _memory);
-        var pointFrame = Pane("Breakpoints", Pos.Right(codeFrame), Pos.Bottom(memoryFrame), Dim.Fill(), Dim.Fill(6), out _points);
-        var timelineFrame = Pane("Timeline", 0, Pos.Bottom(consoleFrame), Dim.Fill(), 4, out _timeline);
-        _command = new TextField { X = 2, Y = Pos.AnchorEnd(2), Width = Dim.Fill() };
-        var prompt = new Label { X = 0, Y = Pos.AnchorEnd(2), Text = "> " };
+        _panes = new View { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(3), CanFocus = false };
+        _codeFrame = Pane("Code", 0, 0, Dim.Percent(_codeWidthPercent), Dim.Percent(_codeHeightPercent), _code = new StyledTextView());
+        // The code pane's right and bottom borders can be dragged; the other panes are laid out relative to it.
+        _codeFrame.Arrangement = ViewArrangement.RightResizable | ViewArrangement.BottomResizable;
+        _console = new TextView { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(), ReadOnly = true, CanFocus = false, WordWrap = false };
+        var consoleFrame = Pane("Console", 0, Pos.Bottom(_codeFrame), Dim.Width(_codeFrame), Dim.Fill(4), _console);
+        _registerFrame = Pane("Registers (r: next section)", Pos.Right(_codeFrame), 0, Dim.Fill(), Dim.Percent(50), _registers = new StyledTextView());
+        var memoryFrame = Pane("Memory", Pos.Right(_codeFrame), Pos.Bottom(_registerFrame), Dim.Fill(), 10, _memory = new StyledTextView());
+        var pointFrame = Pane("Breakpoints", Pos.Right(_codeFrame), Pos.Bottom(memoryFrame), Dim.Fill(), Dim.Fill(4), _points = new StyledTextView());
+        var timelineFrame = Pane("Timeline ([ ] input events, Home/End, click to seek)", 0, Pos.AnchorEnd(4), Dim.Fill(), 4, _timeline = new TimelineView());
+        _timeline.SeekRequested += step => { if (_running is null) Seek(step); };
+        _panes.Add(_codeFrame, consoleFrame, _registerFrame, memoryFrame, pointFrame, timelineFrame);
+
+        _prompt = new Label { X = 0, Y = Pos.AnchorEnd(3), Text = "> " };
+        _command = new TextField { X = 2, Y = Pos.AnchorEnd(3), Width = Dim.Fill() };
         // No hotkey specifier: symbol names such as copy_name contain the default '_'.
-        _status = new Label { X = 0, Y = Pos.AnchorEnd(1), Width = Dim.Fill(), Text = "", HotKeySpecifier = new System.Text.Rune(0xFFFF) };
+        _status = new Label { X = 0, Y = Pos.AnchorEnd(2), Width = Dim.Fill(), Text = "", HotKeySpecifier = new System.Text.Rune(0xFFFF) };
+        _statusBar = new StatusBar(
+        [
+            Shortcut(Key.F1, "Help", ShowHelp),
+            Shortcut(Key.F5, "Cont", () => StartMove(Key.F5)),
+            Shortcut(Key.F5.WithShift, "Rev", () => StartMove(Key.F5.WithShift)),
+            Shortcut(Key.F10, "Over", () => StartMove(Key.F10)),
+            Shortcut(Key.F10.WithShift, "Back", () => StartMove(Key.F10.WithShift)),
+            Shortcut(Key.F11, "Step", () => StartMove(Key.F11)),
+            Shortcut(Key.F11.WithShift, "Back", () => StartMove(Key.F11.WithShift)),
+            Shortcut(Key.F9, "Break", ToggleBreakpoint),
+            Shortcut(Key.Q, "Quit", () => App?.RequestStop()),
+        ]);
+        _tooSmall = new Label { X = 0, Y = Pos.Center(), Width = Dim.Fill(), Visible = false, HotKeySpecifier = new System.Text.Rune(0xFFFF) };
         _command.Accepting += (_, e) =>
         {
             e.Handled = true;
@@ -62,74 +102,213 @@ public sealed class DebuggerWindow : Window
             _commandMode = false;
             RunCommand(line);
         };
-        Add(codeFrame, consoleFrame, registerFrame, memoryFrame, pointFrame, timelineFrame, prompt, _command, _status);
+        Add(_panes, _prompt, _command, _status, _statusBar, _tooSmall);
+        FrameChanged += (_, _) => CheckSize();
         Initialized += (_, _) =>
         {
             if (App is { } app) app.Keyboard.KeyDown += OnKey;
+            CheckSize();
             Refresh("F1 help · F5/c continue · Shift-F5/C reverse · F10/n over · F11/s step · Shift: back · F9 break · q quit");
         };
     }
 
-    private static FrameView Pane(string title, Pos x, Pos y, Dim width, Dim height, out TextView text)
+    /// <summary>Tests run movements on the UI thread so they need no main loop to finish them.</summary>
+    internal bool RunMovesInline { get; set; }
+
+    /// <summary>Whether the panes are hidden because the terminal is below the minimum size.</summary>
+    public bool IsTooSmall => _tooSmall.Visible;
+
+    /// <summary>The code column's width and the code pane's height, in percent of the pane area.</summary>
+    public (int Width, int Height) CodeSplit => (_codeWidthPercent, _codeHeightPercent);
+
+    internal TimelineView TimelinePane => _timeline;
+    internal StyledTextView RegistersPane => _registers;
+    internal StyledTextView CodePane => _code;
+    internal TextView ConsolePane => _console;
+    internal FrameView CodeFrame => _codeFrame;
+    internal TextField CommandLine => _command;
+
+    /// <summary>
+    /// The statusbar's keys are shown and clickable; the keys themselves are handled first by
+    /// <see cref="OnKey"/> (which knows about command mode), so they are not bound a second time here.
+    /// </summary>
+    private static Shortcut Shortcut(Key key, string title, Action action) =>
+        new(key, title, action) { BindKeyToApplication = false, CanFocus = false };
+
+    private static FrameView Pane(string title, Pos x, Pos y, Dim width, Dim height, View content)
     {
         var frame = new FrameView { Title = title, X = x, Y = y, Width = width, Height = height, CanFocus = false };
-        text = new TextView { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(), ReadOnly = true, CanFocus = false, WordWrap = false };
-        frame.Add(text);
+        frame.Add(content);
         return frame;
     }
+
+    // ---- size ----
+
+    private void CheckSize()
+    {
+        int width = Frame.Width, height = Frame.Height;
+        if (App?.Screen is { } screen && screen.Width > 0) (width, height) = (screen.Width, screen.Height);
+        bool small = width < MinWidth || height < MinHeight;
+        if (small)
+            _tooSmall.Text = Wrap($"terminal too small (need at least {MinWidth}x{MinHeight}; now {width}x{height}) — resize to continue", width);
+        if (small == _tooSmall.Visible) return;
+        _tooSmall.Visible = small;
+        _panes.Visible = _prompt.Visible = _command.Visible = _status.Visible = _statusBar.Visible = !small;
+        if (!small && _running is null) Refresh(_status.Text ?? "");
+        SetNeedsLayout();
+        SetNeedsDraw();
+    }
+
+    /// <summary>Breaks <paramref name="text"/> at spaces into lines of at most <paramref name="width"/> cells.</summary>
+    private static string Wrap(string text, int width)
+    {
+        var lines = new List<string>();
+        string line = "";
+        foreach (string word in text.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                lines.Add(line);
+                line = word;
+            }
+            else line = line.Length == 0 ? word : line + " " + word;
+        }
+        lines.Add(line);
+        return string.Join('\n', lines);
+    }
+
+    private void Resize(int widthDelta, int heightDelta)
+    {
+        _codeWidthPercent = Math.Clamp(_codeWidthPercent + widthDelta, 20, 85);
+        _codeHeightPercent = Math.Clamp(_codeHeightPercent + heightDelta, 20, 85);
+        _codeFrame.Width = Dim.Percent(_codeWidthPercent);
+        _codeFrame.Height = Dim.Percent(_codeHeightPercent);
+        Refresh($"code pane {_codeWidthPercent}% wide, {_codeHeightPercent}% high");
+    }
+
+    // ---- keys ----
 
     private void OnKey(object? sender, Key key)
     {
         if (_running is not null)
         {
-            // While a movement runs only Esc means anything.
+            // While a movement runs Esc cancels it; in a live session the other keys are the guest's.
             if (key == Key.Esc) _running.Cancel();
+            else if (_session.IsLive && GuestBytes(key) is { } bytes) _session.TypeToGuest(bytes);
             key.Handled = true;
             return;
         }
         bool typing = _commandMode;
-        if (key == Key.F1) { ShowHelp(); key.Handled = true; return; }
         if (key == Key.Q.WithCtrl || (!typing && key == Key.Q)) { App?.RequestStop(); key.Handled = true; return; }
+        if (IsTooSmall) { key.Handled = true; return; }
+        if (key == Key.F1) { ShowHelp(); key.Handled = true; return; }
         if (typing && key == Key.Esc) { _command.Text = ""; _commandMode = false; Refresh("command cancelled"); key.Handled = true; return; }
-        Func<CancellationToken, IProgress<double>, TimelineStop>? move = null;
-        if (key == Key.F5 || (!typing && key == Key.C)) move = (c, p) => _session.Continue(c, p);
-        else if (key == Key.F5.WithShift || (!typing && key == Key.C.WithShift)) move = (c, p) => _session.ReverseContinue(c, p);
-        else if (key == Key.F10 || (!typing && key == Key.N)) move = (c, _) => _session.StepOver(c);
-        else if (key == Key.F10.WithShift || (!typing && key == Key.N.WithShift)) move = (c, _) => _session.StepBackOver(c);
-        else if (key == Key.F11 || (!typing && key == Key.S)) move = (_, _) => _session.StepInto();
-        else if (key == Key.F11.WithShift || (!typing && key == Key.S.WithShift)) move = (_, _) => _session.StepBack();
-        else if (key == Key.F9)
+        if (StartMove(key)) { key.Handled = true; return; }
+        if (key == Key.F9) { ToggleBreakpoint(); key.Handled = true; return; }
+        if (key == Key.CursorLeft.WithCtrl) { Resize(-5, 0); key.Handled = true; return; }
+        if (key == Key.CursorRight.WithCtrl) { Resize(5, 0); key.Handled = true; return; }
+        if (key == Key.CursorUp.WithCtrl) { Resize(0, -5); key.Handled = true; return; }
+        if (key == Key.CursorDown.WithCtrl) { Resize(0, 5); key.Handled = true; return; }
+        if (typing) return;
+        int rune = key.AsRune.Value;
+        switch (rune)
         {
-            bool added = _session.ToggleBreakpointAtPc();
-            Refresh(added ? $"breakpoint set at 0x{_session.Hart.Pc:x}" : $"breakpoint at 0x{_session.Hart.Pc:x} removed");
-            key.Handled = true;
-            return;
-        }
-        else if (!typing && (key == Key.Tab || key.AsRune.Value == ':'))
-        {
-            _commandMode = true;
-            _command.SetFocus();
-            _status.Text = "command: Enter runs it, Esc cancels";
-            key.Handled = true;
-            return;
-        }
-        if (move is not null && (key == Key.F11 || key == Key.F11.WithShift || key.AsRune.Value is 's' or 'S'))
-        {
-            // Single steps are short (at most one checkpoint interval of replay): run them at once so fast typing is never dropped.
-            move(default, Progress());
-            Refresh(_session.LastStop);
-            key.Handled = true;
-            return;
-        }
-        if (move is null)
-        {
-            // Outside command mode, stray printable keys must not land in the command field.
-            if (!typing && key.AsRune.Value >= 0x20) key.Handled = true;
-            return;
+            case '<': Resize(-5, 0); break;
+            case '>': Resize(5, 0); break;
+            case '-': Resize(0, -5); break;
+            case '+': Resize(0, 5); break;
+            case '[': JumpToInputEvent(forward: false); break;
+            case ']': JumpToInputEvent(forward: true); break;
+            case 'r': NextRegisterSection(); break;
+            case ':':
+                EnterCommandMode();
+                break;
+            default:
+                if (key == Key.Tab) EnterCommandMode();
+                else if (key == Key.Home) Seek(0);
+                else if (key == Key.End) Seek(_session.End);
+                else if (rune < 0x20) return; // other control keys keep their usual meaning
+                // Outside command mode, stray printable keys must not land in the command field.
+                break;
         }
         key.Handled = true;
-        RunInBackground(cancel => { move(cancel, Progress()); return _session.LastStop; });
     }
+
+    /// <summary>What a raw-mode terminal sends the guest for <paramref name="key"/> (Enter as '\r'), or null for keys it does not take.</summary>
+    private static byte[]? GuestBytes(Key key)
+    {
+        if (key == Key.Enter) return [(byte)'\r'];
+        if (key == Key.Backspace) return [0x7F];
+        if (key == Key.Tab) return [(byte)'\t'];
+        if (key.IsCtrl && key.NoCtrl.AsRune.Value is >= 'a' and <= 'z' or >= 'A' and <= 'Z')
+            return [(byte)(char.ToLowerInvariant((char)key.NoCtrl.AsRune.Value) - 'a' + 1)];
+        int rune = key.AsRune.Value;
+        return rune is >= 0x20 and < 0x7F ? [(byte)rune] : null;
+    }
+
+    private void EnterCommandMode()
+    {
+        _commandMode = true;
+        _command.SetFocus();
+        _status.Text = "command: Enter runs it, Esc cancels";
+    }
+
+    /// <summary>Starts the movement <paramref name="key"/> stands for; false if it is not a movement key.</summary>
+    private bool StartMove(Key key)
+    {
+        bool letters = !_commandMode;
+        Func<CancellationToken, IProgress<double>, TimelineStop>? move = null;
+        bool quick = false;
+        if (key == Key.F5 || (letters && key == Key.C)) move = (c, p) => _session.Continue(c, p);
+        else if (key == Key.F5.WithShift || (letters && key == Key.C.WithShift)) move = (c, p) => _session.ReverseContinue(c, p);
+        else if (key == Key.F10 || (letters && key == Key.N)) move = (c, _) => _session.StepOver(c);
+        else if (key == Key.F10.WithShift || (letters && key == Key.N.WithShift)) move = (c, _) => _session.StepBackOver(c);
+        else if (key == Key.F11 || (letters && key == Key.S)) (move, quick) = ((_, _) => _session.StepInto(), true);
+        else if (key == Key.F11.WithShift || (letters && key == Key.S.WithShift)) (move, quick) = ((_, _) => _session.StepBack(), true);
+        if (move is null || _running is not null || IsTooSmall) return move is not null;
+        if (quick)
+        {
+            // Single steps are short (at most one checkpoint interval of replay): run them at once so fast typing is never dropped.
+            _before = RegisterSnapshot.Capture(_session.Hart);
+            move(default, Progress());
+            Refresh(_session.LastStop);
+        }
+        else RunInBackground(cancel => { move(cancel, Progress()); return _session.LastStop; });
+        return true;
+    }
+
+    private void ToggleBreakpoint()
+    {
+        if (_running is not null) return;
+        bool added = _session.ToggleBreakpointAtPc();
+        Refresh(added ? $"breakpoint set at 0x{_session.Hart.Pc:x}" : $"breakpoint at 0x{_session.Hart.Pc:x} removed");
+    }
+
+    private void Seek(ulong step) =>
+        RunInBackground(cancel => { _session.Goto(step, cancel, Progress()); return _session.LastStop; });
+
+    /// <summary>[ and ]: the step of the previous or next input event (a key the guest received).</summary>
+    private void JumpToInputEvent(bool forward)
+    {
+        var steps = _session.Timeline.InputEventSteps;
+        ulong here = _session.Position;
+        ulong? target = forward ? steps.Where(s => s > here).Select(s => (ulong?)s).FirstOrDefault() : steps.Where(s => s < here).Select(s => (ulong?)s).LastOrDefault();
+        if (target is { } step) Seek(step);
+        else Refresh(forward ? "no input event after this step" : "no input event before this step");
+    }
+
+    private void NextRegisterSection()
+    {
+        int[] headings = _registers.Lines.Select((line, i) => (line, i)).Where(x => x.line.Fill == TextStyle.Heading).Select(x => x.i).ToArray();
+        if (headings.Length == 0) return;
+        int top = _registers.TopLine;
+        int next = headings.FirstOrDefault(i => i > top, -1);
+        _registers.TopLine = next < 0 ? 0 : next;
+        // The last section may already be in view (the pane cannot scroll further): wrap to the top.
+        if (_registers.TopLine == top) _registers.TopLine = 0;
+    }
+
+    // ---- commands and movements ----
 
     private void RunCommand(string line)
     {
@@ -145,32 +324,29 @@ public sealed class DebuggerWindow : Window
             else Refresh($"mem: bad address '{trimmed[3..].Trim()}'");
             return;
         }
-        RunInBackground(cancel =>
-        {
-            var result = _session.Execute(line, cancel, Progress());
-            return result.Text;
-        });
+        RunInBackground(cancel => _session.Execute(line, cancel, Progress()).Text);
     }
 
-    private IProgress<double> Progress() => new Progress<double>(fraction => Invoke(() => _status.Text = $"running… {fraction:P0} (Esc cancels)"));
+    private IProgress<double> Progress() => new Progress<double>(fraction => Invoke(() =>
+    {
+        if (_running is not null && !_session.IsLive) _status.Text = $"running… {fraction:P0} (Esc cancels)";
+    }));
 
     private void RunInBackground(Func<CancellationToken, string> work)
     {
+        _before = RegisterSnapshot.Capture(_session.Hart);
+        if (RunMovesInline)
+        {
+            Refresh(Attempt(work, default));
+            return;
+        }
         var cancel = new CancellationTokenSource();
         _running = cancel;
-        _status.Text = "running… (Esc cancels)";
-        Task.Run(() =>
+        _status.Text = _session.IsLive ? "running… keys go to the guest (Esc stops)" : "running… (Esc cancels)";
+        if (_session.IsLive) FollowLiveConsole(cancel);
+        _worker = Task.Run(() =>
         {
-            string message;
-            try
-            {
-                message = work(cancel.Token);
-            }
-            catch (Exception e)
-            {
-                // A damaged trace surfaces mid-replay: say so and stay usable.
-                message = $"error: {e.Message}";
-            }
+            string message = Attempt(work, cancel.Token);
             Invoke(() =>
             {
                 _running = null;
@@ -180,26 +356,78 @@ public sealed class DebuggerWindow : Window
         });
     }
 
+    /// <summary>
+    /// For a hang-up, when the terminal is gone and the main loop may never run again: cancels a
+    /// running movement and waits (up to <paramref name="timeout"/>) for its worker to let go of the session.
+    /// </summary>
+    public void CancelAndWait(TimeSpan timeout)
+    {
+        try
+        {
+            _running?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // It finished meanwhile.
+        }
+        _worker?.Wait(timeout);
+    }
+
+    /// <summary>While a live run goes on, the console pane shows the guest's output as it arrives (read thread-safely from the session).</summary>
+    private void FollowLiveConsole(CancellationTokenSource run)
+    {
+        App?.AddTimeout(TimeSpan.FromMilliseconds(100), () =>
+        {
+            if (_running != run) return false;
+            string text = _session.FrontierConsoleText;
+            if (text.Length != (_console.Text?.Length ?? 0))
+            {
+                _console.Text = text;
+                _console.MoveEnd();
+            }
+            return true;
+        });
+    }
+
+    private static string Attempt(Func<CancellationToken, string> work, CancellationToken cancel)
+    {
+        try
+        {
+            return work(cancel);
+        }
+        catch (Exception e)
+        {
+            // A damaged trace surfaces mid-replay: say so and stay usable.
+            return $"error: {e.Message}";
+        }
+    }
+
     private void Invoke(Action action)
     {
         if (App is { } app) app.Invoke(action);
     }
 
-    private void ShowHelp() => MessageBox.Query(App!, "Help", HelpText, "OK");
+    private void ShowHelp()
+    {
+        if (App is { } app) MessageBox.Query(app, "Help", HelpText, "OK");
+    }
 
-    /// <summary>Redraws every pane from the session; <paramref name="message"/> goes to the status line (its first line) and, if longer, the console pane's title area.</summary>
+    /// <summary>Redraws every pane from the session; <paramref name="message"/> goes to the status line (its first line) and, if longer, the breakpoints pane.</summary>
     private void Refresh(string message)
     {
-        _code.Text = PaneText.Code(_session);
-        _registers.Text = PaneText.Registers(_session);
-        _memory.Text = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8);
-        string console = _session.ConsoleText;
-        _console.Text = console;
+        var code = CodeLines.Style(PaneText.Code(_session));
+        _code.Lines = code;
+        _code.Reveal(CodeLines.CurrentLine(code));
+        _registers.Lines = RegisterLines.Build(_session, _before);
+        _memory.Lines = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8).TrimEnd('\n').Split('\n').Select(l => StyledLine.Plain(l)).ToList();
+        _console.Text = _session.ConsoleText;
         _console.MoveEnd();
-        _timeline.Text = PaneText.Timeline(_session, Math.Max(20, Frame.Width - 6));
-        _points.Text = PaneText.Breakpoints(_session);
+        _timeline.Show(_session);
         var lines = message.Split('\n');
-        if (lines.Length > 1) _points.Text = message + "\n\n" + _points.Text; // multi-line answers (x, info b) show in a pane
+        if (lines.Length > 1) _pointsMessage = message; // multi-line answers (x, info b) show in a pane
+        else if (message.Length > 0) _pointsMessage = "";
+        var points = PaneText.Breakpoints(_session).Split('\n').Select(l => StyledLine.Plain(l, l.Contains("break", StringComparison.Ordinal) ? TextStyle.Breakpoint : TextStyle.Normal));
+        _points.Lines = (_pointsMessage.Length > 0 ? _pointsMessage.Split('\n').Select(l => StyledLine.Plain(l)).Append(StyledLine.Plain("")) : []).Concat(points).ToList();
         _status.Text = lines[0];
         SetNeedsDraw();
     }
