@@ -235,4 +235,40 @@ public class DebugSessionTests
         Assert.Equal(TimelineStopKind.Cancelled, stop.Kind);
         Assert.Contains("cancelled", s.LastStop);
     }
+
+    [Fact]
+    public void Last_write_of_a_register_reports_the_writing_step_and_instruction_without_moving()
+    {
+        var s = Recordings.DemoSession();
+        s.Execute("b copy_name");
+        s.Execute("c");
+        s.Execute("delete 1");
+        for (int i = 0; i < 3; i++) s.Execute("si");
+        ulong here = s.Position;
+
+        var r = s.Execute("last-write a0");
+        Assert.False(r.IsError, r.Text);
+        var m = System.Text.RegularExpressions.Regex.Match(r.Text,
+            @"^a0 last written at step (\d+) by pc 0x([0-9a-f]+)( <[^>]+>)? \((\S+) a0,[^)]*\), value 0x([0-9a-f]+); goto \1 to see it$");
+        Assert.True(m.Success, r.Text);
+        Assert.Equal(here, s.Position); // the query does not move
+        Assert.Equal(r.Text, s.Execute("last-write $a0").Text);
+        Assert.Equal(r.Text, s.Execute("last-write x10").Text);
+
+        ulong step = ulong.Parse(m.Groups[1].Value);
+        Assert.True(step < here);
+        s.Execute($"goto {step}");
+        Assert.Equal(Convert.ToUInt64(m.Groups[2].Value, 16), s.Hart.Pc);
+        s.Execute("si");
+        Assert.Equal(Convert.ToUInt64(m.Groups[5].Value, 16), s.Hart.GetX(10));
+
+        Assert.StartsWith("ft3 ", s.Execute("last-write f3").Text);
+        Assert.StartsWith("fa0 ", s.Execute("last-write fa0").Text);
+        Assert.Equal("zero is never written (writes to x0 are discarded)", s.Execute("last-write zero").Text);
+        // With '*' the word is an address expression: the memory at sp, not the register.
+        var memory = s.Execute("last-write *sp");
+        Assert.False(memory.IsError, memory.Text);
+        Assert.StartsWith($"0x{s.Hart.GetX(2):x} ", memory.Text);
+        Assert.Contains("last-write REG|*ADDR", DebugSession.CommandHelp);
+    }
 }

@@ -102,7 +102,9 @@ internal static class DebugCommand
         }
         // Terminal.Gui writes through .NET's console; the plain descriptor writers CliApp installs would bypass its setup.
         Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
-        DebuggerApp.Run(new DebugSession(timeline), Path.GetFileName(path));
+        var session = new DebugSession(timeline);
+        session.StartIndex(); // traps and interrupts for the timeline's marks, found in the background
+        DebuggerApp.Run(session, Path.GetFileName(path));
         return 0;
     }
 }

@@ -47,7 +47,7 @@ public sealed unsafe partial class Hart
         if (offset < _ramSize && (page = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_decodedPages), (nint)(offset >> MainMemory.PageShift))) is not null)
         {
             d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
-            cached = _breakpoints is null; // with breakpoints set, every instruction comes through here
+            cached = !_stepByStep; // with breakpoints or register watches set, every instruction comes through here
             if (d.Op == Opcode.NotDecoded)
             {
                 if (!DecodeInto(ref d, offset)) goto trapped;
@@ -227,8 +227,11 @@ public sealed unsafe partial class Hart
                 goto execute;
             }
         }
+        // Only reached off the fast path, and never with d moved on: register watches turn it off.
+        if (_watchingRegisters) CheckRegisterWrite(ref d);
         continue;
         jumped:
+        if (_watchingRegisters) CheckRegisterWrite(ref d);
         steps++;
         continue;
         trapped:

@@ -63,7 +63,17 @@ public sealed unsafe partial class Hart
             SetMode(PrivilegeLevel.Machine);
             Pc = TrapVector(_mtvec, cause, interrupt);
         }
+        if (_trapObserver is { } observer) ReportTrap(observer, cause, tval, interrupt, toSupervisor);
         SliceEnd = 0;
+    }
+
+    /// <summary>Tells the observer of the trap just entered; the mode it came from is the one just stacked in xPP (3.1.6.1).</summary>
+    private void ReportTrap(ITrapObserver observer, ulong cause, ulong tval, bool interrupt, bool toSupervisor)
+    {
+        var from = toSupervisor
+            ? (_mstatus & Mstatus.Spp) != 0 ? PrivilegeLevel.Supervisor : PrivilegeLevel.User
+            : (PrivilegeLevel)((_mstatus & Mstatus.Mpp) >> Mstatus.MppShift);
+        observer.TrapTaken(new TrapEntry(Steps, cause, interrupt, toSupervisor ? _sepc : _mepc, tval, from, Mode));
     }
 
     /// <summary>mtvec/stvec: direct mode jumps to BASE; vectored mode sends interrupts to BASE + 4×cause (3.1.7).</summary>
@@ -83,6 +93,7 @@ public sealed unsafe partial class Hart
         // MPP becomes the least-privileged mode supported (U); leaving M clears MPRV.
         if (previous != PrivilegeLevel.Machine) m &= ~Mstatus.Mprv;
         _mstatus = m;
+        _trapObserver?.TrapReturned(new TrapReturn(Steps, Pc, Mode, previous, _mepc));
         SetMode(previous);
         SliceEnd = 0;
         return _mepc;
@@ -96,6 +107,7 @@ public sealed unsafe partial class Hart
         if ((_mstatus & Mstatus.Spie) != 0) s |= Mstatus.Sie;
         s |= Mstatus.Spie;
         _mstatus = s;
+        _trapObserver?.TrapReturned(new TrapReturn(Steps, Pc, Mode, previous, _sepc));
         SetMode(previous);
         SliceEnd = 0;
         return _sepc;

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using ReplayVm.Core.Hart;
+using ReplayVm.Debugger.Disassembly;
 using ReplayVm.Replay.Timeline;
 using ReplayTimeline = ReplayVm.Replay.Timeline.Timeline;
 
@@ -7,7 +9,7 @@ namespace ReplayVm.Debugger.Timeline;
 
 /// <summary>
 /// gdb's <c>monitor</c> commands on a timeline: <c>when</c>, <c>seek N</c>, <c>checkpoint</c>,
-/// <c>info</c>, <c>help</c>. A position ("event", as rr calls it) is the step count: instructions
+/// <c>info</c>, <c>last-write REG|ADDR [LEN]</c>, <c>traps [N]</c>, <c>help</c>. A position ("event", as rr calls it) is the step count: instructions
 /// retired plus exceptions taken since reset.
 /// </summary>
 public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
@@ -26,6 +28,10 @@ public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
             "seek" => "usage: monitor seek N (a step count, decimal or 0x hex)",
             "checkpoint" when words.Length == 1 => Checkpoint(),
             "info" when words.Length == 1 => Info(),
+            "last-write" when words.Length is 2 or 3 => LastWrite(words[1], words.Length == 3 ? words[2] : null),
+            "last-write" => LastWriteUsage,
+            "traps" when words.Length <= 2 => Traps(words.Length == 2 ? words[1] : null),
+            "traps" => TrapsUsage,
             "help" => Help(),
             _ => $"unknown monitor command '{command.Trim()}' (try: monitor help)",
         };
@@ -69,7 +75,100 @@ public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
         "monitor when         the current event (instructions retired plus exceptions taken)\n" +
         "monitor seek N       go to event N\n" +
         "monitor checkpoint   keep a checkpoint here (never thinned away)\n" +
-        "monitor info         what the recording holds and what the checkpoints use";
+        "monitor info         what the recording holds and what the checkpoints use\n" +
+        "monitor last-write REG|ADDR [LEN]\n" +
+        "                     the last instruction before here that wrote register REG (a0, $sp, x5, fa0, f3)\n" +
+        "                     or a byte of ADDR..ADDR+LEN-1 (LEN 1 by default); the position stays put\n" +
+        "monitor traps [N]    the next N (default 10) traps and interrupts after here: event, cause, pc";
+
+    private const string LastWriteUsage =
+        "usage: monitor last-write REG|ADDR [LEN] (a register such as a0, $sp, x5, fa0, f3, or an address in decimal or 0x hex)";
+
+    /// <summary>
+    /// "When was this last written", answered without moving (gdb keeps its register cache valid):
+    /// the writing instruction's event (seek there to see it about to run), pc and text.
+    /// </summary>
+    private string LastWrite(string target, string? lengthText)
+    {
+        if (RegisterNames.TryParse(target, out var register))
+        {
+            if (lengthText is not null) return $"a register takes no length: {LastWriteUsage}";
+            string name = RegisterNames.Name(register);
+            if (register is { File: RegisterFile.Integer, Index: 0 }) return "zero is never written: writes to x0 are discarded";
+            return timeline.FindLastRegisterWrite(register) is { } w
+                ? $"{name} was last written at event {w.Step} by pc 0x{w.Pc:x}: {Instruction(w.Pc, w.Encoding)} ({name} = 0x{w.Value:x}); monitor seek {w.Step} goes there"
+                : $"{name} was not written before event {timeline.Position}";
+        }
+        if (!TryParseStep(target, out ulong address))
+            return $"not a register or an address: '{target}' (try a0, $sp, x5, fa0, f3 or 0x80001000)";
+        ulong length = 1;
+        if (lengthText is not null && (!TryParseStep(lengthText, out length) || length == 0 || address + length - 1 < address))
+            return $"not a length: '{lengthText}' (1 or more bytes, decimal or 0x hex, inside the address space)";
+        string range = length == 1 ? $"0x{address:x}" : $"0x{address:x}..0x{address + length - 1:x}";
+        return timeline.FindLastMemoryWrite(address, length) is { } m
+            ? $"{range} was last written at event {m.Step} by pc 0x{m.Pc:x}: {Instruction(m.Pc, m.Encoding)} (a store to 0x{m.Address:x}); monitor seek {m.Step} goes there"
+            : $"{range} was not written before event {timeline.Position}";
+    }
+
+    private const string TrapsUsage = "usage: monitor traps [N] (the next N traps and interrupts after this event; 10 by default, at most 1000)";
+
+    /// <summary>How long <c>monitor traps</c> waits for the background search: gdb gives up on a reply after 2 s (remotetimeout).</summary>
+    private static readonly TimeSpan TrapSearchWait = TimeSpan.FromSeconds(1.5);
+
+    private TimelineIndex? _index;
+
+    /// <summary>
+    /// The next traps and interrupts after the current event, found by a <see cref="TimelineIndex"/>
+    /// that the first use starts in the background (it replays the whole recording once). The
+    /// position stays put. Asked before the search has got that far, it lists what it has found.
+    /// </summary>
+    private string Traps(string? countText)
+    {
+        int count = 10;
+        if (countText is not null && (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 1000))
+            return $"not a count: '{countText}'; {TrapsUsage}";
+        if (timeline.IsLive) return "monitor traps needs a finished recording: a live session's recording is still growing";
+        try
+        {
+            _index ??= new TimelineIndex(timeline.Trace);
+        }
+        catch (TimelineException e)
+        {
+            return $"cannot search for traps: {e.Message}";
+        }
+        ulong here = timeline.Position;
+        _index.WaitUntil(index => Following(index, here, count).Count >= count, TrapSearchWait);
+        var found = Following(_index, here, count);
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{(found.Count == 0 ? "no traps or interrupts" : "traps and interrupts")} after event {here}{(found.Count == 0 ? "" : ":")}");
+        foreach (var m in found)
+            text.Append(CultureInfo.InvariantCulture, $"\n  event {m.Step}: {m.CauseName} at pc 0x{m.Pc:x} ({m.From} -> {m.To})");
+        if (found.Count < count)
+        {
+            switch (_index.State)
+            {
+                case TimelineIndexState.Running:
+                    text.Append(CultureInfo.InvariantCulture, $"\n(still searching: {_index.Progress:P0} of the recording so far; ask again for more)");
+                    break;
+                case TimelineIndexState.Failed:
+                    text.Append(CultureInfo.InvariantCulture, $"\n(the search stopped: {_index.Error})");
+                    break;
+            }
+        }
+        if (found.Count > 0) text.Append(CultureInfo.InvariantCulture, $"\nmonitor seek {found[0].Step} goes to the first");
+        return text.ToString();
+    }
+
+    private static List<TrapMarker> Following(TimelineIndex index, ulong step, int count)
+    {
+        var found = new List<TrapMarker>();
+        for (var m = index.Next(TrapMarkerKinds.All, step); m is { } marker && found.Count < count; m = index.Next(TrapMarkerKinds.All, marker.Step))
+            found.Add(marker);
+        return found;
+    }
+
+    private static string Instruction(ulong pc, uint? encoding) =>
+        encoding is { } bits ? RiscvDisassembler.Disassemble(bits, pc).Replace('\t', ' ') : "(instruction unreadable)";
 
     private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024.0):0.0} MiB");
 

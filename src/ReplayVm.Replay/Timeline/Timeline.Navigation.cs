@@ -27,22 +27,8 @@ public sealed partial class Timeline
     /// [<paramref name="address"/>, +<paramref name="length"/>) (a virtual address, as the hart
     /// saw it), or null if none did. Stores by the hart count; device DMA does not. The position is unchanged afterwards.
     /// </summary>
-    public ulong? LastWriteBefore(ulong address, ulong length, CancellationToken cancel = default)
-    {
-        if (length == 0) return null;
-        var here = NewCheckpoint(isExplicit: false);
-        ulong focus = _focus;
-        try
-        {
-            var stop = ReverseWhere(MakeWatch(null, [new WatchRange(address, length, OnRead: false, OnWrite: true)]), _ => true, cancel, null);
-            return stop.Kind == TimelineStopKind.Watchpoint ? stop.Hit!.Value.Step : null;
-        }
-        finally
-        {
-            Restore(here);
-            _focus = focus;
-        }
-    }
+    public ulong? LastWriteBefore(ulong address, ulong length, CancellationToken cancel = default) =>
+        FindLastMemoryWrite(address, length, cancel)?.Step; // Timeline.MemoryWrites.cs
 
     /// <summary>Goes to the next recorded input event after the current position (the input is consumed by the step there), or the end.</summary>
     public TimelineStop NextInputEvent(CancellationToken cancel = default, IProgress<double>? progress = null)

@@ -163,8 +163,8 @@ public sealed partial class Timeline : IDisposable
     private Checkpoint NewCheckpoint(bool isExplicit) =>
         new(Machine.CaptureSnapshot(), _input.Cursor, _outputLength, isExplicit);
 
-    /// <summary>What a run is watching for: breakpoint pcs and watched ranges (virtual addresses).</summary>
-    private sealed record Watch(HashSet<ulong> Breakpoints, WatchRange[] Ranges);
+    /// <summary>What a run is watching for: breakpoint pcs, watched ranges (virtual addresses) and registers written.</summary>
+    private sealed record Watch(HashSet<ulong> Breakpoints, WatchRange[] Ranges, RegisterWatch Registers = default);
 
     /// <summary>
     /// Replays forward to <paramref name="until"/>, checkpointing on interval boundaries. With
@@ -179,6 +179,7 @@ public sealed partial class Timeline : IDisposable
         var hart = Machine.Hart;
         hart.SetBreakpoints(watch?.Breakpoints);
         hart.SetWatchpoints(watch?.Ranges);
+        hart.SetRegisterWatch(watch?.Registers ?? default);
         var live = _live is null ? null : new LiveRun(this, cancel);
         try
         {
@@ -227,6 +228,7 @@ public sealed partial class Timeline : IDisposable
         {
             hart.SetBreakpoints(null);
             hart.SetWatchpoints(null);
+            hart.SetRegisterWatch(default);
             live?.Dispose();
         }
     }

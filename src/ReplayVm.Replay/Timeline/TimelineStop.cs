@@ -9,7 +9,7 @@ public enum TimelineStopKind
     Reached,
     /// <summary>About to execute an instruction at a breakpoint.</summary>
     Breakpoint,
-    /// <summary>Right after an instruction that accessed a watched range.</summary>
+    /// <summary>Right after an instruction that accessed a watched range, or wrote a watched register (<see cref="DebugStopKind.RegisterWrite"/>).</summary>
     Watchpoint,
     /// <summary>At a recorded input event's step (the input is consumed by the next step).</summary>
     InputEvent,
@@ -24,7 +24,12 @@ public enum TimelineStopKind
 /// <summary>Where a movement stopped (<see cref="Step"/> is the timeline's position then) and, for a breakpoint or watchpoint, the hit.</summary>
 public sealed record TimelineStop(TimelineStopKind Kind, ulong Step, DebugStop? Hit = null)
 {
-    public override string ToString() => Hit is { } h ? $"{Kind} at step {Step} (pc 0x{h.Pc:x}, address 0x{h.Address:x})" : $"{Kind} at step {Step}";
+    public override string ToString() => Hit switch
+    {
+        { Kind: DebugStopKind.RegisterWrite } h => $"{Kind} at step {Step} (pc 0x{h.Pc:x}, wrote {h.Register})",
+        { } h => $"{Kind} at step {Step} (pc 0x{h.Pc:x}, address 0x{h.Address:x})",
+        _ => $"{Kind} at step {Step}",
+    };
 }
 
 /// <summary>A timeline cannot follow its recording (the trace is damaged or this build runs it differently).</summary>

@@ -1,6 +1,7 @@
 using System.Text;
 using ReplayVm.Debugger.Disassembly;
 using ReplayVm.Core.Hart;
+using ReplayVm.Replay.Timeline;
 using ReplayVm.Tui.Session;
 
 namespace ReplayVm.Tui.Panes;
@@ -115,17 +116,71 @@ public static class PaneText
         return text.ToString();
     }
 
-    /// <summary>"step 1234 / 31000" over a bar of <paramref name="width"/> cells with the position marked.</summary>
+    /// <summary>Bar cell marks, in the order they win when several fall in one cell (the position always shows).</summary>
+    public const char PositionMark = '#', BreakpointHitMark = 'B', InputMark = 'i', TrapMark = 't', InterruptMark = '!', EmptyMark = '-';
+
+    /// <summary>
+    /// The whole recording as a bar of <paramref name="width"/> cells: "step 1234 / 31000" (and how far
+    /// the trap index has got), then "[--i--t--!--#--B--]" with the position '#', breakpoint hits
+    /// 'B', input events 'i', traps 't' (exceptions and ecalls) and interrupts '!', then a legend
+    /// with counts. Step s sits in cell floor(s·(w−1)/end); <see cref="TimelineStepAt"/> is the inverse.
+    /// </summary>
     public static string Timeline(DebugSession session, int width = 60)
     {
         width = Math.Max(width, 10);
         ulong end = Math.Max(session.End, 1);
-        int cell = (int)Math.Min((ulong)(width - 1), session.Position * (ulong)(width - 1) / end);
-        var bar = new StringBuilder(new string('-', width));
-        foreach (ulong input in session.Timeline.InputEventSteps)
-            bar[(int)Math.Min((ulong)(width - 1), input * (ulong)(width - 1) / end)] = 'i';
-        bar[cell] = '#';
-        return $"step {session.Position} / {session.End}\n[{bar}]";
+        var bar = new StringBuilder(new string(EmptyMark, width));
+        var index = session.Index;
+        if (index is not null)
+        {
+            for (int cell = 0; cell < width; cell++)
+            {
+                ulong from = TimelineStepAt(cell, width, end), to = cell == width - 1 ? ulong.MaxValue : TimelineStepAt(cell + 1, width, end);
+                if (index.Any(TrapMarkerKinds.Interrupts, from, to)) bar[cell] = InterruptMark;
+                if (index.Any(TrapMarkerKinds.Traps, from, to)) bar[cell] = TrapMark;
+            }
+        }
+        foreach (ulong input in session.Timeline.InputEventSteps) bar[TimelineCell(input, width, end)] = InputMark;
+        foreach (ulong hit in session.BreakpointHits) bar[TimelineCell(hit, width, end)] = BreakpointHitMark;
+        bar[TimelineCell(session.Position, width, end)] = PositionMark;
+
+        // The legend leaves out '#': the position is the highlighted cell, and the first line says where it is.
+        var legend = new StringBuilder($"{InputMark} input ({session.Timeline.InputEventSteps.Count})");
+        if (index is not null)
+            legend.Append($"  {TrapMark} trap ({index.Count(TrapMarkerKinds.Traps)})  {InterruptMark} interrupt ({index.Count(TrapMarkerKinds.Interrupts)})");
+        legend.Append($"  {BreakpointHitMark} breakpoint hit ({session.BreakpointHits.Count})");
+        return $"step {session.Position} / {session.End}{IndexStatus(index)}\n[{bar}]\n{legend}";
+    }
+
+    private static string IndexStatus(TimelineIndex? index) => index?.State switch
+    {
+        null or TimelineIndexState.Complete => "",
+        TimelineIndexState.Running => $"  (finding traps: {index.Progress:P0})",
+        TimelineIndexState.Cancelled => "  (trap search stopped)",
+        _ => $"  (trap search failed: {index.Error})",
+    };
+
+    /// <summary>The bar cell (0 .. width−1) that shows <paramref name="step"/> in a recording of <paramref name="end"/> steps.</summary>
+    public static int TimelineCell(ulong step, int width, ulong end)
+    {
+        width = Math.Max(width, 10);
+        end = Math.Max(end, 1);
+        return (int)Math.Min((ulong)(width - 1), (ulong)((UInt128)step * (ulong)(width - 1) / end));
+    }
+
+    /// <summary>
+    /// The first step bar cell <paramref name="cell"/> shows (for click-to-seek): the inverse of
+    /// <see cref="TimelineCell"/>, so the position marker lands exactly on the clicked cell.
+    /// Cells past the bar's last map to the end.
+    /// </summary>
+    public static ulong TimelineStepAt(int cell, int width, ulong end)
+    {
+        width = Math.Max(width, 10);
+        end = Math.Max(end, 1);
+        if (cell <= 0) return 0;
+        ulong span = (ulong)(width - 1);
+        if ((ulong)cell >= span) return end;
+        return (ulong)(((UInt128)(ulong)cell * end + span - 1) / span);
     }
 
     public static string Breakpoints(DebugSession session) =>

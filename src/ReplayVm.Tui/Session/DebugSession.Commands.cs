@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text;
+using ReplayVm.Core.Hart;
+using ReplayVm.Debugger.Disassembly;
+using ReplayVm.Debugger.Timeline;
 using ReplayVm.Replay.Timeline;
 
 namespace ReplayVm.Tui.Session;
@@ -8,7 +11,7 @@ namespace ReplayVm.Tui.Session;
 public sealed partial class DebugSession
 {
     public const string CommandHelp =
-        "b SYMBOL|*ADDR  watch *ADDR  c  rc  si  rsi  ni  rni  goto STEP  last-write ADDR  x/Nx ADDR  info b  delete N";
+        "b SYMBOL|*ADDR  watch *ADDR  c  rc  si  rsi  ni  rni  goto STEP  last-write REG|*ADDR  x/Nx ADDR  info b  delete N  next-trap  prev-trap  next-irq  prev-irq";
 
     /// <summary>Runs one command line; <paramref name="cancel"/> and <paramref name="progress"/> apply to long movements.</summary>
     public CommandResult Execute(string line, CancellationToken cancel = default, IProgress<double>? progress = null)
@@ -33,6 +36,10 @@ public sealed partial class DebugSession
                 "rni" or "reverse-nexti" => NoArgument(argument, () => Moved(StepBackOver(cancel))),
                 "goto" => GotoStep(argument, cancel, progress),
                 "last-write" => LastWrite(argument, cancel),
+                "next-trap" => NoArgument(argument, () => TrapJump(verb, TrapMarkerKinds.Traps, forward: true, cancel, progress)),
+                "prev-trap" => NoArgument(argument, () => TrapJump(verb, TrapMarkerKinds.Traps, forward: false, cancel, progress)),
+                "next-irq" => NoArgument(argument, () => TrapJump(verb, TrapMarkerKinds.Interrupts, forward: true, cancel, progress)),
+                "prev-irq" => NoArgument(argument, () => TrapJump(verb, TrapMarkerKinds.Interrupts, forward: false, cancel, progress)),
                 "info" when argument is "b" or "break" or "breakpoints" or "watchpoints" => InfoBreakpoints(),
                 "delete" or "d" => DeletePoint(argument),
                 "help" or "h" => new CommandResult(CommandHelp),
@@ -92,13 +99,33 @@ public sealed partial class DebugSession
         return Moved(Goto(step, cancel, progress));
     }
 
+    /// <summary>
+    /// "When was this last written", answered without moving (as rr users ask it before deciding
+    /// where to go): a register by name (a0, $a0, x10, fa0, f3), or with '*' (or as a number or
+    /// symbol) the byte at an address. The answer names the step to goto.
+    /// </summary>
     private CommandResult LastWrite(string argument, CancellationToken cancel)
     {
-        if (!TryAddress(argument.TrimStart('*'), out ulong address)) return CommandResult.Error($"last-write: bad address '{argument}'");
-        ulong? step = Timeline.LastWriteBefore(address, 1, cancel);
-        return new CommandResult(step is { } s
-            ? $"0x{address:x} was last written by the instruction at step {s} (goto {s} to see it)"
+        if (!argument.StartsWith('*') && RegisterNames.TryParse(argument, out var register))
+        {
+            string name = RegisterNames.Name(register);
+            if (register is { File: RegisterFile.Integer, Index: 0 }) return new CommandResult("zero is never written (writes to x0 are discarded)");
+            return new CommandResult(Timeline.FindLastRegisterWrite(register, cancel) is { } w
+                ? $"{name} last written at step {w.Step} by {Site(w.Pc, w.Encoding)}, value 0x{w.Value:x}; goto {w.Step} to see it"
+                : $"{name} was not written before step {Position}");
+        }
+        if (!TryAddress(argument.TrimStart('*'), out ulong address))
+            return CommandResult.Error($"last-write: bad address or register '{argument}' (last-write a0, last-write *0x80001000)");
+        return new CommandResult(Timeline.FindLastMemoryWrite(address, 1, cancel) is { } m
+            ? $"0x{address:x} last written at step {m.Step} by {Site(m.Pc, m.Encoding)}; goto {m.Step} to see it"
             : $"0x{address:x} was not written before step {Position}");
+    }
+
+    /// <summary>"pc 0x80000104 &lt;main+8&gt; (addi a0,a0,1)": where an instruction was and what it was.</summary>
+    private string Site(ulong pc, uint? encoding)
+    {
+        string where = $"pc 0x{pc:x}" + (Symbols.NameAt(pc) is { } name ? $" <{name}>" : "");
+        return encoding is { } bits ? $"{where} ({RiscvDisassembler.Disassemble(bits, pc, Symbols.NameAt).Replace('\t', ' ')})" : where;
     }
 
     private CommandResult InfoBreakpoints() =>

@@ -87,6 +87,7 @@ public sealed partial class DebugSession
         RememberRegisters();
         var stop = movement();
         LastStop = Describe(stop);
+        RememberHit(stop);
         return stop;
     }
 

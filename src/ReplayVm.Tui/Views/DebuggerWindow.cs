@@ -27,6 +27,7 @@ public sealed class DebuggerWindow : Window
         "F9          toggle breakpoint at pc\n" +
         "Home / End  start / end of the recording\n" +
         "[ / ]       previous / next input event    (or click on the timeline bar)\n" +
+        "T / t       previous / next trap (exception or ecall)     I / i  previous / next interrupt\n" +
         "< / >       narrow / widen the code column  (or Ctrl-Left / Ctrl-Right)\n" +
         "- / +       shrink / grow the code pane     (or Ctrl-Up / Ctrl-Down)\n" +
         "r           registers: next section (integer, CSRs, floating point)\n" +
@@ -35,7 +36,10 @@ public sealed class DebuggerWindow : Window
         ":  or  Tab  go to the command line; Enter runs the command\n" +
         "q / Ctrl-Q  quit                  F1             this help\n\n" +
         "Commands: b SYMBOL|*ADDR, watch *ADDR, c, rc, si, rsi, ni, rni, goto STEP,\n" +
-        "          last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR\n\n" +
+        "          last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR,\n" +
+        "          next-trap, prev-trap, next-irq, prev-irq\n\n" +
+        "Timeline marks: # here, B breakpoint hit, i input, t trap, ! interrupt (found by a\n" +
+        "background scan of the recording when it opens).\n\n" +
         "Values that changed on the last move are highlighted and marked *; the console shows\n" +
         "the guest's output as it was at the current step.";
 
@@ -73,7 +77,7 @@ public sealed class DebuggerWindow : Window
         _registerFrame = Pane("Registers (r: next section)", Pos.Right(_codeFrame), 0, Dim.Fill(), Dim.Percent(50), _registers = new StyledTextView());
         var memoryFrame = Pane("Memory", Pos.Right(_codeFrame), Pos.Bottom(_registerFrame), Dim.Fill(), 10, _memory = new StyledTextView());
         var pointFrame = Pane("Breakpoints", Pos.Right(_codeFrame), Pos.Bottom(memoryFrame), Dim.Fill(), Dim.Fill(4), _points = new StyledTextView());
-        var timelineFrame = Pane("Timeline ([ ] input events, Home/End, click to seek)", 0, Pos.AnchorEnd(4), Dim.Fill(), 4, _timeline = new TimelineView());
+        var timelineFrame = Pane("Timeline ([ ] inputs, t/T traps, i/I interrupts, Home/End, click to seek)", 0, Pos.AnchorEnd(5), Dim.Fill(), 5, _timeline = new TimelineView());
         _timeline.SeekRequested += step => { if (_running is null) Seek(step); };
         _panes.Add(_codeFrame, consoleFrame, _registerFrame, memoryFrame, pointFrame, timelineFrame);
 
@@ -108,6 +112,7 @@ public sealed class DebuggerWindow : Window
         {
             if (App is { } app) app.Keyboard.KeyDown += OnKey;
             CheckSize();
+            FollowIndex();
             Refresh("F1 help · F5/c continue · Shift-F5/C reverse · F10/n over · F11/s step · Shift: back · F9 break · q quit");
         };
     }
@@ -219,6 +224,10 @@ public sealed class DebuggerWindow : Window
             case '+': Resize(0, 5); break;
             case '[': JumpToInputEvent(forward: false); break;
             case ']': JumpToInputEvent(forward: true); break;
+            case 't': JumpToTrap(TrapMarkerKinds.Traps, forward: true); break;
+            case 'T': JumpToTrap(TrapMarkerKinds.Traps, forward: false); break;
+            case 'i': JumpToTrap(TrapMarkerKinds.Interrupts, forward: true); break;
+            case 'I': JumpToTrap(TrapMarkerKinds.Interrupts, forward: false); break;
             case 'r': NextRegisterSection(); break;
             case ':':
                 EnterCommandMode();
@@ -295,6 +304,24 @@ public sealed class DebuggerWindow : Window
         ulong? target = forward ? steps.Where(s => s > here).Select(s => (ulong?)s).FirstOrDefault() : steps.Where(s => s < here).Select(s => (ulong?)s).LastOrDefault();
         if (target is { } step) Seek(step);
         else Refresh(forward ? "no input event after this step" : "no input event before this step");
+    }
+
+    /// <summary>t/T and i/I: the next or previous trap or interrupt the background index has found (the same as next-trap and friends).</summary>
+    private void JumpToTrap(TrapMarkerKinds kinds, bool forward)
+    {
+        string verb = (forward ? "next-" : "prev-") + (kinds == TrapMarkerKinds.Interrupts ? "irq" : "trap");
+        RunInBackground(cancel => _session.Execute(verb, cancel, Progress()).Text);
+    }
+
+    /// <summary>While the index scans, redraws the timeline bar now and then so its marks appear as they are found.</summary>
+    private void FollowIndex()
+    {
+        if (_session.Index is null || RunMovesInline) return;
+        App?.AddTimeout(TimeSpan.FromMilliseconds(500), () =>
+        {
+            if (_running is null && !IsTooSmall) _timeline.Show(_session);
+            return _session.Index.State == TimelineIndexState.Running;
+        });
     }
 
     private void NextRegisterSection()

@@ -162,6 +162,46 @@ public sealed class TimelineDebugTargetTests
         Assert.StartsWith("unknown monitor command 'frobnicate'", target.Monitor("frobnicate"));
     }
 
+    [Fact]
+    public void Monitor_last_write_names_the_writing_instruction_of_a_register_or_address_without_moving()
+    {
+        var (target, timeline) = Open();
+        target.Monitor("seek 300");
+        string reply = target.Monitor("last-write a0");
+        Assert.Equal(300UL, target.CurrentStep);
+        var m = System.Text.RegularExpressions.Regex.Match(reply,
+            @"^a0 was last written at event (\d+) by pc 0x([0-9a-f]+): (\S+) a0,.* \(a0 = 0x([0-9a-f]+)\); monitor seek \1 goes there$");
+        Assert.True(m.Success, reply);
+        ulong step = ulong.Parse(m.Groups[1].Value), pc = Convert.ToUInt64(m.Groups[2].Value, 16), value = Convert.ToUInt64(m.Groups[4].Value, 16);
+        Assert.InRange(step, 0UL, 299UL);
+        // Every spelling of the register gives the same answer.
+        Assert.Equal(reply, target.Monitor("last-write $a0"));
+        Assert.Equal(reply, target.Monitor("last-write x10"));
+
+        // At that event the pc is the writer's; one step later a0 holds the value reported.
+        target.Monitor($"seek {step}");
+        Assert.Equal(pc, target.ReadPc());
+        target.Step();
+        Assert.Equal(value, target.ReadIntegerRegister(10));
+
+        Assert.Equal("zero is never written: writes to x0 are discarded", target.Monitor("last-write zero"));
+        Assert.StartsWith("fa0 was not written before event", target.Monitor("last-write fa0")); // hello has no FP code
+
+        // Memory: the UART's data register, written for each character hello prints.
+        target.Monitor($"seek {timeline.End}");
+        string uart = target.Monitor($"last-write 0x{UartData:x}");
+        Assert.Matches(@"^0x10000000 was last written at event \d+ by pc 0x[0-9a-f]+: s[bhwd] .* \(a store to 0x10000000\); monitor seek \d+ goes there$", uart);
+        Assert.StartsWith("0x10000000..0x10000007 was last written", target.Monitor($"last-write 0x{UartData:x} 8"));
+        Assert.Equal(timeline.End, target.CurrentStep);
+
+        Assert.StartsWith("usage: monitor last-write", target.Monitor("last-write"));
+        Assert.StartsWith("not a register or an address: 'qq'", target.Monitor("last-write qq"));
+        Assert.StartsWith("a register takes no length", target.Monitor("last-write a0 4"));
+        Assert.StartsWith("not a length: '0'", target.Monitor("last-write 0x80000000 0"));
+        Assert.Contains("monitor last-write REG|ADDR [LEN]", target.Monitor("help"));
+        Assert.Equal(timeline.End, target.CurrentStep);
+    }
+
     private static ulong[] Registers(IDebugTarget target) =>
         [.. Enumerable.Range(0, 32).Select(target.ReadIntegerRegister), target.ReadPc()];
 

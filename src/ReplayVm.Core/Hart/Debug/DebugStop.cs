@@ -12,7 +12,13 @@ public enum DebugStopKind
     Breakpoint,
     /// <summary>An instruction accessed a watched range; it has completed.</summary>
     Watchpoint,
+    /// <summary>An instruction wrote a watched register (<see cref="DebugStop.Register"/>); it has completed.</summary>
+    RegisterWrite,
 }
 
-/// <summary>Why a run stopped for the debugger: where, and for a watchpoint which access.</summary>
-public readonly record struct DebugStop(DebugStopKind Kind, ulong Pc, ulong Step, ulong Address, AccessType Access, WatchRange Watch);
+/// <summary>
+/// Why a run stopped for the debugger: where, for a watchpoint which access, and for a register
+/// write which register.
+/// </summary>
+public readonly record struct DebugStop(DebugStopKind Kind, ulong Pc, ulong Step, ulong Address, AccessType Access, WatchRange Watch,
+    HartRegister Register = default);

@@ -1,15 +1,21 @@
 namespace ReplayVm.Core.Hart;
 
 /// <summary>
-/// Debugger hooks. They cost nothing while unused: breakpoints are checked only on the full fetch
-/// path (the straight-line fast path is turned off while any exist), and watchpoints work by
-/// keeping watched pages out of the TLB so that accesses to them take the translating slow path,
-/// where the watch ranges are checked.
+/// Debugger hooks. They cost nothing while unused: breakpoints and register-write watches are
+/// checked only on the full fetch path (the straight-line fast path is turned off while any
+/// exist, see <see cref="_stepByStep"/>), and watchpoints work by keeping watched pages out of
+/// the TLB so that accesses to them take the translating slow path, where the watch ranges are checked.
 /// </summary>
 public sealed unsafe partial class Hart
 {
     private HashSet<ulong>? _breakpoints;
     private WatchRange[]? _watches;
+    private RegisterWatch _registerWatch;
+    /// <summary>Some register is watched for writes: each retired instruction's destination is checked.</summary>
+    private bool _watchingRegisters;
+    /// <summary>Breakpoints or register watches exist: every instruction must come through the full
+    /// fetch path, where they are checked, so the straight-line fast path is off.</summary>
+    private bool _stepByStep;
 
     /// <summary>A breakpoint at the pc where a run resumes must not stop it again at once; this is the step it resumed at.</summary>
     private ulong _breakpointResumeStep = ulong.MaxValue;
@@ -24,6 +30,19 @@ public sealed unsafe partial class Hart
     {
         var set = pcs is null ? null : new HashSet<ulong>(pcs);
         _breakpoints = set is { Count: > 0 } ? set : null;
+        _stepByStep = _breakpoints is not null || _watchingRegisters;
+    }
+
+    /// <summary>
+    /// Replaces the registers watched for writes (an empty watch removes them): the run stops right
+    /// after an instruction that retires with a watched register as its destination. A trapping
+    /// instruction writes nothing (privileged spec 3.1.15: precise traps), nor does one with rd = x0.
+    /// </summary>
+    public void SetRegisterWatch(RegisterWatch watch)
+    {
+        _registerWatch = watch;
+        _watchingRegisters = !watch.IsEmpty;
+        _stepByStep = _breakpoints is not null || _watchingRegisters;
     }
 
     /// <summary>Replaces the watched ranges; null or empty removes them all.</summary>
@@ -75,5 +94,16 @@ public sealed unsafe partial class Hart
                 return;
             }
         }
+    }
+
+    /// <summary>Records a register-write hit for an instruction that has just retired; the slice ends after it.
+    /// Called from the full fetch path only, with <see cref="Pc"/> and <see cref="Steps"/> still the instruction's.</summary>
+    private void CheckRegisterWrite(ref DecodedInstruction d)
+    {
+        if (PendingDebugStop is not null) return;
+        var written = RegisterDestination.Of(d);
+        if (!_registerWatch.Contains(written)) return;
+        PendingDebugStop = new DebugStop(DebugStopKind.RegisterWrite, Pc, Steps, 0, AccessType.Fetch, default, written);
+        SliceEnd = 0;
     }
 }
