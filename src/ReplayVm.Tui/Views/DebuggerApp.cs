@@ -12,6 +12,9 @@ public static class DebuggerApp
         // Disposing the application leaves raw mode and the alternate screen: the using statements do it
         // on a normal quit and when an exception escapes. A SIGTERM, SIGHUP or SIGQUIT would otherwise
         // end the process with the terminal still raw, so those ask the main loop to stop instead.
+        // Terminal.Gui's main loop runs at most 25 iterations a second by default: 40 ms of waiting
+        // between a key and its redraw. A step must feel instant (issue 6: under 50 ms key to screen).
+        Application.MaximumIterationsPerSecond = 200;
         using IApplication app = Application.Create().Init();
         using var window = new DebuggerWindow(session, title);
         using var terminate = StopOn(PosixSignal.SIGTERM, app);

@@ -447,8 +447,13 @@ public sealed class DebuggerWindow : Window
         _code.Reveal(CodeLines.CurrentLine(code));
         _registers.Lines = RegisterLines.Build(_session, _before);
         _memory.Lines = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8).TrimEnd('\n').Split('\n').Select(l => StyledLine.Plain(l)).ToList();
-        _console.Text = _session.ConsoleText;
-        _console.MoveEnd();
+        // Setting a TextView's text re-lays it out: only when the console changed (most steps print nothing).
+        string console = _session.ConsoleText;
+        if (console != _console.Text)
+        {
+            _console.Text = console;
+            _console.MoveEnd();
+        }
         _timeline.Show(_session);
         var lines = message.Split('\n');
         if (lines.Length > 1) _pointsMessage = message; // multi-line answers (x, info b) show in a pane
@@ -456,6 +461,7 @@ public sealed class DebuggerWindow : Window
         var points = PaneText.Breakpoints(_session).Split('\n').Select(l => StyledLine.Plain(l, l.Contains("break", StringComparison.Ordinal) ? TextStyle.Breakpoint : TextStyle.Normal));
         _points.Lines = (_pointsMessage.Length > 0 ? _pointsMessage.Split('\n').Select(l => StyledLine.Plain(l)).Append(StyledLine.Plain("")) : []).Concat(points).ToList();
         _status.Text = lines[0];
-        SetNeedsDraw();
+        // Each pane asks for its own redraw when its content changes; redrawing the whole window
+        // (borders and all) would cost Terminal.Gui several times as much per key.
     }
 }

@@ -8,6 +8,10 @@ namespace ReplayVm.Tui.Views;
 /// <summary>
 /// A read-only pane of <see cref="StyledLine"/>s. The mouse wheel scrolls it when the lines do not
 /// fit; <see cref="TopLine"/> says which line is drawn first.
+///
+/// Drawing is the cost of a debugger step (Terminal.Gui 2.5 spends microseconds a cell), so a pane
+/// whose lines did not change is not redrawn at all. Redrawing only the changed rows is not
+/// possible: Terminal.Gui clears the whole viewport of a view it redraws.
 /// </summary>
 public class StyledTextView : View
 {
@@ -26,10 +30,32 @@ public class StyledTextView : View
         get => _lines;
         set
         {
+            // Terminal.Gui spends several microseconds a cell drawing: a pane whose text did not
+            // change on a step (memory, breakpoints, often the registers' CSRs) is not redrawn.
+            var old = _lines;
             _lines = value;
+            int top = _topLine;
             TopLine = _topLine; // clamp to the new length
-            SetNeedsDraw();
+            if (top != _topLine) return; // scrolled: TopLine asked for the whole pane
+            for (int row = 0; row < Viewport.Height; row++)
+            {
+                int index = _topLine + row;
+                var a = index < old.Count ? old[index] : null;
+                var b = index < value.Count ? value[index] : null;
+                if (a is null && b is null) break;
+                if (a is not null && b is not null && SameLine(a, b)) continue;
+                SetNeedsDraw();
+                return;
+            }
         }
+    }
+
+    private static bool SameLine(StyledLine x, StyledLine y)
+    {
+        if (x.Fill != y.Fill || x.Spans.Count != y.Spans.Count) return false;
+        for (int j = 0; j < x.Spans.Count; j++)
+            if (x.Spans[j] != y.Spans[j]) return false;
+        return true;
     }
 
     /// <summary>The first line shown; clamped so the last page stays full.</summary>
@@ -38,7 +64,9 @@ public class StyledTextView : View
         get => _topLine;
         set
         {
-            _topLine = Math.Clamp(value, 0, Math.Max(0, _lines.Count - Math.Max(1, Viewport.Height)));
+            int top = Math.Clamp(value, 0, Math.Max(0, _lines.Count - Math.Max(1, Viewport.Height)));
+            if (top == _topLine) return;
+            _topLine = top;
             SetNeedsDraw();
         }
     }
@@ -52,6 +80,9 @@ public class StyledTextView : View
         int height = Math.Max(1, Viewport.Height);
         if (line < _topLine || line >= _topLine + height) TopLine = line - height / 3;
     }
+
+    /// <summary>Every row is written to its last cell, so clearing first would only cost time.</summary>
+    protected override bool OnClearingViewport() => true;
 
     protected override bool OnDrawingContent(DrawContext? context)
     {
