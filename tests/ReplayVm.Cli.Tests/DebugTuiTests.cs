@@ -55,7 +55,8 @@ public class DebugTuiTests
             "tools/replayvm debug traces/demo.rvtrace; echo \"exit $? after debug\"; stty -a | tr ' ' '\\n' | grep -x -e '-\\?icanon' -e '-\\?echo'; sleep 60");
         try
         {
-            string screen = WaitFor(session, s => s.Contains("step 0 / "));
+            // Terminal.Gui writes a frame in pieces: wait for all of it, not the first piece.
+            string screen = WaitFor(session, s => s.Contains("step 0 / ") && s.Contains("Quit") && s.Contains("pc   0000000000001000"));
             Assert.Contains("pc   0000000000001000", screen);
             string keys = screen.Split('\n').Last(l => l.Trim().Length > 0);
             foreach (string shortcut in new[] { "F1", "Help", "F5", "Cont", "Rev", "F10", "Over", "F11", "Step", "F9", "Break", "Quit" })
@@ -66,25 +67,25 @@ public class DebugTuiTests
             screen = WaitFor(session, s => s.Contains("terminal too small"));
             Assert.Contains("need at least 80x24; now 60x20", screen);
             Tmux("resize-window", "-t", session, "-x", "200", "-y", "50");
-            screen = WaitFor(session, s => s.Contains("step 0 / ") && !s.Contains("too small"));
+            screen = WaitFor(session, s => s.Contains("step 0 / ") && !s.Contains("too small") && s.Contains("pc   0000000000001000"));
             Assert.Contains("pc   0000000000001000", screen);
 
             Keys(session, "s", "s", "s");
-            screen = WaitFor(session, s => s.Contains("step 3 / "));
+            screen = WaitFor(session, s => s.Contains("step 3 / ") && s.Contains("at step 3, pc 0x") && s.Contains("pc   000000000000100c*"));
             Assert.Contains("at step 3, pc 0x", screen);
             Assert.Contains("pc   000000000000100c*", screen);
 
             Keys(session, "S", "S", "S");
-            screen = WaitFor(session, s => s.Contains("step 0 / "));
+            screen = WaitFor(session, s => s.Contains("step 0 / ") && s.Contains("pc   0000000000001000"));
             Assert.Contains("pc   0000000000001000", screen);
 
             Keys(session, ":");
             Tmux("send-keys", "-t", session, "b copy_name", "Enter");
-            screen = WaitFor(session, s => s.Contains("1  break  0x"));
+            screen = WaitFor(session, s => s.Contains("1  break  0x") && s.Contains("<copy_name>"));
             Assert.Contains("<copy_name>", screen);
 
             Keys(session, "c");
-            screen = WaitFor(session, s => s.Contains("breakpoint hit"));
+            screen = WaitFor(session, s => s.Contains("breakpoint hit") && s.Contains("=>* 0x") && s.Contains("demo> add alice"));
             Assert.Contains("<copy_name>", screen);
             Assert.Contains("=>* 0x", screen);
             Assert.Contains("demo> add alice", screen); // the console as of this step
@@ -93,7 +94,7 @@ public class DebugTuiTests
             Keys(session, "c");
             screen = WaitFor(session, s => s.Contains("add bob"));
             Keys(session, "C");
-            screen = WaitFor(session, s => !s.Contains("add bob") && s.Contains("breakpoint hit"));
+            screen = WaitFor(session, s => !s.Contains("add bob") && s.Contains("breakpoint hit") && s.Contains("add alice"));
             Assert.DoesNotContain("add bob", screen); // rewinding rewound the console
             Assert.Contains("add alice", screen);
 
@@ -108,5 +109,55 @@ public class DebugTuiTests
         {
             Tmux("kill-session", "-t", session);
         }
+    }
+
+    [Fact]
+    public void Records_a_live_guest_takes_typed_keys_rewinds_and_leaves_a_trace_that_replays()
+    {
+        string session = $"replayvm-debug-live-{Environment.ProcessId}";
+        string dir = Directory.CreateTempSubdirectory("replayvm-debug-live-").FullName;
+        string trace = Path.Combine(dir, "live.rvtrace");
+        Tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50",
+            $"tools/replayvm debug --deterministic -o {trace} tools/guests/elf/demo.elf; echo \"exit $? after debug\"; sleep 60");
+        try
+        {
+            string screen = WaitFor(session, s => s.Contains("step 0 / ") && s.Contains("recording live"));
+            Assert.Contains("recording live", screen);
+
+            // Run the guest live, type a command into it, wait for its answer, stop it.
+            Keys(session, "c");
+            WaitFor(session, s => s.Contains("Type help."));
+            Tmux("send-keys", "-t", session, "-l", "help");
+            Tmux("send-keys", "-t", session, "Enter");
+            screen = WaitFor(session, s => s.Contains("guess      guess my number") && s.Contains("demo> help"));
+            Assert.Contains("demo> help", screen);
+            Keys(session, "Escape");
+            screen = WaitFor(session, s => s.Contains("cancelled at step"));
+            ulong stopped = ulong.Parse(System.Text.RegularExpressions.Regex.Match(screen, @"cancelled at step (\d+)").Groups[1].Value);
+
+            // Back in time over what was just recorded: the console rewinds with it.
+            Keys(session, ":");
+            Tmux("send-keys", "-t", session, "goto 1000", "Enter");
+            screen = WaitFor(session, s => s.Contains("at step 1000,") && !s.Contains("demo> help"));
+            Assert.DoesNotContain("demo> help", screen);
+            Keys(session, ":");
+            Tmux("send-keys", "-t", session, $"goto {stopped}", "Enter");
+            screen = WaitFor(session, s => s.Contains($"at step {stopped},") && s.Contains("demo> help"));
+            Assert.Contains("demo> help", screen);
+
+            Keys(session, "q");
+            screen = WaitFor(session, s => s.Contains("after debug"));
+            Assert.Contains("exit 0 after debug", screen);
+        }
+        finally
+        {
+            Tmux("kill-session", "-t", session);
+        }
+        // The session's recording is complete and replays to what the guest printed there.
+        var replayed = Support.CliProcess.Run("replay", trace);
+        Assert.True(replayed.ExitCode == 0, replayed.ToString());
+        Assert.Contains("demo> help", replayed.StdoutText);
+        Assert.Contains("guess      guess my number", replayed.StdoutText);
+        Directory.Delete(dir, recursive: true);
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ReplayVm.Debugger.Symbols;
 using ReplayVm.Replay;
 using ReplayVm.Replay.Timeline;
 using ReplayVm.Tui.Session;
@@ -77,6 +78,14 @@ internal static class DebugCommand
         return 0;
     }
 
+    private static IEnumerable<string> SourceDirectories(string tracePath)
+    {
+        yield return Directory.GetCurrentDirectory();
+        if (Path.GetDirectoryName(Path.GetFullPath(tracePath)) is { } traceDirectory) yield return traceDirectory;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ReplayVm.sln"))) yield return dir.FullName;
+    }
+
     internal static string DefaultTrace()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
@@ -102,7 +111,8 @@ internal static class DebugCommand
         }
         // Terminal.Gui writes through .NET's console; the plain descriptor writers CliApp installs would bypass its setup.
         Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
-        var session = new DebugSession(timeline);
+        // C sources are looked for where a user would keep them: here, beside the trace, and in the repository.
+        var session = new DebugSession(timeline) { Sources = new SourceFiles(SourceDirectories(path)) };
         session.StartIndex(); // traps and interrupts for the timeline's marks, found in the background
         DebuggerApp.Run(session, Path.GetFileName(path));
         return 0;

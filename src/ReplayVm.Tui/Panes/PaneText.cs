@@ -1,5 +1,6 @@
 using System.Text;
 using ReplayVm.Debugger.Disassembly;
+using ReplayVm.Debugger.Symbols;
 using ReplayVm.Core.Hart;
 using ReplayVm.Replay.Timeline;
 using ReplayVm.Tui.Session;
@@ -15,7 +16,12 @@ public static class PaneText
     /// <summary>CSRs worth a glance while stepping a bare-metal or kernel guest.</summary>
     private static readonly int[] KeyCsrs = [0x300, 0x341, 0x342, 0x343, 0x305, 0x180];
 
-    /// <summary>Disassembly around pc: up to <paramref name="before"/> lines above it, the pc line marked "=>", breakpoints "*".</summary>
+    /// <summary>
+    /// Disassembly around pc: up to <paramref name="before"/> instructions above it, the pc line
+    /// marked "=>", breakpoints "*". With DWARF line info, as <c>objdump -S</c> does, a
+    /// "shell.c:42  source text" line (or just "shell.c:42" when the file is not on this machine)
+    /// precedes each instruction whose line differs from the one before it.
+    /// </summary>
     public static string Code(DebugSession session, int before = 6, int after = 14)
     {
         var hart = session.Hart;
@@ -23,10 +29,17 @@ public static class PaneText
         ulong start = AlignedStart(session, pc, before);
         var text = new StringBuilder();
         ulong address = start;
+        SourceLocation? previous = null;
         for (int line = 0; line < before + after + 1; line++)
         {
             if (session.Symbols.NameAt(address) is { } label && !label.Contains('+'))
                 text.Append($"<{label}>:\n");
+            var location = session.Lines.LineAt(address);
+            if (location is { Line: > 0 } && (previous is null || previous.File.Path != location.File.Path || previous.Line != location.Line))
+                text.Append(session.Sources.Line(location.File, location.Line) is { } source
+                    ? $"{location}  {source.Trim()}\n"
+                    : $"{location}\n");
+            previous = location;
             string marker = (address == pc ? "=>" : "  ") + (session.HasBreakpointAt(address) ? "*" : " ");
             if (!TryFetch(session, address, out uint word, out int length))
             {

@@ -34,6 +34,21 @@ public static class AddressParser
         return false;
     }
 
+    /// <summary>
+    /// gdb's line locations: "shell.c:42" (a file, or a tail of its path, and a line) or "42" (a
+    /// line of the current file: <paramref name="file"/> is then null). Lines are decimal and from 1.
+    /// </summary>
+    public static bool TryParseLineSpec(string text, out string? file, out int line)
+    {
+        text = text.Trim();
+        int colon = text.LastIndexOf(':');
+        file = colon > 0 ? text[..colon] : null;
+        string number = colon > 0 ? text[(colon + 1)..] : text;
+        line = 0;
+        if (number.Length == 0 || !number.All(char.IsAsciiDigit) || (file is not null && file.Any(char.IsWhiteSpace))) return false;
+        return int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out line) && line > 0;
+    }
+
     public static bool TryParseNumber(string text, out ulong value)
     {
         if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))

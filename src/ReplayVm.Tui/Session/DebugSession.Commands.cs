@@ -11,7 +11,7 @@ namespace ReplayVm.Tui.Session;
 public sealed partial class DebugSession
 {
     public const string CommandHelp =
-        "b SYMBOL|*ADDR  watch *ADDR  c  rc  si  rsi  ni  rni  goto STEP  last-write REG|*ADDR  x/Nx ADDR  info b  delete N  next-trap  prev-trap  next-irq  prev-irq";
+        "b SYMBOL|*ADDR|FILE:LINE|LINE  watch *ADDR  c  rc  si  rsi  ni  rni  goto STEP  last-write REG|*ADDR  x/Nx ADDR  info b  delete N  next-trap  prev-trap  next-irq  prev-irq";
 
     /// <summary>Runs one command line; <paramref name="cancel"/> and <paramref name="progress"/> apply to long movements.</summary>
     public CommandResult Execute(string line, CancellationToken cancel = default, IProgress<double>? progress = null)
@@ -66,6 +66,7 @@ public sealed partial class DebugSession
     private CommandResult Break(string argument)
     {
         if (argument.Length == 0) return CommandResult.Error("b: give a symbol or *ADDRESS (b main, b *0x80000000)");
+        if (AddressParser.TryParseLineSpec(argument, out string? file, out int line)) return BreakAtLine(file, line);
         string target = argument.StartsWith('*') ? argument[1..] : argument;
         // Without '*', gdb takes the word as a location (a symbol), never a register: keep that meaning.
         bool found = argument.StartsWith('*') ? TryAddress(target, out ulong address) : TrySymbolOrNumber(target, out address);

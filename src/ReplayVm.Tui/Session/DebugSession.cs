@@ -1,5 +1,6 @@
 using System.Text;
 using ReplayVm.Core.Hart;
+using ReplayVm.Debugger.Symbols;
 using ReplayVm.Replay.Timeline;
 using ReplayTimeline = ReplayVm.Replay.Timeline.Timeline;
 
@@ -22,11 +23,19 @@ public sealed partial class DebugSession
     {
         Timeline = timeline;
         Symbols = symbols ?? SymbolTable.From(timeline.Trace.Header.Setup);
+        Lines = LineTable.From(timeline.Trace.Header.Setup);
         RememberRegisters();
     }
 
     public ReplayTimeline Timeline { get; }
     public SymbolTable Symbols { get; }
+
+    /// <summary>The guest's DWARF line tables (empty when its ELF images carry none; <see cref="LineTable.Error"/> says why one could not be read).</summary>
+    public LineTable Lines { get; }
+
+    /// <summary>Where the code pane finds source text: relative DWARF paths are looked up under the current directory unless told otherwise.</summary>
+    public SourceFiles Sources { get; init; } = new([Directory.GetCurrentDirectory()]);
+
     public Hart Hart => Timeline.Machine.Hart;
     public ulong Position => Timeline.Position;
     public ulong End => Timeline.End;

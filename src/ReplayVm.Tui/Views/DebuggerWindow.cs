@@ -113,7 +113,9 @@ public sealed class DebuggerWindow : Window
             if (App is { } app) app.Keyboard.KeyDown += OnKey;
             CheckSize();
             FollowIndex();
-            Refresh("F1 help · F5/c continue · Shift-F5/C reverse · F10/n over · F11/s step · Shift: back · F9 break · q quit");
+            Refresh(_session.IsLive
+                ? "recording live: F5/c runs the guest (keys typed then go to it, Esc pauses) · go back any time · F1 help · q quit"
+                : "F1 help · F5/c continue · Shift-F5/C reverse · F10/n over · F11/s step · Shift: back · F9 break · q quit");
         };
     }
 
