@@ -126,6 +126,32 @@ public class DebugSessionTests
     }
 
     [Fact]
+    public void Rwatch_stops_after_the_load_that_reads_and_awatch_takes_a_length()
+    {
+        var s = Recordings.DemoSession();
+        s.Execute("b copy_name");
+        s.Execute("c");
+        ulong source = s.Hart.GetX(11); // a1 = src: copy_name's first instruction is lbu a5,0(a1)
+        s.Execute("delete 1");
+        var r = s.Execute("rwatch *a1 1");
+        Assert.Equal($"watchpoint 2 on reads of 0x{source:x}..0x{source:x}", r.Text);
+        var hit = s.Execute("c");
+        Assert.Contains($"watchpoint hit (read at address 0x{source:x}", hit.Text);
+        Assert.Contains("2  rwatch  0x", s.Execute("info b").Text);
+
+        // A write-only watch on the same byte does not stop at that read; an access watch would.
+        s.Execute("delete 2");
+        Assert.False(s.Execute("awatch *a1 2").IsError);
+        Assert.Contains("3  awatch  0x", s.Execute("info b").Text);
+        Assert.Contains("(2 bytes)", s.Execute("info b").Text);
+
+        Assert.True(s.Execute("watch *a1 0").IsError);
+        Assert.True(s.Execute("watch *a1 5000").IsError);
+        Assert.True(s.Execute("rwatch no_such_symbol").IsError);
+        Assert.False(s.Execute("watch state").IsError); // a symbol: its address
+    }
+
+    [Fact]
     public void Next_steps_over_a_call_and_reverse_next_steps_back_over_it()
     {
         var s = Recordings.DemoSession();
@@ -195,8 +221,8 @@ public class DebugSessionTests
     [InlineData("frobnicate", "unknown command 'frobnicate'")]
     [InlineData("b nosuchsymbol", "b: no symbol or address")]
     [InlineData("b", "b: give a symbol")]
-    [InlineData("watch 0x80001000", "watch: give *ADDRESS")]
-    [InlineData("watch *zzz", "watch: give *ADDRESS")]
+    [InlineData("watch 0x80001000", "watch: '0x80001000' is neither *ADDRESS nor a symbol")]
+    [InlineData("watch *zzz", "watch: '*zzz' is neither *ADDRESS nor a symbol")]
     [InlineData("x/4x nowhere", "x: bad address 'nowhere'")]
     [InlineData("x/4q sp", "x: unknown format letter 'q'")]
     [InlineData("x/0x sp", "x: bad count")]

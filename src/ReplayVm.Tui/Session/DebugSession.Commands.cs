@@ -11,7 +11,7 @@ namespace ReplayVm.Tui.Session;
 public sealed partial class DebugSession
 {
     public const string CommandHelp =
-        "b SYMBOL|*ADDR|FILE:LINE|LINE  watch *ADDR  c  rc  si  rsi  ni  rni  goto STEP  last-write REG|*ADDR  x/Nx ADDR  info b  delete N  next-trap  prev-trap  next-irq  prev-irq";
+        "b SYMBOL|*ADDR|FILE:LINE|LINE  watch|rwatch|awatch *ADDR|SYMBOL [LEN]  c  rc  si  rsi  ni  rni  goto STEP  last-write REG|*ADDR  x/Nx ADDR  info b  delete N  next-trap  prev-trap  next-irq  prev-irq";
 
     /// <summary>Runs one command line; <paramref name="cancel"/> and <paramref name="progress"/> apply to long movements.</summary>
     public CommandResult Execute(string line, CancellationToken cancel = default, IProgress<double>? progress = null)
@@ -27,7 +27,9 @@ public sealed partial class DebugSession
             return verb switch
             {
                 "b" or "break" => Break(argument),
-                "watch" => Watch(argument),
+                "watch" => Watch(verb, argument, WatchAccess.Write),
+                "rwatch" => Watch(verb, argument, WatchAccess.Read),
+                "awatch" => Watch(verb, argument, WatchAccess.Access),
                 "c" or "continue" => Moved(Continue(cancel, progress)),
                 "rc" or "reverse-continue" => Moved(ReverseContinue(cancel, progress)),
                 "si" or "stepi" => NoArgument(argument, () => Moved(StepInto())),
@@ -86,12 +88,24 @@ public sealed partial class DebugSession
         return AddressParser.TryParseNumber(text, out address) || TryAddress(text, out address) && text.Contains('+');
     }
 
-    private CommandResult Watch(string argument)
+    /// <summary>
+    /// <c>watch|rwatch|awatch *ADDR [LEN]</c> or <c>... SYMBOL [LEN]</c> (the symbol's address, as
+    /// gdb's <c>watch -l</c>): LEN bytes, 8 unless given (1 to 4096).
+    /// </summary>
+    private CommandResult Watch(string verb, string argument, WatchAccess access)
     {
-        if (!argument.StartsWith('*') || !TryAddress(argument[1..], out ulong address))
-            return CommandResult.Error($"watch: give *ADDRESS (watch *0x80001000), not '{argument}'");
-        var point = AddWatchpoint(address);
-        return new CommandResult($"watchpoint {point.Number} on writes to 0x{address:x}..0x{address + point.Length - 1:x}");
+        var parts = argument.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is 0 or > 2)
+            return CommandResult.Error($"{verb}: give *ADDRESS or SYMBOL and an optional length ({verb} *0x80001000 4)");
+        string where = parts[0];
+        ulong? target = where.StartsWith('*') ? (TryAddress(where[1..], out ulong at) ? at : null) : Symbols.Find(where);
+        if (target is not { } address) return CommandResult.Error($"{verb}: '{where}' is neither *ADDRESS nor a symbol");
+        ulong length = 8;
+        if (parts.Length == 2 && (!AddressParser.TryParseNumber(parts[1], out length) || length is 0 or > 4096))
+            return CommandResult.Error($"{verb}: the length must be 1 to 4096 bytes, not '{parts[1]}'");
+        var point = AddWatchpoint(address, length, access);
+        string what = access switch { WatchAccess.Read => "reads of", WatchAccess.Access => "reads and writes of", _ => "writes to" };
+        return new CommandResult($"watchpoint {point.Number} on {what} 0x{address:x}..0x{address + length - 1:x}");
     }
 
     private CommandResult GotoStep(string argument, CancellationToken cancel, IProgress<double>? progress)

@@ -112,7 +112,7 @@ public sealed partial class DebugSession
         return stop.Kind switch
         {
             TimelineStopKind.Breakpoint => $"breakpoint hit at {where}",
-            TimelineStopKind.Watchpoint => $"watchpoint hit (address 0x{stop.Hit!.Value.Address:x}, by pc 0x{stop.Hit.Value.Pc:x}) at {where}",
+            TimelineStopKind.Watchpoint => $"watchpoint hit ({(stop.Hit!.Value.Access == AccessType.Load ? "read" : "write")} at address 0x{stop.Hit.Value.Address:x}, by pc 0x{stop.Hit.Value.Pc:x}) at {where}",
             TimelineStopKind.End => $"end of recording at {where}",
             TimelineStopKind.Start => $"start of recording at {where}",
             TimelineStopKind.Cancelled => $"cancelled at {where}",
@@ -125,15 +125,16 @@ public sealed partial class DebugSession
     private IEnumerable<ulong> BreakpointAddresses => _points.Where(p => p.Kind == DebugPointKind.Breakpoint).Select(p => p.Address);
 
     private IEnumerable<WatchRange> WatchRanges => _points.Where(p => p.Kind == DebugPointKind.Watchpoint)
-        .Select(p => new WatchRange(p.Address, p.Length, OnRead: false, OnWrite: true));
+        .Select(p => new WatchRange(p.Address, p.Length, OnRead: p.Access != WatchAccess.Write, OnWrite: p.Access != WatchAccess.Read));
 
     public DebugPoint AddBreakpoint(ulong address) => Add(DebugPointKind.Breakpoint, address, 0);
 
-    public DebugPoint AddWatchpoint(ulong address, ulong length = 8) => Add(DebugPointKind.Watchpoint, address, length);
+    public DebugPoint AddWatchpoint(ulong address, ulong length = 8, WatchAccess access = WatchAccess.Write) =>
+        Add(DebugPointKind.Watchpoint, address, length, access);
 
-    private DebugPoint Add(DebugPointKind kind, ulong address, ulong length)
+    private DebugPoint Add(DebugPointKind kind, ulong address, ulong length, WatchAccess access = WatchAccess.Write)
     {
-        var point = new DebugPoint(_nextNumber++, kind, address, length, Symbols.NameAt(address));
+        var point = new DebugPoint(_nextNumber++, kind, address, length, Symbols.NameAt(address), access);
         _points.Add(point);
         return point;
     }

@@ -35,7 +35,7 @@ public sealed class DebuggerWindow : Window
         "            (live session: while it runs, keys go to the guest; Esc stops it)\n" +
         ":  or  Tab  go to the command line; Enter runs the command\n" +
         "q / Ctrl-Q  quit                  F1             this help\n\n" +
-        "Commands: b SYMBOL|*ADDR, watch *ADDR, c, rc, si, rsi, ni, rni, goto STEP,\n" +
+        "Commands: b SYMBOL|*ADDR|FILE:LINE, watch|rwatch|awatch *ADDR [LEN], c, rc, si, rsi, ni, rni, goto STEP,\n" +
         "          last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR,\n" +
         "          next-trap, prev-trap, next-irq, prev-irq\n\n" +
         "Timeline marks: # here, B breakpoint hit, i input, t trap, ! interrupt (found by a\n" +
