@@ -80,6 +80,17 @@ internal static class GdbCommand
         using var session = LiveSession.Start(settings, tracePath, console.Input, deterministic, checkpointMemory);
         session.Timeline.NewOutput += console.Output.Write;
         var target = new TimelineDebugTarget(session.Timeline, Path.GetFileName(session.TracePath));
+        return Serve(target, listen, server =>
+        {
+            Console.Error.WriteLine($"replayvm: recording to {session.TracePath}; the guest's console is this terminal" +
+                                    (TerminalMode.StdinIsTerminal ? " (Ctrl-A x ends the session)" : ""));
+            console.RunSession(stop => server.RunAsync(stop).GetAwaiter().GetResult());
+        });
+    }
+
+    /// <summary>Listens for gdb (a port in use is one line and exit 2), says where, and runs <paramref name="serve"/> until it returns.</summary>
+    private static int Serve(TimelineDebugTarget target, GdbServerOptions listen, Action<GdbServer> serve)
+    {
         using var server = new GdbServer(target, listen, message => Console.Error.WriteLine($"replayvm: {message}"));
         try
         {
@@ -91,9 +102,7 @@ internal static class GdbCommand
         }
         string endpoint = Endpoint(listen.Address, server.Port);
         Console.Error.WriteLine($"replayvm: gdb server listening on {endpoint} (target remote {endpoint})");
-        Console.Error.WriteLine($"replayvm: recording to {session.TracePath}; the guest's console is this terminal" +
-                                (TerminalMode.StdinIsTerminal ? " (Ctrl-A x ends the session)" : ""));
-        console.RunSession(stop => server.RunAsync(stop).GetAwaiter().GetResult());
+        serve(server);
         return 0;
     }
 
@@ -117,20 +126,12 @@ internal static class GdbCommand
         if (trace.TruncationReason is { } truncated)
             Console.Error.WriteLine($"replayvm: {path} is truncated ({truncated}); debugging what it holds");
 
-        var target = new TimelineDebugTarget(timeline, Path.GetFileName(path));
-        using var server = new GdbServer(target, listen, message => Console.Error.WriteLine($"replayvm: {message}"));
-        try
-        {
-            server.Start();
-        }
-        catch (SocketException e)
-        {
-            return CliApp.Fail($"cannot listen on {Endpoint(listen.Address, listen.Port)}: {e.Message}");
-        }
+        return Serve(new TimelineDebugTarget(timeline, Path.GetFileName(path)), listen, ServeUntilSignal);
+    }
 
-        string endpoint = Endpoint(listen.Address, server.Port);
-        Console.Error.WriteLine($"replayvm: gdb server listening on {endpoint} (target remote {endpoint})");
-
+    /// <summary>Serves until SIGINT, SIGTERM or SIGHUP, which close the socket and leave with status 0.</summary>
+    private static void ServeUntilSignal(GdbServer server)
+    {
         using var stop = new CancellationTokenSource();
         var signals = new List<PosixSignalRegistration>();
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
@@ -149,7 +150,6 @@ internal static class GdbCommand
         {
             foreach (var registration in signals) registration.Dispose();
         }
-        return 0;
     }
 
     private static string Endpoint(IPAddress address, int port) =>

@@ -51,23 +51,9 @@ internal sealed class HostConsole : IDisposable
     public RunResult Run(Machine machine, Func<RunResult> run)
     {
         Stop.Attach(machine);
-        var terminal = _interactive ? TerminalMode.EnterRaw() : null;
-        EventHandler restoreAtExit = (_, _) => terminal?.Restore();
-        UnhandledExceptionEventHandler restoreOnCrash = (_, _) => terminal?.Restore();
-        AppDomain.CurrentDomain.ProcessExit += restoreAtExit;
-        AppDomain.CurrentDomain.UnhandledException += restoreOnCrash;
-        try
-        {
-            using var signals = new StopSignals(Stop, terminal);
-            return run();
-        }
-        finally
-        {
-            Output.Flush();
-            terminal?.Restore();
-            AppDomain.CurrentDomain.ProcessExit -= restoreAtExit;
-            AppDomain.CurrentDomain.UnhandledException -= restoreOnCrash;
-        }
+        RunResult result = default!;
+        RunSession(_ => result = run());
+        return result;
     }
 
     /// <summary>
