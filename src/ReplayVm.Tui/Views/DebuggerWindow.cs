@@ -47,7 +47,8 @@ public sealed class DebuggerWindow : Window
     private readonly View _panes;
     private readonly FrameView _codeFrame, _registerFrame;
     private readonly StyledTextView _code, _registers, _memory, _points;
-    private readonly TextView _console;
+    private readonly StyledTextView _console;
+    private string _consoleText = "";
     private readonly TimelineView _timeline;
     private readonly TextField _command;
     private readonly Label _prompt, _status, _tooSmall;
@@ -72,7 +73,7 @@ public sealed class DebuggerWindow : Window
         _codeFrame = Pane("Code", 0, 0, Dim.Percent(_codeWidthPercent), Dim.Percent(_codeHeightPercent), _code = new StyledTextView());
         // The code pane's right and bottom borders can be dragged; the other panes are laid out relative to it.
         _codeFrame.Arrangement = ViewArrangement.RightResizable | ViewArrangement.BottomResizable;
-        _console = new TextView { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(), ReadOnly = true, CanFocus = false, WordWrap = false };
+        _console = new StyledTextView();
         var consoleFrame = Pane("Console", 0, Pos.Bottom(_codeFrame), Dim.Width(_codeFrame), Dim.Fill(4), _console);
         _registerFrame = Pane("Registers (r: next section)", Pos.Right(_codeFrame), 0, Dim.Fill(), Dim.Percent(50), _registers = new StyledTextView());
         var memoryFrame = Pane("Memory", Pos.Right(_codeFrame), Pos.Bottom(_registerFrame), Dim.Fill(), 10, _memory = new StyledTextView());
@@ -131,7 +132,7 @@ public sealed class DebuggerWindow : Window
     internal TimelineView TimelinePane => _timeline;
     internal StyledTextView RegistersPane => _registers;
     internal StyledTextView CodePane => _code;
-    internal TextView ConsolePane => _console;
+    internal StyledTextView ConsolePane => _console;
     internal FrameView CodeFrame => _codeFrame;
     internal TextField CommandLine => _command;
 
@@ -385,6 +386,16 @@ public sealed class DebuggerWindow : Window
         });
     }
 
+    /// <summary>Shows the guest's console text, scrolled to its end (only when it changed: most steps print nothing).</summary>
+    private void ShowConsole(string text)
+    {
+        if (text == _consoleText) return;
+        _consoleText = text;
+        var lines = text.Split('\n').Select(line => StyledLine.Plain(line)).ToList();
+        _console.Lines = lines;
+        _console.TopLine = lines.Count; // clamped: the last page
+    }
+
     /// <summary>
     /// For a hang-up, when the terminal is gone and the main loop may never run again: cancels a
     /// running movement and waits (up to <paramref name="timeout"/>) for its worker to let go of the session.
@@ -409,11 +420,7 @@ public sealed class DebuggerWindow : Window
         {
             if (_running != run) return false;
             string text = _session.FrontierConsoleText;
-            if (text.Length != (_console.Text?.Length ?? 0))
-            {
-                _console.Text = text;
-                _console.MoveEnd();
-            }
+            ShowConsole(text);
             return true;
         });
     }
@@ -449,13 +456,7 @@ public sealed class DebuggerWindow : Window
         _code.Reveal(CodeLines.CurrentLine(code));
         _registers.Lines = RegisterLines.Build(_session, _before);
         _memory.Lines = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8).TrimEnd('\n').Split('\n').Select(l => StyledLine.Plain(l)).ToList();
-        // Setting a TextView's text re-lays it out: only when the console changed (most steps print nothing).
-        string console = _session.ConsoleText;
-        if (console != _console.Text)
-        {
-            _console.Text = console;
-            _console.MoveEnd();
-        }
+        ShowConsole(_session.ConsoleText);
         _timeline.Show(_session);
         var lines = message.Split('\n');
         if (lines.Length > 1) _pointsMessage = message; // multi-line answers (x, info b) show in a pane
