@@ -419,8 +419,9 @@ public sealed class DebuggerWindow : Window
         App?.AddTimeout(TimeSpan.FromMilliseconds(100), () =>
         {
             if (_running != run) return false;
-            string text = _session.FrontierConsoleText;
-            ShowConsole(text);
+            ShowConsole(_session.FrontierConsoleText);
+            // The step count is one 64-bit word the worker keeps writing: reading it here is safe, if a moment old.
+            _status.Text = $"running live at step {_session.Hart.Steps:N0}: keys go to the guest (Esc pauses)";
             return true;
         });
     }
