@@ -23,29 +23,18 @@ internal static class DebugCommand
     {
         var machineOptions = new MachineOptions("FILE.rvtrace|GUEST",
             "A trace to debug [default: the bundled traces/demo.rvtrace], or a guest to run and record live (as for 'record').");
-        var output = new Option<string?>("--output", "-o")
-        {
-            Description = "For a live guest: the trace to write [default: a new NAME-N.rvtrace under ~/.local/share/replayvm/traces].",
-            HelpName = "FILE.rvtrace",
-        };
-        var deterministic = new Option<bool>("--deterministic")
-        {
-            Description = "For a live guest: answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
-        };
+        var liveOptions = new LiveRecordingOptions("For a live guest");
         var command = new Command("debug",
             "Open a trace in the terminal time-travel debugger: step and continue forwards and backwards (F1 for keys). " +
-            "Given a guest instead, record it live in the debugger.")
-        {
-            output, deterministic,
-        };
+            "Given a guest instead, record it live in the debugger.");
+        liveOptions.AddTo(command);
         machineOptions.AddTo(command);
         command.SetAction(parsed =>
         {
             var settings = machineOptions.Read(parsed);
             bool live = settings.BiosPath is not null || (settings.GuestPath is { } path && !IsTrace(path));
-            if (live) return ExecuteLive(settings, parsed.GetValue(output), parsed.GetValue(deterministic));
-            if (parsed.GetValue(output) is not null || parsed.GetValue(deterministic))
-                throw new UsageException("-o and --deterministic are for recording a guest live, not for a trace");
+            if (live) return ExecuteLive(settings, liveOptions.Output(parsed), liveOptions.Deterministic(parsed));
+            liveOptions.RefuseUnlessLive(parsed, "recording a guest live, not for a trace");
             if (machineOptions.Given(parsed).FirstOrDefault() is { } option)
                 throw new UsageException($"{option} describes a guest to run; a trace already holds its machine");
             return Execute(settings.GuestPath ?? DefaultTrace());

@@ -31,15 +31,7 @@ internal static class GdbCommand
             Description = "Record while debugging: run GUEST (with the run options of 'record') on this terminal's input; " +
                           "gdb can reverse-execute anything run so far.",
         };
-        var output = new Option<string?>("--output", "-o")
-        {
-            Description = "With --live: the trace to write [default: a new NAME-N.rvtrace under ~/.local/share/replayvm/traces].",
-            HelpName = "FILE.rvtrace",
-        };
-        var deterministic = new Option<bool>("--deterministic")
-        {
-            Description = "With --live: answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
-        };
+        var liveOptions = new LiveRecordingOptions("With --live");
         var port = CliOptions.Parsed<int?>(["--port"], "N",
             "TCP port to listen on; 0 picks a free one [default: 1234].",
             "port", "0 to 65535", Nullable<int>(TryParsePort));
@@ -54,17 +46,17 @@ internal static class GdbCommand
             "reverse-continue, watchpoints; monitor when/seek/checkpoint/info. Runs until Ctrl-C. " +
             "With --live, records GUEST while debugging it.")
         {
-            live, output, deterministic, port, address, memory,
+            live, port, address, memory,
         };
+        liveOptions.AddTo(command);
         machineOptions.AddTo(command);
         command.SetAction(parsed =>
         {
             var listen = new GdbServerOptions(parsed.GetValue(address) ?? IPAddress.Loopback, parsed.GetValue(port) ?? 1234);
             var settings = machineOptions.Read(parsed);
             if (parsed.GetValue(live))
-                return ExecuteLive(settings, parsed.GetValue(output), parsed.GetValue(deterministic), listen, parsed.GetValue(memory));
-            if (parsed.GetValue(output) is not null || parsed.GetValue(deterministic))
-                throw new UsageException("-o and --deterministic are for --live sessions");
+                return ExecuteLive(settings, liveOptions.Output(parsed), liveOptions.Deterministic(parsed), listen, parsed.GetValue(memory));
+            liveOptions.RefuseUnlessLive(parsed, "--live sessions");
             if (machineOptions.Given(parsed).FirstOrDefault(name => name != "--drive") is { } option)
                 throw new UsageException($"{option} describes a guest to run: add --live to record one (a trace already holds its machine)");
             if (settings.GuestPath is not { } path) throw new UsageException("give the trace to debug (or --live and a guest)");
