@@ -233,6 +233,20 @@ public sealed unsafe partial class Hart
         jumped:
         if (_watchingRegisters) CheckRegisterWrite(ref d);
         steps++;
+        // A taken branch or jump that stays in its page (loops, mostly) finds its target's slot
+        // from this one, as straight-line code does: same virtual page, so the same physical page
+        // and decode page (the fetch translation cannot change without ending the slice). Pc still
+        // holds the jumping instruction's address. The page's last parcel takes the full path.
+        if (cached && steps < SliceEnd && ((pc ^ Pc) & ~PageMask) == 0 && (pc & PageMask) < PageMask - 1)
+        {
+            d = ref Unsafe.Add(ref d, (nint)((long)(pc - Pc) >> 1));
+            if (d.Op != Opcode.NotDecoded)
+            {
+                Steps = steps;
+                Pc = pc;
+                goto execute;
+            }
+        }
         continue;
         trapped:
         pc = Pc; // the exception moved pc to the trap vector
