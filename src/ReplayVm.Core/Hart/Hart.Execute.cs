@@ -17,8 +17,11 @@ public sealed unsafe partial class Hart
     public void RunSlice(ulong sliceEnd)
     {
         SliceEnd = sliceEnd;
-        // Step count and pc live in registers; the fields are only stored (never reloaded) each
-        // iteration, so nothing waits on memory, yet helpers that look at them see current values.
+        // Step count and pc live in registers. The fields are stored, never reloaded, where another
+        // method may look at them: on the full fetch path below, at the slice's end, and at the
+        // top of every case that calls out (memory access, CSRs, traps, A, F and D). The cases that
+        // stay inside this method — arithmetic, branches, jumps — skip those stores, so on the fast
+        // path the fields may lag behind: any new case that calls out must store them first.
         ulong* x = _xp; // a local copy: stores through pointers would otherwise force the JIT to reload the field
         ulong steps = Steps;
         ulong pc = Pc;
@@ -27,82 +30,60 @@ public sealed unsafe partial class Hart
         Steps = steps;
         Pc = pc;
         if (_breakpoints is not null && StopsAtBreakpoint(pc, steps)) break;
-        ulong fetch = pc;
+        // The common case inline: the page's decode slot already holds the instruction. Anything
+        // else — first execution, a TLB miss, a split or uncached fetch — goes out of line, which
+        // keeps this loop's registers free for its own state.
         ref DecodedInstruction d = ref Unsafe.NullRef<DecodedInstruction>();
-        bool cached = false;
+        ulong offset = pc - _ramBase;
         if (_fetchViaTlb)
-        {
-            if (pc >> 12 == _fetchVirtualPage) fetch = _fetchPhysicalPage | (pc & PageMask);
-            else if (!TranslateFetch(pc, out fetch)) goto trapped;
-            if ((pc & PageMask) == PageMask - 1)
-            {
-                d = ref _uncachedSlot[0];
-            if (!FetchAcrossPage(pc, fetch, ref d)) goto trapped;
-                goto execute;
-            }
-        }
-        ulong offset = fetch - _ramBase;
+            offset = pc >> 12 == _fetchVirtualPage && (pc & PageMask) != PageMask - 1
+                ? (_fetchPhysicalPage | (pc & PageMask)) - _ramBase
+                : ulong.MaxValue; // not in the fetch TLB, or split: the slow path translates
         DecodedInstruction[]? page;
         // offset < _ramSize bounds both indexes, so they are taken without the JIT's checks.
         if (offset < _ramSize && (page = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_decodedPages), (nint)(offset >> MainMemory.PageShift))) is not null)
-        {
             d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
-            cached = !_stepByStep; // with breakpoints or register watches set, every instruction comes through here
-            if (d.Op == Opcode.NotDecoded)
-            {
-                if (!DecodeInto(ref d, offset)) goto trapped;
-                if (d.Length == 4 && (offset & PageMask) == PageMask - 1)
-                {
-                    // Its upper half lies on the next page, which a store could change without this
-                    // page knowing: such an instruction is executed from a private slot, never cached.
-                    _uncachedSlot[0] = d;
-                    d = default;
-                    d = ref _uncachedSlot[0];
-                    cached = false;
-                }
-            }
-        }
-        else
+        if (Unsafe.IsNullRef(ref d) || d.Op == Opcode.NotDecoded || _stepByStep)
         {
-            d = ref _uncachedSlot[0];
-            if (!FetchUncached(fetch, offset, ref d, out bool retry))
+            d = ref FetchSlow(pc, out bool retry);
+            if (Unsafe.IsNullRef(ref d))
             {
                 if (retry) continue; // same pc, same step: now the page exists
                 goto trapped;
             }
         }
+        ulong target; // where a control transfer goes; pc keeps the transferring instruction's address
         execute:
         switch (d.Op)
         {
             case Opcode.Lui: x[d.Rd] = (ulong)d.Imm; break;
             case Opcode.Auipc: x[d.Rd] = pc + (ulong)d.Imm; break;
-            // Control transfers leave through `jumped`: the next instruction needs a full lookup.
-            case Opcode.Jal: x[d.Rd] = pc + d.Length; pc += (ulong)d.Imm; goto jumped;
+            // Control transfers leave through `jumped` with their destination in `target`.
+            case Opcode.Jal: x[d.Rd] = pc + d.Length; target = pc + (ulong)d.Imm; goto jumped;
             case Opcode.Jalr:
             {
-                ulong target = (x[d.Rs1] + (ulong)d.Imm) & ~1UL;
+                target = (x[d.Rs1] + (ulong)d.Imm) & ~1UL;
                 x[d.Rd] = pc + d.Length;
-                pc = target;
                 goto jumped;
             }
-            case Opcode.Beq: if (x[d.Rs1] == x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
-            case Opcode.Bne: if (x[d.Rs1] != x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
-            case Opcode.Blt: if ((long)x[d.Rs1] < (long)x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
-            case Opcode.Bge: if ((long)x[d.Rs1] >= (long)x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
-            case Opcode.Bltu: if (x[d.Rs1] < x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
-            case Opcode.Bgeu: if (x[d.Rs1] >= x[d.Rs2]) { pc += (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Beq: if (x[d.Rs1] == x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bne: if (x[d.Rs1] != x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Blt: if ((long)x[d.Rs1] < (long)x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bge: if ((long)x[d.Rs1] >= (long)x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bltu: if (x[d.Rs1] < x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
+            case Opcode.Bgeu: if (x[d.Rs1] >= x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
 
-            case Opcode.Lb: { if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = (ulong)(sbyte)v; break; }
-            case Opcode.Lh: { if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = (ulong)(short)v; break; }
-            case Opcode.Lw: { if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = (ulong)(int)v; break; }
-            case Opcode.Ld: { if (!Load64(x[d.Rs1] + (ulong)d.Imm, out ulong v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Lbu: { if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Lhu: { if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Lwu: { if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Sb: if (!Store8(x[d.Rs1] + (ulong)d.Imm, (byte)x[d.Rs2])) goto trapped; break;
-            case Opcode.Sh: if (!Store16(x[d.Rs1] + (ulong)d.Imm, (ushort)x[d.Rs2])) goto trapped; break;
-            case Opcode.Sw: if (!Store32(x[d.Rs1] + (ulong)d.Imm, (uint)x[d.Rs2])) goto trapped; break;
-            case Opcode.Sd: if (!Store64(x[d.Rs1] + (ulong)d.Imm, x[d.Rs2])) goto trapped; break;
+            case Opcode.Lb: { Steps = steps; Pc = pc; if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = (ulong)(sbyte)v; break; }
+            case Opcode.Lh: { Steps = steps; Pc = pc; if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = (ulong)(short)v; break; }
+            case Opcode.Lw: { Steps = steps; Pc = pc; if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = (ulong)(int)v; break; }
+            case Opcode.Ld: { Steps = steps; Pc = pc; if (!Load64(x[d.Rs1] + (ulong)d.Imm, out ulong v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Lbu: { Steps = steps; Pc = pc; if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Lhu: { Steps = steps; Pc = pc; if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Lwu: { Steps = steps; Pc = pc; if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = v; break; }
+            case Opcode.Sb: Steps = steps; Pc = pc; if (!Store8(x[d.Rs1] + (ulong)d.Imm, (byte)x[d.Rs2])) goto trapped; break;
+            case Opcode.Sh: Steps = steps; Pc = pc; if (!Store16(x[d.Rs1] + (ulong)d.Imm, (ushort)x[d.Rs2])) goto trapped; break;
+            case Opcode.Sw: Steps = steps; Pc = pc; if (!Store32(x[d.Rs1] + (ulong)d.Imm, (uint)x[d.Rs2])) goto trapped; break;
+            case Opcode.Sd: Steps = steps; Pc = pc; if (!Store64(x[d.Rs1] + (ulong)d.Imm, x[d.Rs2])) goto trapped; break;
 
             case Opcode.Addi: x[d.Rd] = x[d.Rs1] + (ulong)d.Imm; break;
             case Opcode.Slti: x[d.Rd] = (long)x[d.Rs1] < d.Imm ? 1UL : 0; break;
@@ -148,21 +129,16 @@ public sealed unsafe partial class Hart
             case Opcode.Remuw: x[d.Rd] = MulDiv.Remuw(x[d.Rs1], x[d.Rs2]); break;
 
             case Opcode.Fence: break;
-            case Opcode.FenceI: _ram.InvalidateAllCode(); SliceEnd = 0; break;
+            case Opcode.FenceI: Steps = steps; Pc = pc; _ram.InvalidateAllCode(); SliceEnd = 0; break;
 
-            case >= Opcode.LrW and <= Opcode.AmomaxuD:
-                if (!ExecuteAtomic(ref d)) goto trapped;
-                break;
-
-            case >= Opcode.Flw:
-                if (!ExecuteFloat(ref d)) goto trapped;
-                break;
-
-            case >= Opcode.Csrrw and <= Opcode.Csrrci:
+            case Opcode.Csrrw: case Opcode.Csrrs: case Opcode.Csrrc:
+            case Opcode.Csrrwi: case Opcode.Csrrsi: case Opcode.Csrrci:
+                Steps = steps; Pc = pc;
                 if (!ExecuteCsr(ref d)) goto trapped;
                 break;
 
             case Opcode.Ecall:
+                Steps = steps; Pc = pc;
                 RaiseException(Mode switch
                 {
                     PrivilegeLevel.User => ExceptionCause.EcallFromU,
@@ -171,22 +147,26 @@ public sealed unsafe partial class Hart
                 }, 0);
                 goto trapped;
             case Opcode.Ebreak:
+                Steps = steps; Pc = pc;
                 // The spec (3.1.16) lets mtval be the pc or zero here; QEMU 7.2 writes zero, and so do we.
                 RaiseException(ExceptionCause.Breakpoint, 0);
                 goto trapped;
             case Opcode.Mret:
+                Steps = steps; Pc = pc;
                 if (Mode != PrivilegeLevel.Machine) { IllegalInstruction(ref d); goto trapped; }
-                pc = ReturnFromMachineTrap();
+                target = ReturnFromMachineTrap();
                 goto jumped;
             case Opcode.Sret:
+                Steps = steps; Pc = pc;
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tsr) != 0))
                 {
                     IllegalInstruction(ref d);
                     goto trapped;
                 }
-                pc = ReturnFromSupervisorTrap();
+                target = ReturnFromSupervisorTrap();
                 goto jumped;
             case Opcode.Wfi:
+                Steps = steps; Pc = pc;
                 // Spec 3.1.6.5: TW makes WFI illegal below M; with S-mode present, U-mode WFI traps too.
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tw) != 0))
                 {
@@ -197,6 +177,7 @@ public sealed unsafe partial class Hart
                 SliceEnd = 0;
                 break;
             case Opcode.SfenceVma:
+                Steps = steps; Pc = pc;
                 if (Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Tvm) != 0))
                 {
                     IllegalInstruction(ref d);
@@ -205,48 +186,68 @@ public sealed unsafe partial class Hart
                 TranslationChanged(); // the TLB is flushed whole, whatever the address and ASID
                 break;
 
+            case Opcode.NotDecoded: // never executed (an empty slot is decoded first); listed to keep the table starting at 0
+            case Opcode.Illegal:
+                Steps = steps; Pc = pc;
+                IllegalInstruction(ref d);
+                goto trapped;
+
+            // Every case above is a single constant, so the switch compiles to one jump table with one
+            // bounds test; the A and F/D groups, each a range of the enum, are told apart here.
             default:
+                Steps = steps; Pc = pc;
+                if (d.Op >= Opcode.Flw)
+                {
+                    if (!ExecuteFloat(ref d)) goto trapped;
+                    break;
+                }
+                if (d.Op is >= Opcode.LrW and <= Opcode.AmomaxuD)
+                {
+                    if (!ExecuteAtomic(ref d)) goto trapped;
+                    break;
+                }
                 IllegalInstruction(ref d);
                 goto trapped;
         }
         // Straight-line code: the next instruction is in the next slot of the same decode page, so
         // the lookup above can be skipped. Whatever could make that slot stale (a store into a page
-        // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. Leaving the page,
-        // and the page's last parcel (a possibly split fetch), take the full path.
+        // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. An empty slot
+        // sends the next instruction through the full path: so does leaving the page (its decode
+        // page ends in a slot that is always empty, see MainMemory.DecodePageLength), an uncached
+        // instruction (whose neighbour slots are always empty, see _uncachedSlot), which is what every
+        // instruction is while breakpoints or register watches are set, and a 32-bit instruction
+        // in the page's last parcel, which is never cached. (A slot in that last parcel that does
+        // hold an instruction holds a 16-bit one, wholly inside the page.)
         ulong length = d.Length;
-        ulong offsetInPage = (pc & PageMask) + length;
         pc += length;
         steps++;
-        if (offsetInPage < PageMask - 1 && cached && steps < SliceEnd)
+        if (steps < SliceEnd)
         {
-            d = ref Unsafe.Add(ref d, (nint)(length >> 1));
-            if (d.Op != Opcode.NotDecoded)
+            ref DecodedInstruction next = ref Unsafe.AddByteOffset(ref d, (nint)(length * 8)); // length / 2 slots of 16 bytes
+            if (next.Op != Opcode.NotDecoded)
             {
-                Steps = steps;
-                Pc = pc;
+                d = ref next;
                 goto execute;
             }
         }
-        // Only reached off the fast path, and never with d moved on: register watches turn it off.
         if (_watchingRegisters) CheckRegisterWrite(ref d);
         continue;
         jumped:
-        if (_watchingRegisters) CheckRegisterWrite(ref d);
         steps++;
         // A taken branch or jump that stays in its page (loops, mostly) finds its target's slot
         // from this one, as straight-line code does: same virtual page, so the same physical page
-        // and decode page (the fetch translation cannot change without ending the slice). Pc still
-        // holds the jumping instruction's address. The page's last parcel takes the full path.
-        if (cached && steps < SliceEnd && ((pc ^ Pc) & ~PageMask) == 0 && (pc & PageMask) < PageMask - 1)
+        // and decode page (the fetch translation cannot change without ending the slice). pc still
+        // holds the jumping instruction's address. An uncached instruction has no page to look in.
+        if (steps < SliceEnd && ((pc ^ target) & ~PageMask) == 0
+            && Unsafe.AsPointer(ref d) != _uncachedPointer)
         {
-            d = ref Unsafe.Add(ref d, (nint)((long)(pc - Pc) >> 1));
-            if (d.Op != Opcode.NotDecoded)
-            {
-                Steps = steps;
-                Pc = pc;
-                goto execute;
-            }
+            d = ref Unsafe.Add(ref d, (nint)((long)(target - pc) >> 1));
+            pc = target;
+            if (d.Op != Opcode.NotDecoded) goto execute;
+            continue;
         }
+        pc = target; // before the call, so that target needs no stack slot; the check reads the field Pc
+        if (_watchingRegisters) CheckRegisterWrite(ref d);
         continue;
         trapped:
         pc = Pc; // the exception moved pc to the trap vector

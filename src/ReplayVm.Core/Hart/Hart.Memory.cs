@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ReplayVm.Core.Memory;
 
 namespace ReplayVm.Core.Hart;
@@ -28,7 +29,7 @@ public sealed unsafe partial class Hart
         {
             ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
             if (e.ReadTag != address >> 12 || (address & PageMask) > (ulong)(MainMemory.PageSize - sizeof(T)))
-                return LoadTranslated(address, out value);
+                return LoadSlow(address, physical, translate: true, out value);
             physical = e.PhysicalPage | (address & PageMask);
         }
         ulong offset = physical - _ramBase;
@@ -37,7 +38,32 @@ public sealed unsafe partial class Hart
             value = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
             return true;
         }
-        return LoadFromBus(address, physical, out value);
+        return LoadSlow(address, physical, translate: false, out value);
+    }
+
+    /// <summary>Value of the last out-of-line load (see <see cref="LoadSlow"/>).</summary>
+    private ulong _slowLoadValue;
+
+    /// <summary>
+    /// The slow paths of <see cref="Load"/>. The value comes back through a field rather than an
+    /// out parameter: an out parameter passed to a call that is not inlined would give the caller's
+    /// variable a stack home, and every load on the fast path would then go through memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool LoadSlow<T>(ulong address, ulong physical, bool translate, out T value) where T : unmanaged
+    {
+        bool ok = LoadOutOfLine<T>(address, physical, translate);
+        value = Unsafe.As<ulong, T>(ref _slowLoadValue);
+        return ok;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool LoadOutOfLine<T>(ulong address, ulong physical, bool translate) where T : unmanaged
+    {
+        bool ok = translate ? LoadTranslated(address, out T value) : LoadFromBus(address, physical, out value);
+        _slowLoadValue = 0;
+        Unsafe.As<ulong, T>(ref _slowLoadValue) = value;
+        return ok;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -63,18 +89,28 @@ public sealed unsafe partial class Hart
 
     /// <summary>
     /// Every RAM store comes here: it stamps the page's write epoch (see <see cref="MainMemory.PageEpochs"/>)
-    /// and drops cached decodes of a page holding code (self-modifying code, loaders).
+    /// and drops cached decodes of a page holding code (self-modifying code, loaders). Callers have
+    /// checked <c>offset + size &lt;= RAM size</c>, which bounds both page indexes, so they are
+    /// taken without the JIT's checks.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void NoteCodeWrite(ulong offset, int size)
     {
-        _pageEpochs[offset >> MainMemory.PageShift] = _ram.Epoch;
-        _pageEpochs[(offset + (ulong)size - 1) >> MainMemory.PageShift] = _ram.Epoch;
-        if (_decodedPages[offset >> MainMemory.PageShift] is not null || _decodedPages[(offset + (ulong)size - 1) >> MainMemory.PageShift] is not null)
-        {
-            _ram.InvalidateCode(offset);
-            _ram.InvalidateCode(offset + (ulong)size - 1);
-        }
+        ulong first = offset >> MainMemory.PageShift;
+        ulong last = (offset + (ulong)size - 1) >> MainMemory.PageShift;
+        uint epoch = _ram.Epoch;
+        _pageEpochs[first] = epoch;
+        _pageEpochs[last] = epoch;
+        ref DecodedInstruction[]? pages = ref MemoryMarshal.GetArrayDataReference(_decodedPages);
+        if (Unsafe.Add(ref pages, (nint)first) is not null || Unsafe.Add(ref pages, (nint)last) is not null)
+            InvalidateWrittenCode(offset, size);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void InvalidateWrittenCode(ulong offset, int size)
+    {
+        _ram.InvalidateCode(offset);
+        _ram.InvalidateCode(offset + (ulong)size - 1);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -23,8 +23,13 @@ public sealed unsafe partial class Hart
     private readonly ulong* _xp;
     private readonly byte* _ramPointer;
     private readonly uint* _pageEpochs;
-    /// <summary>Decode slot for instructions fetched from outside RAM (the boot ROM), which are not cached.</summary>
-    private readonly DecodedInstruction[] _uncachedSlot = new DecodedInstruction[1];
+    /// <summary>Decode slot [0] for instructions that are not cached: fetched from outside RAM (the boot
+    /// ROM) or split across two pages. Slots [1] and [2] stay empty (<see cref="Opcode.NotDecoded"/>)
+    /// forever, so the fast path's step to the next slot (1 or 2 further) always lands on an empty one
+    /// and leaves through the full fetch path, without a flag of its own to test.</summary>
+    private readonly DecodedInstruction[] _uncachedSlot = GC.AllocateArray<DecodedInstruction>(3, pinned: true);
+    /// <summary>Address of slot [0] of <see cref="_uncachedSlot"/>, which is pinned: one compare tells an uncached instruction.</summary>
+    private readonly void* _uncachedPointer;
     private readonly MainMemory _ram;
     private readonly Bus _bus;
     private readonly ulong _ramBase;
@@ -39,6 +44,7 @@ public sealed unsafe partial class Hart
         _ramSize = _ram.Size;
         _decodedPages = _ram.DecodedPages;
         _xp = (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_x));
+        _uncachedPointer = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_uncachedSlot));
         _ramPointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.Bytes));
         _pageEpochs = (uint*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.PageEpochs));
         Clock = new GuestClock(this);
@@ -90,6 +96,58 @@ public sealed unsafe partial class Hart
     private ref ulong X(int index) => ref _xp[index];
 
     /// <summary>
+    /// The full fetch for <paramref name="pc"/> when its decode slot is not at hand: translates it,
+    /// decodes into the page's cache (a first execution) or into the uncached slot (a split
+    /// instruction, code outside RAM). Returns the slot to execute, or a null ref when the fetch
+    /// faulted (the exception has been raised) or, with <paramref name="retry"/>, must be retried.
+    /// Kept out of <see cref="RunSlice"/>, so that its temporaries do not compete for the loop's registers.
+    /// While breakpoints or register watches are set, every instruction is executed from a copy in
+    /// the uncached slot, whose empty neighbours turn the fast path off (see <see cref="_uncachedSlot"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ref DecodedInstruction FetchSlow(ulong pc, out bool retry)
+    {
+        ref DecodedInstruction d = ref FetchFull(pc, out retry);
+        if (!_stepByStep || Unsafe.IsNullRef(ref d)) return ref d;
+        ref DecodedInstruction uncached = ref MemoryMarshal.GetArrayDataReference(_uncachedSlot);
+        if (!Unsafe.AreSame(ref d, ref uncached)) uncached = d;
+        return ref uncached;
+    }
+
+    /// <summary>The fetch itself, as <see cref="FetchSlow"/> describes it, before any step-by-step copy.</summary>
+    private ref DecodedInstruction FetchFull(ulong pc, out bool retry)
+    {
+        retry = false;
+        ref DecodedInstruction uncached = ref MemoryMarshal.GetArrayDataReference(_uncachedSlot);
+        ulong fetch = pc;
+        if (_fetchViaTlb)
+        {
+            if (pc >> 12 == _fetchVirtualPage) fetch = _fetchPhysicalPage | (pc & PageMask);
+            else if (!TranslateFetch(pc, out fetch)) return ref Unsafe.NullRef<DecodedInstruction>();
+            if ((pc & PageMask) == PageMask - 1)
+                return ref FetchAcrossPage(pc, fetch, ref uncached) ? ref uncached : ref Unsafe.NullRef<DecodedInstruction>();
+        }
+        ulong offset = fetch - _ramBase;
+        DecodedInstruction[]? page;
+        if (offset < _ramSize && (page = _decodedPages[offset >> MainMemory.PageShift]) is not null)
+        {
+            ref DecodedInstruction d = ref page[(offset & (MainMemory.PageSize - 1)) >> 1];
+            if (d.Op != Opcode.NotDecoded) return ref d;
+            if (!DecodeInto(ref d, offset)) return ref Unsafe.NullRef<DecodedInstruction>();
+            if (d.Length == 4 && (offset & PageMask) == PageMask - 1)
+            {
+                // Its upper half lies on the next page, which a store could change without this
+                // page knowing: such an instruction is executed from a private slot, never cached.
+                uncached = d;
+                d = default;
+                return ref uncached;
+            }
+            return ref d;
+        }
+        return ref FetchUncached(fetch, offset, ref uncached, out retry) ? ref uncached : ref Unsafe.NullRef<DecodedInstruction>();
+    }
+
+    /// <summary>
     /// Prepares a fetch that missed the decode cache: a RAM page executed for the first time gets
     /// its (empty) cache page, and the caller retries; code outside RAM (the boot ROM) is fetched
     /// through the bus, 16 bits at a time as the C extension allows, into <paramref name="slot"/>.
@@ -100,7 +158,7 @@ public sealed unsafe partial class Hart
         retry = false;
         if (ramOffset < _ramSize)
         {
-            _decodedPages[ramOffset >> MainMemory.PageShift] = new DecodedInstruction[MainMemory.SlotsPerPage];
+            _decodedPages[ramOffset >> MainMemory.PageShift] = new DecodedInstruction[MainMemory.DecodePageLength];
             retry = true;
             return false;
         }

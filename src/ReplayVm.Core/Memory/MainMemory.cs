@@ -15,6 +15,10 @@ public sealed class MainMemory
     public const int PageSize = 1 << PageShift;
     /// <summary>One decode slot per 16-bit parcel: compressed instructions may start at any even offset.</summary>
     public const int SlotsPerPage = PageSize / 2;
+    /// <summary>Length of a decode page: one slot more than <see cref="SlotsPerPage"/>. The extra slot is
+    /// never filled, so the hart's straight-line fast path, stepping past the page's last instruction,
+    /// lands on an empty slot and leaves the page through its full fetch path without testing the offset.</summary>
+    public const int DecodePageLength = SlotsPerPage + 1;
 
     public readonly ulong Base;
     public readonly ulong Size;
