@@ -1,0 +1,61 @@
+using ReplayVm.Replay.Format;
+
+namespace ReplayVm.Replay;
+
+/// <summary>
+/// The trace's own encodings for carrying a recording somewhere other than a file (the replicas'
+/// log channel): the header exactly as a trace starts, and runs of events as one trace chunk —
+/// varint step deltas, LZ4, CRC32C — so a stream and a file cannot drift apart and a damaged
+/// chunk is caught the same way.
+/// </summary>
+public static class TraceLogCodec
+{
+    /// <summary>The trace file's header bytes (preamble included) for <paramref name="header"/>.</summary>
+    public static byte[] EncodeHeader(TraceHeader header) => HeaderCodec.Encode(header);
+
+    /// <summary>Decodes what <see cref="EncodeHeader"/> wrote; throws <see cref="TraceFormatException"/> when it is not a whole, valid header.</summary>
+    public static TraceHeader DecodeHeader(ReadOnlySpan<byte> bytes)
+    {
+        var (header, size) = HeaderCodec.Decode(bytes);
+        if (size != bytes.Length) throw new TraceFormatException($"log header has {bytes.Length - size} bytes after it");
+        return header;
+    }
+
+    /// <summary>One chunk holding <paramref name="events"/> (steps never going back); the first event's step is the chunk's base.</summary>
+    public static byte[] EncodeEvents(IReadOnlyList<TraceEvent> events)
+    {
+        if (events.Count == 0) throw new ArgumentException("a chunk holds at least one event", nameof(events));
+        var w = new ByteWriter(256);
+        ulong step = events[0].Step;
+        foreach (var e in events)
+        {
+            EventCodec.Validate(e);
+            if (e.Step < step) throw new ArgumentException($"event at step {e.Step} comes after one at step {step}", nameof(events));
+            EventCodec.Encode(w, step, e);
+            step = e.Step;
+        }
+        return ChunkCodec.Encode(events[0].Step, w.Written);
+    }
+
+    /// <summary>
+    /// Decodes one chunk that must fill <paramref name="chunk"/> exactly. A short, damaged or
+    /// undecodable chunk is a <see cref="TraceFormatException"/> naming <paramref name="what"/>.
+    /// </summary>
+    public static List<TraceEvent> DecodeEvents(ReadOnlySpan<byte> chunk, string what)
+    {
+        var decoded = ChunkCodec.TryDecode(chunk, out string? problem)
+            ?? throw new TraceFormatException($"{what} is damaged: {problem}");
+        if (decoded.Size != chunk.Length) throw new TraceFormatException($"{what} has {chunk.Length - decoded.Size} bytes after its chunk");
+        var events = new List<TraceEvent>();
+        var reader = new ByteReader(decoded.Raw, what);
+        ulong step = decoded.BaseStep;
+        while (!reader.AtEnd)
+        {
+            if (events.Count > 0 && events[^1] is EndEvent) throw reader.Bad("has events after the end record");
+            var e = EventCodec.Decode(ref reader, step);
+            events.Add(e);
+            step = e.Step;
+        }
+        return events;
+    }
+}
