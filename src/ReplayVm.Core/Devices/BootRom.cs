@@ -43,6 +43,10 @@ public sealed class BootRom : IMmioDevice
         return true;
     }
 
+    public bool Peek(ulong offset, int size, out ulong value) => Read(offset, size, out value);
+
+    public int RegisterWidth => 8;
+
     /// <summary>A ROM: writes are discarded, as QEMU discards them.</summary>
     public bool Write(ulong offset, int size, ulong value) => true;
 }

@@ -29,6 +29,9 @@ public sealed class Clint(GuestClock clock, Action interruptStateChanged) : IMmi
         return size is 4 or 8;
     }
 
+    /// <summary>Reading the CLINT has no side effects.</summary>
+    public bool Peek(ulong offset, int size, out ulong value) => Read(offset, size, out value);
+
     public bool Write(ulong offset, int size, ulong value)
     {
         if (offset == MsipOffset && size == 4)

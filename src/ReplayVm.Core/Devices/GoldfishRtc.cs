@@ -22,14 +22,19 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
     private uint _latchedHigh;
     private bool _irqEnabled, _irqPending, _alarmRunning;
 
-    /// <summary>The interrupt output: an alarm fired and is neither cleared nor masked.</summary>
-    public bool InterruptPending
+    /// <summary>
+    /// The interrupt output: an alarm fired (or came due) and is neither cleared nor masked. Reading
+    /// it changes nothing; an alarm come due is recorded as fired at the guest's next register
+    /// access (<see cref="CatchUp"/>), so the state never depends on who looked at the line when.
+    /// </summary>
+    public bool InterruptPending => _irqEnabled && (_irqPending || AlarmDue);
+
+    private bool AlarmDue => _alarmRunning && clock.Nanoseconds >= _alarmDueNanoseconds;
+
+    /// <summary>Fires an alarm that came due since the guest last touched the device.</summary>
+    private void CatchUp()
     {
-        get
-        {
-            if (_alarmRunning && clock.Nanoseconds >= _alarmDueNanoseconds) Fire();
-            return _irqPending && _irqEnabled;
-        }
+        if (AlarmDue) Fire();
     }
 
     public void SaveState(BinaryWriter w)
@@ -50,6 +55,7 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
     {
         value = 0;
         if (size != 4) return true;
+        CatchUp();
         switch (offset)
         {
             case TimeLow:
@@ -61,17 +67,36 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
             case AlarmLow: value = (uint)_alarm; break;
             case AlarmHigh: value = _alarm >> 32; break;
             case IrqEnabled: value = _irqEnabled ? 1u : 0; break;
-            case AlarmStatus:
-                _ = InterruptPending; // an alarm that came due is no longer running
-                value = _alarmRunning ? 1u : 0;
-                break;
+            case AlarmStatus: value = _alarmRunning ? 1u : 0; break;
         }
+        return true;
+    }
+
+    /// <summary>
+    /// As <see cref="Read"/>, except that TIME_LOW answers 0 (its value is the host's wall clock,
+    /// an input that only the guest's own read may fetch and a recording logs) and latches nothing,
+    /// and that an alarm come due is reported as no longer running without firing it here.
+    /// </summary>
+    public bool Peek(ulong offset, int size, out ulong value)
+    {
+        value = 0;
+        if (size != 4) return true;
+        value = offset switch
+        {
+            TimeHigh => _latchedHigh,
+            AlarmLow => (uint)_alarm,
+            AlarmHigh => _alarm >> 32,
+            IrqEnabled => _irqEnabled ? 1u : 0,
+            AlarmStatus => _alarmRunning && clock.Nanoseconds < _alarmDueNanoseconds ? 1u : 0,
+            _ => 0,
+        };
         return true;
     }
 
     public bool Write(ulong offset, int size, ulong value)
     {
         if (size != 4) return true;
+        CatchUp();
         uint v = (uint)value;
         switch (offset)
         {

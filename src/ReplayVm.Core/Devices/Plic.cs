@@ -96,13 +96,15 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
     }
 
     /// <summary>The pending, enabled source with the highest priority above the threshold; ties go to the lowest id; 0 if none.</summary>
-    private int BestPending(int context)
+    private int BestPending(int context) => BestPending(context, IsPending);
+
+    private int BestPending(int context, Func<int, bool> isPending)
     {
         int best = 0;
         uint bestPriority = _threshold[context];
         for (int source = 1; source < SourceCount; source++)
         {
-            if (_priority[source] <= bestPriority || !IsEnabled(context, source) || !IsPending(source)) continue;
+            if (_priority[source] <= bestPriority || !IsEnabled(context, source) || !isPending(source)) continue;
             best = source;
             bestPriority = _priority[source];
         }
@@ -125,6 +127,48 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
         value = ReadWord(offset);
         return true;
     }
+
+    /// <summary>
+    /// What a read returns, changing nothing: pending bits as the gateways would latch them now,
+    /// and the claim register the source a claim would hand out, without claiming it.
+    /// </summary>
+    public bool Peek(ulong offset, int size, out ulong value)
+    {
+        value = 0;
+        if (size == 8)
+        {
+            if (!Peek(offset, 4, out ulong low) || !Peek(offset + 4, 4, out ulong high)) return false;
+            value = low | high << 32;
+            return true;
+        }
+        if (size != 4 || (offset & 3) != 0) return false;
+        value = PeekWord(offset);
+        return true;
+    }
+
+    private uint PeekWord(ulong offset)
+    {
+        if (offset >= PendingBase && offset < EnableBase)
+        {
+            ulong word = (offset - PendingBase) / 4;
+            if (word >= WordsPerContext) return 0;
+            uint bits = 0;
+            for (int bit = 0; bit < 32; bit++)
+                if (WouldBePending((int)(word * 32) + bit)) bits |= 1u << bit;
+            return bits;
+        }
+        if (offset >= ContextBase)
+        {
+            ulong ctx = (offset - ContextBase) / ContextStride, register = (offset - ContextBase) % ContextStride;
+            if (ctx < ContextCount && register == 4) return (uint)BestPending((int)ctx, WouldBePending);
+        }
+        return offset < PendingBase || offset < ContextBase || (offset - ContextBase) % ContextStride == 0 ? ReadWord(offset) : 0;
+    }
+
+    /// <summary>Whether <paramref name="source"/> is pending or would be once its gateway samples it; changes nothing.</summary>
+    private bool WouldBePending(int source) =>
+        source is > 0 and < SourceCount && !_claimed[source]
+        && (_pending[source] || _levels[source] is { } level && level());
 
     private uint ReadWord(ulong offset)
     {

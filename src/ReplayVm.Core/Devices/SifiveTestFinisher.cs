@@ -16,6 +16,8 @@ public sealed class SifiveTestFinisher(Action<int, string?> requestExit) : IMmio
         return true;
     }
 
+    public bool Peek(ulong offset, int size, out ulong value) => Read(offset, size, out value);
+
     public bool Write(ulong offset, int size, ulong value)
     {
         if (offset != 0 || size < 4) return true;

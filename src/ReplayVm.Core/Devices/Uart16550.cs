@@ -53,17 +53,28 @@ public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChang
     public bool InterruptPending =>
         ((_ier & IerReceiveData) != 0 && _receive.Count > 0) || ((_ier & IerThrEmpty) != 0 && _thrEmptyPending);
 
+    public int RegisterWidth => 1;
+
     public bool Read(ulong offset, int size, out ulong value)
+    {
+        if (!Peek(offset, size, out value) || size != 1) return offset < 8;
+        if (offset == Rbr && (_lcr & LcrDlab) == 0 && _receive.Count > 0) _receive.Dequeue();
+        else if (offset == Iir && (value & 0x0F) == IirThrEmpty) _thrEmptyPending = false;
+        return true;
+    }
+
+    /// <summary>What a read returns; the FIFO pop and the THRE-event clear are <see cref="Read"/>'s alone.</summary>
+    public bool Peek(ulong offset, int size, out ulong value)
     {
         value = 0;
         if (size != 1) return offset < 8;
         value = offset switch
         {
             Rbr when (_lcr & LcrDlab) != 0 => _dll,
-            Rbr => _receive.Count > 0 ? _receive.Dequeue() : (byte)0,
+            Rbr => _receive.Count > 0 ? _receive.Peek() : (byte)0,
             Ier when (_lcr & LcrDlab) != 0 => _dlm,
             Ier => _ier,
-            Iir => ReadIir(),
+            Iir => IirValue(),
             Lcr => _lcr,
             Mcr => _mcr,
             Lsr => (byte)(LsrThrEmpty | LsrTransmitterEmpty | (_receive.Count > 0 ? LsrDataReady : 0)),
@@ -74,15 +85,11 @@ public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChang
         return true;
     }
 
-    private byte ReadIir()
+    private byte IirValue()
     {
         byte fifo = (_fcr & 1) != 0 ? IirFifosEnabled : (byte)0;
         if ((_ier & IerReceiveData) != 0 && _receive.Count > 0) return (byte)(fifo | IirReceiveData);
-        if ((_ier & IerThrEmpty) != 0 && _thrEmptyPending)
-        {
-            _thrEmptyPending = false;
-            return (byte)(fifo | IirThrEmpty);
-        }
+        if ((_ier & IerThrEmpty) != 0 && _thrEmptyPending) return (byte)(fifo | IirThrEmpty);
         return (byte)(fifo | IirNone);
     }
 

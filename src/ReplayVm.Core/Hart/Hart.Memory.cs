@@ -197,14 +197,6 @@ public sealed unsafe partial class Hart
         return true;
     }
 
-    /// <summary>Reads guest physical memory for a debugger or tool, without side effects; false if unmapped.</summary>
-    public bool DebugRead(ulong address, Span<byte> destination)
-    {
-        for (int i = 0; i < destination.Length; i++)
-        {
-            if (!_bus.Read(address + (ulong)i, 1, out ulong b)) return false;
-            destination[i] = (byte)b;
-        }
-        return true;
-    }
+    /// <summary>Reads guest physical memory for a debugger or tool, without side effects (<see cref="Bus.Peek(ulong, Span{byte})"/>); false if unmapped.</summary>
+    public bool DebugRead(ulong address, Span<byte> destination) => _bus.Peek(address, destination);
 }

@@ -114,6 +114,9 @@ public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : I
         return true;
     }
 
+    /// <summary>Reading the transport or a device's configuration has no side effects.</summary>
+    public bool Peek(ulong offset, int size, out ulong value) => Read(offset, size, out value);
+
     public bool Write(ulong offset, int size, ulong value)
     {
         if (_device == null || offset >= ConfigBase || size != 4) return true; // config space is read-only for what we offer
