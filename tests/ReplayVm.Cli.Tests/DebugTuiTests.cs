@@ -79,10 +79,37 @@ public class DebugTuiTests
             screen = WaitFor(session, s => s.Contains("step 0 / ") && s.Contains("pc   0000000000001000"));
             Assert.Contains("pc   0000000000001000", screen);
 
+            // Esc on the main screen and on the command line cancels, never quits.
+            Keys(session, "Escape");
+            screen = WaitFor(session, s => s.Contains("nothing to cancel"));
+            Assert.Contains("nothing to cancel (q or Ctrl-Q quits)", screen);
+            Keys(session, ":");
+            Tmux("send-keys", "-t", session, "-l", "goto 3");
+            Keys(session, "Escape", "Escape");
+            screen = WaitFor(session, s => s.Contains("nothing to cancel") || s.Contains("command cancelled"));
+            Assert.Contains("step 0 / ", screen);
+            Assert.DoesNotContain("after debug", screen);
+
             Keys(session, ":");
             Tmux("send-keys", "-t", session, "b copy_name", "Enter");
             screen = WaitFor(session, s => s.Contains("1  break  0x") && s.Contains("<copy_name>"));
             Assert.Contains("<copy_name>", screen);
+
+            // A command typed while another runs: its letters are typed, not obeyed, and it runs next.
+            Keys(session, ":");
+            Tmux("send-keys", "-t", session, "-l", "goto 99999999999");
+            Tmux("send-keys", "-t", session, "Enter");
+            Tmux("send-keys", "-t", session, ":");
+            Tmux("send-keys", "-t", session, "-l", "goto 2");
+            Tmux("send-keys", "-t", session, "Enter");
+            screen = WaitFor(session, s => s.Contains("at step 2, pc 0x") && s.Contains("step 2 / "));
+            Assert.Contains("> goto 2", screen); // the output pane keeps the history
+            Keys(session, "Escape");
+            screen = WaitFor(session, s => s.Contains("nothing to cancel"));
+            Assert.DoesNotContain("after debug", screen);
+            Keys(session, ":");
+            Tmux("send-keys", "-t", session, "goto 0", "Enter");
+            screen = WaitFor(session, s => s.Contains("at step 0, pc 0x"));
 
             Keys(session, "c");
             screen = WaitFor(session, s => s.Contains("breakpoint hit") && s.Contains("=>* 0x") && s.Contains("demo> add alice"));
@@ -132,8 +159,11 @@ public class DebugTuiTests
             screen = WaitFor(session, s => s.Contains("guess      guess my number") && s.Contains("demo> help"));
             Assert.Contains("demo> help", screen);
             Keys(session, "Escape");
-            screen = WaitFor(session, s => s.Contains("cancelled at step"));
-            ulong stopped = ulong.Parse(System.Text.RegularExpressions.Regex.Match(screen, @"cancelled at step (\d+)").Groups[1].Value);
+            screen = WaitFor(session, s => s.Contains("paused at step"));
+            ulong stopped = ulong.Parse(System.Text.RegularExpressions.Regex.Match(screen, @"paused at step (\d+)").Groups[1].Value);
+            Keys(session, "Escape"); // a second Esc: nothing to cancel, and the session stays
+            screen = WaitFor(session, s => s.Contains("nothing to cancel"));
+            Assert.DoesNotContain("after debug", screen);
 
             // Back in time over what was just recorded: the console rewinds with it.
             Keys(session, ":");
@@ -145,7 +175,13 @@ public class DebugTuiTests
             screen = WaitFor(session, s => s.Contains($"at step {stopped},") && s.Contains("demo> help"));
             Assert.Contains("demo> help", screen);
 
+            // Quitting a live session asks first: any key but y stays.
             Keys(session, "q");
+            screen = WaitFor(session, s => s.Contains("quit? the live recording"));
+            Keys(session, "n");
+            screen = WaitFor(session, s => s.Contains("not quitting"));
+            Assert.DoesNotContain("after debug", screen);
+            Keys(session, "q", "y");
             screen = WaitFor(session, s => s.Contains("after debug"));
             Assert.Contains("exit 0 after debug", screen);
         }

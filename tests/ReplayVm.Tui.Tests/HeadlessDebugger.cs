@@ -91,6 +91,23 @@ internal sealed class HeadlessDebugger : IDisposable
 
     public void Draw() => _app.LayoutAndDraw(true);
 
+    /// <summary>
+    /// For tests that run movements in the background (<c>RunMovesInline = false</c>): waits for the
+    /// running command's worker, then runs what it handed to the main loop (its answer, queued commands).
+    /// Until then the window stays "running", however quickly the worker finished.
+    /// </summary>
+    public void FinishRunning()
+    {
+        for (int i = 0; i < 20 && Window.Worker is { } worker; i++)
+        {
+            worker.Wait(TimeSpan.FromMinutes(2));
+            var before = worker;
+            _app.TimedEvents!.RunTimers();
+            Draw();
+            if (Window.Worker == before) break;
+        }
+    }
+
     private Cell[,] Cells => _app.Driver!.Contents!;
 
     public int Rows => Cells.GetLength(0);

@@ -115,7 +115,8 @@ public sealed partial class DebugSession
             TimelineStopKind.Watchpoint => $"watchpoint hit ({(stop.Hit!.Value.Access == AccessType.Load ? "read" : "write")} at address 0x{stop.Hit.Value.Address:x}, by pc 0x{stop.Hit.Value.Pc:x}) at {where}",
             TimelineStopKind.End => $"end of recording at {where}",
             TimelineStopKind.Start => $"start of recording at {where}",
-            TimelineStopKind.Cancelled => $"cancelled at {where}",
+            // Stopping a live guest is a pause (F5 runs it on); stopping a replayed movement cancels it.
+            TimelineStopKind.Cancelled => IsLive ? $"paused at {where}" : $"cancelled at {where}",
             _ => $"at {where}",
         };
     }

@@ -31,10 +31,11 @@ public sealed class DebuggerWindow : Window
         "< / >       narrow / widen the code column  (or Ctrl-Left / Ctrl-Right)\n" +
         "- / +       shrink / grow the code pane     (or Ctrl-Up / Ctrl-Down)\n" +
         "r           registers: next section (integer, CSRs, floating point)\n" +
-        "Esc         cancel a running continue / reverse-continue / seek\n" +
-        "            (live session: while it runs, keys go to the guest; Esc stops it)\n" +
-        ":  or  Tab  go to the command line; Enter runs the command\n" +
-        "q / Ctrl-Q  quit                  F1             this help\n\n" +
+        "Esc         cancel: a running command, the command line, this help (Esc never quits)\n" +
+        "            (live session: while the guest runs, keys go to it; Esc pauses it)\n" +
+        ":  or  Tab  go to the command line; Enter runs the command (typed while one runs: it runs next)\n" +
+        "PgUp / PgDn scroll the output pane (every command with its whole answer)\n" +
+        "q / Ctrl-Q  quit (a live session asks first)    F1  this help\n\n" +
         "Commands: b SYMBOL|*ADDR|FILE:LINE, watch|rwatch|awatch *ADDR [LEN], c, rc, si, rsi, ni, rni, goto STEP,\n" +
         "          last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR,\n" +
         "          next-trap, prev-trap, next-irq, prev-irq\n\n" +
@@ -47,7 +48,8 @@ public sealed class DebuggerWindow : Window
     private readonly View _panes;
     private readonly FrameView _codeFrame, _registerFrame;
     private readonly StyledTextView _code, _registers, _memory, _points;
-    private readonly StyledTextView _console;
+    private readonly StyledTextView _console, _output;
+    private readonly OutputLog _log = new();
     private string _consoleText = "";
     private readonly TimelineView _timeline;
     private readonly TextField _command;
@@ -55,11 +57,15 @@ public sealed class DebuggerWindow : Window
     private readonly StatusBar _statusBar;
     private RegisterSnapshot _before;
     private ulong? _memoryAddress;
-    private string _pointsMessage = "";
+    private int _outputVersion = -1;
     private CancellationTokenSource? _running;
     private Task? _worker;
     /// <summary>Whether keys go to the command line (after ':' or Tab) rather than being debugger keys.</summary>
     private bool _commandMode;
+    /// <summary>Commands entered while another was still running: they run in order when it finishes.</summary>
+    private readonly Queue<string> _typedAhead = new();
+    /// <summary>Whether q was pressed in a live session and the next key answers "quit?".</summary>
+    private bool _confirmingQuit;
     private int _codeWidthPercent = 60, _codeHeightPercent = 60;
 
     public DebuggerWindow(DebugSession session, string title)
@@ -74,13 +80,17 @@ public sealed class DebuggerWindow : Window
         // The code pane's right and bottom borders can be dragged; the other panes are laid out relative to it.
         _codeFrame.Arrangement = ViewArrangement.RightResizable | ViewArrangement.BottomResizable;
         _console = new StyledTextView();
-        var consoleFrame = Pane("Console", 0, Pos.Bottom(_codeFrame), Dim.Width(_codeFrame), Dim.Fill(4), _console);
+        // Under the code: the guest's console and, beside it, the command line's history and answers.
+        var consoleFrame = Pane("Console", 0, Pos.Bottom(_codeFrame), Dim.Func(_ => _codeFrame.Frame.Width / 2, _codeFrame), Dim.Fill(4), _console);
+        _output = new StyledTextView();
+        var outputFrame = Pane("Output (PgUp/PgDn)", Pos.Right(consoleFrame), Pos.Bottom(_codeFrame),
+            Dim.Func(_ => _codeFrame.Frame.Width - _codeFrame.Frame.Width / 2, _codeFrame), Dim.Fill(4), _output);
         _registerFrame = Pane("Registers (r: next section)", Pos.Right(_codeFrame), 0, Dim.Fill(), Dim.Percent(50), _registers = new StyledTextView());
         var memoryFrame = Pane("Memory", Pos.Right(_codeFrame), Pos.Bottom(_registerFrame), Dim.Fill(), 10, _memory = new StyledTextView());
         var pointFrame = Pane("Breakpoints", Pos.Right(_codeFrame), Pos.Bottom(memoryFrame), Dim.Fill(), Dim.Fill(4), _points = new StyledTextView());
         var timelineFrame = Pane("Timeline ([ ] inputs, t/T traps, i/I interrupts, Home/End, click to seek)", 0, Pos.AnchorEnd(5), Dim.Fill(), 5, _timeline = new TimelineView());
         _timeline.SeekRequested += step => { if (_running is null) Seek(step); };
-        _panes.Add(_codeFrame, consoleFrame, _registerFrame, memoryFrame, pointFrame, timelineFrame);
+        _panes.Add(_codeFrame, consoleFrame, outputFrame, _registerFrame, memoryFrame, pointFrame, timelineFrame);
 
         _prompt = new Label { X = 0, Y = Pos.AnchorEnd(3), Text = "> " };
         _command = new TextField { X = 2, Y = Pos.AnchorEnd(3), Width = Dim.Fill() };
@@ -96,7 +106,7 @@ public sealed class DebuggerWindow : Window
             Shortcut(Key.F11, "Step", () => StartMove(Key.F11)),
             Shortcut(Key.F11.WithShift, "Back", () => StartMove(Key.F11.WithShift)),
             Shortcut(Key.F9, "Break", ToggleBreakpoint),
-            Shortcut(Key.Q, "Quit", () => App?.RequestStop()),
+            Shortcut(Key.Q, "Quit", RequestQuit),
         ]);
         _tooSmall = new Label { X = 0, Y = Pos.Center(), Width = Dim.Fill(), Visible = false, HotKeySpecifier = new System.Text.Rune(0xFFFF) };
         _command.Accepting += (_, e) =>
@@ -105,9 +115,18 @@ public sealed class DebuggerWindow : Window
             string line = _command.Text ?? "";
             _command.Text = "";
             _commandMode = false;
-            RunCommand(line);
+            if (_running is null) RunCommand(line);
+            else if (line.Trim().Length > 0)
+            {
+                // Typed ahead while a command runs: it runs, in order, once the running one is done.
+                _typedAhead.Enqueue(line);
+                _status.Text = $"queued: {line.Trim()} (runs when the running command finishes; Esc cancels that)";
+            }
         };
         Add(_panes, _prompt, _command, _status, _statusBar, _tooSmall);
+        // Terminal.Gui binds Esc to Command.Quit on every runnable. In a debugger a stray Esc must
+        // never throw a session away: Esc only cancels, and quitting is q or Ctrl-Q (RequestQuit).
+        AddCommand(Command.Quit, () => true);
         FrameChanged += (_, _) => CheckSize();
         Initialized += (_, _) =>
         {
@@ -135,6 +154,13 @@ public sealed class DebuggerWindow : Window
     internal StyledTextView ConsolePane => _console;
     internal FrameView CodeFrame => _codeFrame;
     internal TextField CommandLine => _command;
+    internal StyledTextView OutputPane => _output;
+    internal Task? Worker => _running is null ? null : _worker;
+    internal List<string> OutputLines => _log.Lines.Select(l => l.Text).ToList();
+    internal bool IsRunningCommand => _running is not null;
+
+    /// <summary>Whether the user has asked to quit (q or Ctrl-Q, confirmed in a live session); the application is then asked to stop.</summary>
+    public bool QuitRequested { get; private set; }
 
     /// <summary>
     /// The statusbar's keys are shown and clickable; the keys themselves are handled first by
@@ -198,19 +224,57 @@ public sealed class DebuggerWindow : Window
 
     private void OnKey(object? sender, Key key)
     {
-        if (_running is not null)
+        // A dialog (the help) has the keys while it is up: Esc or Enter closes it, nothing steps behind it.
+        if (App?.TopRunnableView is { } top && top != this) return;
+        if (_confirmingQuit)
         {
-            // While a movement runs Esc cancels it; in a live session the other keys are the guest's.
-            if (key == Key.Esc) _running.Cancel();
-            else if (_session.IsLive && GuestBytes(key) is { } bytes) _session.TypeToGuest(bytes);
+            _confirmingQuit = false;
+            if (key == Key.Y || key == Key.Y.WithShift || key == Key.Q || key == Key.Q.WithCtrl) Quit();
+            else Refresh("not quitting");
             key.Handled = true;
             return;
         }
         bool typing = _commandMode;
-        if (key == Key.Q.WithCtrl || (!typing && key == Key.Q)) { App?.RequestStop(); key.Handled = true; return; }
+        if (key == Key.Esc)
+        {
+            // Esc cancels the innermost thing: the command being typed, else a running movement. It never quits.
+            if (typing && (_command.Text is { Length: > 0 } || _running is null)) LeaveCommandMode(_running is null ? "command cancelled" : null);
+            else if (_running is not null) _running.Cancel();
+            else Refresh("nothing to cancel (q or Ctrl-Q quits)");
+            key.Handled = true;
+            return;
+        }
+        if (key == Key.PageUp || key == Key.PageDown)
+        {
+            int page = Math.Max(1, _output.Viewport.Height - 1);
+            _output.TopLine += key == Key.PageUp ? -page : page;
+            key.Handled = true;
+            return;
+        }
+        if (key == Key.Q.WithCtrl)
+        {
+            _running?.Cancel();
+            RequestQuit();
+            key.Handled = true;
+            return;
+        }
+        if (_running is not null)
+        {
+            // Typing into the command line while a command runs: the keys are the field's (Enter
+            // queues the line); they are never debugger keys.
+            if (typing) return;
+            if (_session.IsLive)
+            {
+                // A live guest is running: every other key is the guest's.
+                if (GuestBytes(key) is { } bytes) _session.TypeToGuest(bytes);
+            }
+            else if (key == Key.Tab || key.AsRune.Value == ':') EnterCommandMode();
+            key.Handled = true;
+            return;
+        }
+        if (!typing && key == Key.Q) { RequestQuit(); key.Handled = true; return; }
         if (IsTooSmall) { key.Handled = true; return; }
         if (key == Key.F1) { ShowHelp(); key.Handled = true; return; }
-        if (typing && key == Key.Esc) { _command.Text = ""; _commandMode = false; Refresh("command cancelled"); key.Handled = true; return; }
         if (StartMove(key)) { key.Handled = true; return; }
         if (key == Key.F9) { ToggleBreakpoint(); key.Handled = true; return; }
         if (key == Key.CursorLeft.WithCtrl) { Resize(-5, 0); key.Handled = true; return; }
@@ -262,7 +326,32 @@ public sealed class DebuggerWindow : Window
     {
         _commandMode = true;
         _command.SetFocus();
-        _status.Text = "command: Enter runs it, Esc cancels";
+        _status.Text = _running is null ? "command: Enter runs it, Esc cancels" : "command: Enter runs it when the running one finishes, Esc cancels";
+    }
+
+    private void LeaveCommandMode(string? message)
+    {
+        _command.Text = "";
+        _commandMode = false;
+        if (message is not null) Refresh(message);
+    }
+
+    /// <summary>q or Ctrl-Q. A live session's recording is still being written, so quitting it asks first.</summary>
+    private void RequestQuit()
+    {
+        if (_session.IsLive)
+        {
+            _confirmingQuit = true;
+            _status.Text = "quit? the live recording is completed and closed: y quits, any other key stays";
+            return;
+        }
+        Quit();
+    }
+
+    private void Quit()
+    {
+        QuitRequested = true;
+        App?.RequestStop();
     }
 
     /// <summary>Starts the movement <paramref name="key"/> stands for; false if it is not a movement key.</summary>
@@ -343,18 +432,20 @@ public sealed class DebuggerWindow : Window
     private void RunCommand(string line)
     {
         string trimmed = line.Trim();
+        if (trimmed.Length == 0) return;
+        _log.Command(trimmed);
         if (trimmed.StartsWith("mem ", StringComparison.Ordinal) || trimmed == "mem")
         {
             // A pane setting, not a debugger command: what the memory pane shows.
             if (AddressParser.TryParse(trimmed[3..], _session.Hart, _session.Symbols, out ulong address))
             {
                 _memoryAddress = address;
-                Refresh($"memory pane at 0x{address:x}");
+                Answer($"memory pane at 0x{address:x}");
             }
-            else Refresh($"mem: bad address '{trimmed[3..].Trim()}'");
+            else Answer($"mem: bad address '{trimmed[3..].Trim()}'");
             return;
         }
-        RunInBackground(cancel => _session.Execute(line, cancel, Progress()).Text);
+        RunInBackground(cancel => _session.Execute(line, cancel, Progress()).Text, toOutput: true);
     }
 
     private IProgress<double> Progress() => new Progress<double>(fraction => Invoke(() =>
@@ -362,12 +453,20 @@ public sealed class DebuggerWindow : Window
         if (_running is not null && !_session.IsLive) _status.Text = $"running… {fraction:P0} (Esc cancels)";
     }));
 
-    private void RunInBackground(Func<CancellationToken, string> work)
+    /// <summary>A command's answer: to the output pane in full, and its first line to the status line.</summary>
+    private void Answer(string message)
+    {
+        _log.Result(message);
+        Refresh(message);
+    }
+
+    private void RunInBackground(Func<CancellationToken, string> work, bool toOutput = false)
     {
         _before = RegisterSnapshot.Capture(_session.Hart);
         if (RunMovesInline)
         {
-            Refresh(Attempt(work, default));
+            string answer = Attempt(work, default);
+            if (toOutput) Answer(answer); else Refresh(answer);
             return;
         }
         var cancel = new CancellationTokenSource();
@@ -381,7 +480,9 @@ public sealed class DebuggerWindow : Window
             {
                 _running = null;
                 cancel.Dispose();
-                Refresh(message);
+                if (toOutput) Answer(message); else Refresh(message);
+                // Commands typed while this one ran now run, one at a time.
+                if (_typedAhead.TryDequeue(out string? next)) RunCommand(next);
             });
         });
     }
@@ -421,7 +522,9 @@ public sealed class DebuggerWindow : Window
             if (_running != run) return false;
             ShowConsole(_session.FrontierConsoleText);
             // The step count is one 64-bit word the worker keeps writing: reading it here is safe, if a moment old.
-            _status.Text = $"running live at step {_session.Hart.Steps:N0}: keys go to the guest (Esc pauses)";
+            ulong frontier = _session.Hart.Steps;
+            _status.Text = $"running live at step {frontier}: keys go to the guest (Esc pauses)";
+            _timeline.ShowLiveFrontier(frontier);
             return true;
         });
     }
@@ -446,10 +549,25 @@ public sealed class DebuggerWindow : Window
 
     private void ShowHelp()
     {
-        if (App is { } app) MessageBox.Query(app, "Help", HelpText, "OK");
+        if (App is not { } app) return;
+        using var dialog = CreateHelpDialog();
+        app.Run(dialog);
     }
 
-    /// <summary>Redraws every pane from the session; <paramref name="message"/> goes to the status line (its first line) and, if longer, the breakpoints pane.</summary>
+    /// <summary>F1's dialog: the help text left-aligned (a table of keys reads down its first column), closed by Enter or Esc.</summary>
+    internal static Dialog CreateHelpDialog()
+    {
+        var dialog = new Dialog { Title = "Help" };
+        dialog.Add(new Label
+        {
+            X = 1, Y = 0, Text = HelpText, TextAlignment = Alignment.Start,
+            HotKeySpecifier = new System.Text.Rune(0xFFFF),
+        });
+        dialog.AddButton(new Button { Text = "OK" });
+        return dialog;
+    }
+
+    /// <summary>Redraws every pane from the session; the first line of <paramref name="message"/> goes to the status line (commands' full answers are in the output pane).</summary>
     private void Refresh(string message)
     {
         var code = CodeLines.Style(PaneText.Code(_session));
@@ -459,12 +577,15 @@ public sealed class DebuggerWindow : Window
         _memory.Lines = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8).TrimEnd('\n').Split('\n').Select(l => StyledLine.Plain(l)).ToList();
         ShowConsole(_session.ConsoleText);
         _timeline.Show(_session);
-        var lines = message.Split('\n');
-        if (lines.Length > 1) _pointsMessage = message; // multi-line answers (x, info b) show in a pane
-        else if (message.Length > 0) _pointsMessage = "";
-        var points = PaneText.Breakpoints(_session).Split('\n').Select(l => StyledLine.Plain(l, l.Contains("break", StringComparison.Ordinal) ? TextStyle.Breakpoint : TextStyle.Normal));
-        _points.Lines = (_pointsMessage.Length > 0 ? _pointsMessage.Split('\n').Select(l => StyledLine.Plain(l)).Append(StyledLine.Plain("")) : []).Concat(points).ToList();
-        _status.Text = lines[0];
+        _points.Lines = PaneText.Breakpoints(_session).Split('\n')
+            .Select(l => StyledLine.Plain(l, l.Contains("break", StringComparison.Ordinal) ? TextStyle.Breakpoint : TextStyle.Normal)).ToList();
+        if (_log.Version != _outputVersion)
+        {
+            _outputVersion = _log.Version;
+            _output.Lines = [.. _log.Lines]; // a copy: the pane compares old and new lines to decide whether to redraw
+            _output.TopLine = _log.Lines.Count; // clamped: the newest answer in view
+        }
+        _status.Text = message.Split('\n')[0];
         // Each pane asks for its own redraw when its content changes; redrawing the whole window
         // (borders and all) would cost Terminal.Gui several times as much per key.
     }

@@ -41,6 +41,21 @@ public sealed class TimelineView : StyledTextView
     }
 
     /// <summary>
+    /// While a live guest runs the timeline belongs to the worker thread: the bar shows only the
+    /// newest step (read as one word, a moment old), which is both the position and the end.
+    /// </summary>
+    public void ShowLiveFrontier(ulong frontier)
+    {
+        string bar = new string(PaneText.EmptyMark, BarWidth - 1);
+        Lines =
+        [
+            StyledLine.Plain($"step {frontier} / {frontier}  (running live: the newest step)"),
+            new StyledLine([new Span("[" + bar), new Span("#", TextStyle.Marker), new Span("]")]),
+            StyledLine.Plain("keys go to the guest; Esc pauses it"),
+        ];
+    }
+
+    /// <summary>
     /// The step bar cell <paramref name="cell"/> stands for. PaneText puts step s in cell
     /// floor(s·(w−1)/end); rounding up here makes the marker land exactly on the clicked cell.
     /// </summary>
