@@ -30,6 +30,10 @@ public static class CliApp
             DisasmCommand.Create(),
             GdbCommand.Create(),
             DebugCommand.Create(),
+            PrimaryCommand.Create(),
+            BackupCommand.Create(),
+            ConsoleCommand.Create(),
+            StatusCommand.Create(),
         };
 
         ParseResult parsed = root.Parse(args);
@@ -46,7 +50,7 @@ public static class CliApp
                 ProcessTerminationTimeout = null,
             });
         }
-        catch (Exception e) when (e is UsageException or GuestImageException or TraceFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is UsageException or GuestImageException or TraceFormatException or IOException or UnauthorizedAccessException or Replica.ReplicaException)
         {
             return Fail(e.Message);
         }

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Globalization;
+using ReplayVm.Replica;
+using ReplayVm.Replica.Arbiter;
+using ReplayVm.Replica.Wire;
+
+namespace ReplayVm.Cli.Commands;
+
+/// <summary>The options every replica command shares: the key, and for primary and backup the arbiter, console address, trace and timing.</summary>
+internal sealed class ReplicaCliOptions
+{
+    public readonly Option<string?> Key = new("--key")
+    {
+        Description = "The pre-shared replica key [default: ~/.config/replayvm/replica.key, created with mode 0600 on first use; copy it to the other host].",
+        HelpName = "FILE",
+    };
+    public readonly Option<string> Arbiter = new("--arbiter")
+    {
+        Description = "Who decides which replica is live: file:PATH (an OS lock on a file both replicas reach) or etcd://HOST:PORT.",
+        HelpName = "file:PATH|etcd://HOST:PORT",
+        Required = true,
+    };
+    public readonly Option<string?> ConsoleListen = new("--console-listen")
+    {
+        Description = "Serve console clients (and status) at [ADDR:]PORT (127.0.0.1 unless an address is given; 0 picks a free port).",
+        HelpName = "ADDR:PORT",
+    };
+    public readonly Option<string?> Output = new("--output", "-o")
+    {
+        Description = "Write this replica's trace here (the two replicas' traces replay identically).",
+        HelpName = "FILE.rvtrace",
+    };
+    public readonly Option<int> HeartbeatInterval = new("--heartbeat-interval")
+    {
+        Description = "Milliseconds between heartbeats on the log channel [default: 25].",
+        HelpName = "MS",
+        DefaultValueFactory = _ => 25,
+    };
+    public readonly Option<int> HeartbeatTimeout = new("--heartbeat-timeout")
+    {
+        Description = "Milliseconds of silence after which the peer counts as dead [default: 150].",
+        HelpName = "MS",
+        DefaultValueFactory = _ => 150,
+    };
+    public readonly Option<ulong> MaxLag = new("--max-lag")
+    {
+        Description = "Steps the backup's replay may fall behind before the primary slows down [default: 20000000].",
+        HelpName = "STEPS",
+        DefaultValueFactory = _ => 20_000_000,
+    };
+    public readonly Option<double> Linger = new("--linger")
+    {
+        Description = "Seconds a live replica keeps its console open after the guest's run ends, for clients to collect the end [default: 3].",
+        HelpName = "S",
+        DefaultValueFactory = _ => 3,
+    };
+    public readonly Option<bool> Deterministic = new("--deterministic")
+    {
+        Description = "While live, answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
+    };
+
+    public void AddKey(Command command) => command.Options.Add(Key);
+
+    public void AddReplica(Command command)
+    {
+        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, MaxLag, Linger, Deterministic })
+            command.Options.Add(option);
+    }
+
+    public static ReplicaKey ReadKey(ParseResult parsed, Option<string?> key) => ReplicaKey.Load(parsed.GetValue(key));
+
+    public ReplicaOptions Read(ParseResult parsed)
+    {
+        int interval = parsed.GetValue(HeartbeatInterval), timeout = parsed.GetValue(HeartbeatTimeout);
+        if (interval <= 0 || timeout <= interval)
+            throw new UsageException("--heartbeat-timeout must be longer than --heartbeat-interval, and both positive");
+        double linger = parsed.GetValue(Linger);
+        if (linger < 0 || double.IsNaN(linger)) throw new UsageException("--linger takes seconds, 0 or more");
+        return new ReplicaOptions
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(interval),
+            HeartbeatTimeout = TimeSpan.FromMilliseconds(timeout),
+            ArbiterPatience = TimeSpan.FromMilliseconds(2 * timeout),
+            MaxLagSteps = parsed.GetValue(MaxLag),
+            Linger = TimeSpan.FromSeconds(linger),
+            Deterministic = parsed.GetValue(Deterministic),
+            TracePath = parsed.GetValue(Output),
+            RecorderName = "replayvm " + typeof(ReplicaCliOptions).Assembly.GetName().Version?.ToString(3),
+        };
+    }
+
+    public IArbiter OpenArbiter(ParseResult parsed, string owner) => Arbiters.Open(parsed.GetValue(Arbiter)!, owner);
+
+    public List<Endpoint> ConsoleEndpoints(ParseResult parsed) =>
+        parsed.GetValue(ConsoleListen) is { } text ? [Endpoint.Parse(text, "--console-listen")] : [];
+
+    /// <summary>Stops the node on SIGINT, SIGTERM, SIGHUP (a live one ends the run with an end record).</summary>
+    public static IDisposable StopOnSignals(ReplicaNode node)
+    {
+        var registrations = new List<System.Runtime.InteropServices.PosixSignalRegistration>();
+        foreach (var signal in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM, System.Runtime.InteropServices.PosixSignal.SIGHUP })
+            registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                node.RequestStop();
+            }));
+        return new Registrations(registrations);
+    }
+
+    private sealed class Registrations(List<System.Runtime.InteropServices.PosixSignalRegistration> list) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var r in list) r.Dispose();
+        }
+    }
+
+    public static string Format(Endpoint endpoint) => endpoint.ToString();
+
+    public static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,43 @@
+namespace ReplayVm.Replica.Arbiter;
+
+/// <summary>
+/// Decides which replica may be live. Before a replica runs the guest on live input it must win
+/// the arbiter, and it holds it for as long as it stays live; a replica that cannot win stays (or
+/// stops as) a backup. Both replicas reach the same arbiter, so a partition that cuts only the log
+/// channel can never leave two live replicas.
+/// </summary>
+public interface IArbiter : IDisposable
+{
+    /// <summary>Tries for up to <paramref name="patience"/> to become the one live replica. True when won (and then held until disposed).</summary>
+    bool TryAcquire(TimeSpan patience);
+
+    /// <summary>
+    /// Records, while held, which log stream may succeed the holder: the id of the backup's log
+    /// stream while it is protected, or "none" once the holder runs on without a backup. A backup
+    /// that later wins the arbiter goes live only if the token names its own stream — otherwise the
+    /// guest went on past its log, and taking over would fork the guest's history.
+    /// </summary>
+    void PublishSuccessor(string token);
+
+    /// <summary>The token the last holder published (read after winning), or null if none was.</summary>
+    string? ReadSuccessor();
+
+    /// <summary>Whether this replica still holds the arbiter (a lease can be lost: then the replica must stop being live).</summary>
+    bool Held { get; }
+
+    /// <summary>Raised (from any thread) when a held arbiter is lost.</summary>
+    event Action<string>? Lost;
+
+    /// <summary>How to name it in messages: <c>file:PATH</c>, <c>etcd://HOST:PORT</c>.</summary>
+    string Description { get; }
+}
+
+public static class Arbiters
+{
+    /// <summary>Parses <c>file:PATH</c> or <c>etcd://HOST:PORT</c>.</summary>
+    public static IArbiter Open(string spec, string owner)
+    {
+        if (spec.StartsWith("file:", StringComparison.Ordinal) && spec.Length > 5) return new FileArbiter(spec[5..]);
+        throw new ReplicaException($"--arbiter: '{spec}' is neither file:PATH nor etcd://HOST:PORT");
+    }
+}

@@ -1,0 +1,88 @@
+namespace ReplayVm.Replica;
+
+/// <summary>
+/// Console input from clients waiting for the guest, and how many bytes of each client's input
+/// stream the guest has consumed. The consumed counts travel with the log (with the batch whose
+/// events consumed them), so a replica that takes over knows exactly where each client's input
+/// resumes: a byte the guest took is never taken again, and one it did not take is resent.
+/// </summary>
+internal sealed class ClientInputQueue
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<(Guid Client, byte Value)> _pending = new();
+    private readonly Dictionary<Guid, ulong> _received = [];
+    private readonly Dictionary<Guid, ulong> _consumed = [];
+    private readonly HashSet<Guid> _changed = [];
+
+    /// <summary>
+    /// Queues <paramref name="bytes"/>, which start at <paramref name="offset"/> in the client's input
+    /// stream; bytes already queued or consumed are skipped. False for a gap (a client bug).
+    /// </summary>
+    public bool Offer(Guid client, ulong offset, ReadOnlySpan<byte> bytes)
+    {
+        lock (_lock)
+        {
+            ulong have = Math.Max(_received.GetValueOrDefault(client), _consumed.GetValueOrDefault(client));
+            if (offset > have) return false;
+            ulong skip = have - offset;
+            if (skip >= (ulong)bytes.Length) return true;
+            foreach (byte b in bytes[(int)skip..]) _pending.Enqueue((client, b));
+            _received[client] = offset + (ulong)bytes.Length;
+            return true;
+        }
+    }
+
+    /// <summary>Forgets what a client had queued but the guest did not take (it resends from <see cref="Consumed"/> when it attaches).</summary>
+    public void Reattach(Guid client)
+    {
+        lock (_lock)
+        {
+            if (!_received.ContainsKey(client)) return;
+            var keep = _pending.Where(p => p.Client != client).ToList();
+            _pending.Clear();
+            foreach (var p in keep) _pending.Enqueue(p);
+            _received[client] = _consumed.GetValueOrDefault(client);
+        }
+    }
+
+    public bool TryTake(out byte value)
+    {
+        lock (_lock)
+        {
+            if (_pending.TryDequeue(out var item))
+            {
+                _consumed[item.Client] = _consumed.GetValueOrDefault(item.Client) + 1;
+                _changed.Add(item.Client);
+                value = item.Value;
+                return true;
+            }
+        }
+        value = 0;
+        return false;
+    }
+
+    public ulong Consumed(Guid client)
+    {
+        lock (_lock) return _consumed.GetValueOrDefault(client);
+    }
+
+    /// <summary>The counts changed since the last call (what the next log batch carries).</summary>
+    public List<(Guid Client, ulong Consumed)> TakeChanges()
+    {
+        lock (_lock)
+        {
+            var list = _changed.Select(c => (c, _consumed[c])).ToList();
+            _changed.Clear();
+            return list;
+        }
+    }
+
+    /// <summary>Counts learnt from the log (a following replica).</summary>
+    public void Apply(Guid client, ulong consumed)
+    {
+        lock (_lock)
+        {
+            if (consumed > _consumed.GetValueOrDefault(client)) _consumed[client] = consumed;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using ReplayVm.Replica.Wire;
+
+namespace ReplayVm.Replica;
+
+/// <summary>
+/// The primary's end of one log channel: a sending thread that writes batches in order (and a
+/// heartbeat whenever it has been quiet for the heartbeat interval), and a receiving thread that
+/// takes the backup's acknowledgements. Silence from the backup for the heartbeat timeout, a
+/// closed connection or a refusal ends the stream and reports the backup lost, once.
+/// </summary>
+internal sealed class LogStream : IDisposable
+{
+    private readonly SecureChannel _channel;
+    private readonly ReplicaOptions _options;
+    private readonly BlockingCollection<(MessageType Type, byte[] Payload)> _outgoing = new();
+    private readonly Action<LogStream, ulong, ulong> _acked;
+    private readonly Action<LogStream, string> _lost;
+    private readonly CancellationTokenSource _stop = new();
+    private ulong _frontier;
+    private Thread? _sender;
+    private int _ended;
+
+    public LogStream(SecureChannel channel, ReplicaOptions options, Action<LogStream, ulong, ulong> acked, Action<LogStream, string> lost)
+    {
+        _channel = channel;
+        _options = options;
+        _acked = acked;
+        _lost = lost;
+        Peer = channel.Peer;
+    }
+
+    public string Peer { get; }
+
+    /// <summary>This stream's id: the token the arbiter holds while this backup may succeed the primary.</summary>
+    public string Id { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>Queues a frame (never blocks the machine's thread).</summary>
+    public void Enqueue(MessageType type, byte[] payload, ulong frontier)
+    {
+        if (_ended != 0) return;
+        Volatile.Write(ref _frontier, Math.Max(Volatile.Read(ref _frontier), frontier));
+        try
+        {
+            _outgoing.Add((type, payload));
+        }
+        catch (InvalidOperationException)
+        {
+            // Completed: the stream has ended.
+        }
+    }
+
+    public void Start()
+    {
+        _sender = new Thread(SendLoop) { IsBackground = true, Name = "log sender" };
+        _sender.Start();
+        new Thread(ReceiveLoop) { IsBackground = true, Name = "log acks" }.Start();
+    }
+
+    private void SendLoop()
+    {
+        var interval = (int)_options.HeartbeatInterval.TotalMilliseconds;
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                if (_outgoing.TryTake(out var item, interval, _stop.Token))
+                {
+                    _channel.Send((byte)item.Type, item.Payload);
+                    if (item.Type == MessageType.Goodbye) return;
+                }
+                else if (_outgoing.IsCompleted) return;
+                else _channel.Send((byte)MessageType.Heartbeat, new PayloadWriter().U64(Volatile.Read(ref _frontier)).ToArray());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            End($"the log channel to {Peer} broke ({e.Message})");
+        }
+    }
+
+    private void ReceiveLoop()
+    {
+        try
+        {
+            // The backup builds its machine from the header before it can answer: give it time for the first acknowledgement.
+            _channel.ReceiveTimeout = TimeSpan.FromSeconds(10);
+            bool first = true;
+            while (!_stop.IsCancellationRequested)
+            {
+                var (type, payload) = _channel.Receive();
+                if (first)
+                {
+                    first = false;
+                    _channel.ReceiveTimeout = _options.HeartbeatTimeout;
+                }
+                switch ((MessageType)type)
+                {
+                    case MessageType.Ack:
+                    {
+                        var r = new PayloadReader(payload, "ack");
+                        ulong received = r.U64(), replayed = r.U64();
+                        r.End();
+                        _acked(this, received, replayed);
+                        break;
+                    }
+                    case MessageType.Error:
+                    {
+                        var r = new PayloadReader(payload, "error");
+                        End($"backup {Peer} refused the log: {r.Text()}");
+                        return;
+                    }
+                    default:
+                        End($"backup {Peer} sent an unexpected message ({type})");
+                        return;
+                }
+            }
+        }
+        catch (TimeoutException)
+        {
+            End($"backup {Peer} silent for {_options.HeartbeatTimeout.TotalMilliseconds:0} ms");
+        }
+        catch (ReplicaException e)
+        {
+            End(e.Message);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            End($"backup {Peer} went away ({e.Message})");
+        }
+    }
+
+    /// <summary>Ends the stream and reports the backup lost (once).</summary>
+    public void End(string reason)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) != 0) return;
+        _stop.Cancel();
+        try
+        {
+            _outgoing.CompleteAdding();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        _channel.Dispose();
+        _lost(this, reason);
+    }
+
+    /// <summary>Sends what is queued, up to <paramref name="wait"/>, then closes without reporting a loss.</summary>
+    public void Close(TimeSpan wait)
+    {
+        try
+        {
+            _outgoing.CompleteAdding();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        _sender?.Join(wait);
+        if (Interlocked.Exchange(ref _ended, 1) != 0) return;
+        _stop.Cancel();
+        _channel.Dispose();
+    }
+
+    public void Dispose() => Close(TimeSpan.Zero);
+}

@@ -1,0 +1,410 @@
+using System.Diagnostics;
+using ReplayVm.Core;
+using ReplayVm.Replay;
+using ReplayVm.Replay.Format;
+using ReplayVm.Replica.Wire;
+
+namespace ReplayVm.Replica;
+
+/// <summary>The following side: receiving the log, replaying it live, failover.</summary>
+public sealed partial class ReplicaNode
+{
+    private readonly Queue<TraceEvent> _checks = new();
+    private SecureChannel? _upstream;
+    private string? _streamId;
+    private ulong _frontier, _lastEventStep;
+    private bool _primaryGone, _goodbye;
+    private string? _lossReason;
+    private long _lossTicks;
+
+    /// <summary>Steps between what the log covers and what this backup has replayed.</summary>
+    public ulong Lag => _frontier - Math.Min(_frontier, Steps);
+
+    /// <summary>
+    /// Serves one primary's log connection: the header, then batches, heartbeats and finally a
+    /// goodbye. Acknowledges what it received (after reading every frame already waiting, so
+    /// acknowledgements come in batches). A second primary, a log for another machine, or a damaged
+    /// batch is refused with one line; a damaged batch also stops this backup, which never runs on
+    /// a log it cannot trust.
+    /// </summary>
+    private void HandleLog(SecureChannel channel)
+    {
+        lock (_state)
+        {
+            if (_role != ReplicaRole.Waiting || _upstream is not null)
+            {
+                string why = _role == ReplicaRole.Live ? "this replica is live (a second primary is refused)" : "this backup already follows a primary (a second primary is refused)";
+                Say($"refused a log from {channel.Peer}: {why}");
+                TrySend(channel, MessageType.Error, new PayloadWriter().Text(why).ToArray());
+                channel.Dispose();
+                return;
+            }
+            _upstream = channel;
+        }
+        try
+        {
+            channel.ReceiveTimeout = TimeSpan.FromSeconds(5);
+            var (type, payload) = channel.Receive(TraceFormat.MaxHeaderSize);
+            if (type != (byte)MessageType.Header) throw new ReplicaException($"the primary at {channel.Peer} did not start with a header");
+            TraceHeader header;
+            var hr = new PayloadReader(payload, "header");
+            _streamId = hr.Text(64);
+            try
+            {
+                header = TraceLogCodec.DecodeHeader(hr.Rest());
+            }
+            catch (TraceFormatException e)
+            {
+                throw new ReplicaException($"the log header from {channel.Peer} is not usable: {e.Message}");
+            }
+            Build(header);
+            lock (_state)
+            {
+                _role = ReplicaRole.Backup;
+                Monitor.PulseAll(_state);
+            }
+            Say($"following the primary at {channel.Peer} ({Describe(header)})");
+            var ackTimer = new Timer(_ => SendAck(channel), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
+            try
+            {
+                ReceiveLog(channel);
+            }
+            finally
+            {
+                ackTimer.Dispose();
+            }
+        }
+        catch (ReplicaException e)
+        {
+            TrySend(channel, MessageType.Error, new PayloadWriter().Text(e.Message).ToArray());
+            Stop(e.Message, ExitStatuses.Diverged);
+        }
+        catch (TimeoutException)
+        {
+            PrimaryLost($"the primary at {channel.Peer} was silent for {_options.HeartbeatTimeout.TotalMilliseconds:0} ms");
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            PrimaryLost($"the log channel from {channel.Peer} broke ({e.Message})");
+        }
+        finally
+        {
+            channel.Dispose();
+        }
+    }
+
+    private static string Describe(TraceHeader header) =>
+        string.Join(", ", header.Setup.Images.Select(i => $"{i.Role.ToString().ToLowerInvariant()} {i.Name}")) + $", {header.Setup.Config.RamSize >> 20} MiB";
+
+    private void ReceiveLog(SecureChannel channel)
+    {
+        channel.ReceiveTimeout = _options.HeartbeatTimeout;
+        while (true)
+        {
+            var (type, payload) = channel.Receive();
+            switch ((MessageType)type)
+            {
+                case MessageType.Log: ApplyBatch(payload, channel.Peer); break;
+                case MessageType.Heartbeat:
+                {
+                    var r = new PayloadReader(payload, "heartbeat");
+                    ulong frontier = r.U64();
+                    r.End();
+                    if (frontier < _frontier) throw new ReplicaException($"the log from {channel.Peer} went back from step {_frontier} to {frontier}");
+                    break;
+                }
+                case MessageType.Goodbye:
+                    lock (_state)
+                    {
+                        _goodbye = true;
+                        Monitor.PulseAll(_state);
+                    }
+                    SendAck(channel);
+                    return;
+                case MessageType.Handover:
+                {
+                    var r = new PayloadReader(payload, "handover");
+                    ulong step = r.U64();
+                    r.End();
+                    if (step != _frontier) throw new ReplicaException($"the primary handed over at step {step}, but its log ends at {_frontier}");
+                    lock (_state)
+                    {
+                        _handoverAt = step;
+                        Monitor.PulseAll(_state);
+                    }
+                    SendAck(channel);
+                    return;
+                }
+                case MessageType.Error:
+                {
+                    var r = new PayloadReader(payload, "error");
+                    throw new ReplicaException($"the primary at {channel.Peer} ended the log: {r.Text()}");
+                }
+                default: throw new ReplicaException($"the primary at {channel.Peer} sent an unexpected message ({type})");
+            }
+            if (!channel.HasPendingData) SendAck(channel);
+        }
+    }
+
+    /// <summary>Checks and applies one batch: its events go to the port, the trace and the checks; the frontier moves on.</summary>
+    internal void ApplyBatch(byte[] payload, string peer)
+    {
+        var r = new PayloadReader(payload, "log batch");
+        ulong frontier = r.U64();
+        var chunk = r.Blob(TraceFormat.MaxChunkRawSize + 1024);
+        List<TraceEvent> events = [];
+        if (chunk.Length > 0)
+        {
+            try
+            {
+                events = TraceLogCodec.DecodeEvents(chunk, $"log batch from {peer}");
+            }
+            catch (TraceFormatException e)
+            {
+                throw new ReplicaException($"{e.Message}: stopping this backup (it never replays a log it cannot trust)");
+            }
+        }
+        uint count = r.U32();
+        if (count > 1 << 16) throw new ReplicaException($"malformed log batch from {peer} ({count} client entries)");
+        var changes = new List<(Guid, ulong)>((int)count);
+        for (uint i = 0; i < count; i++) changes.Add((r.Guid(), r.U64()));
+        r.End();
+        if (frontier < _frontier) throw new ReplicaException($"the log from {peer} went back from step {_frontier} to {frontier}");
+        foreach (var e in events)
+        {
+            if (e.Step < _lastEventStep || e.Step < _frontier || e.Step > frontier)
+                throw new ReplicaException($"the log from {peer} has an event at step {e.Step} outside its batch (steps {_frontier}..{frontier}): stopping this backup");
+            _lastEventStep = e.Step;
+        }
+        foreach (var e in events)
+        {
+            _trace?.Append(e);
+            if (e is StateHashEvent or EndEvent)
+            {
+                lock (_state) _checks.Enqueue(e);
+                if (e is StateHashEvent) _lastHashStep = e.Step;
+            }
+            else _port.Append(e);
+        }
+        foreach (var (client, consumed) in changes) _port.Clients.Apply(client, consumed);
+        lock (_history.Sync) _history.Add(payload, frontierOnly: events.Count == 0 && changes.Count == 0);
+        lock (_state)
+        {
+            _frontier = frontier;
+            _published = frontier;
+            Monitor.PulseAll(_state);
+        }
+    }
+
+    private void SendAck(SecureChannel channel)
+    {
+        ulong frontier, replayed;
+        lock (_state)
+        {
+            frontier = _frontier;
+            replayed = Steps;
+        }
+        TrySend(channel, MessageType.Ack, new PayloadWriter().U64(frontier).U64(replayed).ToArray());
+    }
+
+    private static void TrySend(SecureChannel channel, MessageType type, byte[] payload)
+    {
+        try
+        {
+            channel.Send((byte)type, payload);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+        }
+    }
+
+    private void PrimaryLost(string reason)
+    {
+        lock (_state)
+        {
+            if (_primaryGone || _goodbye || _handoverAt is not null) return;
+            _primaryGone = true;
+            _lossReason = reason;
+            _lossTicks = _clock.ElapsedTicks;
+            Monitor.PulseAll(_state);
+        }
+    }
+
+    /// <summary>
+    /// Replays the log as it arrives. Returns true when this replica must go on live (it took over),
+    /// false when it is done (the primary ended the run, or this replica stopped).
+    /// </summary>
+    private bool Follow()
+    {
+        lock (_state)
+        {
+            while (_role == ReplicaRole.Waiting) Monitor.Wait(_state);
+        }
+        if (_role != ReplicaRole.Backup) return false;
+        var machine = _machine!;
+        RunResult last = new(Core.StopReason.InstructionLimit, 0, 0, null);
+        while (true)
+        {
+            ulong frontier;
+            TraceEvent? check;
+            lock (_state)
+            {
+                while (true)
+                {
+                    if (_role != ReplicaRole.Backup) return false;
+                    frontier = _frontier;
+                    check = _checks.Count > 0 ? _checks.Peek() : null;
+                    bool canRun = frontier > machine.Hart.Steps && last.Reason == Core.StopReason.InstructionLimit;
+                    bool canCheck = check is not null && check.Step == machine.Hart.Steps;
+                    bool logEnded = _primaryGone || _goodbye || _handoverAt is not null;
+                    if (canRun || canCheck || logEnded) break;
+                    Monitor.Wait(_state, 50);
+                }
+            }
+            if (check is not null && check.Step == machine.Hart.Steps)
+            {
+                if (!Verify(check, last)) return false;
+                lock (_state) _checks.Dequeue();
+                if (check is EndEvent end) return Ended(end, last);
+                continue;
+            }
+            if (frontier > machine.Hart.Steps && last.Reason == Core.StopReason.InstructionLimit)
+            {
+                ulong target = check is not null ? Math.Min(check.Step, frontier) : frontier;
+                if (target < machine.Hart.Steps)
+                {
+                    Stop($"backup diverged: the log checks step {check!.Step}, but the replay is already at {machine.Hart.Steps}; stopping", ExitStatuses.Diverged);
+                    return false;
+                }
+                last = machine.Run(target - machine.Hart.Steps);
+                if (_port.Divergence is { } message)
+                {
+                    Stop($"backup diverged from the primary's log at step {machine.Hart.Steps}: {message}; stopping", ExitStatuses.Diverged);
+                    return false;
+                }
+                if (last.Reason == Core.StopReason.HostRequest && _role != ReplicaRole.Backup) return false;
+                if (last.Reason == Core.StopReason.HostRequest) last = last with { Reason = Core.StopReason.InstructionLimit };
+                if (last.Reason != Core.StopReason.InstructionLimit && machine.Hart.Steps < frontier)
+                {
+                    Stop($"backup diverged: the guest stopped at step {machine.Hart.Steps} ({Describe(last)}) where the primary ran on to {frontier}; stopping", ExitStatuses.Diverged);
+                    return false;
+                }
+                continue;
+            }
+            // The log has ended without an end record: handed over, or the primary is gone.
+            if (_goodbye)
+            {
+                Stop($"the primary said goodbye at step {_frontier} without ending the run; stopping", ExitStatuses.Diverged);
+                return false;
+            }
+            return TakeOver(last);
+        }
+    }
+
+    private bool Verify(TraceEvent check, RunResult last)
+    {
+        var actual = _hasher!.Compute();
+        switch (check)
+        {
+            case StateHashEvent point when point.Hash != actual:
+                Stop($"backup diverged from the primary at step {point.Step}: state hash {actual}, the primary's {point.Hash}; stopping", ExitStatuses.Diverged);
+                return false;
+            case EndEvent end:
+            {
+                bool sameStop = end.Reason is Core.StopReason.GuestExit or Core.StopReason.TrapLoop
+                    ? last.Reason == end.Reason && last.ExitCode == end.ExitCode
+                    : true;
+                if (!sameStop || end.FinalHash != actual)
+                {
+                    Stop($"backup diverged from the primary at its end (step {end.Step}): {(sameStop ? $"final state hash {actual}, the primary's {end.FinalHash}" : $"the replay stopped with {Describe(last)}, the primary with {end.Reason}")}; stopping",
+                        ExitStatuses.Diverged);
+                    return false;
+                }
+                return true;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The end record was replayed and matched: the replica now holds the guest's whole run.</summary>
+    private bool Ended(EndEvent end, RunResult last)
+    {
+        // Let the receiving thread see the goodbye, or the primary's loss.
+        lock (_state)
+        {
+            while (!_goodbye && !_primaryGone && _role == ReplicaRole.Backup) Monitor.Wait(_state, 10);
+        }
+        if (_role != ReplicaRole.Backup) return false;
+        int status = end.Reason switch
+        {
+            Core.StopReason.GuestExit => end.ExitCode,
+            Core.StopReason.TrapLoop => ExitStatuses.TrapLoop,
+            Core.StopReason.InstructionLimit => ExitStatuses.InstructionLimit,
+            _ => 0,
+        };
+        if (_goodbye)
+        {
+            lock (_state)
+            {
+                _role = ReplicaRole.Ended;
+                _exitStatus = status;
+            }
+            Say($"the primary ended the run at step {end.Step}; this backup replayed all of it (exit status {status})");
+            return false;
+        }
+        // The primary died after logging the end: this replica must still deliver the console to clients.
+        if (!WinArbiter()) return false;
+        Say($"took over after the end of the run (step {end.Step}): serving the console's remaining output");
+        _final = last;
+        FinishEnded(status, end.Reason == Core.StopReason.GuestExit ? $"the guest exited with status {end.ExitCode}" : end.Reason.ToString());
+        return false;
+    }
+
+    private bool WinArbiter(TimeSpan? patience = null)
+    {
+        if (!_arbiter.TryAcquire(patience ?? _options.ArbiterPatience))
+        {
+            Stop($"{_lossReason ?? "the primary handed over"}, but the arbiter {_arbiter.Description} is held by another replica (the primary is alive, or a peer took over): this backup stops",
+                ExitStatuses.LostArbiter);
+            return false;
+        }
+        string? successor = _arbiter.ReadSuccessor();
+        if (successor != _streamId)
+        {
+            _arbiter.Dispose();
+            Stop($"{_lossReason ?? "the primary handed over"}, but the primary had gone on without this backup (the arbiter names {(successor is null or NoSuccessor ? "no successor" : "another backup")}): taking over would fork the guest's history; this backup stops",
+                ExitStatuses.LostArbiter);
+            return false;
+        }
+        _arbiter.PublishSuccessor(NoSuccessor);
+        return true;
+    }
+
+    /// <summary>The log has ended at the frontier (the primary is gone, or it handed over): win the arbiter and go live at exactly that step.</summary>
+    private bool TakeOver(RunResult last)
+    {
+        var machine = _machine!;
+        if (!WinArbiter(_handoverAt is null ? null : TimeSpan.FromSeconds(5))) return false;
+        if (_port.PendingLogged > 0 && _port.NextDeliveryAt < machine.Hart.Steps)
+        {
+            Stop($"backup diverged: the log holds input before step {machine.Hart.Steps} that the replay never took; stopping", ExitStatuses.Diverged);
+            return false;
+        }
+        double ms = (_clock.ElapsedTicks - _lossTicks) * 1000.0 / Stopwatch.Frequency;
+        _port.GoLive();
+        lock (_state)
+        {
+            _role = ReplicaRole.Live;
+            _published = machine.Hart.Steps;
+            Monitor.PulseAll(_state);
+        }
+        Console.ReleaseAll();
+        if (_handoverAt is not null) Say($"took over the guest at step {machine.Hart.Steps} (migration)");
+        else Say($"{_lossReason}: live at step {machine.Hart.Steps}, {ms:0.0} ms after detecting it");
+        TakeoverMilliseconds = _handoverAt is null ? ms : 0;
+        return true;
+    }
+
+    /// <summary>From detecting the primary's loss to running live, for the figures.</summary>
+    public double TakeoverMilliseconds { get; private set; }
+}

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using ReplayVm.Core;
+using ReplayVm.Replay;
+using ReplayVm.Replica.Wire;
+
+namespace ReplayVm.Replica;
+
+/// <summary>The live side: recording the guest, streaming the log, the output rule, protection.</summary>
+public sealed partial class ReplicaNode
+{
+    private readonly List<TraceEvent> _pending = [];
+    private readonly Queue<(ulong Frontier, List<(Guid Client, ulong Consumed)> Changes)> _inputHeld = new();
+    private readonly Dictionary<Guid, ulong> _inputAcked = [];
+    private readonly List<ulong> _lagSamples = [];
+    private Endpoint? _backupAddress;
+    private LogStream? _backupStream;
+    private ulong _published, _ackedFrontier, _backupReplayed, _lastHashStep = ulong.MaxValue;
+    private bool _caughtUp, _successorPublished;
+    private ulong _joinedAt;
+    private long _lastPublishTicks;
+    private ulong? _handoverAt;
+
+    /// <summary>Whether a backup currently follows this live replica.</summary>
+    public bool Protected => _backupStream is not null;
+
+    /// <summary>An input event the live port handed the guest, or a state hash: into the trace and the next batch.</summary>
+    private void LogLive(TraceEvent e)
+    {
+        _trace?.Append(e);
+        _pending.Add(e);
+    }
+
+    private int RunLive()
+    {
+        var machine = _machine!;
+        if (_options.Pacer is { } pacer) machine.Pacer = pacer();
+        ulong interval = _options.StateHashInterval;
+        ulong limit = _options.MaxSteps == ulong.MaxValue ? ulong.MaxValue : _options.MaxSteps;
+        new Thread(ReconnectLoop) { IsBackground = true, Name = "backup reconnect" }.Start();
+        RunResult run;
+        while (true)
+        {
+            var hart = machine.Hart;
+            if (hart.Steps % interval == 0 && hart.Steps != _lastHashStep) WriteHash();
+            ulong nextHash = hart.Steps / interval * interval + interval;
+            if (nextHash < hart.Steps) nextHash = ulong.MaxValue;
+            ulong target = Math.Min(Math.Min(nextHash, hart.Steps + _options.SliceSteps), limit);
+            run = machine.Run(target - hart.Steps);
+            if (run.Reason == Core.StopReason.InstructionLimit && hart.Steps < limit)
+            {
+                Publish(force: false);
+                Throttle();
+                continue;
+            }
+            if (run.Reason == Core.StopReason.HostRequest && _handoverAt is null && _role == ReplicaRole.Live && !_stopAsked)
+            {
+                // A stop for another reason (an input poll's bookkeeping): carry on.
+                Publish(force: false);
+                continue;
+            }
+            break;
+        }
+        if (_handoverAt is not null) return FinishHandover();
+        if (_role == ReplicaRole.Stopped) return _exitStatus;
+        var final = _hasher!.Compute();
+        LogLive(new EndEvent(machine.Hart.Steps, run.Reason, run.ExitCode, final, run.Detail));
+        Publish(force: true);
+        _final = run;
+        return FinishEnded(ExitStatuses.For(run), Describe(run));
+    }
+
+    private volatile bool _stopAsked;
+
+    private void WriteHash()
+    {
+        _lastHashStep = _machine!.Hart.Steps;
+        LogLive(new StateHashEvent(_lastHashStep, _hasher!.Compute()));
+    }
+
+    /// <summary>
+    /// Closes the batch of events logged since the last one at the current step (the frontier: the
+    /// log now covers every step before it), keeps it for later backups and sends it to the
+    /// backup; the console output printed so far is held until the backup acknowledges it.
+    /// </summary>
+    private void Publish(bool force)
+    {
+        ulong frontier = _machine!.Hart.Steps;
+        var changes = _port.Clients.TakeChanges();
+        bool quiet = _pending.Count == 0 && changes.Count == 0 && Console.Produced == Console.Released;
+        long now = _clock.ElapsedTicks;
+        if (!force && quiet && (frontier == _published || now - _lastPublishTicks < _options.BatchInterval.TotalSeconds * Stopwatch.Frequency)) return;
+        _lastPublishTicks = now;
+        var batch = EncodeBatch(frontier, _pending, changes);
+        _pending.Clear();
+        LogStream? stream;
+        lock (_history.Sync)
+        {
+            _history.Add(batch, frontierOnly: quiet);
+            _published = frontier;
+            stream = _backupStream;
+            stream?.Enqueue(MessageType.Log, batch, frontier);
+        }
+        lock (_state)
+        {
+            if (stream is null)
+            {
+                Console.ReleaseAll();
+                foreach (var (client, consumed) in changes) _inputAcked[client] = consumed;
+            }
+            else
+            {
+                Console.Hold(frontier);
+                if (changes.Count > 0) _inputHeld.Enqueue((frontier, changes));
+            }
+        }
+    }
+
+    internal static byte[] EncodeBatch(ulong frontier, IReadOnlyList<TraceEvent> events, IReadOnlyList<(Guid Client, ulong Consumed)> changes)
+    {
+        var w = new PayloadWriter().U64(frontier).Blob(events.Count > 0 ? TraceLogCodec.EncodeEvents(events) : []).U32((uint)changes.Count);
+        foreach (var (client, consumed) in changes) w.Guid(client).U64(consumed);
+        return w.ToArray();
+    }
+
+    /// <summary>The primary slows down (never the backup) when the backup's replay falls more than the allowed lag behind.</summary>
+    private void Throttle()
+    {
+        ulong frontier = _machine!.Hart.Steps;
+        lock (_state)
+        {
+            while (_backupStream is not null && _caughtUp && frontier > _backupReplayed + _options.MaxLagSteps && _role == ReplicaRole.Live)
+                Monitor.Wait(_state, 10);
+        }
+    }
+
+    private void OnAck(LogStream stream, ulong received, ulong replayed)
+    {
+        lock (_state)
+        {
+            if (!ReferenceEquals(stream, _backupStream)) return;
+            if (received > _published) return; // cannot acknowledge what was never sent
+            _ackedFrontier = Math.Max(_ackedFrontier, received);
+            _backupReplayed = Math.Max(_backupReplayed, replayed);
+            ulong lag = _published - Math.Min(_published, _backupReplayed);
+            // A backup that joined late first replays the history; it counts as caught up (and the
+            // primary starts slowing down for it) once it is within the allowed lag or has replayed
+            // up to where it joined.
+            if (!_successorPublished && _ackedFrontier >= _joinedAt)
+            {
+                // From here on the backup holds every step whose output was released: it may succeed us.
+                _arbiter.PublishSuccessor(stream.Id);
+                _successorPublished = true;
+            }
+            if (!_caughtUp && (lag <= _options.MaxLagSteps || _backupReplayed >= _joinedAt))
+            {
+                _caughtUp = true;
+                Say($"backup {stream.Peer} caught up (replay {lag} steps behind): the guest is protected");
+            }
+            if (_caughtUp && _lagSamples.Count < 1_000_000) _lagSamples.Add(lag);
+            Console.ReleaseThrough(_ackedFrontier);
+            while (_inputHeld.Count > 0 && _inputHeld.Peek().Frontier <= _ackedFrontier)
+                foreach (var (client, consumed) in _inputHeld.Dequeue().Changes) _inputAcked[client] = consumed;
+            Monitor.PulseAll(_state);
+        }
+    }
+
+    private void OnBackupLost(LogStream stream, string reason)
+    {
+        lock (_state)
+        {
+            if (!ReferenceEquals(stream, _backupStream)) return;
+            _backupStream = null;
+            // Before any output the lost backup lacks is released: it must never take over now.
+            if (_role == ReplicaRole.Live && _successorPublished) _arbiter.PublishSuccessor(NoSuccessor);
+            _successorPublished = false;
+            Console.ReleaseAll();
+            while (_inputHeld.Count > 0)
+                foreach (var (client, consumed) in _inputHeld.Dequeue().Changes) _inputAcked[client] = consumed;
+            Monitor.PulseAll(_state);
+        }
+        if (_role == ReplicaRole.Live) Say($"backup lost: {reason}; running unprotected{(_backupAddress is null ? "" : $" (retrying {_backupAddress} every second)")}");
+    }
+
+    /// <summary>This client's input bytes the guest consumed and the backup holds in its log.</summary>
+    internal ulong InputAcknowledged(Guid client)
+    {
+        lock (_state) return _inputAcked.GetValueOrDefault(client);
+    }
+
+    /// <summary>Connects to a backup and streams it the whole log from step 0 (it replays up to the present, then follows).</summary>
+    internal bool ConnectBackup(Endpoint backup, bool quiet)
+    {
+        SecureChannel channel;
+        try
+        {
+            channel = SecureChannel.Connect(backup, _key, Purpose.Log, TimeSpan.FromSeconds(2));
+        }
+        catch (ReplicaException e)
+        {
+            if (!quiet) Say($"no backup: {e.Message}; running unprotected (retrying every second)");
+            return false;
+        }
+        var stream = new LogStream(channel, _options, OnAck, OnBackupLost);
+        var header = new PayloadWriter().Text(stream.Id).Bytes(_history.Header!).ToArray();
+        lock (_history.Sync)
+        {
+            lock (_state)
+            {
+                if (_backupStream is not null || _role != ReplicaRole.Live)
+                {
+                    channel.Dispose();
+                    return false;
+                }
+                _caughtUp = false;
+                _successorPublished = false;
+                _joinedAt = _published;
+                _backupStream = stream;
+            }
+            stream.Enqueue(MessageType.Header, header, 0);
+            foreach (var batch in _history.Snapshot()) stream.Enqueue(MessageType.Log, batch, _published);
+        }
+        stream.Start();
+        Say($"streaming the log to backup {backup} from step 0 (now at step {_published})");
+        return true;
+    }
+
+    private void ReconnectLoop()
+    {
+        while (_role == ReplicaRole.Live)
+        {
+            Thread.Sleep(1000);
+            if (_backupAddress is { } address && _backupStream is null && _role == ReplicaRole.Live) ConnectBackup(address, quiet: true);
+        }
+    }
+
+    /// <summary>
+    /// The guest's run ended here (end record logged and published): wait for the backup to hold it,
+    /// release the console and its end, tell the backup goodbye, and keep the console open for
+    /// clients to collect the end.
+    /// </summary>
+    private int FinishEnded(int status, string description)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        lock (_state)
+        {
+            while (_backupStream is not null && _ackedFrontier < _published && DateTime.UtcNow < deadline) Monitor.Wait(_state, 10);
+            _role = ReplicaRole.Ended;
+            _exitStatus = status;
+        }
+        Console.ReleaseAll();
+        Console.SetEnd(status, description);
+        ReportLag();
+        // The backup stays a hot spare until the clients have the end: if this replica dies first,
+        // the backup takes over and serves them the rest.
+        WaitForClientsToCollectEnd();
+        var stream = _backupStream;
+        if (stream is not null)
+        {
+            stream.Enqueue(MessageType.Goodbye, [], _published);
+            stream.Close(TimeSpan.FromSeconds(1));
+        }
+        return status;
+    }
+
+    private void ReportLag()
+    {
+        List<ulong> lags;
+        lock (_state) lags = [.. _lagSamples];
+        if (lags.Count == 0) return;
+        lags.Sort();
+        Say($"backup replay lag over {lags.Count} acknowledgements: median {lags[lags.Count / 2]} steps, max {lags[^1]} steps; log {_history.Bytes} bytes");
+    }
+
+    private static string Describe(RunResult run) => run.Reason switch
+    {
+        Core.StopReason.GuestExit => $"the guest exited with status {run.ExitCode}",
+        Core.StopReason.TrapLoop => run.Detail ?? "the guest is stuck in a trap loop",
+        Core.StopReason.InstructionLimit => "the instruction limit was reached",
+        _ => "the run was stopped",
+    };
+
+    private int FinishHandover() => throw new NotSupportedException();
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using ReplayVm.Core;
+using ReplayVm.Core.State;
+using ReplayVm.Replay;
+using ReplayVm.Replica.Arbiter;
+using ReplayVm.Replica.Wire;
+
+namespace ReplayVm.Replica;
+
+/// <summary>
+/// One replica of a guest: a machine with a <see cref="ReplicaInputPort"/>, the guest's console
+/// history, the log (kept for backups that join) and, optionally, a trace file. It starts either
+/// live (<see cref="StartPrimary"/>: a recorder whose log also streams to a backup) or following
+/// (<see cref="StartBackup"/>: a replayer fed by the log channel that never runs past what the log
+/// covers, verifies the primary's state hashes as it passes them, and on the primary's failure
+/// replays to the end of the log, wins the arbiter and goes live at exactly that step).
+/// </summary>
+public sealed partial class ReplicaNode : IDisposable
+{
+    private readonly ReplicaOptions _options;
+    private readonly ReplicaKey _key;
+    private readonly IArbiter _arbiter;
+    private readonly ReplicaInputPort _port;
+    private readonly LogHistory _history = new();
+    private readonly List<ReplicaServer> _servers = [];
+    private readonly object _state = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private TraceHeader? _header;
+    private Machine? _machine;
+    private MachineStateHasher? _hasher;
+    private TraceWriter? _trace;
+    private volatile ReplicaRole _role;
+    private RunResult? _final;
+    private string? _stopReason;
+    private int _exitStatus;
+
+    private ReplicaNode(ReplicaOptions options, ReplicaKey key, IArbiter arbiter)
+    {
+        _options = options;
+        _key = key;
+        _arbiter = arbiter;
+        _port = new ReplicaInputPort(LogLive, options.Deterministic);
+        _port.Diverged += () => _machine?.RequestStop();
+    }
+
+    public ReplicaRole Role => _role;
+
+    /// <summary>The guest's console stream (released bytes are what clients may see).</summary>
+    internal ConsoleHistory Console { get; } = new();
+
+    /// <summary>Steps the machine has run (0 before a following replica has its header).</summary>
+    public ulong Steps => _machine?.Hart.Steps ?? 0;
+
+    /// <summary>Addresses this replica listens on (port 0 resolved), in the order they were given.</summary>
+    public IReadOnlyList<Endpoint> Listening => _servers.Select(s => s.Endpoint).ToList();
+
+    private void Say(string line) => _options.Say(line);
+
+    /// <summary>The arbiter's successor token while no backup may take over.</summary>
+    internal const string NoSuccessor = "none";
+
+    /// <summary>
+    /// Starts a primary: wins the arbiter (or refuses: another replica is live), builds the guest,
+    /// listens for consoles at <paramref name="listen"/> and connects to the backup, if any. Call
+    /// <see cref="Run"/> next.
+    /// </summary>
+    public static ReplicaNode StartPrimary(MachineSetup setup, ReplicaOptions options, ReplicaKey key, IArbiter arbiter,
+        IReadOnlyList<Endpoint> listen, Endpoint? backup)
+    {
+        if (!arbiter.TryAcquire(TimeSpan.Zero))
+            throw new ReplicaException($"another replica is live: the arbiter {arbiter.Description} is held (a second primary is refused)");
+        var node = new ReplicaNode(options, key, arbiter);
+        try
+        {
+            arbiter.PublishSuccessor(NoSuccessor);
+            node.Build(new TraceHeader(setup, options.StateHashInterval, options.RecorderName));
+            node._port.GoLive();
+            node._role = ReplicaRole.Live;
+            node.Listen(listen);
+            node._backupAddress = backup;
+            if (backup is not null) node.ConnectBackup(backup, quiet: false);
+            return node;
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a backup: listens for a primary's log (and consoles, status) at <paramref name="listen"/>. Call <see cref="Run"/> next.</summary>
+    public static ReplicaNode StartBackup(ReplicaOptions options, ReplicaKey key, IArbiter arbiter, IReadOnlyList<Endpoint> listen)
+    {
+        var node = new ReplicaNode(options, key, arbiter);
+        try
+        {
+            node._role = ReplicaRole.Waiting;
+            node.Listen(listen);
+            return node;
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
+    }
+
+    private void Listen(IReadOnlyList<Endpoint> endpoints)
+    {
+        foreach (var endpoint in endpoints)
+        {
+            var server = new ReplicaServer(endpoint, _key, HandleConnection, Say);
+            _servers.Add(server);
+            server.Start();
+        }
+    }
+
+    /// <summary>Builds the machine for <paramref name="header"/> and opens the trace file, if any.</summary>
+    private void Build(TraceHeader header)
+    {
+        if (header.BoardRevision != MachineConfig.BoardRevision)
+            throw new ReplicaException($"the log is for board revision {header.BoardRevision}, this replayvm has {MachineConfig.BoardRevision}: run the same replayvm on both replicas");
+        if (header.HasherVersion != MachineStateHasher.Version)
+            throw new ReplicaException($"the log's state hashes are state-hasher version {header.HasherVersion}, this replayvm computes {MachineStateHasher.Version}: run the same replayvm on both replicas");
+        Machine machine;
+        try
+        {
+            machine = (_options.Factory ?? ((s, i, o) => s.Build(i, o)))(header.Setup, _port, Console.Append);
+        }
+        catch (Exception e) when (e is Core.Loading.GuestImageException or ArgumentException)
+        {
+            throw new ReplicaException($"cannot build the guest the log describes: {e.Message}");
+        }
+        _hasher = new MachineStateHasher(machine);
+        _header = header;
+        _history.Header = TraceLogCodec.EncodeHeader(header);
+        if (_options.TracePath is { } path)
+        {
+            try
+            {
+                _trace = new TraceWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0), header);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ReplicaException($"{path}: cannot create the trace: {e.Message}");
+            }
+        }
+        _machine = machine;
+    }
+
+    /// <summary>
+    /// Runs this replica to its end: follows the primary (a backup) until it ends the run or fails,
+    /// then, live, runs the guest until it exits. Returns the exit status for the command:
+    /// the guest's, or a replica failure's (see <see cref="StopReason"/>).
+    /// </summary>
+    public int Run()
+    {
+        try
+        {
+            if (_role is ReplicaRole.Waiting or ReplicaRole.Backup)
+            {
+                if (!Follow()) return _exitStatus;
+                if (_role != ReplicaRole.Live) return _exitStatus;
+            }
+            return RunLive();
+        }
+        finally
+        {
+            _trace?.Dispose();
+            _trace = null;
+        }
+    }
+
+    /// <summary>Why this replica stopped without ending the guest, or null.</summary>
+    public string? StopMessage => _stopReason;
+
+    /// <summary>Stops with a one-line reason and an exit status (a replica failure, never a guest's).</summary>
+    private void Stop(string reason, int status)
+    {
+        lock (_state)
+        {
+            if (_role is ReplicaRole.Stopped or ReplicaRole.Ended) return;
+            _stopReason = reason;
+            _exitStatus = status;
+            _role = ReplicaRole.Stopped;
+            Monitor.PulseAll(_state);
+        }
+        Say(reason);
+        _machine?.RequestStop();
+        Console.Wake();
+    }
+
+    /// <summary>Asks the replica to end (Ctrl-C): a live one ends the guest's run with an end record, a following one stops.</summary>
+    public void RequestStop()
+    {
+        _stopAsked = true;
+        if (_role == ReplicaRole.Live) _machine?.RequestStop();
+        else Stop("stopped by request", ExitStatuses.Stopped);
+    }
+
+    public void Dispose()
+    {
+        foreach (var server in _servers) server.Dispose();
+        _backupStream?.Dispose();
+        _upstream?.Dispose();
+        _trace?.Dispose();
+        _arbiter.Dispose();
+        Console.Wake();
+    }
+}
+
+/// <summary>The replica commands' exit statuses beyond the guest's own.</summary>
+public static class ExitStatuses
+{
+    public const int Usage = 2;
+    /// <summary>The backup's replay parted from the primary's log, or the log was damaged: it stopped.</summary>
+    public const int Diverged = 3;
+    /// <summary>The primary seems gone but the arbiter says another replica is live: this one stops.</summary>
+    public const int LostArbiter = 5;
+    /// <summary>Stopped by request (a signal) before the guest's run ended.</summary>
+    public const int Stopped = 130;
+    public const int InstructionLimit = 124;
+    public const int TrapLoop = 125;
+
+    public static int For(RunResult result) => result.Reason switch
+    {
+        Core.StopReason.GuestExit => result.ExitCode,
+        Core.StopReason.InstructionLimit => InstructionLimit,
+        Core.StopReason.TrapLoop => TrapLoop,
+        _ => 0,
+    };
+}

@@ -1,0 +1,51 @@
+using ReplayVm.Core;
+using ReplayVm.Replay;
+
+namespace ReplayVm.Replica;
+
+/// <summary>How a replica runs; the defaults detect a dead primary within 200 ms.</summary>
+public sealed record ReplicaOptions
+{
+    /// <summary>The primary sends something (a log batch or a heartbeat) at least this often, and so does the backup (acknowledgements).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Silence on the log channel this long means the peer is dead.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>The primary waits when the backup's replay is this many steps behind it (never the reverse).</summary>
+    public ulong MaxLagSteps { get; init; } = 20_000_000;
+
+    /// <summary>Steps the live replica runs between looks at its log; bounds how late output and batches are.</summary>
+    public ulong SliceSteps { get; init; } = 250_000;
+
+    /// <summary>A batch goes out at least this often while the guest runs, so the backup's replay can follow.</summary>
+    public TimeSpan BatchInterval { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    public ulong StateHashInterval { get; init; } = TraceHeader.DefaultStateHashInterval;
+
+    public string RecorderName { get; init; } = "replayvm replica";
+
+    /// <summary>Clock and entropy from fixed sources while live (as <c>record --deterministic</c>).</summary>
+    public bool Deterministic { get; init; }
+
+    /// <summary>Where this replica writes its trace, or null.</summary>
+    public string? TracePath { get; init; }
+
+    /// <summary>Paces the guest while live (the CLI's <c>--pace</c>); null runs flat out.</summary>
+    public Func<IGuestPacer>? Pacer { get; init; }
+
+    /// <summary>Steps the live guest may run at most (<c>--max-instructions</c>).</summary>
+    public ulong MaxSteps { get; init; } = ulong.MaxValue;
+
+    /// <summary>After the guest ends, the live replica keeps its console open this long for a client to collect the end.</summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a backup that lost its primary tries to win the arbiter before it concludes the primary is alive.</summary>
+    public TimeSpan ArbiterPatience { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Builds the machine (the CLI supplies disks); by default <see cref="MachineSetup.Build"/>.</summary>
+    public MachineFactory? Factory { get; init; }
+
+    /// <summary>Where one-line messages go (stderr in the CLI).</summary>
+    public Action<string> Say { get; init; } = line => Console.Error.WriteLine("replayvm: " + line);
+}

@@ -1,0 +1,307 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ReplayVm.Replica.Wire;
+
+/// <summary>
+/// One authenticated, encrypted replica connection over TCP.
+/// <para>Handshake (plain): the client sends <c>"RVREPL", version u16, purpose u8, nonce[32]</c>;
+/// the server answers <c>0, version u16, nonce[32], HMAC(key, "server" | purpose | client nonce |
+/// server nonce)</c> or <c>0xFF, u16 length, UTF-8 reason</c>; the client checks that proof and
+/// sends its own <c>HMAC(key, "client" | ...)</c>; the server answers <c>0</c> or a refusal. Fresh
+/// nonces on both sides mean a captured handshake proves nothing on a new connection.</para>
+/// <para>Frames (both directions): <c>u32 length, AES-256-GCM(type u8 | payload), tag[16]</c>, with
+/// one key per direction from HKDF-SHA256(key, salt = both nonces), the frame's counter as the GCM
+/// nonce and its length as associated data. Any change, reordering, replay or truncation of a
+/// frame fails its tag. Encryption is on for every connection, loopback included: one code path,
+/// and the log carries everything the guest was told.</para>
+/// </summary>
+public sealed class SecureChannel : IDisposable
+{
+    public const ushort Version = 1;
+    private static ReadOnlySpan<byte> Magic => "RVREPL"u8;
+    private const int NonceSize = 32, ProofSize = 32, TagSize = 16, HelloSize = 6 + 2 + 1 + NonceSize;
+    public const int DefaultMaxFrame = 16 << 20;
+
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private readonly AesGcm _send, _receive;
+    private readonly Lock _sendLock = new();
+    private ulong _sendCounter, _receiveCounter;
+    private bool _disposed;
+
+    private SecureChannel(TcpClient tcp, NetworkStream stream, byte[] sendKey, byte[] receiveKey, Purpose purpose, string peer)
+    {
+        _tcp = tcp;
+        _stream = stream;
+        _send = new AesGcm(sendKey, TagSize);
+        _receive = new AesGcm(receiveKey, TagSize);
+        Purpose = purpose;
+        Peer = peer;
+    }
+
+    public Purpose Purpose { get; }
+
+    /// <summary>The other end's address, for messages.</summary>
+    public string Peer { get; }
+
+    /// <summary>Longest a <see cref="Receive"/> waits for a frame before it throws <see cref="TimeoutException"/>; infinite by default.</summary>
+    public TimeSpan ReceiveTimeout
+    {
+        set
+        {
+            try
+            {
+                _stream.ReadTimeout = value == Timeout.InfiniteTimeSpan ? Timeout.Infinite : Math.Max(1, (int)value.TotalMilliseconds);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or IOException or SocketException)
+            {
+                throw new IOException("the connection is closed", e);
+            }
+        }
+    }
+
+    /// <summary>Connects to <paramref name="endpoint"/> and proves the key. Throws <see cref="ReplicaException"/> with one line on refusal.</summary>
+    public static SecureChannel Connect(Endpoint endpoint, ReplicaKey key, Purpose purpose, TimeSpan? timeout = null)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            var wait = timeout ?? TimeSpan.FromSeconds(3);
+            if (!tcp.ConnectAsync(endpoint.Host, endpoint.Port).Wait(wait))
+                throw new ReplicaException($"{endpoint}: no answer within {wait.TotalMilliseconds:0} ms");
+            var stream = tcp.GetStream();
+            stream.ReadTimeout = stream.WriteTimeout = (int)wait.TotalMilliseconds;
+            var clientNonce = RandomNumberGenerator.GetBytes(NonceSize);
+            var hello = new byte[HelloSize];
+            Magic.CopyTo(hello);
+            BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(6), Version);
+            hello[8] = (byte)purpose;
+            clientNonce.CopyTo(hello, 9);
+            stream.Write(hello);
+
+            ReadStatus(stream, endpoint.ToString());
+            var answer = ReadExactly(stream, 2 + NonceSize + ProofSize);
+            var serverNonce = answer.AsSpan(2, NonceSize).ToArray();
+            var expected = Proof(key, "server", purpose, clientNonce, serverNonce);
+            if (!CryptographicOperations.FixedTimeEquals(expected, answer.AsSpan(2 + NonceSize)))
+                throw new ReplicaException($"{endpoint}: the server does not hold our replica key ({key.Source}); refusing it");
+            stream.Write(Proof(key, "client", purpose, clientNonce, serverNonce));
+            ReadStatus(stream, endpoint.ToString());
+            stream.ReadTimeout = Timeout.Infinite;
+            stream.WriteTimeout = Timeout.Infinite;
+            var (c2s, s2c) = SessionKeys(key, clientNonce, serverNonce);
+            return new SecureChannel(tcp, stream, c2s, s2c, purpose, endpoint.ToString());
+        }
+        catch (Exception e) when (e is IOException or SocketException or AggregateException or ObjectDisposedException)
+        {
+            tcp.Dispose();
+            var inner = e is AggregateException a ? a.InnerException ?? e : e;
+            throw new ReplicaException($"{endpoint}: cannot connect: {inner.Message}");
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs the server side of the handshake on an accepted connection. Returns null (after telling
+    /// the peer why, when it can) for a peer without the key, a replayed handshake or another
+    /// version; <paramref name="refused"/> then holds the one line to log.
+    /// </summary>
+    public static SecureChannel? Accept(TcpClient tcp, ReplicaKey key, out string? refused)
+    {
+        refused = null;
+        string peer = tcp.Client.RemoteEndPoint?.ToString() ?? "?";
+        tcp.NoDelay = true;
+        var stream = tcp.GetStream();
+        stream.ReadTimeout = stream.WriteTimeout = 3000;
+        try
+        {
+            var hello = ReadExactly(stream, HelloSize);
+            if (!hello.AsSpan(0, 6).SequenceEqual(Magic))
+            {
+                refused = $"refused {peer}: not a replayvm replica peer";
+                return null;
+            }
+            ushort version = BinaryPrimitives.ReadUInt16LittleEndian(hello.AsSpan(6));
+            var purpose = (Purpose)hello[8];
+            if (version != Version)
+            {
+                refused = $"refused {peer}: it speaks replica protocol version {version}, this replayvm speaks {Version}";
+                Refuse(stream, $"this replica speaks protocol version {Version}, you speak {version}: run the same replayvm on both");
+                return null;
+            }
+            if (!Enum.IsDefined(purpose))
+            {
+                refused = $"refused {peer}: unknown connection purpose {hello[8]}";
+                Refuse(stream, "unknown connection purpose");
+                return null;
+            }
+            var clientNonce = hello.AsSpan(9, NonceSize).ToArray();
+            var serverNonce = RandomNumberGenerator.GetBytes(NonceSize);
+            var answer = new byte[1 + 2 + NonceSize + ProofSize];
+            BinaryPrimitives.WriteUInt16LittleEndian(answer.AsSpan(1), Version);
+            serverNonce.CopyTo(answer, 3);
+            Proof(key, "server", purpose, clientNonce, serverNonce).CopyTo(answer, 3 + NonceSize);
+            stream.Write(answer);
+            var proof = ReadExactly(stream, ProofSize);
+            if (!CryptographicOperations.FixedTimeEquals(proof, Proof(key, "client", purpose, clientNonce, serverNonce)))
+            {
+                refused = $"refused {peer}: wrong replica key or a replayed handshake";
+                Refuse(stream, "authentication failed: wrong replica key (or a replayed stream)");
+                return null;
+            }
+            stream.WriteByte(0);
+            stream.ReadTimeout = Timeout.Infinite;
+            stream.WriteTimeout = Timeout.Infinite;
+            var (c2s, s2c) = SessionKeys(key, clientNonce, serverNonce);
+            return new SecureChannel(tcp, stream, s2c, c2s, purpose, peer);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            refused = $"refused {peer}: the handshake broke off ({e.Message})";
+            return null;
+        }
+    }
+
+    private static void Refuse(Stream stream, string reason)
+    {
+        try
+        {
+            var text = Encoding.UTF8.GetBytes(reason);
+            var message = new byte[3 + text.Length];
+            message[0] = 0xFF;
+            BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(1), (ushort)text.Length);
+            text.CopyTo(message, 3);
+            stream.Write(message);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static void ReadStatus(Stream stream, string peer)
+    {
+        int status = stream.ReadByte();
+        if (status == 0) return;
+        if (status == 0xFF)
+        {
+            var length = BinaryPrimitives.ReadUInt16LittleEndian(ReadExactly(stream, 2));
+            throw new ReplicaException($"{peer} refused us: {Encoding.UTF8.GetString(ReadExactly(stream, Math.Min((int)length, 1024)))}");
+        }
+        throw new ReplicaException(status < 0 ? $"{peer} closed the connection during the handshake" : $"{peer}: not a replayvm replica");
+    }
+
+    private static byte[] Proof(ReplicaKey key, string side, Purpose purpose, byte[] clientNonce, byte[] serverNonce)
+    {
+        byte[] input = [.. Encoding.ASCII.GetBytes("replayvm replica " + side), 0, (byte)purpose, .. clientNonce, .. serverNonce];
+        return HMACSHA256.HashData(key.Secret, input);
+    }
+
+    private static (byte[] ClientToServer, byte[] ServerToClient) SessionKeys(ReplicaKey key, byte[] clientNonce, byte[] serverNonce)
+    {
+        var okm = HKDF.DeriveKey(HashAlgorithmName.SHA256, key.Secret, 64, [.. clientNonce, .. serverNonce], "replayvm replica session v1"u8.ToArray());
+        return (okm[..32], okm[32..]);
+    }
+
+    /// <summary>Whether bytes of a next frame have already arrived (so an acknowledgement can wait for them).</summary>
+    public bool HasPendingData
+    {
+        get
+        {
+            try
+            {
+                return _stream.DataAvailable;
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Sends one frame; safe from several threads.</summary>
+    public void Send(byte type, ReadOnlySpan<byte> payload)
+    {
+        int length = 1 + payload.Length;
+        var frame = new byte[4 + length + TagSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)length);
+        var plain = new byte[length];
+        plain[0] = type;
+        payload.CopyTo(plain.AsSpan(1));
+        lock (_sendLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _send.Encrypt(CounterNonce(_sendCounter++), plain, frame.AsSpan(4, length), frame.AsSpan(4 + length, TagSize), frame.AsSpan(0, 4));
+            _stream.Write(frame);
+        }
+    }
+
+    /// <summary>
+    /// Receives one frame (one thread at a time). Throws <see cref="IOException"/> when the peer
+    /// closes, <see cref="TimeoutException"/> past <see cref="ReceiveTimeout"/>, and
+    /// <see cref="ReplicaException"/> for a frame that fails authentication or is too long.
+    /// </summary>
+    public (byte Type, byte[] Payload) Receive(int maxFrame = DefaultMaxFrame)
+    {
+        byte[] prefix;
+        try
+        {
+            prefix = ReadExactly(_stream, 4);
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
+        {
+            throw new TimeoutException("no frame within the receive timeout");
+        }
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(prefix);
+        if (length == 0 || length > (uint)maxFrame + 1) throw new ReplicaException($"{Peer} sent a frame of {length} bytes (at most {maxFrame + 1})");
+        var body = ReadExactly(_stream, (int)length + TagSize);
+        var plain = new byte[length];
+        try
+        {
+            _receive.Decrypt(CounterNonce(_receiveCounter++), body.AsSpan(0, (int)length), body.AsSpan((int)length), plain, prefix);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            throw new ReplicaException($"{Peer} sent a frame that fails authentication (corrupted, reordered or replayed)");
+        }
+        return (plain[0], plain[1..]);
+    }
+
+    private static byte[] CounterNonce(ulong counter)
+    {
+        var nonce = new byte[12];
+        BinaryPrimitives.WriteUInt64LittleEndian(nonce.AsSpan(4), counter);
+        return nonce;
+    }
+
+    private static byte[] ReadExactly(Stream stream, int count)
+    {
+        var buffer = new byte[count];
+        stream.ReadExactly(buffer);
+        return buffer;
+    }
+
+    /// <summary>Closes the connection at once (no half-close), from any thread.</summary>
+    public void Dispose()
+    {
+        lock (_sendLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        try
+        {
+            _tcp.Client?.Close(0);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+        }
+        _tcp.Dispose();
+    }
+}

@@ -1,0 +1,69 @@
+using ReplayVm.Tests.Support;
+
+namespace ReplayVm.Replica.Tests.Support;
+
+/// <summary>
+/// A console-heavy guest compiled on demand: bursts of numbered lines straight to the UART with
+/// busy pauses between them, then an exit through the SiFive test finisher. Its output is long
+/// and each byte is distinct enough in context that a lost or doubled byte shows.
+/// </summary>
+public static class ChatterGuest
+{
+    private static readonly Lazy<string> Elf = new(Build);
+
+    public static string Path => Elf.Value;
+
+    private const string Start = """
+        .section .text.start, "ax"
+        .globl _start
+        _start:
+          la sp, stack_top
+          call main
+        1: j 1b
+        """;
+
+    private const string Main = """
+        #define UART ((volatile unsigned char *)0x10000000)
+        #define FINISHER ((volatile unsigned int *)0x100000)
+        char stack[4096];
+        static void put(char c) { while (!(UART[5] & 0x20)) {} UART[0] = c; }
+        static void text(const char *s) { while (*s) put(*s++); }
+        static void number(unsigned n) { char b[12]; int i = 0; do { b[i++] = '0' + n % 10; n /= 10; } while (n); while (i) put(b[--i]); }
+        int main(void) {
+          for (unsigned burst = 0; burst < 40; burst++) {
+            for (unsigned line = 0; line < 16; line++) {
+              text("burst "); number(burst); text(" line "); number(line);
+              text(" the quick brown fox jumps over the lazy dog\n");
+            }
+            for (volatile long i = 0; i < 250000; i++) {}
+          }
+          text("chatter done\n");
+          *FINISHER = 0x5555;
+          for (;;) {}
+        }
+        """;
+
+    private const string LinkerScript = """
+        ENTRY(_start)
+        SECTIONS {
+          . = 0x80000000;
+          .text : { *(.text.start) *(.text .text.*) }
+          .rodata : { *(.rodata .rodata.* .srodata .srodata.*) }
+          .data : { *(.data .data.* .sdata .sdata.*) }
+          .bss : { *(.bss .bss.* .sbss .sbss.* COMMON) }
+          stack_top = stack + 4096;
+        }
+        """;
+
+    private static string Build()
+    {
+        string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"replayvm-chatter-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(System.IO.Path.Combine(dir, "start.S"), Start);
+        File.WriteAllText(System.IO.Path.Combine(dir, "main.c"), Main);
+        File.WriteAllText(System.IO.Path.Combine(dir, "chatter.ld"), LinkerScript);
+        TestGuests.Run(dir, "riscv64-unknown-elf-gcc",
+            ["-march=rv64imac", "-mabi=lp64", "-O1", "-nostdlib", "-nostartfiles", "-static", "-mcmodel=medany", "-T", "chatter.ld", "start.S", "main.c", "-o", "chatter.elf"]);
+        return System.IO.Path.Combine(dir, "chatter.elf");
+    }
+}
