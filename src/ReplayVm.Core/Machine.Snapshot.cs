@@ -76,7 +76,8 @@ public sealed partial class Machine
         _lineageEpoch = Ram.AdvanceEpoch();
     }
 
-    private IEnumerable<IDeviceState> StatefulDevices => [Clint, Uart, .. Peripherals.StatefulDevices];
+    /// <summary>Every device with state, in the fixed order snapshots and the state hash use.</summary>
+    internal IEnumerable<IDeviceState> StatefulDevices => [Clint, Uart, .. Peripherals.StatefulDevices];
 
     private byte[] SaveDeviceState()
     {

@@ -233,6 +233,7 @@ public sealed partial class Machine : IInputSink
         ulong next = Clint.TimerInterrupt ? ulong.MaxValue : Hart.Clock.StepWhenTicksReach(Clint.Mtimecmp);
         if (Hart.SupervisorTimerCompare is { } stimecmp && Hart.Clock.Ticks < stimecmp)
             next = Math.Min(next, Hart.Clock.StepWhenTicksReach(stimecmp));
+        if (Peripherals.Rtc.InterruptRisesAtNanoseconds is { } alarm) next = Math.Min(next, Hart.Steps + (alarm - Hart.Clock.Nanoseconds));
         return next;
     }
 

@@ -29,6 +29,14 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
     /// </summary>
     public bool InterruptPending => _irqEnabled && (_irqPending || AlarmDue);
 
+    /// <summary>
+    /// The guest time (ns) at which the interrupt output will rise by itself — an enabled alarm
+    /// still to come due — or null. The machine ends a slice there, so the line rises at the same
+    /// step however the run is sliced.
+    /// </summary>
+    public ulong? InterruptRisesAtNanoseconds =>
+        _irqEnabled && !_irqPending && _alarmRunning && clock.Nanoseconds < _alarmDueNanoseconds ? _alarmDueNanoseconds : null;
+
     private bool AlarmDue => _alarmRunning && clock.Nanoseconds >= _alarmDueNanoseconds;
 
     /// <summary>Fires an alarm that came due since the guest last touched the device.</summary>

@@ -8,7 +8,13 @@ namespace ReplayVm.Core.State;
 /// A deterministic 128-bit hash (XxHash128) of a machine's architectural state: step counters,
 /// pc, privilege mode, x1..x31, f0..f31, every implemented CSR (0x000..0xFFF, counters included:
 /// they derive from the step count and so are deterministic too), the guest clock's WFI skip and
-/// mtime offset, the CLINT's mtimecmp, and all of RAM.
+/// mtime offset, the CLINT's mtimecmp, all of RAM, and every device's state: the UART (receive
+/// FIFO, IER, IIR's transmit-empty event, LCR, MCR, SCR, FCR, divisor), the PLIC (priorities,
+/// enables, thresholds, pending and claimed sources), the CLINT (msip, mtimecmp), each virtio-mmio
+/// slot (feature selectors and negotiated features, status, interrupt status, each queue's size,
+/// readiness, ring addresses and indices) with its device (the disk's copy-on-write overlay as a
+/// digest per written page), and the Goldfish RTC (time offset, latched high half, alarm, its
+/// deadline, enable and pending flags) — each as its <see cref="IDeviceState.WriteHashState"/> writes it.
 ///
 /// RAM is hashed page by page (XxHash3, 64 bits per 4 KiB page) and the page digests are kept, so a
 /// hash re-reads only the pages its <see cref="IDirtyPageSource"/> reports as written since the
@@ -17,14 +23,13 @@ namespace ReplayVm.Core.State;
 /// digest of the same state is the same on every machine, which is what lets a trace recorded on
 /// one host be checked on another.
 ///
-/// Not yet covered: device-internal state (UART FIFOs, PLIC, virtio queues, RTC offset). It feeds
-/// the hart only through registers and RAM, so a divergence there shows up at the next hash that
-/// follows its first effect.
+/// Reading the state for a hash changes nothing (the devices serialise, they are not read through
+/// the bus), so hashing at any point never alters a run.
 /// </summary>
 public sealed class MachineStateHasher
 {
     /// <summary>Bumped whenever what is hashed, or how, changes: old traces' hashes would no longer match.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     private readonly Machine _machine;
     private readonly MainMemory _ram;
@@ -34,6 +39,8 @@ public sealed class MachineStateHasher
     /// <summary>Digest of each RAM page, little-endian, 8 bytes a page: the RAM part of the state hash input.</summary>
     private readonly byte[] _pageDigests;
     private readonly byte[] _scratch = new byte[8];
+    private readonly HashingStream _deviceSink = new();
+    private readonly BinaryWriter _deviceWriter;
     private bool _primed;
 
     public MachineStateHasher(Machine machine, IDirtyPageSource? dirtyPages = null)
@@ -44,6 +51,7 @@ public sealed class MachineStateHasher
         _pageCount = (int)(_ram.Size >> MainMemory.PageShift);
         _dirtyBitmap = new ulong[(_pageCount + 63) / 64];
         _pageDigests = new byte[_pageCount * 8];
+        _deviceWriter = new BinaryWriter(_deviceSink);
     }
 
     /// <summary>Pages re-hashed by the last <see cref="Compute"/> (for tests and statistics).</summary>
@@ -78,6 +86,10 @@ public sealed class MachineStateHasher
         Append(hash, _ram.Base);
         Append(hash, _ram.Size);
         hash.Append(_pageDigests);
+        _deviceSink.Target = hash;
+        foreach (var device in _machine.StatefulDevices) device.WriteHashState(_deviceWriter);
+        _deviceWriter.Flush();
+        _deviceSink.Target = null;
 
         var digest = hash.GetCurrentHashAsUInt128();
         return new StateHash((ulong)(digest >> 64), (ulong)digest);

@@ -40,6 +40,11 @@ public sealed partial class Timeline : IDisposable
     private Timeline(TraceFile trace, TimelineOptions? options, LiveRecording? live, MachineFactory? factory, Stream? liveTrace)
     {
         options ??= new TimelineOptions();
+        // As the replayer does: hashes of another hasher version would all differ, and the first
+        // would be reported as a divergence at step 0.
+        if (trace.Header.HasherVersion != MachineStateHasher.Version)
+            throw new TimelineException(
+                $"trace's state hashes were made by state-hasher version {trace.Header.HasherVersion}; this ReplayVm computes version {MachineStateHasher.Version}: record it again");
         Trace = trace;
         _live = live;
         _recordedEnd = trace.End?.Step ?? trace.LastStep;

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using ReplayVm.Core.State;
 
 namespace ReplayVm.Core.Devices.Storage;
@@ -12,6 +13,8 @@ public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorag
     public const int PageSize = 4096;
 
     private readonly Dictionary<long, byte[]> _pages = new();
+    /// <summary>XxHash3 of each overlay page as of its last write, filled lazily by <see cref="WriteHashState"/>; derived, not state.</summary>
+    private readonly Dictionary<long, ulong> _pageDigests = new();
 
     public long Length => baseStorage.Length;
     public bool IsReadOnly => false;
@@ -43,6 +46,7 @@ public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorag
             int within = (int)(offset % PageSize);
             int chunk = Math.Min(source.Length, PageSize - within);
             source[..chunk].CopyTo(PageFor(page).AsSpan(within, chunk));
+            _pageDigests.Remove(page);
             offset += chunk;
             source = source[chunk..];
         }
@@ -59,9 +63,22 @@ public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorag
         }
     }
 
+    /// <summary>The overlay for the state hash: page numbers in order, each with a digest of its bytes (recomputed only for pages written since).</summary>
+    public void WriteHashState(BinaryWriter w)
+    {
+        w.Write(_pages.Count);
+        foreach (var (page, data) in _pages.OrderBy(p => p.Key))
+        {
+            if (!_pageDigests.TryGetValue(page, out ulong digest)) _pageDigests[page] = digest = XxHash3.HashToUInt64(data);
+            w.Write(page);
+            w.Write(digest);
+        }
+    }
+
     public void LoadState(BinaryReader r)
     {
         _pages.Clear();
+        _pageDigests.Clear();
         for (int n = r.ReadInt32(); n > 0; n--)
         {
             long page = r.ReadInt64();

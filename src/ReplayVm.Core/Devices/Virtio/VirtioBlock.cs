@@ -37,6 +37,13 @@ public sealed class VirtioBlock(IBlockStorage storage, string serial = "") : IVi
         saved?.SaveState(w);
     }
 
+    public void WriteHashState(BinaryWriter w)
+    {
+        var saved = storage as IDeviceState;
+        w.Write(saved is not null);
+        saved?.WriteHashState(w);
+    }
+
     public void LoadState(BinaryReader r)
     {
         bool saved = r.ReadBoolean();

@@ -63,11 +63,22 @@ public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : I
     /// <summary>Which device sits in the slot is the board's wiring, not state; it is written only to catch a mismatched restore.</summary>
     public void SaveState(BinaryWriter w)
     {
+        SaveTransportState(w);
+        if (_device is IDeviceState device) device.SaveState(w);
+    }
+
+    public void WriteHashState(BinaryWriter w)
+    {
+        SaveTransportState(w);
+        if (_device is IDeviceState device) device.WriteHashState(w);
+    }
+
+    private void SaveTransportState(BinaryWriter w)
+    {
         w.Write(_device?.DeviceId ?? 0);
         w.Write(_deviceFeaturesSel); w.Write(_driverFeaturesSel); w.Write(_queueSel); w.Write(_status); w.Write(_interruptStatus);
         w.Write(_driverFeatures);
         foreach (var q in _queues) q.SaveState(w);
-        if (_device is IDeviceState device) device.SaveState(w);
     }
 
     public void LoadState(BinaryReader r)
