@@ -86,13 +86,13 @@ public class DebuggerWindowTests(ITestOutputHelper output)
         output.WriteLine(console);
         Assert.Contains("add alice", console);
 
-        ui.Key(Key.F11.WithShift);
+        ui.Command("rsi");
         Assert.Equal(echoed - 1, ui.Session.Position);
         console = ui.Region(ui.Window.ConsolePane);
         Assert.DoesNotContain("add alice", console);
         Assert.Contains("add alic", console);
 
-        ui.Key(Key.F11);
+        ui.Command("si");
         Assert.Contains("add alice", ui.Region(ui.Window.ConsolePane));
     }
 
@@ -197,12 +197,12 @@ public class DebuggerWindowTests(ITestOutputHelper output)
         using var ui = new HeadlessDebugger(Recordings.DemoSession());
         string bottom = ui.Line(ui.Rows - 1);
         output.WriteLine(bottom);
-        foreach (string title in new[] { "Help", "Cont", "Rev", "Over", "Back", "Step", "Break", "Quit" })
+        foreach (string title in new[] { "Help", "Cont", "Rev", "Over", "Back", "Step", "Finish", "Break", "Quit" })
             Assert.Contains(title, bottom);
         Assert.Contains("F5", bottom);
         ui.Key(Key.F11);
         Assert.Equal(1UL, ui.Session.Position);
-        ui.Key(Key.F11.WithShift);
+        ui.Key(Key.S.WithShift); // reverse-step: one instruction here, where there is no line info
         Assert.Equal(0UL, ui.Session.Position);
         Assert.Contains("at step 0", ui.Line(ui.Rows - 2)); // the status line above the bar
     }

@@ -99,6 +99,28 @@ public sealed class LineTable
     }
 
     /// <summary>
+    /// The line-table row covering <paramref name="pc"/> as an address range [Start, End) — what gdb
+    /// calls the pc's "sal": source-level stepping runs until pc leaves it — or null.
+    /// </summary>
+    public (ulong Start, ulong End, SourceLocation Location)? RangeAt(ulong pc)
+    {
+        int low = 0, high = _ranges.Length - 1, found = -1;
+        while (low <= high)
+        {
+            int mid = low + (high - low) / 2;
+            if (_ranges[mid].Start <= pc)
+            {
+                found = mid;
+                low = mid + 1;
+            }
+            else high = mid - 1;
+        }
+        if (found < 0 || pc >= _ranges[found].End) return null;
+        var r = _ranges[found];
+        return (r.Start, r.End, new SourceLocation(r.Row.File, r.Row.Line, r.Row.IsStmt));
+    }
+
+    /// <summary>
     /// Where code for <paramref name="line"/> of <paramref name="file"/> ("uart.c" or a longer tail
     /// of its path) starts: the address of every is_stmt row for that line, ascending, as a
     /// debugger places a line breakpoint. Empty when the line has no code.

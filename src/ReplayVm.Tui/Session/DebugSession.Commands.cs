@@ -11,7 +11,8 @@ namespace ReplayVm.Tui.Session;
 public sealed partial class DebugSession
 {
     public const string CommandHelp =
-        "b SYMBOL|*ADDR|FILE:LINE|LINE  watch|rwatch|awatch *ADDR|SYMBOL [LEN]  c  rc  si  rsi  ni  rni  goto STEP  last-write REG|*ADDR  x/Nx ADDR  info b  delete N  next-trap  prev-trap  next-irq  prev-irq";
+        "b SYMBOL|*ADDR|FILE:LINE|LINE  watch|rwatch|awatch EXPR|*ADDR [LEN]  c  rc  s  n  finish  until  rs  rn  reverse-finish  si  rsi  ni  rni  " +
+        "p EXPR  display EXPR  bt  info locals|registers|b|display  goto STEP  last-write REG|*ADDR  x/Nx ADDR  delete N  next-trap  prev-trap  next-irq  prev-irq";
 
     /// <summary>Runs one command line; <paramref name="cancel"/> and <paramref name="progress"/> apply to long movements.</summary>
     public CommandResult Execute(string line, CancellationToken cancel = default, IProgress<double>? progress = null)
@@ -30,6 +31,20 @@ public sealed partial class DebugSession
                 "watch" => Watch(verb, argument, WatchAccess.Write),
                 "rwatch" => Watch(verb, argument, WatchAccess.Read),
                 "awatch" => Watch(verb, argument, WatchAccess.Access),
+                "s" or "step" => NoArgument(argument, () => Moved(SourceStep(cancel))),
+                "n" or "next" => NoArgument(argument, () => Moved(SourceNext(cancel))),
+                "rs" or "reverse-step" => NoArgument(argument, () => Moved(SourceStepBack(cancel))),
+                "rn" or "reverse-next" => NoArgument(argument, () => Moved(SourceNextBack(cancel))),
+                "fin" or "finish" => NoArgument(argument, () => Moved(Finish(cancel))),
+                "reverse-finish" => NoArgument(argument, () => Moved(ReverseFinish(cancel))),
+                "u" or "until" => NoArgument(argument, () => Moved(Until(cancel))),
+                "p" or "print" or "output" or "inspect" => Print(argument),
+                "display" => Display(argument),
+                "undisplay" => Undisplay(argument),
+                "bt" or "backtrace" or "where" => NoArgument(argument, () => new CommandResult(BacktraceLines() is { Count: > 0 } frames ? string.Join('\n', frames) : "No stack.")),
+                "info" when argument is "locals" => new CommandResult(LocalLines() is { Count: > 0 } locals ? string.Join('\n', locals) : "No locals."),
+                "info" when argument is "r" or "registers" or "reg" => new CommandResult(InfoRegisters()),
+                "info" when argument is "display" => Display(""),
                 "c" or "continue" => Moved(Continue(cancel, progress)),
                 "rc" or "reverse-continue" => Moved(ReverseContinue(cancel, progress)),
                 "si" or "stepi" => NoArgument(argument, () => Moved(StepInto())),
@@ -98,6 +113,23 @@ public sealed partial class DebugSession
         if (parts.Length is 0 or > 2)
             return CommandResult.Error($"{verb}: give *ADDRESS or SYMBOL and an optional length ({verb} *0x80001000 4)");
         string where = parts[0];
+        // A C lvalue (state.secret, arr[3], *p, a whole struct) is watched over its type's size, as gdb's watch -l.
+        bool rawAddress = where.StartsWith('*') && TryAddress(where[1..], out _);
+        if (parts.Length == 1 && !rawAddress && !Info.IsEmpty)
+        {
+            try
+            {
+                if (Evaluate(argument) is { } value) return WatchExpression(verb, argument, access);
+            }
+            catch (Debugger.Expressions.ExpressionException) when (Symbols.Find(where) is not null)
+            {
+                // Not a variable the debug info knows: an ELF symbol, watched as before.
+            }
+            catch (Debugger.Expressions.ExpressionException e)
+            {
+                return CommandResult.Error($"{verb}: {e.Message}");
+            }
+        }
         ulong? target = where.StartsWith('*') ? (TryAddress(where[1..], out ulong at) ? at : null) : Symbols.Find(where);
         if (target is not { } address) return CommandResult.Error($"{verb}: '{where}' is neither *ADDRESS nor a symbol");
         ulong length = 8;
@@ -141,6 +173,19 @@ public sealed partial class DebugSession
     {
         string where = $"pc 0x{pc:x}" + (Symbols.NameAt(pc) is { } name ? $" <{name}>" : "");
         return encoding is { } bits ? $"{where} ({RiscvDisassembler.Disassemble(bits, pc, Symbols.NameAt).Replace('\t', ' ')})" : where;
+    }
+
+    /// <summary>gdb's info registers: every integer register by ABI name, in hex and decimal, then pc.</summary>
+    private string InfoRegisters()
+    {
+        var text = new StringBuilder();
+        for (int i = 1; i < 32; i++)
+        {
+            ulong v = Hart.GetX(i);
+            text.Append($"{Debugger.Timeline.RegisterNames.Name(new HartRegister(RegisterFile.Integer, i)),-8} 0x{v:x16}  {(long)v}\n");
+        }
+        text.Append($"pc       0x{Hart.Pc:x16}" + (Symbols.NameAt(Hart.Pc) is { } name ? $"  <{name}>" : ""));
+        return text.ToString();
     }
 
     private CommandResult InfoBreakpoints() =>

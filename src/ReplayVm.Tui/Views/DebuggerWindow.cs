@@ -22,8 +22,10 @@ public sealed class DebuggerWindow : Window
 
     public const string HelpText =
         "F5 / c      continue              Shift-F5 / C   reverse-continue\n" +
-        "F10 / n     step over             Shift-F10 / N  step back over\n" +
-        "F11 / s     step into             Shift-F11 / S  step back into\n" +
+        "F10 / n     next line (over calls)         Shift-F10 / N  reverse-next\n" +
+        "F11 / s     step into the next line        S              reverse-step\n" +
+        "Shift-F11/f finish (out of the function)   F              reverse-finish\n" +
+        "            (by instruction where the guest has no line info; si, ni, rsi, rni always are)\n" +
         "F9          toggle breakpoint at pc\n" +
         "Home / End  start / end of the recording\n" +
         "[ / ]       previous / next input event    (or click on the timeline bar)\n" +
@@ -36,8 +38,9 @@ public sealed class DebuggerWindow : Window
         ":  or  Tab  go to the command line; Enter runs the command (typed while one runs: it runs next)\n" +
         "PgUp / PgDn scroll the output pane (every command with its whole answer)\n" +
         "q / Ctrl-Q  quit (a live session asks first)    F1  this help\n\n" +
-        "Commands: b SYMBOL|*ADDR|FILE:LINE, watch|rwatch|awatch *ADDR [LEN], c, rc, si, rsi, ni, rni, goto STEP,\n" +
-        "          last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR,\n" +
+        "Commands: b SYMBOL|*ADDR|FILE:LINE, watch|rwatch|awatch EXPR|*ADDR [LEN], c, rc, s, n, finish, until,\n" +
+        "          rs, rn, reverse-finish, si, rsi, ni, rni, p EXPR, display EXPR, undisplay N, bt, info locals,\n" +
+        "          info registers, goto STEP, last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR,\n" +
         "          next-trap, prev-trap, next-irq, prev-irq\n\n" +
         "Timeline marks: # here, B breakpoint hit, i input, t trap, ! interrupt (found by a\n" +
         "background scan of the recording when it opens).\n\n" +
@@ -47,7 +50,7 @@ public sealed class DebuggerWindow : Window
     private readonly DebugSession _session;
     private readonly View _panes;
     private readonly FrameView _codeFrame, _registerFrame;
-    private readonly StyledTextView _code, _registers, _memory, _points;
+    private readonly StyledTextView _code, _registers, _memory, _points, _backtrace, _locals;
     private readonly StyledTextView _console, _output;
     private readonly OutputLog _log = new();
     private string _consoleText = "";
@@ -85,12 +88,16 @@ public sealed class DebuggerWindow : Window
         _output = new StyledTextView();
         var outputFrame = Pane("Output (PgUp/PgDn)", Pos.Right(consoleFrame), Pos.Bottom(_codeFrame),
             Dim.Func(_ => _codeFrame.Frame.Width - _codeFrame.Frame.Width / 2, _codeFrame), Dim.Fill(4), _output);
-        _registerFrame = Pane("Registers (r: next section)", Pos.Right(_codeFrame), 0, Dim.Fill(), Dim.Percent(50), _registers = new StyledTextView());
-        var memoryFrame = Pane("Memory", Pos.Right(_codeFrame), Pos.Bottom(_registerFrame), Dim.Fill(), 10, _memory = new StyledTextView());
-        var pointFrame = Pane("Breakpoints", Pos.Right(_codeFrame), Pos.Bottom(memoryFrame), Dim.Fill(), Dim.Fill(4), _points = new StyledTextView());
+        _registerFrame = Pane("Registers (r: next section)", Pos.Right(_codeFrame), 0, Dim.Fill(), Dim.Percent(40), _registers = new StyledTextView());
+        var memoryFrame = Pane("Memory", Pos.Right(_codeFrame), Pos.Bottom(_registerFrame), Dim.Fill(), 7, _memory = new StyledTextView());
+        var backtraceFrame = Pane("Backtrace", Pos.Right(_codeFrame), Pos.Bottom(memoryFrame), Dim.Fill(), 5, _backtrace = new StyledTextView());
+        // Locals take half of what is left above the timeline; watches and breakpoints the rest.
+        var localsFrame = Pane("Locals", Pos.Right(_codeFrame), Pos.Bottom(backtraceFrame), Dim.Fill(),
+            Dim.Func(_ => Math.Max(2, (_panes.Frame.Height - 5 - backtraceFrame.Frame.Bottom) / 2), backtraceFrame), _locals = new StyledTextView());
+        var pointFrame = Pane("Watch (display EXPR) and breakpoints", Pos.Right(_codeFrame), Pos.Bottom(localsFrame), Dim.Fill(), Dim.Fill(4), _points = new StyledTextView());
         var timelineFrame = Pane("Timeline ([ ] inputs, t/T traps, i/I interrupts, Home/End, click to seek)", 0, Pos.AnchorEnd(5), Dim.Fill(), 5, _timeline = new TimelineView());
         _timeline.SeekRequested += step => { if (_running is null) Seek(step); };
-        _panes.Add(_codeFrame, consoleFrame, outputFrame, _registerFrame, memoryFrame, pointFrame, timelineFrame);
+        _panes.Add(_codeFrame, consoleFrame, outputFrame, _registerFrame, memoryFrame, backtraceFrame, localsFrame, pointFrame, timelineFrame);
 
         _prompt = new Label { X = 0, Y = Pos.AnchorEnd(3), Text = "> " };
         _command = new TextField { X = 2, Y = Pos.AnchorEnd(3), Width = Dim.Fill() };
@@ -104,7 +111,7 @@ public sealed class DebuggerWindow : Window
             Shortcut(Key.F10, "Over", () => StartMove(Key.F10)),
             Shortcut(Key.F10.WithShift, "Back", () => StartMove(Key.F10.WithShift)),
             Shortcut(Key.F11, "Step", () => StartMove(Key.F11)),
-            Shortcut(Key.F11.WithShift, "Back", () => StartMove(Key.F11.WithShift)),
+            Shortcut(Key.F11.WithShift, "Finish", () => StartMove(Key.F11.WithShift)),
             Shortcut(Key.F9, "Break", ToggleBreakpoint),
             Shortcut(Key.Q, "Quit", RequestQuit),
         ]);
@@ -359,22 +366,37 @@ public sealed class DebuggerWindow : Window
     {
         bool letters = !_commandMode;
         Func<CancellationToken, IProgress<double>, TimelineStop>? move = null;
-        bool quick = false;
+        // Source-level (by line, as gdb's step/next/finish) where the guest has line info; by instruction where it has none.
         if (key == Key.F5 || (letters && key == Key.C)) move = (c, p) => _session.Continue(c, p);
         else if (key == Key.F5.WithShift || (letters && key == Key.C.WithShift)) move = (c, p) => _session.ReverseContinue(c, p);
-        else if (key == Key.F10 || (letters && key == Key.N)) move = (c, _) => _session.StepOver(c);
-        else if (key == Key.F10.WithShift || (letters && key == Key.N.WithShift)) move = (c, _) => _session.StepBackOver(c);
-        else if (key == Key.F11 || (letters && key == Key.S)) (move, quick) = ((_, _) => _session.StepInto(), true);
-        else if (key == Key.F11.WithShift || (letters && key == Key.S.WithShift)) (move, quick) = ((_, _) => _session.StepBack(), true);
+        else if (key == Key.F10 || (letters && key == Key.N)) move = (c, _) => _session.SourceNext(c);
+        else if (key == Key.F10.WithShift || (letters && key == Key.N.WithShift)) move = (c, _) => _session.SourceNextBack(c);
+        else if (key == Key.F11 || (letters && key == Key.S)) move = (c, _) => _session.SourceStep(c);
+        else if (letters && key == Key.S.WithShift) move = (c, _) => _session.SourceStepBack(c);
+        else if (key == Key.F11.WithShift || (letters && key == Key.F)) move = (c, _) => _session.Finish(c);
+        else if (letters && key == Key.F.WithShift) move = (c, _) => _session.ReverseFinish(c);
         if (move is null || _running is not null || IsTooSmall) return move is not null;
-        if (quick)
+        bool instructionStep = (key == Key.F11 || key == Key.S || key == Key.S.WithShift) && !_session.HasLineInfoAtPc;
+        if (instructionStep)
         {
-            // Single steps are short (at most one checkpoint interval of replay): run them at once so fast typing is never dropped.
+            // Without line info a step is one instruction (at most one checkpoint interval of replay): run it at once so fast typing is never dropped.
             _before = RegisterSnapshot.Capture(_session.Hart);
             move(default, Progress());
             Refresh(_session.LastStop);
+            return true;
         }
-        else RunInBackground(cancel => { move(cancel, Progress()); return _session.LastStop; });
+        RunInBackground(cancel =>
+        {
+            try
+            {
+                move(cancel, Progress());
+                return _session.LastStop;
+            }
+            catch (InvalidOperationException e)
+            {
+                return e.Message; // finish in the outermost frame, and the like: gdb's words
+            }
+        });
         return true;
     }
 
@@ -542,6 +564,19 @@ public sealed class DebuggerWindow : Window
         }
     }
 
+    /// <summary>A pane's lines, or one line saying why they could not be had (malformed debug info must not take the window down).</summary>
+    private static IReadOnlyList<string> SafeLines(Func<IReadOnlyList<string>> lines)
+    {
+        try
+        {
+            return lines();
+        }
+        catch (Exception e) when (e is Debugger.Symbols.DwarfFormatException or InvalidOperationException or ArgumentException)
+        {
+            return [$"({e.Message})"];
+        }
+    }
+
     private void Invoke(Action action)
     {
         if (App is { } app) app.Invoke(action);
@@ -577,8 +612,11 @@ public sealed class DebuggerWindow : Window
         _memory.Lines = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8).TrimEnd('\n').Split('\n').Select(l => StyledLine.Plain(l)).ToList();
         ShowConsole(_session.ConsoleText);
         _timeline.Show(_session);
-        _points.Lines = PaneText.Breakpoints(_session).Split('\n')
-            .Select(l => StyledLine.Plain(l, l.Contains("break", StringComparison.Ordinal) ? TextStyle.Breakpoint : TextStyle.Normal)).ToList();
+        _backtrace.Lines = SafeLines(_session.BacktraceLines).Select(l => StyledLine.Plain(l)).ToList();
+        _locals.Lines = SafeLines(_session.LocalLines).Select(l => StyledLine.Plain(l)).ToList();
+        _points.Lines = SafeLines(_session.DisplayLines).Select(l => StyledLine.Plain(l, TextStyle.Heading))
+            .Concat(PaneText.Breakpoints(_session).Split('\n')
+                .Select(l => StyledLine.Plain(l, l.Contains("break", StringComparison.Ordinal) ? TextStyle.Breakpoint : TextStyle.Normal))).ToList();
         if (_log.Version != _outputVersion)
         {
             _outputVersion = _log.Version;
