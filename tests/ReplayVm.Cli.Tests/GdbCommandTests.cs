@@ -77,8 +77,10 @@ public sealed class GdbCommandTests : IDisposable
         Assert.InRange(writer, CopyNameStart, CopyNameEnd - 1);
         Assert.Matches(@"<copy_name\+\d+>:\s+sb\s", output);
 
-        // And forwards again to the recording's end: the guest's exit.
-        Assert.Contains("[Inferior 1 (Remote target) exited normally]", output);
+        // And forwards again to the recording's end, the guest's exit: a place gdb stays at, not an exit.
+        Assert.Contains("replayvm: the guest exited with status 0 here, at the end of the recording", output);
+        Assert.Contains("No more reverse-execution history.", output);
+        Assert.DoesNotContain("exited normally", output);
 
         Assert.Equal(0, server.Stop());
     }

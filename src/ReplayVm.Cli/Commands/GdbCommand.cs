@@ -41,18 +41,25 @@ internal static class GdbCommand
         var memory = CliOptions.Parsed<ulong?>(["--checkpoint-memory"], "SIZE",
             "Most host memory the replay checkpoints may use: 512M, 2G (a bare number is MiB) [default: 1/12 of the memory available].",
             "memory size", "examples: 512M, 2G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
+        var idle = CliOptions.Parsed<int?>(["--idle-timeout"], "SECONDS",
+            "Drop a gdb that sends nothing for this long while the target is stopped, so a forgotten one does not lock others out; 0 never [default: 600].",
+            "idle timeout", "a number of seconds, 0 for never", Nullable<int>(TryParseSeconds));
         var command = new Command("gdb",
             "Serve a trace to gdb (target remote 127.0.0.1:PORT) with reverse execution: reverse-stepi, " +
             "reverse-continue, watchpoints; monitor when/seek/checkpoint/info. Runs until Ctrl-C. " +
             "With --live, records GUEST while debugging it.")
         {
-            live, port, address, memory,
+            live, port, address, memory, idle,
         };
         liveOptions.AddTo(command);
         machineOptions.AddTo(command);
         command.SetAction(parsed =>
         {
-            var listen = new GdbServerOptions(parsed.GetValue(address) ?? IPAddress.Loopback, parsed.GetValue(port) ?? 1234);
+            int idleSeconds = parsed.GetValue(idle) ?? (int)GdbServerOptions.DefaultIdleTimeout.TotalSeconds;
+            var listen = new GdbServerOptions(parsed.GetValue(address) ?? IPAddress.Loopback, parsed.GetValue(port) ?? 1234)
+            {
+                IdleTimeout = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(idleSeconds),
+            };
             var settings = machineOptions.Read(parsed);
             if (parsed.GetValue(live))
                 return ExecuteLive(settings, liveOptions.Output(parsed), liveOptions.Deterministic(parsed), listen, parsed.GetValue(memory));
@@ -149,6 +156,9 @@ internal static class GdbCommand
 
     private static bool TryParsePort(string text, out int port) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= 65535;
+
+    private static bool TryParseSeconds(string text, out int seconds) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out seconds) && seconds <= 7 * 24 * 3600;
 
     private static bool TryParseAddress(string text, out IPAddress? address) => IPAddress.TryParse(text, out address);
 

@@ -7,7 +7,9 @@ namespace ReplayVm.Debugger.Gdb;
 /// Turns one decoded RSP packet into a reply for one client session (gdb manual, appendix E "Packets").
 /// It holds the session's state: no-ack mode, the last stop, and the points the client inserted (removed
 /// again when the session ends, so the next client starts clean). Unknown packets get the empty reply,
-/// malformed ones E01, failed ones E02; no packet makes it throw.
+/// malformed ones E01, failed ones E02 (or "E.reason" where gdb shows the reason). No packet makes it
+/// throw: a <see cref="DebugTargetException"/> becomes an error reply; any other exception is a bug in
+/// ReplayVm and is left to the server, which reports it loudly.
 /// </summary>
 public sealed class GdbCommandHandler
 {
@@ -29,7 +31,7 @@ public sealed class GdbCommandHandler
     /// <summary>True after QStartNoAckMode: neither side sends '+'/'-' any more.</summary>
     public bool NoAckMode { get; private set; }
 
-    /// <summary>Handles one packet; never throws (a failing target gives E02).</summary>
+    /// <summary>Handles one packet; a target that cannot do what was asked gives an error reply.</summary>
     public GdbReply Handle(ReadOnlySpan<byte> payload)
     {
         string packet = RspCodec.AsText(payload);
@@ -37,9 +39,9 @@ public sealed class GdbCommandHandler
         {
             return Dispatch(packet, payload);
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (DebugTargetException e)
         {
-            return GdbReply.Failed;
+            return GdbReply.Error(e.Message);
         }
     }
 
@@ -79,8 +81,8 @@ public sealed class GdbCommandHandler
             'z' => InsertOrRemove(args, insert: false),
             'c' => ResumeAt(args, step: false),
             's' => ResumeAt(args, step: true),
-            'b' when args == "c" => new GdbReply.Resume(_target.ReverseContinue),
-            'b' when args == "s" => new GdbReply.Resume(_ => _target.ReverseStep()),
+            'b' when args == "c" => Resume("reverse-continue", _target.ReverseContinue),
+            'b' when args == "s" => Resume("reverse-stepi", (_, _) => _target.ReverseStep()),
             'H' => args.Length >= 1 ? GdbReply.Ok : GdbReply.BadArguments,
             'T' => args == ThreadId || args == "-1" ? GdbReply.Ok : GdbReply.BadArguments,
             'D' => new GdbReply.Send("OK", ThenEndSession: true),
@@ -137,10 +139,15 @@ public sealed class GdbCommandHandler
     {
         byte[]? bytes = RspCodec.FromHex(hex);
         if (bytes is null) return GdbReply.BadArguments;
-        string output = _target.Monitor(Encoding.UTF8.GetString(bytes).Trim());
-        if (output.Length == 0) return GdbReply.Ok;
-        if (!output.EndsWith('\n')) output += "\n";
-        return new GdbReply.Send(RspCodec.ToHex(Encoding.UTF8.GetBytes(output)));
+        string command = Encoding.UTF8.GetString(bytes).Trim();
+        // On the worker, like a resume: a seek over billions of events shows progress and stops on Ctrl-C.
+        return new GdbReply.Run("monitor " + command, (cancel, progress) =>
+        {
+            string output = _target.Monitor(command, cancel, progress);
+            if (output.Length == 0) return new RunOutcome("OK");
+            if (!output.EndsWith('\n')) output += "\n";
+            return new RunOutcome(RspCodec.ToHex(Encoding.UTF8.GetBytes(output)));
+        });
     }
 
     private GdbReply VerbosePacket(string packet)
@@ -164,8 +171,8 @@ public sealed class GdbCommandHandler
             return verb[0] switch
             {
                 // C/S carry a signal to deliver; a machine has no signals to deliver, so they act as c/s.
-                'c' or 'C' => new GdbReply.Resume(_target.Continue),
-                's' or 'S' => new GdbReply.Resume(_ => _target.Step()),
+                'c' or 'C' => Resume("continue", _target.Continue),
+                's' or 'S' => Resume("stepi", (_, _) => _target.Step()),
                 _ => GdbReply.BadArguments,
             };
         }
@@ -184,6 +191,7 @@ public sealed class GdbCommandHandler
 
     private GdbReply WriteGeneralRegisters(string hex)
     {
+        if (_target.WriteRefusal is { } refusal) return GdbReply.Error(refusal);
         byte[]? bytes = RspCodec.FromHex(hex);
         if (bytes is null || bytes.Length < RiscvGdbRegisters.GPacketRegisterCount * 8) return GdbReply.BadArguments;
         bool ok = true;
@@ -216,6 +224,7 @@ public sealed class GdbCommandHandler
         if (equals < 0 || !TryParseRegisterNumber(args[..equals], out GdbRegister register)) return GdbReply.BadArguments;
         byte[]? bytes = RspCodec.FromHex(args.AsSpan(equals + 1));
         if (bytes is null || bytes.Length != register.Bytes) return GdbReply.BadArguments;
+        if (_target.WriteRefusal is { } refusal) return GdbReply.Error(refusal);
         var wide = new byte[8];
         bytes.CopyTo(wide, 0);
         ulong value = BitConverter.ToUInt64(wide);
@@ -258,6 +267,7 @@ public sealed class GdbCommandHandler
         if (colon < 0 || !TryParseAddressLength(args[..colon], out ulong address, out ulong length)) return GdbReply.BadArguments;
         byte[]? data = RspCodec.FromHex(args.AsSpan(colon + 1));
         if (data is null || (ulong)data.Length != length) return GdbReply.BadArguments;
+        if (_target.WriteRefusal is { } refusal) return GdbReply.Error(refusal);
         return data.Length == 0 || _target.WriteMemory(address, data) ? GdbReply.Ok : GdbReply.Failed;
     }
 
@@ -268,6 +278,7 @@ public sealed class GdbCommandHandler
         if (colon < 0 || !TryParseAddressLength(RspCodec.AsText(args[..colon]), out ulong address, out ulong length)) return GdbReply.BadArguments;
         ReadOnlySpan<byte> data = args[(colon + 1)..];
         if ((ulong)data.Length != length) return GdbReply.BadArguments;
+        if (_target.WriteRefusal is { } refusal) return GdbReply.Error(refusal);
         return data.Length == 0 || _target.WriteMemory(address, data) ? GdbReply.Ok : GdbReply.Failed;
     }
 
@@ -313,10 +324,29 @@ public sealed class GdbCommandHandler
         if (args.Length > 0)
         {
             if (!RspCodec.TryParseNumber(args, out ulong pc)) return GdbReply.BadArguments;
+            if (_target.WriteRefusal is { } refusal) return GdbReply.Error(refusal);
             if (!_target.WritePc(pc)) return GdbReply.Failed;
         }
-        return step ? new GdbReply.Resume(_ => _target.Step()) : new GdbReply.Resume(_target.Continue);
+        return step ? Resume("stepi", (_, _) => _target.Step()) : Resume("continue", _target.Continue);
     }
+
+    /// <summary>Resumes the target on the server's worker; the stop reply follows, after a console note about the stop if it has one.</summary>
+    private GdbReply.Run Resume(string activity, Func<CancellationToken, IProgress<RunProgress>, StopEvent> run) =>
+        new(activity, (cancel, progress) =>
+        {
+            StopEvent stop = run(cancel, progress);
+            return new RunOutcome(RecordStop(stop), ConsoleNote(stop));
+        });
+
+    /// <summary>
+    /// What gdb's own message for a stop leaves out: at the end of a recording the guest ended by exiting,
+    /// gdb says only "No more reverse-execution history", so say how the guest ended and what still works.
+    /// </summary>
+    private static string? ConsoleNote(StopEvent stop) =>
+        stop is { Reason: StopReason.EndOfRecording, GuestExitStatus: { } status }
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"replayvm: the guest exited with status {status} here, at the end of the recording; reverse-stepi, reverse-continue and monitor still work, kill or detach ends the session\n")
+            : null;
 
     /// <summary>
     /// The stop reply (manual E.3 "Stop Reply Packets"): T + signal, the stop reason, our thread, and the

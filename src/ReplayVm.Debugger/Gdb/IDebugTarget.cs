@@ -14,6 +14,12 @@ public interface IDebugTarget
     /// <summary>Instructions retired since the start of the recording: the "when" of the current state.</summary>
     ulong CurrentStep { get; }
 
+    /// <summary>
+    /// Null when registers and memory may be written; otherwise why not, in words for the user (a
+    /// recording is history: "a recording is read-only ...").
+    /// </summary>
+    string? WriteRefusal { get; }
+
     /// <summary>The current privilege mode (privileged spec 1.2, table 1.1).</summary>
     PrivilegeLevel Privilege { get; }
 
@@ -67,21 +73,26 @@ public interface IDebugTarget
     /// <summary>Undoes one instruction (or stops at the beginning of the recording).</summary>
     StopEvent ReverseStep();
 
-    /// <summary>Runs forwards until a breakpoint, watchpoint, the end, or cancellation (which stops with <see cref="StopReason.Interrupted"/>).</summary>
-    StopEvent Continue(CancellationToken cancellation);
+    /// <summary>
+    /// Runs forwards until a breakpoint, watchpoint, the end, or cancellation (which stops with
+    /// <see cref="StopReason.Interrupted"/>). <paramref name="progress"/>, when given, hears how far a
+    /// long run has got, on the running thread.
+    /// </summary>
+    StopEvent Continue(CancellationToken cancellation, IProgress<RunProgress>? progress = null);
 
     /// <summary>
     /// Runs backwards to the most recent breakpoint or watchpoint hit before the current position (what
     /// gdb expects from reverse-continue), the beginning, or until cancelled.
     /// </summary>
-    StopEvent ReverseContinue(CancellationToken cancellation);
+    StopEvent ReverseContinue(CancellationToken cancellation, IProgress<RunProgress>? progress = null);
 
     /// <summary>
     /// Runs a gdb <c>monitor</c> command and returns its output text. Commands: <c>when</c> (current
     /// instruction count), <c>seek N</c>, <c>checkpoint</c>, <c>info</c>. Unknown commands return a
-    /// one-line explanation rather than throwing.
+    /// one-line explanation rather than throwing. A command that moves (a long seek) may be cancelled
+    /// and reports progress like <see cref="Continue"/>.
     /// </summary>
-    string Monitor(string command);
+    string Monitor(string command, CancellationToken cancellation = default, IProgress<RunProgress>? progress = null);
 }
 
 /// <summary>The kinds of points gdb sets with Z0..Z4; the value is the Z packet's type digit.</summary>
@@ -119,11 +130,18 @@ public enum StopReason
     Watchpoint,
     /// <summary>The debugger interrupted the run (Ctrl-C).</summary>
     Interrupted,
-    /// <summary>A forward run reached the last recorded instruction.</summary>
+    /// <summary>
+    /// A forward run reached the last recorded instruction. It is a place, not an exit: the client stays
+    /// connected and can go back (when the guest's own exit ended the recording,
+    /// <see cref="StopEvent.GuestExitStatus"/> says with what status).
+    /// </summary>
     EndOfRecording,
     /// <summary>A reverse run reached the first recorded instruction.</summary>
     BeginningOfRecording,
-    /// <summary>The guest finished (for example through HTIF tohost) with <see cref="StopEvent.ExitStatus"/>.</summary>
+    /// <summary>
+    /// The target is gone for good, with <see cref="StopEvent.ExitStatus"/> (gdb's W packet ends its
+    /// session). A recording never reports this: its end is <see cref="EndOfRecording"/>.
+    /// </summary>
     Exited,
 }
 
@@ -134,7 +152,8 @@ public readonly record struct StopEvent(
     BreakpointType BreakpointType = BreakpointType.Software,
     WatchKind WatchKind = WatchKind.Write,
     ulong WatchAddress = 0,
-    int ExitStatus = 0)
+    int ExitStatus = 0,
+    int? GuestExitStatus = null)
 {
     public static StopEvent StepDone(ulong pc) => new(StopReason.StepDone, pc);
 
@@ -146,9 +165,24 @@ public readonly record struct StopEvent(
 
     public static StopEvent Interrupted(ulong pc) => new(StopReason.Interrupted, pc);
 
-    public static StopEvent EndOfRecording(ulong pc) => new(StopReason.EndOfRecording, pc);
+    /// <summary>At the end of the recording; <paramref name="guestExitStatus"/> when the guest's exit ended it.</summary>
+    public static StopEvent EndOfRecording(ulong pc, int? guestExitStatus = null) =>
+        new(StopReason.EndOfRecording, pc, GuestExitStatus: guestExitStatus);
 
     public static StopEvent BeginningOfRecording(ulong pc) => new(StopReason.BeginningOfRecording, pc);
 
     public static StopEvent Exited(int status) => new(StopReason.Exited, 0, ExitStatus: status);
 }
+
+/// <summary>
+/// How far a long run has got: <see cref="Position"/> is the event it is at (for a reverse run, how far
+/// back it has searched), <see cref="Fraction"/> the part of the way done (0..1), or null when the
+/// distance is unknown (a live guest running on).
+/// </summary>
+public readonly record struct RunProgress(ulong Position, double? Fraction);
+
+/// <summary>
+/// The target cannot do what was asked, for a reason the user should read (a damaged recording, a
+/// replay that left its recording): the gdb client is told the message. Other exceptions are bugs.
+/// </summary>
+public sealed class DebugTargetException(string message) : Exception(message);

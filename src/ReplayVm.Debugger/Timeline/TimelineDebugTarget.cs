@@ -17,6 +17,11 @@ namespace ReplayVm.Debugger.Timeline;
 /// direction of travel (see <see cref="StopReason.Watchpoint"/>). So a forward hit is moved back one
 /// step, to before the access; a reverse hit is already where gdb wants it, after the access, and
 /// gdb reverse-steps over the instruction itself.
+///
+/// The end of the recording is a place, like its beginning: gdb hears "replaylog:end" there (with a
+/// note when the guest's exit ended the recording) and stays connected, so it can go back. A replay
+/// that cannot follow its recording (a state hash that does not match) is a
+/// <see cref="DebugTargetException"/> with the timeline's one-line message.
 /// </summary>
 public sealed class TimelineDebugTarget : IDebugTarget
 {
@@ -37,6 +42,9 @@ public sealed class TimelineDebugTarget : IDebugTarget
     public ulong CurrentStep => _timeline.Position;
 
     public PrivilegeLevel Privilege => Hart.Mode;
+
+    public string? WriteRefusal =>
+        "a recording is read-only: its registers and memory are what the guest had then (replayvm replays, it does not alter)";
 
     public ulong ReadIntegerRegister(int index) => index is > 0 and < 32 ? Hart.GetX(index) : 0;
 
@@ -67,28 +75,31 @@ public sealed class TimelineDebugTarget : IDebugTarget
 
     public bool RemoveBreakpoint(BreakpointType type, ulong address, ulong length) => _points.Remove(type, address, length);
 
-    public StopEvent Step()
+    public StopEvent Step() => Moving(() =>
     {
         _forwardWatchStop = null;
         if (!_timeline.StepForward()) return AtEnd();
         return StopEvent.StepDone(Hart.Pc);
-    }
+    });
 
-    public StopEvent ReverseStep()
+    public StopEvent ReverseStep() => Moving(() =>
     {
         _forwardWatchStop = null;
         if (!_timeline.StepBackward()) return StopEvent.BeginningOfRecording(Hart.Pc);
         return StopEvent.StepDone(Hart.Pc);
-    }
+    });
 
-    public StopEvent Continue(CancellationToken cancellation)
+    public StopEvent Continue(CancellationToken cancellation, IProgress<RunProgress>? progress = null) =>
+        Moving(() => ContinueForward(cancellation, progress));
+
+    private StopEvent ContinueForward(CancellationToken cancellation, IProgress<RunProgress>? progress)
     {
         ulong start = _timeline.Position;
         bool skipFirstAccess = _forwardWatchStop == start;
         _forwardWatchStop = null;
         while (true)
         {
-            var stop = _timeline.Continue(_points.Breakpoints, _points.Watches, cancellation);
+            var stop = _timeline.Continue(_points.Breakpoints, _points.Watches, cancellation, Forward(progress));
             if (stop is { Kind: TimelineStopKind.Watchpoint, Hit: { } hit })
             {
                 // The access gdb was told about last time: we stopped before it, gdb did not step over it.
@@ -106,15 +117,56 @@ public sealed class TimelineDebugTarget : IDebugTarget
         }
     }
 
-    public StopEvent ReverseContinue(CancellationToken cancellation)
+    public StopEvent ReverseContinue(CancellationToken cancellation, IProgress<RunProgress>? progress = null) => Moving(() =>
     {
         _forwardWatchStop = null;
-        var stop = _timeline.ReverseContinue(_points.Breakpoints, _points.Watches, cancellation);
+        ulong origin = _timeline.Position;
+        progress?.Report(new RunProgress(origin, 0));
+        // The timeline reports the share of the way back to step 0 searched so far.
+        var searched = progress is null ? null : new ProgressAdapter(f => progress.Report(new RunProgress((ulong)(origin * (1 - f)), f)));
+        var stop = _timeline.ReverseContinue(_points.Breakpoints, _points.Watches, cancellation, searched);
         // A reverse watch hit leaves the timeline right after the access: where gdb wants it.
         return stop is { Kind: TimelineStopKind.Watchpoint, Hit: { } hit } ? WatchStop(hit) : Translate(stop);
+    });
+
+    public string Monitor(string command, CancellationToken cancellation = default, IProgress<RunProgress>? progress = null)
+    {
+        try
+        {
+            return _monitor.Run(command, cancellation, progress);
+        }
+        catch (TimelineException e)
+        {
+            throw new DebugTargetException(e.Message);
+        }
     }
 
-    public string Monitor(string command) => _monitor.Run(command);
+    /// <summary>Progress of a forward movement, with where it is; the share of the way only when the end is known.</summary>
+    private ProgressAdapter? Forward(IProgress<RunProgress>? progress)
+    {
+        if (progress is null) return null;
+        progress.Report(new RunProgress(_timeline.Position, _timeline.CanExtend ? null : 0));
+        return new ProgressAdapter(f => progress.Report(new RunProgress(_timeline.Position, _timeline.CanExtend ? null : f)));
+    }
+
+    /// <summary>The timeline's progress callback, called synchronously on the moving thread (unlike <see cref="Progress{T}"/>).</summary>
+    internal sealed class ProgressAdapter(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
+    }
+
+    /// <summary>Runs a movement; a replay that left its recording becomes the error gdb is told.</summary>
+    private static StopEvent Moving(Func<StopEvent> move)
+    {
+        try
+        {
+            return move();
+        }
+        catch (TimelineException e)
+        {
+            throw new DebugTargetException(e.Message);
+        }
+    }
 
     private StopEvent WatchStop(DebugStop hit)
     {
@@ -134,15 +186,15 @@ public sealed class TimelineDebugTarget : IDebugTarget
     };
 
     /// <summary>
-    /// At the last recorded step: if the guest itself ended the recording by exiting, gdb hears that it
-    /// exited (with its status); otherwise (instruction limit, the host stopped it, a truncated trace) it
-    /// hears that the replay log ends here, and can still go back.
+    /// At the last recorded step gdb hears that the replay log ends here, and can still go back; if the
+    /// guest itself ended the recording by exiting, the stop says with what status (gdb is told in words:
+    /// an exit reply would end its session, and the history is still there to explore).
     /// </summary>
     private StopEvent AtEnd()
     {
         var end = _timeline.Trace.End;
         return end is { Reason: CoreStopReason.GuestExit } && _timeline.Position == end.Step
-            ? StopEvent.Exited(end.ExitCode)
+            ? StopEvent.EndOfRecording(Hart.Pc, end.ExitCode)
             : StopEvent.EndOfRecording(Hart.Pc);
     }
 }

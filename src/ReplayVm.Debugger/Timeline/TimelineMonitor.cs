@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using ReplayVm.Core.Hart;
 using ReplayVm.Debugger.Disassembly;
+using ReplayVm.Debugger.Gdb;
 using ReplayVm.Replay.Timeline;
 using ReplayTimeline = ReplayVm.Replay.Timeline.Timeline;
 
@@ -9,15 +10,43 @@ namespace ReplayVm.Debugger.Timeline;
 
 /// <summary>
 /// gdb's <c>monitor</c> commands on a timeline: <c>when</c>, <c>seek N</c>, <c>checkpoint</c>,
-/// <c>info</c>, <c>last-write REG|ADDR [LEN]</c>, <c>traps [N]</c>, <c>help</c>. A position ("event", as rr calls it) is the step count: instructions
-/// retired plus exceptions taken since reset.
+/// <c>checkpoints</c>, <c>restart N</c>, <c>delete-checkpoint N</c>, <c>info</c>,
+/// <c>last-write REG|ADDR [LEN]</c>, <c>traps [N]</c>, <c>help</c>. A position ("event", as rr calls
+/// it) is the step count: instructions retired plus exceptions taken since reset. Checkpoints are
+/// numbered from 1 in the order they are made, as gdb numbers its own (which need a fork the guest
+/// does not have); tools/gdb/replayvm.py maps gdb's <c>checkpoint</c> and <c>restart</c> onto these.
 /// </summary>
 public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
 {
-    /// <summary>gdb caches registers; after a seek it must be told they changed.</summary>
-    private const string RefreshHint = "gdb still shows the old state until you run 'maintenance flush register-cache' (or 'flushregs')";
+    /// <summary>gdb caches registers; after a seek it must be told they changed. On a line of its own, so replayvm.py can drop it (it flushes itself).</summary>
+    private const string RefreshHint = "\n(gdb shows the new state after 'maintenance flush register-cache'; replayvm.py's 'seek' and 'restart' do that for you)";
 
-    public string Run(string command)
+    /// <summary>User checkpoints by number (1, 2, ...), as <c>monitor checkpoint</c> made them.</summary>
+    private readonly SortedDictionary<int, Checkpoint> _numbered = [];
+    private int _nextNumber = 1;
+
+    private CancellationToken _cancel;
+    private IProgress<double>? _progress;
+
+    public string Run(string command) => Run(command, default, null);
+
+    /// <summary>Runs a command; a seek or restart may be cancelled and reports its progress as the share of the way done.</summary>
+    public string Run(string command, CancellationToken cancel, IProgress<RunProgress>? progress)
+    {
+        _cancel = cancel;
+        _progress = progress is null ? null : new TimelineDebugTarget.ProgressAdapter(f => progress.Report(new RunProgress(timeline.Position, f)));
+        try
+        {
+            return Dispatch(command);
+        }
+        finally
+        {
+            _cancel = default;
+            _progress = null;
+        }
+    }
+
+    private string Dispatch(string command)
     {
         string[] words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (words.Length == 0) return Help();
@@ -27,6 +56,11 @@ public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
             "seek" when words.Length == 2 => Seek(words[1]),
             "seek" => "usage: monitor seek N (a step count, decimal or 0x hex)",
             "checkpoint" when words.Length == 1 => Checkpoint(),
+            "checkpoints" when words.Length == 1 => ListCheckpoints(),
+            "restart" when words.Length == 2 => Restart(words[1]),
+            "restart" => "usage: monitor restart N (a checkpoint number, as 'monitor checkpoints' lists them)",
+            "delete-checkpoint" when words.Length == 2 => DeleteCheckpoint(words[1]),
+            "delete-checkpoint" => "usage: monitor delete-checkpoint N",
             "info" when words.Length == 1 => Info(),
             "last-write" when words.Length is 2 or 3 => LastWrite(words[1], words.Length == 3 ? words[2] : null),
             "last-write" => LastWriteUsage,
@@ -40,16 +74,49 @@ public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
     private string Seek(string text)
     {
         if (!TryParseStep(text, out ulong step)) return $"not a step count: '{text}' (decimal or 0x hex)";
-        var stop = timeline.Seek(step);
+        var stop = timeline.Seek(step, _cancel, _progress);
+        if (stop.Kind == TimelineStopKind.Cancelled) return $"interrupted: stopped on the way, at event {timeline.Position}{RefreshHint}";
         return stop.Kind == TimelineStopKind.End && step > timeline.End
-            ? $"step {step} is past the end of the recording: stopped at the end, event {timeline.Position}; {RefreshHint}"
-            : $"Current event: {timeline.Position}; {RefreshHint}";
+            ? $"step {step} is past the end of the recording: stopped at the end, event {timeline.Position}{RefreshHint}"
+            : $"Current event: {timeline.Position}{RefreshHint}";
     }
 
     private string Checkpoint()
     {
         var checkpoint = timeline.AddCheckpoint();
-        return $"checkpoint at event {checkpoint.Step}";
+        int number = _nextNumber++;
+        _numbered[number] = checkpoint;
+        return $"Checkpoint {number} at event {checkpoint.Step}";
+    }
+
+    private string ListCheckpoints()
+    {
+        if (_numbered.Count == 0) return "no checkpoints (monitor checkpoint makes one here)";
+        var text = new StringBuilder();
+        foreach (var (number, checkpoint) in _numbered)
+        {
+            if (text.Length > 0) text.Append('\n');
+            text.Append(CultureInfo.InvariantCulture, $"{(checkpoint.Step == timeline.Position ? "*" : " ")} {number} at event {checkpoint.Step}");
+        }
+        return text.ToString();
+    }
+
+    private string Restart(string text)
+    {
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int number) || !_numbered.TryGetValue(number, out var checkpoint))
+            return $"no checkpoint {text} ({(_numbered.Count == 0 ? "none made yet: monitor checkpoint makes one" : "monitor checkpoints lists them")})";
+        var stop = timeline.Seek(checkpoint.Step, _cancel, _progress);
+        if (stop.Kind == TimelineStopKind.Cancelled) return $"interrupted: stopped on the way, at event {timeline.Position}{RefreshHint}";
+        return $"Restarted checkpoint {number}: current event {timeline.Position}{RefreshHint}";
+    }
+
+    private string DeleteCheckpoint(string text)
+    {
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int number) || !_numbered.Remove(number, out var checkpoint))
+            return $"no checkpoint {text}";
+        // Step 0 is the timeline's own base; a checkpoint another number still names stays.
+        if (checkpoint.Step != 0 && !_numbered.Values.Contains(checkpoint)) timeline.Checkpoints.Remove(checkpoint);
+        return $"Deleted checkpoint {number}";
     }
 
     private string Info()
@@ -74,7 +141,10 @@ public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
     private static string Help() =>
         "monitor when         the current event (instructions retired plus exceptions taken)\n" +
         "monitor seek N       go to event N\n" +
-        "monitor checkpoint   keep a checkpoint here (never thinned away)\n" +
+        "monitor checkpoint   keep a checkpoint here (never thinned away); it gets a number\n" +
+        "monitor checkpoints  list the numbered checkpoints (* = here)\n" +
+        "monitor restart N    go to checkpoint N\n" +
+        "monitor delete-checkpoint N   forget checkpoint N\n" +
         "monitor info         what the recording holds and what the checkpoints use\n" +
         "monitor last-write REG|ADDR [LEN]\n" +
         "                     the last instruction before here that wrote register REG (a0, $sp, x5, fa0, f3)\n" +

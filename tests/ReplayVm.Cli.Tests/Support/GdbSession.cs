@@ -25,6 +25,26 @@ public static class GdbSession
     /// </summary>
     public static string Run(string gdb, int port, string? symbolFile, TimeSpan timeout, params string[] commands)
     {
+        var info = StartInfo(gdb, port, symbolFile, [], commands);
+        return RunProcess(info, timeout, interruptWhen: null);
+    }
+
+    /// <summary>
+    /// As <see cref="Run"/>, but presses Ctrl-C (SIGINT to gdb, which sends the remote interrupt) once
+    /// the transcript contains <paramref name="interruptWhen"/>; the transcript is stdout and stderr interleaved.
+    /// </summary>
+    public static string RunInterrupting(string gdb, int port, string? symbolFile, TimeSpan timeout, string interruptWhen, params string[] commands)
+    {
+        var info = StartInfo(gdb, port, symbolFile, [], commands);
+        return RunProcess(info, timeout, interruptWhen);
+    }
+
+    /// <summary>As <see cref="Run"/> with extra gdb options before the commands (e.g. <c>-x tools/gdb/replayvm.py</c>).</summary>
+    public static string RunWith(string gdb, int port, string? symbolFile, TimeSpan timeout, string[] options, params string[] commands) =>
+        RunProcess(StartInfo(gdb, port, symbolFile, options, commands), timeout, interruptWhen: null);
+
+    private static ProcessStartInfo StartInfo(string gdb, int port, string? symbolFile, string[] options, string[] commands)
+    {
         var info = new ProcessStartInfo(gdb)
         {
             RedirectStandardOutput = true,
@@ -32,27 +52,56 @@ public static class GdbSession
             RedirectStandardInput = true,
             WorkingDirectory = CliProcess.RepoRoot,
         };
-        List<string> setup = ["set pagination off", "set architecture riscv:rv64"];
+        List<string> setup = ["set pagination off", "set architecture riscv:rv64", "directory tools/guests"];
         if (symbolFile is not null) setup.Add($"file {symbolFile}");
-        setup.Add($"target remote 127.0.0.1:{port}");
         info.ArgumentList.Add("-batch");
         info.ArgumentList.Add("-nx");
-        foreach (var command in setup.Concat(commands))
+        foreach (var command in setup)
         {
             info.ArgumentList.Add("-ex");
             info.ArgumentList.Add(command);
         }
+        foreach (var option in options) info.ArgumentList.Add(option);
+        foreach (var command in commands.Prepend($"target remote 127.0.0.1:{port}"))
+        {
+            info.ArgumentList.Add("-ex");
+            info.ArgumentList.Add(command);
+        }
+        return info;
+    }
+
+    private static string RunProcess(ProcessStartInfo info, TimeSpan timeout, string? interruptWhen)
+    {
         using var process = Process.Start(info)!;
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var transcript = new System.Text.StringBuilder();
+        bool interrupted = false;
+        void Collect(string? line)
+        {
+            if (line is null) return;
+            lock (transcript)
+            {
+                transcript.Append(line).Append('\n');
+                if (interruptWhen is null || interrupted || !line.Contains(interruptWhen, StringComparison.Ordinal)) return;
+                interrupted = true;
+                Kill(process.Id, 2);
+            }
+        }
+        process.OutputDataReceived += (_, e) => Collect(e.Data);
+        process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gdb did not finish in {timeout.TotalSeconds:0} s:\n{stdout.Result}\n{stderr.Result}");
+            lock (transcript) throw new TimeoutException($"gdb did not finish in {timeout.TotalSeconds:0} s:\n{transcript}");
         }
-        return stdout.Result + "\n" + stderr.Result;
+        process.WaitForExit(); // the output handlers have run
+        lock (transcript) return transcript.ToString();
     }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 }
 
 /// <summary>Reads the labelled <c>printf</c> lines tests ask gdb for out of its transcript.</summary>

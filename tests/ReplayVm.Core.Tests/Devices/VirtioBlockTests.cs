@@ -144,7 +144,10 @@ public class VirtioBlockTests
         Assert.Equal(0x40u, h.Reg(0x070) & 0x40);
     }
 
-    /// <summary>Any descriptor table, avail ring and register poking: the device never throws.</summary>
+    /// <summary>
+    /// Any descriptor table, avail ring and register poking: the device never throws (a host bug is not
+    /// a guest fault), writes only where the spec lets it, and completes only chains it was offered.
+    /// </summary>
     [Property(MaxTest = 300)]
     public Property Random_rings_never_throw()
     {
@@ -173,12 +176,23 @@ public class VirtioBlockTests
             }
             h.WriteU32(VirtioDriverHarness.Header, s.descriptors[0].Item5);
             h.WriteU64(VirtioDriverHarness.Header + 8, s.sector);
+            byte[] before = h.SnapshotRam();
+            // Any exception escapes and fails the property: only protocol violations are the guest's (Guard).
             foreach (int head in s.heads) h.Offer((ushort)head);
             // An avail index that jumps past the queue size.
             if (s.jump == 1) { h.WriteU16(VirtioDriverHarness.Avail + 2, 0x7000); h.SetReg(0x50, 0); }
             h.SetReg(0x50, 5); // a queue that does not exist
             h.SetReg(0x064, 0xFFFF_FFFF);
-            return true;
+
+            var outside = h.WritesOutsideTheRules(before, s.descriptors.Select(d => (d.address, d.length, d.Item3)));
+            var used = h.UsedEntries();
+            bool needsReset = (h.Reg(0x070) & 0x40) != 0;
+            return (outside.Count == 0).Label($"the device wrote outside the used ring and writable buffers, at 0x{outside.FirstOrDefault():x}; descriptors " +
+                    string.Join(", ", s.descriptors.Select(d => $"0x{d.address:x}+{d.length} f{d.Item3} n{d.Item4}")) + $"; heads {string.Join(",", s.heads)}")
+                .And((used.Count <= s.heads.Length).Label($"{used.Count} used entries for {s.heads.Length} offers"))
+                .And(used.All(u => u.Id < VirtioDriverHarness.QueueSize && s.heads.Contains((int)u.Id)).Label("a used id that was never offered"))
+                // A head outside the queue is a violation the device must flag rather than skip silently.
+                .And((!s.heads.Take(used.Count + 1).Any(head => head >= VirtioDriverHarness.QueueSize) || needsReset).Label("an out-of-range head was not flagged"));
         });
     }
 }

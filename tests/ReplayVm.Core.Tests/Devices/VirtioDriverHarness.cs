@@ -70,6 +70,55 @@ public sealed class VirtioDriverHarness
         WriteU16(d + 14, next);
     }
 
+    /// <summary>A copy of all of RAM, to compare with after the device ran.</summary>
+    public byte[] SnapshotRam() => Ram.Read(RamBase, (int)RamSize).ToArray();
+
+    /// <summary>
+    /// The addresses the device changed since <paramref name="before"/> outside what the spec lets it
+    /// write (2.7.13): the used ring and the device-writable buffers of the descriptor table (flag
+    /// WRITE = 2); the available ring is the driver's, written by <see cref="Offer"/>. Empty when the
+    /// device behaved.
+    /// </summary>
+    public List<ulong> WritesOutsideTheRules(byte[] before, IEnumerable<(ulong Address, uint Length, ushort Flags)> descriptors)
+    {
+        var allowed = new List<(ulong From, ulong To)>
+        {
+            (Avail, Avail + 6 + 2UL * QueueSize),
+            (Used, Used + 6 + 8UL * QueueSize),
+        };
+        foreach (var (address, length, flags) in descriptors)
+        {
+            // The buffer's part inside RAM (a buffer may start below RAM or run past its end).
+            UInt128 end = (UInt128)address + length;
+            if ((flags & 2) != 0 && end > RamBase && address < RamBase + RamSize)
+                allowed.Add((Math.Max(address, RamBase), (ulong)UInt128.Min(end, RamBase + RamSize)));
+        }
+        var after = Ram.Read(RamBase, (int)RamSize);
+        var bad = new List<ulong>();
+        for (int i = 0; i < before.Length; i++)
+        {
+            ulong a = RamBase + (ulong)i;
+            if (before[i] != after[i] && !allowed.Any(r => a >= r.From && a < r.To)) bad.Add(a);
+        }
+        return bad;
+    }
+
+    /// <summary>
+    /// The used ring's entries (spec 2.7.8): (id, len) for each index up to used.idx; a driver may rely on
+    /// each id being a head it offered and on no more entries than it offered.
+    /// </summary>
+    public List<(uint Id, uint Length)> UsedEntries()
+    {
+        ushort index = ReadU16(Used + 2);
+        var entries = new List<(uint, uint)>();
+        for (int i = 0; i < index; i++)
+        {
+            ulong e = Used + 4 + 8 * (ulong)(i % QueueSize);
+            entries.Add((ReadU32(e), ReadU32(e + 4)));
+        }
+        return entries;
+    }
+
     /// <summary>Offers the chain starting at <paramref name="head"/> and notifies queue 0.</summary>
     public void Offer(ushort head)
     {

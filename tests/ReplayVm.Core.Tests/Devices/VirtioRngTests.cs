@@ -127,7 +127,10 @@ public class VirtioRngTests
         Assert.True(a[8..].SequenceEqual(c[..5])); // block k of step s is block k-1 of step s+1
     }
 
-    /// <summary>Any descriptor table, avail ring and register poking: the device never throws and never writes outside its buffers' RAM.</summary>
+    /// <summary>
+    /// Any descriptor table, avail ring and register poking: the device never throws (a host bug is not a
+    /// guest fault), writes only its used ring and writable buffers, and completes only offered chains.
+    /// </summary>
     [Property(MaxTest = 300)]
     public Property Random_descriptor_tables_never_throw()
     {
@@ -152,11 +155,20 @@ public class VirtioRngTests
                 var (address, length, flags, next) = s.descriptors[i];
                 h.SetDescriptor(i, address, length, flags, next);
             }
+            byte[] before = h.SnapshotRam();
+            // Any exception escapes and fails the property: only protocol violations are the guest's (Guard).
             foreach (int head in s.heads) h.Offer((ushort)head);
             if (s.jump == 1) { h.WriteU16(VirtioDriverHarness.Avail + 2, 0x7000); h.SetReg(0x50, 0); }
             h.SetReg(0x50, 5); // a queue that does not exist
             h.SetReg(0x064, 0xFFFF_FFFF);
-            return port.Requests.All(r => r.Length is > 0 and <= VirtioRng.MaxBytesPerRequest);
+            var outside = h.WritesOutsideTheRules(before, s.descriptors.Select(d => (d.address, d.length, d.Item3)));
+            var used = h.UsedEntries();
+            return port.Requests.All(r => r.Length is > 0 and <= VirtioRng.MaxBytesPerRequest).Label("an entropy request of no or too many bytes")
+                .And((outside.Count == 0).Label($"the device wrote outside the used ring and writable buffers, at 0x{outside.FirstOrDefault():x}"))
+                .And((used.Count <= s.heads.Length).Label($"{used.Count} used entries for {s.heads.Length} offers"))
+                .And(used.All(u => s.heads.Contains((int)u.Id)).Label("a used id that was never offered"))
+                // What the device says it wrote fits the chain's writable buffers and was asked of the entropy port.
+                .And((used.Sum(u => (long)u.Length) <= port.Requests.Sum(r => (long)r.Length)).Label("used lengths exceed the entropy read"));
         });
     }
 }

@@ -61,6 +61,9 @@ public sealed class FakeDebugTarget : IDebugTarget
     public List<string> MonitorCommands { get; } = [];
 
     public ulong CurrentStep => _state.Step;
+
+    /// <summary>Null: the fake lets gdb write (to test the write packets); set it to act as a read-only recording.</summary>
+    public string? WriteRefusal { get; set; }
     public PrivilegeLevel Privilege => PrivilegeLevel.Machine;
 
     public ulong ReadIntegerRegister(int index) => index == 0 ? 0 : _state.X[index];
@@ -71,7 +74,7 @@ public sealed class FakeDebugTarget : IDebugTarget
         return true;
     }
 
-    public ulong ReadPc() => _state.Pc;
+    public ulong ReadPc() => PcReadsThrow ? throw new InvalidOperationException("injected bug") : _state.Pc;
 
     public bool WritePc(ulong value)
     {
@@ -135,10 +138,11 @@ public sealed class FakeDebugTarget : IDebugTarget
         return StopEvent.StepDone(_state.Pc);
     }
 
-    public StopEvent Continue(CancellationToken cancellation)
+    public StopEvent Continue(CancellationToken cancellation, IProgress<RunProgress>? progress = null)
     {
         if (SpinUntilCancelled)
         {
+            progress?.Report(new RunProgress(_state.Step, 0.5));
             cancellation.WaitHandle.WaitOne();
             return StopEvent.Interrupted(_state.Pc);
         }
@@ -151,10 +155,16 @@ public sealed class FakeDebugTarget : IDebugTarget
             ExecuteOne();
             if (BreakpointAt(_state.Pc) is { } bp) return StopEvent.AtBreakpoint(_state.Pc, bp);
         }
-        return StopEvent.EndOfRecording(_state.Pc);
+        return StopEvent.EndOfRecording(_state.Pc, GuestExitStatus);
     }
 
-    public StopEvent ReverseContinue(CancellationToken cancellation)
+    /// <summary>Set to make the end of the recording one where the guest exited with this status.</summary>
+    public int? GuestExitStatus { get; set; }
+
+    /// <summary>Set to make reading the pc fail as a bug in ReplayVm would (an unexpected exception).</summary>
+    public bool PcReadsThrow { get; set; }
+
+    public StopEvent ReverseContinue(CancellationToken cancellation, IProgress<RunProgress>? progress = null)
     {
         while (_history.Count > 0)
         {
@@ -169,7 +179,7 @@ public sealed class FakeDebugTarget : IDebugTarget
         return StopEvent.BeginningOfRecording(_state.Pc);
     }
 
-    public string Monitor(string command)
+    public string Monitor(string command, CancellationToken cancellation = default, IProgress<RunProgress>? progress = null)
     {
         MonitorCommands.Add(command);
         string[] words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);

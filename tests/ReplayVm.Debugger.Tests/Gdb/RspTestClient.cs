@@ -72,14 +72,18 @@ public sealed class RunningServer : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
 
-    public RunningServer(IDebugTarget target)
+    public RunningServer(IDebugTarget target, GdbServerOptions? options = null)
     {
-        Server = new GdbServer(target, new GdbServerOptions(System.Net.IPAddress.Loopback, 0));
+        options ??= new GdbServerOptions(System.Net.IPAddress.Loopback, 0);
+        Server = new GdbServer(target, options with { Address = System.Net.IPAddress.Loopback, Port = 0 }, Log.Enqueue);
         Server.Start();
         Serving = Task.Run(() => Server.RunAsync(_stop.Token));
     }
 
     public GdbServer Server { get; }
+
+    /// <summary>What the server logged (connections, refusals, internal errors).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; } = new();
     public Task Serving { get; }
     public int Port => Server.Port;
 

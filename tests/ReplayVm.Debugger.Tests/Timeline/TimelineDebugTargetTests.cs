@@ -54,10 +54,12 @@ public sealed class TimelineDebugTargetTests
     {
         var (target, timeline) = Open();
         var end = target.Continue(CancellationToken.None);
-        Assert.Equal(GdbStopReason.Exited, end.Reason);
-        Assert.Equal(0, end.ExitStatus);
+        // The end is a place gdb stays at (and can leave backwards), with how the guest ended.
+        Assert.Equal(GdbStopReason.EndOfRecording, end.Reason);
+        Assert.Equal(0, end.GuestExitStatus);
         Assert.Equal(timeline.End, target.CurrentStep);
-        Assert.Equal(GdbStopReason.Exited, target.Step().Reason);
+        Assert.Equal(GdbStopReason.EndOfRecording, target.Step().Reason);
+        Assert.Equal(timeline.End, target.CurrentStep);
 
         var start = target.ReverseContinue(CancellationToken.None);
         Assert.Equal(GdbStopReason.BeginningOfRecording, start.Reason);
@@ -151,10 +153,19 @@ public sealed class TimelineDebugTargetTests
     {
         var (target, timeline) = Open();
         Assert.Equal("Current event: 0", target.Monitor("when"));
-        Assert.StartsWith("Current event: 100;", target.Monitor("seek 100"));
+        Assert.StartsWith("Current event: 100\n", target.Monitor("seek 100"));
         Assert.Equal(100UL, target.CurrentStep);
-        Assert.Equal("checkpoint at event 100", target.Monitor("checkpoint"));
+        Assert.Equal("Checkpoint 1 at event 100", target.Monitor("checkpoint"));
         Assert.NotNull(timeline.Checkpoints.At(100));
+        target.Monitor("seek 250");
+        Assert.Equal("Checkpoint 2 at event 250", target.Monitor("checkpoint"));
+        Assert.Equal("  1 at event 100\n* 2 at event 250", target.Monitor("checkpoints"));
+        Assert.StartsWith("Restarted checkpoint 1: current event 100\n", target.Monitor("restart 1"));
+        Assert.Equal(100UL, target.CurrentStep);
+        Assert.StartsWith("no checkpoint 3", target.Monitor("restart 3"));
+        Assert.Equal("Deleted checkpoint 2", target.Monitor("delete-checkpoint 2"));
+        Assert.Null(timeline.Checkpoints.At(250));
+        Assert.Equal("* 1 at event 100", target.Monitor("checkpoints"));
         Assert.StartsWith("step 99999999 is past the end", target.Monitor("seek 99999999"));
         Assert.Equal(timeline.End, target.CurrentStep);
         Assert.Contains("ended by GuestExit (status 0)", target.Monitor("info"));
