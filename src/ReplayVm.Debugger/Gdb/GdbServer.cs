@@ -472,7 +472,8 @@ public sealed class GdbServer : IDisposable
             {
                 double distance = p.Position >= prev.Position ? p.Position - prev.Position : prev.Position - p.Position;
                 double rate = distance / (now - prev.At).TotalSeconds;
-                text.Append(CultureInfo.InvariantCulture, rate >= 1e6 ? $", {rate / 1e6:0.#} M events/s" : $", {rate / 1e3:0} k events/s");
+                if (rate >= 1e6) text.Append(CultureInfo.InvariantCulture, $", {rate / 1e6:0.#} M events/s");
+                else text.Append(CultureInfo.InvariantCulture, $", {rate / 1e3:0} k events/s");
             }
             _previous = (p.Position, now);
             return text.Append("; Ctrl-C stops it\n").ToString();
