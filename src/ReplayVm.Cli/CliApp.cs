@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using ReplayVm.Cli.Commands;
+using ReplayVm.Core;
+using ReplayVm.Core.Translation;
 using ReplayVm.Cli.Hosting;
 using ReplayVm.Core.Loading;
 using ReplayVm.Replay.Format;
@@ -34,6 +36,7 @@ public static class CliApp
             BackupCommand.Create(),
             ConsoleCommand.Create(),
             StatusCommand.Create(),
+            EngineOption,
         };
 
         ParseResult parsed = root.Parse(args);
@@ -41,6 +44,7 @@ public static class CliApp
         if (!errorsIgnored && FirstProblem(parsed) is { } problem)
             return Fail(problem);
 
+        if (parsed.GetValue(EngineOption) is { } engine) MachineConfig.DefaultEngine = engine;
         try
         {
             // Our own Ctrl-C handling (RunCommand) and error reporting replace the library's.
@@ -54,6 +58,24 @@ public static class CliApp
         {
             return Fail(e.Message);
         }
+    }
+
+    /// <summary><c>--engine</c>, for every command that runs a guest (run, record, replay, debug, gdb); results never depend on it.</summary>
+    private static readonly Option<ExecutionEngine?> EngineOption = CreateEngineOption();
+
+    private static Option<ExecutionEngine?> CreateEngineOption()
+    {
+        var option = CliOptions.Parsed<ExecutionEngine?>(["--engine"], "translator|interpreter",
+            $"How guest code runs: translator (hot code compiled to .NET IL) or interpreter (the reference); results are identical [default: {MachineConfig.DefaultEngine.Name()}].",
+            "engine", "translator or interpreter",
+            (string text, out ExecutionEngine? value) =>
+            {
+                bool ok = ExecutionEngineNames.TryParse(text, out var engine);
+                value = ok ? engine : null;
+                return ok;
+            });
+        option.Recursive = true;
+        return option;
     }
 
     /// <summary>

@@ -33,7 +33,7 @@ public sealed partial class Machine : IInputSink
         _console = consoleOutput;
         Ram = new MainMemory(MemoryMap.RamBase, config.RamSize);
         Bus = new Bus(Ram);
-        Hart = new Hart.Hart(Bus);
+        Hart = new Hart.Hart(Bus) { Engine = config.Engine };
         Clint = new Clint(Hart.Clock, Hart.EndSlice);
         Uart = new Uart16550(consoleOutput, Hart.EndSlice);
         Bus.Map(MemoryMap.ClintBase, MemoryMap.ClintSize, Clint);

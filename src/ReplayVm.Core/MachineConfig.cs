@@ -24,6 +24,14 @@ public sealed record MachineConfig
     public ulong RamSize { get; init; } = MemoryMap.DefaultRamSize;
     public BoardKind Board { get; init; } = BoardKind.Virt;
 
+    /// <summary>How guest code is executed (<c>--engine</c>). Never changes a run's result, so it is not
+    /// recorded in traces: a trace replays on either engine, and machines rebuilt from a trace (replay,
+    /// checkpoints, the debugger's timeline) take <see cref="DefaultEngine"/>.</summary>
+    public Translation.ExecutionEngine Engine { get; init; } = DefaultEngine;
+
+    /// <summary>The engine of configurations that do not name one; the CLI sets it from <c>--engine</c>.</summary>
+    public static Translation.ExecutionEngine DefaultEngine { get; set; } = Translation.ExecutionEngine.Interpreter;
+
     /// <summary>The kernel command line published as /chosen/bootargs in the device tree (<c>--append</c>); none when null.</summary>
     public string? Bootargs { get; init; }
 }

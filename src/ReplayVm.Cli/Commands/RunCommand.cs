@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ReplayVm.Cli.Hosting;
 using ReplayVm.Core;
+using ReplayVm.Core.Translation;
 
 namespace ReplayVm.Cli.Commands;
 
@@ -35,17 +36,21 @@ internal static class RunCommand
         clock.Stop();
         disks.Flush();
 
-        if (settings.Stats) PrintStats(result, clock.Elapsed);
+        if (settings.Stats) PrintStats(result, clock.Elapsed, machine);
         return console.ExitStatus(result, settings.MaxInstructions);
     }
 
     /// <summary>The --stats lines: instructions, MIPS and the stop reason, on stderr.</summary>
-    public static void PrintStats(RunResult result, TimeSpan elapsed)
+    public static void PrintStats(RunResult result, TimeSpan elapsed, Machine? machine = null)
     {
         double mips = elapsed.TotalSeconds > 0 ? result.InstructionsRetired / elapsed.TotalSeconds / 1e6 : 0;
         var error = Console.Error;
         error.WriteLine($"instructions: {result.InstructionsRetired}");
         error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mips: {mips:F2}"));
         error.WriteLine($"stop: {result.Reason}" + (result.Reason == StopReason.GuestExit ? $" (exit code {result.ExitCode})" : ""));
+        if (machine is null) return;
+        var t = machine.Hart.TranslatorStats;
+        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"engine: {machine.Hart.Engine.Name()}, {t.RegionsTranslated} regions ({t.InstructionsTranslated} instructions) translated in {t.TranslationTime.TotalMilliseconds:F0} ms, {t.CacheFlushes} cache flushes, {GC.CollectionCount(0)} gen0 GCs; {t.RegionRuns} region runs ({t.RegionSteps} steps), {t.InterpreterRuns} interpreter runs ({t.InterpretedSteps} steps)"));
     }
 }

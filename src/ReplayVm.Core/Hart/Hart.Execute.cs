@@ -13,10 +13,18 @@ public sealed unsafe partial class Hart
     /// advances pc) or raises an exception and leaves the architectural state as it was, as the
     /// spec requires of a trapping instruction (both count as a step).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void RunSlice(ulong sliceEnd)
     {
         SliceEnd = sliceEnd;
+        if (_engine == Translation.ExecutionEngine.Translator) RunTranslated();
+        else Interpret();
+    }
+
+    /// <summary>The interpreter: runs until <see cref="Steps"/> reaches <see cref="SliceEnd"/> (or, for
+    /// the translator, <see cref="_returnAtTransfer"/>, until its first taken control transfer or trap).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Interpret()
+    {
         // Step count and pc live in registers. The fields are stored, never reloaded, where another
         // method may look at them: on the full fetch path below, at the slice's end, and at the
         // top of every case that calls out (memory access, CSRs, traps, A, F and D). The cases that
@@ -234,6 +242,11 @@ public sealed unsafe partial class Hart
         continue;
         jumped:
         steps++;
+        if (_returnAtTransfer)
+        {
+            pc = target;
+            break;
+        }
         // A taken branch or jump that stays in its page (loops, mostly) finds its target's slot
         // from this one, as straight-line code does: same virtual page, so the same physical page
         // and decode page (the fetch translation cannot change without ending the slice). pc still
@@ -252,6 +265,7 @@ public sealed unsafe partial class Hart
         trapped:
         pc = Pc; // the exception moved pc to the trap vector
         steps++;
+        if (_returnAtTransfer) break;
         }
         Steps = steps;
         Pc = pc;

@@ -48,7 +48,7 @@ public sealed unsafe partial class Hart
         _ramPointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.Bytes));
         _pageEpochs = (uint*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.PageEpochs));
         Clock = new GuestClock(this);
-        _ram.CodeInvalidated = EndSlice;
+        _ram.CodeInvalidated = CodeChanged;
         Reset();
     }
 

@@ -98,6 +98,13 @@ public sealed class PageEdgeFastPathTests
         return (machine, image);
     }
 
+    private static RunResult RunTranslated(Machine m)
+    {
+        m.Hart.Engine = Core.Translation.ExecutionEngine.Translator;
+        m.Hart.TranslationThreshold = 1;
+        return m.Run(1_000_000);
+    }
+
     private static ulong[] Registers(Machine m) => Enumerable.Range(0, 32).Select(i => m.Hart.GetX(i)).ToArray();
 
     [Fact]
@@ -128,7 +135,13 @@ public sealed class PageEdgeFastPathTests
         var steppingEnd = stepping.Run(1_000_000);
         Assert.Equal(StopReason.GuestExit, steppingEnd.Reason);
 
-        foreach (var other in new[] { slow, stepping })
+        // The translator (every entry translated at once): blocks end at the page's edge.
+        var (translated, _) = Boot();
+        var translatedEnd = RunTranslated(translated);
+        Assert.Equal(StopReason.GuestExit, translatedEnd.Reason);
+        Assert.True(translated.Hart.TranslatorStats.RegionsTranslated > 0);
+
+        foreach (var other in new[] { slow, stepping, translated })
         {
             Assert.Equal(Registers(fast), Registers(other));
             Assert.Equal(fast.Hart.Steps, other.Hart.Steps);

@@ -27,19 +27,17 @@ public static class FpDifferential
         var qemu = RunQemu(elf, serial);
         if (qemu.TimedOut || qemu.ExitCode != 0)
             return $"QEMU did not finish {source} cleanly (exit {qemu.ExitCode}, timed out {qemu.TimedOut}): {qemu.Stderr.Trim()}";
-        var console = new List<byte>();
-        var machine = new Machine(new MachineConfig(), NoInput.Instance, console.Add);
-        machine.LoadElf(ElfImage.Parse(File.ReadAllBytes(elf)));
-        RunResult result;
+        ReplayVmOutcome ours;
         try
         {
-            result = machine.Run((ulong)cases.Count * 64 + 2_000_000);
+            // Both engines (ReplayVmRunner checks they agree to the state hash), then QEMU against them.
+            ours = ReplayVmRunner.Run(File.ReadAllBytes(elf), (ulong)cases.Count * 64 + 2_000_000);
         }
         catch (Exception e)
         {
-            return $"ReplayVm threw {e.GetType().Name} at pc 0x{machine.Hart.Pc:x} ({source}): {e.Message}";
+            return $"ReplayVm threw {e.GetType().Name} ({source}): {e.Message}";
         }
-        var ours = new ReplayVmOutcome(console.ToArray(), result);
+        var result = ours.Result;
         if (TrapReport(ours.Console) is { } trap) return $"ReplayVm trapped: {trap} ({source})";
         if (result.Reason != StopReason.GuestExit) return $"ReplayVm stopped with {result.Reason} ({result.Detail}) ({source})";
 

@@ -29,7 +29,9 @@ public sealed unsafe partial class Hart
     public void SetBreakpoints(IEnumerable<ulong>? pcs)
     {
         var set = pcs is null ? null : new HashSet<ulong>(pcs);
+        var before = _breakpoints;
         _breakpoints = set is { Count: > 0 } ? set : null;
+        BreakpointsChanged(before, _breakpoints);
         _stepByStep = _breakpoints is not null || _watchingRegisters;
     }
 

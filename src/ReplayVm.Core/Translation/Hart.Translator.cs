@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using ReplayVm.Core.Memory;
+using ReplayVm.Core.Translation;
+
+namespace ReplayVm.Core.Hart;
+
+/// <summary>
+/// The translator engine's dispatcher: finds (or, once the code is hot, makes) the translated
+/// region at pc and runs it; whatever it cannot run — cold code, instructions left to the
+/// interpreter, a block that would overrun the slice, register-write watches — the interpreter
+/// runs, up to its next control transfer. Results are identical to the interpreter's by
+/// construction (see <see cref="RegionCompiler"/>) and by test.
+/// </summary>
+public sealed unsafe partial class Hart
+{
+    /// <summary>Arrivals at an entry before it is translated by default: code that runs a few times is cheaper to interpret.</summary>
+    public const int DefaultTranslationThreshold = 16;
+
+    private int _hotThreshold = DefaultTranslationThreshold;
+
+    /// <summary>How many arrivals at an entry make it hot enough to translate (1 to 255; 1 translates
+    /// everything at once, which tests use to put every instruction through the translator).</summary>
+    public int TranslationThreshold
+    {
+        get => _hotThreshold;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 255);
+            _hotThreshold = value;
+        }
+    }
+
+    /// <summary>Most regions kept; beyond it the whole cache is dropped (as QEMU flushes its code buffer) and refills with what is hot.</summary>
+    internal const int MaxRegions = 16384;
+
+    private ExecutionEngine _engine = ExecutionEngine.Interpreter;
+    private TranslationPage?[]? _translationPages;
+    private int _regionCount;
+    private const int JumpCacheSize = 4096;
+    /// <summary>Regions by virtual pc, valid while their <see cref="TranslatedRegion.Epoch"/> is
+    /// <see cref="_translationEpoch"/>: the dispatcher's first look, and the indirect-jump cache that
+    /// finds a jalr's target (returns, jump tables) in one load and two compares.</summary>
+    private readonly TranslatedRegion?[] _jumpCache = new TranslatedRegion?[JumpCacheSize];
+    /// <summary>Advanced whenever what a region's lookup depends on changes: the TLB and the modes
+    /// (<see cref="TranslationChanged"/>), cached code (<see cref="CodeChanged"/>), breakpoints, the cache itself.</summary>
+    private ulong _translationEpoch = 1;
+    /// <summary>Set while the interpreter runs for the translator: it returns at its next taken control transfer or trap.</summary>
+    private bool _returnAtTransfer;
+
+    /// <summary>Which engine runs guest code; see <see cref="ExecutionEngine"/>. Changing it never changes results.</summary>
+    public ExecutionEngine Engine
+    {
+        get => _engine;
+        set
+        {
+            _engine = value;
+            DropTranslations();
+        }
+    }
+
+    /// <summary>Counters of the translator's work, for benchmarks.</summary>
+    public TranslatorStatistics TranslatorStats { get; } = new();
+
+    /// <summary>Drops every translated region (they are rebuilt from hot code on demand).</summary>
+    public void DropTranslations()
+    {
+        _translationPages = null;
+        _regionCount = 0;
+        _translationEpoch++;
+    }
+
+    /// <summary>Cached decodes were dropped (a store into code, DMA, fence.i, a restore): the slice ends
+    /// (the interpreter may be walking the dropped page) and cached region lookups are stale.</summary>
+    private void CodeChanged()
+    {
+        SliceEnd = 0;
+        _translationEpoch++;
+    }
+
+    private void RunTranslated()
+    {
+        _translationPages ??= new TranslationPage?[_decodedPages.Length];
+        while (Steps < SliceEnd)
+        {
+            if (_watchingRegisters)
+            {
+                // Register-write watches check every retired instruction: the interpreter's slow path (documented cost).
+                Interpret();
+                continue;
+            }
+            ulong pc = Pc;
+            ref TranslatedRegion? cached = ref _jumpCache[(pc >> 1) & (JumpCacheSize - 1)];
+            TranslatedRegion? region = cached;
+            if (region is null || region.VirtualPc != pc || region.Epoch != _translationEpoch)
+            {
+                region = FindRegion(pc);
+                if (region is not null)
+                {
+                    region.Epoch = _translationEpoch;
+                    cached = region;
+                }
+            }
+            if (region?.Code is { } code)
+            {
+                if (region.StartsAtBreakpoint && _breakpoints is not null && StopsAtBreakpoint(Pc, Steps)) break;
+                ulong before = Steps;
+                code(this);
+                TranslatorStats.RegionRuns++;
+                TranslatorStats.RegionSteps += Steps - before;
+                if (Steps != before) continue;
+                // The entry block did not fit before the slice's end: the interpreter steps to it.
+            }
+            _returnAtTransfer = true;
+            ulong interpretedFrom = Steps;
+            Interpret();
+            TranslatorStats.InterpreterRuns++;
+            TranslatorStats.InterpretedSteps += Steps - interpretedFrom;
+            _returnAtTransfer = false;
+        }
+    }
+
+    /// <summary>The region at virtual <paramref name="pc"/>, translating it if it has become hot; null when the interpreter must run.</summary>
+    private TranslatedRegion? FindRegion(ulong pc)
+    {
+        ulong physical = pc;
+        if (_fetchViaTlb)
+        {
+            ulong vpn = pc >> 12;
+            if (vpn != _fetchVirtualPage)
+            {
+                ref TlbEntry e = ref _tlbPointer[vpn & TlbMask];
+                if (e.ExecuteTag != vpn) return null; // the interpreter's fetch translates (and may fault)
+                _fetchVirtualPage = vpn;
+                _fetchPhysicalPage = e.PhysicalPage;
+            }
+            physical = _fetchPhysicalPage | (pc & PageMask);
+        }
+        ulong offset = physical - _ramBase;
+        if (offset >= _ramSize) return null;
+        ulong pageIndex = offset >> MainMemory.PageShift;
+        var decoded = _decodedPages[pageIndex];
+        if (decoded is null) return null; // first execution since the page was written: the interpreter decodes
+        var page = _translationPages![pageIndex];
+        if (page is null || !ReferenceEquals(page.Source, decoded))
+        {
+            page = new TranslationPage(decoded);
+            _translationPages[pageIndex] = page;
+        }
+        int slot = (int)(offset & (MainMemory.PageSize - 1)) >> 1;
+        var region = page.Entries[slot];
+        if (region is not null && region.VirtualPc == pc && region.DataViaTlb == _dataViaTlb) return region;
+        if (page.Heat[slot] < _hotThreshold - 1)
+        {
+            page.Heat[slot]++;
+            return null;
+        }
+        region = Translate(pc, offset, decoded);
+        if (_regionCount >= MaxRegions)
+        {
+            Array.Clear(_translationPages);
+            _regionCount = 0;
+            _translationEpoch++;
+            TranslatorStats.CacheFlushes++;
+            page = new TranslationPage(decoded);
+            _translationPages[pageIndex] = page;
+        }
+        page.Entries[slot] = region;
+        _regionCount++;
+        return region;
+    }
+
+    private TranslatedRegion Translate(ulong pc, ulong entryOffset, DecodedInstruction[] decoded)
+    {
+        long start = Stopwatch.GetTimestamp();
+        ulong pageOffset = entryOffset & ~(ulong)(MainMemory.PageSize - 1);
+        ulong pageVirtual = pc & ~PageMask;
+        (bool, DecodedInstruction) Fetch(ulong at)
+        {
+            int slotIndex = (int)(at - pageVirtual) >> 1;
+            ref DecodedInstruction slot = ref decoded[slotIndex];
+            if (slot.Op != Opcode.NotDecoded) return (true, slot);
+            ulong offset = pageOffset + (at - pageVirtual);
+            uint raw = *(ushort*)(_ramPointer + offset);
+            if ((raw & 3) == 3)
+            {
+                // A 32-bit instruction in the last parcel is never cached (see FetchFull), nor translated.
+                if (slotIndex == MainMemory.SlotsPerPage - 1 || offset + 4 > _ramSize) return (false, default);
+                raw = *(uint*)(_ramPointer + offset);
+            }
+            slot = Decoder.Decode(raw);
+            return (true, slot);
+        }
+        var breakpoints = _breakpoints;
+        var plan = RegionPlan.Discover(pc, Fetch, at => breakpoints is not null && breakpoints.Contains(at));
+        TranslatedRegion region;
+        if (plan is null)
+        {
+            region = new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
+        }
+        else
+        {
+            var targets = new RegionTargets
+            {
+                Registers = _xp,
+                Ram = _ramPointer,
+                RamBase = _ramBase,
+                RamSize = _ramSize,
+                Tlb = _tlbPointer,
+                TlbMask = TlbMask,
+                DataViaTlb = _dataViaTlb,
+            };
+            var code = RegionCompiler.Compile(plan, targets, out var helperSlots);
+            region = new TranslatedRegion(pc, code, plan.InstructionCount, plan.EntryIsBreakpoint, helperSlots, _dataViaTlb);
+            TranslatorStats.RegionsTranslated++;
+            TranslatorStats.InstructionsTranslated += (ulong)plan.InstructionCount;
+        }
+        TranslatorStats.TranslationTicks += Stopwatch.GetTimestamp() - start;
+        return region;
+    }
+
+    /// <summary>Breakpoints changed: the regions on the pages of the old and new ones are dropped, so
+    /// that they are retranslated with (or without) a stop at those addresses; the rest stay.</summary>
+    private void BreakpointsChanged(HashSet<ulong>? before, HashSet<ulong>? after)
+    {
+        _translationEpoch++;
+        if (_translationPages is null) return;
+        var pages = new HashSet<ulong>();
+        if (before is not null) foreach (ulong pc in before) pages.Add(pc >> 12);
+        if (after is not null) foreach (ulong pc in after) pages.Add(pc >> 12);
+        if (pages.Count == 0) return;
+        foreach (var page in _translationPages)
+        {
+            if (page is null) continue;
+            for (int i = 0; i < page.Entries.Length; i++)
+            {
+                if (page.Entries[i] is { } region && pages.Contains(region.VirtualPc >> 12))
+                {
+                    page.Entries[i] = null;
+                    page.Heat[i] = (byte)(_hotThreshold - 1); // hot already: retranslated at the next arrival
+                    _regionCount--;
+                }
+            }
+        }
+    }
+}
+
+/// <summary>What the translator has done so far (not part of the machine's state).</summary>
+public sealed class TranslatorStatistics
+{
+    public ulong RegionsTranslated { get; internal set; }
+    public ulong InstructionsTranslated { get; internal set; }
+    public ulong CacheFlushes { get; internal set; }
+    public ulong RegionRuns { get; internal set; }
+    public ulong RegionSteps { get; internal set; }
+    public ulong InterpreterRuns { get; internal set; }
+    public ulong InterpretedSteps { get; internal set; }
+    /// <summary>Host time spent discovering and compiling regions, in <see cref="Stopwatch"/> ticks.</summary>
+    public long TranslationTicks { get; internal set; }
+    public TimeSpan TranslationTime => Stopwatch.GetElapsedTime(0, TranslationTicks);
+}

@@ -1,0 +1,681 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.Memory;
+using HartType = ReplayVm.Core.Hart.Hart;
+
+namespace ReplayVm.Core.Translation;
+
+/// <summary>
+/// Compiles a <see cref="RegionPlan"/> to one <see cref="DynamicMethod"/> that the .NET JIT turns
+/// into machine code.
+///
+/// Shape of the generated method: the guest registers the region uses are loaded into IL locals on
+/// entry (the JIT keeps them in host registers) and the ones it writes are stored back at every
+/// exit. Each basic block starts with the step budget check — the block runs only if all its
+/// instructions complete before the slice's end, so slices (timer deadlines, input events, hash
+/// points, instruction limits) end at exactly the step they end at in the interpreter; otherwise
+/// the region returns and the interpreter steps to the deadline. Branches to blocks of the region
+/// are IL branches (loops run without leaving the method); other transfers set pc and return to
+/// the dispatcher. Loads and stores inline the TLB and RAM hit path and call the interpreter's own
+/// access functions otherwise; A and F/D instructions call the interpreter's executors. After any
+/// call that may end the slice (MMIO, a store into a page holding code, a watchpoint hit) the
+/// region leaves if the slice ended, as the interpreter stops after that instruction. A trap sets
+/// steps to the trapping instruction's plus one and leaves pc where the trap entry put it.
+/// </summary>
+internal sealed unsafe class RegionCompiler
+{
+    private static readonly FieldInfo PcField = Field(nameof(HartType.Pc));
+    private static readonly FieldInfo StepsField = Field(nameof(HartType.Steps));
+    private static readonly FieldInfo SliceEndField = Field("SliceEnd");
+    private static readonly FieldInfo TlbReadTag = typeof(TlbEntry).GetField(nameof(TlbEntry.ReadTag))!;
+    private static readonly FieldInfo TlbWriteTag = typeof(TlbEntry).GetField(nameof(TlbEntry.WriteTag))!;
+    private static readonly FieldInfo TlbPhysicalPage = typeof(TlbEntry).GetField(nameof(TlbEntry.PhysicalPage))!;
+    private static readonly MethodInfo NoteCodeWrite = Method("NoteCodeWrite");
+    private static readonly MethodInfo ExecuteFloat = Method("ExecuteFloat");
+    private static readonly MethodInfo ExecuteAtomic = Method("ExecuteAtomic");
+    private static readonly MethodInfo[] LoadHelpers = [Method("Load8"), Method("Load16"), Method("Load32"), Method("Load64")];
+    private static readonly MethodInfo[] StoreHelpers = [Method("Store8"), Method("Store16"), Method("Store32"), Method("Store64")];
+    private static readonly MethodInfo MulHigh = typeof(MulDiv).GetMethod(nameof(MulDiv.MulHighSigned))!;
+    private static readonly MethodInfo MulHighSu = typeof(MulDiv).GetMethod(nameof(MulDiv.MulHighSignedUnsigned))!;
+    private static readonly MethodInfo MulHighU = typeof(RegionCompiler).GetMethod(nameof(MulHighUnsigned), BindingFlags.Static | BindingFlags.NonPublic)!;
+
+    private static FieldInfo Field(string name) =>
+        typeof(HartType).GetField(name, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+        ?? throw new MissingFieldException(nameof(HartType), name);
+
+    private static MethodInfo Method(string name) =>
+        typeof(HartType).GetMethod(name, BindingFlags.Instance | BindingFlags.NonPublic)
+        ?? throw new MissingMethodException(nameof(HartType), name);
+
+    private static ulong MulHighUnsigned(ulong a, ulong b) => Math.BigMul(a, b, out _);
+
+    private readonly RegionPlan _plan;
+    private readonly RegionTargets _targets;
+    private readonly DynamicMethod _method;
+    private readonly ILGenerator _il;
+    private readonly LocalBuilder?[] _registers = new LocalBuilder?[32];
+    private readonly List<int> _written = [];
+    private readonly LocalBuilder _steps, _limit, _exitPc, _address, _physical, _entry;
+    private readonly LocalBuilder _byte, _half, _word, _double;
+    private readonly Label _exit, _trapExit;
+    private readonly Dictionary<ulong, Label> _blockLabels = [];
+    /// <summary>Cold code (slow paths, exits) emitted after the hot body, so the hot path falls through.</summary>
+    private readonly List<Action> _cold = [];
+    private readonly List<DecodedInstruction> _helperInstructions = [];
+    private readonly List<(int Index, LocalBuilder Slot)> _helperSlotFixups = [];
+    private LocalBuilder? _helperBase;
+
+    private RegionCompiler(RegionPlan plan, RegionTargets targets)
+    {
+        _plan = plan;
+        _targets = targets;
+        _method = new DynamicMethod($"rv64_{plan.Entry:x}", typeof(void), [typeof(HartType)], typeof(HartType).Module, skipVisibility: true);
+        _il = _method.GetILGenerator();
+        _steps = _il.DeclareLocal(typeof(ulong));
+        _limit = _il.DeclareLocal(typeof(ulong));
+        _exitPc = _il.DeclareLocal(typeof(ulong));
+        _address = _il.DeclareLocal(typeof(ulong));
+        _physical = _il.DeclareLocal(typeof(ulong));
+        _entry = _il.DeclareLocal(typeof(nint));
+        _byte = _il.DeclareLocal(typeof(byte));
+        _half = _il.DeclareLocal(typeof(ushort));
+        _word = _il.DeclareLocal(typeof(uint));
+        _double = _il.DeclareLocal(typeof(ulong));
+        _exit = _il.DefineLabel();
+        _trapExit = _il.DefineLabel();
+    }
+
+    /// <summary>Compiles <paramref name="plan"/>; <paramref name="helperSlots"/> must be kept alive with the code.</summary>
+    public static RegionCode Compile(RegionPlan plan, RegionTargets targets, out DecodedInstruction[]? helperSlots)
+    {
+        var compiler = new RegionCompiler(plan, targets);
+        return compiler.Emit(out helperSlots);
+    }
+
+    private RegionCode Emit(out DecodedInstruction[]? helperSlots)
+    {
+        CollectRegisters();
+        foreach (var block in _plan.Blocks) _blockLabels[block[0].Pc] = _il.DefineLabel();
+        // The helper slots' address is only known once they are allocated, after the body: the
+        // body loads it from a local that the prologue sets (patched below through a constant).
+        foreach (var block in _plan.Blocks)
+            foreach (var g in block)
+                if (UsesHelperSlot(g.Decoded.Op)) _helperInstructions.Add(g.Decoded);
+        helperSlots = null;
+        nint helperAddress = 0;
+        if (_helperInstructions.Count > 0)
+        {
+            helperSlots = PinnedSlots.Allocate(_helperInstructions, out helperAddress);
+            _helperBase = _il.DeclareLocal(typeof(nint));
+        }
+
+        // Prologue: steps, the slice end and the registers into locals.
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, StepsField);
+        _il.Emit(OpCodes.Stloc, _steps);
+        ReloadLimit();
+        if (_helperBase is not null)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)helperAddress);
+            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Stloc, _helperBase);
+        }
+        for (int r = 1; r < 32; r++)
+        {
+            if (_registers[r] is not { } local) continue;
+            LoadRegisterAddress(r);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Stloc, local);
+        }
+
+        int helperIndex = 0;
+        foreach (var block in _plan.Blocks) EmitBlock(block, ref helperIndex);
+        for (int c = 0; c < _cold.Count; c++) _cold[c](); // cold code may add more cold code
+
+        // Exits: registers back, then pc (unless a trap set it) and steps.
+        _il.MarkLabel(_exit);
+        WriteBackRegisters();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _exitPc);
+        _il.Emit(OpCodes.Stfld, PcField);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _steps);
+        _il.Emit(OpCodes.Stfld, StepsField);
+        _il.Emit(OpCodes.Ret);
+        _il.MarkLabel(_trapExit);
+        WriteBackRegisters();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _steps);
+        _il.Emit(OpCodes.Stfld, StepsField);
+        _il.Emit(OpCodes.Ret);
+        return _method.CreateDelegate<RegionCode>();
+    }
+
+    private static bool UsesHelperSlot(Opcode op) => op >= Opcode.LrW;
+
+    private void CollectRegisters()
+    {
+        void Use(int r)
+        {
+            if (r is > 0 and < 32 && _registers[r] is null) _registers[r] = _il.DeclareLocal(typeof(ulong));
+        }
+        var written = new bool[32];
+        foreach (var block in _plan.Blocks)
+        {
+            foreach (var g in block)
+            {
+                var d = g.Decoded;
+                Use(d.Rs1);
+                Use(d.Rs2);
+                Use(d.Rd);
+                if (d.Rd is > 0 and < 32) written[d.Rd] = true;
+            }
+        }
+        for (int r = 1; r < 32; r++) if (written[r]) _written.Add(r);
+    }
+
+    private void LoadRegisterAddress(int r)
+    {
+        _il.Emit(OpCodes.Ldc_I8, (long)(_targets.Registers + r));
+        _il.Emit(OpCodes.Conv_I);
+    }
+
+    private void WriteBackRegisters()
+    {
+        foreach (int r in _written)
+        {
+            LoadRegisterAddress(r);
+            _il.Emit(OpCodes.Ldloc, _registers[r]!);
+            _il.Emit(OpCodes.Stind_I8);
+        }
+    }
+
+    private void ReloadLimit()
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, SliceEndField);
+        _il.Emit(OpCodes.Stloc, _limit);
+    }
+
+    private void LoadX(int r)
+    {
+        if (r == 0) _il.Emit(OpCodes.Ldc_I8, 0L);
+        else _il.Emit(OpCodes.Ldloc, _registers[r]!);
+    }
+
+    /// <summary>Stores the value on the stack into rd (dropped for x0).</summary>
+    private void StoreX(int rd)
+    {
+        if (rd is > 0 and < 32) _il.Emit(OpCodes.Stloc, _registers[rd]!);
+        else _il.Emit(OpCodes.Pop);
+    }
+
+    private void Const(ulong value) => _il.Emit(OpCodes.Ldc_I8, (long)value);
+
+    /// <summary>steps += n (n may be 0).</summary>
+    private void AdvanceSteps(int n)
+    {
+        if (n == 0) return;
+        _il.Emit(OpCodes.Ldloc, _steps);
+        Const((ulong)n);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _steps);
+    }
+
+    /// <summary>A label that leaves the region towards <paramref name="pc"/> (after <paramref name="stepsDone"/> more steps), or the block there.</summary>
+    private Label TransferTo(ulong pc)
+    {
+        if (_plan.HasBlockAt(pc)) return _blockLabels[pc];
+        var stub = _il.DefineLabel();
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(stub);
+            Const(pc);
+            _il.Emit(OpCodes.Stloc, _exitPc);
+            _il.Emit(OpCodes.Br, _exit);
+        });
+        return stub;
+    }
+
+    /// <summary>A cold label that leaves the region at <paramref name="pc"/> after <paramref name="done"/> further steps.</summary>
+    private Label ExitAfter(ulong pc, int done, bool trap = false)
+    {
+        var stub = _il.DefineLabel();
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(stub);
+            AdvanceSteps(done);
+            if (trap)
+            {
+                _il.Emit(OpCodes.Br, _trapExit);
+                return;
+            }
+            Const(pc);
+            _il.Emit(OpCodes.Stloc, _exitPc);
+            _il.Emit(OpCodes.Br, _exit);
+        });
+        return stub;
+    }
+
+    private void EmitBlock(GuestInstruction[] block, ref int helperIndex)
+    {
+        int n = block.Length;
+        _il.MarkLabel(_blockLabels[block[0].Pc]);
+        // Budget: the whole block must complete before the slice's end (steps + n <= limit).
+        _il.Emit(OpCodes.Ldloc, _steps);
+        Const((ulong)n);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldloc, _limit);
+        _il.Emit(OpCodes.Bgt_Un, ExitAfter(block[0].Pc, 0));
+
+        for (int i = 0; i < n; i++)
+        {
+            var g = block[i];
+            var d = g.Decoded;
+            bool last = i == n - 1;
+            if (last && (RegionPlan.IsConditionalBranch(d.Op) || d.Op is Opcode.Jal or Opcode.Jalr))
+            {
+                EmitTransfer(g, n);
+                return;
+            }
+            EmitInstruction(g, i, n, ref helperIndex);
+        }
+        // Straight on into the next block, or out of the region.
+        var end = block[n - 1];
+        AdvanceSteps(n);
+        _il.Emit(OpCodes.Br, TransferTo(end.Pc + end.Decoded.Length));
+    }
+
+    private void EmitTransfer(GuestInstruction g, int n)
+    {
+        var d = g.Decoded;
+        ulong next = g.Pc + d.Length;
+        switch (d.Op)
+        {
+            case Opcode.Jal:
+                Const(next);
+                StoreX(d.Rd);
+                AdvanceSteps(n);
+                _il.Emit(OpCodes.Br, TransferTo(g.Pc + (ulong)d.Imm));
+                return;
+            case Opcode.Jalr:
+                // The target first: rd may be rs1.
+                LoadX(d.Rs1);
+                Const((ulong)d.Imm);
+                _il.Emit(OpCodes.Add);
+                Const(~1UL);
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Stloc, _exitPc);
+                Const(next);
+                StoreX(d.Rd);
+                AdvanceSteps(n);
+                _il.Emit(OpCodes.Br, _exit);
+                return;
+        }
+        AdvanceSteps(n);
+        LoadX(d.Rs1);
+        LoadX(d.Rs2);
+        var taken = TransferTo(g.Pc + (ulong)d.Imm);
+        _il.Emit(d.Op switch
+        {
+            Opcode.Beq => OpCodes.Beq,
+            Opcode.Bne => OpCodes.Bne_Un,
+            Opcode.Blt => OpCodes.Blt,
+            Opcode.Bge => OpCodes.Bge,
+            Opcode.Bltu => OpCodes.Blt_Un,
+            _ => OpCodes.Bge_Un,
+        }, taken);
+        _il.Emit(OpCodes.Br, TransferTo(next));
+    }
+
+    private void EmitInstruction(GuestInstruction g, int i, int n, ref int helperIndex)
+    {
+        var d = g.Decoded;
+        int rd = d.Rd;
+        switch (d.Op)
+        {
+            case Opcode.Lui: if (Writes(rd)) { Const((ulong)d.Imm); StoreX(rd); } return;
+            case Opcode.Auipc: if (Writes(rd)) { Const(g.Pc + (ulong)d.Imm); StoreX(rd); } return;
+            case Opcode.Fence: return;
+
+            case Opcode.Addi: Immediate(d, OpCodes.Add); return;
+            case Opcode.Xori: Immediate(d, OpCodes.Xor); return;
+            case Opcode.Ori: Immediate(d, OpCodes.Or); return;
+            case Opcode.Andi: Immediate(d, OpCodes.And); return;
+            case Opcode.Slti: Compare(d, immediate: true, OpCodes.Clt); return;
+            case Opcode.Sltiu: Compare(d, immediate: true, OpCodes.Clt_Un); return;
+            case Opcode.Slli: ShiftImmediate(d, OpCodes.Shl); return;
+            case Opcode.Srli: ShiftImmediate(d, OpCodes.Shr_Un); return;
+            case Opcode.Srai: ShiftImmediate(d, OpCodes.Shr); return;
+            case Opcode.Add: Binary(d, OpCodes.Add); return;
+            case Opcode.Sub: Binary(d, OpCodes.Sub); return;
+            case Opcode.Xor: Binary(d, OpCodes.Xor); return;
+            case Opcode.Or: Binary(d, OpCodes.Or); return;
+            case Opcode.And: Binary(d, OpCodes.And); return;
+            case Opcode.Mul: Binary(d, OpCodes.Mul); return;
+            case Opcode.Slt: Compare(d, immediate: false, OpCodes.Clt); return;
+            case Opcode.Sltu: Compare(d, immediate: false, OpCodes.Clt_Un); return;
+            case Opcode.Sll: ShiftRegister(d, OpCodes.Shl, 63); return;
+            case Opcode.Srl: ShiftRegister(d, OpCodes.Shr_Un, 63); return;
+            case Opcode.Sra: ShiftRegister(d, OpCodes.Shr, 63); return;
+
+            case Opcode.Addiw:
+                if (!Writes(rd)) return;
+                LoadX(d.Rs1); Const((ulong)d.Imm); _il.Emit(OpCodes.Add); SignExtendWord(); StoreX(rd); return;
+            case Opcode.Slliw: WordShiftImmediate(d, OpCodes.Shl, OpCodes.Conv_U4); return;
+            case Opcode.Srliw: WordShiftImmediate(d, OpCodes.Shr_Un, OpCodes.Conv_U4); return;
+            case Opcode.Sraiw: WordShiftImmediate(d, OpCodes.Shr, OpCodes.Conv_I4); return;
+            case Opcode.Addw: WordBinary(d, OpCodes.Add); return;
+            case Opcode.Subw: WordBinary(d, OpCodes.Sub); return;
+            case Opcode.Mulw: WordBinary(d, OpCodes.Mul); return;
+            case Opcode.Sllw: WordShiftRegister(d, OpCodes.Shl, OpCodes.Conv_U4); return;
+            case Opcode.Srlw: WordShiftRegister(d, OpCodes.Shr_Un, OpCodes.Conv_U4); return;
+            case Opcode.Sraw: WordShiftRegister(d, OpCodes.Shr, OpCodes.Conv_I4); return;
+
+            case Opcode.Mulh: Call2(d, MulHigh); return;
+            case Opcode.Mulhsu: Call2(d, MulHighSu); return;
+            case Opcode.Mulhu: Call2(d, MulHighU); return;
+            case Opcode.Div: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Div))!); return;
+            case Opcode.Divu: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Divu))!); return;
+            case Opcode.Rem: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Rem))!); return;
+            case Opcode.Remu: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Remu))!); return;
+            case Opcode.Divw: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Divw))!); return;
+            case Opcode.Divuw: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Divuw))!); return;
+            case Opcode.Remw: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Remw))!); return;
+            case Opcode.Remuw: Call2(d, typeof(MulDiv).GetMethod(nameof(MulDiv.Remuw))!); return;
+
+            case Opcode.Lb: EmitLoad(g, i, n, 0, OpCodes.Ldind_I1, signed: true); return;
+            case Opcode.Lh: EmitLoad(g, i, n, 1, OpCodes.Ldind_I2, signed: true); return;
+            case Opcode.Lw: EmitLoad(g, i, n, 2, OpCodes.Ldind_I4, signed: true); return;
+            case Opcode.Ld: EmitLoad(g, i, n, 3, OpCodes.Ldind_I8, signed: true); return;
+            case Opcode.Lbu: EmitLoad(g, i, n, 0, OpCodes.Ldind_U1, signed: false); return;
+            case Opcode.Lhu: EmitLoad(g, i, n, 1, OpCodes.Ldind_U2, signed: false); return;
+            case Opcode.Lwu: EmitLoad(g, i, n, 2, OpCodes.Ldind_U4, signed: false); return;
+            case Opcode.Sb: EmitStore(g, i, n, 0, OpCodes.Stind_I1); return;
+            case Opcode.Sh: EmitStore(g, i, n, 1, OpCodes.Stind_I2); return;
+            case Opcode.Sw: EmitStore(g, i, n, 2, OpCodes.Stind_I4); return;
+            case Opcode.Sd: EmitStore(g, i, n, 3, OpCodes.Stind_I8); return;
+        }
+        if (UsesHelperSlot(d.Op))
+        {
+            EmitExecutorCall(g, i, n, d.Op >= Opcode.Flw ? ExecuteFloat : ExecuteAtomic, helperIndex++);
+            return;
+        }
+        throw new InvalidOperationException($"the translator has no code for {d.Op}");
+    }
+
+    private static bool Writes(int rd) => rd is > 0 and < 32;
+
+    private void Immediate(DecodedInstruction d, OpCode op)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1); Const((ulong)d.Imm); _il.Emit(op); StoreX(d.Rd);
+    }
+
+    private void Binary(DecodedInstruction d, OpCode op)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1); LoadX(d.Rs2); _il.Emit(op); StoreX(d.Rd);
+    }
+
+    private void Compare(DecodedInstruction d, bool immediate, OpCode op)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1);
+        if (immediate) Const((ulong)d.Imm); else LoadX(d.Rs2);
+        _il.Emit(op);
+        _il.Emit(OpCodes.Conv_U8);
+        StoreX(d.Rd);
+    }
+
+    private void ShiftImmediate(DecodedInstruction d, OpCode op)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1); _il.Emit(OpCodes.Ldc_I4, (int)(d.Imm & 63)); _il.Emit(op); StoreX(d.Rd);
+    }
+
+    private void ShiftRegister(DecodedInstruction d, OpCode op, int mask)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1);
+        LoadX(d.Rs2); _il.Emit(OpCodes.Conv_I4); _il.Emit(OpCodes.Ldc_I4, mask); _il.Emit(OpCodes.And);
+        _il.Emit(op);
+        StoreX(d.Rd);
+    }
+
+    /// <summary>The 32-bit result on the stack (int32 or int64), sign-extended to 64 bits.</summary>
+    private void SignExtendWord()
+    {
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Conv_I8);
+    }
+
+    private void WordBinary(DecodedInstruction d, OpCode op)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1); _il.Emit(OpCodes.Conv_U4);
+        LoadX(d.Rs2); _il.Emit(OpCodes.Conv_U4);
+        _il.Emit(op);
+        SignExtendWord();
+        StoreX(d.Rd);
+    }
+
+    private void WordShiftImmediate(DecodedInstruction d, OpCode op, OpCode narrow)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1); _il.Emit(narrow);
+        _il.Emit(OpCodes.Ldc_I4, (int)(d.Imm & 31));
+        _il.Emit(op);
+        SignExtendWord();
+        StoreX(d.Rd);
+    }
+
+    private void WordShiftRegister(DecodedInstruction d, OpCode op, OpCode narrow)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1); _il.Emit(narrow);
+        LoadX(d.Rs2); _il.Emit(OpCodes.Conv_I4); _il.Emit(OpCodes.Ldc_I4, 31); _il.Emit(OpCodes.And);
+        _il.Emit(op);
+        SignExtendWord();
+        StoreX(d.Rd);
+    }
+
+    private void Call2(DecodedInstruction d, MethodInfo method)
+    {
+        if (!Writes(d.Rd)) return;
+        LoadX(d.Rs1); LoadX(d.Rs2); _il.Emit(OpCodes.Call, method); StoreX(d.Rd);
+    }
+
+    /// <summary>Pc and steps as the interpreter has them when instruction <paramref name="i"/> of the block calls out.</summary>
+    private void PublishPosition(GuestInstruction g, int i)
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        Const(g.Pc);
+        _il.Emit(OpCodes.Stfld, PcField);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _steps);
+        if (i != 0)
+        {
+            Const((ulong)i);
+            _il.Emit(OpCodes.Add);
+        }
+        _il.Emit(OpCodes.Stfld, StepsField);
+    }
+
+    /// <summary>After a call that may have ended the slice: leave after this instruction unless the rest of the block still fits.</summary>
+    private void CheckSliceAfterCall(GuestInstruction g, int i, int n)
+    {
+        ReloadLimit();
+        _il.Emit(OpCodes.Ldloc, _steps);
+        Const((ulong)n);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldloc, _limit);
+        _il.Emit(OpCodes.Bgt_Un, ExitAfter(g.Pc + g.Decoded.Length, i + 1));
+    }
+
+    /// <summary>
+    /// Computes the access's address into <c>_address</c> and, on the hit path, the RAM offset into
+    /// <c>_physical</c>; jumps to <paramref name="slow"/> for a TLB miss, a page-crossing access or
+    /// anything outside RAM — exactly the interpreter's fast-path conditions (Hart.Memory.cs).
+    /// </summary>
+    private void EmitTranslate(DecodedInstruction d, int sizeLog2, bool store, Label slow)
+    {
+        ulong size = 1UL << sizeLog2;
+        LoadX(d.Rs1);
+        Const((ulong)d.Imm);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _address);
+        if (_targets.DataViaTlb)
+        {
+            // entry = tlb + ((address >> 12) & mask); a hit needs the tag and an access inside the page.
+            Const((ulong)_targets.Tlb);
+            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Ldloc, _address);
+            _il.Emit(OpCodes.Ldc_I4, 12);
+            _il.Emit(OpCodes.Shr_Un);
+            Const(_targets.TlbMask);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Sizeof, typeof(TlbEntry));
+            _il.Emit(OpCodes.Mul);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _entry);
+            _il.Emit(OpCodes.Ldloc, _entry);
+            _il.Emit(OpCodes.Ldfld, store ? TlbWriteTag : TlbReadTag);
+            _il.Emit(OpCodes.Ldloc, _address);
+            _il.Emit(OpCodes.Ldc_I4, 12);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Bne_Un, slow);
+            _il.Emit(OpCodes.Ldloc, _address);
+            Const(0xFFF);
+            _il.Emit(OpCodes.And);
+            Const((ulong)MainMemory.PageSize - size);
+            _il.Emit(OpCodes.Bgt_Un, slow);
+            _il.Emit(OpCodes.Ldloc, _entry);
+            _il.Emit(OpCodes.Ldfld, TlbPhysicalPage);
+            _il.Emit(OpCodes.Ldloc, _address);
+            Const(0xFFF);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Or);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldloc, _address);
+        }
+        // offset = physical - ramBase, which must be <= ramSize - size
+        Const(_targets.RamBase);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Stloc, _physical);
+        _il.Emit(OpCodes.Ldloc, _physical);
+        Const(_targets.RamSize - size);
+        _il.Emit(OpCodes.Bgt_Un, slow);
+    }
+
+    private void RamAddress()
+    {
+        Const((ulong)_targets.Ram);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Ldloc, _physical);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Add);
+    }
+
+    private LocalBuilder Temporary(int sizeLog2) => sizeLog2 switch { 0 => _byte, 1 => _half, 2 => _word, _ => _double };
+
+    private void EmitLoad(GuestInstruction g, int i, int n, int sizeLog2, OpCode load, bool signed)
+    {
+        var d = g.Decoded;
+        var slow = _il.DefineLabel();
+        var done = _il.DefineLabel();
+        EmitTranslate(d, sizeLog2, store: false, slow);
+        RamAddress();
+        if (sizeLog2 > 0) _il.Emit(OpCodes.Unaligned, (byte)1);
+        _il.Emit(load);
+        if (sizeLog2 < 3) _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+        StoreX(d.Rd);
+        _il.MarkLabel(done);
+        _cold.Add(() =>
+        {
+            // The interpreter's own load: TLB refill, MMIO, faults, watchpoints.
+            _il.MarkLabel(slow);
+            PublishPosition(g, i);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldloc, _address);
+            var temporary = Temporary(sizeLog2);
+            _il.Emit(OpCodes.Ldloca, temporary);
+            _il.Emit(OpCodes.Call, LoadHelpers[sizeLog2]);
+            _il.Emit(OpCodes.Brfalse, ExitAfter(0, i + 1, trap: true));
+            _il.Emit(OpCodes.Ldloc, temporary);
+            if (sizeLog2 < 3)
+            {
+                if (signed) _il.Emit(sizeLog2 switch { 0 => OpCodes.Conv_I1, 1 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
+                _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+            }
+            StoreX(d.Rd);
+            CheckSliceAfterCall(g, i, n);
+            _il.Emit(OpCodes.Br, done);
+        });
+    }
+
+    private void EmitStore(GuestInstruction g, int i, int n, int sizeLog2, OpCode store)
+    {
+        var d = g.Decoded;
+        var slow = _il.DefineLabel();
+        var done = _il.DefineLabel();
+        EmitTranslate(d, sizeLog2, store: true, slow);
+        RamAddress();
+        LoadX(d.Rs2);
+        if (sizeLog2 < 3) _il.Emit(OpCodes.Conv_I4);
+        if (sizeLog2 > 0) _il.Emit(OpCodes.Unaligned, (byte)1);
+        _il.Emit(store);
+        // Page epoch, and the decode cache of a page holding code: may end the slice.
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _physical);
+        _il.Emit(OpCodes.Ldc_I4, 1 << sizeLog2);
+        _il.Emit(OpCodes.Call, NoteCodeWrite);
+        CheckSliceAfterCall(g, i, n);
+        _il.MarkLabel(done);
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(slow);
+            PublishPosition(g, i);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldloc, _address);
+            LoadX(d.Rs2);
+            switch (sizeLog2)
+            {
+                case 0: _il.Emit(OpCodes.Conv_U1); break;
+                case 1: _il.Emit(OpCodes.Conv_U2); break;
+                case 2: _il.Emit(OpCodes.Conv_U4); break;
+            }
+            _il.Emit(OpCodes.Call, StoreHelpers[sizeLog2]);
+            _il.Emit(OpCodes.Brfalse, ExitAfter(0, i + 1, trap: true));
+            CheckSliceAfterCall(g, i, n);
+            _il.Emit(OpCodes.Br, done);
+        });
+    }
+
+    /// <summary>An A or F/D instruction through the interpreter's executor, which reads and writes
+    /// the register file itself: the region's written registers go back first, rd comes back after.</summary>
+    private void EmitExecutorCall(GuestInstruction g, int i, int n, MethodInfo executor, int slot)
+    {
+        WriteBackRegisters();
+        PublishPosition(g, i);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _helperBase!);
+        _il.Emit(OpCodes.Ldc_I4, slot * sizeof(DecodedInstruction));
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Call, executor);
+        _il.Emit(OpCodes.Brfalse, ExitAfter(0, i + 1, trap: true));
+        int rd = g.Decoded.Rd;
+        if (rd is > 0 and < 32 && _registers[rd] is { } local)
+        {
+            LoadRegisterAddress(rd);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Stloc, local);
+        }
+        CheckSliceAfterCall(g, i, n);
+    }
+}

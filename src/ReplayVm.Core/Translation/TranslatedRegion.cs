@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ReplayVm.Core.Hart;
+
+namespace ReplayVm.Core.Translation;
+
+/// <summary>Compiled guest code: runs from the hart's <see cref="Hart.Hart.Pc"/> and <see cref="Hart.Hart.Steps"/>
+/// and leaves both (and the registers) exactly as the interpreter would at the point it stops.</summary>
+internal delegate void RegionCode(Hart.Hart hart);
+
+/// <summary>
+/// One translated region (see <see cref="RegionPlan"/>), or, with no <see cref="Code"/>, the note
+/// that the code at this entry is left to the interpreter (its first instruction is not translated).
+/// </summary>
+internal sealed unsafe class TranslatedRegion
+{
+    public TranslatedRegion(ulong virtualPc, RegionCode? code, int instructionCount, bool startsAtBreakpoint, DecodedInstruction[]? helperSlots, bool dataViaTlb)
+    {
+        DataViaTlb = dataViaTlb;
+        VirtualPc = virtualPc;
+        Code = code;
+        InstructionCount = instructionCount;
+        StartsAtBreakpoint = startsAtBreakpoint;
+        HelperSlots = helperSlots;
+    }
+
+    /// <summary>The virtual address the code was translated for: pc-relative values are baked in, so a
+    /// region found through another mapping of the same physical page is not this one.</summary>
+    public ulong VirtualPc { get; }
+    /// <summary>Whether the code's loads and stores go through the TLB (translation, PMP or watchpoints in force)
+    /// or straight to RAM: compiled for one of the two, it is used only while the hart is in that case.</summary>
+    public bool DataViaTlb { get; }
+    /// <summary>The hart's translation epoch when this region was last found valid for its pc (see the jump cache).</summary>
+    public ulong Epoch;
+    public RegionCode? Code { get; }
+    public int InstructionCount { get; }
+    /// <summary>The entry is a breakpoint: the dispatcher checks it before every entry.</summary>
+    public bool StartsAtBreakpoint { get; }
+    /// <summary>Pinned copies of the instructions the code hands to the interpreter's A and F/D
+    /// executors by reference; the code holds their addresses, so they live as long as the region.</summary>
+    public DecodedInstruction[]? HelperSlots { get; }
+}
+
+/// <summary>The translations of one physical RAM page, valid while its decode page is the one they were made from.</summary>
+internal sealed class TranslationPage
+{
+    public TranslationPage(DecodedInstruction[] source) => Source = source;
+
+    /// <summary>The decode page these translations were made from: a write to the page drops it
+    /// (<see cref="Memory.MainMemory.InvalidateCode"/>), so a different one means they are stale.</summary>
+    public DecodedInstruction[] Source { get; }
+    public readonly TranslatedRegion?[] Entries = new TranslatedRegion?[Memory.MainMemory.SlotsPerPage];
+    /// <summary>How often the dispatcher arrived at each parcel without a region: code is translated once hot.</summary>
+    public readonly byte[] Heat = new byte[Memory.MainMemory.SlotsPerPage];
+}
+
+/// <summary>Addresses the compiled code bakes in: all point to pinned memory owned by one hart.</summary>
+internal readonly unsafe struct RegionTargets
+{
+    public required ulong* Registers { get; init; }
+    public required byte* Ram { get; init; }
+    public required ulong RamBase { get; init; }
+    public required ulong RamSize { get; init; }
+    public required void* Tlb { get; init; }
+    public required ulong TlbMask { get; init; }
+    public required bool DataViaTlb { get; init; }
+}
+
+internal static class PinnedSlots
+{
+    public static unsafe DecodedInstruction[] Allocate(IReadOnlyList<DecodedInstruction> instructions, out nint address)
+    {
+        var slots = GC.AllocateArray<DecodedInstruction>(Math.Max(1, instructions.Count), pinned: true);
+        for (int i = 0; i < instructions.Count; i++) slots[i] = instructions[i];
+        address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(slots));
+        return slots;
+    }
+}
