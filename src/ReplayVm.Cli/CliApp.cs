@@ -36,6 +36,7 @@ public static class CliApp
             BackupCommand.Create(),
             ConsoleCommand.Create(),
             StatusCommand.Create(),
+            MigrateCommand.Create(),
             EngineOption,
         };
 

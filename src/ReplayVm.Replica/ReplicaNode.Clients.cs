@@ -208,5 +208,47 @@ public sealed partial class ReplicaNode
         Thread.Sleep(50);
     }
 
-    private string Migrate(Endpoint target) => "refused: migration is not available in this build";
+    /// <summary>
+    /// Migration by joining and handing over: the target (a <c>replayvm backup</c>) joins as this
+    /// replica's backup and replays the log up to the present; once it holds the successor token
+    /// and is within <see cref="HandoverLagSteps"/> of the primary, the guest stops at a step S,
+    /// the backup gets the log through S and a handover, this replica releases the arbiter and
+    /// the backup goes live at exactly S. Clients reattach to it at their console offsets.
+    /// </summary>
+    private string Migrate(Endpoint target)
+    {
+        if (_role != ReplicaRole.Live) return "refused: this replica is not live";
+        var stream = _backupStream;
+        if (stream is null)
+        {
+            if (!ConnectBackup(target, quiet: true)) return $"refused: cannot reach a backup at {target}";
+            stream = _backupStream;
+        }
+        else if (stream.Peer != target.ToString()) return $"refused: this replica is protected by {stream.Peer}; migrate to that one";
+        lock (_state)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
+            while (_role == ReplicaRole.Live && ReferenceEquals(_backupStream, stream) && DateTime.UtcNow < deadline &&
+                   !(_successorPublished && _published - Math.Min(_published, _backupReplayed) <= HandoverLagSteps))
+                Monitor.Wait(_state, 10);
+            if (!ReferenceEquals(_backupStream, stream) || _role != ReplicaRole.Live) return "failed: the target was lost before the handover";
+            if (!_successorPublished) return "failed: the target did not catch up within 10 minutes";
+        }
+        var request = new HandoverRequest(stream!);
+        _handover = request;
+        _machine!.RequestStop();
+        return request.Done.Wait(TimeSpan.FromMinutes(1)) ? request.Result! : "failed: the handover did not complete within a minute";
+    }
+
+    /// <summary>How close (in steps) the target's replay must be before the guest stops for the handover: this bounds the pause.</summary>
+    internal const ulong HandoverLagSteps = 2_000_000;
+
+    private sealed class HandoverRequest(LogStream stream)
+    {
+        public LogStream Stream { get; } = stream;
+        public ManualResetEventSlim Done { get; } = new();
+        public string? Result { get; set; }
+    }
+
+    private volatile HandoverRequest? _handover;
 }

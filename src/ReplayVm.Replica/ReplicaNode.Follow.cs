@@ -130,6 +130,7 @@ public sealed partial class ReplicaNode
                     lock (_state)
                     {
                         _handoverAt = step;
+                        _lossTicks = _clock.ElapsedTicks;
                         Monitor.PulseAll(_state);
                     }
                     SendAck(channel);
@@ -399,9 +400,9 @@ public sealed partial class ReplicaNode
             Monitor.PulseAll(_state);
         }
         Console.ReleaseAll();
-        if (_handoverAt is not null) Say($"took over the guest at step {machine.Hart.Steps} (migration)");
+        if (_handoverAt is not null) Say($"took over the guest at step {machine.Hart.Steps} (migration), live {ms:0.0} ms after the handover arrived");
         else Say($"{_lossReason}: live at step {machine.Hart.Steps}, {ms:0.0} ms after detecting it");
-        TakeoverMilliseconds = _handoverAt is null ? ms : 0;
+        TakeoverMilliseconds = ms;
         return true;
     }
 

@@ -52,7 +52,8 @@ public sealed partial class ReplicaNode
                 Throttle();
                 continue;
             }
-            if (run.Reason == Core.StopReason.HostRequest && _handoverAt is null && _role == ReplicaRole.Live && !_stopAsked)
+            if (run.Reason == Core.StopReason.HostRequest && _handover is not null) return HandOver(_handover);
+            if (run.Reason == Core.StopReason.HostRequest && _role == ReplicaRole.Live && !_stopAsked)
             {
                 // A stop for another reason (an input poll's bookkeeping): carry on.
                 Publish(force: false);
@@ -60,7 +61,6 @@ public sealed partial class ReplicaNode
             }
             break;
         }
-        if (_handoverAt is not null) return FinishHandover();
         if (_role == ReplicaRole.Stopped) return _exitStatus;
         var final = _hasher!.Compute();
         LogLive(new EndEvent(machine.Hart.Steps, run.Reason, run.ExitCode, final, run.Detail));
@@ -279,5 +279,40 @@ public sealed partial class ReplicaNode
         _ => "the run was stopped",
     };
 
-    private int FinishHandover() => throw new NotSupportedException();
+    /// <summary>The guest has stopped for a migration: give the target the log through here and a handover, then let go of the arbiter.</summary>
+    private int HandOver(HandoverRequest request)
+    {
+        var clock = Stopwatch.StartNew();
+        Publish(force: true);
+        ulong step = _machine!.Hart.Steps;
+        request.Stream.Enqueue(MessageType.Handover, new PayloadWriter().U64(step).ToArray(), step);
+        bool acknowledged;
+        lock (_state)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (ReferenceEquals(_backupStream, request.Stream) && _ackedFrontier < step && DateTime.UtcNow < deadline) Monitor.Wait(_state, 5);
+            acknowledged = ReferenceEquals(_backupStream, request.Stream) && _ackedFrontier >= step;
+        }
+        if (!acknowledged)
+        {
+            // The target went away: carry on as the primary (unprotected) rather than lose the guest.
+            _handover = null;
+            request.Result = "failed: the target did not acknowledge the handover; the guest runs on here";
+            request.Done.Set();
+            return RunLive();
+        }
+        lock (_state)
+        {
+            _role = ReplicaRole.MigratedAway;
+            Monitor.PulseAll(_state);
+        }
+        request.Stream.Close(TimeSpan.FromSeconds(5));
+        _arbiter.Dispose();
+        Console.Wake();
+        double ms = clock.Elapsed.TotalMilliseconds;
+        Say($"migrated the guest to {request.Stream.Peer} at step {step} ({ms:0.0} ms from stopping it to the target holding the whole log; log {_history.Bytes} bytes)");
+        request.Result = $"migrated to {request.Stream.Peer} at step {step}: stopped {ms:0.0} ms here before the target had the whole log";
+        request.Done.Set();
+        return 0;
+    }
 }

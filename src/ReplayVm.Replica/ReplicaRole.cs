@@ -11,6 +11,8 @@ public enum ReplicaRole
     Live,
     /// <summary>The guest's run has ended.</summary>
     Ended,
+    /// <summary>Handed the guest over to another replica (migration).</summary>
+    MigratedAway,
     /// <summary>Stopped without ending the guest (diverged, refused, lost the arbiter).</summary>
     Stopped,
 }
