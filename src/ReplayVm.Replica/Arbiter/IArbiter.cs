@@ -38,6 +38,8 @@ public static class Arbiters
     public static IArbiter Open(string spec, string owner)
     {
         if (spec.StartsWith("file:", StringComparison.Ordinal) && spec.Length > 5) return new FileArbiter(spec[5..]);
+        if (spec.StartsWith("etcd://", StringComparison.Ordinal))
+            throw new ReplicaException($"--arbiter: the etcd arbiter is not in this build yet; use file:PATH on storage both replicas reach");
         throw new ReplicaException($"--arbiter: '{spec}' is neither file:PATH nor etcd://HOST:PORT");
     }
 }

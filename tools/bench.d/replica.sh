@@ -1,0 +1,99 @@
+# shellcheck shell=bash
+# tools/bench --replica: the replicas' figures (issue 15), ratios measured in the same run.
+#   - primary (with a backup on this machine) against `record` alone on bench.elf: wall time, min/median/max
+#   - the log's size and the backup's replay lag, from the primary's own report
+#   - failover: from kill -9 of an idle primary (the demo waiting for input) to the backup's
+#     "live at step" line, polled every 10 ms, and the backup's own figure after detection
+#   - migration: the source's stop-to-handover time and the target's handover-to-live time
+# Both replicas share this machine's cores, so the slowdown includes the backup's replay
+# competing with the primary; on two hosts it would not.
+
+replica_section() {
+    local key_home="$work/replica-config" arb="file:$work/replica-arbiter" demo="$root/tools/guests/elf/demo.elf"
+    mkdir -p "$key_home"
+    export XDG_CONFIG_HOME="$key_home"
+    local timing=(--heartbeat-interval 25 --heartbeat-timeout 150 --linger 0)
+    start_backup() { # TAG [extra...]: starts a backup, sets backup_pid, backup_log, backup_console
+        local tag="$1"; shift
+        "$replayvm" backup --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 --arbiter "$arb" "${timing[@]}" "$@" \
+            >/dev/null 2>"$work/$tag.err" &
+        backup_pid=$!
+        local tries=0
+        until grep -q "backup console listening" "$work/$tag.err"; do
+            sleep 0.01; tries=$((tries + 1)); [ "$tries" -lt 3000 ] || die "backup did not start: $(cat "$work/$tag.err")"
+        done
+        backup_log=$(sed -n 's/.*backup listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$tag.err")
+        backup_console=$(sed -n 's/.*backup console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$tag.err")
+    }
+    wait_line() { # FILE PATTERN: polls every 10 ms, up to 120 s
+        local tries=0
+        until grep -q "$2" "$1"; do sleep 0.01; tries=$((tries + 1)); [ "$tries" -lt 12000 ] || die "no '$2' in $1: $(cat "$1")"; done
+    }
+    summary() { sort -n | awk '{ t[NR] = $1 } END { printf "%.1f %.1f %.1f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, t[1], t[NR] }'; }
+
+    echo >&2
+    echo "replica: record alone vs primary + backup on bench.elf, $runs runs each ..." >&2
+    local rec="" pri="" lagline="" i start end
+    for ((i = 1; i <= runs; i++)); do
+        start=$(now_ns)
+        "$replayvm" record -o "$work/replica-rec.rvtrace" "$bench_elf" </dev/null >/dev/null 2>&1
+        end=$(now_ns); rec="$rec $(((end - start) / 1000000))"
+        start_backup "replica-b$i"
+        start=$(now_ns)
+        "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" "${timing[@]}" "$bench_elf" </dev/null >/dev/null 2>"$work/replica-p$i.err"
+        end=$(now_ns); pri="$pri $(((end - start) / 1000000))"
+        wait "$backup_pid" || true
+        lagline=$(grep "backup replay lag" "$work/replica-p$i.err" || true)
+    done
+    local rec_s pri_s
+    # shellcheck disable=SC2086
+    rec_s=$(printf '%s\n' $rec | summary); pri_s=$(printf '%s\n' $pri | summary)
+    printf '\n%-34s %10s %8s %8s\n' "bench.elf (4.2e8 steps), ms" median min max
+    printf '%-34s %10s %8s %8s\n' "record alone" $rec_s
+    printf '%-34s %10s %8s %8s\n' "primary + backup (same machine)" $pri_s
+    printf 'primary/record: %s\n' "$(ratio "${pri_s%% *}" "${rec_s%% *}")"
+    printf 'last run: %s\n' "${lagline#replayvm: }"
+
+    echo "replica: failover from kill -9 of an idle primary, $runs times ..." >&2
+    local total="" after=""
+    for ((i = 1; i <= runs; i++)); do
+        start_backup "replica-fb$i"
+        "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-fp$i.err" &
+        local ppid=$!
+        wait_line "$work/replica-fp$i.err" "caught up"
+        sleep 0.3
+        start=$(now_ns)
+        kill -9 "$ppid"
+        wait_line "$work/replica-fb$i.err" "live at step"
+        end=$(now_ns)
+        total="$total $(((end - start) / 1000000))"
+        after="$after $(sed -n 's/.*live at step [0-9]*, \([0-9.]*\) ms after detecting it.*/\1/p' "$work/replica-fb$i.err")"
+        kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true; wait "$ppid" 2>/dev/null || true
+    done
+    # shellcheck disable=SC2086
+    printf '\n%-34s %10s %8s %8s\n' "failover, ms" median min max
+    # shellcheck disable=SC2086
+    printf '%-34s %10s %8s %8s\n' "kill -9 to backup live (polled)" $(printf '%s\n' $total | summary)
+    # shellcheck disable=SC2086
+    printf '%-34s %10s %8s %8s\n' "  of which after detection" $(printf '%s\n' $after | summary)
+
+    echo "replica: migration of the idle demo, $runs times ..." >&2
+    local stop="" live=""
+    for ((i = 1; i <= runs; i++)); do
+        "$replayvm" primary --console-listen 127.0.0.1:0 --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-mp$i.err" &
+        local mpid=$!
+        wait_line "$work/replica-mp$i.err" "primary console listening"
+        local pc; pc=$(sed -n 's/.*primary console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/replica-mp$i.err")
+        start_backup "replica-mb$i"
+        "$replayvm" migrate --from "127.0.0.1:$pc" --to "127.0.0.1:$backup_log" 2>"$work/replica-m$i.err" || die "migrate failed: $(cat "$work/replica-m$i.err")"
+        wait_line "$work/replica-mb$i.err" "took over the guest"
+        stop="$stop $(sed -n 's/.*stopped \([0-9.]*\) ms here.*/\1/p' "$work/replica-m$i.err")"
+        live="$live $(sed -n 's/.*live \([0-9.]*\) ms after the handover arrived.*/\1/p' "$work/replica-mb$i.err")"
+        kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true; wait "$mpid" 2>/dev/null || true
+    done
+    printf '\n%-34s %10s %8s %8s\n' "migration pause, ms" median min max
+    # shellcheck disable=SC2086
+    printf '%-34s %10s %8s %8s\n' "source: stop to handover acked" $(printf '%s\n' $stop | summary)
+    # shellcheck disable=SC2086
+    printf '%-34s %10s %8s %8s\n' "target: handover to live" $(printf '%s\n' $live | summary)
+}
