@@ -19,7 +19,7 @@ public sealed class ReplicaPair : IDisposable
     public int PrimaryConsolePort { get; private set; }
 
     /// <summary>Timing for a 2-core machine shared with other work: detection is slower than the defaults so that a starved thread is not mistaken for a dead peer.</summary>
-    public static readonly string[] Timing = ["--heartbeat-interval", "50", "--heartbeat-timeout", "1500", "--linger", "5"];
+    public static readonly string[] Timing = ["--heartbeat-interval", "50", "--heartbeat-timeout", "5000", "--linger", "5"];
 
     public void StartBackup(params string[] extra)
     {
