@@ -35,7 +35,7 @@ public sealed partial class Machine : IInputSink
         Bus = new Bus(Ram);
         Hart = new Hart.Hart(Bus) { Engine = config.Engine };
         Clint = new Clint(Hart.Clock, Hart.EndSlice);
-        Uart = new Uart16550(consoleOutput, Hart.EndSlice);
+        Uart = new Uart16550(consoleOutput);
         Bus.Map(MemoryMap.ClintBase, MemoryMap.ClintSize, Clint);
         Bus.Map(MemoryMap.UartBase, MemoryMap.UartSize, Uart);
         Bus.Map(MemoryMap.TestFinisherBase, MemoryMap.TestFinisherSize, new SifiveTestFinisher(RequestExit));
@@ -204,6 +204,7 @@ public sealed partial class Machine : IInputSink
                 _input.Poll(Hart.Steps, this);
                 _nextPoll = Hart.Steps + PollInterval;
             }
+            Peripherals.Rtc.FireAlarmIfDue();
             UpdateInterruptLines();
             Hart.TakePendingInterrupt();
 

@@ -19,7 +19,7 @@ public sealed record MachineConfig
     /// behaviour visible to guests changes: a trace records it, and a replay on another revision
     /// is refused instead of diverging silently.
     /// </summary>
-    public const int BoardRevision = 1;
+    public const int BoardRevision = 2;
 
     public ulong RamSize { get; init; } = MemoryMap.DefaultRamSize;
     public BoardKind Board { get; init; } = BoardKind.Virt;

@@ -9,6 +9,7 @@ public class RunGuestTests
     [Theory]
     [InlineData("hello", "virt")]
     [InlineData("fail", "virt")]
+    [InlineData("thre-irq", "virt")]
     [InlineData("hello-htif", "spike")]
     public void Guest_output_and_status_match_qemu(string guest, string machine)
     {

@@ -121,6 +121,16 @@ public sealed class LockstepRunner(LockstepOptions options, TextWriter output)
             while (differences.Count > 0 && previous != null && expected.SameStateAs(previous) && qemu.Next() is { } retried)
             {
                 expected = retried;
+                if (retried.InterruptCause != null && interruptEntry == null)
+                {
+                    // The re-executed MMIO instruction raised an interrupt (a device register write
+                    // that signals the PLIC or CLINT): QEMU logs the trap entry next. Trap entry
+                    // changes no register, so compare those now; ReplayVm's next Run(1) takes the
+                    // interrupt and runs the handler's first instruction, as at the top of the loop.
+                    interruptEntry = retried;
+                    differences = Compare(expected, machine, registersOnly: true);
+                    break;
+                }
                 differences = Compare(expected, machine);
             }
             // QEMU raises a fetch fault while translating the next block, so it logs no state at the

@@ -12,8 +12,9 @@ namespace ReplayVm.Core.Board;
 /// The interrupt-driven part of QEMU virt: the PLIC, eight virtio-mmio slots and the Goldfish RTC,
 /// mapped at their virt addresses and wired to the PLIC with virt's interrupt numbers
 /// (UART 10, RTC 11, virtio 1..8). A virtio-rng entropy device is always present in slot 7
-/// (<see cref="RngSlot"/>); disks fill the other slots. Every device signals a possible change of its interrupt level
-/// through <see cref="Hart.Hart.EndSlice"/>, so the machine re-evaluates mip after that instruction.
+/// (<see cref="RngSlot"/>); disks fill the other slots. Each device drives its PLIC line where
+/// QEMU's model of it calls qemu_set_irq; a change of a pending bit ends the hart's slice
+/// (<see cref="Hart.Hart.EndSlice"/>), so the machine re-evaluates mip after that instruction.
 /// </summary>
 public sealed class VirtPeripherals
 {
@@ -24,23 +25,21 @@ public sealed class VirtPeripherals
         _ram = bus.Ram;
         Plic = new Plic(hart.EndSlice);
         bus.Map(MemoryMap.PlicBase, MemoryMap.PlicSize, Plic);
-        Plic.Connect(VirtDeviceTree.UartIrq, () => uart.InterruptPending);
+        uart.InterruptLine = Plic.Line(VirtDeviceTree.UartIrq);
 
         VirtioSlots = new VirtioMmio[MemoryMap.VirtioSlots];
         for (int i = 0; i < VirtioSlots.Length; i++)
         {
-            var slot = new VirtioMmio(_ram, hart.EndSlice);
+            var slot = new VirtioMmio(_ram, Plic.Line(VirtDeviceTree.VirtioFirstIrq + i));
             VirtioSlots[i] = slot;
             bus.Map(MemoryMap.VirtioBase + (ulong)i * MemoryMap.VirtioSlotSize, MemoryMap.VirtioSlotSize, slot);
-            Plic.Connect(VirtDeviceTree.VirtioFirstIrq + i, () => slot.InterruptPending);
         }
 
         Rng = new VirtioRng(input, () => hart.Steps);
         VirtioSlots[RngSlot].Attach(Rng);
 
-        Rtc = new GoldfishRtc(() => input.ReadWallClock(hart.Steps), hart.Clock, hart.EndSlice);
+        Rtc = new GoldfishRtc(() => input.ReadWallClock(hart.Steps), hart.Clock, Plic.Line(VirtDeviceTree.RtcIrq));
         bus.Map(MemoryMap.RtcBase, MemoryMap.RtcSize, Rtc);
-        Plic.Connect(VirtDeviceTree.RtcIrq, () => Rtc.InterruptPending);
     }
 
     /// <summary>

@@ -13,7 +13,13 @@ namespace ReplayVm.Core.Devices;
 /// The alarm is measured in guest time: when armed, the remaining nanoseconds until the alarm are
 /// converted into a guest-clock deadline, so it fires at a deterministic point of the run.
 /// </summary>
-public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Action interruptStateChanged) : IMmioDevice, IDeviceState
+/// <remarks>
+/// The interrupt line is driven as QEMU's goldfish_rtc_update drives it (alarm pending and
+/// enabled) when the alarm fires, and on writes of IRQ_ENABLED and CLEAR_INTERRUPT. An alarm
+/// fires at the step it comes due (<see cref="FireAlarmIfDue"/>, which the machine calls between
+/// slices, one of which ends exactly there) or at the guest's next register access, whichever is first.
+/// </remarks>
+public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Action<bool> interruptLine) : IMmioDevice, IDeviceState
 {
     private const ulong TimeLow = 0x00, TimeHigh = 0x04, AlarmLow = 0x08, AlarmHigh = 0x0c, IrqEnabled = 0x10,
         ClearAlarm = 0x14, AlarmStatus = 0x18, ClearInterrupt = 0x1c;
@@ -28,6 +34,7 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
     /// access (<see cref="CatchUp"/>), so the state never depends on who looked at the line when.
     /// </summary>
     public bool InterruptPending => _irqEnabled && (_irqPending || AlarmDue);
+
 
     /// <summary>
     /// The guest time (ns) at which the interrupt output will rise by itself — an enabled alarm
@@ -44,6 +51,9 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
     {
         if (AlarmDue) Fire();
     }
+
+    /// <summary>Called by the machine between slices: an alarm that has come due fires now.</summary>
+    public void FireAlarmIfDue() => CatchUp();
 
     public void SaveState(BinaryWriter w)
     {
@@ -115,11 +125,16 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
                 Arm();
                 break;
             case AlarmHigh: _alarm = (_alarm & 0xFFFF_FFFFUL) | (ulong)v << 32; break;
-            case IrqEnabled: _irqEnabled = (v & 1) != 0; break;
+            case IrqEnabled:
+                _irqEnabled = (v & 1) != 0;
+                UpdateInterrupt();
+                break;
             case ClearAlarm: _alarmRunning = false; break;
-            case ClearInterrupt: _irqPending = false; break;
+            case ClearInterrupt:
+                _irqPending = false;
+                UpdateInterrupt();
+                break;
         }
-        interruptStateChanged();
         return true;
     }
 
@@ -150,5 +165,8 @@ public sealed class GoldfishRtc(Func<ulong> readWallClock, GuestClock clock, Act
     {
         _alarmRunning = false;
         _irqPending = true;
+        UpdateInterrupt();
     }
+
+    private void UpdateInterrupt() => interruptLine(_irqPending && _irqEnabled);
 }

@@ -7,10 +7,14 @@ namespace ReplayVm.Core.Devices;
 /// SiFive PLIC as on QEMU 7.2's virt (RISC-V PLIC specification 1.0.0): 96 sources (1..95 usable),
 /// two contexts for hart 0 — 0 drives mip.MEIP, 1 drives mip.SEIP.
 ///
-/// Sources are level-triggered and the PLIC reads each source's level when it needs it (a
-/// connected <see cref="Func{Boolean}"/>), so there is no sampled copy that could go stale between
-/// slices. As in QEMU, a source is pending while its level is high and it is not claimed; after
-/// completion it is pending again at once if the level is still high (the gateway of spec ch. 5).
+/// A source's pending bit follows what its device signals, exactly as QEMU 7.2's sifive_plic does
+/// (<c>sifive_plic_irq_request</c>): each time a device drives its line (<see cref="SetLevel"/>,
+/// QEMU's <c>qemu_set_irq</c>) the bit becomes that level — set by a call with the line high,
+/// cleared by one with it low. A claim clears it; a completion only ends the claim and does not
+/// re-pend a source whose line merely stays high: the source is pending again only when its
+/// device next drives the line high. Devices drive their lines at the register accesses and
+/// events where QEMU's models call <c>qemu_set_irq</c>, so a driver that never acknowledges a
+/// level (the 16550's THRE event, say) is interrupted once per event, not in a storm.
 /// </summary>
 public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceState
 {
@@ -25,27 +29,30 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
     private const ulong PendingBase = 0x1000, EnableBase = 0x2000, EnableStride = 0x80;
     private const ulong ContextBase = 0x20_0000, ContextStride = 0x1000;
 
-    private readonly Func<bool>?[] _levels = new Func<bool>?[SourceCount];
     private readonly uint[] _priority = new uint[SourceCount];
     private readonly uint[,] _enable = new uint[ContextCount, WordsPerContext];
     private readonly uint[] _threshold = new uint[ContextCount];
     /// <summary>Claimed and not yet completed ("in flight" at the gateway).</summary>
     private readonly bool[] _claimed = new bool[SourceCount];
-    /// <summary>
-    /// Pending bits. The gateway sets one when it sees its source's level high and only a claim
-    /// clears it, even if the device lowers its level first (PLIC spec 1.0.0 ch. 5 and 8; QEMU's
-    /// sifive_plic latches the same way), so a driver may see a claim with nothing to do.
-    /// </summary>
+    /// <summary>Pending bits, as the devices last drove their lines (cleared by a claim); may be set while claimed.</summary>
     private readonly bool[] _pending = new bool[SourceCount];
 
-    /// <summary>Connects interrupt source <paramref name="source"/> (1..95) to a device's level.</summary>
-    public void Connect(int source, Func<bool> level)
+    /// <summary>The line of interrupt source <paramref name="source"/> (1..95), for its device to drive.</summary>
+    public Action<bool> Line(int source)
     {
         if (source is < 1 or >= SourceCount) throw new ArgumentOutOfRangeException(nameof(source));
-        _levels[source] = level;
+        return level => SetLevel(source, level);
     }
 
-    /// <summary>The source levels are not state: they are read from the devices, which save their own.</summary>
+    /// <summary>A device drives its line: the source's pending bit becomes <paramref name="level"/> (QEMU's sifive_plic_irq_request).</summary>
+    public void SetLevel(int source, bool level)
+    {
+        if (source is < 1 or >= SourceCount) throw new ArgumentOutOfRangeException(nameof(source));
+        if (_pending[source] == level) return;
+        _pending[source] = level;
+        interruptStateChanged();
+    }
+
     public void SaveState(BinaryWriter w)
     {
         foreach (uint p in _priority) w.Write(p);
@@ -65,46 +72,20 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
         for (int i = 0; i < SourceCount; i++) _pending[i] = r.ReadBoolean();
     }
 
-    /// <summary>Whether <paramref name="source"/> is pending (its gateway samples it first).</summary>
-    public bool IsPending(int source)
-    {
-        if (source is <= 0 or >= SourceCount) return false;
-        Sample(source);
-        return _pending[source] && !_claimed[source];
-    }
+    /// <summary>Whether <paramref name="source"/> is pending and not claimed, so a claim could take it.</summary>
+    public bool IsPending(int source) => source is > 0 and < SourceCount && _pending[source] && !_claimed[source];
 
-    private void Sample(int source)
-    {
-        if (!_claimed[source] && !_pending[source] && _levels[source] is { } level && level()) _pending[source] = true;
-    }
-
-    /// <summary>
-    /// The gateways look at their sources: a source whose level is high and that is not in flight
-    /// becomes pending. The machine calls this between slices (every device register write ends a
-    /// slice), and the PLIC itself before a pending or claim read.
-    /// </summary>
-    public void SampleSources()
-    {
-        for (int source = 1; source < SourceCount; source++) Sample(source);
-    }
-
-    /// <summary>Whether context <paramref name="context"/>'s interrupt output (MEIP or SEIP) is high.</summary>
-    public bool ContextInterrupt(int context)
-    {
-        SampleSources();
-        return BestPending(context) != 0;
-    }
+    /// <summary>Whether context <paramref name="context"/>'s interrupt output (MEIP or SEIP) is high; changes nothing.</summary>
+    public bool ContextInterrupt(int context) => BestPending(context) != 0;
 
     /// <summary>The pending, enabled source with the highest priority above the threshold; ties go to the lowest id; 0 if none.</summary>
-    private int BestPending(int context) => BestPending(context, IsPending);
-
-    private int BestPending(int context, Func<int, bool> isPending)
+    private int BestPending(int context)
     {
         int best = 0;
         uint bestPriority = _threshold[context];
         for (int source = 1; source < SourceCount; source++)
         {
-            if (_priority[source] <= bestPriority || !IsEnabled(context, source) || !isPending(source)) continue;
+            if (_priority[source] <= bestPriority || !IsEnabled(context, source) || !IsPending(source)) continue;
             best = source;
             bestPriority = _priority[source];
         }
@@ -148,27 +129,13 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
 
     private uint PeekWord(ulong offset)
     {
-        if (offset >= PendingBase && offset < EnableBase)
-        {
-            ulong word = (offset - PendingBase) / 4;
-            if (word >= WordsPerContext) return 0;
-            uint bits = 0;
-            for (int bit = 0; bit < 32; bit++)
-                if (WouldBePending((int)(word * 32) + bit)) bits |= 1u << bit;
-            return bits;
-        }
         if (offset >= ContextBase)
         {
             ulong ctx = (offset - ContextBase) / ContextStride, register = (offset - ContextBase) % ContextStride;
-            if (ctx < ContextCount && register == 4) return (uint)BestPending((int)ctx, WouldBePending);
+            if (ctx < ContextCount && register == 4) return (uint)BestPending((int)ctx);
         }
-        return offset < PendingBase || offset < ContextBase || (offset - ContextBase) % ContextStride == 0 ? ReadWord(offset) : 0;
+        return ReadWord(offset);
     }
-
-    /// <summary>Whether <paramref name="source"/> is pending or would be once its gateway samples it; changes nothing.</summary>
-    private bool WouldBePending(int source) =>
-        source is > 0 and < SourceCount && !_claimed[source]
-        && (_pending[source] || _levels[source] is { } level && level());
 
     private uint ReadWord(ulong offset)
     {
@@ -179,12 +146,13 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
         }
         if (offset < EnableBase)
         {
-            SampleSources();
+            // The raw pending bits, claimed sources included, as QEMU reads them.
             ulong word = (offset - PendingBase) / 4;
+            if (word >= WordsPerContext) return 0;
             uint bits = 0;
             for (int bit = 0; bit < 32; bit++)
-                if (IsPending((int)(word * 32) + bit)) bits |= 1u << bit;
-            return word < WordsPerContext ? bits : 0;
+                if (_pending[word * 32 + (ulong)bit]) bits |= 1u << bit;
+            return bits;
         }
         if (offset < ContextBase)
         {
@@ -201,7 +169,6 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
     /// <summary>Claim (PLIC spec 1.0.0 ch. 9): hands out the best source and stops it being pending until completed.</summary>
     private uint Claim(int context)
     {
-        SampleSources();
         int source = BestPending(context);
         if (source != 0)
         {

@@ -6,13 +6,20 @@ namespace ReplayVm.Core.Devices;
 /// <summary>
 /// NS16550A UART (register layout per the National/TI PC16550D datasheet), as QEMU's virt has at
 /// 0x1000_0000. Transmission is instant: THR bytes go straight to the console sink. Received bytes
-/// arrive only from the machine's input port, into a 16-byte FIFO. The interrupt output is a
-/// level: it is high while an enabled condition holds, so a driver that never reads IIR cannot
-/// make it livelock.
+/// arrive only from the machine's input port, into a 16-byte FIFO.
+///
+/// The interrupt follows QEMU 7.2's hw/char/serial.c: IIR reports received data (while the FIFO
+/// holds bytes and ERBFI is set), else the transmit-empty <em>event</em> (a flag set when THR empties —
+/// at once after each THR write, since transmission is instant — and when ETBEI is switched on,
+/// cleared by reading IIR while it is the reported source, by writing THR, or by switching ETBEI
+/// off). The line to the PLIC is driven (<see cref="InterruptLine"/>) only where QEMU's
+/// <c>serial_update_irq</c> runs: a THR write, an IER write that changes it, an FCR write, an RBR
+/// read, an IIR read that reports THRE, and a received byte. So a driver that enables THRE and
+/// never reads IIR is interrupted once per transmitted byte, as on QEMU, not continuously.
+/// Not modelled: receive trigger levels and the character-timeout interrupt (data is reported as
+/// soon as one byte is in the FIFO), line-status and modem-status interrupts, loopback.
 /// </summary>
-/// <remarks><paramref name="interruptStateChanged"/> is called when a register write may have raised the level,
-/// so the machine re-evaluates interrupt lines after that instruction.</remarks>
-public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChanged = null) : IMmioDevice, IDeviceState
+public sealed class Uart16550(Action<byte> transmit) : IMmioDevice, IDeviceState
 {
     public const int FifoDepth = 16;
 
@@ -20,6 +27,7 @@ public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChang
     private const byte LcrDlab = 0x80;
     private const byte LsrDataReady = 0x01, LsrThrEmpty = 0x20, LsrTransmitterEmpty = 0x40;
     private const byte IerReceiveData = 0x01, IerThrEmpty = 0x02;
+    private const byte FcrEnable = 0x01, FcrClearReceive = 0x02, FcrClearTransmit = 0x04;
     private const byte IirNone = 0x01, IirThrEmpty = 0x02, IirReceiveData = 0x04, IirFifosEnabled = 0xC0;
 
     private readonly Queue<byte> _receive = new(FifoDepth);
@@ -29,10 +37,16 @@ public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChang
 
     public int ReceiveRoom => FifoDepth - _receive.Count;
 
+    /// <summary>The interrupt line to the PLIC, driven as QEMU's serial_update_irq drives it; wired by the board.</summary>
+    public Action<bool>? InterruptLine { get; set; }
+
     public void Receive(byte value)
     {
         if (_receive.Count < FifoDepth) _receive.Enqueue(value);
+        UpdateInterrupt();
     }
+
+    private void UpdateInterrupt() => InterruptLine?.Invoke(InterruptPending);
 
     public void SaveState(BinaryWriter w)
     {
@@ -58,8 +72,16 @@ public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChang
     public bool Read(ulong offset, int size, out ulong value)
     {
         if (!Peek(offset, size, out value) || size != 1) return offset < 8;
-        if (offset == Rbr && (_lcr & LcrDlab) == 0 && _receive.Count > 0) _receive.Dequeue();
-        else if (offset == Iir && (value & 0x0F) == IirThrEmpty) _thrEmptyPending = false;
+        if (offset == Rbr && (_lcr & LcrDlab) == 0)
+        {
+            if (_receive.Count > 0) _receive.Dequeue();
+            UpdateInterrupt();
+        }
+        else if (offset == Iir && (value & 0x0F) == IirThrEmpty)
+        {
+            _thrEmptyPending = false;
+            UpdateInterrupt();
+        }
         return true;
     }
 
@@ -103,21 +125,28 @@ public sealed class Uart16550(Action<byte> transmit, Action? interruptStateChang
             case Rbr:
                 transmit(b);
                 _thrEmptyPending = true; // transmission is instant, so THR is empty again at once
+                UpdateInterrupt();
                 break;
             case Ier when (_lcr & LcrDlab) != 0: _dlm = b; break;
             case Ier:
-                if ((b & IerThrEmpty) != 0 && (_ier & IerThrEmpty) == 0) _thrEmptyPending = true;
+                byte changed = (byte)((_ier ^ b) & 0x0F);
                 _ier = (byte)(b & 0x0F);
+                // THR is always empty here, so switching ETBEI on raises the event and off drops it.
+                if ((changed & IerThrEmpty) != 0) _thrEmptyPending = (_ier & IerThrEmpty) != 0;
+                if (changed != 0) UpdateInterrupt();
                 break;
             case Iir:
-                _fcr = b;
-                if ((b & 0x02) != 0) _receive.Clear();
+                // Changing the enable bit flushes both FIFOs; flushing the transmitter raises the THRE event.
+                if (((b ^ _fcr) & FcrEnable) != 0) b |= FcrClearReceive | FcrClearTransmit;
+                if ((b & FcrClearReceive) != 0) _receive.Clear();
+                if ((b & FcrClearTransmit) != 0) _thrEmptyPending = true;
+                _fcr = (byte)(b & 0xC9);
+                UpdateInterrupt();
                 break;
             case Lcr: _lcr = b; break;
             case Mcr: _mcr = (byte)(b & 0x1F); break;
             case Scr: _scr = b; break;
         }
-        interruptStateChanged?.Invoke();
         return true;
     }
 }

@@ -19,11 +19,18 @@ public sealed class VirtioDriverHarness
     public MainMemory Ram { get; } = new(RamBase, RamSize);
     public VirtioMmio Slot { get; }
     public int Notifications { get; private set; }
+
+    /// <summary>The level the slot last drove its interrupt line to.</summary>
+    public bool Line { get; private set; }
     private ushort _availIndex;
 
     public VirtioDriverHarness(IBlockStorage? disk)
     {
-        Slot = new VirtioMmio(Ram, () => Notifications++);
+        Slot = new VirtioMmio(Ram, level =>
+        {
+            Notifications++;
+            Line = level;
+        });
         if (disk != null) Slot.Attach(new VirtioBlock(disk));
     }
 

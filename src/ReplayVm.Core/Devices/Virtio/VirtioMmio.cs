@@ -7,9 +7,11 @@ namespace ReplayVm.Core.Devices.Virtio;
 /// The virtio-mmio transport, version 2 (virtio 1.1 section 4.2.2), one 0x1000-byte slot of
 /// QEMU virt. A slot with no device still answers magic and version with device ID 0, which
 /// drivers take as "nothing here". Requests are served synchronously when the driver writes
-/// QueueNotify, so results appear at a deterministic instruction.
+/// QueueNotify, so results appear at a deterministic instruction. The interrupt line is driven as
+/// QEMU's virtio_mmio_update_irq drives it — to "interrupt status is non-zero" — whenever a status
+/// bit is set (used buffers, configuration change), acknowledged, or cleared by a reset.
 /// </summary>
-public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : IMmioDevice, IDeviceState
+public sealed class VirtioMmio(MainMemory ram, Action<bool> interruptLine) : IMmioDevice, IDeviceState
 {
     public const uint Magic = 0x7472_6976; // "virt"
     public const uint QemuVendorId = 0x554D_4551; // "QEMU", what QEMU's transports report
@@ -57,7 +59,7 @@ public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : I
         _deviceFeaturesSel = _driverFeaturesSel = _queueSel = _status = _interruptStatus = 0;
         _driverFeatures = 0;
         foreach (var q in _queues) q.Reset();
-        interruptStateChanged();
+        interruptLine(false);
     }
 
     /// <summary>Which device sits in the slot is the board's wiring, not state; it is written only to catch a mismatched restore.</summary>
@@ -157,7 +159,7 @@ public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : I
             case RegQueueNotify: Notify(v); break;
             case RegInterruptAck:
                 _interruptStatus &= ~v;
-                interruptStateChanged();
+                interruptLine(_interruptStatus != 0);
                 break;
             case RegStatus: WriteStatus(v); break;
         }
@@ -222,6 +224,6 @@ public sealed class VirtioMmio(MainMemory ram, Action interruptStateChanged) : I
     private void RaiseInterrupt(uint bit)
     {
         _interruptStatus |= bit;
-        interruptStateChanged();
+        interruptLine(true);
     }
 }
