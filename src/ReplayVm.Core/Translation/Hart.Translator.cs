@@ -14,7 +14,7 @@ namespace ReplayVm.Core.Hart;
 public sealed unsafe partial class Hart
 {
     /// <summary>Arrivals at an entry before it is translated by default: code that runs a few times is cheaper to interpret.</summary>
-    public const int DefaultTranslationThreshold = 16;
+    public const int DefaultTranslationThreshold = 64;
 
     private int _hotThreshold = DefaultTranslationThreshold;
 

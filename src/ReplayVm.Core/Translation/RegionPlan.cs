@@ -14,7 +14,7 @@ internal readonly record struct GuestInstruction(ulong Pc, DecodedInstruction De
 internal sealed class RegionPlan
 {
     /// <summary>Most instructions one region holds: bounds translation time and the method's size.</summary>
-    public const int MaxInstructions = 128;
+    public const int MaxInstructions = 32;
 
     public ulong Entry { get; }
     public bool EntryIsBreakpoint { get; }
