@@ -28,7 +28,7 @@ public sealed class Bus
         if (offset < Ram.Size && (ulong)size <= Ram.Size - offset)
         {
             value = 0;
-            var bytes = Ram.Bytes.AsSpan((int)offset, size);
+            var bytes = Ram.Read(address, size);
             for (int i = size - 1; i >= 0; i--) value = value << 8 | bytes[i];
             return true;
         }
@@ -76,7 +76,7 @@ public sealed class Bus
             if (ramOffset < Ram.Size)
             {
                 int run = (int)Math.Min((ulong)(length - at), Ram.Size - ramOffset);
-                Ram.Bytes.AsSpan((int)ramOffset, run).CopyTo(destination[at..]);
+                Ram.Read(a, run).CopyTo(destination[at..]);
                 at += run;
                 continue;
             }
