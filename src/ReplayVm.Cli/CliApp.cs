@@ -89,15 +89,19 @@ public static class CliApp
         {
             if (token.Type == TokenType.DoubleDash) break; // after "--", a leading dash is part of a file name
             if (token.Type == TokenType.Argument && token.Value.Length > 1 && token.Value[0] == '-')
-                return $"unknown option '{token.Value}' (see replayvm --help)";
+                return $"unknown option '{token.Value}' (see {HelpCommand(parsed)})";
         }
         if (parsed.UnmatchedTokens.Count > 0)
-            return $"unknown command or extra argument '{parsed.UnmatchedTokens[0]}' (see replayvm --help)";
+            return $"unknown command or extra argument '{parsed.UnmatchedTokens[0]}' (see {HelpCommand(parsed)})";
         if (parsed.Errors.Count == 0) return null;
         string message = parsed.Errors[0].Message;
         // Our own option errors already end with a hint in parentheses; the library's get a pointer to help.
-        return message.EndsWith(')') ? message : $"{message.TrimEnd('.')} (see replayvm --help)";
+        return message.EndsWith(')') ? message : $"{message.TrimEnd('.')} (see {HelpCommand(parsed)})";
     }
+
+    /// <summary>Where the help for the mistaken command is: "replayvm record --help", or "replayvm --help" at the top.</summary>
+    private static string HelpCommand(ParseResult parsed) =>
+        parsed.CommandResult.Command is { } command && command.Parents.Any() ? $"replayvm {command.Name} --help" : "replayvm --help";
 
     internal static int Fail(string message)
     {
