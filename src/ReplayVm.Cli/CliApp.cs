@@ -95,16 +95,20 @@ public static class CliApp
                 // "-m -5": the dashed word is the value of the option before it, and a bad one.
                 if (i > 0 && tokens[i - 1].Type == TokenType.Option && CliOptions.ValueError(tokens[i - 1].Value, token.Value) is { } bad)
                     return bad;
-                return $"unknown option '{token.Value}' (see replayvm --help)";
+                return $"unknown option '{token.Value}' (see {HelpCommand(parsed)})";
             }
         }
         if (parsed.UnmatchedTokens.Count > 0)
-            return $"unknown command or extra argument '{parsed.UnmatchedTokens[0]}' (see replayvm --help)";
+            return $"unknown command or extra argument '{parsed.UnmatchedTokens[0]}' (see {HelpCommand(parsed)})";
         if (parsed.Errors.Count == 0) return null;
         string message = parsed.Errors[0].Message;
         // Our own option errors already end with a hint in parentheses; the library's get a pointer to help.
-        return message.EndsWith(')') ? message : $"{message.TrimEnd('.')} (see replayvm --help)";
+        return message.EndsWith(')') ? message : $"{message.TrimEnd('.')} (see {HelpCommand(parsed)})";
     }
+
+    /// <summary>Where the help for the mistaken command is: "replayvm record --help", or "replayvm --help" at the top.</summary>
+    private static string HelpCommand(ParseResult parsed) =>
+        parsed.CommandResult.Command is { } command && command.Parents.Any() ? $"replayvm {command.Name} --help" : "replayvm --help";
 
     internal static int Fail(string message)
     {

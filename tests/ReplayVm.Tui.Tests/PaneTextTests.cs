@@ -110,7 +110,7 @@ public class PaneTextTests
         ulong pc = s.Hart.Pc;
         string dump = PaneText.Memory(s, pc, 2);
         var first = dump.Split('\n')[0];
-        Assert.StartsWith($"{pc:x16}  ", first);
+        Assert.StartsWith($"{pc:x8}  ", first); // 8 digits: every address shown fits in 32 bits
         Assert.Equal(2, dump.TrimEnd('\n').Split('\n').Length);
         Assert.Contains("(not mapped)", PaneText.Memory(s, 0x10, 1));
     }

@@ -46,3 +46,48 @@ public class SourceLevelTests(ITestOutputHelper output)
         Assert.True(session.Execute("watch 42").IsError);
     }
 }
+
+/// <summary>Issue 11, points 12 and 13: panes that are never cut, and addresses labelled only by symbols that own them.</summary>
+[Collection("TerminalGui")]
+public class LayoutTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void At_100x30_every_register_is_whole_and_the_memory_pane_keeps_its_ascii_column()
+    {
+        using var ui = new HeadlessDebugger(Recordings.DemoSession(), 100, 30);
+        ui.Command("goto 5000");
+        string registers = ui.Region(ui.Window.RegistersPane);
+        output.WriteLine(registers);
+        var hart = ui.Session.Hart;
+        // The pane scrolls (r), so look at the lines it holds: each register's whole value is there.
+        string all = string.Join('\n', ui.Window.RegistersPane.Lines.Select(l => l.Text));
+        for (int i = 1; i < 32; i++) Assert.Contains($"{ReplayVm.Debugger.Disassembly.Registers.X(i),-4} {hart.GetX(i):x16}", all);
+        int width = ui.Window.RegistersPane.Viewport.Width;
+        Assert.All(ui.Window.RegistersPane.Lines, l => Assert.True(l.Text.TrimEnd().Length <= width, $"'{l.Text}' is wider than {width}"));
+
+        ui.Command("mem 0x80002be0"); // the demo's line buffer: "add alice" is ASCII
+        string memory = ui.Screen;
+        output.WriteLine(memory);
+        // Each row: the address, its bytes in hex, then the same bytes as ASCII, all inside the pane.
+        Assert.All(ui.Window.MemoryPane.Lines, l =>
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(l.Text, @"^[0-9a-f]{8}  ((?:[0-9a-f]{2}  ?)+) (.+)$");
+            Assert.True(m.Success, l.Text);
+            Assert.Equal(m.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length, m.Groups[2].Value.Length);
+        });
+        Assert.All(ui.Window.MemoryPane.Lines, l => Assert.True(l.Text.Length <= ui.Window.MemoryPane.Viewport.Width, $"'{l.Text}' is cut"));
+    }
+
+    [Fact]
+    public void A_stack_address_is_not_labelled_after_a_far_away_linker_symbol()
+    {
+        var session = Recordings.DemoSession();
+        session.Execute("goto 5000");
+        ulong sp = session.Hart.GetX(2);
+        Assert.Null(session.Symbols.NameAt(sp));
+        Assert.Equal("copy_name", session.Symbols.NameAt(session.Symbols.Find("copy_name")!.Value));
+        Assert.Equal("copy_name+0x4", session.Symbols.NameAt(session.Symbols.Find("copy_name")!.Value + 4));
+        ulong state = session.Symbols.Find("state")!.Value;
+        Assert.Equal("state+0x6", session.Symbols.NameAt(state + 6));
+    }
+}

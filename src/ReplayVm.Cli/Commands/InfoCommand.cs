@@ -38,9 +38,19 @@ internal sealed record TraceSummary(
     string File, long FileBytes, int FormatVersion, string Recorder, string Board, ulong RamBytes, string? Bootargs,
     IReadOnlyList<TraceSummary.Image> Images, IReadOnlyList<TraceSummary.Disk> Disks, int BoardRevision, ulong Steps, IReadOnlyDictionary<string, int> Events, int HashPoints,
     ulong HashInterval, int HasherVersion, int Chunks, bool Truncated, string? TruncationReason,
-    string? Ending, int? ExitStatus)
+    [property: System.Text.Json.Serialization.JsonIgnore] string? Ending, string? EndReason, int? GuestExitCode, int? ExitStatus)
 {
-    public sealed record Image(string Role, string Name, long Bytes, string Sha256, string LoadAddress);
+    /// <summary>An image; <see cref="LoadAddress"/> is set for a raw image only (an ELF loads at its own addresses, firmware where the machine puts it).</summary>
+    public sealed record Image(string Role, string Name, long Bytes, string Sha256, ulong? LoadAddress)
+    {
+        [System.Text.Json.Serialization.JsonIgnore]
+        public string Placement => Role switch
+        {
+            "raw" => $"0x{LoadAddress:x}",
+            "elf" => "its ELF addresses",
+            _ => "placed by the machine",
+        };
+    }
 
     public sealed record Disk(string Name, long Bytes, string Sha256, bool Embedded);
 
@@ -50,12 +60,7 @@ internal sealed record TraceSummary(
         var config = header.Setup.Config;
         var images = header.Setup.Images.Select(i => new Image(
             i.Role.ToString().ToLowerInvariant(), i.Name, i.Size, Convert.ToHexString(i.Sha256).ToLowerInvariant(),
-            i.Role switch
-            {
-                ImageRole.Raw => $"0x{i.LoadAddress:x}",
-                ImageRole.Elf => "its ELF addresses",
-                _ => "placed by the machine",
-            })).ToList();
+            i.Role == ImageRole.Raw ? i.LoadAddress : null)).ToList();
         return new TraceSummary(
             path, trace.FileLength, header.FormatVersion, header.Recorder,
             config.Board == BoardKind.Spike ? "spike" : "virt", config.RamSize, config.Bootargs, images,
@@ -65,6 +70,7 @@ internal sealed record TraceSummary(
             trace.HashPoints.Count(), header.StateHashInterval, header.HasherVersion, trace.ChunkCount,
             trace.Truncated, trace.TruncationReason,
             trace.End is { } end ? RecordedStatus.Describe(end) : null,
+            trace.End?.Reason.ToString(), trace.End is { Reason: Core.StopReason.GuestExit } exit ? exit.ExitCode : null,
             trace.End is { } e ? RecordedStatus.Of(e) : null);
     }
 
@@ -78,7 +84,7 @@ internal sealed record TraceSummary(
                         (BoardRevision == 0 ? "board revision not recorded" : $"board revision {BoardRevision}")),
         };
         foreach (var image in Images)
-            lines.Add(("image", $"{image.Role} {image.Name}, {image.Bytes} bytes, sha256 {image.Sha256}, loaded at {image.LoadAddress}"));
+            lines.Add(("image", $"{image.Role} {image.Name}, {image.Bytes} bytes, sha256 {image.Sha256}, loaded at {image.Placement}"));
         for (int i = 0; i < Disks.Count; i++)
             lines.Add(("disk", $"{i + 1} {Disks[i].Name}, {Disks[i].Bytes} bytes, sha256 {Disks[i].Sha256}, " +
                                (Disks[i].Embedded ? "embedded" : "not embedded (replay --drive FILE supplies it)")));

@@ -51,6 +51,8 @@ internal static class RunCommand
     {
         double mips = elapsed.TotalSeconds > 0 ? result.InstructionsRetired / elapsed.TotalSeconds / 1e6 : 0;
         var error = Console.Error;
+        // The guest's last line may lack its newline, and the terminal shows stdout and stderr on one screen: start on a line of our own.
+        error.WriteLine();
         error.WriteLine($"instructions: {result.InstructionsRetired}");
         error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mips: {mips:F2}"));
         error.WriteLine($"stop: {result.Reason}" + (result.Reason == StopReason.GuestExit ? $" (exit code {result.ExitCode})" : ""));

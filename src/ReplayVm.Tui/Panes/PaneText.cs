@@ -128,21 +128,31 @@ public static class PaneText
         return text.ToString();
     }
 
-    /// <summary>A hex + ASCII dump of <paramref name="lines"/> × 16 bytes at <paramref name="address"/>.</summary>
-    public static string Memory(DebugSession session, ulong address, int lines = 8)
+    /// <summary>
+    /// A hex + ASCII dump of <paramref name="lines"/> rows at <paramref name="address"/>: 16 bytes a
+    /// row, or 8 or 4 when <paramref name="width"/> (the pane's columns) is too narrow for 16, so
+    /// the ASCII column always shows. The address column is 8 digits when every address fits.
+    /// </summary>
+    public static string Memory(DebugSession session, ulong address, int lines = 8, int width = 200)
     {
         var text = new StringBuilder();
-        Span<byte> row = stackalloc byte[16];
+        bool wide = address + (ulong)(lines * 16) > uint.MaxValue;
+        int addressWidth = wide ? 16 : 8;
+        // A row of n bytes takes address + 2 + 3n (+1 for the middle gap at 16) + 1 + n columns.
+        int perRow = 16;
+        while (perRow > 4 && addressWidth + 2 + 4 * perRow + (perRow == 16 ? 2 : 1) > width) perRow /= 2;
+        Span<byte> row = stackalloc byte[perRow];
         for (int line = 0; line < lines; line++)
         {
-            ulong at = address + (ulong)(line * 16);
+            ulong at = address + (ulong)(line * perRow);
+            string where = at.ToString(wide ? "x16" : "x8", System.Globalization.CultureInfo.InvariantCulture);
             if (!VirtualMemoryView.Read(session.Hart, at, row))
             {
-                text.Append($"{at:x16}  (not mapped)\n");
+                text.Append($"{where}  (not mapped)\n");
                 continue;
             }
-            text.Append($"{at:x16}  ");
-            for (int i = 0; i < 16; i++) text.Append($"{row[i]:x2}{(i == 7 ? "  " : " ")}");
+            text.Append($"{where}  ");
+            for (int i = 0; i < perRow; i++) text.Append($"{row[i]:x2}{(i == 7 && perRow == 16 ? "  " : " ")}");
             text.Append(' ');
             foreach (byte b in row) text.Append(b is >= 0x20 and < 0x7F ? (char)b : '.');
             text.Append('\n');

@@ -27,8 +27,28 @@ public sealed class SymbolTable
         return new SymbolTable(images);
     }
 
-    /// <summary>"main" or "main+0x10", or null when no symbol owns the address.</summary>
-    public string? NameAt(ulong address) => _images.Select(i => i.SymbolAt(address)).FirstOrDefault(s => s is not null);
+    /// <summary>How far past a size-less label an address may lie and still be named after it (code labels in assembly).</summary>
+    public const ulong LabelReach = 0x1000;
+
+    /// <summary>
+    /// "main" or "main+0x10", or null when no symbol plausibly owns the address: a sized symbol
+    /// owns its own bytes only; a size-less label owns what follows it for at most
+    /// <see cref="LabelReach"/> bytes, and a linker-made boundary ("__global_pointer$",
+    /// "__bss_start", "_end") owns only its own address — a stack address is nobody's "+0x10f8e8".
+    /// </summary>
+    public string? NameAt(ulong address)
+    {
+        foreach (var image in _images)
+        {
+            if (!image.TryFindSymbolAt(address, out var symbol, out ulong offset)) continue;
+            if (offset == 0) return symbol.Name;
+            if (symbol.Size == 0 && (offset >= LabelReach || IsBoundary(symbol.Name))) return null;
+            return $"{symbol.Name}+0x{offset:x}";
+        }
+        return null;
+    }
+
+    private static bool IsBoundary(string name) => name.StartsWith("__", StringComparison.Ordinal) || name.EndsWith('$') || name is "_end" or "end" or "_edata" or "edata" or "_etext" or "etext";
 
     /// <summary>The address of symbol <paramref name="name"/>, or null.</summary>
     public ulong? Find(string name) => _images.Select(i => i.FindSymbol(name)).FirstOrDefault(s => s is not null)?.Value;

@@ -162,6 +162,7 @@ public sealed class DebuggerWindow : Window
     internal FrameView CodeFrame => _codeFrame;
     internal TextField CommandLine => _command;
     internal StyledTextView OutputPane => _output;
+    internal StyledTextView MemoryPane => _memory;
     internal Task? Worker => _running is null ? null : _worker;
     internal List<string> OutputLines => _log.Lines.Select(l => l.Text).ToList();
     internal bool IsRunningCommand => _running is not null;
@@ -608,8 +609,8 @@ public sealed class DebuggerWindow : Window
         var code = CodeLines.Style(PaneText.Code(_session));
         _code.Lines = code;
         _code.Reveal(CodeLines.CurrentLine(code));
-        _registers.Lines = RegisterLines.Build(_session, _before);
-        _memory.Lines = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8).TrimEnd('\n').Split('\n').Select(l => StyledLine.Plain(l)).ToList();
+        _registers.Lines = RegisterLines.Build(_session, _before, Math.Max(_registers.Viewport.Width, 20));
+        _memory.Lines = PaneText.Memory(_session, _memoryAddress ?? _session.Hart.GetX(2), 8, Math.Max(_memory.Viewport.Width, 20)).TrimEnd('\n').Split('\n').Select(l => StyledLine.Plain(l)).ToList();
         ShowConsole(_session.ConsoleText);
         _timeline.Show(_session);
         _backtrace.Lines = SafeLines(_session.BacktraceLines).Select(l => StyledLine.Plain(l)).ToList();

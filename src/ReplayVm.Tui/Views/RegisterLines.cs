@@ -22,17 +22,23 @@ public static class RegisterLines
     /// <summary>Headings the 'r' key jumps between.</summary>
     public const string IntegerHeading = "-- integer --", CsrHeading = "-- privilege and CSRs --", FloatHeading = "-- floating point --";
 
-    public static IReadOnlyList<StyledLine> Build(DebugSession session, RegisterSnapshot before)
+    /// <summary>Two registers a row when <paramref name="width"/> holds both (46 columns), else one, so no value is ever cut.</summary>
+    public static IReadOnlyList<StyledLine> Build(DebugSession session, RegisterSnapshot before, int width = 200)
     {
+        int perRow = width >= 46 ? 2 : 1;
         var hart = session.Hart;
         var lines = new List<StyledLine> { StyledLine.Plain(IntegerHeading, TextStyle.Heading) };
         var pc = new List<Span> { new("pc   "), Value(hart.Pc.ToString("x16", CultureInfo.InvariantCulture), session.PcChanged) };
-        if (session.Symbols.NameAt(hart.Pc) is { } name) pc.Add(new Span($" <{name}>"));
+        string? symbol = session.Symbols.NameAt(hart.Pc) is { } name ? $"<{name}>" : null;
+        // Narrow: the symbol goes on a line of its own (shortened to fit), never over the value.
+        bool own = symbol is not null && 22 + 1 + symbol.Length > width;
+        if (symbol is not null && !own) pc.Add(new Span(" " + symbol));
         lines.Add(new StyledLine(pc));
-        for (int i = 1; i < 32; i += 2)
+        if (own) lines.Add(StyledLine.Plain("     " + (5 + symbol!.Length > width ? symbol[..Math.Max(1, width - 6)] + "…" : symbol)));
+        for (int i = 1; i < 32; i += perRow)
         {
             var spans = new List<Span> { new($"{Registers.X(i),-4} "), Value(Hex(hart.GetX(i)), session.Changed(i)) };
-            if (i + 1 < 32)
+            if (perRow == 2 && i + 1 < 32)
             {
                 spans.Add(new Span("  "));
                 spans.Add(new Span($"{Registers.X(i + 1),-4} "));

@@ -52,7 +52,7 @@ public static class FpValues
     ];
 
     private static Gen<ulong> Bits64 =>
-        Gen.Choose(0, 0xFFFF).Four().Select(t => (ulong)t.Item1 | (ulong)t.Item2 << 16 | (ulong)t.Item3 << 32 | (ulong)t.Item4 << 48);
+        Gen.Choose(0, 0xFFFF).Four().Select(t => (ulong)(uint)t.Item1 | (ulong)(uint)t.Item2 << 16 | (ulong)(uint)t.Item3 << 32 | (ulong)(uint)t.Item4 << 48);
 
     /// <summary>sign, an exponent field from a chosen interesting range, random fraction.</summary>
     private static Gen<ulong> Structured(int expBits, int fracBits) =>

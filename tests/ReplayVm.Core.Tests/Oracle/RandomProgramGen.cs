@@ -29,7 +29,7 @@ public static class RandomProgramGen
 
     private static readonly Gen<ulong> AnyU64 =
         Gen.Choose(0, 0xffff).Four().Select(t =>
-            (ulong)t.Item1 | (ulong)t.Item2 << 16 | (ulong)t.Item3 << 32 | (ulong)t.Item4 << 48);
+            (ulong)(uint)t.Item1 | (ulong)(uint)t.Item2 << 16 | (ulong)(uint)t.Item3 << 32 | (ulong)(uint)t.Item4 << 48);
 
     /// <summary>Corner values half of the time, uniformly random 64-bit values otherwise.</summary>
     public static readonly Gen<ulong> Value = Gen.Frequency((1, Gen.Elements(Corners)), (1, AnyU64));
