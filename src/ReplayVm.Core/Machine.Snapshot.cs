@@ -19,34 +19,53 @@ public sealed partial class Machine
     /// Captures the machine's state. Pages not written since <paramref name="basis"/> (by default,
     /// the snapshot this machine last captured or restored) share the basis' buffers; a page
     /// written but left with the same bytes is shared too, and all-zero pages share one buffer.
+    /// Pages never written at all are zero and are not read.
     /// </summary>
     public MachineSnapshot CaptureSnapshot(MachineSnapshot? basis = null)
     {
         if (basis is not null && !ReferenceEquals(basis.Owner, Ram)) throw new ArgumentException("the basis snapshot was taken on another machine", nameof(basis));
-        var (reference, since) = basis is null || ReferenceEquals(basis, _lineage) ? (_lineage?.Pages, _lineageEpoch) : (basis.Pages, basis.Epoch);
+        var (reference, since) = basis is null || ReferenceEquals(basis, _lineage) ? (_lineage, _lineageEpoch) : (basis, basis.Epoch);
 
         int count = (int)Ram.PageCount;
-        var pages = new byte[count][];
+        const int perChunk = MachineSnapshot.PagesPerChunk;
+        var chunks = new byte[][]?[(count + perChunk - 1) / perChunk];
         var fresh = new List<int>();
-        uint[] epochs = Ram.PageEpochs;
-        for (int page = 0; page < count; page++)
+        ReadOnlySpan<uint> epochs = Ram.PageEpochs;
+        for (int c = 0; c < chunks.Length; c++)
         {
-            if (reference is not null && epochs[page] < since)
+            int first = c * perChunk, length = Math.Min(perChunk, count - first);
+            // Nothing in the chunk written since the reference: it is the reference's chunk (without one,
+            // a chunk never written at all is zero).
+            if (!Ram.AnyWrittenSince(first, length, reference is null ? 1 : since))
             {
-                pages[page] = reference[page];
+                chunks[c] = reference?.Chunks[c];
                 continue;
             }
-            var bytes = Ram.Bytes.AsSpan(page << MainMemory.PageShift, MainMemory.PageSize);
-            if (reference is not null && bytes.SequenceEqual(reference[page])) pages[page] = reference[page];
-            else if (!bytes.ContainsAnyExcept((byte)0)) pages[page] = MachineSnapshot.ZeroPage;
-            else
+            byte[][]? referenceChunk = reference?.Chunks[c];
+            var chunk = new byte[length][];
+            bool allZero = true;
+            for (int i = 0; i < length; i++)
             {
-                pages[page] = bytes.ToArray();
-                fresh.Add(page);
+                int page = first + i;
+                byte[] before = referenceChunk?[i] ?? MachineSnapshot.ZeroPage;
+                if (epochs[page] == 0 || (reference is not null && epochs[page] < since)) chunk[i] = epochs[page] == 0 ? MachineSnapshot.ZeroPage : before;
+                else
+                {
+                    var bytes = Ram.Page((ulong)page);
+                    if (reference is not null && bytes.SequenceEqual(before)) chunk[i] = before;
+                    else if (!bytes.ContainsAnyExcept((byte)0)) chunk[i] = MachineSnapshot.ZeroPage;
+                    else
+                    {
+                        chunk[i] = bytes.ToArray();
+                        fresh.Add(page);
+                    }
+                }
+                allZero &= ReferenceEquals(chunk[i], MachineSnapshot.ZeroPage);
             }
+            chunks[c] = allZero ? null : chunk;
         }
 
-        var snapshot = new MachineSnapshot(Ram, Hart.Capture(), SaveDeviceState(), pages, Ram.AdvanceEpoch(), fresh.ToArray());
+        var snapshot = new MachineSnapshot(Ram, Hart.Capture(), SaveDeviceState(), chunks, count, Ram.AdvanceEpoch(), fresh.ToArray());
         _lineage = snapshot;
         _lineageEpoch = snapshot.Epoch;
         return snapshot;
@@ -54,19 +73,35 @@ public sealed partial class Machine
 
     /// <summary>
     /// Puts the machine back to <paramref name="snapshot"/>: hart, devices, run state (a pending
-    /// exit, the next input poll) and RAM. Pages are written through <see cref="MainMemory.Write"/>,
-    /// which drops their cached decodes and stamps their epochs (so incremental hashers see them).
+    /// exit, the next input poll) and RAM. Pages are written through <see cref="MainMemory.Write"/>
+    /// (zero pages through <see cref="MainMemory.ZeroPage"/>, which returns their host memory),
+    /// which drop their cached decodes and stamp their epochs (so incremental hashers see them).
     /// </summary>
     public void RestoreSnapshot(MachineSnapshot snapshot)
     {
         if (!ReferenceEquals(snapshot.Owner, Ram)) throw new ArgumentException("the snapshot was taken on another machine", nameof(snapshot));
-        byte[][]? current = _lineage?.Pages;
+        MachineSnapshot? current = _lineage;
         uint since = _lineageEpoch;
-        uint[] epochs = Ram.PageEpochs;
-        for (int page = 0; page < snapshot.Pages.Length; page++)
+        const int perChunk = MachineSnapshot.PagesPerChunk;
+        ReadOnlySpan<uint> epochs = Ram.PageEpochs;
+        for (int c = 0; c < snapshot.Chunks.Length; c++)
         {
-            bool same = current is not null && epochs[page] < since && ReferenceEquals(current[page], snapshot.Pages[page]);
-            if (!same) Ram.Write(Ram.Base + ((ulong)page << MainMemory.PageShift), snapshot.Pages[page]);
+            int first = c * perChunk, length = Math.Min(perChunk, snapshot.PageCount - first);
+            byte[][]? target = snapshot.Chunks[c];
+            // RAM still holds the lineage's chunk, and that is the target's: nothing to copy.
+            if (current is not null && ReferenceEquals(current.Chunks[c], target) && !Ram.AnyWrittenSince(first, length, since)) continue;
+            // Never written and meant to be zero: nothing to copy either.
+            if (target is null && !Ram.AnyWrittenSince(first, length, 1)) continue;
+            for (int i = 0; i < length; i++)
+            {
+                int page = first + i;
+                byte[] want = target?[i] ?? MachineSnapshot.ZeroPage;
+                bool same = (current is not null && epochs[page] < since && ReferenceEquals(current.PageAt(page), want))
+                    || (epochs[page] == 0 && ReferenceEquals(want, MachineSnapshot.ZeroPage));
+                if (same) continue;
+                if (ReferenceEquals(want, MachineSnapshot.ZeroPage)) Ram.ZeroPage((ulong)page);
+                else Ram.Write(Ram.Base + ((ulong)page << MainMemory.PageShift), want);
+            }
         }
 
         Hart.Restore(snapshot.Hart);

@@ -19,6 +19,18 @@ public class RunGuestTests
         Assert.Equal("", outcome.Stderr);
     }
 
+    /// <summary>RAM is reserved lazily, so sizes beyond a managed array's limit boot as on QEMU.</summary>
+    [Theory]
+    [InlineData("2G")]
+    [InlineData("16G")]
+    public void Hello_boots_with_large_ram(string memory)
+    {
+        var outcome = CliProcess.Run("run", "-m", memory, CliProcess.Guest("hello.elf"));
+        Assert.Equal("", outcome.Stderr);
+        Assert.Equal(File.ReadAllBytes(CliProcess.Expected("hello.out")), outcome.Stdout);
+        Assert.Equal(0, outcome.ExitCode);
+    }
+
     [Fact]
     public void Fail_guest_exits_3()
     {

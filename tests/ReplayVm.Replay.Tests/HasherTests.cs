@@ -60,7 +60,10 @@ public class HasherTests
         var incremental = new MachineStateHasher(machine, pages);
         var full = new MachineStateHasher(machine, AllPagesDirty.Instance);
         Assert.Equal(full.Compute(), incremental.Compute());
-        Assert.Equal((int)(machine.Ram.Size / 4096), incremental.PagesRehashedLastTime);
+        // The first hash reads the pages the loader wrote, and no page never written (they are zero).
+        int written = machine.Ram.PageEpochs.ToArray().Count(e => e != 0);
+        Assert.InRange(written, 1, (int)(machine.Ram.Size / 4096) / 8);
+        Assert.Equal(written, incremental.PagesRehashedLastTime);
 
         machine.Ram.Write(machine.Ram.Base + 5 * 4096 + 10, [1, 2, 3]);
         pages.Pages.Add(5);

@@ -49,7 +49,7 @@ public sealed unsafe partial class Hart
                 : ulong.MaxValue; // not in the fetch TLB, or split: the slow path translates
         DecodedInstruction[]? page;
         // offset < _ramSize bounds both indexes, so they are taken without the JIT's checks.
-        if (offset < _ramSize && (page = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_decodedPages), (nint)(offset >> MainMemory.PageShift))) is not null)
+        if (offset < _ramSize && (page = MainMemory.DecodedPageAt(_decodedChunks, offset)) is not null)
             d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
         if (Unsafe.IsNullRef(ref d) || d.Op == Opcode.NotDecoded || _stepByStep)
         {

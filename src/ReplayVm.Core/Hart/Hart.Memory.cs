@@ -101,8 +101,7 @@ public sealed unsafe partial class Hart
         uint epoch = _ram.Epoch;
         _pageEpochs[first] = epoch;
         _pageEpochs[last] = epoch;
-        ref DecodedInstruction[]? pages = ref MemoryMarshal.GetArrayDataReference(_decodedPages);
-        if (Unsafe.Add(ref pages, (nint)first) is not null || Unsafe.Add(ref pages, (nint)last) is not null)
+        if (MainMemory.DecodedPageAt(_decodedChunks, offset) is not null || MainMemory.DecodedPageAt(_decodedChunks, offset + (ulong)size - 1) is not null)
             InvalidateWrittenCode(offset, size);
     }
 

@@ -34,7 +34,7 @@ public sealed unsafe partial class Hart
     private readonly Bus _bus;
     private readonly ulong _ramBase;
     private readonly ulong _ramSize;
-    private readonly DecodedInstruction[]?[] _decodedPages;
+    private readonly DecodedInstruction[]?[]?[] _decodedChunks;
 
     public Hart(Bus bus)
     {
@@ -42,11 +42,11 @@ public sealed unsafe partial class Hart
         _ram = bus.Ram;
         _ramBase = _ram.Base;
         _ramSize = _ram.Size;
-        _decodedPages = _ram.DecodedPages;
+        _decodedChunks = _ram.DecodedChunks;
         _xp = (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_x));
         _uncachedPointer = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_uncachedSlot));
-        _ramPointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.Bytes));
-        _pageEpochs = (uint*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_ram.PageEpochs));
+        _ramPointer = _ram.Pointer;
+        _pageEpochs = _ram.EpochPointer;
         Clock = new GuestClock(this);
         _ram.CodeInvalidated = CodeChanged;
         Reset();
@@ -129,7 +129,7 @@ public sealed unsafe partial class Hart
         }
         ulong offset = fetch - _ramBase;
         DecodedInstruction[]? page;
-        if (offset < _ramSize && (page = _decodedPages[offset >> MainMemory.PageShift]) is not null)
+        if (offset < _ramSize && (page = MainMemory.DecodedPageAt(_decodedChunks, offset)) is not null)
         {
             ref DecodedInstruction d = ref page[(offset & (MainMemory.PageSize - 1)) >> 1];
             if (d.Op != Opcode.NotDecoded) return ref d;
@@ -158,7 +158,7 @@ public sealed unsafe partial class Hart
         retry = false;
         if (ramOffset < _ramSize)
         {
-            _decodedPages[ramOffset >> MainMemory.PageShift] = new DecodedInstruction[MainMemory.DecodePageLength];
+            _ram.CreateDecodedPage(ramOffset);
             retry = true;
             return false;
         }

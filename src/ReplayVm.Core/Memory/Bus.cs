@@ -28,7 +28,7 @@ public sealed class Bus
         if (offset < Ram.Size && (ulong)size <= Ram.Size - offset)
         {
             value = 0;
-            var bytes = Ram.Bytes.AsSpan((int)offset, size);
+            var bytes = Ram.Read(address, size);
             for (int i = size - 1; i >= 0; i--) value = value << 8 | bytes[i];
             return true;
         }

@@ -1,15 +1,22 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using ReplayVm.Core.Hart;
 
 namespace ReplayVm.Core.Memory;
 
 /// <summary>
-/// Guest RAM: one array, plus the decode cache that mirrors the pages holding code. Keeping both
-/// here means every writer (the hart, later DMA from devices) invalidates stale decodes through
-/// one path.
+/// Guest RAM, plus the decode cache that mirrors the pages holding code. Keeping both here means
+/// every writer (the hart, DMA from devices, loaders, snapshot restores) invalidates stale decodes
+/// through one path.
+///
+/// The bytes live in host memory reserved lazily (<see cref="LazyZeroedRegion"/>), as QEMU has
+/// them: any size the board allows can be configured, and only pages the guest touches cost host
+/// memory. The per-page write epochs live in such a region too. One invariant makes untouched
+/// pages cheap for every consumer: <b>a page whose epoch is 0 has never been written and holds
+/// zeros</b>, so snapshots, state hashes and comparisons skip it without reading it.
 /// </summary>
-public sealed class MainMemory
+public sealed unsafe class MainMemory
 {
     public const int PageShift = 12;
     public const int PageSize = 1 << PageShift;
@@ -19,22 +26,27 @@ public sealed class MainMemory
     /// never filled, so the hart's straight-line fast path, stepping past the page's last instruction,
     /// lands on an empty slot and leaves the page through its full fetch path without testing the offset.</summary>
     public const int DecodePageLength = SlotsPerPage + 1;
+    /// <summary>The largest RAM accepted: QEMU's virt board has no smaller limit of its own for RV64 and
+    /// the device tree describes any size; this keeps the reservation within every 64-bit host's address space.</summary>
+    public const ulong MaxSize = 1UL << 40;
 
     public readonly ulong Base;
     public readonly ulong Size;
-    public readonly byte[] Bytes;
 
-    /// <summary>Decoded instructions per page; null when nothing on the page has been executed since its last write.</summary>
-    internal readonly DecodedInstruction[]?[] DecodedPages;
+    private readonly LazyZeroedRegion _bytes;
+    private readonly LazyZeroedRegion _epochs;
+
+    /// <summary>Pages per chunk of the decode cache's table (2 MiB of RAM).</summary>
+    public const int DecodeChunkShift = 9;
+    private const ulong DecodeChunkMask = (1 << DecodeChunkShift) - 1;
 
     /// <summary>
-    /// Per page, the <see cref="Epoch"/> during which it was last written. Consumers that need
-    /// "pages written since X" (incremental state hashes, checkpoints) call <see cref="AdvanceEpoch"/>
-    /// and later compare: a page is dirty for them if its epoch is at least the one they got. Every
-    /// write path stamps it — the hart's stores, <see cref="Write"/> for loaders and DMA — with a
-    /// plain store, so it costs the hot path almost nothing and serves any number of consumers.
+    /// Decoded instructions per page, in two levels so that the table costs what holds code rather than
+    /// 8 bytes per page of RAM: chunk <c>page &gt;&gt; DecodeChunkShift</c>, then the page within it. A page
+    /// is null when nothing on it has been executed since its last write; a chunk is null until one of
+    /// its pages is. Read it with <see cref="DecodedPageAt"/>.
     /// </summary>
-    public readonly uint[] PageEpochs;
+    internal readonly DecodedInstruction[]?[]?[] DecodedChunks;
 
     /// <summary>The current write epoch; starts at 1 so that 0 means "never written".</summary>
     public uint Epoch { get; private set; } = 1;
@@ -46,17 +58,67 @@ public sealed class MainMemory
 
     public MainMemory(ulong baseAddress, ulong size)
     {
-        if (size == 0 || size % PageSize != 0 || size > (1UL << 40))
+        if (size == 0 || size % PageSize != 0 || size > MaxSize)
             throw new ArgumentOutOfRangeException(nameof(size), "RAM size must be a positive multiple of 4 KiB, at most 1 TiB");
-        if (size > (ulong)Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(size), $"RAM size above {Array.MaxLength} bytes is not supported");
         Base = baseAddress;
         Size = size;
-        Bytes = GC.AllocateUninitializedArray<byte>((int)size, pinned: true);
-        Array.Clear(Bytes);
-        DecodedPages = new DecodedInstruction[]?[size >> PageShift];
-        PageEpochs = GC.AllocateArray<uint>((int)(size >> PageShift), pinned: true);
-        Array.Fill(PageEpochs, Epoch);
+        _bytes = new LazyZeroedRegion(size);
+        _epochs = new LazyZeroedRegion(PageCount * sizeof(uint));
+        DecodedChunks = new DecodedInstruction[]?[]?[(PageCount + DecodeChunkMask) >> DecodeChunkShift];
+    }
+
+    /// <summary>The decode page holding RAM offset <paramref name="offset"/>, or null. The caller has checked
+    /// <c>offset &lt; Size</c>, which bounds both indexes, so they are taken without the JIT's checks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static DecodedInstruction[]? DecodedPageAt(DecodedInstruction[]?[]?[] chunks, ulong offset)
+    {
+        ulong page = offset >> PageShift;
+        DecodedInstruction[]?[]? chunk = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunks), (nint)(page >> DecodeChunkShift));
+        return chunk is null ? null : Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunk), (nint)(page & DecodeChunkMask));
+    }
+
+    /// <summary>Gives the page holding RAM offset <paramref name="offset"/> an empty decode page (a first execution).</summary>
+    internal void CreateDecodedPage(ulong offset)
+    {
+        ulong page = offset >> PageShift;
+        ref DecodedInstruction[]?[]? chunk = ref DecodedChunks[page >> DecodeChunkShift];
+        chunk ??= new DecodedInstruction[]?[1 << DecodeChunkShift];
+        chunk[page & DecodeChunkMask] = new DecodedInstruction[DecodePageLength];
+    }
+
+    /// <summary>RAM's first byte. Stable for the memory's lifetime: the hart and generated code keep it.</summary>
+    public byte* Pointer => _bytes.Pointer;
+
+    /// <summary>
+    /// Per page, the <see cref="Epoch"/> during which it was last written (0: never). Consumers that need
+    /// "pages written since X" (incremental state hashes, checkpoints) call <see cref="AdvanceEpoch"/>
+    /// and later compare: a page is dirty for them if its epoch is at least the one they got. Every
+    /// write path stamps it — the hart's stores, <see cref="Write"/> for loaders and DMA — with a
+    /// plain store, so it costs the hot path almost nothing and serves any number of consumers.
+    /// Stable for the memory's lifetime, like <see cref="Pointer"/>.
+    /// </summary>
+    public uint* EpochPointer => (uint*)_epochs.Pointer;
+
+    /// <summary>The write epochs of every page, as <see cref="EpochPointer"/> describes them.</summary>
+    public ReadOnlySpan<uint> PageEpochs => new(EpochPointer, checked((int)PageCount));
+
+    /// <summary>Whether page <paramref name="page"/> was ever written; if not, it holds zeros.</summary>
+    public bool EverWritten(ulong page) => EpochPointer[page] != 0;
+
+    /// <summary>Whether any page in [first, first + count) carries an epoch of at least <paramref name="since"/>.</summary>
+    public bool AnyWrittenSince(int first, int count, uint since)
+    {
+        ReadOnlySpan<uint> epochs = PageEpochs.Slice(first, count);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var limit = Vector256.Create(since);
+            for (; i + Vector256<uint>.Count <= epochs.Length; i += Vector256<uint>.Count)
+                if (Vector256.GreaterThanOrEqualAny(Vector256.Create(epochs.Slice(i, Vector256<uint>.Count)), limit)) return true;
+        }
+        for (; i < epochs.Length; i++)
+            if (epochs[i] >= since) return true;
+        return false;
     }
 
     public bool Contains(ulong address, ulong length) => address - Base < Size && length <= Size - (address - Base);
@@ -72,15 +134,16 @@ public sealed class MainMemory
     {
         ulong page = offset >> PageShift;
         // Writes to pages without cached code (data, page tables, DMA buffers) leave the hart's slice alone.
-        if (DecodedPages[page] is null) return;
-        DecodedPages[page] = null;
+        DecodedInstruction[]?[]? chunk = DecodedChunks[page >> DecodeChunkShift];
+        if (chunk?[page & DecodeChunkMask] is null) return;
+        chunk[page & DecodeChunkMask] = null;
         CodeInvalidated?.Invoke();
     }
 
     /// <summary>Drops every cached decode (FENCE.I, loading an image).</summary>
     public void InvalidateAllCode()
     {
-        Array.Clear(DecodedPages);
+        Array.Clear(DecodedChunks);
         CodeInvalidated?.Invoke();
     }
 
@@ -89,20 +152,40 @@ public sealed class MainMemory
     {
         if (!Contains(address, (ulong)data.Length)) throw new ArgumentOutOfRangeException(nameof(address));
         ulong offset = address - Base;
-        data.CopyTo(Bytes.AsSpan((int)offset, data.Length));
-        for (ulong page = offset >> PageShift; page <= (offset + (ulong)Math.Max(data.Length, 1) - 1) >> PageShift; page++)
+        data.CopyTo(new Span<byte>(Pointer + offset, data.Length));
+        NoteWritten(offset, (ulong)Math.Max(data.Length, 1));
+    }
+
+    /// <summary>
+    /// Sets page <paramref name="page"/> to zeros by handing its host memory back (it reads as zeros
+    /// and costs nothing until written again); stamped and invalidated like any write.
+    /// </summary>
+    public void ZeroPage(ulong page)
+    {
+        if (page >= PageCount) throw new ArgumentOutOfRangeException(nameof(page));
+        _bytes.Discard(page << PageShift, PageSize);
+        NoteWritten(page << PageShift, PageSize);
+    }
+
+    private void NoteWritten(ulong offset, ulong length)
+    {
+        for (ulong page = offset >> PageShift; page <= (offset + length - 1) >> PageShift; page++)
         {
             InvalidateCode(page << PageShift);
-            PageEpochs[page] = Epoch;
+            EpochPointer[page] = Epoch;
         }
     }
 
     public ReadOnlySpan<byte> Read(ulong address, int length)
     {
         if (!Contains(address, (ulong)length)) throw new ArgumentOutOfRangeException(nameof(address));
-        return Bytes.AsSpan((int)(address - Base), length);
+        return new ReadOnlySpan<byte>(Pointer + (address - Base), length);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref byte At(ulong offset) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Bytes), (nint)offset);
+    /// <summary>The bytes of page <paramref name="page"/> (an index from 0, not an address).</summary>
+    public ReadOnlySpan<byte> Page(ulong page)
+    {
+        if (page >= PageCount) throw new ArgumentOutOfRangeException(nameof(page));
+        return new ReadOnlySpan<byte>(Pointer + (page << PageShift), PageSize);
+    }
 }

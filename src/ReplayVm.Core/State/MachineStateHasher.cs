@@ -36,8 +36,10 @@ public sealed class MachineStateHasher
     private readonly IDirtyPageSource _dirtyPages;
     private readonly int _pageCount;
     private readonly ulong[] _dirtyBitmap;
-    /// <summary>Digest of each RAM page, little-endian, 8 bytes a page: the RAM part of the state hash input.</summary>
-    private readonly byte[] _pageDigests;
+    /// <summary>Digest of each RAM page, little-endian, 8 bytes a page: the RAM part of the state hash input.
+    /// Kept by chunks of <see cref="DigestsPerChunk"/> pages; a null chunk holds only zero pages, whose digest
+    /// is <see cref="ZeroPageDigest"/>, so untouched RAM costs neither reading nor storing.</summary>
+    private readonly byte[]?[] _digestChunks;
     private readonly byte[] _scratch = new byte[8];
     private readonly HashingStream _deviceSink = new();
     private readonly BinaryWriter _deviceWriter;
@@ -50,8 +52,23 @@ public sealed class MachineStateHasher
         _dirtyPages = dirtyPages ?? new PageEpochDirtyPages(_ram);
         _pageCount = (int)(_ram.Size >> MainMemory.PageShift);
         _dirtyBitmap = new ulong[(_pageCount + 63) / 64];
-        _pageDigests = new byte[_pageCount * 8];
+        _digestChunks = new byte[]?[(_pageCount + DigestsPerChunk - 1) / DigestsPerChunk];
         _deviceWriter = new BinaryWriter(_deviceSink);
+    }
+
+    private const int DigestsPerChunk = 512;
+
+    /// <summary>The digest of an all-zero page.</summary>
+    private static readonly ulong ZeroPageDigest = XxHash3.HashToUInt64(new byte[MainMemory.PageSize]);
+
+    /// <summary>A chunk of zero pages' digests: what a null chunk stands for in the hash input.</summary>
+    private static readonly byte[] ZeroDigestChunk = BuildZeroDigestChunk();
+
+    private static byte[] BuildZeroDigestChunk()
+    {
+        var chunk = new byte[DigestsPerChunk * 8];
+        for (int i = 0; i < DigestsPerChunk; i++) BinaryPrimitives.WriteUInt64LittleEndian(chunk.AsSpan(i * 8), ZeroPageDigest);
+        return chunk;
     }
 
     /// <summary>Pages re-hashed by the last <see cref="Compute"/> (for tests and statistics).</summary>
@@ -85,7 +102,7 @@ public sealed class MachineStateHasher
         Append(hash, _machine.Clint.Mtimecmp);
         Append(hash, _ram.Base);
         Append(hash, _ram.Size);
-        hash.Append(_pageDigests);
+        AppendPageDigests(hash);
         _deviceSink.Target = hash;
         foreach (var device in _machine.StatefulDevices) device.WriteHashState(_deviceWriter);
         _deviceWriter.Flush();
@@ -99,13 +116,15 @@ public sealed class MachineStateHasher
     {
         if (!_primed)
         {
-            // The first hash reads everything; from then on the dirty-page source keeps us current.
-            Array.Fill(_dirtyBitmap, ulong.MaxValue);
+            // The first hash reads every page ever written (the others are zero: see MainMemory); from
+            // then on the dirty-page source keeps us current.
+            ReadOnlySpan<uint> epochs = _ram.PageEpochs;
+            for (int page = 0; page < _pageCount; page++)
+                if (epochs[page] != 0) _dirtyBitmap[page >> 6] |= 1UL << (page & 63);
             _primed = true;
         }
         _dirtyPages.TakeDirtyPages(_dirtyBitmap);
         int rehashed = 0;
-        ReadOnlySpan<byte> ram = _ram.Bytes;
         for (int word = 0; word < _dirtyBitmap.Length; word++)
         {
             ulong bits = _dirtyBitmap[word];
@@ -115,12 +134,28 @@ public sealed class MachineStateHasher
                 int page = word * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits);
                 bits &= bits - 1;
                 if (page >= _pageCount) break;
-                ulong digest = XxHash3.HashToUInt64(ram.Slice(page << MainMemory.PageShift, MainMemory.PageSize));
-                BinaryPrimitives.WriteUInt64LittleEndian(_pageDigests.AsSpan(page * 8), digest);
+                ulong digest = XxHash3.HashToUInt64(_ram.Page((ulong)page));
+                ref byte[]? chunk = ref _digestChunks[page / DigestsPerChunk];
+                if (chunk is null)
+                {
+                    if (digest == ZeroPageDigest) { rehashed++; continue; }
+                    chunk = (byte[])ZeroDigestChunk.Clone();
+                }
+                BinaryPrimitives.WriteUInt64LittleEndian(chunk.AsSpan(page % DigestsPerChunk * 8), digest);
                 rehashed++;
             }
         }
         PagesRehashedLastTime = rehashed;
+    }
+
+    /// <summary>Every page's digest in page order, exactly the bytes a flat digest array would hold.</summary>
+    private void AppendPageDigests(XxHash128 hash)
+    {
+        for (int c = 0; c < _digestChunks.Length; c++)
+        {
+            int pages = Math.Min(DigestsPerChunk, _pageCount - c * DigestsPerChunk);
+            hash.Append((_digestChunks[c] ?? ZeroDigestChunk).AsSpan(0, pages * 8));
+        }
     }
 
     private void Append(XxHash128 hash, ulong value)

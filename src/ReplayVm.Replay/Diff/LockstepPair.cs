@@ -141,17 +141,17 @@ internal sealed class LockstepPair
     /// The bytes of a range before the divergent step, which both sides shared: a side that did not
     /// write the range's pages in that step still holds them. When both wrote there, they are unknown.
     /// </summary>
-    private byte[]? MemoryBefore(int offset, int length)
+    private byte[]? MemoryBefore(long offset, int length)
     {
-        int first = offset >> MainMemory.PageShift, last = (offset + length - 1) >> MainMemory.PageShift;
+        long first = offset >> MainMemory.PageShift, last = (offset + length - 1) >> MainMemory.PageShift;
         bool Untouched(ulong[] written)
         {
-            for (int page = first; page <= last; page++)
-                if ((written[page >> 6] >> (page & 63) & 1) != 0) return false;
+            for (long page = first; page <= last; page++)
+                if ((written[page >> 6] >> (int)(page & 63) & 1) != 0) return false;
             return true;
         }
-        if (Untouched(_writtenB)) return B.Machine.Ram.Bytes.AsSpan(offset, length).ToArray();
-        if (Untouched(_writtenA)) return A.Machine.Ram.Bytes.AsSpan(offset, length).ToArray();
+        if (Untouched(_writtenB)) return B.Machine.Ram.Read(B.Machine.Ram.Base + (ulong)offset, length).ToArray();
+        if (Untouched(_writtenA)) return A.Machine.Ram.Read(A.Machine.Ram.Base + (ulong)offset, length).ToArray();
         return null;
     }
 

@@ -24,20 +24,27 @@ internal static class MemoryComparison
         return true;
     }
 
-    public static bool AllEqual(MainMemory a, MainMemory b) => a.Bytes.AsSpan().SequenceEqual(b.Bytes);
+    /// <summary>True when both hold the same bytes; pages neither RAM ever wrote are zero in both and are not read.</summary>
+    public static bool AllEqual(MainMemory a, MainMemory b)
+    {
+        for (ulong page = 0; page < a.PageCount; page++)
+            if ((a.EverWritten(page) || b.EverWritten(page)) && !a.Page(page).SequenceEqual(b.Page(page))) return false;
+        return true;
+    }
 
     /// <summary>
     /// Every differing range, in address order (at most <paramref name="maxRanges"/>).
     /// <paramref name="before"/> supplies the common content before the divergent step for a
     /// range, or null when it is unknown.
     /// </summary>
-    public static List<MemoryDifference> Ranges(MainMemory a, MainMemory b, Func<int, int, byte[]?> before, int maxRanges = 64)
+    public static List<MemoryDifference> Ranges(MainMemory a, MainMemory b, Func<long, int, byte[]?> before, int maxRanges = 64)
     {
         var ranges = new List<MemoryDifference>();
-        int pageCount = (int)(a.Size >> MainMemory.PageShift);
-        int start = -1, last = -1;
-        for (int page = 0; page < pageCount && ranges.Count < maxRanges; page++)
+        long pageCount = (long)a.PageCount;
+        long start = -1, last = -1;
+        for (long page = 0; page < pageCount && ranges.Count < maxRanges; page++)
         {
+            if (!a.EverWritten((ulong)page) && !b.EverWritten((ulong)page)) continue; // zero in both
             var pa = Page(a, page);
             var pb = Page(b, page);
             int offset = 0;
@@ -45,7 +52,7 @@ internal static class MemoryComparison
             {
                 int mismatch = pa[offset..].CommonPrefixLength(pb[offset..]);
                 if (offset + mismatch >= MainMemory.PageSize) break;
-                int at = page * MainMemory.PageSize + offset + mismatch;
+                long at = page * MainMemory.PageSize + offset + mismatch;
                 if (start >= 0 && at - last > JoinGap)
                 {
                     ranges.Add(Describe(a, b, start, last, before));
@@ -60,13 +67,14 @@ internal static class MemoryComparison
         return ranges;
     }
 
-    private static MemoryDifference Describe(MainMemory a, MainMemory b, int first, int last, Func<int, int, byte[]?> before)
+    private static MemoryDifference Describe(MainMemory a, MainMemory b, long first, long last, Func<long, int, byte[]?> before)
     {
-        int length = last - first + 1;
-        int shown = Math.Min(length, TraceDiff.MemoryBytesShown);
-        return new MemoryDifference(a.Base + (ulong)first, (ulong)length, before(first, shown),
-            a.Bytes.AsSpan(first, shown).ToArray(), b.Bytes.AsSpan(first, shown).ToArray());
+        long length = last - first + 1;
+        int shown = (int)Math.Min(length, TraceDiff.MemoryBytesShown);
+        ulong address = a.Base + (ulong)first;
+        return new MemoryDifference(address, (ulong)length, before(first, shown),
+            a.Read(address, shown).ToArray(), b.Read(address, shown).ToArray());
     }
 
-    private static ReadOnlySpan<byte> Page(MainMemory ram, int page) => ram.Bytes.AsSpan(page << MainMemory.PageShift, MainMemory.PageSize);
+    private static ReadOnlySpan<byte> Page(MainMemory ram, long page) => ram.Page((ulong)page);
 }

@@ -21,7 +21,7 @@ public sealed class HartSnapshotTests
         machine.Run(first);
 
         var hart = machine.Hart.Capture();
-        byte[] ram = machine.Ram.Bytes.ToArray();
+        byte[] ram = machine.Ram.Read(machine.Ram.Base, (int)machine.Ram.Size).ToArray();
         int outputAt = output.Count;
 
         machine.Run(second);

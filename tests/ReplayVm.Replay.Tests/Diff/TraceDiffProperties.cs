@@ -81,6 +81,6 @@ internal static class BruteForce
             if (x.TryReadCsr(csr, out ulong u) != y.TryReadCsr(csr, out ulong v) || u != v) return false;
         if (x.Clock.IdleNanoseconds != y.Clock.IdleNanoseconds || x.Clock.TickOffset != y.Clock.TickOffset || a.Clint.Mtimecmp != b.Clint.Mtimecmp)
             return false;
-        return a.Ram.Bytes.AsSpan().SequenceEqual(b.Ram.Bytes);
+        return a.Ram.Read(a.Ram.Base, (int)a.Ram.Size).SequenceEqual(b.Ram.Read(b.Ram.Base, (int)b.Ram.Size));
     }
 }

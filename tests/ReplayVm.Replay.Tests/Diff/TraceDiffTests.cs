@@ -215,8 +215,9 @@ internal sealed class ReplayerPair
     {
         var (ra, rb) = (_a.Machine.Ram, _b.Machine.Ram);
         var found = new List<MemoryDifference>();
-        for (int i = 0; i < ra.Bytes.Length; i++)
-            if (ra.Bytes[i] != rb.Bytes[i]) found.Add(new MemoryDifference(ra.Base + (ulong)i, 1, null, [ra.Bytes[i]], [rb.Bytes[i]]));
+        ReadOnlySpan<byte> a = ra.Read(ra.Base, (int)ra.Size), b = rb.Read(rb.Base, (int)rb.Size);
+        for (int i = 0; i < a.Length; i++)
+            if (a[i] != b[i]) found.Add(new MemoryDifference(ra.Base + (ulong)i, 1, null, [a[i]], [b[i]]));
         return found;
     }
 }
