@@ -76,7 +76,7 @@ public sealed class Bus
             if (ramOffset < Ram.Size)
             {
                 int run = (int)Math.Min((ulong)(length - at), Ram.Size - ramOffset);
-                Ram.Bytes.AsSpan((int)ramOffset, run).CopyTo(destination[at..]);
+                Ram.Read(a, run).CopyTo(destination[at..]);
                 at += run;
                 continue;
             }
