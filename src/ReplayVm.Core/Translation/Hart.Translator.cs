@@ -80,7 +80,7 @@ public sealed unsafe partial class Hart
 
     private void RunTranslated()
     {
-        _translationPages ??= new TranslationPage?[_decodedPages.Length];
+        _translationPages ??= new TranslationPage?[(int)(_ramSize >> MainMemory.PageShift)];
         while (Steps < SliceEnd)
         {
             if (_watchingRegisters)
@@ -139,7 +139,7 @@ public sealed unsafe partial class Hart
         ulong offset = physical - _ramBase;
         if (offset >= _ramSize) return null;
         ulong pageIndex = offset >> MainMemory.PageShift;
-        var decoded = _decodedPages[pageIndex];
+        var decoded = MainMemory.DecodedPageAt(_decodedChunks, offset);
         if (decoded is null) return null; // first execution since the page was written: the interpreter decodes
         var page = _translationPages![pageIndex];
         if (page is null || !ReferenceEquals(page.Source, decoded))
