@@ -85,11 +85,18 @@ public static class CliApp
     /// </summary>
     private static string? FirstProblem(ParseResult parsed)
     {
-        foreach (var token in parsed.Tokens)
+        var tokens = parsed.Tokens;
+        for (int i = 0; i < tokens.Count; i++)
         {
+            var token = tokens[i];
             if (token.Type == TokenType.DoubleDash) break; // after "--", a leading dash is part of a file name
             if (token.Type == TokenType.Argument && token.Value.Length > 1 && token.Value[0] == '-')
+            {
+                // "-m -5": the dashed word is the value of the option before it, and a bad one.
+                if (i > 0 && tokens[i - 1].Type == TokenType.Option && CliOptions.ValueError(tokens[i - 1].Value, token.Value) is { } bad)
+                    return bad;
                 return $"unknown option '{token.Value}' (see replayvm --help)";
+            }
         }
         if (parsed.UnmatchedTokens.Count > 0)
             return $"unknown command or extra argument '{parsed.UnmatchedTokens[0]}' (see replayvm --help)";

@@ -11,8 +11,10 @@ internal static class CliOptions
     /// <param name="names">The option's name first, then its aliases.</param>
     /// <param name="what">Names the value in the error: "bad {what} 'x' for --name ({hint})".</param>
     /// <param name="valueName">How help shows the value, e.g. SIZE.</param>
-    public static Option<T> Parsed<T>(string[] names, string valueName, string description, string what, string hint, TryParse<T> tryParse) =>
-        new(names[0], names[1..])
+    public static Option<T> Parsed<T>(string[] names, string valueName, string description, string what, string hint, TryParse<T> tryParse)
+    {
+        foreach (var name in names) ValueErrors[name] = value => $"bad {what} '{value}' for {string.Join('/', names.Reverse())} ({hint})";
+        return new(names[0], names[1..])
         {
             Description = description,
             HelpName = valueName,
@@ -24,4 +26,15 @@ internal static class CliOptions
                 return default!;
             },
         };
+    }
+
+    /// <summary>
+    /// The error for a bad value of an option made by <see cref="Parsed{T}"/>, by any of its names:
+    /// a value that starts with a dash (<c>-m -5</c>) is split off as an unknown option by the
+    /// parser, and must be reported as the bad value it is.
+    /// </summary>
+    public static string? ValueError(string optionName, string value) =>
+        ValueErrors.TryGetValue(optionName, out var error) ? error(value) : null;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<string, string>> ValueErrors = new();
 }

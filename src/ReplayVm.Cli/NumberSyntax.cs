@@ -5,11 +5,24 @@ namespace ReplayVm.Cli;
 /// <summary>The number formats the command line accepts.</summary>
 internal static class NumberSyntax
 {
+    /// <summary>The largest RAM the board takes (as the trace format's limit).</summary>
+    public const ulong MaxMemorySize = 1UL << 40;
+
     /// <summary>
     /// A RAM size the way QEMU's <c>-m</c> takes it: a bare number is MiB; a K, M, G or T suffix
-    /// (either case, optionally followed by "B" or "iB") scales by powers of 1024.
+    /// (either case, optionally followed by "B" or "iB") scales by powers of 1024. The machine's
+    /// own limits are checked here too, so the error names the option: a positive multiple of
+    /// 4 KiB, at most 1 TiB.
     /// </summary>
     public static bool TryParseMemorySize(string text, out ulong bytes)
+    {
+        if (!TryParseScaledSize(text, out bytes)) return false;
+        if (bytes % 4096 == 0 && bytes <= MaxMemorySize) return true;
+        bytes = 0;
+        return false;
+    }
+
+    private static bool TryParseScaledSize(string text, out ulong bytes)
     {
         bytes = 0;
         string s = text.Trim();
@@ -32,6 +45,9 @@ internal static class NumberSyntax
         bytes = count << shift;
         return true;
     }
+
+    /// <summary>A count that must be at least 1 (an instruction limit of 0 would run nothing).</summary>
+    public static bool TryParsePositiveCount(string text, out ulong count) => TryParseCount(text, out count) && count > 0;
 
     /// <summary>An instruction count: a plain integer with an optional decimal K, M or G suffix (1K = 1000).</summary>
     public static bool TryParseCount(string text, out ulong count)

@@ -19,18 +19,58 @@ public enum ImageRole : byte
     Kernel = 4,
 }
 
-/// <summary>One guest image: its bytes, what it is, and where it went.</summary>
-public sealed record GuestImage(ImageRole Role, string Name, ulong LoadAddress, byte[] Bytes)
+/// <summary>
+/// One guest image: what it is, where it went, its size and SHA-256, and its bytes. An image read
+/// from a trace keeps its compressed bytes and decompresses them on first use (checked against the
+/// SHA-256 then), so describing a trace never inflates its images.
+/// </summary>
+public sealed class GuestImage : IEquatable<GuestImage>
 {
+    private byte[]? _bytes;
     private byte[]? _sha256;
+    private readonly Func<byte[]>? _load;
+    private readonly Lock _lock = new();
+
+    public GuestImage(ImageRole role, string name, ulong loadAddress, byte[] bytes)
+    {
+        (Role, Name, LoadAddress, _bytes, Size) = (role, name, loadAddress, bytes, bytes.LongLength);
+    }
+
+    /// <summary>An image whose bytes come from <paramref name="load"/> when first needed; it must return <paramref name="size"/> bytes with this SHA-256.</summary>
+    internal GuestImage(ImageRole role, string name, ulong loadAddress, long size, byte[] sha256, Func<byte[]> load)
+    {
+        (Role, Name, LoadAddress, Size, _sha256, _load) = (role, name, loadAddress, size, sha256, load);
+    }
+
+    public ImageRole Role { get; }
+    public string Name { get; }
+    public ulong LoadAddress { get; }
+
+    /// <summary>Uncompressed size in bytes (known without decompressing).</summary>
+    public long Size { get; }
+
+    /// <summary>The image's bytes; for an image from a trace, decompressed (and checked) on first use.</summary>
+    public byte[] Bytes
+    {
+        get
+        {
+            if (_bytes is { } bytes) return bytes;
+            lock (_lock) return _bytes ??= _load!();
+        }
+    }
 
     /// <summary>SHA-256 of <see cref="Bytes"/>, as stored in the trace header.</summary>
     public byte[] Sha256 => _sha256 ??= SHA256.HashData(Bytes);
 
     public bool Equals(GuestImage? other) =>
-        other is not null && Role == other.Role && Name == other.Name && LoadAddress == other.LoadAddress && Bytes.AsSpan().SequenceEqual(other.Bytes);
+        other is not null && Role == other.Role && Name == other.Name && LoadAddress == other.LoadAddress && Size == other.Size
+        && Sha256.AsSpan().SequenceEqual(other.Sha256);
 
-    public override int GetHashCode() => HashCode.Combine(Role, Name, LoadAddress, Bytes.Length);
+    public override bool Equals(object? obj) => Equals(obj as GuestImage);
+
+    public override int GetHashCode() => HashCode.Combine(Role, Name, LoadAddress, Size);
+
+    public override string ToString() => $"{Role} '{Name}' ({Size} bytes)";
 }
 
 /// <summary>
@@ -77,6 +117,8 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
             throw new GuestImageException(
                 $"a machine setup needs one elf or raw image, or one bios with at most one kernel; this one has {Describe()}");
 
+        // Before anything is allocated: a setup asking for more memory than the host has is refused in one line.
+        HostMemory.EnsureFits(this);
         var disks = Disks.Select((disk, index) => OpenDisk(disk, index, supply)).ToList();
         if (disks.Count > 0 && Config.Board != BoardKind.Virt)
             throw new GuestImageException("disks need the virt board");
@@ -105,8 +147,12 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
 
     private static IBlockStorage OpenDisk(GuestDisk disk, int index, DiskSupply? supply)
     {
-        // The embedded bytes were checked against their SHA-256 when the header was read.
-        if (disk.Bytes is { } bytes) return new MemoryBlockStorage(bytes, readOnly: true);
+        // Embedded contents are checked as they are read (per block, or against the SHA-256 for a format-2 disk).
+        if (disk.Content is { } content)
+        {
+            if (content is Format.TraceDiskStorage blocks) blocks.VerifyOnce(disk.Sha256);
+            return content;
+        }
         var image = supply?.Invoke(disk, index)
             ?? throw new GuestImageException(
                 $"disk {index + 1} '{disk.Name}' ({disk.Size} bytes, sha256 {disk.Sha256Hex}) is not embedded in the trace: supply the image with --drive FILE");

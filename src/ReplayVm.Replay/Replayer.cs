@@ -83,7 +83,7 @@ public sealed class Replayer
         }
         catch (Exception e) when (e is GuestImageException or ArgumentException)
         {
-            throw new TraceFormatException($"trace describes a machine this ReplayVm cannot build: {e.Message}");
+            throw new TraceFormatException($"trace describes a machine this ReplayVm cannot build: {PlainMessage(e)}");
         }
         Input.Diverged += Machine.RequestStop;
         _hasher = new MachineStateHasher(Machine, dirtyPages);
@@ -193,6 +193,12 @@ public sealed class Replayer
         _divergence ??= divergence;
         Input.Diverge(divergence.Step, divergence.Message);
     }
+
+    /// <summary>An exception's message without .NET's "(Parameter 'x')" tail, which means nothing to a user.</summary>
+    internal static string PlainMessage(Exception e) =>
+        e is ArgumentException { ParamName: { } name } && e.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+            ? e.Message[..^$" (Parameter '{name}')".Length]
+            : e.Message;
 
     private static string DescribeRevision(TraceHeader header) =>
         header.BoardRevision == 0 && header.FormatVersion < Format.TraceFormat.FirstVersionWithDisks

@@ -37,7 +37,8 @@ public sealed class TraceWriter : IDisposable
         _ownsStream = ownsStream;
         _options = options ?? new TraceWriterOptions();
         Header = header;
-        _stream.Write(HeaderCodec.Encode(header));
+        // Streamed: embedded disks go out block by block, never whole in memory.
+        HeaderCodec.Write(_stream, header);
         _stream.Flush();
         if (_options.FlushInterval > TimeSpan.Zero)
             _timer = new Timer(_ => FlushIfPending(), null, _options.FlushInterval, _options.FlushInterval);

@@ -48,7 +48,7 @@ public class BadInputTests
             { "bad -m", ["run", "-m", "lots", hello], "bad memory size 'lots' for -m/--memory" },
             { "bad -m suffix", ["run", "-m", "12X", hello], "bad memory size '12X'" },
             { "zero -m", ["run", "--memory", "0", hello], "bad memory size '0'" },
-            { "odd RAM size", ["run", "-m", "1001K", hello], "cannot build the machine" },
+            { "odd RAM size", ["run", "-m", "1001K", hello], "bad memory size '1001K' for -m/--memory (a multiple of 4 KiB" },
             { "bad count", ["run", "--max-instructions", "many", hello], "bad instruction count 'many'" },
             { "bad machine", ["run", "--machine", "pc", hello], "bad machine 'pc' for --machine (virt or spike)" },
             { "bad address", ["run", "--load-address", "0xZZ", hello], "bad address '0xZZ'" },

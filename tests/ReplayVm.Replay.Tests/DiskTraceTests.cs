@@ -42,11 +42,12 @@ public class DiskTraceTests
     }
 
     [Fact]
-    public void An_embedded_disk_that_does_not_match_its_hash_is_a_corrupt_header()
+    public void An_embedded_disk_that_does_not_match_its_hash_is_refused_by_replay()
     {
-        var disk = new GuestDisk("a.img", 4, new byte[32], [1, 2, 3, 4]);
-        var bytes = TraceBuilder.Write(Header(MachineSetup.ForElf(TestGuests.Config, "x.elf", [1]) with { Disks = [disk] }), []);
-        var e = Assert.Throws<TraceFormatException>(() => TraceReader.Read(bytes));
+        var disk = new GuestDisk("a.img", 4, new byte[32], new MemoryBlockStorage([1, 2, 3, 4]));
+        var bytes = TraceBuilder.Write(Header(TestGuests.Echo with { Disks = [disk] }), []);
+        var trace = TraceReader.Read(bytes); // reading the header never reads the disk
+        var e = Assert.Throws<TraceFormatException>(() => new Replayer(trace, _ => { }));
         Assert.Contains("disk 'a.img' does not match its SHA-256", e.Message);
     }
 

@@ -31,7 +31,8 @@ public class FormatPropertyTests
 
     private static readonly Lazy<byte[]> SmallTrace = new(() =>
     {
-        var header = TraceGen.Header.Sample(1, 1).Single();
+        // Hash points every 1000 steps, as a recorder writes them.
+        var header = TraceGen.Header.Sample(1, 1).Single() with { StateHashInterval = 1000 };
         var events = new List<TraceEvent>
         {
             new StateHashEvent(0, new(1, 2)),

@@ -23,19 +23,25 @@ internal static class TraceGen
 
     public static Gen<StateHash> Hash => from h in UInt64 from l in UInt64 select new StateHash(h, l);
 
-    /// <summary>One event payload, placed at <paramref name="step"/>.</summary>
-    public static Gen<TraceEvent> EventAt(ulong step) => Gen.OneOf(
+    /// <summary>
+    /// One event payload, placed at <paramref name="step"/>. State hashes only where the format
+    /// allows one (<paramref name="hashAllowed"/>): on a multiple of the interval, after the last.
+    /// </summary>
+    public static Gen<TraceEvent> EventAt(ulong step, bool hashAllowed) => hashAllowed
+        ? Gen.OneOf(NonHashAt(step), Hash.Select(h => (TraceEvent)new StateHashEvent(step, h)))
+        : NonHashAt(step);
+
+    private static Gen<TraceEvent> NonHashAt(ulong step) => Gen.OneOf(
         Bytes(1, 40).Select(b => (TraceEvent)new ConsoleInputEvent(step, b)),
         UInt64.Select(t => (TraceEvent)new WallClockEvent(step, t)),
         Bytes(1, 40).Select(b => (TraceEvent)new EntropyEvent(step, b)),
         from index in Gen.Choose(0, 7)
         from size in UInt64
         from sha in Bytes(32, 32)
-        select (TraceEvent)new DiskHashEvent(step, (uint)index, size, sha),
-        Hash.Select(h => (TraceEvent)new StateHashEvent(step, h)));
+        select (TraceEvent)new DiskHashEvent(step, (uint)index, size, sha));
 
     public static Gen<TraceEvent> EndAt(ulong step) =>
-        from reason in Gen.Elements(Enum.GetValues<StopReason>())
+        from reason in Gen.Elements(StopReason.GuestExit, StopReason.InstructionLimit, StopReason.TrapLoop, StopReason.HostRequest)
         from exit in Gen.Choose(int.MinValue, int.MaxValue)
         from hash in Hash
         from detail in Gen.Elements<string?>(null, "", "trap loop at pc 0x80000000", "ünïcødé")
@@ -52,11 +58,13 @@ internal static class TraceGen
     {
         Gen<List<TraceEvent>> gen = Gen.Constant(new List<TraceEvent>());
         ulong step = 0;
-        foreach (int delta in deltas)
+        for (int i = 0; i < deltas.Count; i++)
         {
-            step += (ulong)delta;
+            step += (ulong)deltas[i];
             ulong at = step;
-            gen = from list in gen from e in EventAt(at) select Append(list, e);
+            // Header intervals are larger than any generated run, so step 0 is the one hash point (see Header).
+            bool hashAllowed = i == 0 && at == 0;
+            gen = from list in gen from e in EventAt(at, hashAllowed) select Append(list, e);
         }
         if (withEnd)
         {
@@ -75,7 +83,7 @@ internal static class TraceGen
         from image in Bytes(0, 3000)
         from role in Gen.Elements(ImageRole.Elf, ImageRole.Raw, ImageRole.Bios)
         from address in UInt64
-        from interval in Gen.Choose(1, int.MaxValue)
+        from interval in Gen.Choose(1 << 30, int.MaxValue)
         select new TraceHeader(
             new MachineSetup(new MachineConfig { RamSize = (ulong)ramMiB << 20, Board = board, Bootargs = bootargs },
                 [new GuestImage(role, "guest.bin", address, image), new GuestImage(ImageRole.Kernel, "kernel", 0x8020_0000, [1, 2, 3, 3, 3, 3, 3, 3])]),

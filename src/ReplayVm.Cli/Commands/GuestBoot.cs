@@ -85,6 +85,10 @@ internal abstract record GuestBoot
             string reason = e.Message.Split(" (Parameter", 2)[0];
             throw new UsageException($"cannot build the machine: {reason}");
         }
+        catch (GuestImageException e) when (e.Message.StartsWith("it needs ", StringComparison.Ordinal))
+        {
+            throw new UsageException($"cannot build the machine: {e.Message}");
+        }
     }
 
     private static BootImage ParseBootImage(string path, byte[] bytes)

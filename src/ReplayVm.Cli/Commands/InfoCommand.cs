@@ -49,7 +49,7 @@ internal sealed record TraceSummary(
         var header = trace.Header;
         var config = header.Setup.Config;
         var images = header.Setup.Images.Select(i => new Image(
-            i.Role.ToString().ToLowerInvariant(), i.Name, i.Bytes.LongLength, Convert.ToHexString(i.Sha256).ToLowerInvariant(),
+            i.Role.ToString().ToLowerInvariant(), i.Name, i.Size, Convert.ToHexString(i.Sha256).ToLowerInvariant(),
             i.Role switch
             {
                 ImageRole.Raw => $"0x{i.LoadAddress:x}",

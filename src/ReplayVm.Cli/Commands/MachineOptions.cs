@@ -46,10 +46,10 @@ internal sealed class MachineOptions
     private readonly Option<bool> _persist = new("--persist") { Description = "Let guest writes reach the --drive files." };
     private readonly Option<ulong?> _memory = CliOptions.Parsed<ulong?>(["--memory", "-m"], "SIZE",
         "RAM size, as QEMU's -m: 128 (MiB), 512K, 128M, 1G [default: 128M].",
-        "memory size", "examples: 128, 256M, 1G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
+        "memory size", "a multiple of 4 KiB up to 1 TiB, e.g. 128, 256M, 1G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
     private readonly Option<ulong?> _maxInstructions = CliOptions.Parsed<ulong?>(["--max-instructions"], "N",
         "Stop after this many instructions (K, M, G suffixes are powers of 1000) [default: no limit].",
-        "instruction count", "examples: 1000000, 500K, 2G", Nullable<ulong>(NumberSyntax.TryParseCount));
+        "instruction count", "a positive count, e.g. 1000000, 500K, 2G", Nullable<ulong>(NumberSyntax.TryParsePositiveCount));
     private readonly Option<BoardKind?> _machine = CliOptions.Parsed<BoardKind?>(["--machine"], "virt|spike",
         "The board: virt (QEMU virt: UART, CLINT, PLIC, virtio, test finisher) or spike (HTIF via tohost) [default: virt].",
         "machine", "virt or spike", Nullable<BoardKind>(TryParseBoard));

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using ReplayVm.Cli.Hosting;
 using ReplayVm.Core.Input;
 using ReplayVm.Replay;
+using ReplayVm.Replay.Format;
 using ReplayVm.Replay.Input;
 
 namespace ReplayVm.Cli.Commands;
@@ -18,7 +19,7 @@ internal static class RecordCommand
         var machineOptions = new MachineOptions();
         var output = new Option<string>("--output", "-o")
         {
-            Description = "The trace file to write (created or replaced).",
+            Description = "The trace file to write (created or replaced; refused while another recorder writes it, or when it is one of the inputs).",
             HelpName = "FILE.rvtrace",
             Required = true,
         };
@@ -112,7 +113,8 @@ internal static class RecordCommand
             console.Output.Write(b);
         };
 
-        var trace = OpenTrace(tracePath);
+        var inputs = new[] { settings.GuestPath, settings.BiosPath, settings.KernelPath, inputPath, scriptPath }.Concat(settings.Drives);
+        var trace = OpenTrace(tracePath, inputs.OfType<string>());
         Recorder recorder;
         try
         {
@@ -160,16 +162,39 @@ internal static class RecordCommand
         }
     }
 
-    private static FileStream OpenTrace(string path)
+    /// <summary>
+    /// Opens the output for writing, refusing a path that names one of the recording's inputs
+    /// (the same file by device and inode, so links count) and one another recorder is writing:
+    /// it is locked exclusively (<see cref="TraceOutputLock"/>) before it is emptied, so a second
+    /// <c>record -o SAME</c> fails without touching the first one's trace. An existing file that
+    /// no one is recording to is replaced.
+    /// </summary>
+    private static FileStream OpenTrace(string path, IEnumerable<string> inputs)
     {
+        if (HostFile.NotRegular(path) is { } kind && kind != "a character device")
+            throw new UsageException($"{path}: is {kind}, not a file a trace can be written to");
+        string full = Path.GetFullPath(path);
+        var identity = HostFile.Identity(path);
+        foreach (var input in inputs)
+            if (Path.GetFullPath(input) == full || (identity is not null && HostFile.Identity(input) == identity))
+                throw new UsageException($"{path}: is also an input of this recording ({input}); write the trace to another file");
+        FileStream stream;
         try
         {
-            // FileShare.Read: `info` or `replay` may look at a recording still being written.
-            return new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            // Opened without truncating: the file is emptied only once the lock is ours. FileShare.ReadWrite
+            // keeps .NET's own flock out of the way, so `info` or `replay` may look at a recording in progress.
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UsageException($"{path}: cannot create the trace: {e.Message}");
         }
+        if (!TraceOutputLock.TryTake(stream.SafeFileHandle))
+        {
+            stream.Dispose();
+            throw new UsageException($"{path}: another replayvm is recording to this file; wait for it to finish or give another -o");
+        }
+        if (stream.CanSeek) stream.SetLength(0);
+        return stream;
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using ReplayVm.Cli.Hosting;
 using ReplayVm.Core;
 using ReplayVm.Core.Translation;
+using ReplayVm.Replay;
 
 namespace ReplayVm.Cli.Commands;
 
@@ -25,7 +26,12 @@ internal static class RunCommand
         var boot = GuestBoot.Read(settings);
         using var disks = new DiskImages(settings.Drives, settings.Persist);
         using var console = HostConsole.FromStdin();
-        var machine = GuestBoot.CreateMachine(() => new Machine(settings.Config, console.Input, console.Output.Write));
+        var machine = GuestBoot.CreateMachine(() =>
+        {
+            // Refused before anything is allocated, in one line saying how much it needs.
+            HostMemory.EnsureFits(boot.ToSetup(settings.Config));
+            return new Machine(settings.Config, console.Input, console.Output.Write);
+        });
         // Disks first: the device tree written at load time lists the virtio slots in use.
         foreach (var disk in disks.Disks) machine.AttachDisk(disk);
         boot.LoadInto(machine);

@@ -23,8 +23,8 @@ internal enum DiskEmbedding
 /// </summary>
 internal sealed class TraceDrives : IDisposable
 {
-    /// <summary>The most a trace embeds: the header body is at most 1 GiB, compressed.</summary>
-    private const long MaxEmbeddedSize = 1L << 30;
+    /// <summary>The largest disk a trace holds (embedded block by block, or named by hash).</summary>
+    private const long MaxEmbeddedSize = ReplayVm.Replay.Format.TraceFormat.MaxDiskSize;
 
     private readonly List<(string Path, FileBlockStorage File)> _files = [];
 
@@ -36,7 +36,7 @@ internal sealed class TraceDrives : IDisposable
     /// <summary>Reads the --drive files of a recording.</summary>
     public static TraceDrives ForRecording(IEnumerable<string> paths, DiskEmbedding embedding)
     {
-        var drives = new TraceDrives();
+        var drives = new TraceDrives { _recording = true };
         try
         {
             foreach (var path in paths)
@@ -44,20 +44,11 @@ internal sealed class TraceDrives : IDisposable
                 var file = Open(path);
                 string name = Path.GetFileName(path);
                 bool embed = embedding == DiskEmbedding.Always || (embedding == DiskEmbedding.Auto && file.Length <= GuestDisk.DefaultEmbedLimit);
-                if (embed && file.Length > MaxEmbeddedSize)
-                    throw new UsageException($"{path}: {file.Length} bytes is too large to embed (a trace embeds up to 1 GiB); drop --embed-disks");
-                if (embed)
-                {
-                    var bytes = new byte[file.Length];
-                    file.Read(0, bytes);
-                    file.Dispose();
-                    drives.Disks.Add(GuestDisk.Embedded(name, bytes));
-                }
-                else
-                {
-                    drives._files.Add((path, file));
-                    drives.Disks.Add(GuestDisk.ByHash(name, file.Length, GuestDisk.HashOf(file)));
-                }
+                drives._files.Add((path, file));
+                if (file.Length > MaxEmbeddedSize)
+                    throw new UsageException($"{path}: {file.Length} bytes is larger than a trace holds (1 TiB)");
+                // An embedded image is read from its file block by block as the trace is written, never whole into memory.
+                drives.Disks.Add(embed ? GuestDisk.Embedded(name, file) : GuestDisk.ByHash(name, file.Length, GuestDisk.HashOf(file)));
             }
             return drives;
         }
@@ -90,15 +81,19 @@ internal sealed class TraceDrives : IDisposable
     }
 
     /// <summary>
-    /// Supplies <paramref name="setup"/>'s disks that are not embedded from the --drive files, in
-    /// order: embedded disks take no file, so the n-th disk named by hash gets the n-th file.
-    /// <see cref="MachineSetup.Build"/> checks size and hash.
+    /// Supplies <paramref name="setup"/>'s disks that are not embedded from the --drive files of a
+    /// replay, in order: embedded disks take no file, so the n-th disk named by hash gets the n-th
+    /// file. <see cref="MachineSetup.Build"/> checks size and hash. (A recording's files are already
+    /// the disks' contents or supplies: each file belongs to the disk at its own position.)
     /// </summary>
-    public DiskSupply For(MachineSetup setup) => (_, index) =>
+    public DiskSupply For(MachineSetup setup) => (disk, index) =>
     {
+        if (_recording) return index < _files.Count ? new SuppliedDisk(_files[index].File, _files[index].Path) : null;
         int position = setup.Disks.Take(index).Count(d => !d.IsEmbedded);
         return position < _files.Count ? new SuppliedDisk(_files[position].File, _files[position].Path) : null;
     };
+
+    private bool _recording;
 
     private static FileBlockStorage Open(string path)
     {

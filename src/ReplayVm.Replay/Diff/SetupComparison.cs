@@ -26,7 +26,7 @@ public static class SetupComparison
             if (x.Role != y.Role) found.Add($"{which}: role {x.Role} vs {y.Role}");
             if (x.LoadAddress != y.LoadAddress) found.Add($"{which}: load address 0x{x.LoadAddress:x} vs 0x{y.LoadAddress:x}");
             if (!x.Sha256.AsSpan().SequenceEqual(y.Sha256))
-                found.Add($"{which}: contents differ ({x.Bytes.Length} bytes, SHA-256 {Short(x.Sha256)} vs {y.Bytes.Length} bytes, {Short(y.Sha256)})");
+                found.Add($"{which}: contents differ ({x.Size} bytes, SHA-256 {Short(x.Sha256)} vs {y.Size} bytes, {Short(y.Sha256)})");
         }
         return found;
     }

@@ -32,10 +32,24 @@ internal static class ChunkCodec
     /// </summary>
     public static (ulong BaseStep, byte[] Raw, int Size)? TryDecode(ReadOnlySpan<byte> data, out string? problem)
     {
+        if (TryReadHeader(data, data.Length, out problem) is not { } header) return null;
+        var raw = TryDecodePayload(header, data.Slice(TraceFormat.ChunkHeaderSize, (int)header.PayloadLength), out problem);
+        return raw is null ? null : (header.BaseStep, raw, TraceFormat.ChunkHeaderSize + (int)header.PayloadLength);
+    }
+
+    /// <summary>A chunk header's fields, before its payload is read.</summary>
+    public readonly record struct Header(uint PayloadLength, uint RawLength, ulong BaseStep, uint Crc, byte[] Fields);
+
+    /// <summary>
+    /// Checks the chunk header at the start of <paramref name="data"/>, where <paramref name="available"/>
+    /// bytes of file remain from the chunk's start; null with a reason when it is short or impossible.
+    /// </summary>
+    public static Header? TryReadHeader(ReadOnlySpan<byte> data, long available, out string? problem)
+    {
         problem = null;
-        if (data.Length < TraceFormat.ChunkHeaderSize)
+        if (available < TraceFormat.ChunkHeaderSize || data.Length < TraceFormat.ChunkHeaderSize)
         {
-            problem = $"the file ends inside a chunk header ({data.Length} of {TraceFormat.ChunkHeaderSize} bytes)";
+            problem = $"the file ends inside a chunk header ({available} of {TraceFormat.ChunkHeaderSize} bytes)";
             return null;
         }
         if (!data[..4].SequenceEqual(TraceFormat.ChunkMagic))
@@ -52,24 +66,30 @@ internal static class ChunkCodec
             problem = "a chunk header with impossible lengths";
             return null;
         }
-        if ((ulong)data.Length - TraceFormat.ChunkHeaderSize < payloadLength)
+        if (available - TraceFormat.ChunkHeaderSize < payloadLength)
         {
-            problem = $"the file ends inside a chunk ({data.Length - TraceFormat.ChunkHeaderSize} of {payloadLength} payload bytes)";
+            problem = $"the file ends inside a chunk ({available - TraceFormat.ChunkHeaderSize} of {payloadLength} payload bytes)";
             return null;
         }
-        var payload = data.Slice(TraceFormat.ChunkHeaderSize, (int)payloadLength);
-        uint crc = Crc32C.Finish(Crc32C.Append(Crc32C.Append(Crc32C.Start, data[4..20]), payload));
-        if (crc != expectedCrc)
+        return new Header(payloadLength, rawLength, baseStep, expectedCrc, data[4..20].ToArray());
+    }
+
+    /// <summary>Checks the payload against the header's CRC and decompresses it; null with a reason when damaged.</summary>
+    public static byte[]? TryDecodePayload(Header header, ReadOnlySpan<byte> payload, out string? problem)
+    {
+        problem = null;
+        uint crc = Crc32C.Finish(Crc32C.Append(Crc32C.Append(Crc32C.Start, header.Fields), payload));
+        if (crc != header.Crc)
         {
             problem = "a chunk with a bad CRC32C";
             return null;
         }
-        var raw = new byte[rawLength];
-        if (rawLength > 0 && LZ4Codec.Decode(payload, raw) != rawLength)
+        var raw = new byte[header.RawLength];
+        if (header.RawLength > 0 && LZ4Codec.Decode(payload, raw) != header.RawLength)
         {
             problem = "a chunk that does not decompress";
             return null;
         }
-        return (baseStep, raw, TraceFormat.ChunkHeaderSize + (int)payloadLength);
+        return raw;
     }
 }

@@ -74,7 +74,8 @@ internal static class EventCodec
             case TraceEventKind.End:
             {
                 byte reason = r.Byte();
-                if (!Enum.IsDefined((StopReason)reason)) throw r.Bad($"has an unknown stop reason ({reason})");
+                // A recording ends by guest exit, step limit, trap loop or host request (0..3); a debugger stop never ends one.
+                if (reason > (byte)StopReason.HostRequest) throw r.Bad($"has an unknown stop reason ({reason})");
                 long exit = r.VarInt();
                 if (exit is < int.MinValue or > int.MaxValue) throw r.Bad($"has an impossible exit code ({exit})");
                 var hash = ReadHash(ref r);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using K4os.Compression.LZ4;
 using ReplayVm.Core;
+using ReplayVm.Core.Devices.Storage;
 
 namespace ReplayVm.Replay.Format;
 
@@ -10,7 +11,8 @@ namespace ReplayVm.Replay.Format;
 /// </summary>
 internal static class HeaderCodec
 {
-    public static byte[] Encode(TraceHeader header)
+    /// <summary>The preamble and header body of <paramref name="header"/> and, after them, the blocks of its embedded disks.</summary>
+    public static void Write(Stream output, TraceHeader header)
     {
         var body = new ByteWriter(4096);
         body.VarUInt(header.StateHashInterval);
@@ -34,31 +36,52 @@ internal static class HeaderCodec
             body.Blob(Compress(image.Bytes, LZ4Level.L09_HC, $"image '{image.Name}'"));
         }
 
-        body.VarUInt((ulong)header.Setup.Disks.Count);
-        foreach (var disk in header.Setup.Disks) EncodeDisk(body, disk);
+        var disks = header.Setup.Disks;
+        var plans = new DiskBlocks.Entry[]?[disks.Count];
+        body.VarUInt((ulong)disks.Count);
+        for (int i = 0; i < disks.Count; i++) plans[i] = EncodeDisk(body, disks[i]);
         if (body.Length > TraceFormat.MaxHeaderSize)
             throw new InvalidOperationException(
                 $"the trace header would take {body.Length} bytes, more than the format's {TraceFormat.MaxHeaderSize}: embed fewer or smaller disks");
 
-        var file = new ByteWriter(TraceFormat.FilePreambleSize + body.Length);
-        file.Bytes(TraceFormat.FileMagic);
-        file.UInt16(TraceFormat.Version);
-        file.UInt16(0); // flags: none defined yet; readers reject any they do not know
-        file.UInt32((uint)body.Length);
-        file.UInt32(Crc32C.Compute(body.Written));
-        file.Bytes(body.Written);
-        return file.Written.ToArray();
+        var preamble = new ByteWriter(TraceFormat.FilePreambleSize);
+        preamble.Bytes(TraceFormat.FileMagic);
+        preamble.UInt16(TraceFormat.Version);
+        preamble.UInt16(0); // flags: none defined yet; readers reject any they do not know
+        preamble.UInt32((uint)body.Length);
+        preamble.UInt32(Crc32C.Compute(body.Written));
+        output.Write(preamble.Written);
+        output.Write(body.Written);
+        for (int i = 0; i < disks.Count; i++)
+            if (plans[i] is { } plan) DiskBlocks.WriteData(output, disks[i].Content!, plan, $"disk '{disks[i].Name}'");
     }
 
-    /// <summary>Decodes the header at the start of <paramref name="file"/>; returns the header and its total size in bytes.</summary>
-    public static (TraceHeader Header, int Size) Decode(ReadOnlySpan<byte> file)
+    /// <summary>The whole encoded header (disk blocks included) as bytes: for tests and small traces.</summary>
+    public static byte[] Encode(TraceHeader header)
     {
-        if (file.Length < TraceFormat.FileMagic.Length || !file[..TraceFormat.FileMagic.Length].SequenceEqual(TraceFormat.FileMagic))
+        using var memory = new MemoryStream();
+        Write(memory, header);
+        return memory.ToArray();
+    }
+
+    /// <summary>
+    /// Decodes the header at the start of <paramref name="file"/>; returns it and where the chunks
+    /// begin (after the header body and the disk blocks). Reads the preamble and the header body
+    /// only: images stay compressed until used and embedded disks are read block by block later,
+    /// so what this costs is bounded by the header's real size, never by what it claims.
+    /// </summary>
+    public static (TraceHeader Header, long Size) Decode(TraceSource file)
+    {
+        if (file.Length == 0)
+            throw new TraceFormatException("empty file: the recorder was killed before it wrote anything (nothing to replay; record again)");
+        var start = new byte[(int)Math.Min(file.Length, TraceFormat.FilePreambleSize)];
+        file.ReadExactly(0, start, "the preamble");
+        if (start.Length < TraceFormat.FileMagic.Length || !start.AsSpan(0, TraceFormat.FileMagic.Length).SequenceEqual(TraceFormat.FileMagic))
             throw new TraceFormatException("not a ReplayVm trace (bad magic)");
-        if (file.Length < TraceFormat.FilePreambleSize)
+        if (start.Length < TraceFormat.FilePreambleSize)
             throw new TraceFormatException("trace header is truncated (the file ends inside the preamble)");
 
-        var pre = new ByteReader(file[TraceFormat.FileMagic.Length..TraceFormat.FilePreambleSize], "trace preamble");
+        var pre = new ByteReader(start.AsSpan(TraceFormat.FileMagic.Length), "trace preamble");
         ushort version = pre.UInt16();
         if (version > TraceFormat.Version)
             throw new TraceFormatException($"trace format version {version} is newer than this ReplayVm reads (up to {TraceFormat.Version}); upgrade ReplayVm");
@@ -70,17 +93,19 @@ internal static class HeaderCodec
         uint expectedCrc = pre.UInt32();
         if (bodyLength > TraceFormat.MaxHeaderSize)
             throw new TraceFormatException($"trace header claims an impossible size of {bodyLength} bytes (corrupt header)");
-        if ((ulong)file.Length - TraceFormat.FilePreambleSize < bodyLength)
+        if (file.Length - TraceFormat.FilePreambleSize < bodyLength)
             throw new TraceFormatException(
                 $"trace header is truncated: {file.Length - TraceFormat.FilePreambleSize} of {bodyLength} bytes present (images missing)");
 
-        var bodyBytes = file.Slice(TraceFormat.FilePreambleSize, (int)bodyLength);
+        var bodyBytes = new byte[bodyLength];
+        file.ReadExactly(TraceFormat.FilePreambleSize, bodyBytes, "the header");
         if (Crc32C.Compute(bodyBytes) != expectedCrc)
             throw new TraceFormatException("trace header is corrupt (CRC32C mismatch)");
 
         var body = new ByteReader(bodyBytes, "trace header");
         ulong interval = body.VarUInt();
-        if (interval == 0) throw body.Bad("has a state-hash interval of 0");
+        if (interval == 0 || interval > TraceFormat.MaxStateHashInterval)
+            throw body.Bad($"has an impossible state-hash interval of {interval} steps (1 to {TraceFormat.MaxStateHashInterval})");
         ulong hasherVersion = body.VarUInt();
         if (hasherVersion > int.MaxValue) throw body.Bad($"has an impossible hasher version ({hasherVersion})");
         ulong boardRevision = 0;
@@ -92,6 +117,8 @@ internal static class HeaderCodec
         string recorder = body.String("recorder name");
 
         ulong ramSize = body.VarUInt();
+        if (ramSize == 0 || ramSize % 4096 != 0 || ramSize > TraceFormat.MaxRamSize)
+            throw body.Bad($"gives an impossible RAM size of {ramSize} bytes (a multiple of 4 KiB up to 1 TiB)");
         byte board = body.Byte();
         if (!Enum.IsDefined((BoardKind)board)) throw body.Bad($"names an unknown board ({board})");
         string? bootargs = body.OptionalString("bootargs");
@@ -101,12 +128,25 @@ internal static class HeaderCodec
         var images = new List<GuestImage>(count);
         for (int i = 0; i < count; i++) images.Add(DecodeImage(ref body, i, count));
         var disks = new List<GuestDisk>();
+        var tables = new List<DiskBlockTable>();
         if (version >= TraceFormat.FirstVersionWithDisks)
         {
             int diskCount = body.Length(TraceFormat.MaxDisks, "disk count");
-            for (int i = 0; i < diskCount; i++) disks.Add(DecodeDisk(ref body, i, diskCount));
+            for (int i = 0; i < diskCount; i++) disks.Add(DecodeDisk(ref body, i, diskCount, version, file, tables));
         }
         if (!body.AtEnd) throw body.Bad($"has {body.Remaining} unexpected bytes after the {(disks.Count > 0 ? "disks" : "images")}");
+
+        // The disk blocks follow the header body, disk after disk; the chunks follow them.
+        long end = TraceFormat.FilePreambleSize + (long)bodyLength;
+        foreach (var table in tables)
+        {
+            table.DataOffset = end;
+            end += table.StoredBytes;
+        }
+        if (end > file.Length)
+            throw new TraceFormatException(
+                $"trace header is truncated: the embedded disks need {end - TraceFormat.FilePreambleSize - bodyLength} bytes after the header, " +
+                $"the file has {file.Length - TraceFormat.FilePreambleSize - bodyLength} (disks missing)");
 
         var header = new TraceHeader(new MachineSetup(config, images) { Disks = disks }, interval, recorder)
         {
@@ -114,7 +154,7 @@ internal static class HeaderCodec
             BoardRevision = (int)boardRevision,
             FormatVersion = version,
         };
-        return (header, TraceFormat.FilePreambleSize + (int)bodyLength);
+        return (header, end);
     }
 
     private static GuestImage DecodeImage(ref ByteReader body, int index, int count)
@@ -128,45 +168,80 @@ internal static class HeaderCodec
         int rawLength = body.Length(TraceFormat.MaxHeaderSize, "image size");
         byte[] sha = body.Bytes(TraceFormat.Sha256Size).ToArray();
         byte[] compressed = body.Blob(TraceFormat.MaxHeaderSize, "compressed image size");
-        return new GuestImage((ImageRole)role, name, address, Decompress(compressed, rawLength, sha, $"image '{name}'"));
+        CheckRatio(compressed.Length, rawLength, $"image '{name}'");
+        return new GuestImage((ImageRole)role, name, address, rawLength, sha, () => Decompress(compressed, rawLength, sha, $"image '{name}'"));
     }
 
     /// <summary>
-    /// A disk: name, size, SHA-256, then a byte saying whether its bytes follow (1: an LZ4 block
-    /// of exactly size bytes) or not (0: the replay supplies an image with that hash).
+    /// A disk: name, size, SHA-256, then how its bytes travel: 0 not at all (the replay supplies an
+    /// image with that hash), 2 as blocks after the header (version 3 on); 1, one LZ4 block in the
+    /// header, is what version 2 wrote. Returns the block plan when the disk is embedded.
     /// </summary>
-    private static void EncodeDisk(ByteWriter body, GuestDisk disk)
+    private static DiskBlocks.Entry[]? EncodeDisk(ByteWriter body, GuestDisk disk)
     {
+        if (disk.Size > TraceFormat.MaxDiskSize)
+            throw new InvalidOperationException($"disk '{disk.Name}' has {disk.Size} bytes, more than the format's {TraceFormat.MaxDiskSize}");
         body.String(disk.Name);
         body.VarUInt((ulong)disk.Size);
         body.Bytes(disk.Sha256);
-        if (disk.Bytes is not { } bytes)
+        if (disk.Content is not { } content)
         {
-            body.Byte(0);
-            return;
+            body.Byte(DiskByHash);
+            return null;
         }
-        body.Byte(1);
-        // The fast level: disks are large and mostly empty, and the level does not change how a reader decodes.
-        body.Blob(Compress(bytes, LZ4Level.L00_FAST, $"disk '{disk.Name}'"));
+        body.Byte(DiskInBlocks);
+        body.VarUInt(TraceFormat.DiskBlockSize);
+        var plan = DiskBlocks.Plan(content, $"disk '{disk.Name}'");
+        foreach (var entry in plan)
+        {
+            body.UInt32(entry.Length);
+            body.UInt32(entry.Crc);
+        }
+        return plan;
     }
 
-    private static GuestDisk DecodeDisk(ref ByteReader body, int index, int count)
+    private const byte DiskByHash = 0, DiskInOneBlock = 1, DiskInBlocks = 2;
+
+    private static GuestDisk DecodeDisk(ref ByteReader body, int index, int count, ushort version, TraceSource file, List<DiskBlockTable> tables)
     {
         string where = $"disk {index + 1} of {count}";
         if (body.AtEnd) throw body.Bad($"is missing {where}");
         string name = body.String("disk name");
         ulong size = body.VarUInt();
-        if (size > long.MaxValue) throw body.Bad($"gives {where} an impossible size ({size})");
+        if (size > (ulong)TraceFormat.MaxDiskSize) throw body.Bad($"gives {where} an impossible size ({size} bytes; at most {TraceFormat.MaxDiskSize})");
         byte[] sha = body.Bytes(TraceFormat.Sha256Size).ToArray();
         byte embedded = body.Byte();
         switch (embedded)
         {
-            case 0:
+            case DiskByHash:
                 return GuestDisk.ByHash(name, (long)size, sha);
-            case 1:
+            case DiskInOneBlock when version < TraceFormat.FirstVersionWithDiskBlocks:
+            {
                 if (size > (ulong)Array.MaxLength) throw body.Bad($"gives {where} an impossible embedded size ({size})");
                 byte[] compressed = body.Blob(TraceFormat.MaxHeaderSize, "compressed disk size");
-                return new GuestDisk(name, (long)size, sha, Decompress(compressed, (int)size, sha, $"disk '{name}'"));
+                CheckRatio(compressed.Length, (long)size, $"disk '{name}'");
+                return new GuestDisk(name, (long)size, sha, new LazyDiskStorage((long)size,
+                    () => Decompress(compressed, (int)size, sha, $"disk '{name}'")));
+            }
+            case DiskInBlocks when version >= TraceFormat.FirstVersionWithDiskBlocks:
+            {
+                ulong blockSize = body.VarUInt();
+                if (blockSize != TraceFormat.DiskBlockSize) throw body.Bad($"gives {where} an unsupported block size ({blockSize})");
+                long blocks = DiskBlocks.BlockCount((long)size, (int)blockSize);
+                if (blocks * 8 > body.Remaining) throw body.Bad($"ends inside the block table of {where} ({blocks} blocks)");
+                var lengths = new uint[blocks];
+                var crcs = new uint[blocks];
+                for (int i = 0; i < blocks; i++)
+                {
+                    lengths[i] = body.UInt32();
+                    crcs[i] = body.UInt32();
+                    long raw = Math.Min((long)blockSize, (long)size - (long)i * (long)blockSize);
+                    if (lengths[i] > raw) throw body.Bad($"gives block {i} of {where} an impossible stored length ({lengths[i]} for {raw} bytes)");
+                }
+                var table = new DiskBlockTable((long)size, (int)blockSize, lengths, crcs);
+                tables.Add(table);
+                return new GuestDisk(name, (long)size, sha, new TraceDiskStorage(file, table, name));
+            }
             default:
                 throw body.Bad($"gives {where} an unknown embedding flag ({embedded})");
         }
@@ -180,17 +255,39 @@ internal static class HeaderCodec
         return compressed[..size];
     }
 
+    /// <summary>LZ4 expands at most 255:1, so a larger claim is corruption, caught before anything is allocated.</summary>
+    private static void CheckRatio(long compressed, long raw, string what)
+    {
+        if (raw > compressed * 255 + 16)
+            throw new TraceFormatException($"trace header: {what} claims {raw} bytes from {compressed} compressed (corrupt)");
+    }
+
     private static byte[] Decompress(byte[] compressed, int rawLength, byte[] sha, string what)
     {
-        // LZ4 expands at most 255:1, so a larger claim is corruption; checking first keeps the allocation honest.
-        if ((long)rawLength > (long)compressed.Length * 255 + 16)
-            throw new TraceFormatException($"trace header: {what} claims {rawLength} bytes from {compressed.Length} compressed (corrupt)");
         var raw = new byte[rawLength];
         int decoded = rawLength == 0 ? 0 : LZ4Codec.Decode(compressed, raw);
         if (decoded != rawLength)
-            throw new TraceFormatException($"trace header: {what} does not decompress (corrupt)");
+            throw new TraceFormatException($"trace is damaged: {what} does not decompress");
         if (!SHA256.HashData(raw).AsSpan().SequenceEqual(sha))
-            throw new TraceFormatException($"trace header: {what} does not match its SHA-256 (corrupt)");
+            throw new TraceFormatException($"trace is damaged: {what} does not match its SHA-256");
         return raw;
     }
+}
+
+/// <summary>
+/// A format-2 embedded disk (one LZ4 block of the whole image): decompressed, and checked against
+/// its SHA-256, only when the guest first reads it.
+/// </summary>
+internal sealed class LazyDiskStorage(long length, Func<byte[]> load) : IBlockStorage
+{
+    private readonly Lazy<byte[]> _bytes = new(load);
+
+    public long Length => length;
+    public bool IsReadOnly => true;
+
+    public void Read(long offset, Span<byte> destination) => _bytes.Value.AsSpan(checked((int)offset), destination.Length).CopyTo(destination);
+
+    public void Write(long offset, ReadOnlySpan<byte> source) => throw new IOException("an embedded disk is read-only");
+
+    public void Flush() { }
 }

@@ -12,7 +12,7 @@ public static class TraceFormat
     /// hash input (<see cref="ReplayVm.Core.State.MachineStateHasher.Version"/> is checked on its
     /// own) — and describe the change in docs/trace-format.md. Readers refuse newer versions.
     /// </summary>
-    public const ushort Version = 2;
+    public const ushort Version = 3;
 
     /// <summary>Oldest version this reader still understands.</summary>
     public const ushort OldestReadableVersion = 1;
@@ -42,4 +42,23 @@ public static class TraceFormat
 
     /// <summary>Most disks a header may list (more than the board's virtio slots; the machine refuses the excess).</summary>
     public const int MaxDisks = 64;
+
+    /// <summary>The first version that stores embedded disks as blocks after the header (before: one LZ4 block inside it).</summary>
+    public const ushort FirstVersionWithDiskBlocks = 3;
+
+    /// <summary>Raw bytes in one stored disk block (the last block of a disk may be shorter).</summary>
+    public const int DiskBlockSize = 64 << 10;
+
+    /// <summary>Largest disk a header may describe, embedded or by hash.</summary>
+    public const long MaxDiskSize = 1L << 40;
+
+    /// <summary>Largest RAM a header may ask for: the board's limit (QEMU virt's RAM window is far larger; 1 TiB is ours).</summary>
+    public const ulong MaxRamSize = 1UL << 40;
+
+    /// <summary>
+    /// Largest state-hash interval a header may give. It bounds how far apart any two events of a
+    /// valid trace lie (a hash point is due at every multiple of the interval), so a forged step
+    /// count is caught by the reader instead of making a replay run for ever.
+    /// </summary>
+    public const ulong MaxStateHashInterval = 1UL << 40;
 }

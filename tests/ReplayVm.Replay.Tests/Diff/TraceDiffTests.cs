@@ -182,7 +182,7 @@ public class TraceDiffTests
         var b = new MachineSetup(TestGuests.Config, [new GuestImage(ImageRole.Elf, "other-name.elf", 0, elf)]);
         var differences = SetupComparison.Differences(a, b);
         Assert.Contains(differences, d => d.Contains("contents differ"));
-        Assert.Empty(SetupComparison.Differences(a, a with { Images = [a.Images[0] with { Name = "renamed.elf" }] }));
+        Assert.Empty(SetupComparison.Differences(a, a with { Images = [new GuestImage(ImageRole.Elf, "renamed.elf", 0, a.Images[0].Bytes)] }));
     }
 
     [Fact]
