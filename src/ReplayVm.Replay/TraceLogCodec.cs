@@ -10,13 +10,14 @@ namespace ReplayVm.Replay;
 /// </summary>
 public static class TraceLogCodec
 {
-    /// <summary>The trace file's header bytes (preamble included) for <paramref name="header"/>.</summary>
+    /// <summary>The trace file's header bytes (preamble included, and the blocks of embedded disks after it) for <paramref name="header"/>.</summary>
     public static byte[] EncodeHeader(TraceHeader header) => HeaderCodec.Encode(header);
 
     /// <summary>Decodes what <see cref="EncodeHeader"/> wrote; throws <see cref="TraceFormatException"/> when it is not a whole, valid header.</summary>
     public static TraceHeader DecodeHeader(ReadOnlySpan<byte> bytes)
     {
-        var (header, size) = HeaderCodec.Decode(bytes);
+        // A copy: embedded disks read their blocks from these bytes later, as the guest touches them.
+        var (header, size) = HeaderCodec.Decode(TraceSource.Of(bytes.ToArray()));
         if (size != bytes.Length) throw new TraceFormatException($"log header has {bytes.Length - size} bytes after it");
         return header;
     }
