@@ -160,6 +160,18 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
         return image.Storage;
     }
 
+    /// <summary>
+    /// Checks every image and embedded disk against its SHA-256 (decompressing each image once and
+    /// reading each disk a block at a time); throws <see cref="Format.TraceFormatException"/> on a mismatch.
+    /// </summary>
+    public void VerifyContents()
+    {
+        foreach (var image in Images) _ = image.Bytes;
+        foreach (var disk in Disks)
+            if (disk.Content is Format.TraceDiskStorage blocks) blocks.VerifyOnce(disk.Sha256);
+            else if (disk.Content is Format.LazyDiskStorage whole) whole.Read(0, new byte[Math.Min(1, disk.Size)]);
+    }
+
     private string Describe() => Images.Count == 0 ? "no images" : string.Join(", ", Images.Select(i => $"{i.Role.ToString().ToLowerInvariant()} '{i.Name}'"));
 
     public bool Equals(MachineSetup? other) =>

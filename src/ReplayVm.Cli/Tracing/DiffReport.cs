@@ -25,8 +25,10 @@ internal sealed class DiffReport(TraceFile a, TraceDiffResult result)
                 Line($"identical: {result.Summary}");
                 break;
             case TraceDiffOutcome.SetupDiffers:
-                Line("differ: the traces describe different machines (nothing replayed)");
+                Line("differ: the traces describe different machines");
                 foreach (var difference in result.SetupDifferences) Line($"  {difference}");
+                if (result.Divergence is { } divergence) Divergence(divergence);
+                else if (result.Ending is { } ending) Line($"differ at step {result.Step}: {ending.Message}");
                 break;
             case TraceDiffOutcome.EndDiffers:
                 Line($"differ at step {result.Step}: {result.Ending!.Message}");

@@ -1,12 +1,22 @@
 namespace ReplayVm.Replay.Diff;
 
 /// <summary>
-/// What makes two traces' machines different before the first step: configuration fields and the
-/// images (role, load address, contents). Image file names are ignored — the same ELF recorded
-/// under another name builds the same machine.
+/// What makes two traces' machines different before the first step: configuration fields, the
+/// board revision, the images (role, load address, contents) and the disks (count, size,
+/// contents by SHA-256). File names are ignored — the same ELF or disk image recorded under
+/// another name builds the same machine — and so is whether a disk was embedded.
 /// </summary>
 public static class SetupComparison
 {
+    /// <summary>Everything of <see cref="Differences(MachineSetup, MachineSetup)"/>, and the board revision the traces were recorded on.</summary>
+    public static IReadOnlyList<string> Differences(TraceHeader a, TraceHeader b)
+    {
+        var found = new List<string>();
+        if (a.BoardRevision != b.BoardRevision) found.Add($"board revision {a.BoardRevision} vs {b.BoardRevision}");
+        found.AddRange(Differences(a.Setup, b.Setup));
+        return found;
+    }
+
     /// <summary>One line per difference; empty when both traces build the same machine.</summary>
     public static IReadOnlyList<string> Differences(MachineSetup a, MachineSetup b)
     {
@@ -28,8 +38,24 @@ public static class SetupComparison
             if (!x.Sha256.AsSpan().SequenceEqual(y.Sha256))
                 found.Add($"{which}: contents differ ({x.Size} bytes, SHA-256 {Short(x.Sha256)} vs {y.Size} bytes, {Short(y.Sha256)})");
         }
+
+        if (a.Disks.Count != b.Disks.Count)
+            found.Add($"{a.Disks.Count} disk(s) vs {b.Disks.Count}");
+        for (int i = 0; i < Math.Min(a.Disks.Count, b.Disks.Count); i++)
+        {
+            var (x, y) = (a.Disks[i], b.Disks[i]);
+            if (x.Size != y.Size || !x.Sha256.AsSpan().SequenceEqual(y.Sha256))
+                found.Add($"disk {i + 1} ('{x.Name}' vs '{y.Name}'): contents differ ({x.Size} bytes, SHA-256 {Short(x.Sha256)} vs {y.Size} bytes, {Short(y.Sha256)})");
+        }
         return found;
     }
+
+    /// <summary>
+    /// True when two differing setups can still be replayed side by side and compared step by step:
+    /// the same board and RAM size (the comparison walks both RAMs page by page).
+    /// </summary>
+    public static bool ComparableStateByState(MachineSetup a, MachineSetup b) =>
+        a.Config.RamSize == b.Config.RamSize && a.Config.Board == b.Config.Board;
 
     private static string Size(ulong bytes) => bytes % (1UL << 20) == 0 ? $"{bytes >> 20} MiB" : $"{bytes} bytes";
 

@@ -57,14 +57,15 @@ public static class TraceDiff
         if (options.ChunkSteps == 0) throw new ArgumentOutOfRangeException(nameof(options), "chunk steps must be at least 1");
         var notes = new List<string>();
 
-        var setup = SetupComparison.Differences(a.Header.Setup, b.Header.Setup);
-        if (setup.Count > 0) return new TraceDiffResult(TraceDiffOutcome.SetupDiffers, 0, setup, null, null, notes);
-
         // Past its end record, or past its last surviving event when truncated, a trace says nothing.
         ulong endA = a.End?.Step ?? a.LastStep, endB = b.End?.Step ?? b.LastStep;
         ulong limit = Math.Min(endA, endB);
         var logA = new InputLog(a);
         var logB = new InputLog(b);
+
+        var setup = SetupComparison.Differences(a.Header, b.Header);
+        if (setup.Count > 0) return CompareDifferentSetups(a, b, setup, limit, endA, endB, logA, logB, options, notes);
+
         ulong? inputDiffers = InputLog.FirstDifference(logA, logB, limit);
         var hashes = HashPointComparison.Of(a, b, limit);
 
@@ -79,9 +80,46 @@ public static class TraceDiff
         }
         else
         {
-            notes.Add($"same machine and same inputs up to step {limit}: the replays are equal by determinism (not run)");
+            // The claim rests on the setups being what their headers say: check the images and
+            // embedded disks against their SHA-256 before making it.
+            VerifyContents(a, "A");
+            VerifyContents(b, "B");
+            notes.Add($"same machine (images and disks checked by SHA-256) and same inputs up to step {limit}, " +
+                      "and every shared state hash agrees: the replays are equal by determinism (not run)");
         }
         return Ending(a, b, endA, endB, limit, notes);
+    }
+
+    /// <summary>
+    /// Different machines: said first, and then — where the states can be compared at all — both
+    /// replayed side by side from step 0 to the first step where they really part (nothing is
+    /// skipped: equal inputs prove nothing when the machines differ).
+    /// </summary>
+    private static TraceDiffResult CompareDifferentSetups(TraceFile a, TraceFile b, IReadOnlyList<string> setup, ulong limit, ulong endA, ulong endB,
+        InputLog logA, InputLog logB, TraceDiffOptions options, List<string> notes)
+    {
+        if (!SetupComparison.ComparableStateByState(a.Header.Setup, b.Header.Setup) || a.Header.BoardRevision != b.Header.BoardRevision)
+        {
+            notes.Add("the machines differ in board or RAM size, so they differ from step 0 and were not replayed side by side");
+            return new TraceDiffResult(TraceDiffOutcome.SetupDiffers, 0, setup, null, null, notes);
+        }
+        var divergence = Search(a, b, 0, limit, logA, logB, options, notes);
+        if (divergence is not null) return new TraceDiffResult(TraceDiffOutcome.SetupDiffers, divergence.Step, setup, divergence, null, notes);
+        notes.Add($"replayed side by side, the machine states never differ up to step {limit}");
+        var ending = Ending(a, b, endA, endB, limit, notes);
+        return new TraceDiffResult(TraceDiffOutcome.SetupDiffers, limit, setup, null, ending.Ending, notes);
+    }
+
+    private static void VerifyContents(TraceFile trace, string label)
+    {
+        try
+        {
+            trace.Header.Setup.VerifyContents();
+        }
+        catch (Format.TraceFormatException e)
+        {
+            throw new Format.TraceFormatException($"trace {label}: {e.Message}");
+        }
     }
 
     /// <summary>
@@ -92,8 +130,8 @@ public static class TraceDiff
     public static StateDivergence? DifferencesAt(TraceFile a, TraceFile b, ulong step, TraceDiffOptions? options = null)
     {
         options ??= new TraceDiffOptions();
-        if (SetupComparison.Differences(a.Header.Setup, b.Header.Setup) is [var first, ..])
-            throw new ArgumentException($"different machine setup: {first}");
+        if (!SetupComparison.ComparableStateByState(a.Header.Setup, b.Header.Setup))
+            throw new ArgumentException("different board or RAM size: the states cannot be compared");
         ulong limit = Math.Min(a.End?.Step ?? a.LastStep, b.End?.Step ?? b.LastStep);
         if (step > limit) throw new ArgumentOutOfRangeException(nameof(step), $"step {step} lies past the end of the shorter trace (step {limit})");
         return Pair(a, b, step, options).DifferencesNow(new InputLog(a), new InputLog(b));

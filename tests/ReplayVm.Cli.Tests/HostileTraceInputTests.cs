@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using ReplayVm.Cli.Tests.Support;
+
+namespace ReplayVm.Cli.Tests;
+
+/// <summary>
+/// Things that are not traces, and option values that make no sense, given to record, replay and
+/// info: each is one line and exit status 2, quickly (a device or a FIFO is never read), and a
+/// recording is never lost to a second recorder or written over one of its own inputs.
+/// </summary>
+public class HostileTraceInputTests
+{
+    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"replayvm-hostile-{Environment.ProcessId}-{name}");
+
+    public static TheoryData<string, string[], string> Cases()
+    {
+        string empty = Temp("empty.rvtrace");
+        File.WriteAllBytes(empty, []);
+        string fifo = Temp("fifo.rvtrace");
+        if (!File.Exists(fifo)) Process.Start("mkfifo", fifo)!.WaitForExit();
+        string hello = CliProcess.Guest("hello.elf");
+        return new()
+        {
+            { "replay a device", ["replay", "/dev/zero"], "/dev/zero: is a character device, not a trace file" },
+            { "info on a device", ["info", "/dev/zero"], "/dev/zero: is a character device, not a trace file" },
+            { "info on a FIFO", ["info", fifo], "is a FIFO (named pipe), not a trace file" },
+            { "replay a directory", ["replay", "/tmp"], "/tmp: is a directory, not a trace file" },
+            { "diff with a directory", ["diff", "/tmp", "/tmp"], "/tmp: is a directory, not a trace file" },
+            { "empty trace", ["info", empty], "empty file: the recorder was killed before it wrote anything" },
+            { "negative -m", ["run", "-m", "-5", hello], "bad memory size '-5' for -m/--memory" },
+            { "negative --memory", ["record", "-o", Temp("x.rvtrace"), "--memory", "-5", hello], "bad memory size '-5' for -m/--memory" },
+            { "-m below a page", ["run", "-m", "1K", hello], "bad memory size '1K' for -m/--memory (a multiple of 4 KiB up to 1 TiB" },
+            { "-m beyond the host", ["run", "-m", "1T", hello], "it needs 1 TiB of memory (RAM 1 TiB" },
+            { "zero instruction limit", ["run", "--max-instructions", "0", hello], "bad instruction count '0' for --max-instructions (a positive count" },
+            { "record over its guest", ["record", "-o", hello, hello], "is also an input of this recording" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Gives_one_line_and_status_2(string what, string[] arguments, string expected)
+    {
+        var outcome = CliProcess.Run(arguments, stdin: [], timeoutSeconds: 60);
+        Assert.True(outcome.ExitCode == 2, $"{what}: {outcome}");
+        Assert.Single(outcome.StderrLines);
+        Assert.Contains(expected, outcome.Stderr);
+        Assert.DoesNotContain("Parameter", outcome.Stderr);
+        Assert.DoesNotContain("   at ", outcome.Stderr);
+    }
+
+    [Fact]
+    public void Record_refuses_to_write_over_one_of_its_inputs_and_leaves_it_alone()
+    {
+        string guest = Temp("guest.elf");
+        File.Copy(CliProcess.Guest("hello.elf"), guest, overwrite: true);
+        string link = Temp("link.rvtrace");
+        File.Delete(link);
+        File.CreateSymbolicLink(link, guest);
+        byte[] before = File.ReadAllBytes(guest);
+        try
+        {
+            foreach (var output in new[] { guest, link })
+            {
+                var outcome = CliProcess.Run("record", "-o", output, guest);
+                Assert.Equal(2, outcome.ExitCode);
+                Assert.Contains("is also an input of this recording", outcome.Stderr);
+                Assert.Equal(before, File.ReadAllBytes(guest));
+            }
+        }
+        finally
+        {
+            File.Delete(link);
+            File.Delete(guest);
+        }
+    }
+
+    [Fact]
+    public void A_second_recorder_on_the_same_output_is_refused_and_the_first_recording_survives()
+    {
+        string trace = Temp("same.rvtrace");
+        File.Delete(trace);
+        var first = new Process
+        {
+            StartInfo = new ProcessStartInfo("dotnet")
+            {
+                ArgumentList = { CliProcess.CliDll, "record", "-o", trace, "--deterministic", CliProcess.Guest("demo.elf") },
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            },
+        };
+        first.Start();
+        var firstOut = first.StandardOutput.ReadToEndAsync();
+        var firstErr = first.StandardError.ReadToEndAsync();
+        try
+        {
+            // The demo waits at its prompt: once the trace has its header the first recorder holds the file.
+            for (int i = 0; i < 600 && (!File.Exists(trace) || new FileInfo(trace).Length == 0); i++) Thread.Sleep(100);
+            Assert.True(new FileInfo(trace).Length > 0, "the first recorder never wrote its header");
+
+            var second = CliProcess.Run("record", "-o", trace, "--input", "/dev/null", CliProcess.Guest("hello.elf"));
+            Assert.Equal(2, second.ExitCode);
+            Assert.Contains("another replayvm is recording to this file", second.Stderr);
+
+            first.StandardInput.Write("quit\n");
+            first.StandardInput.Close();
+            Assert.True(first.WaitForExit(120_000), "the first recorder did not finish");
+            Assert.Contains("recorded", firstErr.Result);
+            _ = firstOut.Result;
+
+            var replay = CliProcess.Run("replay", trace);
+            Assert.True(replay.ExitCode == 0, replay.ToString());
+            Assert.Contains("replay identical", replay.Stderr);
+        }
+        finally
+        {
+            if (!first.HasExited) first.Kill();
+            File.Delete(trace);
+        }
+    }
+}
