@@ -162,7 +162,7 @@ internal sealed class LogStream : IDisposable
         _sender?.Join(wait);
         if (Interlocked.Exchange(ref _ended, 1) != 0) return;
         _stop.Cancel();
-        _channel.Dispose();
+        _channel.CloseGracefully();
     }
 
     public void Dispose() => Close(TimeSpan.Zero);

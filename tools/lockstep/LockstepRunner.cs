@@ -133,8 +133,9 @@ public sealed class LockstepRunner(LockstepOptions options, TextWriter output)
                 }
                 differences = Compare(expected, machine);
             }
-            // QEMU raises a fetch fault while translating the next block, so it logs no state at the
-            // faulting pc: the jump and the trap entry appear as one step. ReplayVm takes two.
+            // QEMU raises a fetch fault while translating the next block, and an execute trigger's
+            // breakpoint before running it, so it logs no state at the faulting pc: the instruction
+            // before and the trap entry appear as one step. ReplayVm takes two.
             if (differences.Count > 0 && IsMergedFetchFault(expected, machine))
             {
                 Remember(step, machine.Hart.Pc);
@@ -169,12 +170,14 @@ public sealed class LockstepRunner(LockstepOptions options, TextWriter output)
         return result;
     }
 
-    /// <summary>QEMU shows the entry of an instruction access or page fault (privileged spec table 3.6) at ReplayVm's pc.</summary>
+    /// <summary>QEMU shows the entry of an instruction access or page fault, or of a breakpoint raised by
+    /// an execute trigger (privileged spec table 3.6: causes 1, 12, 3), at ReplayVm's pc. (An EBREAK at
+    /// ReplayVm's pc cannot be mistaken for it: QEMU logs the state before an EBREAK at that pc.)</summary>
     private static bool IsMergedFetchFault(QemuCpuState expected, Machine machine)
     {
         ulong pc = machine.Hart.Pc;
         bool Matches(string cause, string epc) =>
-            expected.Csrs.TryGetValue(cause, out var c) && c is 1 or 12 && expected.Csrs.TryGetValue(epc, out var e) && e == pc;
+            expected.Csrs.TryGetValue(cause, out var c) && c is 1 or 3 or 12 && expected.Csrs.TryGetValue(epc, out var e) && e == pc;
         return expected.Pc != pc && (Matches("mcause", "mepc") || Matches("scause", "sepc"));
     }
 

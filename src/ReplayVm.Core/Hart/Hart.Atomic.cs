@@ -81,6 +81,11 @@ public sealed unsafe partial class Hart
     // for fault reporting, so even its read half reports a store/AMO access fault.
     private bool AtomicRead(ulong address, ulong physical, int size, out ulong value)
     {
+        if (AtomicTriggerFires(address, size))
+        {
+            value = 0;
+            return false;
+        }
         ulong offset = physical - _ramBase;
         if (offset <= _ramSize - (ulong)size)
         {

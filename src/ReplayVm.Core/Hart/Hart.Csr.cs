@@ -45,6 +45,8 @@ public sealed unsafe partial class Hart
         _stvec = _scounteren = _senvcfg = _sscratch = _sepc = _scause = _stval = _satp = 0;
         _cycleOffset = _instretOffset = 0;
         _stimecmp = ulong.MaxValue;
+        _triggers.Reset();
+        TriggersChanged();
         ResetFloat();
     }
 
@@ -140,6 +142,7 @@ public sealed unsafe partial class Hart
             }
             case >= 0x3B0 and < 0x3B0 + PmpEntries: value = Pmp.GetAddress((int)(csr - 0x3B0)); return true;
             case 0x14D: value = _stimecmp; return true;
+            case >= TriggerModule.TselectCsr and <= TriggerModule.TinfoCsr: value = _triggers.Read(csr); return true;
 
             case 0xB00 or 0xC00: value = InstructionsRetired + _cycleOffset; return true;
             case 0xB02 or 0xC02: value = InstructionsRetired + _instretOffset; return true;
@@ -215,6 +218,11 @@ public sealed unsafe partial class Hart
                 TranslationChanged();
                 return true;
             case 0x14D: _stimecmp = value; return true;
+            case >= TriggerModule.TselectCsr and <= TriggerModule.TinfoCsr:
+                _triggers.Write(csr, value);
+                TriggersChanged();
+                TranslationChanged();
+                return true;
 
             case 0xB00: _cycleOffset = value - InstructionsRetired - 1; return true;
             // The write happens before the instruction retires, and its own retirement must not count (3.1.11).

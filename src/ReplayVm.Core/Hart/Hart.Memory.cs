@@ -131,7 +131,8 @@ public sealed unsafe partial class Hart
         return false;
     }
 
-    /// <summary>TLB miss or page-crossing load: translate (each byte separately when crossing).</summary>
+    /// <summary>TLB miss or page-crossing load: translate (each byte separately when crossing). A
+    /// load trigger is checked after translation, as QEMU checks watchpoints after its TLB fill.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool LoadTranslated<T>(ulong address, out T value) where T : unmanaged
     {
@@ -140,6 +141,7 @@ public sealed unsafe partial class Hart
         if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
         {
             if (!Translate(address, size, AccessType.Load, out ulong physical)) return false;
+            if (LoadTriggerFires(address, size)) return false;
             ulong offset = physical - _ramBase;
             if (offset <= _ramSize - (ulong)size)
             {
@@ -148,11 +150,14 @@ public sealed unsafe partial class Hart
             }
             return LoadFromBus(address, physical, out value);
         }
+        Span<ulong> physicals = stackalloc ulong[8];
+        for (int i = 0; i < size; i++)
+            if (!Translate(address + (ulong)i, 1, AccessType.Load, out physicals[i])) return false;
+        if (LoadTriggerFires(address, size)) return false;
         ulong raw = 0;
         for (int i = 0; i < size; i++)
         {
-            if (!Translate(address + (ulong)i, 1, AccessType.Load, out ulong physical)) return false;
-            if (!_bus.Read(physical, 1, out ulong b))
+            if (!_bus.Read(physicals[i], 1, out ulong b))
             {
                 RaiseException(ExceptionCause.LoadAccessFault, address);
                 return false;
@@ -163,7 +168,13 @@ public sealed unsafe partial class Hart
         return true;
     }
 
-    /// <summary>TLB miss or page-crossing store. Every byte is translated before any is written, so a fault leaves memory unchanged.</summary>
+    /// <summary>
+    /// TLB miss or page-crossing store. A store that faults leaves memory unchanged (precise
+    /// exceptions, privileged spec 1.6): when it crosses a page, every byte is translated and its
+    /// target checked to exist before any is written, and device bytes are written before RAM
+    /// bytes, so that a device refusing its part leaves RAM as it was. A store trigger is checked
+    /// after translation, as QEMU checks watchpoints after its TLB fill.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StoreTranslated<T>(ulong address, T value) where T : unmanaged
     {
@@ -173,6 +184,7 @@ public sealed unsafe partial class Hart
         if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
         {
             if (!Translate(address, size, AccessType.Store, out ulong physical)) return false;
+            if (StoreTriggerFires(address, size)) return false;
             ulong offset = physical - _ramBase;
             if (offset <= _ramSize - (ulong)size)
             {
@@ -185,16 +197,34 @@ public sealed unsafe partial class Hart
         Span<ulong> physicals = stackalloc ulong[8];
         for (int i = 0; i < size; i++)
             if (!Translate(address + (ulong)i, 1, AccessType.Store, out physicals[i])) return false;
+        if (StoreTriggerFires(address, size)) return false;
         for (int i = 0; i < size; i++)
         {
-            if (!_bus.Write(physicals[i], 1, (raw >> (8 * i)) & 0xFF))
+            if (!IsRam(physicals[i]) && !_bus.Maps(physicals[i], 1))
             {
                 RaiseException(ExceptionCause.StoreAccessFault, address);
                 return false;
             }
         }
+        for (int i = 0; i < size; i++)
+        {
+            if (!IsRam(physicals[i]) && !_bus.Write(physicals[i], 1, (raw >> (8 * i)) & 0xFF))
+            {
+                RaiseException(ExceptionCause.StoreAccessFault, address);
+                return false;
+            }
+        }
+        for (int i = 0; i < size; i++)
+        {
+            if (!IsRam(physicals[i])) continue;
+            ulong offset = physicals[i] - _ramBase;
+            _ramPointer[offset] = (byte)(raw >> (8 * i));
+            NoteCodeWrite(offset, 1);
+        }
         return true;
     }
+
+    private bool IsRam(ulong physical) => physical - _ramBase < _ramSize;
 
     /// <summary>Reads guest physical memory for a debugger or tool, without side effects (<see cref="Bus.Peek(ulong, Span{byte})"/>); false if unmapped.</summary>
     public bool DebugRead(ulong address, Span<byte> destination) => _bus.Peek(address, destination);

@@ -101,12 +101,18 @@ public sealed unsafe partial class Hart
     /// instruction, code outside RAM). Returns the slot to execute, or a null ref when the fetch
     /// faulted (the exception has been raised) or, with <paramref name="retry"/>, must be retried.
     /// Kept out of <see cref="RunSlice"/>, so that its temporaries do not compete for the loop's registers.
-    /// While breakpoints or register watches are set, every instruction is executed from a copy in
+    /// An armed execute trigger (Sdtrig) fires here, before the fetch, as in QEMU.
+    /// While breakpoints, register watches or execute triggers are set, every instruction is executed from a copy in
     /// the uncached slot, whose empty neighbours turn the fast path off (see <see cref="_uncachedSlot"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ref DecodedInstruction FetchSlow(ulong pc, out bool retry)
     {
+        if (_executeTriggersArmed && ExecuteTriggerFires(pc))
+        {
+            retry = false;
+            return ref Unsafe.NullRef<DecodedInstruction>();
+        }
         ref DecodedInstruction d = ref FetchFull(pc, out retry);
         if (!_stepByStep || Unsafe.IsNullRef(ref d)) return ref d;
         ref DecodedInstruction uncached = ref MemoryMarshal.GetArrayDataReference(_uncachedSlot);

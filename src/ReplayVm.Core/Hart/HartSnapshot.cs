@@ -17,6 +17,7 @@ public sealed class HartSnapshot
     internal bool WaitingForInterrupt;
     internal int RepeatedTrapCount;
     internal ulong LastTrapPc, LastTrapCause, LastTrapRetired;
+    internal TriggerState Triggers;
 
     internal const int CsrFieldCount = 24;
 
@@ -59,6 +60,7 @@ public sealed unsafe partial class Hart
         s.LastTrapPc = _lastTrapPc;
         s.LastTrapCause = _lastTrapCause;
         s.LastTrapRetired = _lastTrapRetired;
+        s.Triggers = _triggers.Capture();
         return s;
     }
 
@@ -89,6 +91,8 @@ public sealed unsafe partial class Hart
         _lastTrapPc = s.LastTrapPc;
         _lastTrapCause = s.LastTrapCause;
         _lastTrapRetired = s.LastTrapRetired;
+        _triggers.Restore(s.Triggers);
+        TriggersChanged();
         TranslationChanged();
     }
 }

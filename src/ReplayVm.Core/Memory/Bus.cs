@@ -22,6 +22,18 @@ public sealed class Bus
         _regions = [.. _regions, new Region(baseAddress, size, device)];
     }
 
+    /// <summary>Whether [<paramref name="address"/>, +<paramref name="size"/>) lies wholly in RAM or in one
+    /// device's region: where an access of that size could be made. No device is touched.</summary>
+    public bool Maps(ulong address, int size)
+    {
+        ulong offset = address - Ram.Base;
+        if (offset < Ram.Size && (ulong)size <= Ram.Size - offset) return true;
+        foreach (var r in _regions)
+            if (address - r.Base < r.Size && (ulong)size <= r.Size - (address - r.Base))
+                return true;
+        return false;
+    }
+
     public bool Read(ulong address, int size, out ulong value)
     {
         ulong offset = address - Ram.Base;

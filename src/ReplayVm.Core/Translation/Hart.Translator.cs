@@ -83,9 +83,10 @@ public sealed unsafe partial class Hart
         _translationPages ??= new TranslationPage?[(int)(_ramSize >> MainMemory.PageShift)];
         while (Steps < SliceEnd)
         {
-            if (_watchingRegisters)
+            if (_watchingRegisters || _executeTriggersArmed || _dataTriggersArmed)
             {
-                // Register-write watches check every retired instruction: the interpreter's slow path (documented cost).
+                // Register-write watches check every retired instruction, debug triggers every fetch or
+                // data access: the interpreter's slow path (documented cost).
                 Interpret();
                 continue;
             }

@@ -287,6 +287,27 @@ public sealed class SecureChannel : IDisposable
         return buffer;
     }
 
+    /// <summary>
+    /// Closes after everything sent so far has gone out: a FIN, not a reset (a reset may make the
+    /// peer drop frames it has not read yet, such as a goodbye).
+    /// </summary>
+    public void CloseGracefully()
+    {
+        lock (_sendLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        try
+        {
+            _tcp.Client?.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+        }
+        _tcp.Dispose();
+    }
+
     /// <summary>Closes the connection at once (no half-close), from any thread.</summary>
     public void Dispose()
     {

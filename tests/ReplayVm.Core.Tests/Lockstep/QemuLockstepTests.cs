@@ -15,6 +15,7 @@ public sealed class QemuLockstepTests
     [InlineData("hello.elf")]
     [InlineData("traps.elf")]
     [InlineData("thre-irq.elf")] // THRE interrupts through the PLIC, IIR never read: QEMU's pending semantics
+    [InlineData("triggers.elf")]
     public void Bare_metal_guest_matches_QEMU_to_its_exit(string guest)
     {
         var (code, report) = Lockstep(new LockstepOptions

@@ -32,7 +32,7 @@ public sealed unsafe partial class Hart
         var before = _breakpoints;
         _breakpoints = set is { Count: > 0 } ? set : null;
         BreakpointsChanged(before, _breakpoints);
-        _stepByStep = _breakpoints is not null || _watchingRegisters;
+        UpdateStepByStep();
     }
 
     /// <summary>
@@ -44,7 +44,7 @@ public sealed unsafe partial class Hart
     {
         _registerWatch = watch;
         _watchingRegisters = !watch.IsEmpty;
-        _stepByStep = _breakpoints is not null || _watchingRegisters;
+        UpdateStepByStep();
     }
 
     /// <summary>Replaces the watched ranges; null or empty removes them all.</summary>
@@ -77,6 +77,7 @@ public sealed unsafe partial class Hart
     /// <summary>Whether a page may be cached in the TLB for <paramref name="type"/> accesses: not if a watch covers part of it.</summary>
     private bool PageIsWatched(ulong virtualPage, AccessType type)
     {
+        if (_dataTriggersArmed) return true; // every access must reach the trigger check
         if (_watches is null) return false;
         foreach (var w in _watches)
             if ((type == AccessType.Load ? w.OnRead : w.OnWrite) && w.Overlaps(virtualPage, PageMask + 1)) return true;

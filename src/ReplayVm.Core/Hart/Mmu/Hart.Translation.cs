@@ -54,7 +54,7 @@ public sealed unsafe partial class Hart
         _fetchVirtualPage = TlbEntry.Invalid;
         _translationEpoch++; // translated regions are found again through the new translation
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
-        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null;
+        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed;
     }
 
     /// <summary>
