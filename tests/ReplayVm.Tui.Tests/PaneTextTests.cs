@@ -17,15 +17,64 @@ public class PaneTextTests
         Assert.Contains("<copy_name>:", code);
     }
 
+    /// <summary>
+    /// Decoding backwards from pc is ambiguous with compressed instructions: the lines before pc must
+    /// be the instructions objdump finds there (same addresses, same encodings, six of them, the pane's
+    /// default), each following the one before, the last ending exactly at pc.
+    /// </summary>
     [Fact]
     public void Code_lines_before_pc_decode_up_to_it_exactly()
     {
+        // Positions all through the session, so pcs among compressed and full-size instructions alike.
         var s = Recordings.DemoSession();
-        s.Execute("goto 5000");
-        var lines = PaneText.Code(s).Split('\n').Where(l => l.Contains(": ") && !l.StartsWith('<')).ToList();
-        int at = lines.FindIndex(l => l.StartsWith("=>"));
-        Assert.True(at > 0, string.Join('\n', lines));
+        for (int step = 1000; step < 80_000; step += 1237) CheckCodeBeforePc(s, step);
     }
+
+    private static void CheckCodeBeforePc(DebugSession s, int step)
+    {
+        s.Execute($"goto {step}");
+        var lines = PaneText.Code(s).Split('\n')
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^(=>|  )[* ] 0x([0-9a-f]+):  ( {4}[0-9a-f]{4}|[0-9a-f]{8})  "))
+            .Where(m => m.Success)
+            .Select(m => (Pc: m.Groups[1].Value == "=>", Address: Convert.ToUInt64(m.Groups[2].Value, 16), Encoding: m.Groups[3].Value.Trim()))
+            .ToList();
+        int at = lines.FindIndex(l => l.Pc);
+        Assert.True(at == 6, $"at step {step}: {at} lines before pc, not 6");
+        Assert.Equal(s.Hart.Pc, lines[at].Address);
+        var objdump = DemoObjdump.Value;
+        for (int i = 0; i < at; i++)
+        {
+            Assert.True(objdump.TryGetValue(lines[i].Address, out string? encoding), $"0x{lines[i].Address:x} is not where an instruction starts (objdump)");
+            Assert.Equal(encoding, lines[i].Encoding);
+            Assert.Equal(lines[i + 1].Address, lines[i].Address + (ulong)(lines[i].Encoding.Length / 2));
+        }
+    }
+
+    /// <summary>Instruction start address to encoding (hex, as objdump prints it) in demo.elf's code, by GNU objdump.</summary>
+    private static readonly Lazy<Dictionary<ulong, string>> DemoObjdump = new(() =>
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("riscv64-unknown-elf-objdump") { RedirectStandardOutput = true };
+        info.ArgumentList.Add("-d");
+        info.ArgumentList.Add(Path.Combine(Recordings.RepoRoot, "tools", "guests", "elf", "demo.elf"));
+        System.Diagnostics.Process process;
+        try
+        {
+            process = System.Diagnostics.Process.Start(info)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new Xunit.Sdk.XunitException($"riscv64-unknown-elf-objdump is missing (Debian binutils-riscv64-unknown-elf; tools/test installs it): {e.Message}");
+        }
+        var map = new Dictionary<ulong, string>();
+        foreach (var line in process.StandardOutput.ReadToEnd().Split('\n'))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^\s*([0-9a-f]+):\t([0-9a-f]{4}|[0-9a-f]{8})\s");
+            if (m.Success) map[Convert.ToUInt64(m.Groups[1].Value, 16)] = m.Groups[2].Value;
+        }
+        process.WaitForExit();
+        Assert.True(map.Count > 200, "objdump printed (almost) no instructions for demo.elf");
+        return map;
+    });
 
     [Fact]
     public void Registers_show_pc_with_its_symbol()

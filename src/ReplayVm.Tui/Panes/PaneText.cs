@@ -60,6 +60,23 @@ public static class PaneText
     /// </summary>
     private static ulong AlignedStart(DebugSession session, ulong pc, int lines)
     {
+        if (lines <= 0) return pc;
+        // Exact where a symbol says where the function starts: decode forward from there. Guessing
+        // backwards can land on pc through the middle of an instruction.
+        if (FunctionStart(session, pc) is { } here && (here < pc ? here : pc > 0 ? FunctionStart(session, pc - 1) : null) is { } start
+            && start < pc && pc - start <= 1 << 16)
+        {
+            var starts = new Queue<ulong>();
+            ulong address = start;
+            while (address < pc && TryFetch(session, address, out _, out int length))
+            {
+                starts.Enqueue(address);
+                if (starts.Count > lines) starts.Dequeue();
+                address += (ulong)length;
+            }
+            if (address == pc)
+                return starts.Count == lines ? starts.Peek() : AlignedStart(session, start, lines - starts.Count);
+        }
         for (ulong back = (ulong)lines * 4; back > 0; back -= 2)
         {
             if (back > pc) continue;
@@ -74,6 +91,10 @@ public static class PaneText
         }
         return pc;
     }
+
+    /// <summary>The start of the symbol <paramref name="address"/> lies in, if the ELF names one.</summary>
+    private static ulong? FunctionStart(DebugSession session, ulong address) =>
+        session.Symbols.NameAt(address) is { } name && session.Symbols.Find(name.Split('+')[0]) is { } start && start <= address ? start : null;
 
     private static bool TryFetch(DebugSession session, ulong address, out uint word, out int length)
     {
