@@ -41,7 +41,9 @@ public sealed class MachineStateHasher
     /// is <see cref="ZeroPageDigest"/>, so untouched RAM costs neither reading nor storing.</summary>
     private readonly byte[]?[] _digestChunks;
     private readonly byte[] _scratch = new byte[8];
-    private readonly HashingStream _deviceSink = new();
+    /// <summary>Devices serialise their hash state here; the bytes are then appended to the hash. Reused,
+    /// so hashing allocates nothing once the buffer has grown to the devices' size.</summary>
+    private readonly MemoryStream _deviceState = new();
     private readonly BinaryWriter _deviceWriter;
     private bool _primed;
 
@@ -53,7 +55,7 @@ public sealed class MachineStateHasher
         _pageCount = (int)(_ram.Size >> MainMemory.PageShift);
         _dirtyBitmap = new ulong[(_pageCount + 63) / 64];
         _digestChunks = new byte[]?[(_pageCount + DigestsPerChunk - 1) / DigestsPerChunk];
-        _deviceWriter = new BinaryWriter(_deviceSink);
+        _deviceWriter = new BinaryWriter(_deviceState);
     }
 
     private const int DigestsPerChunk = 512;
@@ -103,10 +105,10 @@ public sealed class MachineStateHasher
         Append(hash, _ram.Base);
         Append(hash, _ram.Size);
         AppendPageDigests(hash);
-        _deviceSink.Target = hash;
+        _deviceState.SetLength(0);
         foreach (var device in _machine.StatefulDevices) device.WriteHashState(_deviceWriter);
         _deviceWriter.Flush();
-        _deviceSink.Target = null;
+        hash.Append(_deviceState.GetBuffer().AsSpan(0, (int)_deviceState.Length));
 
         var digest = hash.GetCurrentHashAsUInt128();
         return new StateHash((ulong)(digest >> 64), (ulong)digest);
