@@ -15,7 +15,6 @@ public sealed class ConsoleClient(IReadOnlyList<Endpoint> endpoints, ReplicaKey 
     private readonly List<byte> _unacked = [];
     private ulong _unackedBase, _inputEnd;
     private long _shown;
-    private bool _inputClosed;
 
     /// <summary>Bytes of the guest's console shown so far.</summary>
     public long Shown => Interlocked.Read(ref _shown);
@@ -175,6 +174,5 @@ public sealed class ConsoleClient(IReadOnlyList<Endpoint> endpoints, ReplicaKey 
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
         }
-        lock (_lock) _inputClosed = true;
     }
 }
