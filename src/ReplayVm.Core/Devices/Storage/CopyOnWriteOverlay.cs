@@ -13,8 +13,6 @@ public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorag
     public const int PageSize = 4096;
 
     private readonly Dictionary<long, byte[]> _pages = new();
-    /// <summary>XxHash3 of each overlay page as of its last write, filled lazily by <see cref="WriteHashState"/>; derived, not state.</summary>
-    private readonly Dictionary<long, ulong> _pageDigests = new();
 
     public long Length => baseStorage.Length;
     public bool IsReadOnly => false;
@@ -46,7 +44,6 @@ public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorag
             int within = (int)(offset % PageSize);
             int chunk = Math.Min(source.Length, PageSize - within);
             source[..chunk].CopyTo(PageFor(page).AsSpan(within, chunk));
-            _pageDigests.Remove(page);
             offset += chunk;
             source = source[chunk..];
         }
@@ -63,22 +60,22 @@ public sealed class CopyOnWriteOverlay(IBlockStorage baseStorage) : IBlockStorag
         }
     }
 
-    /// <summary>The overlay for the state hash: page numbers in order, each with a digest of its bytes (recomputed only for pages written since).</summary>
+    /// <summary>The overlay for the state hash: page numbers in order, each with a digest of its bytes. Digests are
+    /// computed afresh every time rather than cached per write: a cache would let a page changed by any path other
+    /// than <see cref="Write"/> (a restore, a host bug) hash as before, which is what the hash exists to catch.</summary>
     public void WriteHashState(BinaryWriter w)
     {
         w.Write(_pages.Count);
         foreach (var (page, data) in _pages.OrderBy(p => p.Key))
         {
-            if (!_pageDigests.TryGetValue(page, out ulong digest)) _pageDigests[page] = digest = XxHash3.HashToUInt64(data);
             w.Write(page);
-            w.Write(digest);
+            w.Write(XxHash3.HashToUInt64(data));
         }
     }
 
     public void LoadState(BinaryReader r)
     {
         _pages.Clear();
-        _pageDigests.Clear();
         for (int n = r.ReadInt32(); n > 0; n--)
         {
             long page = r.ReadInt64();
