@@ -27,8 +27,11 @@ public class DebugTuiTests
 
     private static string WaitFor(string session, Func<string, bool> done)
     {
+        // tools/replayvm rebuilds the CLI first when its sources changed, which can take a minute on a
+        // busy 2-core machine: wait up to two minutes for the screen, checking ten times a second.
         string screen = "";
-        for (int i = 0; i < 300; i++)
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromMinutes(2))
         {
             screen = Tmux("capture-pane", "-p", "-t", session);
             if (done(screen)) return screen;

@@ -49,7 +49,7 @@ internal static class HeaderCodec
         preamble.UInt16(TraceFormat.Version);
         preamble.UInt16(0); // flags: none defined yet; readers reject any they do not know
         preamble.UInt32((uint)body.Length);
-        preamble.UInt32(Crc32C.Compute(body.Written));
+        preamble.UInt32(HeaderCrc(preamble.Written[TraceFormat.FileMagic.Length..], body.Written, TraceFormat.Version));
         output.Write(preamble.Written);
         output.Write(body.Written);
         for (int i = 0; i < disks.Count; i++)
@@ -62,6 +62,17 @@ internal static class HeaderCodec
         using var memory = new MemoryStream();
         Write(memory, header);
         return memory.ToArray();
+    }
+
+    /// <summary>
+    /// The header's CRC32C: of the body alone up to version 3; from version 4 of the preamble's
+    /// version, flags and length followed by the body, so that no single flipped bit in those fields
+    /// reads as a valid header of another version.
+    /// </summary>
+    private static uint HeaderCrc(ReadOnlySpan<byte> versionFlagsLength, ReadOnlySpan<byte> body, ushort version)
+    {
+        if (version < TraceFormat.FirstVersionWithPreambleInCrc) return Crc32C.Compute(body);
+        return Crc32C.Finish(Crc32C.Append(Crc32C.Append(Crc32C.Start, versionFlagsLength[..8]), body));
     }
 
     /// <summary>
@@ -99,7 +110,7 @@ internal static class HeaderCodec
 
         var bodyBytes = new byte[bodyLength];
         file.ReadExactly(TraceFormat.FilePreambleSize, bodyBytes, "the header");
-        if (Crc32C.Compute(bodyBytes) != expectedCrc)
+        if (HeaderCrc(start.AsSpan(TraceFormat.FileMagic.Length, 8), bodyBytes, version) != expectedCrc)
             throw new TraceFormatException("trace header is corrupt (CRC32C mismatch)");
 
         var body = new ByteReader(bodyBytes, "trace header");

@@ -12,7 +12,7 @@ public static class TraceFormat
     /// hash input (<see cref="ReplayVm.Core.State.MachineStateHasher.Version"/> is checked on its
     /// own) — and describe the change in docs/trace-format.md. Readers refuse newer versions.
     /// </summary>
-    public const ushort Version = 3;
+    public const ushort Version = 4;
 
     /// <summary>Oldest version this reader still understands.</summary>
     public const ushort OldestReadableVersion = 1;
@@ -45,6 +45,12 @@ public static class TraceFormat
 
     /// <summary>The first version that stores embedded disks as blocks after the header (before: one LZ4 block inside it).</summary>
     public const ushort FirstVersionWithDiskBlocks = 3;
+
+    /// <summary>
+    /// The first version whose header CRC also covers the preamble's version, flags and length
+    /// (bytes 8..15), so a flipped version bit cannot make a reader of another version parse the file.
+    /// </summary>
+    public const ushort FirstVersionWithPreambleInCrc = 4;
 
     /// <summary>Raw bytes in one stored disk block (the last block of a disk may be shorter).</summary>
     public const int DiskBlockSize = 64 << 10;
