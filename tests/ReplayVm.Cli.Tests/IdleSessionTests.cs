@@ -28,7 +28,8 @@ public sealed class IdleSessionTests : IDisposable
         {
             Thread.Sleep(TimeSpan.FromSeconds(5));
             session.Type(command + "\r");
-            session.WaitFor("demo> " + command);
+            session.WaitFor(command);   // the echo (WaitFor reads on from its last match)
+            session.WaitFor("demo> ");
         }
         session.Type("quit\r");
         session.WaitFor("status=0");
