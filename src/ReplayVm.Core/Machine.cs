@@ -24,6 +24,12 @@ public sealed partial class Machine : IInputSink
     private ulong _nextPoll;
     private (int Code, string? Detail)? _exit;
     private volatile bool _stopRequested;
+    /// <summary>Cancelled by <see cref="RequestStop"/>, to end a wait for host input at once (see <see cref="Idle"/>).</summary>
+    private CancellationTokenSource _wake = new();
+    /// <summary>Console bytes handed to the UART by the current poll.</summary>
+    private int _deliveredByPoll;
+    /// <summary>A live input port said it has input after an idle wait: poll at the top of the loop, at this step.</summary>
+    private bool _inputReady;
     private HtifHost? _htif;
 
     public Machine(MachineConfig config, IInputPort input, Action<byte> consoleOutput)
@@ -177,6 +183,7 @@ public sealed partial class Machine : IInputSink
     {
         _stopRequested = true;
         Hart.EndSlice();
+        _wake.Cancel();
     }
 
     /// <summary>
@@ -195,14 +202,20 @@ public sealed partial class Machine : IInputSink
             if (_stopRequested)
             {
                 _stopRequested = false;
+                if (_wake.IsCancellationRequested) _wake = new CancellationTokenSource();
                 return new RunResult(StopReason.HostRequest, 130, InstructionsRetired, null);
             }
             if (Hart.Steps >= limit) return new RunResult(StopReason.InstructionLimit, 124, InstructionsRetired, null);
 
-            if (Hart.Steps >= _nextPoll || Hart.Steps >= _input.NextDeliveryAt)
+            bool pollDue = Hart.Steps >= _nextPoll || Hart.Steps >= _input.NextDeliveryAt;
+            if (pollDue || _inputReady)
             {
+                _deliveredByPoll = 0;
                 _input.Poll(Hart.Steps, this);
-                _nextPoll = Hart.Steps + PollInterval;
+                // A poll made only because a live port had input after an idle wait moves the schedule
+                // only if it delivered: a replay polls here only where the recording logged a delivery.
+                if (pollDue || _deliveredByPoll > 0) _nextPoll = Hart.Steps + PollInterval;
+                _inputReady = false;
             }
             Peripherals.Rtc.FireAlarmIfDue();
             UpdateInterruptLines();
@@ -239,8 +252,15 @@ public sealed partial class Machine : IInputSink
     }
 
     /// <summary>
-    /// WFI (privileged spec 3.3.3): with nothing pending, skip guest time to the timer event if the
-    /// timer could wake the hart. Otherwise WFI acts as a no-op, which the spec permits.
+    /// WFI (privileged spec 3.3.3) with nothing pending. If a timer could wake the hart, guest time
+    /// skips to its deadline at once (a pure function of the machine's state, so a replay skips
+    /// identically; the step count does not move, only the clock's idle nanoseconds). Otherwise only
+    /// host input can change what the guest does next: a live input port may then block until it
+    /// has some (or <see cref="RequestStop"/>), without advancing a step, as QEMU does under
+    /// <c>-icount</c> with nothing to run; the input is handed over at this very step, which is
+    /// where the recording logs it and so where a replay delivers it. Where nothing is waited for
+    /// (a replay, a script, no input port, an RTC alarm that will fire), WFI acts as a no-op, which
+    /// the spec permits, and the guest runs on.
     /// </summary>
     private void Idle()
     {
@@ -248,10 +268,22 @@ public sealed partial class Machine : IInputSink
         UpdateInterruptLines();
         if (Hart.InterruptWouldWake) return;
         const ulong timers = (1UL << InterruptCause.MachineTimer) | (1UL << InterruptCause.SupervisorTimer);
-        if ((Hart.ReadCsr(0x304) & timers) != 0) Hart.Clock.SkipIdleUntilStep(NextTimerStep());
+        if ((Hart.ReadCsr(0x304) & timers) != 0 && NextTimerStep() is var next && next != ulong.MaxValue)
+        {
+            Hart.Clock.SkipIdleUntilStep(next);
+            return;
+        }
+        if (_input.NextDeliveryAt != ulong.MaxValue || Peripherals.Rtc.InterruptRisesAtNanoseconds is not null || _stopRequested) return;
+        // The input is delivered at the top of the run loop, after its stop checks, where a replay
+        // delivers an input logged at this step: a run that ends here ends before it, either way.
+        _inputReady = _input.WaitForInput(Hart.Steps, _wake.Token);
     }
 
     int IInputSink.ConsoleRoom => Uart.ReceiveRoom;
 
-    void IInputSink.DeliverConsoleByte(byte value) => Uart.Receive(value);
+    void IInputSink.DeliverConsoleByte(byte value)
+    {
+        _deliveredByPoll++;
+        Uart.Receive(value);
+    }
 }

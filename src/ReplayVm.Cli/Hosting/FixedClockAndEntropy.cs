@@ -14,6 +14,8 @@ internal sealed class FixedClockAndEntropy(IInputPort inner) : IInputPort
 
     public void Poll(ulong instret, IInputSink sink) => inner.Poll(instret, sink);
 
+    public bool WaitForInput(ulong instret, CancellationToken wake) => inner.WaitForInput(instret, wake);
+
     public ulong ReadWallClock(ulong instret) => NoInput.Instance.ReadWallClock(instret);
 
     public void ReadEntropy(ulong instret, Span<byte> destination) => NoInput.Instance.ReadEntropy(instret, destination);

@@ -13,6 +13,9 @@ namespace ReplayVm.Cli.Hosting;
 internal sealed class LiveConsoleInput(Stream input, Func<byte, byte?>? keys = null) : IInputPort
 {
     private readonly ConcurrentQueue<byte> _pending = new();
+    /// <summary>Released by the reader for every chunk it queues and once at the end of input: what an idle guest waits on.</summary>
+    private readonly SemaphoreSlim _arrived = new(0);
+    private volatile bool _ended;
     private int _started;
 
     public ulong NextDeliveryAt => ulong.MaxValue;
@@ -25,11 +28,38 @@ internal sealed class LiveConsoleInput(Stream input, Func<byte, byte?>? keys = n
 
     public void Poll(ulong instret, IInputSink sink)
     {
-        // Start reading on the first poll rather than at construction, so that a run which fails
-        // before the guest starts never touches the terminal.
-        if (_started == 0 && Interlocked.Exchange(ref _started, 1) == 0) StartReader();
+        EnsureReading();
         while (sink.ConsoleRoom > 0 && _pending.TryDequeue(out byte value))
             sink.DeliverConsoleByte(value);
+    }
+
+    /// <summary>
+    /// The guest is idle: sleep until a key (or the next chunk of a pipe) arrives. At the end of
+    /// stdin nothing more will come, so the guest runs on as it would without waiting (a run with
+    /// --max-instructions still reaches its limit).
+    /// </summary>
+    public bool WaitForInput(ulong instret, CancellationToken wake)
+    {
+        EnsureReading();
+        while (_pending.IsEmpty && !_ended)
+        {
+            try
+            {
+                _arrived.Wait(wake);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        return !_pending.IsEmpty;
+    }
+
+    // Start reading on the first poll rather than at construction, so that a run which fails
+    // before the guest starts never touches the terminal.
+    private void EnsureReading()
+    {
+        if (_started == 0 && Interlocked.Exchange(ref _started, 1) == 0) StartReader();
     }
 
     private void StartReader()
@@ -46,15 +76,23 @@ internal sealed class LiveConsoleInput(Stream input, Func<byte, byte?>? keys = n
         {
             int count;
             while ((count = input.Read(buffer, 0, buffer.Length)) > 0)
+            {
                 for (int i = 0; i < count; i++)
                 {
                     byte? key = keys is null ? buffer[i] : keys(buffer[i]);
                     if (key is { } value) _pending.Enqueue(value);
                 }
+                _arrived.Release();
+            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             // stdin went away: the guest simply gets no more input.
+        }
+        finally
+        {
+            _ended = true;
+            _arrived.Release();
         }
     }
 }

@@ -32,6 +32,17 @@ public interface IInputPort
     /// the logged bytes back and flag a divergence when asked at another step or for another length.
     /// </summary>
     void ReadEntropy(ulong instret, Span<byte> destination);
+
+    /// <summary>
+    /// The guest is idle at step <paramref name="instret"/>: it executed WFI with no interrupt
+    /// pending and nothing in the machine (a timer, an RTC alarm) that could raise one, so only host
+    /// input can change what it does next. A live port blocks until it has input for a
+    /// <see cref="Poll"/> (true) or <paramref name="wake"/> is cancelled (false), so that an idle
+    /// guest costs no steps while the user thinks. A port whose input is fixed in advance (a
+    /// replay, a script, none), or that will never have more (stdin at its end), answers at once —
+    /// true if it has input due now — and the guest runs on. Waiting changes no machine state.
+    /// </summary>
+    bool WaitForInput(ulong instret, CancellationToken wake) => false;
 }
 
 /// <summary>What the machine offers an input port at a poll.</summary>

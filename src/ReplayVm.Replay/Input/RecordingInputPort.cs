@@ -24,6 +24,9 @@ public sealed class RecordingInputPort(IInputPort live, Action<TraceEvent> log) 
         }
     }
 
+    /// <summary>Waiting hands nothing over, so there is nothing to log: the poll that follows logs what arrived.</summary>
+    public bool WaitForInput(ulong instret, CancellationToken wake) => live.WaitForInput(instret, wake);
+
     public ulong ReadWallClock(ulong instret)
     {
         ulong now = live.ReadWallClock(instret);

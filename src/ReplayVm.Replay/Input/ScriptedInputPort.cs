@@ -53,6 +53,10 @@ public sealed class ScriptedInputPort : IInputPort
         while (_typing.Count > 0 && sink.ConsoleRoom > 0) sink.DeliverConsoleByte(_typing.Dequeue());
     }
 
+    /// <summary>Never waits (the script is fixed in advance); says whether keys are due, so an idle guest gets them now.</summary>
+    public bool WaitForInput(ulong instret, CancellationToken wake) =>
+        _typing.Count > 0 || (_next < _script.Length && _script[_next].Step <= instret);
+
     public ulong ReadWallClock(ulong instret) => _wallClock(instret);
 
     public void ReadEntropy(ulong instret, Span<byte> destination) => _entropy(instret, destination);

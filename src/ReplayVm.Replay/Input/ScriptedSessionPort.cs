@@ -52,6 +52,9 @@ public sealed class ScriptedSessionPort : IInputPort
         while (_typing.Count > 0 && sink.ConsoleRoom > 0) sink.DeliverConsoleByte(_typing.Dequeue());
     }
 
+    /// <summary>Never waits (what it types depends only on the guest's output); says whether keys are due, so an idle guest gets them now.</summary>
+    public bool WaitForInput(ulong instret, CancellationToken wake) => _typing.Count > 0;
+
     public ulong ReadWallClock(ulong instret) => _wallClock(instret);
 
     public void ReadEntropy(ulong instret, Span<byte> destination) => _entropy(instret, destination);

@@ -99,6 +99,10 @@ public sealed class RewindableReplayInput : IInputPort
         if (Live && _inner.PendingConsoleEvents == 0) _live!.Poll(instret, sink);
     }
 
+    /// <summary>Only at the frontier is there anything to wait for: behind it, the log says what comes.</summary>
+    public bool WaitForInput(ulong instret, CancellationToken wake) =>
+        Live && _inner.PendingConsoleEvents == 0 && _live!.WaitForInput(instret, wake);
+
     public ulong ReadWallClock(ulong instret) =>
         Live && _inner.PendingClockReads == 0 ? _live!.ReadWallClock(instret) : _inner.ReadWallClock(instret);
 

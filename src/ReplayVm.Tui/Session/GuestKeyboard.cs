@@ -12,11 +12,31 @@ namespace ReplayVm.Tui.Session;
 public sealed class GuestKeyboard : IInputPort
 {
     private readonly ConcurrentQueue<byte> _pending = new();
+    /// <summary>Released for every batch of keys typed: what an idle guest waits on.</summary>
+    private readonly SemaphoreSlim _typed = new(0);
 
     /// <summary>Queues keys for the guest; safe from any thread.</summary>
     public void Type(ReadOnlySpan<byte> keys)
     {
         foreach (byte b in keys) _pending.Enqueue(b);
+        if (keys.Length > 0) _typed.Release();
+    }
+
+    /// <summary>The guest is idle: sleep until a key is typed or the run is stopped (pause, quit).</summary>
+    public bool WaitForInput(ulong instret, CancellationToken wake)
+    {
+        while (_pending.IsEmpty)
+        {
+            try
+            {
+                _typed.Wait(wake);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Keys typed but not yet taken by the guest.</summary>

@@ -1,12 +1,13 @@
-/* The demo guest's parts: a polled console, the Goldfish RTC, a virtio-rng driver. */
+/* The demo guest's parts: a console (input by interrupt-woken wfi), the Goldfish RTC, a virtio-rng driver. */
 #ifndef DEMO_H
 #define DEMO_H
 
 #include <stdint.h>
 
-/* console.c: NS16550A at 0x1000_0000, polled. Never touches the FIFO control register: on QEMU
+/* console.c: NS16550A at 0x1000_0000; output polled, input waited for with wfi and the receive
+ * interrupt (PLIC source 10, M-mode context). Never touches the FIFO control register: on QEMU
  * enabling or resetting the FIFOs flushes bytes already received from a pipe. */
-int  console_getc(void);                 /* blocks until a byte arrives */
+int  console_getc(void);                 /* sleeps (wfi) until a byte arrives */
 void console_putc(char c);
 void console_puts(const char *s);
 void console_putu(uint64_t v);           /* decimal */
