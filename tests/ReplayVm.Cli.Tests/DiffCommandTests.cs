@@ -45,11 +45,13 @@ public sealed class DiffCommandTests : IDisposable
         Assert.True(outcome.ExitCode == 1, outcome.ToString());
         string text = outcome.StdoutText;
         Assert.Matches(@"^differ at step \d+:", text);
-        Assert.Matches(@"pc\s+0x[0-9a-f]{16} <console_readline\+0x[0-9a-f]+>", text);
+        Assert.Matches(@"pc\s+0x[0-9a-f]{16} <console_getc\+0x[0-9a-f]+>", text);
         Assert.Matches(@"instruction\s+lbu\s", text);
         // The loaded byte lands in a register named by its ABI name: 'o' in A, 'O' in B.
         Assert.Matches(@"\n  (a[0-7]|t[0-6]|s\d+)\s+A 0x[0-9a-f]+ -> 0x000000000000006f\s+B 0x[0-9a-f]+ -> 0x000000000000004f", text);
-        Assert.Contains("bOb", text);
+        // The input events near the step show each side's key ('o' in A, 'O' in B).
+        Assert.Matches(@"inputs A nearest the step:(\n  .*)*ConsoleInput @\d+: [0-9a-f]+ ""[^""]*add bo", text);
+        Assert.Matches(@"inputs B nearest the step:(\n  .*)*ConsoleInput @\d+: [0-9a-f]+ ""[^""]*add bO", text);
     }
 
     [Fact]

@@ -16,8 +16,10 @@ public sealed class GdbCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    // copy_name in tools/guests/elf/demo.elf: a leaf of six instructions (lbu, addi, addi, sb, bnez, ret).
-    private const ulong CopyNameStart = 0x800008c0, CopyNameEnd = 0x800008d0;
+    // copy_name in tools/guests/elf/demo.elf (as nm gives it): a leaf of six instructions (lbu, addi, addi, sb, bnez, ret).
+    private static readonly (ulong Start, ulong End) CopyName = GuestSymbols.Range(CliProcess.Guest("demo.elf"), "copy_name");
+    private static ulong CopyNameStart => CopyName.Start;
+    private static ulong CopyNameEnd => CopyName.End;
 
     [Fact]
     public void Gdb_steps_back_and_finds_the_store_that_overwrote_the_secret()
@@ -64,8 +66,8 @@ public sealed class GdbCommandTests : IDisposable
 
         // reverse-finish leaves copy_name for the call in its caller; reverse-next goes back further in the caller.
         ulong finished = Hex(Line(output, "FINISHED"), "pc"), nexted = Hex(Line(output, "NEXTED"), "pc");
-        Assert.False(finished is >= CopyNameStart and < CopyNameEnd, output);
-        Assert.False(nexted is >= CopyNameStart and < CopyNameEnd, output);
+        Assert.False(finished >= CopyNameStart && finished < CopyNameEnd, output);
+        Assert.False(nexted >= CopyNameStart && nexted < CopyNameEnd, output);
         Assert.True(nexted < finished, output);
         Assert.Matches(@"Current event: \d+", output);
 

@@ -14,8 +14,10 @@ public sealed class GdbLiveTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    // copy_name in tools/guests/elf/demo.elf (see GdbCommandTests).
-    private const ulong CopyNameStart = 0x800008c0, CopyNameEnd = 0x800008d0;
+    // copy_name in tools/guests/elf/demo.elf, as nm gives it.
+    private static readonly (ulong Start, ulong End) CopyName = GuestSymbols.Range(CliProcess.Guest("demo.elf"), "copy_name");
+    private static ulong CopyNameStart => CopyName.Start;
+    private static ulong CopyNameEnd => CopyName.End;
 
     [Fact]
     public void Gdb_debugs_a_live_recording_backwards_and_the_trace_replays_what_it_printed()
