@@ -37,6 +37,7 @@ public static class CliApp
             ConsoleCommand.Create(),
             StatusCommand.Create(),
             MigrateCommand.Create(),
+            InspectCommand.Create(),
             EngineOption,
         };
 

@@ -36,12 +36,16 @@ public sealed partial class Machine : IInputSink
     {
         Config = config;
         _input = input;
-        _console = consoleOutput;
+        _console = b =>
+        {
+            ConsoleTail.Add(b);
+            consoleOutput(b);
+        };
         Ram = new MainMemory(MemoryMap.RamBase, config.RamSize);
         Bus = new Bus(Ram);
         Hart = new Hart.Hart(Bus) { Engine = config.Engine };
         Clint = new Clint(Hart.Clock, Hart.EndSlice);
-        Uart = new Uart16550(consoleOutput);
+        Uart = new Uart16550(_console);
         Bus.Map(MemoryMap.ClintBase, MemoryMap.ClintSize, Clint);
         Bus.Map(MemoryMap.UartBase, MemoryMap.UartSize, Uart);
         Bus.Map(MemoryMap.TestFinisherBase, MemoryMap.TestFinisherSize, new SifiveTestFinisher(RequestExit));
@@ -54,6 +58,9 @@ public sealed partial class Machine : IInputSink
     public Hart.Hart Hart { get; }
     public Clint Clint { get; }
     public Uart16550 Uart { get; }
+
+    /// <summary>The last bytes the guest printed (host bookkeeping for <c>replayvm inspect</c>, not machine state).</summary>
+    public ConsoleTail ConsoleTail { get; } = new();
 
     /// <summary>PLIC, virtio-mmio slots and RTC.</summary>
     public VirtPeripherals Peripherals { get; }

@@ -59,4 +59,41 @@ public static class TraceLogCodec
         }
         return events;
     }
+
+    /// <summary>
+    /// Decodes at most <paramref name="maxEvents"/> events from raw (uncompressed, unframed) event
+    /// bytes — the writer's pending buffer as a dump of a recorder holds it — whose first step delta
+    /// is from <paramref name="baseStep"/>. Stops early, without throwing, at the first event that
+    /// does not decode or goes back in time: the bytes of an event being appended when the dump was
+    /// taken may be half written. <paramref name="problem"/> then says why.
+    /// </summary>
+    public static List<TraceEvent> DecodeRawEvents(ReadOnlySpan<byte> raw, ulong baseStep, long maxEvents, out string? problem)
+    {
+        problem = null;
+        var events = new List<TraceEvent>();
+        var reader = new ByteReader(raw, "pending event bytes");
+        ulong step = baseStep;
+        while (events.Count < maxEvents)
+        {
+            if (reader.AtEnd)
+            {
+                problem = $"the buffer ends after {events.Count} of {maxEvents} events";
+                break;
+            }
+            int at = reader.Position;
+            try
+            {
+                var e = EventCodec.Decode(ref reader, step);
+                EventCodec.Validate(e);
+                events.Add(e);
+                step = e.Step;
+            }
+            catch (Exception ex) when (ex is TraceFormatException or ArgumentException)
+            {
+                problem = $"event {events.Count + 1} (at byte {at}) does not decode: {ex.Message}";
+                break;
+            }
+        }
+        return events;
+    }
 }

@@ -28,6 +28,12 @@ public sealed class TraceWriter : IDisposable
     private readonly ByteWriter _pending = new(64 * 1024);
     private readonly Timer? _timer;
     private readonly Lock _lock = new();
+    /// <summary>
+    /// Every chunk written so far, kept in memory (the log is small: a few bytes per input event),
+    /// so that <c>replayvm inspect --salvage</c> can rebuild the whole trace from a dump of this
+    /// process even when the file lost chunks (kill -9 before a flush, a full disk, a deleted file).
+    /// </summary>
+    private readonly List<byte[]> _chunks = [];
     private ulong _chunkBase, _lastStep;
     private bool _hasPending, _ended, _disposed;
 
@@ -37,6 +43,7 @@ public sealed class TraceWriter : IDisposable
         _ownsStream = ownsStream;
         _options = options ?? new TraceWriterOptions();
         Header = header;
+        Path = (stream as FileStream)?.Name;
         // Streamed: embedded disks go out block by block, never whole in memory.
         HeaderCodec.Write(_stream, header);
         _stream.Flush();
@@ -49,6 +56,9 @@ public sealed class TraceWriter : IDisposable
         new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), header, options);
 
     public TraceHeader Header { get; }
+
+    /// <summary>The file written to, when the stream is a file (for <c>replayvm inspect</c>).</summary>
+    public string? Path { get; }
 
     /// <summary>Chunks written so far.</summary>
     public int ChunkCount { get; private set; }
@@ -110,8 +120,12 @@ public sealed class TraceWriter : IDisposable
     private void WriteChunk()
     {
         if (!_hasPending) return;
-        _stream.Write(ChunkCodec.Encode(_chunkBase, _pending.Written));
+        var chunk = ChunkCodec.Encode(_chunkBase, _pending.Written);
+        _stream.Write(chunk);
         _stream.Flush();
+        // Listed before the pending bytes are cleared: a dump taken in between sees the events
+        // twice (in the list and in the buffer), and the event count tells which copy to use.
+        _chunks.Add(chunk);
         _pending.Clear();
         _hasPending = false;
         ChunkCount++;
