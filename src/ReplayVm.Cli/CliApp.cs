@@ -27,6 +27,7 @@ public static class CliApp
             RunCommand.Create(),
             RecordCommand.Create(),
             ReplayCommand.Create(),
+            IndexCommand.Create(),
             InfoCommand.Create(),
             DiffCommand.Create(),
             DisasmCommand.Create(),

@@ -54,6 +54,7 @@ public sealed class Replayer
     private readonly MachineStateHasher _hasher;
     private readonly List<TraceEvent> _checkpoints;
     private int _nextCheckpoint;
+    private readonly int _consoleTotal, _clockTotal, _entropyTotal;
     private ReplayDivergence? _divergence;
     private RunResult _last = new(StopReason.InstructionLimit, 0, 0, null);
 
@@ -88,6 +89,7 @@ public sealed class Replayer
         Input.Diverged += Machine.RequestStop;
         _hasher = new MachineStateHasher(Machine, dirtyPages);
         _checkpoints = trace.Events.Where(e => e is StateHashEvent or EndEvent).ToList();
+        (_consoleTotal, _clockTotal, _entropyTotal) = (Input.PendingConsoleEvents, Input.PendingClockReads, Input.PendingEntropyReads);
     }
 
     public TraceFile Trace { get; }
@@ -103,6 +105,25 @@ public sealed class Replayer
 
     /// <summary>The hash of the machine's state now (call between runs).</summary>
     public StateHash ComputeHash() => _hasher.Compute();
+
+    /// <summary>
+    /// Resumes the replay from a checkpoint of this machine (a trace index's snapshot) instead of
+    /// step 0: restores <paramref name="snapshot"/>, skips the inputs <paramref name="cursor"/> says
+    /// were consumed, and checks only the hash points after its step. Before any run only. Whether
+    /// the snapshot is right is the caller's to check (its hash against the trace's at that step).
+    /// </summary>
+    public void StartFrom(MachineSnapshot snapshot, Timeline.InputCursor cursor)
+    {
+        if (Steps != 0 || HashPointsChecked != 0) throw new InvalidOperationException("the replay has already run");
+        Input.SkipTo(cursor.Console, cursor.Clock, cursor.Entropy);
+        Machine.RestoreSnapshot(snapshot);
+        while (_nextCheckpoint < _checkpoints.Count && _checkpoints[_nextCheckpoint].Step <= snapshot.Step && _checkpoints[_nextCheckpoint] is not EndEvent)
+            _nextCheckpoint++;
+    }
+
+    /// <summary>How many recorded inputs of each kind the replay has consumed so far.</summary>
+    public Timeline.InputCursor InputConsumed => new(
+        _consoleTotal - Input.PendingConsoleEvents, _clockTotal - Input.PendingClockReads, _entropyTotal - Input.PendingEntropyReads);
 
     /// <summary>Replays the whole trace.</summary>
     public ReplayResult Run()

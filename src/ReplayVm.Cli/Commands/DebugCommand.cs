@@ -92,7 +92,8 @@ internal static class DebugCommand
         ReplayTimeline timeline;
         try
         {
-            timeline = new ReplayTimeline(trace);
+            // A damaged index is reported on stderr before the screen is taken; one found damaged later is dropped (Timeline.IndexProblem).
+            timeline = new ReplayTimeline(trace, new TimelineOptions { Index = TraceSidecar.Open(path, trace) });
         }
         catch (TimelineException e)
         {

@@ -114,6 +114,8 @@ internal static class GdbCommand
         {
             timeline = new ReplayTimeline(trace, new TimelineOptions
             {
+                Index = TraceSidecar.Open(path, trace),
+                IndexNotice = TraceSidecar.Notice,
                 CheckpointMemory = checkpointMemory is { } bytes ? (long)Math.Min(bytes, long.MaxValue) : null,
                 Disks = drives.For(trace.Header.Setup),
             });

@@ -4,7 +4,7 @@ namespace ReplayVm.Core.Hart;
 /// Everything that decides what the hart does next, copied out so a checkpoint can put it back.
 /// The decode cache and TLB are not here: they are caches, rebuilt on demand after a restore.
 /// </summary>
-public sealed class HartSnapshot
+public sealed partial class HartSnapshot
 {
     internal readonly ulong[] X = new ulong[32];
     internal readonly ulong[] F = new ulong[32];

@@ -14,7 +14,7 @@ namespace ReplayVm.Core.State;
 /// copies only the pages in which they differ.
 /// Take and restore with <see cref="Machine.CaptureSnapshot"/> and <see cref="Machine.RestoreSnapshot"/>.
 /// </summary>
-public sealed class MachineSnapshot
+public sealed partial class MachineSnapshot
 {
     /// <summary>The one buffer every all-zero page of every snapshot points at.</summary>
     internal static readonly byte[] ZeroPage = new byte[MainMemory.PageSize];

@@ -41,6 +41,19 @@ public sealed class ReplayInputPort : IInputPort
     public int PendingClockReads => _clock.Length - _nextClock;
     public int PendingEntropyReads => _entropy.Length - _nextEntropy;
 
+    /// <summary>
+    /// Starts the port after the first <paramref name="console"/>, <paramref name="clock"/> and
+    /// <paramref name="entropy"/> inputs of each kind, as if a replay had consumed them: a replay
+    /// resumed from a checkpoint (<see cref="Replayer.StartFrom"/>). Only before any input is used.
+    /// </summary>
+    internal void SkipTo(int console, int clock, int entropy)
+    {
+        if (_nextConsole + _nextClock + _nextEntropy != 0) throw new InvalidOperationException("the port has already delivered input");
+        if ((uint)console > (uint)_console.Length || (uint)clock > (uint)_clock.Length || (uint)entropy > (uint)_entropy.Length)
+            throw new ArgumentOutOfRangeException(nameof(console), "the cursor lies beyond the recorded input");
+        (_nextConsole, _nextClock, _nextEntropy) = (console, clock, entropy);
+    }
+
     /// <summary>The step of the next undelivered input of either kind, or null.</summary>
     public ulong? NextPendingStep
     {

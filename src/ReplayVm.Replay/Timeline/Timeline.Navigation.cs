@@ -127,7 +127,7 @@ public sealed partial class Timeline
         ulong windowEnd = origin;
         while (windowEnd > 0)
         {
-            var checkpoint = Checkpoints.Nearest(windowEnd - 1)!;
+            var checkpoint = NearestStart(windowEnd - 1, null);
             Restore(checkpoint);
             TimelineStop? last = null;
             // Hits at positions before windowEnd: breakpoints up to windowEnd - 1, watch hits of instructions up to windowEnd - 2.

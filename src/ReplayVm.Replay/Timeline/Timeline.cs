@@ -68,6 +68,7 @@ public sealed partial class Timeline : IDisposable
         Interval = options.CheckpointInterval ?? (live is null ? TimelineOptions.DefaultInterval(End) : TimelineOptions.LiveInterval);
         if (Interval == 0) throw new ArgumentOutOfRangeException(nameof(options), "the checkpoint interval must be at least 1 step");
         Checkpoints = new CheckpointStore(options.CheckpointMemory ?? CheckpointStore.DefaultBudgetBytes, Interval, options.Density);
+        if (live is null) UseIndex(options.Index, options.IndexNotice);
         if (live is not null) StartRecording(liveTrace!);
         CheckHashHere();
         Checkpoints.Add(NewCheckpoint(isExplicit: true));
@@ -154,7 +155,7 @@ public sealed partial class Timeline : IDisposable
     /// <summary>Restores <paramref name="checkpoint"/> if it lies ahead of us or <paramref name="target"/> lies behind.</summary>
     private void GoNear(ulong target)
     {
-        var checkpoint = Checkpoints.Nearest(target)!; // step 0 is always there
+        var checkpoint = NearestStart(target, target >= Position ? Position : null);
         if (target < Position || checkpoint.Step > Position) Restore(checkpoint);
     }
 

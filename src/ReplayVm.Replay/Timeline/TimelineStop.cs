@@ -47,6 +47,16 @@ public sealed record TimelineOptions
     /// <summary>Images of disks the trace names only by hash (as for <see cref="Replayer"/>).</summary>
     public DiskSupply? Disks { get; init; }
 
+    /// <summary>
+    /// The trace's index sidecar (<c>replayvm index</c>), already opened and checked against the
+    /// trace: seeks and reverse scans start from its snapshots when they are nearer than any
+    /// checkpoint in memory. Each snapshot restored is checked against the trace's state hash.
+    /// </summary>
+    public TraceIndex.TraceIndexFile? Index { get; init; }
+
+    /// <summary>Told one line when the index turns out damaged while in use and is dropped.</summary>
+    public Action<string>? IndexNotice { get; init; }
+
     /// <summary>Checkpoints per distance band (see <see cref="CheckpointStore"/>).</summary>
     public int Density { get; init; } = 32;
 

@@ -1,0 +1,92 @@
+using ReplayVm.Core;
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.State;
+
+namespace ReplayVm.Replay.TraceIndex;
+
+/// <summary>How to build a sidecar.</summary>
+public sealed record TraceIndexOptions
+{
+    /// <summary>
+    /// Steps between snapshots; each is taken at the first hash point of the trace at least this far
+    /// past the previous one (snapshots sit on hash points so that restoring one can be checked
+    /// against the trace). Null: <see cref="TraceIndexBuilder.DefaultEvery"/>.
+    /// </summary>
+    public ulong? Every { get; init; }
+
+    /// <summary>Most bytes the sidecar may take (<c>--budget</c>).</summary>
+    public long Budget { get; init; } = TraceIndexFormat.DefaultBudget;
+
+    /// <summary>Images of disks the trace names only by hash.</summary>
+    public DiskSupply? Disks { get; init; }
+}
+
+/// <summary>What building a sidecar did.</summary>
+public sealed record TraceIndexSummary(
+    int Snapshots,
+    long Bytes,
+    ulong Every,
+    int SkippedForBudget,
+    ReplayResult Replay);
+
+/// <summary>
+/// Builds a sidecar by replaying the trace once from step 0 (checking every state hash, as
+/// <c>replay</c> does) and writing a snapshot at hash points <see cref="TraceIndexOptions.Every"/>
+/// steps apart. A snapshot that would not fit the budget is skipped and the spacing doubles from
+/// there, so the file stays within the budget and its snapshots still reach the end of the trace.
+/// Taking snapshots never changes the replay: they only read the machine.
+/// </summary>
+public static class TraceIndexBuilder
+{
+    /// <summary>About <see cref="TraceIndexFormat.DefaultSnapshotsPerTrace"/> snapshots over the recording, rounded up to whole hash intervals.</summary>
+    public static ulong DefaultEvery(TraceFile trace)
+    {
+        ulong interval = Math.Max(1, trace.Header.StateHashInterval);
+        ulong end = trace.End?.Step ?? trace.LastStep;
+        ulong wanted = Math.Max(interval, end / TraceIndexFormat.DefaultSnapshotsPerTrace);
+        return (wanted + interval - 1) / interval * interval;
+    }
+
+    /// <summary>
+    /// Writes the sidecar of <paramref name="trace"/> (whose file is <paramref name="identity"/>)
+    /// to <paramref name="output"/>. When the replay diverges, the summary says so and the output
+    /// holds no end record (a reader refuses it): the caller should discard it.
+    /// </summary>
+    public static TraceIndexSummary Build(TraceFile trace, TraceIdentity identity, Stream output, TraceIndexOptions? options = null,
+        CancellationToken cancel = default, IProgress<double>? progress = null)
+    {
+        options ??= new TraceIndexOptions();
+        if (options.Budget < TraceIndexFormat.MinBudget)
+            throw new ArgumentOutOfRangeException(nameof(options), $"the index budget must be at least {TraceIndexFormat.MinBudget} bytes");
+        ulong every = options.Every ?? DefaultEvery(trace);
+        if (every == 0) throw new ArgumentOutOfRangeException(nameof(options), "the snapshot interval must be at least 1 step");
+
+        var console = new List<byte>();
+        var replayer = new Replayer(trace, console.Add, disks: options.Disks);
+        var header = new TraceIndexHeader(identity, trace.Header.BoardRevision, trace.Header.HasherVersion, HartSnapshot.ImageVersion,
+            trace.Header.StateHashInterval, every, replayer.Machine.Ram.PageCount, options.Budget);
+        var writer = new TraceIndexWriter(output, header);
+        ulong end = trace.End?.Step ?? trace.LastStep;
+        ulong spacing = every, due = every;
+        int skipped = 0;
+        foreach (var point in trace.HashPoints)
+        {
+            if (point.Step < due || point.Step == 0 || point.Step >= end) continue;
+            cancel.ThrowIfCancellationRequested();
+            if (replayer.RunTo(point.Step) is not null || replayer.Steps != point.Step) break;
+            var snapshot = replayer.Machine.CaptureSnapshot();
+            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console)) due = point.Step + spacing;
+            else
+            {
+                skipped++;
+                spacing = spacing > ulong.MaxValue / 2 ? ulong.MaxValue : spacing * 2;
+                due = point.Step > ulong.MaxValue - spacing ? ulong.MaxValue : point.Step + spacing;
+            }
+            if (end > 0) progress?.Report((double)point.Step / end);
+        }
+        var result = replayer.Run();
+        if (result.Outcome != ReplayOutcome.Diverged) writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome);
+        else output.Flush();
+        return new TraceIndexSummary(writer.Snapshots, writer.Bytes, every, skipped, result);
+    }
+}

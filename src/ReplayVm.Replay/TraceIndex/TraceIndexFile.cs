@@ -1,0 +1,333 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using ReplayVm.Core;
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.Memory;
+using ReplayVm.Core.State;
+using ReplayVm.Replay.Format;
+using ReplayVm.Replay.Timeline;
+
+namespace ReplayVm.Replay.TraceIndex;
+
+/// <summary>One snapshot a sidecar holds, as its record describes it (the pages stay in the file until composed).</summary>
+public sealed class IndexedSnapshot
+{
+    internal IndexedSnapshot(ulong step, StateHash hash, InputCursor cursor, int outputEnd, HartSnapshot hart, byte[] devices,
+        int[] pages, int[] slots, PageChunk[] chunks)
+    {
+        (Step, Hash, Cursor, OutputEnd, Hart, Devices, Pages, Slots, Chunks) = (step, hash, cursor, outputEnd, hart, devices, pages, slots, chunks);
+    }
+
+    public ulong Step { get; }
+
+    /// <summary>The state hash the record claims; equal to the trace's at <see cref="Step"/> (checked on open), and checked again on the machine after a restore.</summary>
+    public StateHash Hash { get; }
+
+    public InputCursor Cursor { get; }
+
+    /// <summary>How many bytes of console output the guest had written by <see cref="Step"/>.</summary>
+    public int OutputEnd { get; }
+
+    internal HartSnapshot Hart { get; }
+    internal byte[] Devices { get; }
+
+    /// <summary>Pages that changed since the previous snapshot, ascending.</summary>
+    internal int[] Pages { get; }
+
+    /// <summary>Per changed page: -1 when it became zero, else its place among this record's stored pages.</summary>
+    internal int[] Slots { get; }
+
+    internal PageChunk[] Chunks { get; }
+
+    /// <summary>Where a page chunk lies in the file and what its header said.</summary>
+    internal readonly record struct PageChunk(long Offset, ChunkCodec.Header Header, int PageCount);
+}
+
+/// <summary>The page buffers of the last snapshot composed, so the next one shares those it can (and a restore between them copies only the rest).</summary>
+public sealed class IndexPageCache
+{
+    internal Dictionary<(int Snapshot, int Slot), byte[]> Pages = [];
+}
+
+/// <summary>
+/// A sidecar opened for reading. <see cref="Open"/> checks everything before anything is used: the
+/// preamble and header CRC, that it belongs to this trace (file length and XxHash128, board
+/// revision, hasher and hart-image versions, RAM size), every chunk's lengths and CRC, every
+/// record field against its limits and the trace (each snapshot's step is a hash point of the
+/// trace with the same hash; input cursors lie within the recorded input), and the end record.
+/// Any problem is a <see cref="TraceIndexException"/> with one line for a notice. Page chunks are
+/// read again when a snapshot is composed (<see cref="Compose"/>), checked again then.
+/// Thread-safe for composing (positional reads of one handle; each caller its own cache).
+/// </summary>
+public sealed class TraceIndexFile : IDisposable
+{
+    private readonly SafeFileHandle _handle;
+    private readonly byte[] _output;
+
+    private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, List<IndexedSnapshot> snapshots, byte[] output,
+        int verified, ulong verifiedThrough, long length)
+    {
+        (_handle, Path, Header, Snapshots, _output, HashPointsVerified, VerifiedThrough, Length) =
+            (handle, path, header, snapshots, output, verified, verifiedThrough, length);
+    }
+
+    public string Path { get; }
+    public TraceIndexHeader Header { get; }
+
+    /// <summary>By step, ascending.</summary>
+    public IReadOnlyList<IndexedSnapshot> Snapshots { get; }
+
+    /// <summary>Hash points the building replay checked, and the step it reached.</summary>
+    public int HashPointsVerified { get; }
+    public ulong VerifiedThrough { get; }
+
+    /// <summary>The file's size in bytes.</summary>
+    public long Length { get; }
+
+    /// <summary>The console output up to snapshot <paramref name="index"/>'s step.</summary>
+    public ReadOnlySpan<byte> OutputUpTo(int index) => _output.AsSpan(0, Snapshots[index].OutputEnd);
+
+    /// <summary>The index of the latest snapshot at or before <paramref name="step"/>, or -1.</summary>
+    public int LatestAtOrBefore(ulong step)
+    {
+        int lo = 0, hi = Snapshots.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (Snapshots[mid].Step <= step) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo - 1;
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    /// <summary>Opens and checks the sidecar at <paramref name="path"/> against <paramref name="trace"/>, whose file is <paramref name="identity"/>.</summary>
+    public static TraceIndexFile Open(string path, TraceFile trace, TraceIdentity identity)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TraceIndexException($"cannot open it: {e.Message}");
+        }
+        try
+        {
+            return Read(handle, path, trace, identity);
+        }
+        catch (TraceFormatException e)
+        {
+            handle.Dispose();
+            throw new TraceIndexException(e.Message);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static TraceIndexFile Read(SafeFileHandle handle, string path, TraceFile trace, TraceIdentity identity)
+    {
+        long length = RandomAccess.GetLength(handle);
+        if (length < TraceIndexFormat.PreambleSize) throw new TraceIndexException($"it is too short to be an index ({length} bytes)");
+        var preamble = ReadAt(handle, 0, TraceIndexFormat.PreambleSize, length);
+        if (!preamble.AsSpan(0, 8).SequenceEqual(TraceIndexFormat.FileMagic)) throw new TraceIndexException("it is not a ReplayVm index (bad magic)");
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(preamble.AsSpan(8));
+        uint headerLength = BinaryPrimitives.ReadUInt32LittleEndian(preamble.AsSpan(12));
+        if (headerLength > TraceIndexFormat.MaxHeaderSize || TraceIndexFormat.PreambleSize + headerLength > length)
+            throw new TraceIndexException($"its header claims an impossible length ({headerLength})");
+        var body = ReadAt(handle, TraceIndexFormat.PreambleSize, (int)headerLength, length);
+        if (TraceIndexWriter.HeaderCrc(preamble, body) != BinaryPrimitives.ReadUInt32LittleEndian(preamble.AsSpan(16)))
+            throw new TraceIndexException("its header is damaged (bad CRC32C)");
+        if (version != TraceIndexFormat.Version)
+            throw new TraceIndexException($"it has index format version {version}; this ReplayVm writes version {TraceIndexFormat.Version}");
+        if (BinaryPrimitives.ReadUInt16LittleEndian(preamble.AsSpan(10)) != 0) throw new TraceIndexException("its header has unknown flags");
+        var reader = new ByteReader(body, "the index header");
+        var header = TraceIndexHeader.Read(ref reader);
+
+        if (header.Trace != identity) throw new TraceIndexException("it belongs to another trace (the trace's length or hash differs)");
+        ulong pageCount = trace.Header.Setup.Config.RamSize >> MainMemory.PageShift;
+        if (header.BoardRevision != trace.Header.BoardRevision || header.HasherVersion != trace.Header.HasherVersion
+            || header.HasherVersion != MachineStateHasher.Version || header.HartImageVersion != HartSnapshot.ImageVersion
+            || header.PageCount != pageCount)
+            throw new TraceIndexException("it was written for another board revision, hasher, hart layout or RAM size");
+
+        var hashes = new Dictionary<ulong, StateHash>();
+        foreach (var point in trace.HashPoints) hashes.TryAdd(point.Step, point.Hash);
+        ulong[] consoleSteps = [.. trace.Events.OfType<ConsoleInputEvent>().Select(e => e.Step)];
+        ulong[] clockSteps = [.. trace.Events.OfType<WallClockEvent>().Select(e => e.Step)];
+        ulong[] entropySteps = [.. trace.Events.OfType<EntropyEvent>().Select(e => e.Step)];
+        int consoleTotal = consoleSteps.Length, clockTotal = clockSteps.Length, entropyTotal = entropySteps.Length;
+
+        var snapshots = new List<IndexedSnapshot>();
+        var output = new List<byte>();
+        long offset = TraceIndexFormat.PreambleSize + headerLength;
+        while (true)
+        {
+            var (chunkHeader, raw) = ReadRecordChunk(handle, offset, length, out long next);
+            offset = next;
+            if (raw.Length == 0) throw new TraceIndexException($"an empty record at byte {offset}");
+            if (raw[0] == TraceIndexFormat.EndKind)
+            {
+                var end = new ByteReader(raw.AsSpan(1), "the index's end record");
+                ulong count = end.VarUInt();
+                int verified = (int)Math.Min(end.VarUInt(), int.MaxValue);
+                ulong through = end.VarUInt();
+                end.Byte();
+                if (count != (ulong)snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {snapshots.Count}");
+                if (offset != length) throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
+                return new TraceIndexFile(handle, path, header, snapshots, [.. output], verified, through, length);
+            }
+            if (raw[0] != TraceIndexFormat.SnapshotKind) throw new TraceIndexException($"a record of unknown kind {raw[0]} at byte {offset}");
+            if (snapshots.Count >= TraceIndexFormat.MaxSnapshots) throw new TraceIndexException("it holds too many snapshots");
+
+            var r = new ByteReader(raw.AsSpan(1), "an index snapshot record");
+            ulong step = r.VarUInt();
+            var hash = StateHash.ReadFrom(r.Bytes(StateHash.Size));
+            if (step != chunkHeader.BaseStep || (snapshots.Count > 0 && step <= snapshots[^1].Step))
+                throw new TraceIndexException($"a snapshot record out of order (step {step})");
+            if (!hashes.TryGetValue(step, out var recorded) || recorded != hash)
+                throw new TraceIndexException($"its snapshot at step {step} is not at a hash point of the trace with the same hash");
+            var cursor = new InputCursor(r.Length(consoleTotal, "console input count"), r.Length(clockTotal, "clock read count"),
+                r.Length(entropyTotal, "entropy read count"));
+            // A replay at step S has consumed every input recorded before S and none recorded after it.
+            if (!Consumable(consoleSteps, cursor.Console, step) || !Consumable(clockSteps, cursor.Clock, step) || !Consumable(entropySteps, cursor.Entropy, step))
+                throw new TraceIndexException($"its snapshot at step {step} has an input cursor the trace contradicts");
+            output.AddRange(r.Blob(r.Remaining, "console output"));
+            var hartBytes = r.Blob(r.Remaining, "hart state");
+            HartSnapshot hart;
+            try
+            {
+                using var br = new BinaryReader(new MemoryStream(hartBytes, writable: false));
+                hart = HartSnapshot.Read(br);
+                if (br.BaseStream.Position != hartBytes.Length) throw new InvalidDataException("a hart state longer than its layout");
+            }
+            catch (InvalidDataException e)
+            {
+                throw new TraceIndexException($"its snapshot at step {step} has {e.Message}");
+            }
+            if (hart.StepCount != step) throw new TraceIndexException($"its snapshot at step {step} holds a hart at step {hart.StepCount}");
+            var devices = r.Blob(r.Remaining, "device state");
+            int changed = r.Length((int)Math.Min(pageCount, (ulong)r.Remaining), "changed-page count");
+            var pages = new int[changed];
+            var slots = new int[changed];
+            long previous = -1;
+            int stored = 0;
+            for (int i = 0; i < changed; i++)
+            {
+                ulong v = r.VarUInt();
+                ulong page = (ulong)(previous + 1) + (v >> 1);
+                if (v >> 1 >= pageCount || page >= pageCount) throw new TraceIndexException($"its snapshot at step {step} names a page beyond RAM");
+                pages[i] = (int)page;
+                slots[i] = (v & 1) != 0 ? -1 : stored++;
+                previous = (long)page;
+            }
+            int chunkCount = r.Length(changed, "page-chunk count");
+            if (chunkCount != (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk || !r.AtEnd)
+                throw new TraceIndexException($"its snapshot at step {step} has a malformed page list");
+            var chunks = new IndexedSnapshot.PageChunk[chunkCount];
+            for (int c = 0; c < chunkCount; c++)
+            {
+                int expected = Math.Min(TraceIndexFormat.PagesPerChunk, stored - c * TraceIndexFormat.PagesPerChunk);
+                var pageHeader = ReadChunkHeader(handle, offset, length);
+                if (pageHeader.RawLength != (uint)expected * MainMemory.PageSize || pageHeader.BaseStep != step)
+                    throw new TraceIndexException($"a page chunk of the snapshot at step {step} has the wrong size");
+                var payload = ReadAt(handle, offset + TraceFormat.ChunkHeaderSize, (int)pageHeader.PayloadLength, length);
+                if (!CrcMatches(pageHeader, payload)) throw new TraceIndexException($"a page chunk of the snapshot at step {step} is damaged (bad CRC32C)");
+                chunks[c] = new IndexedSnapshot.PageChunk(offset, pageHeader, expected);
+                offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
+            }
+            snapshots.Add(new IndexedSnapshot(step, hash, cursor, output.Count, hart, devices, pages, slots, chunks));
+        }
+    }
+
+    /// <summary>
+    /// Composes snapshot <paramref name="index"/> for <paramref name="machine"/> (a machine built
+    /// from this sidecar's trace): each page from the latest record at or before it that changed
+    /// it. With <paramref name="cache"/>, pages the previous composition read are shared rather
+    /// than read again. Throws <see cref="TraceIndexException"/> if the file was damaged since it was opened.
+    /// </summary>
+    public MachineSnapshot Compose(Machine machine, int index, IndexPageCache? cache = null, MachineSnapshot? sharesWith = null)
+    {
+        if (machine.Ram.PageCount != Header.PageCount) throw new ArgumentException("the machine's RAM differs from the index's", nameof(machine));
+        var latest = new Dictionary<int, (int Snapshot, int Slot)>();
+        for (int j = index; j >= 0; j--)
+        {
+            var s = Snapshots[j];
+            for (int i = 0; i < s.Pages.Length; i++) latest.TryAdd(s.Pages[i], (j, s.Slots[i]));
+        }
+        var decoded = new Dictionary<(int Snapshot, int Chunk), byte[]>();
+        var kept = new Dictionary<(int, int), byte[]>();
+        var pages = new List<KeyValuePair<int, byte[]>>(latest.Count);
+        foreach (var (page, (j, slot)) in latest)
+        {
+            if (slot < 0) continue;
+            if (cache is null || !cache.Pages.TryGetValue((j, slot), out var bytes))
+            {
+                int chunk = slot / TraceIndexFormat.PagesPerChunk;
+                if (!decoded.TryGetValue((j, chunk), out var raw)) decoded[(j, chunk)] = raw = DecodePageChunk(Snapshots[j].Chunks[chunk]);
+                bytes = raw.AsSpan(slot % TraceIndexFormat.PagesPerChunk * MainMemory.PageSize, MainMemory.PageSize).ToArray();
+            }
+            kept[(j, slot)] = bytes;
+            pages.Add(new(page, bytes));
+        }
+        if (cache is not null) cache.Pages = kept;
+        var record = Snapshots[index];
+        return machine.ImportSnapshot(record.Hart, record.Devices, pages, sharesWith);
+    }
+
+    private byte[] DecodePageChunk(IndexedSnapshot.PageChunk chunk)
+    {
+        var payload = ReadAt(_handle, chunk.Offset + TraceFormat.ChunkHeaderSize, (int)chunk.Header.PayloadLength, Length);
+        var raw = ChunkCodec.TryDecodePayload(chunk.Header, payload, out string? problem);
+        if (raw is null || raw.Length != chunk.PageCount * MainMemory.PageSize)
+            throw new TraceIndexException($"a page chunk at byte {chunk.Offset} is damaged ({problem ?? "wrong size"})");
+        return raw;
+    }
+
+    /// <summary>Whether having consumed the first <paramref name="count"/> inputs (recorded at <paramref name="steps"/>, ascending) is possible at <paramref name="step"/>.</summary>
+    private static bool Consumable(ulong[] steps, int count, ulong step) =>
+        (count == 0 || steps[count - 1] <= step) && (count == steps.Length || steps[count] >= step);
+
+    private static bool CrcMatches(ChunkCodec.Header header, ReadOnlySpan<byte> payload) =>
+        Crc32C.Finish(Crc32C.Append(Crc32C.Append(Crc32C.Start, header.Fields), payload)) == header.Crc;
+
+    private static ChunkCodec.Header ReadChunkHeader(SafeFileHandle handle, long offset, long length)
+    {
+        if (offset >= length) throw new TraceIndexException("it ends early (no end record): an interrupted build");
+        var bytes = ReadAt(handle, offset, (int)Math.Min(TraceFormat.ChunkHeaderSize, length - offset), length);
+        return ChunkCodec.TryReadHeader(bytes, length - offset, out string? problem) is { } header
+            ? header
+            : throw new TraceIndexException($"{problem} at byte {offset}");
+    }
+
+    private static (ChunkCodec.Header Header, byte[] Raw) ReadRecordChunk(SafeFileHandle handle, long offset, long length, out long next)
+    {
+        var header = ReadChunkHeader(handle, offset, length);
+        if (header.RawLength > TraceIndexFormat.MaxRecordSize) throw new TraceIndexException($"a record with an impossible length at byte {offset}");
+        var payload = ReadAt(handle, offset + TraceFormat.ChunkHeaderSize, (int)header.PayloadLength, length);
+        var raw = ChunkCodec.TryDecodePayload(header, payload, out string? problem)
+                  ?? throw new TraceIndexException($"{problem} at byte {offset}");
+        next = offset + TraceFormat.ChunkHeaderSize + header.PayloadLength;
+        return (header, raw);
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes (lengths were checked against the file's size first).</summary>
+    private static byte[] ReadAt(SafeFileHandle handle, long offset, int count, long length)
+    {
+        if (count < 0 || offset < 0 || offset > length - count) throw new TraceIndexException($"it ends early (needs {count} bytes at byte {offset})");
+        var buffer = new byte[count];
+        int done = 0;
+        while (done < count)
+        {
+            int n = RandomAccess.Read(handle, buffer.AsSpan(done), offset + done);
+            if (n <= 0) throw new TraceIndexException($"it ends early (at byte {offset + done})");
+            done += n;
+        }
+        return buffer;
+    }
+}
