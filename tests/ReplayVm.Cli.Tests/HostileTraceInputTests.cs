@@ -116,4 +116,103 @@ public class HostileTraceInputTests
             File.Delete(trace);
         }
     }
+
+    /// <summary>
+    /// A live session's <c>-o</c> (<c>gdb --live</c>; <c>debug GUEST</c> opens its output the same way)
+    /// takes the lock <c>record</c> takes: while it records, neither <c>record</c> nor a second live
+    /// session may write its file, and its recording survives them whole.
+    /// </summary>
+    [Fact]
+    public void A_live_session_holds_its_output_against_record_and_another_live_session()
+    {
+        string trace = Temp("live-locked.rvtrace");
+        File.Delete(trace);
+        try
+        {
+            using (var live = GdbServerProcess.Start(["--live", "--deterministic", "-o", trace, CliProcess.Guest("demo.elf")], stdin: []))
+            {
+                // Listening means the session has opened its trace and written the header.
+                Assert.True(new FileInfo(trace).Length > 0, "the live session wrote no header before listening");
+                var record = CliProcess.Run(["record", "-o", trace, "--input", "/dev/null", CliProcess.Guest("hello.elf")], stdin: [], timeoutSeconds: 60);
+                Assert.True(record.ExitCode == 2, record.ToString());
+                Assert.Equal($"replayvm: {trace}: another replayvm is recording to this file; wait for it to finish or give another -o", record.Stderr.Trim());
+                var second = CliProcess.Run(["gdb", "--live", "-o", trace, CliProcess.Guest("hello.elf"), "--port", "0"], stdin: [], timeoutSeconds: 60);
+                Assert.True(second.ExitCode == 2, second.ToString());
+                Assert.Contains("another replayvm is recording to this file", second.Stderr);
+                Assert.Equal(0, live.Stop());
+            }
+            var info = CliProcess.Run("info", trace);
+            Assert.True(info.ExitCode == 0, info.ToString());
+            Assert.Contains("demo.elf", info.StdoutText);
+            var replay = CliProcess.Run("replay", trace);
+            Assert.True(replay.ExitCode == 0, replay.ToString());
+            Assert.Contains("replay identical", replay.Stderr);
+        }
+        finally
+        {
+            File.Delete(trace);
+        }
+    }
+
+    [Fact]
+    public void A_live_session_cannot_take_a_file_record_is_writing()
+    {
+        string trace = Temp("recording-locked.rvtrace");
+        File.Delete(trace);
+        var first = new Process
+        {
+            StartInfo = new ProcessStartInfo("dotnet")
+            {
+                ArgumentList = { CliProcess.CliDll, "record", "-o", trace, "--deterministic", CliProcess.Guest("demo.elf") },
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            },
+        };
+        first.Start();
+        var firstOut = first.StandardOutput.ReadToEndAsync();
+        var firstErr = first.StandardError.ReadToEndAsync();
+        try
+        {
+            for (int i = 0; i < 600 && (!File.Exists(trace) || new FileInfo(trace).Length == 0); i++) Thread.Sleep(100);
+            long header = new FileInfo(trace).Length;
+            Assert.True(header > 0, "the recorder never wrote its header");
+
+            var live = CliProcess.Run(["gdb", "--live", "-o", trace, CliProcess.Guest("hello.elf"), "--port", "0"], stdin: [], timeoutSeconds: 60);
+            Assert.True(live.ExitCode == 2, live.ToString());
+            Assert.Equal($"replayvm: {trace}: another replayvm is recording to this file; wait for it to finish or give another -o", live.Stderr.Trim());
+            Assert.True(new FileInfo(trace).Length >= header, "the refused live session emptied the recorder's file");
+
+            first.StandardInput.Write("quit\n");
+            first.StandardInput.Close();
+            Assert.True(first.WaitForExit(120_000), "the recorder did not finish");
+            Assert.Contains("recorded", firstErr.Result);
+            _ = firstOut.Result;
+            var replay = CliProcess.Run("replay", trace);
+            Assert.True(replay.ExitCode == 0, replay.ToString());
+            Assert.Contains("replay identical", replay.Stderr);
+        }
+        finally
+        {
+            if (!first.HasExited) first.Kill();
+            File.Delete(trace);
+        }
+    }
+
+    [Fact]
+    public void A_live_session_refuses_to_write_over_its_guest()
+    {
+        string guest = Temp("live-guest.elf");
+        File.Copy(CliProcess.Guest("hello.elf"), guest, overwrite: true);
+        byte[] before = File.ReadAllBytes(guest);
+        try
+        {
+            var outcome = CliProcess.Run(["gdb", "--live", "-o", guest, guest, "--port", "0"], stdin: [], timeoutSeconds: 60);
+            Assert.True(outcome.ExitCode == 2, outcome.ToString());
+            Assert.Equal($"replayvm: {guest}: is also an input of this recording ({guest}); write the trace to another file", outcome.Stderr.Trim());
+            Assert.Equal(before, File.ReadAllBytes(guest));
+        }
+        finally
+        {
+            File.Delete(guest);
+        }
+    }
 }

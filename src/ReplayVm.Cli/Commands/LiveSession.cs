@@ -50,7 +50,8 @@ internal sealed class LiveSession : IDisposable
                 RecorderName = "replayvm " + typeof(LiveSession).Assembly.GetName().Version?.ToString(3),
                 Factory = (s, i, o) => GuestBoot.CreateMachine(() => s.Build(i, o, supply)),
             };
-            var file = OpenTrace(path);
+            var inputs = new[] { settings.GuestPath, settings.BiosPath, settings.KernelPath }.Concat(settings.Drives);
+            var file = RecordCommand.OpenTrace(path, inputs.OfType<string>());
             try
             {
                 var timeline = ReplayTimeline.Record(setup, file, options, new TimelineOptions
@@ -71,18 +72,6 @@ internal sealed class LiveSession : IDisposable
         {
             drives.Dispose();
             throw;
-        }
-    }
-
-    private static FileStream OpenTrace(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"{path}: cannot create the trace: {e.Message}");
         }
     }
 

@@ -167,9 +167,10 @@ internal static class RecordCommand
     /// (the same file by device and inode, so links count) and one another recorder is writing:
     /// it is locked exclusively (<see cref="TraceOutputLock"/>) before it is emptied, so a second
     /// <c>record -o SAME</c> fails without touching the first one's trace. An existing file that
-    /// no one is recording to is replaced.
+    /// no one is recording to is replaced. Live sessions (<c>gdb --live</c>, <c>debug GUEST</c>) open
+    /// their output here too, so no two recorders of any kind share a file.
     /// </summary>
-    private static FileStream OpenTrace(string path, IEnumerable<string> inputs)
+    internal static FileStream OpenTrace(string path, IEnumerable<string> inputs)
     {
         if (HostFile.NotRegular(path) is { } kind && kind != "a character device")
             throw new UsageException($"{path}: is {kind}, not a file a trace can be written to");
