@@ -106,28 +106,60 @@ public class RecordReplayTests
         Assert.Equal(20_001UL, result.Steps);
     }
 
+    /// <summary>
+    /// A recording written one event per chunk, cut after each of its chunks and inside each: every
+    /// cut reads as truncated with exactly the events of the whole chunks before it, and replays
+    /// as truncated (never diverged) having checked exactly their hash points and printed a prefix
+    /// of the recording's output. Chunk boundaries are found here from the format document's
+    /// framing (preamble, header body, then 24-byte chunk headers), not by the reader under test.
+    /// </summary>
     [Fact]
     public void TraceCutAfterAnyChunkReplaysAsTruncatedNotDiverged()
     {
         var live = new ScriptedInputPort([new ScriptedKeys(500, "a"u8.ToArray()), new ScriptedKeys(6_000, "tq"u8.ToArray())], s => s * 3);
         var recording = RoundTrip.Record(TestGuests.Echo, live, interval: 1_000);
         var full = TraceReader.Read(recording.Trace);
-        Assert.True(full.ChunkCount >= 1);
-        for (int cut = recording.Trace.Length - 1; cut > recording.Trace.Length - 400 && cut > 0; cut -= 7)
+        Assert.Empty(full.Header.Setup.Disks); // no disk data between the header and the chunks
+        byte[] trace = TraceBuilder.Write(full.Header, full.Events, chunkTarget: 1);
+
+        // docs/trace-format.md: preamble (20 bytes, body length at 12), header body, then chunks of
+        // a 24-byte header ("RVCK", payload length at 4) and the payload.
+        int headerEnd = 20 + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trace.AsSpan(12));
+        var chunkEnds = new List<int>();
+        for (int at = headerEnd; at < trace.Length;)
         {
-            TraceFile partial;
-            try
-            {
-                partial = TraceReader.Read(recording.Trace.AsSpan(0, cut));
-            }
-            catch (Format.TraceFormatException)
-            {
-                continue; // cut inside the header
-            }
-            Assert.True(partial.Truncated);
-            var result = new Replayer(partial, _ => { }).Run();
-            Assert.Equal(ReplayOutcome.Truncated, result.Outcome);
+            Assert.Equal("RVCK"u8.ToArray(), trace[at..(at + 4)]);
+            at += 24 + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trace.AsSpan(at + 4));
+            chunkEnds.Add(at);
         }
+        Assert.Equal(trace.Length, chunkEnds[^1]);
+        Assert.Equal(full.Events.Count, chunkEnds.Count); // one event per chunk
+        Assert.True(full.HashPoints.Count() >= 6, $"only {full.HashPoints.Count()} hash points");
+
+        int cuts = 0;
+        for (int kept = 0; kept < chunkEnds.Count; kept++)
+        {
+            int boundary = kept == 0 ? headerEnd : chunkEnds[kept - 1];
+            int next = chunkEnds[kept];
+            // At the boundary itself, inside the next chunk's header, and inside its payload.
+            foreach (int cut in new[] { boundary, boundary + 10, next - 1 }.Distinct())
+            {
+                var partial = TraceReader.Read(trace.AsSpan(0, cut));
+                Assert.True(partial.Truncated, $"cut at {cut} of {trace.Length}: not truncated");
+                Assert.Equal(kept, partial.ChunkCount);
+                Assert.Equal(full.Events.Take(kept).Select(e => (e.Kind, e.Step)), partial.Events.Select(e => (e.Kind, e.Step)));
+                Assert.Equal(cut != boundary, partial.DamageDescription is not null);
+
+                var output = new List<byte>();
+                var result = new Replayer(partial, output.Add).Run();
+                Assert.True(result.Outcome == ReplayOutcome.Truncated, $"cut at {cut} after {kept} chunks: {result.Describe()}");
+                Assert.Equal(partial.HashPoints.Count(), result.HashPointsChecked);
+                Assert.True(result.Steps >= partial.LastStep, $"replayed {result.Steps} steps of {partial.LastStep}");
+                Assert.StartsWith(System.Text.Encoding.Latin1.GetString(output.ToArray()), recording.Output);
+                cuts++;
+            }
+        }
+        Assert.Equal(3 * chunkEnds.Count, cuts);
     }
 }
 

@@ -25,6 +25,30 @@ public sealed class OracleDump
 
     public long TrapCount => (long)Word(TrapCountLine);
 
+    /// <summary>
+    /// Null when this is a whole dump: every line 16 hex digits, as many as the layout gives for the
+    /// trap count it reports. Otherwise what is wrong (an empty or cut-off console is never a dump).
+    /// </summary>
+    public string? Incompleteness()
+    {
+        if (_lines.Length <= TrapCountLine) return $"{_lines.Length} lines, too few to hold the trap count (line {TrapCountLine})";
+        int bad = Array.FindIndex(_lines, l => l.Length != 16 || !ulong.TryParse(l, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out _));
+        if (bad >= 0) return $"line {bad} is not 16 hex digits: '{_lines[bad]}'";
+        int expected = OracleLayout.DumpLines(TrapCount);
+        return _lines.Length == expected ? null : $"{_lines.Length} lines where {TrapCount} traps make {expected}";
+    }
+
+    /// <summary>
+    /// Null when QEMU's console is a whole dump and ReplayVm's equals it; otherwise why not. Two
+    /// empty or equally truncated consoles are a failure, never agreement.
+    /// </summary>
+    public static string? Compare(byte[] qemuConsole, byte[] replayVmConsole)
+    {
+        var expected = Parse(qemuConsole);
+        if (expected.Incompleteness() is { } problem) return $"QEMU's dump is incomplete ({problem}): a harness or generator bug";
+        return Difference(expected, Parse(replayVmConsole));
+    }
+
     /// <summary>Null when equal; otherwise which line differs, what it means, and both values.</summary>
     public static string? Difference(OracleDump expected, OracleDump actual)
     {

@@ -42,6 +42,10 @@ public static class OracleLayout
 
     public static string X(int reg) => "x" + reg;
 
+    /// <summary>How many lines a whole dump has, given the program's trap count (the layout above).</summary>
+    public static int DumpLines(long trapCount) =>
+        31 + DumpedCsrs.Length + 1 + (int)Math.Clamp(trapCount, 0, MaxLoggedTraps) * TrapEntryWords + 2 * AreaWords;
+
     /// <summary>Names the meaning of dump line <paramref name="line"/>, given the program's trap count.</summary>
     public static string DescribeLine(int line, long trapCount)
     {

@@ -28,7 +28,7 @@ public static class PagingHarness
         Parallel.For(0, programs.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount * 2 }, i =>
         {
             var source = Path.Combine(dir, $"seed{programs[i].Seed}.S");
-            var problem = CheckSource(programs[i].Source, source, programs[i].Describe);
+            var problem = CheckSource(programs[i].Source, source, programs[i].Describe, programs[i].DumpLines);
             if (problem != null) problems[i] = problem;
         });
         if (problems.IsEmpty)
@@ -52,8 +52,10 @@ public static class PagingHarness
     /// <summary>
     /// Null when QEMU and ReplayVm print the same dump for <paramref name="sourceText"/> (written to
     /// <paramref name="sourcePath"/>); else the first differing line, named by <paramref name="describe"/>.
+    /// QEMU's dump must be whole (<paramref name="dumpLines"/> lines of 16 hex digits for its trap
+    /// count): two empty or equally cut-off consoles are never agreement.
     /// </summary>
-    public static string? CheckSource(string sourceText, string sourcePath, Func<int, long, string> describe)
+    public static string? CheckSource(string sourceText, string sourcePath, Func<int, long, string> describe, Func<long, int> dumpLines)
     {
         File.WriteAllText(sourcePath, sourceText);
         var elfPath = Path.ChangeExtension(sourcePath, ".elf");
@@ -69,6 +71,7 @@ public static class PagingHarness
         var expected = Lines(qemu.Stdout);
         var actual = Lines(ours.Console);
         long trapCount = expected.Length > 0 && long.TryParse(expected[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var c) ? c : 0;
+        if (DumpIncompleteness(expected, dumpLines) is { } problem) return $"QEMU's dump is incomplete ({problem}): a harness or generator bug";
         for (int i = 0; i < Math.Max(expected.Length, actual.Length); i++)
         {
             string e = i < expected.Length ? expected[i] : "<missing>";
@@ -79,6 +82,17 @@ public static class PagingHarness
         if (ours.Result.Reason != StopReason.GuestExit || ours.Result.ExitCode != 0)
             return $"same dump, but ReplayVm ended with {ours.Result.Reason} ({ours.Result.Detail})";
         return null;
+    }
+
+    /// <summary>Null when <paramref name="lines"/> is a whole dump: every line 16 hex digits, as many as its trap count (line 0) makes.</summary>
+    public static string? DumpIncompleteness(string[] lines, Func<long, int> dumpLines)
+    {
+        if (lines.Length == 0) return "no lines";
+        int bad = Array.FindIndex(lines, l => l.Length != 16 || !ulong.TryParse(l, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out _));
+        if (bad >= 0) return $"line {bad} is not 16 hex digits: '{lines[bad]}'";
+        long trapCount = long.Parse(lines[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        int expected = dumpLines(trapCount);
+        return lines.Length == expected ? null : $"{lines.Length} lines where {trapCount} traps make {expected}";
     }
 
     public static string[] Lines(byte[] console) =>

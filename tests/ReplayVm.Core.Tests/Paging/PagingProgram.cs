@@ -25,6 +25,10 @@ public sealed record PagingProgram(int Seed, string Source, string[] Meanings, s
     /// Meaning of dump line <paramref name="line"/>. The dump is: trap count, four lines per logged
     /// trap (cause, epc - body_start, tval, origin), then one line per entry of <see cref="Meanings"/>.
     /// </summary>
+    /// <summary>How many lines the whole dump has for <paramref name="trapCount"/> traps.</summary>
+    public int DumpLines(long trapCount) =>
+        1 + (int)Math.Clamp(trapCount, 0, PagingLayout.MaxLoggedTraps) * PagingLayout.TrapEntryWords + Meanings.Length;
+
     public string Describe(int line, long trapCount)
     {
         if (line == 0) return "trap count";
