@@ -19,7 +19,7 @@ public partial class DisasmTests
         string elf = CliProcess.Guest("hello.elf");
         var ours = Instructions(Listing(elf));
         var theirs = Instructions(Objdump(elf));
-        Assert.NotEmpty(theirs);
+        AssertObjdumpListedTheWholeText(elf, theirs);
         foreach (var (address, (bits, _)) in theirs)
         {
             Assert.True(ours.TryGetValue(address, out var mine), $"no instruction at {address:x}");
@@ -32,7 +32,12 @@ public partial class DisasmTests
     {
         string elf = CliProcess.Guest("hello.elf");
         var ours = Headers(Listing(elf)).Select(h => h.Address).ToHashSet();
-        var theirs = Headers(Objdump(elf)).Where(h => !h.Name.StartsWith(".L") && !h.Name.StartsWith('$'));
+        var theirs = Headers(Objdump(elf)).Where(h => !h.Name.StartsWith(".L") && !h.Name.StartsWith('$')).ToList();
+        // objdump must have listed a header at every function the symbol table (readelf) names.
+        var functions = FunctionSymbols(elf);
+        Assert.True(functions.Count >= 20, $"readelf found only {functions.Count} functions in {elf}");
+        foreach (var (address, name) in functions)
+            Assert.True(theirs.Any(h => h.Address == address), $"objdump printed no header for <{name}> at {address:x}");
         foreach (var (address, name) in theirs)
             Assert.True(ours.Contains(address), $"no header for <{name}> at {address:x}");
     }
@@ -41,6 +46,9 @@ public partial class DisasmTests
     public void Small_program_listing_matches_objdump_line_for_line()
     {
         var theirs = Objdump(TestGuests.Rv64Elf).Where(l => InstructionLine().IsMatch(l) || HeaderLine().IsMatch(l)).ToList();
+        // objdump listed the whole program: its three symbols and every instruction of .text.
+        Assert.Equal(["_start", "square", "main"], Headers(theirs).Select(h => h.Name));
+        AssertObjdumpListedTheWholeText(TestGuests.Rv64Elf, Instructions(theirs));
         // Our listing goes on into the data that shares the segment; objdump stops with .text.
         var ours = Listing(TestGuests.Rv64Elf).Where(l => InstructionLine().IsMatch(l) || HeaderLine().IsMatch(l)).Take(theirs.Count);
         Assert.Equal(theirs, ours);
@@ -75,6 +83,33 @@ public partial class DisasmTests
 
     private static string[] Objdump(string elf) =>
         TestGuests.Run(".", "riscv64-unknown-elf-objdump", ["-d", elf]).Split('\n');
+
+    /// <summary>
+    /// objdump's instructions start at .text's first byte and end at its last (the section's bounds
+    /// from readelf), so an empty or cut-short listing fails rather than comparing nothing.
+    /// </summary>
+    private static void AssertObjdumpListedTheWholeText(string elf, Dictionary<ulong, (string Bits, string Text)> listed)
+    {
+        var section = TestGuests.Run(".", "riscv64-unknown-elf-readelf", ["-SW", elf]).Split('\n')
+            .Select(l => TextSectionLine().Match(l)).Single(m => m.Success);
+        ulong start = Convert.ToUInt64(section.Groups[1].Value, 16), size = Convert.ToUInt64(section.Groups[2].Value, 16);
+        Assert.True(size >= 16, $".text of {elf} has {size} bytes");
+        Assert.True(listed.Count > 0, $"objdump listed no instructions for {elf}");
+        Assert.Equal(start, listed.Keys.Min());
+        var (lastAddress, (lastBits, _)) = listed.MaxBy(i => i.Key);
+        Assert.Equal(start + size, lastAddress + (ulong)lastBits.Length / 2);
+        Assert.True((ulong)listed.Count >= size / 8, $"objdump listed {listed.Count} instructions for {size} bytes of .text");
+    }
+
+    /// <summary>(address, name) of each FUNC symbol, from readelf's symbol table.</summary>
+    private static List<(ulong Address, string Name)> FunctionSymbols(string elf) =>
+        TestGuests.Run(".", "riscv64-unknown-elf-readelf", ["-sW", elf]).Split('\n')
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length >= 8 && f[3] == "FUNC")
+            .Select(f => (Convert.ToUInt64(f[1], 16), f[7])).ToList();
+
+    [GeneratedRegex(@"\]\s+\.text\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s")]
+    private static partial Regex TextSectionLine();
 
     private static Dictionary<ulong, (string Bits, string Text)> Instructions(IEnumerable<string> lines)
     {
