@@ -1,9 +1,13 @@
+using ReplayVm.Core.Isa;
+
 namespace ReplayVm.Debugger.Disassembly;
 
 /// <summary>
 /// Disassembles RV64GC (RV64IMAFD + C + Zicsr + Zifencei + the privileged instructions) into the text
 /// GNU objdump 2.40 prints by default: aliases preferred, "mnemonic\toperands", ABI register names,
 /// absolute hex branch targets. Encodings objdump does not decode print as ".4byte 0x..." / ".2byte 0x...".
+/// Which instruction an encoding is, and its operands, come from Core's instruction table
+/// (<see cref="Rv64gc"/>); this type only knows how objdump writes them (<see cref="ObjdumpSyntax"/>).
 /// </summary>
 public static class RiscvDisassembler
 {
@@ -21,32 +25,9 @@ public static class RiscvDisassembler
     /// </summary>
     public static string Disassemble(uint instruction, ulong pc, Func<ulong, string?>? symbolize = null)
     {
-        if (Length((ushort)instruction) == 2)
-            return CompressedDecoder.Decode(instruction & 0xFFFF, pc, symbolize) ?? Text.Unknown16(instruction);
-        return DecodeWide(new Fields(instruction), pc, symbolize) ?? Text.Unknown32(instruction);
+        if (Length((ushort)instruction) == 2) instruction &= 0xFFFF;
+        var fields = InstructionTable.Lookup(instruction);
+        return ObjdumpSyntax.Format(fields, pc, symbolize)
+            ?? (fields.Length == 2 ? Text.Unknown16(instruction) : Text.Unknown32(instruction));
     }
-
-    /// <summary>Dispatch on the major opcode (spec chapter 34, "RV32/64G Instruction Set Listings").</summary>
-    private static string? DecodeWide(Fields f, ulong pc, Func<ulong, string?>? symbolize) => f.Opcode switch
-    {
-        0x03 => IntegerDecoder.Load(f),
-        0x07 => FloatDecoder.Load(f),
-        0x0F => SystemDecoder.MiscMem(f),
-        0x13 => IntegerDecoder.OpImm(f),
-        0x17 => IntegerDecoder.Auipc(f),
-        0x1B => IntegerDecoder.OpImm32(f),
-        0x23 => IntegerDecoder.Store(f),
-        0x27 => FloatDecoder.Store(f),
-        0x2F => AtomicDecoder.Decode(f),
-        0x33 => IntegerDecoder.Op(f),
-        0x37 => IntegerDecoder.Lui(f),
-        0x3B => IntegerDecoder.Op32(f),
-        0x43 or 0x47 or 0x4B or 0x4F => FloatDecoder.FusedMultiplyAdd(f),
-        0x53 => FloatDecoder.OpFp(f),
-        0x63 => IntegerDecoder.Branch(f, pc, symbolize),
-        0x67 => IntegerDecoder.Jalr(f),
-        0x6F => IntegerDecoder.Jal(f, pc, symbolize),
-        0x73 => SystemDecoder.System(f),
-        _ => null,
-    };
 }

@@ -1,12 +1,11 @@
+using ReplayVm.Core.Isa;
+
 namespace ReplayVm.Core.Hart;
 
 /// <summary>
-/// Which register a decoded instruction writes when it retires, from its opcode alone: integer
-/// results (ALU, loads, JAL/JALR, LUI/AUIPC, Zicsr, A, and the F/D compares, classifies,
-/// conversions to integer and FMV.X.*) go to x[rd], floating-point results to f[rd]; stores,
-/// branches, fences and the system instructions write none (unprivileged spec ch. 2, 5, 7–12;
-/// privileged spec 3.3). A destination of x0 is <see cref="Hart.ZeroSink"/> after decoding, so it
-/// writes nothing.
+/// Which register a decoded instruction writes when it retires, from its opcode alone, as the
+/// instruction table says (<see cref="InstructionSpec.Destination"/>: an rd operand in the x or f
+/// file). A destination of x0 is <see cref="Hart.ZeroSink"/> after decoding, so it writes nothing.
 /// </summary>
 public static class RegisterDestination
 {
@@ -23,32 +22,14 @@ public static class RegisterDestination
     private static RegisterFile[] BuildTable()
     {
         var table = new RegisterFile[256];
-        void Mark(Opcode first, Opcode last, RegisterFile file)
+        foreach (var spec in Rv64gc.Instructions)
         {
-            for (int op = (int)first; op <= (int)last; op++) table[op] = file;
+            if (spec.Op == Opcode.Illegal) continue;
+            ref RegisterFile file = ref table[(int)spec.Op];
+            if (file != RegisterFile.None && file != spec.Destination)
+                throw new InvalidOperationException($"rows for {spec.Op} disagree on the destination register file");
+            file = spec.Destination;
         }
-
-        var x = RegisterFile.Integer;
-        var f = RegisterFile.Float;
-        Mark(Opcode.Lui, Opcode.Jalr, x);
-        Mark(Opcode.Lb, Opcode.Lwu, x);
-        Mark(Opcode.Addi, Opcode.Sraw, x);
-        Mark(Opcode.Csrrw, Opcode.Csrrci, x);
-        Mark(Opcode.Mul, Opcode.Remuw, x);
-        Mark(Opcode.LrW, Opcode.AmomaxuD, x); // SC writes its success code too
-        Mark(Opcode.Flw, Opcode.Fld, f);
-        // The single- and double-precision blocks share one layout (see Opcode).
-        foreach (int offset in (int[])[0, Opcode.FmaddD - Opcode.FmaddS])
-        {
-            Opcode At(Opcode single) => (Opcode)((int)single + offset);
-            Mark(At(Opcode.FmaddS), At(Opcode.FmaxS), f);
-            Mark(At(Opcode.FeqS), At(Opcode.FclassS), x);
-            Mark(At(Opcode.FcvtWS), At(Opcode.FcvtLuS), x);
-            Mark(At(Opcode.FcvtSW), At(Opcode.FcvtSLu), f);
-            Mark(At(Opcode.FmvXW), At(Opcode.FmvXW), x);
-            Mark(At(Opcode.FmvWX), At(Opcode.FmvWX), f);
-        }
-        Mark(Opcode.FcvtSD, Opcode.FcvtDS, f);
         return table;
     }
 }

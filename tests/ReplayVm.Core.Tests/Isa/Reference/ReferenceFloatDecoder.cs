@@ -1,15 +1,19 @@
-namespace ReplayVm.Core.Hart;
+// The hand-written decoders the instruction table replaced, kept verbatim (renamed) as the reference
+// the table-driven decoder is checked against on every encoding class (see DecoderAgreementProperties).
+using ReplayVm.Core.Hart;
+
+namespace ReplayVm.Core.Tests.Isa.Reference;
 
 /// <summary>
 /// Decodes the F and D extensions' encodings (unprivileged spec ch. 11 "F", ch. 12 "D", and
 /// 16.3 for the RVC forms C.FLD, C.FSD, C.FLDSP, C.FSDSP).
 ///
 /// Register numbers of floating-point destinations stay 0..31 (f0 is an ordinary register); only
-/// integer destinations get the x0 remapping of <see cref="Decoder.Dest"/>. <see cref="DecodedInstruction.Rm"/>
+/// integer destinations get the x0 remapping of <see cref="ReferenceDecoder.Dest"/>. <see cref="DecodedInstruction.Rm"/>
 /// carries the rm field for instructions that have one and 0 (RNE, always legal) for the rest; the
 /// reserved static modes 5 and 6 decode as illegal, while 7 (dynamic) is resolved when executed.
 /// </summary>
-public static class FloatDecoder
+internal static class ReferenceFloatDecoder
 {
     /// <summary>How far the double-precision block of <see cref="Opcode"/> sits after the single one.</summary>
     private const int DoubleOffset = Opcode.FmaddD - Opcode.FmaddS;
@@ -22,10 +26,10 @@ public static class FloatDecoder
         {
             case 0x01: // LOAD-FP
                 if (funct3 is not (2 or 3)) break;
-                return Make(funct3 == 2 ? Opcode.Flw : Opcode.Fld, rd, rs1, 0, Decoder.ImmI(raw));
+                return Make(funct3 == 2 ? Opcode.Flw : Opcode.Fld, rd, rs1, 0, ReferenceDecoder.ImmI(raw));
             case 0x09: // STORE-FP
                 if (funct3 is not (2 or 3)) break;
-                return Make(funct3 == 2 ? Opcode.Fsw : Opcode.Fsd, 0, rs1, rs2, Decoder.ImmS(raw));
+                return Make(funct3 == 2 ? Opcode.Fsw : Opcode.Fsd, 0, rs1, rs2, ReferenceDecoder.ImmS(raw));
             case 0x10 or 0x11 or 0x12 or 0x13: // MADD, MSUB, NMSUB, NMADD (R4-type)
             {
                 uint fmt = (raw >> 25) & 3;
@@ -48,7 +52,7 @@ public static class FloatDecoder
         int offset = fmt == 1 ? DoubleOffset : 0;
         bool rmValid = funct3 is not (5 or 6);
         byte rm = (byte)funct3;
-        byte intRd = Decoder.Dest(rd);
+        byte intRd = ReferenceDecoder.Dest(rd);
 
         DecodedInstruction Arith(Opcode single, byte dest, byte roundingMode) => Make((Opcode)((int)single + offset), dest, rs1, rs2, 0, roundingMode);
 

@@ -1,11 +1,15 @@
-namespace ReplayVm.Core.Hart;
+// The hand-written decoders the instruction table replaced, kept verbatim (renamed) as the reference
+// the table-driven decoder is checked against on every encoding class (see DecoderAgreementProperties).
+using ReplayVm.Core.Hart;
+
+namespace ReplayVm.Core.Tests.Isa.Reference;
 
 /// <summary>
 /// Expands a 16-bit RVC parcel into the base operation it stands for (unprivileged spec ch. 16
 /// "C" Standard Extension, tables 16.5–16.7 for RV64). Reserved encodings and those of absent
 /// extensions (C.FLD and friends while F/D are absent) decode as illegal.
 /// </summary>
-public static class CompressedDecoder
+internal static class ReferenceCompressedDecoder
 {
     private static uint Bits(uint v, int hi, int lo) => (v >> lo) & ((1u << (hi - lo + 1)) - 1);
     private static byte Prime(uint v, int lo) => (byte)(8 + ((v >> lo) & 7));
@@ -31,7 +35,7 @@ public static class CompressedDecoder
                         uint imm = Bits(c, 12, 11) << 4 | Bits(c, 10, 7) << 6 | Bits(c, 6, 6) << 2 | Bits(c, 5, 5) << 3;
                         return imm == 0 ? Illegal(c) : Make(Opcode.Addi, c, Prime(c, 2), 2, 0, imm);
                     }
-                    case 1 or 5: return FloatDecoder.DecodeCompressed(parcel); // C.FLD, C.FSD
+                    case 1 or 5: return ReferenceFloatDecoder.DecodeCompressed(parcel); // C.FLD, C.FSD
                     case 2: return Make(Opcode.Lw, c, Prime(c, 2), Prime(c, 7), 0, OffsetW(c));
                     case 3: return Make(Opcode.Ld, c, Prime(c, 2), Prime(c, 7), 0, OffsetD(c));
                     case 6: return Make(Opcode.Sw, c, 0, Prime(c, 7), Prime(c, 2), OffsetW(c));
@@ -43,9 +47,9 @@ public static class CompressedDecoder
                 long imm6 = SignExtend(Bits(c, 12, 12) << 5 | Bits(c, 6, 2), 6);
                 switch (funct3)
                 {
-                    case 0: return Make(Opcode.Addi, c, Decoder.Dest(rdFull), rdFull, 0, imm6); // C.ADDI / C.NOP
+                    case 0: return Make(Opcode.Addi, c, ReferenceDecoder.Dest(rdFull), rdFull, 0, imm6); // C.ADDI / C.NOP
                     case 1: return rdFull == 0 ? Illegal(c) : Make(Opcode.Addiw, c, rdFull, rdFull, 0, imm6);
-                    case 2: return Make(Opcode.Addi, c, Decoder.Dest(rdFull), 0, 0, imm6); // C.LI
+                    case 2: return Make(Opcode.Addi, c, ReferenceDecoder.Dest(rdFull), 0, 0, imm6); // C.LI
                     case 3:
                         if (rdFull == 2)
                         {
@@ -56,7 +60,7 @@ public static class CompressedDecoder
                         else
                         {
                             uint v = Bits(c, 12, 12) << 17 | Bits(c, 6, 2) << 12;
-                            return v == 0 ? Illegal(c) : Make(Opcode.Lui, c, Decoder.Dest(rdFull), 0, 0, SignExtend(v, 18));
+                            return v == 0 ? Illegal(c) : Make(Opcode.Lui, c, ReferenceDecoder.Dest(rdFull), 0, 0, SignExtend(v, 18));
                         }
                     case 4:
                     {
@@ -75,7 +79,7 @@ public static class CompressedDecoder
                         };
                         return op == Opcode.Illegal ? Illegal(c) : Make(op, c, rd, rd, rs2, 0);
                     }
-                    case 5: return Make(Opcode.Jal, c, Hart.ZeroSink, 0, 0, JumpOffset(c)); // C.J
+                    case 5: return Make(Opcode.Jal, c, ReplayVm.Core.Hart.Hart.ZeroSink, 0, 0, JumpOffset(c)); // C.J
                     case 6: return Make(Opcode.Beq, c, 0, Prime(c, 7), 0, BranchOffset(c));
                     default: return Make(Opcode.Bne, c, 0, Prime(c, 7), 0, BranchOffset(c));
                 }
@@ -83,8 +87,8 @@ public static class CompressedDecoder
             case 2:
                 switch (funct3)
                 {
-                    case 0: return Make(Opcode.Slli, c, Decoder.Dest(rdFull), rdFull, 0, Bits(c, 12, 12) << 5 | Bits(c, 6, 2));
-                    case 1 or 5: return FloatDecoder.DecodeCompressed(parcel); // C.FLDSP, C.FSDSP
+                    case 0: return Make(Opcode.Slli, c, ReferenceDecoder.Dest(rdFull), rdFull, 0, Bits(c, 12, 12) << 5 | Bits(c, 6, 2));
+                    case 1 or 5: return ReferenceFloatDecoder.DecodeCompressed(parcel); // C.FLDSP, C.FSDSP
                     case 2: // C.LWSP: uimm[5|4:2|7:6]
                     {
                         if (rdFull == 0) return Illegal(c);
@@ -101,15 +105,15 @@ public static class CompressedDecoder
                         if (Bits(c, 12, 12) == 0)
                         {
                             if (rs2Full == 0)
-                                return rdFull == 0 ? Illegal(c) : Make(Opcode.Jalr, c, Hart.ZeroSink, rdFull, 0, 0); // C.JR
-                            return Make(Opcode.Add, c, Decoder.Dest(rdFull), 0, rs2Full, 0); // C.MV
+                                return rdFull == 0 ? Illegal(c) : Make(Opcode.Jalr, c, ReplayVm.Core.Hart.Hart.ZeroSink, rdFull, 0, 0); // C.JR
+                            return Make(Opcode.Add, c, ReferenceDecoder.Dest(rdFull), 0, rs2Full, 0); // C.MV
                         }
                         if (rs2Full == 0)
                         {
                             if (rdFull == 0) return Make(Opcode.Ebreak, c, 0, 0, 0, 0);
                             return Make(Opcode.Jalr, c, 1, rdFull, 0, 0); // C.JALR
                         }
-                        return Make(Opcode.Add, c, Decoder.Dest(rdFull), rdFull, rs2Full, 0); // C.ADD
+                        return Make(Opcode.Add, c, ReferenceDecoder.Dest(rdFull), rdFull, rs2Full, 0); // C.ADD
                     case 6: // C.SWSP: uimm[5:2|7:6]
                         return Make(Opcode.Sw, c, 0, 2, rs2Full, Bits(c, 12, 9) << 2 | Bits(c, 8, 7) << 6);
                     case 7: // C.SDSP: uimm[5:3|8:6]
