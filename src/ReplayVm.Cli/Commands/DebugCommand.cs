@@ -24,14 +24,30 @@ internal static class DebugCommand
         var machineOptions = new MachineOptions("FILE.rvtrace|GUEST",
             "A trace to debug [default: the bundled traces/demo.rvtrace], or a guest to run and record live (as for 'record').");
         var liveOptions = new LiveRecordingOptions("For a live guest");
+        var second = new Argument<string?>("B.rvtrace")
+        {
+            Description = "A second trace: both open side by side, locked by step, with the divergence keys (d, D, F7).",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("debug",
             "Open a trace in the terminal time-travel debugger: step and continue forwards and backwards (F1 for keys). " +
             "Given a guest instead, record it live in the debugger.");
         liveOptions.AddTo(command);
         machineOptions.AddTo(command);
+        command.Arguments.Add(second);
         command.SetAction(parsed =>
         {
             var settings = machineOptions.Read(parsed);
+            if (parsed.GetValue(second) is { } traceB)
+            {
+                liveOptions.RefuseUnlessLive(parsed, "recording a guest live, not for two traces");
+                if (machineOptions.Given(parsed).FirstOrDefault() is { } given)
+                    throw new UsageException($"{given} describes a guest to run; two traces already hold their machines");
+                string traceA = settings.GuestPath!;
+                if (!IsTrace(traceA) || !IsTrace(traceB))
+                    throw new UsageException($"debugging two runs side by side takes two traces ({(IsTrace(traceA) ? traceB : traceA)} is not one)");
+                return DiffTui.Execute(traceA, traceB);
+            }
             bool live = settings.BiosPath is not null || (settings.GuestPath is { } path && !IsTrace(path));
             if (live) return ExecuteLive(settings, liveOptions.Output(parsed), liveOptions.Deterministic(parsed));
             liveOptions.RefuseUnlessLive(parsed, "recording a guest live, not for a trace");
@@ -67,7 +83,7 @@ internal static class DebugCommand
         return 0;
     }
 
-    private static IEnumerable<string> SourceDirectories(string tracePath)
+    internal static IEnumerable<string> SourceDirectories(string tracePath)
     {
         yield return Directory.GetCurrentDirectory();
         if (Path.GetDirectoryName(Path.GetFullPath(tracePath)) is { } traceDirectory) yield return traceDirectory;

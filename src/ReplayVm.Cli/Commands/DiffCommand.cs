@@ -16,13 +16,16 @@ internal static class DiffCommand
     {
         var first = new Argument<string>("A.rvtrace") { Description = "The first trace." };
         var second = new Argument<string>("B.rvtrace") { Description = "The second trace." };
+        var tui = new Option<bool>("--tui") { Description = "Open both in the terminal debugger side by side instead (as 'replayvm debug A B')." };
         var command = new Command("diff",
             "Replay two traces in lockstep and show the first step where they part: pc, instruction, " +
             "differing registers, CSRs and memory, nearby inputs. Exit: 0 identical, 1 different, 2 bad input.")
         {
-            first, second,
+            first, second, tui,
         };
-        command.SetAction(parsed => Execute(parsed.GetValue(first)!, parsed.GetValue(second)!));
+        command.SetAction(parsed => parsed.GetValue(tui)
+            ? DiffTui.Execute(parsed.GetValue(first)!, parsed.GetValue(second)!)
+            : Execute(parsed.GetValue(first)!, parsed.GetValue(second)!));
         return command;
     }
 

@@ -22,19 +22,57 @@ public sealed class InputLog
     /// A state after <c>n</c> steps depends only on inputs stamped before <c>n</c>: console bytes at
     /// step <c>n</c> are delivered before step <c>n</c> runs, a clock read at <c>n</c> happens during it.
     /// </summary>
-    public static ulong? FirstDifference(InputLog a, InputLog b, ulong limit)
+    public static ulong? FirstDifference(InputLog a, InputLog b, ulong limit) => FirstDifference(a, b, 0, limit);
+
+    /// <summary>
+    /// The first step in [<paramref name="from"/>, <paramref name="limit"/>) at which the two logs'
+    /// events differ, comparing only the events stamped in that stretch; null when they agree there.
+    /// Two machines equal in every hashed respect at <paramref name="from"/> stay equal up to that step.
+    /// </summary>
+    public static ulong? FirstDifference(InputLog a, InputLog b, ulong from, ulong limit)
     {
-        int i = 0;
+        int i = a.FirstAtOrAfter(from), j = b.FirstAtOrAfter(from);
         while (true)
         {
             var x = i < a._events.Length && a._events[i].Step < limit ? a._events[i] : null;
-            var y = i < b._events.Length && b._events[i].Step < limit ? b._events[i] : null;
+            var y = j < b._events.Length && b._events[j].Step < limit ? b._events[j] : null;
             if (x is null && y is null) return null;
             if (x is null) return y!.Step;
             if (y is null) return x.Step;
             if (!x.Equals(y)) return Math.Min(x.Step, y.Step);
             i++;
+            j++;
         }
+    }
+
+    private TraceEvent? EventAt(ulong step) => FirstAtOrAfter(step) is var k && k < _events.Length && _events[k].Step == step ? _events[k] : null;
+
+    /// <summary>The index of the first event stamped at or after <paramref name="step"/> (events are in step order).</summary>
+    private int FirstAtOrAfter(ulong step)
+    {
+        int low = 0, high = _events.Length;
+        while (low < high)
+        {
+            int mid = (low + high) >>> 1;
+            if (_events[mid].Step < step) low = mid + 1; else high = mid;
+        }
+        return low;
+    }
+
+    /// <summary>
+    /// The last step at or before <paramref name="step"/> where the two logs' events differ, with
+    /// each side's event there (null on a side that has none at that step); null when they agree up to it.
+    /// </summary>
+    public static (ulong Step, TraceEvent? A, TraceEvent? B)? LastDifferenceAtOrBefore(InputLog a, InputLog b, ulong step)
+    {
+        (ulong, TraceEvent?, TraceEvent?)? last = null;
+        ulong from = 0;
+        while (FirstDifference(a, b, from, step + 1) is { } at)
+        {
+            last = (at, a.EventAt(at), b.EventAt(at));
+            from = at + 1;
+        }
+        return last;
     }
 
     /// <summary>Up to <paramref name="before"/> events at or before <paramref name="step"/> and <paramref name="after"/> after it.</summary>

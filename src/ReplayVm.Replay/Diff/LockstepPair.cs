@@ -16,9 +16,12 @@ internal sealed class LockstepPair
     private const ulong ParallelThreshold = 1_000_000;
 
     private readonly ulong[] _writtenA, _writtenB, _written;
+    /// <summary>For <see cref="TrackDifferences"/>: the pages whose bytes differ, exact for every page neither side wrote since the last comparison.</summary>
+    private readonly ulong[] _differing;
+    private int _differingCount;
     private HartSnapshot _beforeA = new(), _beforeB = new(), _afterA = new(), _afterB = new();
 
-    public LockstepPair(ReplaySide a, ReplaySide b)
+    public LockstepPair(LockstepSide a, LockstepSide b)
     {
         A = a;
         B = b;
@@ -26,10 +29,11 @@ internal sealed class LockstepPair
         _writtenA = new ulong[words];
         _writtenB = new ulong[words];
         _written = new ulong[words];
+        _differing = new ulong[words];
     }
 
-    public ReplaySide A { get; }
-    public ReplaySide B { get; }
+    public LockstepSide A { get; }
+    public LockstepSide B { get; }
     public ulong Steps => A.Steps;
 
     /// <summary>Runs both to <paramref name="step"/>, on two threads when the distance is long (the machines share nothing).</summary>
@@ -172,6 +176,85 @@ internal sealed class LockstepPair
         // The last halfword of mapped memory can still hold a compressed instruction.
         if (Read(bits[..2])) return BitConverter.ToUInt16(bits);
         return null;
+    }
+
+    // ---- tracking differences both ways (TimelinePair): the states may part and join again ----
+
+    /// <summary>
+    /// Compares both states in full (every page either RAM ever wrote) and keeps the set of
+    /// differing pages as the baseline for <see cref="UpdateDifferences"/>. True when they differ.
+    /// </summary>
+    public bool TrackDifferences()
+    {
+        Array.Clear(_differing);
+        _differingCount = 0;
+        var (ra, rb) = (A.Machine.Ram, B.Machine.Ram);
+        for (ulong page = 0; page < ra.PageCount; page++)
+            if ((ra.EverWritten(page) || rb.EverWritten(page)) && !ra.Page(page).SequenceEqual(rb.Page(page))) SetDiffering((int)page, true);
+        A.MarkCompared();
+        B.MarkCompared();
+        return DiffersNow();
+    }
+
+    /// <summary>
+    /// Re-compares only the pages either side wrote since the last comparison (a page neither wrote
+    /// holds what it held then, so its verdict stands), then the harts. True when the states differ.
+    /// Unlike <see cref="StillEqual"/> it works from different states too: it sees them join again.
+    /// </summary>
+    public bool UpdateDifferences()
+    {
+        CollectWrittenPages();
+        var (ra, rb) = (A.Machine.Ram, B.Machine.Ram);
+        for (int word = 0; word < _written.Length; word++)
+        {
+            ulong bits = _written[word];
+            while (bits != 0)
+            {
+                int page = word * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                SetDiffering(page, !ra.Page((ulong)page).SequenceEqual(rb.Page((ulong)page)));
+            }
+        }
+        A.MarkCompared();
+        B.MarkCompared();
+        return DiffersNow();
+    }
+
+    /// <summary>
+    /// True when some page that differed at the last comparison has been written by neither side
+    /// since: it still differs, and so did the states at every step in between.
+    /// </summary>
+    public bool UntouchedPageStillDiffers()
+    {
+        if (_differingCount == 0) return false;
+        CollectWrittenPages();
+        for (int word = 0; word < _differing.Length; word++)
+            if ((_differing[word] & ~_written[word]) != 0) return true;
+        return false;
+    }
+
+    /// <summary>Number of pages whose bytes differ as of the last comparison.</summary>
+    public int DifferingPages => _differingCount;
+
+    private void SetDiffering(int page, bool differs)
+    {
+        ref ulong word = ref _differing[page >> 6];
+        ulong bit = 1UL << (page & 63);
+        bool was = (word & bit) != 0;
+        if (was == differs) return;
+        word ^= bit;
+        _differingCount += differs ? 1 : -1;
+    }
+
+    /// <summary>Differing pages, else the harts: pc, mode and x registers first (cheap), then everything hashed.</summary>
+    private bool DiffersNow()
+    {
+        if (_differingCount > 0) return true;
+        var (ha, hb) = (A.Machine.Hart, B.Machine.Hart);
+        if (ha.Pc != hb.Pc || ha.Mode != hb.Mode) return true;
+        for (int i = 1; i < 32; i++)
+            if (ha.GetX(i) != hb.GetX(i)) return true;
+        return !CaptureAndCompareHarts();
     }
 
     private bool CaptureAndCompareHarts()

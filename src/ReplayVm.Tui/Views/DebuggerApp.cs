@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Terminal.Gui.App;
+using Terminal.Gui.Views;
 using ReplayVm.Tui.Session;
 
 namespace ReplayVm.Tui.Views;
@@ -9,14 +10,32 @@ public static class DebuggerApp
 {
     public static void Run(DebugSession session, string title)
     {
-        // Disposing the application leaves raw mode and the alternate screen: the using statements do it
-        // on a normal quit and when an exception escapes. A SIGTERM, SIGHUP or SIGQUIT would otherwise
-        // end the process with the terminal still raw, so those ask the main loop to stop instead.
         // Terminal.Gui's main loop runs at most 25 iterations a second by default: 40 ms of waiting
         // between a key and its redraw. A step must feel instant (issue 6: under 50 ms key to screen).
         Application.MaximumIterationsPerSecond = 200;
         using IApplication app = Application.Create().Init();
         using var window = new DebuggerWindow(session, title);
+        RunUntilQuit(app, window, () =>
+        {
+            window.CancelAndWait(TimeSpan.FromSeconds(5));
+            session.Timeline.Dispose();
+        });
+    }
+
+    /// <summary>Two recordings side by side (<see cref="DiffWindow"/>), with the same care for the terminal.</summary>
+    public static void Run(DiffSession session, string title)
+    {
+        Application.MaximumIterationsPerSecond = 200;
+        using IApplication app = Application.Create().Init();
+        using var window = new DiffWindow(session, title);
+        RunUntilQuit(app, window, () => window.CancelAndWait(TimeSpan.FromSeconds(5)));
+    }
+
+    private static void RunUntilQuit(IApplication app, Window window, Action letGo)
+    {
+        // Disposing the application leaves raw mode and the alternate screen: the using statements do it
+        // on a normal quit and when an exception escapes. A SIGTERM, SIGHUP or SIGQUIT would otherwise
+        // end the process with the terminal still raw, so those ask the main loop to stop instead.
         using var terminate = StopOn(PosixSignal.SIGTERM, app);
         using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
@@ -28,8 +47,7 @@ public static class DebuggerApp
             Task.Run(() =>
             {
                 Thread.Sleep(TimeSpan.FromSeconds(1.5));
-                window.CancelAndWait(TimeSpan.FromSeconds(5));
-                session.Timeline.Dispose();
+                letGo();
                 Environment.Exit(128 + 1);
             });
         });
