@@ -126,7 +126,7 @@ public sealed class InspectTarget : IDisposable
     }
 
     /// <summary>True while <paramref name="pid"/> exists and is not a zombie.</summary>
-    internal static bool IsRunning(int pid)
+    public static bool IsRunning(int pid)
     {
         try
         {

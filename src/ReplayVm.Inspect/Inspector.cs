@@ -16,6 +16,8 @@ public static class Inspector
     private const string RecorderType = "ReplayVm.Replay.Recorder";
     private const string ReplayerType = "ReplayVm.Replay.Replayer";
     private const string ThreadType = "System.Threading.Thread";
+    private const string BareBootType = "ReplayVm.Cli.Commands.GuestBoot+Bare";
+    private const string FirmwareBootType = "ReplayVm.Cli.Commands.GuestBoot+Firmware";
 
     /// <summary>The CSRs shown, in this order: trap set-up and state of M and S mode, and paging.</summary>
     private static readonly (string Name, string Field)[] KeyCsrs =
@@ -31,6 +33,8 @@ public static class Inspector
         public readonly List<ClrObject> Machines = [];
         public readonly Dictionary<ulong, (string Role, ClrObject Owner)> Owners = [];
         public readonly Dictionary<int, string> ThreadNames = [];
+        /// <summary>Guest images the CLI read for a machine it built itself (run), for symbols.</summary>
+        public readonly List<ClrObject> BootImages = [];
 
         public HeapScan(ClrHeap heap)
         {
@@ -44,6 +48,8 @@ public static class Inspector
                     case MachineType: Machines.Add(obj); break;
                     case RecorderType: Own(obj, "record"); break;
                     case ReplayerType: Own(obj, "replay"); break;
+                    case BareBootType:
+                    case FirmwareBootType: BootImages.Add(obj); break;
                     case ThreadType:
                         if (obj.Str("_name") is { } threadName) ThreadNames[obj.Get<int>("_managedThreadId")] = threadName;
                         break;
@@ -87,7 +93,7 @@ public static class Inspector
         foreach (var machine in scan.Machines)
         {
             var owner = scan.Owners.GetValueOrDefault(machine.Address);
-            reads.Add(ReadMachine(target, machine, owner.Role, owner.Owner, command, notes) is var read && scan.Machines.Count == 1
+            reads.Add(ReadMachine(target, machine, owner.Role, owner.Owner, command, notes, scan.Machines.Count == 1 ? scan.BootImages : []) is var read && scan.Machines.Count == 1
                 ? read with { Partial = read.Partial with { ExecutingGuestCode = executing } }
                 : read);
         }
@@ -97,7 +103,37 @@ public static class Inspector
             machines, threads, notes);
     }
 
-    private static MachineRead ReadMachine(InspectTarget target, ClrObject machine, string? ownerRole, ClrObject owner, string? command, List<string> notes)
+    /// <summary>
+    /// What a salvage needs from the target: the recorder's log with its header, and its machine's
+    /// state as the dump holds it. Read while the target is attached; nothing is derived here.
+    /// </summary>
+    public static (MachineReport Machine, RecorderLog Log) ReadRecording(InspectTarget target)
+    {
+        try
+        {
+            var scan = new HeapScan(target.Runtime.Heap);
+            var recorders = scan.Owners.Where(o => o.Value.Role == "record").ToList();
+            if (recorders.Count == 0)
+                throw new InspectException(
+                    $"{target.Description} holds no recorder (only record, debug GUEST, gdb --live and primary record): there is no recording to salvage");
+            if (recorders.Count > 1)
+                throw new InspectException($"{target.Description} holds {recorders.Count} recorders; salvage needs exactly one");
+            var (machineAddress, (_, recorder)) = recorders[0];
+            var machine = scan.Machines.First(m => m.Address == machineAddress);
+            var threads = ReadThreads(target.Runtime, scan.ThreadNames);
+            bool executing = threads.Any(t => t.Frames.Any(f => f.StartsWith("ReplayVm.Core.Hart.Hart.", StringComparison.Ordinal)
+                && (f.Contains(".Interpret(", StringComparison.Ordinal) || f.Contains(".RunTranslated(", StringComparison.Ordinal))));
+            var read = ReadMachine(target, machine, "record", recorder, "record", []);
+            return (read.Partial with { ExecutingGuestCode = executing }, RecorderLog.Read(recorder, withHeader: true));
+        }
+        catch (Exception e) when (e is not InspectException)
+        {
+            throw target.Failure(e);
+        }
+    }
+
+    private static MachineRead ReadMachine(InspectTarget target, ClrObject machine, string? ownerRole, ClrObject owner, string? command, List<string> notes,
+        IReadOnlyList<ClrObject>? bootImages = null)
     {
         var hart = machine.Required("Hart");
         ulong pc = hart.Get<ulong>("Pc");
@@ -132,6 +168,12 @@ public static class Inspector
         }
         else if (ownerRole == "replay" && owner.Obj("Trace") is { } trace)
             elf = ElfOf(trace.Required("Header").Required("Setup"));
+        else
+            // A machine the CLI built itself (run): the images it read are still referenced from the command's frame.
+            foreach (var boot in bootImages ?? [])
+                foreach (var field in new[] { "Bytes", "KernelBytes", "BiosBytes" })
+                    if (elf is null && boot.Has(field) && boot.Obj(field) is { } bytes && IsElf(bytes.Values<byte>(4)))
+                        elf = bytes.Values<byte>();
 
         ulong ramBase = hart.Get<ulong>("_ramBase"), ramSize = hart.Get<ulong>("_ramSize");
         ulong ramPointer = hart.Get<ulong>("_ramPointer");
@@ -161,10 +203,12 @@ public static class Inspector
             if (image.Get<byte>("Role") is 1 or 3 or 4 && image.Obj("_bytes") is { } bytes && bytes.AsArray().Length >= 4)
             {
                 byte[] data = bytes.Values<byte>();
-                if (data[0] == 0x7F && data[1] == (byte)'E' && data[2] == (byte)'L' && data[3] == (byte)'F') return data;
+                if (IsElf(data)) return data;
             }
         return null;
     }
+
+    private static bool IsElf(byte[] data) => data.Length >= 4 && data[0] == 0x7F && data[1] == (byte)'E' && data[2] == (byte)'L' && data[3] == (byte)'F';
 
     private static MachineReport Derive(MachineRead read)
     {

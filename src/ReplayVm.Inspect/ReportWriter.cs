@@ -79,6 +79,9 @@ public static class ReportWriter
 
     private static string Visible(string line)
     {
+        // A guest printing without newlines would make one 4 KiB line: its end is what matters.
+        const int width = 160;
+        if (line.Length > width) line = "..." + line[^(width - 3)..];
         var s = new StringBuilder(line.Length);
         foreach (char c in line)
             if (c == '\r') continue;

@@ -17,13 +17,27 @@ internal static class InspectCommand
     {
         var target = new Argument<string>("PID|CORE") { Description = "A running replayvm's process id, or a core dump of one (createdump, DOTNET_DbgEnableMiniDump)." };
         var json = new Option<bool>("--json") { Description = "One JSON object instead of text." };
+        var salvage = new Option<bool>("--salvage")
+        {
+            Description = "Rebuild the recording of a recorder (killed, hung or crashed) from its memory into -o FILE: header, every event it logged " +
+                          "(flushed or not), and an end record whose state hash is checked against the dump; replays with exit status 4, truncated by the host.",
+        };
+        var output = new Option<string?>("--output", "-o") { Description = "With --salvage: the trace to write.", HelpName = "FILE.rvtrace" };
         var command = new Command("inspect",
             "Show the guest state of a live, hung or crashed replayvm (role, step, pc, registers, CSRs, interrupts, console, trace) " +
             "and its threads' stacks, read from the process (suspended briefly) or a dump.")
         {
-            target, json,
+            target, json, salvage, output,
         };
-        command.SetAction(parsed => Execute(parsed.GetValue(target)!, parsed.GetValue(json)));
+        command.SetAction(parsed =>
+        {
+            string? path = parsed.GetValue(output);
+            if (!parsed.GetValue(salvage))
+                return path is null ? Execute(parsed.GetValue(target)!, parsed.GetValue(json)) : throw new UsageException("-o is for --salvage");
+            if (path is null) throw new UsageException("--salvage needs -o FILE.rvtrace, the trace to write");
+            if (parsed.GetValue(json)) throw new UsageException("--salvage prints no report: give --json or --salvage, not both");
+            return ExecuteSalvage(parsed.GetValue(target)!, path);
+        });
         return command;
     }
 
@@ -36,6 +50,7 @@ internal static class InspectCommand
             TimeSpan suspended;
             using (var target = Open(targetText))
             {
+                KillTargetForTests(target);
                 report = Inspector.Inspect(target);
                 suspended = clock.Elapsed;
             }
@@ -48,6 +63,48 @@ internal static class InspectCommand
         {
             throw new UsageException(e.Message);
         }
+    }
+
+    /// <summary>
+    /// Exit 0: the trace has an end record checked against the dump; 4: it was salvaged without one
+    /// (a torn log, or a replay that did not reach the dump's state) and replays as truncated.
+    /// </summary>
+    private static int ExecuteSalvage(string targetText, string outputPath)
+    {
+        if (Directory.Exists(outputPath)) throw new UsageException($"{outputPath}: is a directory");
+        try
+        {
+            MachineReport machine;
+            RecorderLog log;
+            string source;
+            using (var target = Open(targetText))
+            {
+                (machine, log) = Inspector.ReadRecording(target);
+                source = target.IsLive ? $"process {target.ProcessId}" : Path.GetFileName(targetText);
+            }
+            if (log.TracePath is { } own && Path.GetFullPath(own) == Path.GetFullPath(outputPath))
+                throw new UsageException($"{outputPath}: is the recorder's own trace; write the salvaged trace to another file");
+            var result = Salvager.Salvage(machine, log, source, outputPath);
+            foreach (var line in result.Lines) Console.Error.WriteLine($"replayvm: {line}");
+            Console.Error.WriteLine($"replayvm: replay it with: replayvm replay {outputPath}");
+            return result.Complete ? 0 : ExitCodes.Truncated;
+        }
+        catch (InspectException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A test hook: with REPLAYVM_TEST_KILL_TARGET=1 the target is killed (SIGKILL) right after the
+    /// attach, so a test sees what a process that exits in the middle of an inspection gives.
+    /// </summary>
+    private static void KillTargetForTests(InspectTarget target)
+    {
+        if (Environment.GetEnvironmentVariable("REPLAYVM_TEST_KILL_TARGET") != "1" || target.ProcessId is not { } pid) return;
+        using var process = Process.GetProcessById(pid);
+        process.Kill();
+        for (int i = 0; i < 500 && InspectTarget.IsRunning(pid); i++) Thread.Sleep(10);
     }
 
     internal static InspectTarget Open(string text) =>

@@ -106,6 +106,7 @@ internal static class RecordCommand
             StateHashInterval = hashInterval,
             RecorderName = "replayvm " + typeof(RecordCommand).Assembly.GetName().Version?.ToString(3),
             Factory = (s, i, o) => GuestBoot.CreateMachine(() => s.Build(i, o, supply)),
+            Writer = new TraceWriterOptions { FlushInterval = FlushIntervalForTests() ?? new TraceWriterOptions().FlushInterval },
         };
         Action<byte> output = session is null ? console.Output.Write : b =>
         {
@@ -149,6 +150,13 @@ internal static class RecordCommand
         Console.Error.WriteLine($"replayvm: recorded {recorded.Steps} steps, {recorded.Events} events to {tracePath}");
         return status;
     }
+
+    /// <summary>
+    /// A test hook: REPLAYVM_TEST_FLUSH_INTERVAL_MS delays the trace's timed flushes, so tests can
+    /// hold events in the recorder's memory (to salvage them from a dump) without racing the timer.
+    /// </summary>
+    private static TimeSpan? FlushIntervalForTests() =>
+        int.TryParse(Environment.GetEnvironmentVariable("REPLAYVM_TEST_FLUSH_INTERVAL_MS"), out int ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
 
     private static InputScript ReadScript(string path)
     {

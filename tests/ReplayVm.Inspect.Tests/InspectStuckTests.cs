@@ -1,0 +1,87 @@
+using System.Text.Json;
+using ReplayVm.Cli.Tests.Support;
+using ReplayVm.Inspect.Tests.Support;
+
+namespace ReplayVm.Inspect.Tests;
+
+/// <summary>Where a stuck replayvm is stuck: a guest in a tight loop, and a host thread blocked on its output.</summary>
+public sealed class InspectStuckTests
+{
+    [Fact]
+    public void A_guest_spinning_with_interrupts_off_is_found_at_its_loop()
+    {
+        using var guest = GuestProcess.Start(null, "run", StuckGuests.Spin);
+        var report = InspectUntil(guest.Id, r => r.GetProperty("machines")[0].GetProperty("step").GetUInt64() > 1000);
+        var m = report.GetProperty("machines")[0];
+        Assert.Equal("run", m.GetProperty("role").GetString());
+        Assert.Equal("spin", m.GetProperty("symbol").GetString());
+        Assert.Equal("j\t80000004 <spin>", m.GetProperty("instruction").GetString());
+        Assert.Equal("M", m.GetProperty("privilege").GetString());
+        Assert.True(m.GetProperty("executingGuestCode").GetBoolean());
+        Assert.Equal(0UL, m.GetProperty("csrs").EnumerateArray().First(c => c.GetProperty("name").GetString() == "mstatus").GetProperty("value").GetUInt64() & 8);
+
+        var text = CliProcess.Run("inspect", guest.Id.ToString());
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains("pc  0x0000000080000004 <spin>  j 80000004 <spin>", text.StdoutText);
+    }
+
+    [Fact]
+    public void A_host_thread_blocked_writing_the_console_is_named_and_the_machine_does_not_move()
+    {
+        // Nobody reads this replayvm's stdout: once the pipe is full, the thread running the guest blocks in write(2).
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.ArgumentList.Add(CliProcess.CliDll);
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add(StuckGuests.Flood);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        try
+        {
+            var first = InspectUntil(process.Id, Blocked);
+            var second = Inspect(process.Id);
+            ulong step = first.GetProperty("machines")[0].GetProperty("step").GetUInt64();
+            Assert.Equal(step, second.GetProperty("machines")[0].GetProperty("step").GetUInt64());
+            Assert.True(Blocked(second), "no thread is blocked writing the console");
+            Assert.EndsWith("xxxxxxxx", second.GetProperty("machines")[0].GetProperty("consoleTail").GetString());
+        }
+        finally
+        {
+            process.Kill();
+            process.WaitForExit();
+        }
+    }
+
+    /// <summary>The thread running the guest sits in the console's write(2), called from the UART.</summary>
+    private static bool Blocked(JsonElement report) =>
+        report.GetProperty("threads").EnumerateArray().Any(t =>
+        {
+            var frames = t.GetProperty("frames").EnumerateArray().Select(f => f.GetString()!).ToList();
+            int write = frames.FindIndex(f => f.StartsWith("ReplayVm.Cli.Hosting.FileDescriptorStream.Write", StringComparison.Ordinal));
+            int uart = frames.FindIndex(f => f.StartsWith("ReplayVm.Core.Devices.Uart16550.Write", StringComparison.Ordinal));
+            return write >= 0 && uart > write;
+        });
+
+    /// <summary>Inspects every 200 ms until <paramref name="ready"/> holds for the report (a minute at most).</summary>
+    private static JsonElement InspectUntil(int pid, Func<JsonElement, bool> ready)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var report = Inspect(pid);
+            if (report.GetProperty("machines").GetArrayLength() == 1 && ready(report)) return report;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the process never got there: {report}");
+            Thread.Sleep(200);
+        }
+    }
+
+    private static JsonElement Inspect(int pid)
+    {
+        var outcome = CliProcess.Run("inspect", pid.ToString(), "--json");
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        return JsonDocument.Parse(outcome.StdoutText).RootElement.Clone();
+    }
+}

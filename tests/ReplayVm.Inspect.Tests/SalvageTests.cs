@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using ReplayVm.Cli.Tests.Support;
+using ReplayVm.Inspect.Tests.Support;
+using ReplayVm.Replay;
+
+namespace ReplayVm.Inspect.Tests;
+
+/// <summary>
+/// A recorder dumped with createdump mid-session and then killed with SIGKILL, its typed input
+/// never flushed to its trace: <c>inspect CORE --salvage</c> rebuilds a trace that replays the
+/// session's console output byte for byte and exits 4, truncated by the host.
+/// </summary>
+public sealed class SalvageTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("replayvm-salvage-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The runtime's own dump writer, beside libcoreclr.so.</summary>
+    public static string CreateDump
+    {
+        get
+        {
+            string path = Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "createdump");
+            return File.Exists(path) ? path : throw new Xunit.Sdk.XunitException($"{path} is missing: the .NET runtime ships it");
+        }
+    }
+
+    public static void Dump(int pid, string core)
+    {
+        using var p = Process.Start(new ProcessStartInfo(CreateDump, ["-f", core, pid.ToString()]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0 && File.Exists(core), $"createdump failed ({p.ExitCode}): {output}");
+    }
+
+    [Fact]
+    public void A_killed_recorder_is_salvaged_from_its_dump_with_the_input_it_never_flushed()
+    {
+        string trace = Path.Combine(_dir, "demo.rvtrace");
+        string core = Path.Combine(_dir, "recorder.core");
+        string salvaged = Path.Combine(_dir, "salvaged.rvtrace");
+        // Timed flushes held off, so the typed commands exist only in the recorder's memory.
+        var hold = new Dictionary<string, string> { ["REPLAYVM_TEST_FLUSH_INTERVAL_MS"] = "3600000" };
+        byte[] printed;
+        using (var recorder = GuestProcess.Start(hold, "record", "-o", trace, CliProcess.Guest("demo.elf")))
+        {
+            recorder.WaitFor("demo> ");
+            foreach (var command in new[] { "help", "add ada", "list" })
+            {
+                recorder.Type(command + "\n");
+                recorder.WaitFor(command);
+                recorder.WaitFor("demo> ");
+            }
+            Dump(recorder.Id, core);
+            recorder.KillHard();
+            printed = recorder.Output;
+        }
+        Assert.Contains("1. ada", System.Text.Encoding.ASCII.GetString(printed));
+        var onDisk = TraceReader.ReadFile(trace);
+        Assert.DoesNotContain(onDisk.Events, e => e is ConsoleInputEvent);
+
+        var salvage = CliProcess.Run("inspect", core, "--salvage", "-o", salvaged);
+        Assert.True(salvage.ExitCode == 0, salvage.ToString());
+        Assert.Contains("pending (never flushed)", salvage.Stderr);
+        Assert.Contains("checked against the dump at step", salvage.Stderr);
+
+        var replay = CliProcess.Run("replay", salvaged);
+        Assert.True(replay.ExitCode == 4, replay.ToString());
+        Assert.Contains("replay identical", replay.Stderr);
+        Assert.Contains("truncated by the host", replay.Stderr);
+        Assert.Equal(printed, replay.Stdout);
+
+        var info = CliProcess.Run("info", salvaged);
+        Assert.True(info.ExitCode == 0, info.ToString());
+        Assert.Contains("truncated by the host", info.StdoutText);
+    }
+
+    [Fact]
+    public void A_salvage_refuses_to_overwrite_the_recorders_own_trace_and_a_process_that_records_nothing()
+    {
+        string trace = Path.Combine(_dir, "own.rvtrace");
+        using (var recorder = GuestProcess.Start(null, "record", "-o", trace, CliProcess.Guest("demo.elf")))
+        {
+            recorder.WaitFor("demo> ");
+            var own = CliProcess.Run("inspect", recorder.Id.ToString(), "--salvage", "-o", trace);
+            Assert.Equal(2, own.ExitCode);
+            Assert.Contains("is the recorder's own trace", own.Stderr);
+            Assert.Single(own.StderrLines);
+        }
+        using var runner = GuestProcess.Start(null, "run", CliProcess.Guest("demo.elf"));
+        runner.WaitFor("demo> ");
+        var none = CliProcess.Run("inspect", runner.Id.ToString(), "--salvage", "-o", Path.Combine(_dir, "x.rvtrace"));
+        Assert.Equal(2, none.ExitCode);
+        Assert.Contains("holds no recorder", none.Stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "x.rvtrace")));
+    }
+}
