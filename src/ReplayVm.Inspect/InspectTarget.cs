@@ -10,8 +10,13 @@ namespace ReplayVm.Inspect;
 /// </summary>
 public sealed class InspectTarget : IDisposable
 {
-    private InspectTarget(DataTarget target, ClrRuntime runtime, string description, int? processId)
+    private readonly DataTarget? _attachment;
+    private readonly ExitTolerantReader? _reader;
+
+    private InspectTarget(DataTarget target, ClrRuntime runtime, string description, int? processId, DataTarget? attachment, ExitTolerantReader? reader)
     {
+        _attachment = attachment;
+        _reader = reader;
         DataTarget = target;
         Runtime = runtime;
         Description = description;
@@ -37,10 +42,10 @@ public sealed class InspectTarget : IDisposable
         if (pid == Environment.ProcessId) throw new InspectException("replayvm cannot inspect itself; give another process's id");
         if (!Directory.Exists($"/proc/{pid}")) throw new InspectException($"no process {pid}");
         string name = ProcessName(pid);
-        DataTarget target;
+        DataTarget attachment;
         try
         {
-            target = DataTarget.AttachToProcess(pid, suspend: true);
+            attachment = DataTarget.AttachToProcess(pid, suspend: true);
         }
         catch (Exception e) when (e is not InspectException)
         {
@@ -49,7 +54,18 @@ public sealed class InspectTarget : IDisposable
                 $"cannot attach to process {pid} ({name}): {FirstLine(e.Message)}; run replayvm inspect as the same user as the process, or as root " +
                 "(ptrace must be allowed: /proc/sys/kernel/yama/ptrace_scope 0 or 1, CAP_SYS_PTRACE in a container)");
         }
-        return Open(target, $"process {pid} ({name})", pid, dumpPath: null);
+        // The attachment holds the ptrace stop; reads go through a reader that survives the process exiting.
+        var reader = new ExitTolerantReader(attachment.DataReader);
+        var target = new DataTarget(reader, new DataTargetOptions());
+        try
+        {
+            return Open(target, $"process {pid} ({name})", pid, attachment, reader);
+        }
+        catch
+        {
+            attachment.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Opens a core dump of a replayvm process (from createdump or DOTNET_DbgEnableMiniDump).</summary>
@@ -66,10 +82,10 @@ public sealed class InspectTarget : IDisposable
         {
             throw new InspectException($"{path}: not a readable core dump ({FirstLine(e.Message)}); give a dump written by createdump or DOTNET_DbgEnableMiniDump");
         }
-        return Open(target, path, null, path);
+        return Open(target, path, null, null, null);
     }
 
-    private static InspectTarget Open(DataTarget target, string description, int? pid, string? dumpPath)
+    private static InspectTarget Open(DataTarget target, string description, int? pid, DataTarget? attachment, ExitTolerantReader? reader)
     {
         try
         {
@@ -78,19 +94,14 @@ public sealed class InspectTarget : IDisposable
             var clr = target.ClrVersions[0];
             // The data access library must be the target runtime's own build, and we carry only ours.
             // On Linux the runtime's ELF has no version resource: its folder names the version.
-            string theirs = RuntimeVersionOf(clr);
-            string ours = Environment.Version.ToString(3);
-            if (theirs != ours)
-                throw new InspectException(
-                    $"{description} runs .NET {theirs}, this replayvm runs on .NET {ours} and reads only that runtime's processes and dumps; " +
-                    $"inspect it with a replayvm running on .NET {theirs}");
+            CheckRuntimeVersion(description, RuntimeVersionOf(clr), Environment.Version.ToString(3));
             string dac = Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "libmscordaccore.so");
             // ClrMD cannot read the target runtime's version on Linux (it reports 0.0), so it would call every
             // DAC a mismatch: the folder check above is the version check.
             var runtime = File.Exists(dac) ? clr.CreateRuntime(dac, ignoreMismatch: true) : clr.CreateRuntime();
             if (!runtime.EnumerateModules().Any(m => Path.GetFileName(m.Name ?? "") == "ReplayVm.Core.dll"))
                 throw new InspectException($"{description} is a .NET process but not replayvm (ReplayVm.Core is not loaded)");
-            return new InspectTarget(target, runtime, description, pid);
+            return new InspectTarget(target, runtime, description, pid, attachment, reader);
         }
         catch (InspectException)
         {
@@ -100,10 +111,19 @@ public sealed class InspectTarget : IDisposable
         catch (Exception e)
         {
             target.Dispose();
-            if (pid is { } p && !Directory.Exists($"/proc/{p}")) throw new InspectException($"process {p} exited during the inspection");
+            if (pid is { } p && (reader?.TargetLost == true || !IsRunning(p))) throw new InspectException($"process {p} exited during the inspection");
             if (Environment.GetEnvironmentVariable("REPLAYVM_INSPECT_DEBUG") == "1") Console.Error.WriteLine(e);
             throw new InspectException($"{description}: cannot read its .NET runtime: {FirstLine(e.Message)}");
         }
+    }
+
+    /// <summary>Refuses a target whose runtime is another version than the one this replayvm runs on.</summary>
+    public static void CheckRuntimeVersion(string description, string theirs, string ours)
+    {
+        if (theirs != ours)
+            throw new InspectException(
+                $"{description} runs .NET {theirs}, this replayvm runs on .NET {ours} and reads only that runtime's processes and dumps; " +
+                $"inspect it with a replayvm running on .NET {theirs}");
     }
 
     /// <summary>The target runtime's version, from its folder (<c>shared/Microsoft.NETCore.App/10.0.12/libcoreclr.so</c>), else from ClrMD.</summary>
@@ -114,6 +134,13 @@ public sealed class InspectTarget : IDisposable
         return clr.Version.Major > 0 ? clr.Version.ToString() : "(unknown version)";
     }
 
+    /// <summary>Throws when the live target stopped being readable (it exited) while it was read: what was read is not to be trusted.</summary>
+    internal void EnsureStillThere()
+    {
+        if (ProcessId is { } pid && (_reader?.TargetLost == true || !IsRunning(pid)))
+            throw new InspectException($"process {pid} exited during the inspection");
+    }
+
     /// <summary>
     /// What to say when reading the target failed unexpectedly: a live process that is gone exited
     /// during the inspection; anything else is a target this inspector cannot read.
@@ -121,7 +148,7 @@ public sealed class InspectTarget : IDisposable
     internal InspectException Failure(Exception e)
     {
         if (Environment.GetEnvironmentVariable("REPLAYVM_INSPECT_DEBUG") == "1") Console.Error.WriteLine(e);
-        if (ProcessId is { } pid && !IsRunning(pid)) return new InspectException($"process {pid} exited during the inspection");
+        if (ProcessId is { } pid && (_reader?.TargetLost == true || !IsRunning(pid))) return new InspectException($"process {pid} exited during the inspection");
         return new InspectException($"{Description}: cannot read its state: {FirstLine(e.Message)}");
     }
 
@@ -162,5 +189,6 @@ public sealed class InspectTarget : IDisposable
     {
         Runtime.Dispose();
         DataTarget.Dispose();
+        _attachment?.Dispose();
     }
 }

@@ -71,7 +71,9 @@ public static class Inspector
     {
         try
         {
-            return Read(target);
+            var report = Read(target);
+            target.EnsureStillThere();
+            return report;
         }
         catch (Exception e) when (e is not InspectException)
         {
@@ -124,7 +126,9 @@ public static class Inspector
             bool executing = threads.Any(t => t.Frames.Any(f => f.StartsWith("ReplayVm.Core.Hart.Hart.", StringComparison.Ordinal)
                 && (f.Contains(".Interpret(", StringComparison.Ordinal) || f.Contains(".RunTranslated(", StringComparison.Ordinal))));
             var read = ReadMachine(target, machine, "record", recorder, "record", []);
-            return (read.Partial with { ExecutingGuestCode = executing }, RecorderLog.Read(recorder, withHeader: true));
+            var log = RecorderLog.Read(recorder, withHeader: true);
+            target.EnsureStillThere();
+            return (read.Partial with { ExecutingGuestCode = executing }, log);
         }
         catch (Exception e) when (e is not InspectException)
         {

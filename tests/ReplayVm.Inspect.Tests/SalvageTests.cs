@@ -78,6 +78,40 @@ public sealed class SalvageTests : IDisposable
     }
 
     [Fact]
+    public void A_crashing_recorder_dumps_itself_and_prints_the_salvage_command_that_recovers_its_session()
+    {
+        string trace = Path.Combine(_dir, "crash.rvtrace");
+        var environment = new Dictionary<string, string>
+        {
+            ["REPLAYVM_TEST_FLUSH_INTERVAL_MS"] = "3600000",
+            ["REPLAYVM_TEST_CRASH_ON_SIGUSR1"] = "1",
+        };
+        byte[] printed;
+        string stderr;
+        using (var recorder = GuestProcess.Start(environment, "record", "-o", trace, CliProcess.Guest("demo.elf")))
+        {
+            recorder.WaitFor("demo> ");
+            recorder.Type("add grace\n");
+            recorder.WaitFor("demo> ");
+            Process.Start("kill", ["-USR1", recorder.Id.ToString()])!.WaitForExit();
+            Assert.NotEqual(0, recorder.WaitForExit());
+            printed = recorder.Output;
+            stderr = recorder.Stderr;
+        }
+        Assert.Contains("the recorder crashed: InvalidOperationException", stderr);
+        string core = trace + ".core";
+        string command = stderr.Split('\n').Single(l => l.Contains("replayvm inspect ", StringComparison.Ordinal));
+        Assert.EndsWith($"replayvm inspect {core} --salvage -o {Path.Combine(_dir, "crash")}.salvaged.rvtrace", command);
+
+        var salvage = CliProcess.Run("inspect", core, "--salvage", "-o", Path.Combine(_dir, "crash.salvaged.rvtrace"));
+        Assert.True(salvage.ExitCode == 0, salvage.ToString());
+        var replay = CliProcess.Run("replay", Path.Combine(_dir, "crash.salvaged.rvtrace"));
+        Assert.True(replay.ExitCode == 4, replay.ToString());
+        Assert.Equal(printed, replay.Stdout);
+        Assert.Contains("added grace", replay.StdoutText);
+    }
+
+    [Fact]
     public void A_salvage_refuses_to_overwrite_the_recorders_own_trace_and_a_process_that_records_nothing()
     {
         string trace = Path.Combine(_dir, "own.rvtrace");

@@ -56,11 +56,17 @@ internal static class RecordCommand
                           "so the same --input records the same trace.",
         };
 
+        var dumpOnCrash = new Option<bool>("--dump-on-crash")
+        {
+            Description = "If the recorder dies of an unhandled exception, dump its memory beside the trace (FILE.rvtrace.core, with createdump) " +
+                          "and print the 'replayvm inspect --salvage' command that rebuilds the recording from it [default: on].",
+        };
+        var noDumpOnCrash = new Option<bool>("--no-dump-on-crash") { Description = "Write no dump when the recorder crashes." };
         var command = new Command("record",
             "Run a guest like 'run' and record it into a trace that 'replay' reproduces bit for bit. " +
             "In a terminal, Ctrl-A x ends the recording.")
         {
-            output, input, inputScript, hashInterval, deterministic, embedDisks, noEmbedDisks,
+            output, input, inputScript, hashInterval, deterministic, embedDisks, noEmbedDisks, dumpOnCrash, noDumpOnCrash,
         };
         machineOptions.AddTo(command);
         command.SetAction(parsed =>
@@ -69,6 +75,9 @@ internal static class RecordCommand
                 throw new UsageException("give --embed-disks or --no-embed-disks, not both");
             if (parsed.GetValue(input) is not null && parsed.GetValue(inputScript) is not null)
                 throw new UsageException("give --input or --input-script, not both");
+            if (parsed.GetValue(dumpOnCrash) && parsed.GetValue(noDumpOnCrash))
+                throw new UsageException("give --dump-on-crash or --no-dump-on-crash, not both");
+            if (!parsed.GetValue(noDumpOnCrash)) CrashDump.Arm(parsed.GetValue(output)!);
             var embedding = parsed.GetValue(embedDisks) ? DiskEmbedding.Always : parsed.GetValue(noEmbedDisks) ? DiskEmbedding.Never : DiskEmbedding.Auto;
             return Execute(machineOptions.Read(parsed), parsed.GetValue(output)!, parsed.GetValue(input), parsed.GetValue(inputScript),
                 parsed.GetValue(hashInterval) ?? TraceHeader.DefaultStateHashInterval, parsed.GetValue(deterministic), embedding);

@@ -105,6 +105,14 @@ public sealed class GuestProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Waits for the process to end on its own; its exit status.</summary>
+    public int WaitForExit(int timeoutSeconds = 120)
+    {
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds))) throw new TimeoutException("replayvm did not exit");
+        _reader.Wait();
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: nothing is flushed or closed.</summary>
     public void KillHard()
     {
