@@ -97,6 +97,9 @@ public sealed class Replayer
     public ReplayInputPort Input { get; }
     public ulong Steps => Machine.Hart.Steps;
 
+    /// <summary>What the last run of the machine returned (<see cref="ReplayResult.Final"/> of a whole replay).</summary>
+    public RunResult LastRun => _last;
+
     /// <summary>Hash points (and the end record) checked so far.</summary>
     public int HashPointsChecked { get; private set; }
 

@@ -21,25 +21,40 @@ internal static class ReplayCommand
                           "repeat in the trace's disk order. Checked against the recorded SHA-256 and never written.",
             HelpName = "FILE",
         };
+        var jobs = CliOptions.Parsed<int?>(["--jobs", "-j"], "N",
+            "Replay the segments between the snapshots of the trace's index (replayvm index) on N machines at once; " +
+            "the result, output and exit status are those of a serial replay [default: 1].",
+            "job count", "a number from 1 to 256", (string text, out int? value) =>
+            {
+                bool ok = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 256;
+                value = ok ? n : null;
+                return ok;
+            });
         var command = new Command("replay",
             "Replay a trace headless: the guest's console output on stdout, every state hash checked. " +
             "Exit: the recorded status; 3 diverged; 4 truncated trace; 2 bad trace.")
         {
-            file, drive,
+            file, drive, jobs,
         };
-        command.SetAction(parsed => Execute(parsed.GetValue(file)!, parsed.GetValue(drive) ?? []));
+        command.SetAction(parsed => Execute(parsed.GetValue(file)!, parsed.GetValue(drive) ?? [], parsed.GetValue(jobs) ?? 1));
         return command;
     }
 
-    private static int Execute(string path, string[] drivePaths)
+    private static int Execute(string path, string[] drivePaths, int jobs)
     {
         var trace = TraceReader.ReadFile(path);
         using var drives = TraceDrives.ForReplay(drivePaths, trace.Header);
         ReplayResult result;
         using (var output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout)))
         {
-            var replayer = new Replayer(trace, output.Write, disks: drives.For(trace.Header.Setup));
-            result = replayer.Run();
+            var disks = drives.For(trace.Header.Setup);
+            var index = jobs > 1 ? TraceSidecar.Open(path, trace) : null;
+            if (jobs > 1 && index is null)
+                Console.Error.WriteLine($"replayvm: {path} has no usable index: replaying on one machine (run 'replayvm index {path}' for --jobs)");
+            using (index)
+                result = index is not null
+                    ? Replay.TraceIndex.SegmentReplay.Run(trace, index, jobs, output.Write, disks, TraceSidecar.Notice)
+                    : new Replayer(trace, output.Write, disks: disks).Run();
         }
 
         var error = Console.Error;

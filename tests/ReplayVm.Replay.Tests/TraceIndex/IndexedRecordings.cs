@@ -7,10 +7,13 @@ namespace ReplayVm.Replay.Tests.TraceIndex;
 /// <summary>A recording kept as a file, with its sidecar built once per test run.</summary>
 internal sealed class IndexedRecording
 {
-    private IndexedRecording(string tracePath, TraceFile trace, TraceIdentity identity, TraceIndexSummary summary)
+    private IndexedRecording(string tracePath, TraceFile trace, TraceIdentity identity, TraceIndexSummary summary, RoundTrip.Recording recording)
     {
-        (TracePath, Trace, Identity, Summary) = (tracePath, trace, identity, summary);
+        (TracePath, Trace, Identity, Summary, TraceBytes) = (tracePath, trace, identity, summary, recording);
     }
+
+    /// <summary>The recording, to index again with other options.</summary>
+    public RoundTrip.Recording TraceBytes { get; }
 
     public string TracePath { get; }
     public string IndexPath => TraceIndexFormat.SidecarPath(TracePath);
@@ -46,7 +49,7 @@ internal sealed class IndexedRecording
         TraceIndexSummary summary;
         using (var output = File.Create(TraceIndexFormat.SidecarPath(path)))
             summary = TraceIndexBuilder.Build(trace, identity, output, options);
-        return new IndexedRecording(path, trace, identity, summary);
+        return new IndexedRecording(path, trace, identity, summary, recording);
     }
 }
 

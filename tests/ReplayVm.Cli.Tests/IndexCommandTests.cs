@@ -1,0 +1,103 @@
+using ReplayVm.Cli.Tests.Support;
+
+namespace ReplayVm.Cli.Tests;
+
+/// <summary>
+/// <c>replayvm index</c> and <c>replay --jobs</c> as a user runs them: the sidecar is written, kept
+/// while sound, rebuilt with a one-line notice when damaged or foreign, and a parallel replay prints
+/// and exits exactly as a serial one.
+/// </summary>
+public sealed class IndexCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("replayvm-indexcli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Record(string name, string guest, params string[] extra)
+    {
+        string trace = Path.Combine(_dir, name);
+        var recorded = CliProcess.Run(["record", "-o", trace, "--hash-interval", "1000", .. extra, CliProcess.Guest(guest)]);
+        Assert.True(File.Exists(trace), recorded.ToString());
+        return trace;
+    }
+
+    private string Demo() => Record("demo.rvtrace", "demo.elf", "--input", CliProcess.Expected("demo.stdin"));
+
+    [Fact]
+    public void Index_writes_the_sidecar_keeps_it_while_sound_and_rebuilds_a_damaged_one()
+    {
+        string trace = Demo();
+        string sidecar = trace + ".rvindex";
+        var first = CliProcess.Run("index", trace, "--every", "2000");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Matches(@"^replayvm: wrote .*demo\.rvtrace\.rvindex: [1-9]\d* snapshots over \d+ steps, \d+ bytes .* [1-9]\d* state hashes matched$", first.StderrLines[^1]);
+        var bytes = File.ReadAllBytes(sidecar);
+
+        var again = CliProcess.Run("index", trace, "--every", "2000");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("is up to date", again.Stderr);
+        Assert.Equal(bytes, File.ReadAllBytes(sidecar));
+
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(sidecar, bytes);
+        var rebuilt = CliProcess.Run("index", trace, "--every", "2000");
+        Assert.Equal(0, rebuilt.ExitCode);
+        Assert.Single(rebuilt.StderrLines, l => l.Contains("ignored") && l.Contains("rebuilding"));
+        Assert.Contains("up to date", CliProcess.Run("index", trace, "--every", "2000").Stderr);
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+    }
+
+    [Fact]
+    public void Another_traces_sidecar_is_ignored_with_a_notice_and_replaced()
+    {
+        string demo = Demo();
+        string hello = Record("hello.rvtrace", "hello.elf");
+        Assert.Equal(0, CliProcess.Run("index", demo).ExitCode);
+        File.Copy(demo + ".rvindex", hello + ".rvindex");
+        var replay = CliProcess.Run("replay", "--jobs", "2", hello);
+        Assert.Equal(0, replay.ExitCode);
+        Assert.Contains("belongs to another trace", replay.Stderr);
+        var index = CliProcess.Run("index", hello);
+        Assert.Equal(0, index.ExitCode);
+        Assert.Contains("belongs to another trace", index.Stderr);
+        Assert.Contains("wrote", index.StderrLines[^1]);
+    }
+
+    [Theory]
+    [InlineData("demo.elf", 3)]
+    [InlineData("fail.elf", 2)]
+    public void Replay_with_jobs_prints_and_exits_as_a_serial_replay(string guest, int jobs)
+    {
+        string trace = guest == "demo.elf" ? Demo() : Record("fail.rvtrace", guest);
+        Assert.Equal(0, CliProcess.Run("index", trace, "--every", "1000").ExitCode);
+        var serial = CliProcess.Run("replay", trace);
+        var parallel = CliProcess.Run("replay", "--jobs", jobs.ToString(), trace);
+        Assert.Equal(serial.ExitCode, parallel.ExitCode);
+        Assert.Equal(serial.Stdout, parallel.Stdout);
+        Assert.Equal(serial.StderrLines[^1], parallel.StderrLines[^1]);
+    }
+
+    [Fact]
+    public void Replay_with_jobs_but_no_index_says_so_and_replays_on_one_machine()
+    {
+        string trace = Demo();
+        var serial = CliProcess.Run("replay", trace);
+        var parallel = CliProcess.Run("replay", "-j", "2", trace);
+        Assert.Equal(serial.Stdout, parallel.Stdout);
+        Assert.Equal(serial.ExitCode, parallel.ExitCode);
+        Assert.Contains("no usable index", parallel.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--jobs", "0")]
+    [InlineData("--budget", "lots")]
+    [InlineData("--every", "0")]
+    public void Bad_options_are_one_line_and_status_2(string option, string value)
+    {
+        string trace = Demo();
+        var outcome = option == "--jobs" ? CliProcess.Run("replay", option, value, trace) : CliProcess.Run("index", option, value, trace);
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Single(outcome.StderrLines);
+        Assert.Contains(option, outcome.Stderr);
+    }
+}

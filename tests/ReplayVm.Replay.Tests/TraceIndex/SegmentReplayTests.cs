@@ -1,0 +1,115 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using ReplayVm.Core.State;
+using ReplayVm.Replay.TraceIndex;
+
+namespace ReplayVm.Replay.Tests.TraceIndex;
+
+/// <summary>
+/// <c>replay --jobs</c>: segments between index snapshots replayed on several machines give exactly
+/// the serial replay's result and output, wherever the snapshots sit and however many jobs run.
+/// </summary>
+public sealed class SegmentReplayTests
+{
+    private static (ReplayResult Result, byte[] Output) Serial(TraceFile trace)
+    {
+        var output = new List<byte>();
+        var result = new Replayer(trace, output.Add).Run();
+        return (result, [.. output]);
+    }
+
+    private static (ReplayResult Result, byte[] Output, List<string> Notices) Parallel(TraceFile trace, TraceIndexFile index, int jobs)
+    {
+        var output = new List<byte>();
+        var notices = new List<string>();
+        var result = SegmentReplay.Run(trace, index, jobs, output.Add, notice: notices.Add);
+        return (result, [.. output], notices);
+    }
+
+    private static void AssertSame((ReplayResult Result, byte[] Output) serial, (ReplayResult Result, byte[] Output, List<string> Notices) parallel)
+    {
+        Assert.Equal(serial.Result.Outcome, parallel.Result.Outcome);
+        Assert.Equal(serial.Result.Steps, parallel.Result.Steps);
+        Assert.Equal(serial.Result.HashPointsChecked, parallel.Result.HashPointsChecked);
+        Assert.Equal(serial.Result.Final, parallel.Result.Final);
+        Assert.Equal(serial.Result.Divergence, parallel.Result.Divergence);
+        Assert.Equal(serial.Result.RecordedEnd, parallel.Result.RecordedEnd);
+        Assert.Equal(serial.Output, parallel.Output);
+    }
+
+    public static class Placements
+    {
+        /// <summary>Snapshot spacing in hash intervals of the demo recording (250 K steps), a budget factor, and a job count.</summary>
+        public static Arbitrary<(int Every, int BudgetEighths, int Jobs)> Arb() =>
+            (from every in Gen.Choose(1, 12)
+             from budget in Gen.Choose(1, 8)
+             from jobs in Gen.Choose(1, 4)
+             select (every, budget, jobs)).ToArbitrary();
+    }
+
+    [Property(Arbitrary = [typeof(Placements)], MaxTest = 10)]
+    public void Any_snapshot_placement_and_job_count_gives_the_serial_result((int Every, int BudgetEighths, int Jobs) c)
+    {
+        var demo = IndexedRecordings.Demo.Value;
+        long fullSize = demo.IndexBytes.Length;
+        var recording = IndexedRecording.Make($"demo-{c.Every}-{c.BudgetEighths}", demo.TraceBytes, new TraceIndexOptions
+        {
+            Every = (ulong)c.Every * 250_000,
+            Budget = Math.Max(TraceIndexFormat.MinBudget, fullSize * c.BudgetEighths / 8),
+        });
+        using var index = recording.Open();
+        var parallel = Parallel(recording.Trace, index, c.Jobs);
+        AssertSame(Serial(recording.Trace), parallel);
+        Assert.Empty(parallel.Notices);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void The_bench_recording_replays_identically_on_several_machines(int jobs)
+    {
+        var recording = IndexedRecordings.Bench.Value;
+        using var index = recording.Open();
+        var parallel = Parallel(recording.Trace, index, jobs);
+        Assert.Equal(ReplayOutcome.Identical, parallel.Result.Outcome);
+        AssertSame(Serial(recording.Trace), parallel);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void A_divergence_inside_a_segment_is_reported_as_the_serial_replay_reports_it(int jobs)
+    {
+        // The trace with the hash at 5 M steps altered (between snapshots at 4 M and 6 M): the index still opens against it.
+        var recording = IndexedRecordings.Bench.Value;
+        var events = recording.Trace.Events.Select(e => e is StateHashEvent { Step: 5_000_000 } h
+            ? h with { Hash = new StateHash(h.Hash.High ^ 1, h.Hash.Low) } : e).ToList();
+        var tampered = recording.Trace with { Events = events };
+        using var index = TraceIndexFile.Open(recording.IndexPath, tampered, recording.Identity);
+        var serial = Serial(tampered);
+        Assert.Equal(ReplayOutcome.Diverged, serial.Result.Outcome);
+        Assert.Equal(5_000_000UL, serial.Result.Divergence!.Step);
+        AssertSame(serial, Parallel(tampered, index, jobs));
+    }
+
+    [Fact]
+    public void A_wrong_snapshot_is_caught_and_the_replay_falls_back_to_one_machine_without_repeating_output()
+    {
+        var recording = IndexedRecordings.Demo.Value;
+        using var index = recording.OpenChanged(b =>
+        {
+            // The last snapshot's x5 changed, CRCs made valid: only restoring it shows it is wrong.
+            var chunk = SidecarBytes.Chunks(b).Last(c => c.Raw.Length > 0 && c.Raw[0] == 1);
+            var record = SidecarBytes.SnapshotRecord.Parse(chunk.Raw);
+            var hart = record.Hart.ToArray();
+            hart[5 * 8] ^= 0x40;
+            return SidecarBytes.Replace(b, chunk, SidecarBytes.Encode(chunk.BaseStep, (record with { Hart = hart }).Encode()));
+        });
+        var parallel = Parallel(recording.Trace, index, 2);
+        AssertSame(Serial(recording.Trace), parallel);
+        Assert.Single(parallel.Notices);
+        Assert.Contains("ignored", parallel.Notices[0]);
+    }
+}
