@@ -7,7 +7,7 @@ namespace ReplayVm.Cli.Commands;
 /// <summary>
 /// <c>replayvm index FILE.rvtrace [--every N] [--budget SIZE] [--drive FILE]</c>: writes the
 /// trace's sidecar <c>FILE.rvtrace.rvindex</c>, machine snapshots every N steps (page deltas) that
-/// <c>debug</c> and <c>gdb</c> start from instead of step 0. Building it
+/// <c>debug</c>, <c>gdb</c> and <c>replay --jobs</c> start from instead of step 0. Building it
 /// replays the whole trace and checks every state hash. A sidecar that is already there, sound and
 /// built with the same options is kept; one that is damaged or belongs to another trace is
 /// replaced, with a notice. Exit: 0; 3 when the replay diverges (no sidecar is written); 2 bad usage or trace.
@@ -32,7 +32,7 @@ internal static class IndexCommand
             HelpName = "FILE",
         };
         var command = new Command("index",
-            "Write FILE.rvtrace.rvindex: snapshots every N steps so debug and gdb start near any step. " +
+            "Write FILE.rvtrace.rvindex: snapshots every N steps so debug, gdb and replay --jobs start near any step. " +
             "Replays the trace once, checking every state hash. Exit: 0; 3 diverged; 2 bad trace.")
         {
             file, every, budget, force, drive,

@@ -64,7 +64,7 @@ public static class SegmentReplay
     {
         if (jobs < 1) throw new ArgumentOutOfRangeException(nameof(jobs), "at least one job");
         ulong end = trace.End?.Step ?? trace.LastStep;
-        var starts = index.Snapshots.Where(s => s.Step < end).ToList();
+        var starts = SegmentStarts(index.Snapshots.Where(s => s.Step < end).ToList(), jobs * SegmentsPerJob, end);
         var segments = new Segment[starts.Count + 1];
         for (int i = 0; i < segments.Length; i++)
             segments[i] = new Segment { Index = i, Start = i == 0 ? 0 : starts[i - 1].Step, End = i < starts.Count ? starts[i].Step : end };
@@ -129,6 +129,26 @@ public static class SegmentReplay
             foreach (var worker in workers) worker.Join();
         }
         return merged!;
+    }
+
+    /// <summary>
+    /// Segments per job: enough that a job finishing early finds more work, few enough that building
+    /// a machine and composing its first snapshot (tens of milliseconds) stays small beside a segment.
+    /// </summary>
+    private const int SegmentsPerJob = 4;
+
+    /// <summary>At most <paramref name="wanted"/> − 1 snapshots, the ones nearest to equal shares of the steps.</summary>
+    private static List<IndexedSnapshot> SegmentStarts(List<IndexedSnapshot> snapshots, int wanted, ulong end)
+    {
+        if (snapshots.Count < wanted) return snapshots;
+        var starts = new List<IndexedSnapshot>();
+        for (int k = 1; k < wanted; k++)
+        {
+            ulong target = (ulong)((UInt128)end * (ulong)k / (ulong)wanted);
+            var nearest = snapshots.MinBy(s => s.Step > target ? s.Step - target : target - s.Step)!;
+            if (starts.Count == 0 || starts[^1].Step < nearest.Step) starts.Add(nearest);
+        }
+        return starts;
     }
 
     private static void RunSegment(TraceFile trace, TraceIndexFile index, Segment segment, IndexedSnapshot? start, DiskSupply? disks)

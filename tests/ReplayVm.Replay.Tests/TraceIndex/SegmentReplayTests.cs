@@ -100,12 +100,17 @@ public sealed class SegmentReplayTests
         var recording = IndexedRecordings.Demo.Value;
         using var index = recording.OpenChanged(b =>
         {
-            // The last snapshot's x5 changed, CRCs made valid: only restoring it shows it is wrong.
-            var chunk = SidecarBytes.Chunks(b).Last(c => c.Raw.Length > 0 && c.Raw[0] == 1);
-            var record = SidecarBytes.SnapshotRecord.Parse(chunk.Raw);
-            var hart = record.Hart.ToArray();
-            hart[5 * 8] ^= 0x40;
-            return SidecarBytes.Replace(b, chunk, SidecarBytes.Encode(chunk.BaseStep, (record with { Hart = hart }).Encode()));
+            // x5 changed in the snapshots of the second half, CRCs made valid: only restoring one shows it is
+            // wrong, after the segments of the first half have handed on their output.
+            ulong half = recording.Trace.End!.Step / 2;
+            foreach (var chunk in SidecarBytes.Chunks(b).Where(c => c.Raw.Length > 0 && c.Raw[0] == 1 && c.BaseStep > half).Reverse())
+            {
+                var record = SidecarBytes.SnapshotRecord.Parse(chunk.Raw);
+                var hart = record.Hart.ToArray();
+                hart[5 * 8] ^= 0x40;
+                b = SidecarBytes.Replace(b, chunk, SidecarBytes.Encode(chunk.BaseStep, (record with { Hart = hart }).Encode()));
+            }
+            return b;
         });
         var parallel = Parallel(recording.Trace, index, 2);
         AssertSame(Serial(recording.Trace), parallel);

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using ReplayVm.Replay;
+using ReplayVm.Replay.Timeline;
+using ReplayVm.Replay.TraceIndex;
+
+// Seek times of issue 14 on one trace: each sample opens a fresh Timeline (as `replayvm gdb` or
+// `debug` would on a newly opened trace) and times Seek to a far position, with the trace's
+// sidecar (already built by `replayvm index`) and without. Also the time to open the sidecar and
+// a reverse-continue from the far end to a breakpoint at a pc executed near the middle.
+// Prints "key value" lines that tools/bench parses; progress goes to stderr.
+//   replayvm-bench-index-seek TRACE [--runs N] [--runs-without N]
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length < 1)
+{
+    Console.Error.WriteLine("usage: replayvm-bench-index-seek TRACE [--runs N] [--runs-without N]");
+    return 2;
+}
+string path = args[0];
+int runs = 5, runsWithout = 2;
+for (int i = 1; i + 1 < args.Length; i += 2)
+{
+    if (args[i] == "--runs") runs = int.Parse(args[i + 1]);
+    else if (args[i] == "--runs-without") runsWithout = int.Parse(args[i + 1]);
+}
+
+var trace = TraceReader.ReadFile(path);
+var clock = Stopwatch.StartNew();
+var identity = TraceIdentity.OfFile(path);
+double identityMs = clock.Elapsed.TotalMilliseconds;
+clock.Restart();
+using var index = TraceIndexFile.Open(TraceIndexFormat.SidecarPath(path), trace, identity);
+double openMs = clock.Elapsed.TotalMilliseconds;
+ulong end = trace.End?.Step ?? trace.LastStep;
+ulong far = end - 1000, middle = end / 2 + 7919;
+
+var withIndex = new List<double>();
+var backToMiddle = new List<double>();
+for (int r = 0; r < runs; r++)
+{
+    var timeline = new Timeline(trace, new TimelineOptions { Index = index });
+    clock.Restart();
+    timeline.Seek(far);
+    withIndex.Add(clock.Elapsed.TotalMilliseconds);
+    clock.Restart();
+    timeline.Seek(middle);
+    backToMiddle.Add(clock.Elapsed.TotalMilliseconds);
+    if (timeline.Position != middle || timeline.IndexSnapshotsRestored == 0) throw new InvalidOperationException("the index was not used");
+    Console.Error.WriteLine($"with index: far {withIndex[^1]:F1} ms, back to the middle {backToMiddle[^1]:F1} ms");
+}
+
+// Reverse-continue from the far end to the last execution of the pc found at 3/4 of the trace.
+var probe = new Timeline(trace, new TimelineOptions { Index = index });
+probe.Seek(end / 4 * 3);
+ulong pc = probe.Machine.Hart.Pc;
+var reverseWith = new List<double>();
+ulong hitStep = 0;
+for (int r = 0; r < runs; r++)
+{
+    var timeline = new Timeline(trace, new TimelineOptions { Index = index });
+    timeline.Seek(far);
+    clock.Restart();
+    var stop = timeline.ReverseContinue([pc], null);
+    reverseWith.Add(clock.Elapsed.TotalMilliseconds);
+    hitStep = stop.Step;
+}
+
+var without = new List<double>();
+for (int r = 0; r < runsWithout; r++)
+{
+    var timeline = new Timeline(trace);
+    clock.Restart();
+    timeline.Seek(far);
+    without.Add(clock.Elapsed.TotalMilliseconds);
+    Console.Error.WriteLine($"without index: far {without[^1]:F0} ms");
+}
+
+static string Stats(List<double> xs)
+{
+    var s = xs.Order().ToList();
+    return $"{s[0]:F1}/{s[s.Count / 2]:F1}/{s[^1]:F1}";
+}
+
+Console.WriteLine($"steps {end}");
+Console.WriteLine($"snapshots {index.Snapshots.Count}");
+Console.WriteLine($"index_bytes {index.Length}");
+Console.WriteLine($"identity_ms {identityMs:F1}");
+Console.WriteLine($"open_ms {openMs:F1}");
+Console.WriteLine($"seek_far_with_ms {Stats(withIndex)}");
+Console.WriteLine($"seek_back_with_ms {Stats(backToMiddle)}");
+Console.WriteLine($"reverse_continue_with_ms {Stats(reverseWith)}");
+Console.WriteLine($"reverse_continue_distance {far - hitStep}");
+Console.WriteLine($"seek_far_without_ms {Stats(without)}");
+return 0;
