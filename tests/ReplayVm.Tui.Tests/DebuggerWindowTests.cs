@@ -1,5 +1,6 @@
 using Terminal.Gui.Drawing;
 using Terminal.Gui.Input;
+using ReplayVm.Replay;
 using ReplayVm.Tui.Views;
 using Xunit.Abstractions;
 using Registers = ReplayVm.Debugger.Disassembly.Registers;
@@ -20,13 +21,18 @@ public class DebuggerWindowTests(ITestOutputHelper output)
     public void Registers_changed_by_a_step_are_drawn_in_the_highlight_colour()
     {
         using var ui = new HeadlessDebugger(Recordings.DemoSession());
-        ui.Keys(Key.S, Key.S); // auipc t0; addi a2,t0,40: a2 changes on the second step
-        var s = ui.Session;
-        int changed = Enumerable.Range(1, 31).First(s.Changed);
-        int unchanged = Enumerable.Range(1, 31).First(r => !s.Changed(r));
+        var hart = ui.Session.Hart;
+        ui.Key(Key.S); // QEMU's reset vector: auipc t0,0 at 0x1000, then addi a2,t0,40
+        ulong[] before = Enumerable.Range(0, 32).Select(r => hart.GetX(r)).ToArray();
+        ui.Key(Key.S);
+        // Which registers the step changed, from the register file before and after (not the session's notion of it).
+        var changedSet = Enumerable.Range(1, 31).Where(r => hart.GetX(r) != before[r]).ToList();
+        Assert.Equal([12], changedSet); // a2 only, as the reset vector's second instruction says
+        int changed = changedSet[0];
+        int unchanged = Enumerable.Range(1, 31).First(r => !changedSet.Contains(r));
 
-        var (changedColumn, changedRow) = ui.Find($"{Registers.X(changed),-4} {s.Hart.GetX(changed):x16}");
-        var (plainColumn, plainRow) = ui.Find($"{Registers.X(unchanged),-4} {s.Hart.GetX(unchanged):x16}");
+        var (changedColumn, changedRow) = ui.Find($"{Registers.X(changed),-4} {hart.GetX(changed):x16}");
+        var (plainColumn, plainRow) = ui.Find($"{Registers.X(unchanged),-4} {hart.GetX(unchanged):x16}");
         var highlighted = ui.AttributeAt(changedColumn + 5, changedRow);
         var plain = ui.AttributeAt(plainColumn + 5, plainRow);
         output.WriteLine($"{Registers.X(changed)}: {highlighted}; {Registers.X(unchanged)}: {plain}");
@@ -35,11 +41,22 @@ public class DebuggerWindowTests(ITestOutputHelper output)
         Assert.Equal('*', ui.Line(changedRow)[changedColumn + 5 + 16]);
         // The register's name is not part of the highlight, only its value.
         Assert.Equal(plain, ui.AttributeAt(changedColumn, changedRow));
+        // Every other register the pane shows is drawn plain.
+        int shown = 0;
+        for (int r = 1; r < 32; r++)
+        {
+            string text = $"{Registers.X(r),-4} {hart.GetX(r):x16}";
+            if (r == changed || !ui.Screen.Contains(text)) continue;
+            shown++;
+            var (column, row) = ui.Find(text);
+            Assert.True(plain == ui.AttributeAt(column + 5, row), $"{Registers.X(r)} is highlighted but did not change");
+        }
+        Assert.True(shown >= 10, $"only {shown} registers on screen");
 
         // One more step that leaves that register alone: it goes back to the plain colour.
-        ulong value = s.Hart.GetX(changed);
+        ulong value = hart.GetX(changed);
         ui.Key(Key.S);
-        Assert.Equal(value, s.Hart.GetX(changed));
+        Assert.Equal(value, hart.GetX(changed));
         (changedColumn, changedRow) = ui.Find($"{Registers.X(changed),-4} {value:x16}");
         Assert.Equal(plain, ui.AttributeAt(changedColumn + 5, changedRow));
     }
@@ -68,16 +85,16 @@ public class DebuggerWindowTests(ITestOutputHelper output)
     [Fact]
     public void The_console_pane_rewinds_with_a_reverse_step()
     {
-        // The first step at which the guest has echoed "add alice", found with a second session.
-        var probe = Recordings.DemoSession();
-        ulong low = 0, high = probe.End;
+        // The first step at which the guest has echoed "add alice", found by plain replays (no timeline, no session).
+        var trace = Recordings.DemoTrace;
+        ulong low = 0, high = trace.End!.Step;
         while (low < high)
         {
             ulong mid = low + (high - low) / 2;
-            probe.Goto(mid);
-            if (probe.ConsoleText.Contains("add alice", StringComparison.Ordinal)) high = mid; else low = mid + 1;
+            if (GuestTools.ConsoleAt(trace, mid).Contains("add alice", StringComparison.Ordinal)) high = mid; else low = mid + 1;
         }
         ulong echoed = low;
+        Assert.Contains("add alic", GuestTools.ConsoleAt(trace, echoed - 1));
 
         using var ui = new HeadlessDebugger(Recordings.DemoSession());
         ui.Command($"goto {echoed}");
@@ -99,12 +116,11 @@ public class DebuggerWindowTests(ITestOutputHelper output)
     [Fact]
     public void After_reverse_continue_the_timeline_marker_sits_at_the_breakpoint_hit()
     {
-        // Where the last call of copy_name is, found with a second session.
-        var probe = Recordings.DemoSession();
-        probe.Execute("b copy_name");
-        probe.Goto(probe.End);
-        probe.ReverseContinue();
-        ulong lastHit = probe.Position;
+        // Where the last call of copy_name is: nm's address, found by a plain single-stepped replay.
+        var trace = Recordings.DemoTrace;
+        var visits = GuestTools.VisitsBySingleStepping(trace, GuestTools.Symbol("copy_name"), trace.End!.Step);
+        Assert.True(visits.Count >= 2, $"copy_name ran {visits.Count} times in the demo session");
+        ulong lastHit = visits[^1];
 
         using var ui = new HeadlessDebugger(Recordings.DemoSession());
         ui.Command("b copy_name");
@@ -152,6 +168,8 @@ public class DebuggerWindowTests(ITestOutputHelper output)
         ui.Click(barLeft + 1 + cell, barRow);
         ulong expected = TimelineView.StepForCell(cell, ui.Window.TimelinePane.BarWidth, ui.Session.End);
         Assert.Equal(expected, ui.Session.Position);
+        // The step is one whose cell, by the bar's scale (step * (width - 1) / end), is the clicked one.
+        Assert.Equal((ulong)cell, ui.Session.Position * (ulong)(ui.Window.TimelinePane.BarWidth - 1) / ui.Session.End);
         Assert.Equal(barLeft + 1 + cell, MarkerColumn(ui));
     }
 
@@ -159,7 +177,10 @@ public class DebuggerWindowTests(ITestOutputHelper output)
     public void Brackets_jump_between_input_events_and_home_end_go_to_the_ends()
     {
         using var ui = new HeadlessDebugger(Recordings.DemoSession());
-        var inputs = ui.Session.Timeline.InputEventSteps;
+        // The steps of the recording's input events, from the trace itself.
+        var inputs = Recordings.DemoTrace.Events.Where(e => e is ConsoleInputEvent or WallClockEvent or EntropyEvent)
+            .Select(e => e.Step).Distinct().Order().ToList();
+        Assert.True(inputs.Count >= 2 && inputs[0] > 0);
         ui.Key(new Key(']'));
         Assert.Equal(inputs[0], ui.Session.Position);
         ui.Key(new Key(']'));

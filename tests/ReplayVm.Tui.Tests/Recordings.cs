@@ -20,6 +20,9 @@ internal static class Recordings
         }
     }
 
+    /// <summary>The demo recording itself, for references computed without the debugger.</summary>
+    public static TraceFile DemoTrace => Demo.Value;
+
     private static readonly Lazy<TraceFile> Demo = new(() =>
     {
         string guest = Path.Combine(RepoRoot, "tools", "guests", "elf", "demo.elf");
