@@ -215,4 +215,42 @@ public class HostileTraceInputTests
             File.Delete(guest);
         }
     }
+
+    /// <summary>
+    /// A trace whose header declares RAM the machine cannot have: <c>replay</c>, <c>gdb</c> and
+    /// <c>debug</c> refuse it with one line naming the size (never .NET's "(Parameter 'size')").
+    /// </summary>
+    [Theory]
+    [InlineData((16UL << 20) + 1, "impossible RAM size of 16777217 bytes")]
+    [InlineData(1UL << 40, "it needs 1 TiB of memory (RAM 1 TiB")]
+    public void A_header_RAM_size_the_machine_cannot_have_is_one_line(ulong ramSize, string expected)
+    {
+        string trace = Temp($"ram-{ramSize}.rvtrace");
+        var setup = ReplayVm.Replay.MachineSetup.ForElf(new ReplayVm.Core.MachineConfig { RamSize = ramSize }, "hello.elf", File.ReadAllBytes(CliProcess.Guest("hello.elf")));
+        using (var writer = ReplayVm.Replay.TraceWriter.Create(trace, new ReplayVm.Replay.TraceHeader(setup, 1000, "test"),
+                   new ReplayVm.Replay.TraceWriterOptions { FlushInterval = TimeSpan.Zero }))
+        {
+            writer.Append(new ReplayVm.Replay.StateHashEvent(0, new(1, 2)));
+            writer.Append(new ReplayVm.Replay.EndEvent(0, ReplayVm.Core.StopReason.InstructionLimit, 0, new(1, 2), null));
+        }
+        try
+        {
+            // info reads the header only: it describes a machine it need not build, or refuses an impossible one.
+            var info = CliProcess.Run("info", trace);
+            Assert.True(info.ExitCode == 0 || (info.ExitCode == 2 && info.Stderr.Contains(expected)), info.ToString());
+            foreach (var arguments in new[] { new[] { "replay", trace }, ["gdb", trace, "--port", "0"], ["debug", trace] })
+            {
+                var outcome = CliProcess.Run(arguments, stdin: [], timeoutSeconds: 60);
+                Assert.True(outcome.ExitCode == 2, $"{string.Join(' ', arguments)}: {outcome}");
+                Assert.Single(outcome.StderrLines);
+                Assert.Contains(expected, outcome.Stderr);
+                Assert.DoesNotContain("Parameter", outcome.Stderr);
+                Assert.DoesNotContain("   at ", outcome.Stderr);
+            }
+        }
+        finally
+        {
+            File.Delete(trace);
+        }
+    }
 }
