@@ -221,24 +221,75 @@ public class HostileTraceTests
         public void Flush() { }
     }
 
+    /// <summary>
+    /// A trace of 2 GiB and more is read a piece at a time: its header, a skip over its disk data to
+    /// the chunks beyond 2 GiB, and the disk's blocks by positional reads, each checked against its
+    /// CRC. The file is made sparse so the test writes a few hundred KiB, not 2 GiB (writing that
+    /// through the writer costs an LZ4 attempt per block, ten seconds of CPU): the writer writes the
+    /// header of a disk this size (all zero blocks, so nothing is stored) and the chunks; the table is
+    /// then rewritten to say every block is stored raw, and only the blocks the test reads are
+    /// written, the rest left as a hole that reads as zeros and fails its CRC if ever read.
+    /// </summary>
     [Fact]
     public void A_trace_over_2_GiB_is_read_in_pieces()
     {
         const long diskSize = (2L << 30) + (64L << 20) + 8;
+        const int block = TraceFormat.DiskBlockSize;
+        long blocks = (diskSize + block - 1) / block;
         string dir = Directory.CreateTempSubdirectory("replayvm-big-trace-").FullName;
         string path = Path.Combine(dir, "big.rvtrace");
         try
         {
             // The disk's SHA-256 is not what a replay would check here (nothing replays); the reader must not need it.
-            var disk = new GuestDisk("noise.img", diskSize, new byte[32], new NoiseStorage(diskSize));
             var events = new List<TraceEvent>
             {
                 new StateHashEvent(0, new(1, 2)),
                 new ConsoleInputEvent(10, "after the disk"u8.ToArray()),
                 new EndEvent(20, StopReason.GuestExit, 7, new(3, 4), "done"),
             };
-            using (var writer = TraceWriter.Create(path, Header(TestGuests.Echo with { Disks = [disk] }), new TraceWriterOptions { FlushInterval = TimeSpan.Zero }))
-                foreach (var e in events) writer.Append(e);
+            var zeros = new GuestDisk("noise.img", diskSize, new byte[32], new ZeroStorage(diskSize));
+            byte[] small = TraceBuilder.Write(Header(TestGuests.Echo with { Disks = [zeros] }), events);
+            int bodyLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(small.AsSpan(12));
+            int dataStart = TraceFormat.FilePreambleSize + bodyLength;
+            // The writer's own trace of a 2 GiB disk of zeros: every block-table entry (the body's last
+            // field, 8 bytes each) says "all zero", and the chunks follow the header directly.
+            var body = small.AsSpan(TraceFormat.FilePreambleSize, bodyLength).ToArray();
+            var table = body.AsSpan(bodyLength - (int)blocks * 8);
+            Assert.True(table.IndexOfAnyExcept((byte)0) < 0, "the table of a disk of zeros is not all zero");
+            Assert.True(TraceReader.Read(small).Header.Setup.Disks.Single().Size == diskSize);
+
+            // Blocks stored raw: the first, those the reads below touch, and the last two (the last is 8 bytes).
+            var noise = new NoiseStorage(diskSize);
+            var written = new SortedSet<long> { 0, ((2L << 30) + 4096) / block, blocks - 2, blocks - 1 };
+            var content = new byte[block];
+            for (long i = 0; i < blocks; i++)
+            {
+                int length = (int)Math.Min(block, diskSize - i * block);
+                uint crc = 0;
+                if (written.Contains(i))
+                {
+                    noise.Read(i * block, content.AsSpan(0, length));
+                    crc = Crc32C.Compute(content.AsSpan(0, length));
+                }
+                BinaryPrimitives.WriteUInt32LittleEndian(table[(int)(i * 8)..], (uint)length);
+                BinaryPrimitives.WriteUInt32LittleEndian(table[(int)(i * 8 + 4)..], crc);
+            }
+            var preamble = small.AsSpan(0, TraceFormat.FilePreambleSize).ToArray();
+            BinaryPrimitives.WriteUInt32LittleEndian(preamble.AsSpan(16), Crc32C.Compute([.. preamble.AsSpan(8, 8), .. body]));
+            using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+            {
+                file.Write(preamble);
+                file.Write(body);
+                foreach (long i in written)
+                {
+                    int length = (int)Math.Min(block, diskSize - i * block);
+                    noise.Read(i * block, content.AsSpan(0, length));
+                    file.Position = dataStart + i * block;
+                    file.Write(content, 0, length);
+                }
+                file.Position = dataStart + diskSize;
+                file.Write(small.AsSpan(dataStart)); // the chunks
+            }
             long fileLength = new FileInfo(path).Length;
             Assert.True(fileLength > int.MaxValue, $"the trace has only {fileLength} bytes");
 
@@ -256,10 +307,12 @@ public class HostileTraceTests
             var actual = new byte[4096];
             foreach (long offset in new[] { 0L, (2L << 30) + 4096, diskSize - 4096 })
             {
-                new NoiseStorage(diskSize).Read(offset, expected);
+                noise.Read(offset, expected);
                 read.Content!.Read(offset, actual);
                 Assert.Equal(expected, actual);
             }
+            // A block in the hole is checked as it is read: its zeros fail the CRC the table gives.
+            Assert.Contains("fails its CRC32C", Assert.Throws<TraceFormatException>(() => read.Content!.Read(1L << 30, actual)).Message);
         }
         finally
         {
