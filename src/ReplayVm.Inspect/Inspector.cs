@@ -16,6 +16,7 @@ public static class Inspector
     private const string RecorderType = "ReplayVm.Replay.Recorder";
     private const string ReplayerType = "ReplayVm.Replay.Replayer";
     private const string ThreadType = "System.Threading.Thread";
+    private const string TraceWriterType = "ReplayVm.Replay.TraceWriter";
     private const string BareBootType = "ReplayVm.Cli.Commands.GuestBoot+Bare";
     private const string FirmwareBootType = "ReplayVm.Cli.Commands.GuestBoot+Firmware";
 
@@ -35,6 +36,8 @@ public static class Inspector
         public readonly Dictionary<int, string> ThreadNames = [];
         /// <summary>Guest images the CLI read for a machine it built itself (run), for symbols.</summary>
         public readonly List<ClrObject> BootImages = [];
+        /// <summary>Trace writers: a Recorder's, and those of live debugging (debug GUEST, gdb --live) and replicas, which write without one.</summary>
+        public readonly List<ClrObject> TraceWriters = [];
 
         public HeapScan(ClrHeap heap)
         {
@@ -48,6 +51,7 @@ public static class Inspector
                     case MachineType: Machines.Add(obj); break;
                     case RecorderType: Own(obj, "record"); break;
                     case ReplayerType: Own(obj, "replay"); break;
+                    case TraceWriterType: TraceWriters.Add(obj); break;
                     case BareBootType:
                     case FirmwareBootType: BootImages.Add(obj); break;
                     case ThreadType:
@@ -92,10 +96,15 @@ public static class Inspector
             && (f.Contains(".Interpret(", StringComparison.Ordinal) || f.Contains(".RunTranslated(", StringComparison.Ordinal) || f.Contains(".RunSlice(", StringComparison.Ordinal))));
         var notes = new List<string>();
         var reads = new List<MachineRead>();
+        // Live debugging and replicas write a trace without a Recorder: it belongs to the machine furthest ahead.
+        var openWriters = scan.TraceWriters.Where(w => !w.Get<bool>("_disposed")).ToList();
+        ClrObject? liveWriter = !scan.Owners.Values.Any(o => o.Role == "record") && openWriters.Count == 1 ? openWriters[0] : null;
+        ulong? liveMachine = liveWriter is null ? null : scan.Machines.MaxBy(m => m.Required("Hart").Get<ulong>("Steps")).Address;
         foreach (var machine in scan.Machines)
         {
             var owner = scan.Owners.GetValueOrDefault(machine.Address);
-            reads.Add(ReadMachine(target, machine, owner.Role, owner.Owner, command, notes, scan.Machines.Count == 1 ? scan.BootImages : []) is var read && scan.Machines.Count == 1
+            reads.Add(ReadMachine(target, machine, owner.Role, owner.Owner, command, notes, scan.Machines.Count == 1 ? scan.BootImages : [],
+                    machine.Address == liveMachine ? liveWriter : null) is var read && scan.Machines.Count == 1
                 ? read with { Partial = read.Partial with { ExecutingGuestCode = executing } }
                 : read);
         }
@@ -115,18 +124,31 @@ public static class Inspector
         {
             var scan = new HeapScan(target.Runtime.Heap);
             var recorders = scan.Owners.Where(o => o.Value.Role == "record").ToList();
-            if (recorders.Count == 0)
-                throw new InspectException(
-                    $"{target.Description} holds no recorder (only record, debug GUEST, gdb --live and primary record): there is no recording to salvage");
             if (recorders.Count > 1)
                 throw new InspectException($"{target.Description} holds {recorders.Count} recorders; salvage needs exactly one");
-            var (machineAddress, (_, recorder)) = recorders[0];
-            var machine = scan.Machines.First(m => m.Address == machineAddress);
+            ClrObject machine, writer;
+            if (recorders.Count == 1)
+            {
+                machine = scan.Machines.First(m => m.Address == recorders[0].Key);
+                writer = recorders[0].Value.Owner.Required("_writer");
+            }
+            else
+            {
+                // Live debugging and replicas write their trace without a Recorder; the machine that
+                // writes it is the one furthest ahead (the others are the timeline's replays).
+                var open = scan.TraceWriters.Where(w => !w.Get<bool>("_disposed")).ToList();
+                if (open.Count != 1 || scan.Machines.Count == 0)
+                    throw new InspectException(open.Count == 0
+                        ? $"{target.Description} holds no recorder (only record, debug GUEST, gdb --live and primary record): there is no recording to salvage"
+                        : $"{target.Description} writes {open.Count} traces; salvage needs exactly one");
+                writer = open[0];
+                machine = scan.Machines.MaxBy(m => m.Required("Hart").Get<ulong>("Steps"));
+            }
             var threads = ReadThreads(target.Runtime, scan.ThreadNames);
             bool executing = threads.Any(t => t.Frames.Any(f => f.StartsWith("ReplayVm.Core.Hart.Hart.", StringComparison.Ordinal)
                 && (f.Contains(".Interpret(", StringComparison.Ordinal) || f.Contains(".RunTranslated(", StringComparison.Ordinal))));
-            var read = ReadMachine(target, machine, "record", recorder, "record", []);
-            var log = RecorderLog.Read(recorder, withHeader: true);
+            var read = ReadMachine(target, machine, null, default, "record", [], scan.BootImages, writer);
+            var log = RecorderLog.Read(writer, withHeader: true);
             target.EnsureStillThere();
             return (read.Partial with { ExecutingGuestCode = executing }, log);
         }
@@ -137,7 +159,7 @@ public static class Inspector
     }
 
     private static MachineRead ReadMachine(InspectTarget target, ClrObject machine, string? ownerRole, ClrObject owner, string? command, List<string> notes,
-        IReadOnlyList<ClrObject>? bootImages = null)
+        IReadOnlyList<ClrObject>? bootImages = null, ClrObject? liveWriter = null)
     {
         var hart = machine.Required("Hart");
         ulong pc = hart.Get<ulong>("Pc");
@@ -161,10 +183,10 @@ public static class Inspector
 
         RecordingReport? recording = null;
         byte[]? elf = null;
-        if (ownerRole == "record")
+        ClrObject? recordingWriter = ownerRole == "record" ? owner.Required("_writer") : liveWriter;
+        if (recordingWriter is { } writer)
         {
-            var log = RecorderLog.Read(owner, withHeader: false);
-            var writer = owner.Required("_writer");
+            var log = RecorderLog.Read(writer, withHeader: false);
             recording = new RecordingReport(log.TracePath, log.EventsLogged, log.EventsWritten, log.EventsPending, log.ChunksWritten,
                 log.Events.Count > 0 ? log.Events[^1].Step : 0, writer.Required("Header").Get<ulong>("StateHashInterval"));
             if (log.Torn is not null) notes.Add($"the recorder's log is torn: {log.Torn}");

@@ -32,10 +32,9 @@ public sealed class RecorderLog
     /// <summary>True when the recorder had already written its end record.</summary>
     public required bool Ended { get; init; }
 
-    /// <summary>Reads the writer of <paramref name="recorder"/> (a <c>ReplayVm.Replay.Recorder</c>).</summary>
-    internal static RecorderLog Read(ClrObject recorder, bool withHeader)
+    /// <summary>Reads a <c>ReplayVm.Replay.TraceWriter</c> (a Recorder's, a live debugger's or a replica's).</summary>
+    internal static RecorderLog Read(ClrObject writer, bool withHeader)
     {
-        var writer = recorder.Required("_writer");
         long logged = writer.Get<long>("EventCount");
         var events = new List<TraceEvent>();
         string? torn = null;

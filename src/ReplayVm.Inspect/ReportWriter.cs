@@ -41,7 +41,7 @@ public static class ReportWriter
                 .Append(m.WaitingForInterrupt ? ", in wfi" : "")
                 .Append(m.ExecutingGuestCode ? ", executing guest code (registers may include the instruction at pc)" : "").Append('\n');
             s.Append(inv, $"  pc  0x{m.Pc:x16}").Append(m.Symbol is { } sym ? $" <{sym}>" : "")
-                .Append(m.Instruction is { } ins ? $"  {ins.Replace('\t', ' ')}" : "  (instruction not readable)").Append('\n');
+                .Append(m.Instruction is { } ins ? $"  {ins.Replace('\t', ' ')}" : "  (instruction not shown: pc outside RAM, unmapped, or not in the dump)").Append('\n');
             for (int r = 1; r < 32; r += 4)
             {
                 s.Append(' ');

@@ -92,7 +92,8 @@ public static class Salvager
         }
         // A replay delivers no input at its end record's step (nor did the recorder: it stops before
         // polling), so input logged at the last step reached is consumed one step later.
-        ulong endStep = events.Count > 0 && events[^1].Step == reached ? reached + 1 : reached;
+        bool inputAtEnd = events.Any(e => e.Step == reached && e is ConsoleInputEvent or WallClockEvent or EntropyEvent);
+        ulong endStep = inputAtEnd ? reached + 1 : reached;
         if (endStep != reached && replayer.RunTo(endStep) is { } late)
         {
             lines.Add($"the input logged at the dump's step does not replay ({late}); no end record written");
