@@ -61,6 +61,16 @@ public sealed class SalvageTests : IDisposable
         var onDisk = TraceReader.ReadFile(trace);
         Assert.DoesNotContain(onDisk.Events, e => e is ConsoleInputEvent);
 
+        // The dump, inspected: the typed commands are logged events the trace never got.
+        var inspected = CliProcess.Run("inspect", core, "--json");
+        Assert.True(inspected.ExitCode == 0, inspected.ToString());
+        var machine = System.Text.Json.JsonDocument.Parse(inspected.StdoutText).RootElement.GetProperty("machines")[0];
+        Assert.Equal("record", machine.GetProperty("role").GetString());
+        Assert.EndsWith("demo> ", machine.GetProperty("consoleTail").GetString());
+        var recording = machine.GetProperty("recording");
+        Assert.Equal(0, recording.GetProperty("eventsWritten").GetInt64());
+        Assert.True(recording.GetProperty("eventsNotFlushed").GetInt64() >= 4, recording.ToString()); // the step-0 hash and 3 commands (or more polls)
+
         var salvage = CliProcess.Run("inspect", core, "--salvage", "-o", salvaged);
         Assert.True(salvage.ExitCode == 0, salvage.ToString());
         Assert.Contains("pending (never flushed)", salvage.Stderr);
