@@ -114,6 +114,28 @@ public class VirtioBlockTests
         Assert.Equal(VirtioBlock.StatusIoError, h.Request(VirtioBlock.TypeOut, 0, 512, false));
     }
 
+    /// <summary>A disk whose reads fail the way a bug in ReplayVm would (not an I/O error the guest should see).</summary>
+    private sealed class BuggyStorage : IBlockStorage
+    {
+        public long Length => 1 << 20;
+        public bool IsReadOnly => false;
+        public void Read(long offset, Span<byte> destination) => throw new ArgumentOutOfRangeException(nameof(offset), "a host bug");
+        public void Write(long offset, ReadOnlySpan<byte> source) { }
+        public void Flush() { }
+    }
+
+    [Fact]
+    public void A_host_exception_inside_a_request_surfaces_instead_of_becoming_a_guest_fault()
+    {
+        // The transport's guard turns only the protocol violations the checks name into
+        // DEVICE_NEEDS_RESET; a host bug must escape (and fail the run loudly), not be blamed on the guest.
+        var h = new VirtioDriverHarness(new BuggyStorage());
+        h.Initialize(Version1 | Flush);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => h.Request(VirtioBlock.TypeIn, 0, 512, deviceWritesData: true));
+        Assert.Contains("a host bug", e.Message);
+        Assert.Equal(0u, h.Reg(0x070) & 0x40); // not DEVICE_NEEDS_RESET
+    }
+
     [Fact]
     public void A_looping_chain_sets_device_needs_reset_and_a_reset_recovers()
     {
