@@ -253,4 +253,40 @@ public class HostileTraceInputTests
             File.Delete(trace);
         }
     }
+
+    /// <summary>Where docs/trace-format.md says a trace is malformed, the CLI says so in one line (exit 2).</summary>
+    [Theory]
+    [InlineData("stop reason 4", "unknown stop reason (4)")]
+    [InlineData("hash off the interval", "not the next multiple of the interval")]
+    [InlineData("forged step delta", "past step 1000 where a state hash was due")]
+    public void A_trace_the_format_forbids_is_one_line(string what, string expected)
+    {
+        string trace = Temp($"forged-{what.Replace(' ', '-')}.rvtrace");
+        var setup = ReplayVm.Replay.MachineSetup.ForElf(new ReplayVm.Core.MachineConfig { RamSize = 16UL << 20 }, "hello.elf", File.ReadAllBytes(CliProcess.Guest("hello.elf")));
+        var events = new List<ReplayVm.Replay.TraceEvent> { new ReplayVm.Replay.StateHashEvent(0, new(1, 2)) };
+        events.Add(what switch
+        {
+            "stop reason 4" => new ReplayVm.Replay.EndEvent(0, ReplayVm.Core.StopReason.DebugStop, 0, new(1, 2), null),
+            "hash off the interval" => new ReplayVm.Replay.StateHashEvent(999, new(1, 2)),
+            _ => new ReplayVm.Replay.ConsoleInputEvent(1UL << 62, [(byte)'a']),
+        });
+        using (var writer = ReplayVm.Replay.TraceWriter.Create(trace, new ReplayVm.Replay.TraceHeader(setup, 1000, "test"),
+                   new ReplayVm.Replay.TraceWriterOptions { FlushInterval = TimeSpan.Zero }))
+            foreach (var e in events) writer.Append(e);
+        try
+        {
+            foreach (var command in new[] { "info", "replay" })
+            {
+                var outcome = CliProcess.Run([command, trace], stdin: [], timeoutSeconds: 60);
+                Assert.True(outcome.ExitCode == 2, $"{command} on a trace with a {what}: {outcome}");
+                Assert.Single(outcome.StderrLines);
+                Assert.Contains(expected, outcome.Stderr);
+                Assert.DoesNotContain("   at ", outcome.Stderr);
+            }
+        }
+        finally
+        {
+            File.Delete(trace);
+        }
+    }
 }
