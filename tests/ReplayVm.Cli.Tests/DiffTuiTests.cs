@@ -97,6 +97,25 @@ public sealed class DiffTuiTests : IDisposable
     }
 
     [Fact]
+    public void Diff_all_lists_every_divergence_starting_with_diffs_step()
+    {
+        string a = Record("a", Keys("add bob", "add bob"));
+        string b = Record("b", Keys("add bob", "add bOb"));
+        string step = Regex.Match(CliProcess.Run("diff", a, b).StdoutText, @"^differ at step (\d+):").Groups[1].Value;
+        var all = CliProcess.Run("diff", "--all", a, b);
+        Assert.True(all.ExitCode == 1, all.ToString());
+        var lines = all.StdoutText.TrimEnd('\n').Split('\n');
+        // The changed name stays in the guest's table: the runs part once and never join again.
+        Assert.Equal($"differ at step {step}", lines[0]);
+        Assert.Matches(@"^compared to step \d+: \d+ steps replayed \(both runs together\), \d+ compared one by one$", lines[1]);
+        Assert.Equal(2, lines.Length);
+
+        var same = CliProcess.Run("diff", "--all", a, Record("c", Keys("add bob", "add bob")));
+        Assert.True(same.ExitCode == 0, same.ToString());
+        Assert.StartsWith("the states never differ up to step ", same.StdoutText);
+    }
+
+    [Fact]
     public void Traces_of_machines_that_cannot_be_compared_are_one_line_and_exit_2()
     {
         string a = Record("a", Keys("quit", "quit"));

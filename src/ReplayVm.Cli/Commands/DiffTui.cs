@@ -25,7 +25,8 @@ internal static class DiffTui
         ReplayTimeline timelineA, timelineB;
         try
         {
-            timelineA = new ReplayTimeline(a);
+            // As for one trace: a sidecar index (replayvm index) speeds up seeks and reverse scans.
+            timelineA = new ReplayTimeline(a, new TimelineOptions { Index = TraceSidecar.Open(pathA, a) });
         }
         catch (TimelineException e)
         {
@@ -33,7 +34,7 @@ internal static class DiffTui
         }
         try
         {
-            timelineB = new ReplayTimeline(b);
+            timelineB = new ReplayTimeline(b, new TimelineOptions { Index = TraceSidecar.Open(pathB, b) });
         }
         catch (TimelineException e)
         {
