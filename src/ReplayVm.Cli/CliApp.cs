@@ -48,6 +48,9 @@ public static class CliApp
             return Fail(problem);
 
         if (parsed.GetValue(EngineOption) is { } engine) MachineConfig.DefaultEngine = engine;
+        // The command's machines compile hot code on the background compiler's thread while they keep
+        // interpreting, so the JIT never stalls the guest (results are the same either way).
+        Core.Hart.Hart.TranslateInBackgroundByDefault = true;
         try
         {
             // Our own Ctrl-C handling (RunCommand) and error reporting replace the library's.

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using ReplayVm.Core.Memory;
 using ReplayVm.Core.Translation;
@@ -34,6 +35,21 @@ public sealed unsafe partial class Hart
     /// <summary>Most regions kept; beyond it the whole cache is dropped (as QEMU flushes its code buffer) and refills with what is hot.</summary>
     internal const int MaxRegions = 16384;
 
+    /// <summary>Whether new harts compile regions on the background compiler (the CLI turns it on; tests
+    /// that count on a region existing right after it became hot leave it off).</summary>
+    public static bool TranslateInBackgroundByDefault { get; set; }
+
+    /// <summary>Compile hot regions on <see cref="BackgroundCompiler"/>'s thread and keep interpreting
+    /// meanwhile, instead of stopping the guest for the JIT. Never changes results.</summary>
+    public bool TranslateInBackground { get; set; } = TranslateInBackgroundByDefault;
+
+    /// <summary>Regions compiled in the background, waiting to be installed by this hart's thread.</summary>
+    private readonly ConcurrentQueue<BackgroundCompiler.Job> _compiled = new();
+    /// <summary>Jobs queued and not yet installed or discarded: while 0, the dispatcher skips the queue.</summary>
+    private int _pendingJobs;
+    /// <summary>Advanced whenever translations are dropped wholesale or by breakpoint: a job made before is stale.</summary>
+    private ulong _translationGeneration;
+
     private ExecutionEngine _engine = ExecutionEngine.Interpreter;
     private TranslationPage?[]? _translationPages;
     private int _regionCount;
@@ -65,6 +81,7 @@ public sealed unsafe partial class Hart
     /// <summary>Drops every translated region (they are rebuilt from hot code on demand).</summary>
     public void DropTranslations()
     {
+        _translationGeneration++;
         _translationPages = null;
         _regionCount = 0;
         _translationEpoch++;
@@ -83,6 +100,7 @@ public sealed unsafe partial class Hart
         _translationPages ??= new TranslationPage?[(int)(_ramSize >> MainMemory.PageShift)];
         while (Steps < SliceEnd)
         {
+            if (_pendingJobs != 0 && !_compiled.IsEmpty) InstallCompiled();
             if (_watchingRegisters || _executeTriggersArmed || _dataTriggersArmed)
             {
                 // Register-write watches check every retired instruction, debug triggers every fetch or
@@ -156,24 +174,118 @@ public sealed unsafe partial class Hart
             page.Heat[slot]++;
             return null;
         }
+        if (TranslateInBackground)
+        {
+            // Until the compiled region comes back, a placeholder without code sends the dispatcher
+            // to the interpreter (and keeps the entry from being queued twice).
+            region = QueueTranslation(pc, offset, decoded, pageIndex, slot) ?? new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
+            page.Entries[slot] = region;
+            return region;
+        }
         region = Translate(pc, offset, decoded);
+        Install(page, pageIndex, slot, decoded, region);
+        return region;
+    }
+
+    private void Install(TranslationPage page, ulong pageIndex, int slot, DecodedInstruction[] decoded, TranslatedRegion region)
+    {
         if (_regionCount >= MaxRegions)
         {
-            Array.Clear(_translationPages);
+            Array.Clear(_translationPages!);
             _regionCount = 0;
             _translationEpoch++;
+            _translationGeneration++;
             TranslatorStats.CacheFlushes++;
             page = new TranslationPage(decoded);
-            _translationPages[pageIndex] = page;
+            _translationPages![pageIndex] = page;
         }
         page.Entries[slot] = region;
         _regionCount++;
-        return region;
+    }
+
+    /// <summary>Plans the region at <paramref name="pc"/> here (it reads guest memory) and queues its
+    /// compilation; returns the placeholder that stands for it meanwhile, or null when the entry
+    /// instruction is not translatable (then nothing is queued).</summary>
+    private TranslatedRegion? QueueTranslation(ulong pc, ulong offset, DecodedInstruction[] decoded, ulong pageIndex, int slot)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var plan = Plan(pc, offset, decoded);
+        TranslatorStats.TranslationTicks += Stopwatch.GetTimestamp() - start;
+        if (plan is null) return null;
+        var placeholder = new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
+        var job = new BackgroundCompiler.Job(plan, Targets(), _translationGeneration, decoded, _compiled)
+        {
+            PageIndex = pageIndex, Slot = slot, Placeholder = placeholder,
+        };
+        _pendingJobs++;
+        BackgroundCompiler.Enqueue(job);
+        return placeholder;
+    }
+
+    /// <summary>Installs the regions the background compiler finished, unless what they were made from
+    /// changed meanwhile (the page was written, translations dropped, breakpoints moved, the mode changed
+    /// the entry's region): those are dropped, and the entry is planned again when next hot.</summary>
+    private void InstallCompiled()
+    {
+        while (_compiled.TryDequeue(out var job))
+        {
+            _pendingJobs--;
+            job.Failure?.Throw(); // a compiler bug surfaces on the hart's thread, as it would without the background
+            TranslatorStats.BackgroundTicks += job.Ticks;
+            if (_translationPages is null) continue;
+            var page = _translationPages[job.PageIndex];
+            if (page is null || !ReferenceEquals(page.Source, job.Source) || !ReferenceEquals(page.Entries[job.Slot], job.Placeholder)) continue;
+            if (job.Generation != _translationGeneration)
+            {
+                // Breakpoints moved since it was planned: plan it again at the next arrival (it is still hot).
+                page.Entries[job.Slot] = null;
+                continue;
+            }
+            var region = new TranslatedRegion(job.Placeholder.VirtualPc, job.Code, job.Plan.InstructionCount, job.Plan.EntryIsBreakpoint, job.HelperSlots, job.Placeholder.DataViaTlb);
+            TranslatorStats.RegionsTranslated++;
+            TranslatorStats.InstructionsTranslated += (ulong)job.Plan.InstructionCount;
+            Install(page, job.PageIndex, job.Slot, job.Source, region);
+            // The jump cache may hold the placeholder as valid for this epoch: a new epoch sends the
+            // dispatcher back to the page, where it finds the region.
+            _translationEpoch++;
+        }
     }
 
     private TranslatedRegion Translate(ulong pc, ulong entryOffset, DecodedInstruction[] decoded)
     {
         long start = Stopwatch.GetTimestamp();
+        var plan = Plan(pc, entryOffset, decoded);
+        TranslatedRegion region;
+        if (plan is null)
+        {
+            region = new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
+        }
+        else
+        {
+            var code = RegionCompiler.Compile(plan, Targets(), out var helperSlots);
+            region = new TranslatedRegion(pc, code, plan.InstructionCount, plan.EntryIsBreakpoint, helperSlots, _dataViaTlb);
+            TranslatorStats.RegionsTranslated++;
+            TranslatorStats.InstructionsTranslated += (ulong)plan.InstructionCount;
+        }
+        TranslatorStats.TranslationTicks += Stopwatch.GetTimestamp() - start;
+        return region;
+    }
+
+    /// <summary>The addresses compiled code bakes in, all pinned and owned by this hart.</summary>
+    private RegionTargets Targets() => new()
+    {
+        Registers = _xp,
+        Ram = _ramPointer,
+        RamBase = _ramBase,
+        RamSize = _ramSize,
+        Tlb = _tlbPointer,
+        TlbMask = TlbMask,
+        DataViaTlb = _dataViaTlb,
+    };
+
+    /// <summary>Discovers the region at <paramref name="pc"/> from its page's decodes (decoding what is not yet), or null.</summary>
+    private RegionPlan? Plan(ulong pc, ulong entryOffset, DecodedInstruction[] decoded)
+    {
         ulong pageOffset = entryOffset & ~(ulong)(MainMemory.PageSize - 1);
         ulong pageVirtual = pc & ~PageMask;
         (bool, DecodedInstruction) Fetch(ulong at)
@@ -193,31 +305,7 @@ public sealed unsafe partial class Hart
             return (true, slot);
         }
         var breakpoints = _breakpoints;
-        var plan = RegionPlan.Discover(pc, Fetch, at => breakpoints is not null && breakpoints.Contains(at));
-        TranslatedRegion region;
-        if (plan is null)
-        {
-            region = new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
-        }
-        else
-        {
-            var targets = new RegionTargets
-            {
-                Registers = _xp,
-                Ram = _ramPointer,
-                RamBase = _ramBase,
-                RamSize = _ramSize,
-                Tlb = _tlbPointer,
-                TlbMask = TlbMask,
-                DataViaTlb = _dataViaTlb,
-            };
-            var code = RegionCompiler.Compile(plan, targets, out var helperSlots);
-            region = new TranslatedRegion(pc, code, plan.InstructionCount, plan.EntryIsBreakpoint, helperSlots, _dataViaTlb);
-            TranslatorStats.RegionsTranslated++;
-            TranslatorStats.InstructionsTranslated += (ulong)plan.InstructionCount;
-        }
-        TranslatorStats.TranslationTicks += Stopwatch.GetTimestamp() - start;
-        return region;
+        return RegionPlan.Discover(pc, Fetch, at => breakpoints is not null && breakpoints.Contains(at));
     }
 
     /// <summary>Breakpoints changed: the regions on the pages of the old and new ones are dropped, so
@@ -225,6 +313,7 @@ public sealed unsafe partial class Hart
     private void BreakpointsChanged(HashSet<ulong>? before, HashSet<ulong>? after)
     {
         _translationEpoch++;
+        _translationGeneration++;
         if (_translationPages is null) return;
         var pages = new HashSet<ulong>();
         if (before is not null) foreach (ulong pc in before) pages.Add(pc >> 12);
@@ -258,5 +347,8 @@ public sealed class TranslatorStatistics
     public ulong InterpretedSteps { get; internal set; }
     /// <summary>Host time spent discovering and compiling regions, in <see cref="Stopwatch"/> ticks.</summary>
     public long TranslationTicks { get; internal set; }
+    /// <summary>Time the background compiler spent on this hart's regions (on its own thread), in <see cref="Stopwatch"/> ticks.</summary>
+    public long BackgroundTicks { get; internal set; }
     public TimeSpan TranslationTime => Stopwatch.GetElapsedTime(0, TranslationTicks);
+    public TimeSpan BackgroundTime => Stopwatch.GetElapsedTime(0, BackgroundTicks);
 }

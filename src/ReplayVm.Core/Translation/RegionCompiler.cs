@@ -110,6 +110,14 @@ internal sealed unsafe class RegionCompiler
             _helperBase = _il.DeclareLocal(typeof(nint));
         }
 
+        // A null hart is the background compiler's warm-up call (see BackgroundCompiler): it makes
+        // the JIT compile the method there, and returns before touching anything.
+        var run = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Brtrue, run);
+        _il.Emit(OpCodes.Ret);
+        _il.MarkLabel(run);
+
         // Prologue: steps, the slice end and the registers into locals.
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, StepsField);

@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using ReplayVm.Core.Hart;
+
+namespace ReplayVm.Core.Translation;
+
+/// <summary>
+/// Compiles regions on a background thread, so the hart keeps interpreting while the .NET JIT works
+/// (a region costs about a millisecond to compile, and the first ones far more while Reflection.Emit
+/// warms up). When a region is ready it is installed at the hart's next dispatch, if what it was
+/// made from is still current. Results cannot depend on when that happens: a region runs exactly as
+/// the interpreter would (see <see cref="RegionCompiler"/>), so installing it earlier or later only
+/// changes which engine runs a stretch of code, never what the guest sees.
+/// One thread serves every hart of the process; it is a background thread and holds no hart alive
+/// beyond the jobs queued for it.
+/// </summary>
+internal static class BackgroundCompiler
+{
+    /// <summary>A region to compile and where to hand it back.</summary>
+    internal sealed class Job(RegionPlan plan, RegionTargets targets, ulong generation, DecodedInstruction[] source, ConcurrentQueue<Job> done)
+    {
+        public RegionPlan Plan { get; } = plan;
+        public RegionTargets Targets { get; } = targets;
+        /// <summary>The hart's translation generation when the job was made: a different one at install time means stale.</summary>
+        public ulong Generation { get; } = generation;
+        /// <summary>The decode page the plan was read from: the region is stale if the page was written since.</summary>
+        public DecodedInstruction[] Source { get; } = source;
+        public ConcurrentQueue<Job> Done { get; } = done;
+        public ulong PageIndex { get; init; }
+        public int Slot { get; init; }
+        /// <summary>The code-less region standing at the entry until this one is installed.</summary>
+        public required TranslatedRegion Placeholder { get; init; }
+        public RegionCode? Code;
+        /// <summary>What the compiler threw, rethrown on the hart's thread at install.</summary>
+        public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure;
+        public DecodedInstruction[]? HelperSlots;
+        public long Ticks;
+    }
+
+    private static readonly BlockingCollection<Job> Queue = new(new ConcurrentQueue<Job>());
+    private static readonly Lazy<Thread> Worker = new(() =>
+    {
+        var thread = new Thread(Run) { IsBackground = true, Name = "ReplayVm region compiler" };
+        thread.Start();
+        return thread;
+    });
+
+    /// <summary>Queues <paramref name="job"/>; it comes back on its <see cref="Job.Done"/> queue, compiled.</summary>
+    public static void Enqueue(Job job)
+    {
+        _ = Worker.Value;
+        Queue.Add(job);
+    }
+
+    private static void Run()
+    {
+        foreach (var job in Queue.GetConsumingEnumerable())
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                var code = RegionCompiler.Compile(job.Plan, job.Targets, out var helperSlots);
+                code(null!); // the warm-up call: the JIT compiles the method now, here, not on the hart's thread
+                job.Code = code;
+                job.HelperSlots = helperSlots;
+            }
+            catch (Exception e)
+            {
+                job.Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+            job.Ticks = Stopwatch.GetTimestamp() - start;
+            job.Done.Enqueue(job);
+        }
+    }
+}
