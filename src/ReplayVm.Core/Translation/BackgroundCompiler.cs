@@ -45,6 +45,9 @@ internal static class BackgroundCompiler
         return thread;
     });
 
+    /// <summary>Tests close it to hold every job before compiling (so that one goes stale in flight).</summary>
+    internal static readonly ManualResetEventSlim Gate = new(initialState: true);
+
     /// <summary>Queues <paramref name="job"/>; it comes back on its <see cref="Job.Done"/> queue, compiled.</summary>
     public static void Enqueue(Job job)
     {
@@ -56,6 +59,7 @@ internal static class BackgroundCompiler
     {
         foreach (var job in Queue.GetConsumingEnumerable())
         {
+            Gate.Wait();
             long start = Stopwatch.GetTimestamp();
             try
             {

@@ -222,6 +222,9 @@ public sealed unsafe partial class Hart
         return placeholder;
     }
 
+    /// <summary>Regions queued on the background compiler and not yet back (tests wait for 0).</summary>
+    internal int BackgroundJobsPending => _pendingJobs - _compiled.Count;
+
     /// <summary>Installs the regions the background compiler finished, unless what they were made from
     /// changed meanwhile (the page was written, translations dropped, breakpoints moved, the mode changed
     /// the entry's region): those are dropped, and the entry is planned again when next hot.</summary>

@@ -31,11 +31,11 @@ internal sealed unsafe class RegionCompiler
     private static readonly FieldInfo TlbReadTag = typeof(TlbEntry).GetField(nameof(TlbEntry.ReadTag))!;
     private static readonly FieldInfo TlbWriteTag = typeof(TlbEntry).GetField(nameof(TlbEntry.WriteTag))!;
     private static readonly FieldInfo TlbPhysicalPage = typeof(TlbEntry).GetField(nameof(TlbEntry.PhysicalPage))!;
-    private static readonly MethodInfo NoteCodeWrite = Method("NoteCodeWrite");
+    private static readonly MethodInfo NoteCodeWrite = Method("RegionNoteCodeWrite");
     private static readonly MethodInfo ExecuteFloat = Method("ExecuteFloat");
     private static readonly MethodInfo ExecuteAtomic = Method("ExecuteAtomic");
-    private static readonly MethodInfo[] LoadHelpers = [Method("Load8"), Method("Load16"), Method("Load32"), Method("Load64")];
-    private static readonly MethodInfo[] StoreHelpers = [Method("Store8"), Method("Store16"), Method("Store32"), Method("Store64")];
+    private static readonly MethodInfo[] LoadHelpers = [Method("RegionLoad8"), Method("RegionLoad16"), Method("RegionLoad32"), Method("RegionLoad64")];
+    private static readonly MethodInfo[] StoreHelpers = [Method("RegionStore8"), Method("RegionStore16"), Method("RegionStore32"), Method("RegionStore64")];
     private static readonly MethodInfo MulHigh = typeof(MulDiv).GetMethod(nameof(MulDiv.MulHighSigned))!;
     private static readonly MethodInfo MulHighSu = typeof(MulDiv).GetMethod(nameof(MulDiv.MulHighSignedUnsigned))!;
     private static readonly MethodInfo MulHighU = typeof(RegionCompiler).GetMethod(nameof(MulHighUnsigned), BindingFlags.Static | BindingFlags.NonPublic)!;
