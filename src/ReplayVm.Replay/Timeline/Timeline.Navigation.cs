@@ -130,10 +130,15 @@ public sealed partial class Timeline
             var checkpoint = NearestStart(windowEnd - 1, null);
             Restore(checkpoint);
             TimelineStop? last = null;
-            // Hits at positions before windowEnd: breakpoints up to windowEnd - 1, watch hits of instructions up to windowEnd - 2.
-            var stop = Advance(windowEnd - 1, watch, hit =>
+            // Hits at positions before windowEnd: breakpoints up to windowEnd - 1, watch hits of instructions
+            // up to windowEnd - 2. Below the origin, also the watch hit of the instruction that ends on
+            // windowEnd: the later window began after it, so it was never run there. (Without this, where
+            // checkpoints sit would decide whether that hit is found.)
+            bool inner = windowEnd < origin;
+            var stop = Advance(inner ? windowEnd : windowEnd - 1, watch, hit =>
             {
-                if (hit.Step < windowEnd && accept(hit)) last = hit;
+                bool before = hit.Step < windowEnd || (inner && hit.Step == windowEnd && hit.Kind == TimelineStopKind.Watchpoint);
+                if (before && accept(hit)) last = hit;
                 return false;
             }, checkHere: true, cancel, null);
             if (stop is { Kind: TimelineStopKind.Cancelled })

@@ -49,9 +49,10 @@ for (int r = 0; r < runs; r++)
     Console.Error.WriteLine($"with index: far {withIndex[^1]:F1} ms, back to the middle {backToMiddle[^1]:F1} ms");
 }
 
-// Reverse-continue from the far end to the last execution of the pc found at 3/4 of the trace.
+// Reverse-continue from the far end to a breakpoint at the pc found at 2% of the trace (early boot
+// code: the hit is far back), with the index and without.
 var probe = new Timeline(trace, new TimelineOptions { Index = index });
-probe.Seek(end / 4 * 3);
+probe.Seek(end / 50);
 ulong pc = probe.Machine.Hart.Pc;
 var reverseWith = new List<double>();
 ulong hitStep = 0;
@@ -63,6 +64,18 @@ for (int r = 0; r < runs; r++)
     var stop = timeline.ReverseContinue([pc], null);
     reverseWith.Add(clock.Elapsed.TotalMilliseconds);
     hitStep = stop.Step;
+    Console.Error.WriteLine($"with index: reverse-continue {reverseWith[^1]:F0} ms back to step {hitStep}");
+}
+var reverseWithout = new List<double>();
+for (int r = 0; r < runsWithout; r++)
+{
+    var timeline = new Timeline(trace);
+    timeline.Seek(far);
+    clock.Restart();
+    var stop = timeline.ReverseContinue([pc], null);
+    reverseWithout.Add(clock.Elapsed.TotalMilliseconds);
+    if (stop.Step != hitStep) throw new InvalidOperationException($"reverse-continue found step {stop.Step} without the index, {hitStep} with it");
+    Console.Error.WriteLine($"without index: reverse-continue {reverseWithout[^1]:F0} ms");
 }
 
 var without = new List<double>();
@@ -91,4 +104,5 @@ Console.WriteLine($"seek_back_with_ms {Stats(backToMiddle)}");
 Console.WriteLine($"reverse_continue_with_ms {Stats(reverseWith)}");
 Console.WriteLine($"reverse_continue_distance {far - hitStep}");
 Console.WriteLine($"seek_far_without_ms {Stats(without)}");
+Console.WriteLine($"reverse_continue_without_ms {Stats(reverseWithout)}");
 return 0;
