@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ReplayVm.Core;
 using ReplayVm.Core.State;
 using ReplayVm.Replay;
+using ReplayVm.Replay.Format;
 using ReplayVm.Replica.Arbiter;
 using ReplayVm.Replica.Wire;
 
@@ -29,6 +30,7 @@ public sealed partial class ReplicaNode : IDisposable
     private Machine? _machine;
     private MachineStateHasher? _hasher;
     private TraceWriter? _trace;
+    private FileStream? _traceFile;
     private volatile ReplicaRole _role;
     private RunResult? _final;
     private string? _stopReason;
@@ -67,11 +69,12 @@ public sealed partial class ReplicaNode : IDisposable
     public static ReplicaNode StartPrimary(MachineSetup setup, ReplicaOptions options, ReplicaKey key, IArbiter arbiter,
         IReadOnlyList<Endpoint> listen, Endpoint? backup)
     {
-        if (!arbiter.TryAcquire(TimeSpan.Zero))
-            throw new ReplicaException($"another replica is live: the arbiter {arbiter.Description} is held (a second primary is refused)");
         var node = new ReplicaNode(options, key, arbiter);
         try
         {
+            node.OpenTrace();
+            if (!arbiter.TryAcquire(TimeSpan.Zero))
+                throw new ReplicaException($"another replica is live: the arbiter {arbiter.Description} is held (a second primary is refused)");
             arbiter.PublishSuccessor(NoSuccessor);
             node.Build(new TraceHeader(setup, options.StateHashInterval, options.RecorderName));
             node._port.GoLive();
@@ -94,6 +97,7 @@ public sealed partial class ReplicaNode : IDisposable
         var node = new ReplicaNode(options, key, arbiter);
         try
         {
+            node.OpenTrace();
             node._role = ReplicaRole.Waiting;
             node.Listen(listen);
             return node;
@@ -102,6 +106,23 @@ public sealed partial class ReplicaNode : IDisposable
         {
             node.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens and locks the trace file, if any, before anything else starts, so a replica whose -o
+    /// another recorder holds, or that names one of its inputs, is refused at once and writes nothing.
+    /// </summary>
+    private void OpenTrace()
+    {
+        if (_options.TracePath is not { } path) return;
+        try
+        {
+            _traceFile = TraceOutputFile.Open(path, _options.TraceInputs);
+        }
+        catch (TraceOutputException e)
+        {
+            throw new ReplicaException(e.Message);
         }
     }
 
@@ -134,16 +155,10 @@ public sealed partial class ReplicaNode : IDisposable
         _hasher = new MachineStateHasher(machine);
         _header = header;
         _history.Header = TraceLogCodec.EncodeHeader(header);
-        if (_options.TracePath is { } path)
+        if (_traceFile is not null)
         {
-            try
-            {
-                _trace = new TraceWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0), header);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ReplicaException($"{path}: cannot create the trace: {e.Message}");
-            }
+            _trace = new TraceWriter(_traceFile, header);
+            _traceFile = null;
         }
         _machine = machine;
     }
@@ -204,6 +219,7 @@ public sealed partial class ReplicaNode : IDisposable
         _backupStream?.Dispose();
         _upstream?.Dispose();
         _trace?.Dispose();
+        _traceFile?.Dispose();
         _arbiter.Dispose();
         Console.Wake();
     }

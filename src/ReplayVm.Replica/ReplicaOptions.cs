@@ -31,6 +31,9 @@ public sealed record ReplicaOptions
     /// <summary>Where this replica writes its trace, or null.</summary>
     public string? TracePath { get; init; }
 
+    /// <summary>Files this replica reads (guest images, disks, key, arbiter file): the trace may not be written over any of them.</summary>
+    public IReadOnlyList<string> TraceInputs { get; init; } = [];
+
     /// <summary>Paces the guest while live (the CLI's <c>--pace</c>); null runs flat out.</summary>
     public Func<IGuestPacer>? Pacer { get; init; }
 

@@ -180,39 +180,19 @@ internal static class RecordCommand
     }
 
     /// <summary>
-    /// Opens the output for writing, refusing a path that names one of the recording's inputs
-    /// (the same file by device and inode, so links count) and one another recorder is writing:
-    /// it is locked exclusively (<see cref="TraceOutputLock"/>) before it is emptied, so a second
-    /// <c>record -o SAME</c> fails without touching the first one's trace. An existing file that
-    /// no one is recording to is replaced. Live sessions (<c>gdb --live</c>, <c>debug GUEST</c>) open
-    /// their output here too, so no two recorders of any kind share a file.
+    /// Opens the output through <see cref="TraceOutputFile"/> (locked, never one of the recording's
+    /// inputs); live sessions (<c>gdb --live</c>, <c>debug GUEST</c>) open theirs here too, so no two
+    /// recorders of any kind share a file.
     /// </summary>
     internal static FileStream OpenTrace(string path, IEnumerable<string> inputs)
     {
-        if (HostFile.NotRegular(path) is { } kind && kind != "a character device")
-            throw new UsageException($"{path}: is {kind}, not a file a trace can be written to");
-        string full = Path.GetFullPath(path);
-        var identity = HostFile.Identity(path);
-        foreach (var input in inputs)
-            if (Path.GetFullPath(input) == full || (identity is not null && HostFile.Identity(input) == identity))
-                throw new UsageException($"{path}: is also an input of this recording ({input}); write the trace to another file");
-        FileStream stream;
         try
         {
-            // Opened without truncating: the file is emptied only once the lock is ours. FileShare.ReadWrite
-            // keeps .NET's own flock out of the way, so `info` or `replay` may look at a recording in progress.
-            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+            return TraceOutputFile.Open(path, inputs);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (TraceOutputException e)
         {
-            throw new UsageException($"{path}: cannot create the trace: {e.Message}");
+            throw new UsageException(e.Message);
         }
-        if (!TraceOutputLock.TryTake(stream.SafeFileHandle))
-        {
-            stream.Dispose();
-            throw new UsageException($"{path}: another replayvm is recording to this file; wait for it to finish or give another -o");
-        }
-        if (stream.CanSeek) stream.SetLength(0);
-        return stream;
     }
 }

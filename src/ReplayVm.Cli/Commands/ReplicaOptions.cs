@@ -69,7 +69,8 @@ internal sealed class ReplicaCliOptions
 
     public static ReplicaKey ReadKey(ParseResult parsed, Option<string?> key) => ReplicaKey.Load(parsed.GetValue(key));
 
-    public ReplicaOptions Read(ParseResult parsed)
+    /// <summary>The options; <paramref name="guestFiles"/> (images and disks the replica reads) join the key and arbiter files as inputs the trace may not overwrite.</summary>
+    public ReplicaOptions Read(ParseResult parsed, IEnumerable<string?>? guestFiles = null)
     {
         int interval = parsed.GetValue(HeartbeatInterval), timeout = parsed.GetValue(HeartbeatTimeout);
         if (interval <= 0 || timeout <= interval)
@@ -85,8 +86,17 @@ internal sealed class ReplicaCliOptions
             Linger = TimeSpan.FromSeconds(linger),
             Deterministic = parsed.GetValue(Deterministic),
             TracePath = parsed.GetValue(Output),
+            TraceInputs = InputFiles(parsed, guestFiles ?? []),
             RecorderName = "replayvm " + typeof(ReplicaCliOptions).Assembly.GetName().Version?.ToString(3),
         };
+    }
+
+    private List<string> InputFiles(ParseResult parsed, IEnumerable<string?> guestFiles)
+    {
+        var files = guestFiles.OfType<string>().ToList();
+        files.Add(parsed.GetValue(Key) ?? ReplicaKey.DefaultPath);
+        if (parsed.GetValue(Arbiter) is { } spec && spec.StartsWith("file:", StringComparison.Ordinal) && spec.Length > 5) files.Add(spec[5..]);
+        return files;
     }
 
     public IArbiter OpenArbiter(ParseResult parsed, string owner) => Arbiters.Open(parsed.GetValue(Arbiter)!, owner);
