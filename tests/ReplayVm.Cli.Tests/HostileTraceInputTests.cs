@@ -75,7 +75,7 @@ public class HostileTraceInputTests
     }
 
     [Fact]
-    public void A_second_recorder_on_the_same_output_is_refused_and_the_first_recording_survives()
+    public async Task A_second_recorder_on_the_same_output_is_refused_and_the_first_recording_survives()
     {
         string trace = Temp("same.rvtrace");
         File.Delete(trace);
@@ -103,8 +103,8 @@ public class HostileTraceInputTests
             first.StandardInput.Write("quit\n");
             first.StandardInput.Close();
             Assert.True(first.WaitForExit(120_000), "the first recorder did not finish");
-            Assert.Contains("recorded", firstErr.Result);
-            _ = firstOut.Result;
+            Assert.Contains("recorded", await firstErr);
+            _ = await firstOut;
 
             var replay = CliProcess.Run("replay", trace);
             Assert.True(replay.ExitCode == 0, replay.ToString());
@@ -155,7 +155,7 @@ public class HostileTraceInputTests
     }
 
     [Fact]
-    public void A_live_session_cannot_take_a_file_record_is_writing()
+    public async Task A_live_session_cannot_take_a_file_record_is_writing()
     {
         string trace = Temp("recording-locked.rvtrace");
         File.Delete(trace);
@@ -184,8 +184,8 @@ public class HostileTraceInputTests
             first.StandardInput.Write("quit\n");
             first.StandardInput.Close();
             Assert.True(first.WaitForExit(120_000), "the recorder did not finish");
-            Assert.Contains("recorded", firstErr.Result);
-            _ = firstOut.Result;
+            Assert.Contains("recorded", await firstErr);
+            _ = await firstOut;
             var replay = CliProcess.Run("replay", trace);
             Assert.True(replay.ExitCode == 0, replay.ToString());
             Assert.Contains("replay identical", replay.Stderr);

@@ -89,7 +89,7 @@ public class IdleWaitTests
     }
 
     [Fact]
-    public void A_stop_request_ends_an_idle_wait_at_once_without_moving_a_step()
+    public async Task A_stop_request_ends_an_idle_wait_at_once_without_moving_a_step()
     {
         var never = new ThinkingTypist([], TimeSpan.Zero);
         var stream = new MemoryStream();
@@ -102,8 +102,8 @@ public class IdleWaitTests
         Thread.Sleep(200);
         Assert.Equal(idleAt, recorder.Machine.Hart.Steps);
         recorder.Machine.RequestStop();
-        Assert.True(run.Wait(TimeSpan.FromSeconds(30)), "the stop request did not end the wait");
-        Assert.Equal(StopReason.HostRequest, run.Result.Run.Reason);
-        Assert.Equal(idleAt, run.Result.Steps);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30)); // TimeoutException: the stop request did not end the wait
+        Assert.Equal(StopReason.HostRequest, result.Run.Reason);
+        Assert.Equal(idleAt, result.Steps);
     }
 }
