@@ -51,8 +51,9 @@ public sealed class DebugSourceLevelTests(ITestOutputHelper output) : IDisposabl
         foreach (string move in moves)
         {
             var result = session.Execute(move);
-            Assert.False(result.IsError, $"{move}: {result.Text}");
             actual.Add(session.Hart.Pc);
+            output.WriteLine($"{move,-24} gdb 0x{(actual.Count <= expected.Count ? expected[actual.Count - 1] : 0):x}  ours 0x{session.Hart.Pc:x}  {result.Text}");
+            Assert.False(result.IsError, $"{move}: {result.Text}");
         }
         for (int i = 0; i < expected.Count; i++)
             output.WriteLine($"{(i == 0 ? "start" : moves[i - 1]),-16} gdb 0x{expected[i]:x}  ours 0x{actual[i]:x}{(expected[i] == actual[i] ? "" : "   <-- differs")}  {session.Lines.LineAt(expected[i])}");
@@ -71,6 +72,18 @@ public sealed class DebugSourceLevelTests(ITestOutputHelper output) : IDisposabl
     {
         AgreeOnMoves(["break copy_name", "continue", "delete"],
             ["finish", "reverse-step", "reverse-step", "step", "reverse-finish", "step", "step"]);
+    }
+
+    [Fact]
+    public void Until_and_advance_to_a_location_agree_with_gdb()
+    {
+        // From copy_name (a leaf): advance returns to cmd_add first; then into console_puts and back
+        // out of it with until; until LINE in console_readline's loop (same frame, twice round it);
+        // advance FILE:LINE into cmd_list, until past its loop, advance *ADDR; and until copy_name
+        // from main never stops in copy_name's frame: it runs until main returns to _start.
+        AgreeOnMoves(["break copy_name", "continue", "delete"],
+            ["advance console_puts", "advance console_puts", "until main", "advance console_readline", "until 114", "until 114",
+             "until 102", "advance shell.c:194", "until shell.c:199", "advance *0x80000ce0", "until copy_name"]);
     }
 
     [Fact]

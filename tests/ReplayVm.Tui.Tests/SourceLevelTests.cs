@@ -45,6 +45,32 @@ public class SourceLevelTests(ITestOutputHelper output)
         // The watchpoint on the secret stops where the deliberate bug writes it, or not at all in this script.
         Assert.True(session.Execute("watch 42").IsError);
     }
+
+    [Fact]
+    public void Until_and_advance_with_a_location_stop_there_or_where_the_frame_returns_and_refuse_bad_locations()
+    {
+        var session = Recordings.DemoSession();
+        session.Execute("b copy_name");
+        session.Execute("c");
+        session.Execute("delete 1");
+        ulong step = session.Position;
+        // copy_name returns before console_puts runs: advance stops in the caller, at the return address.
+        var advanced = session.Execute("advance console_puts");
+        Assert.False(advanced.IsError, advanced.Text);
+        Assert.Equal("main", session.Backtrace()[0].Function?.Name);
+        Assert.True(session.Position > step);
+        Assert.Equal("console_puts", session.Execute("advance console_puts").Text.Split('<', '>')[1]);
+        Assert.Equal("main", session.Execute("until main").Text.Split('<', '+')[1]); // console_puts returned
+        // A user breakpoint on the way stops the run, as in gdb (copy_name is never in main's frame).
+        session.Execute("b console_readline");
+        Assert.StartsWith("breakpoint hit", session.Execute("until copy_name").Text);
+
+        Assert.Equal("advance: Argument required (a location: FUNCTION, FILE:LINE, LINE or *ADDRESS).", session.Execute("advance").Text);
+        Assert.Equal("until: Function \"no_such\" not defined.", session.Execute("until no_such").Text);
+        Assert.Equal("advance: no source file 'nowhere.c' in the line table", session.Execute("advance nowhere.c:3").Text);
+        Assert.True(session.Execute("until *nonsense").IsError);
+        Assert.Contains("until [LOC]  advance LOC", session.Execute("help").Text);
+    }
 }
 
 /// <summary>Issue 11, points 12 and 13: panes that are never cut, and addresses labelled only by symbols that own them.</summary>

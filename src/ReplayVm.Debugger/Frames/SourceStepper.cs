@@ -150,6 +150,36 @@ public sealed class SourceStepper(ReplayTimeline timeline, LineTable lines, Debu
     }
 
     /// <summary>
+    /// gdb's <c>until LOCATION</c> (<paramref name="anywhere"/> false) and <c>advance LOCATION</c>
+    /// (true): runs forwards until one of <paramref name="targets"/> is reached or the current frame
+    /// returns to its caller. <c>until</c> takes a target only in the current frame (same CFA and
+    /// function, so a recursive activation runs on, as gdb's frame-specific momentary breakpoint);
+    /// <c>advance</c> takes it in any frame. User breakpoints and watchpoints stop the run too.
+    /// </summary>
+    public TimelineStop RunToLocation(IReadOnlyCollection<ulong> targets, bool anywhere, CancellationToken cancel = default,
+        IEnumerable<ulong>? breakpoints = null, IEnumerable<WatchRange>? watches = null, IProgress<double>? progress = null)
+    {
+        var frames = _unwinder.Unwind(Hart);
+        ulong? cfa = frames[0].Cfa;
+        ulong? function = info.FunctionStart(Hart.Pc);
+        // Where the frame's return lands: without a CFA (no call frame information) there is no frame to leave.
+        ulong? returnAddress = frames.Count >= 2 && cfa is not null ? frames[1].Pc : null;
+        var user = breakpoints?.ToList() ?? [];
+        var stops = targets.Concat(user).Concat(returnAddress is { } r ? [r] : []).Distinct().ToList();
+        while (true)
+        {
+            var stop = timeline.Continue(stops, watches, cancel, progress);
+            if (stop.Kind != TimelineStopKind.Breakpoint) return stop;
+            ulong pc = Hart.Pc;
+            if (user.Contains(pc)) return stop;
+            if (targets.Contains(pc) && (anywhere || cfa is null || CurrentCfa() == cfa && info.FunctionStart(pc) == function))
+                return new TimelineStop(TimelineStopKind.Reached, timeline.Position);
+            // The frame returned (a deeper activation returning to the same address has sp below the CFA).
+            if (pc == returnAddress && Hart.GetX(Sp) >= cfa) return new TimelineStop(TimelineStopKind.Reached, timeline.Position);
+        }
+    }
+
+    /// <summary>
     /// Where a function's body starts, as gdb finds it from the line table: the address of the
     /// first line entry after the function's opening line (the end of the prologue), if it is
     /// still inside the function.
@@ -157,6 +187,11 @@ public sealed class SourceStepper(ReplayTimeline timeline, LineTable lines, Debu
     public ulong PostPrologue(ulong entry)
     {
         if (lines.RangeAt(entry) is not { } first) return entry;
+        // Several rows at the entry itself (GCC opens a function with its first lines all there):
+        // gdb's skip_prologue_using_sal takes the entry as the body's start then, and so do we.
+        if (lines.Sequences.FirstOrDefault(q => q.Start <= entry && entry < q.End) is { } sequence
+            && sequence.Rows.Count(r => r.Address == entry && r.Line != 0) >= 2)
+            return entry;
         ulong end = info.FunctionAt(entry) is { } function ? info.RangesOf(function).Where(r => r.Start <= entry && entry < r.End).Select(r => r.End).FirstOrDefault(entry + 1) : first.End;
         ulong at = first.End;
         while (at < end && lines.RangeAt(at) is { } next)

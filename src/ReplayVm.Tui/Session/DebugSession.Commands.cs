@@ -11,7 +11,7 @@ namespace ReplayVm.Tui.Session;
 public sealed partial class DebugSession
 {
     public const string CommandHelp =
-        "b SYMBOL|*ADDR|FILE:LINE|LINE  watch|rwatch|awatch EXPR|*ADDR [LEN]  c  rc  s  n  finish  until  rs  rn  reverse-finish  si  rsi  ni  rni  " +
+        "b SYMBOL|*ADDR|FILE:LINE|LINE  watch|rwatch|awatch EXPR|*ADDR [LEN]  c  rc  s  n  finish  until [LOC]  advance LOC  rs  rn  reverse-finish  si  rsi  ni  rni  " +
         "p EXPR  display EXPR  bt  info locals|registers|b|display  goto STEP  last-write REG|*ADDR  x/Nx ADDR  delete N  next-trap  prev-trap  next-irq  prev-irq";
 
     /// <summary>Runs one command line; <paramref name="cancel"/> and <paramref name="progress"/> apply to long movements.</summary>
@@ -37,7 +37,8 @@ public sealed partial class DebugSession
                 "rn" or "reverse-next" => NoArgument(argument, () => Moved(SourceNextBack(cancel))),
                 "fin" or "finish" => NoArgument(argument, () => Moved(Finish(cancel))),
                 "reverse-finish" => NoArgument(argument, () => Moved(ReverseFinish(cancel))),
-                "u" or "until" => NoArgument(argument, () => Moved(Until(cancel))),
+                "u" or "until" => argument.Length == 0 ? Moved(Until(cancel)) : RunToLocation(verb, argument, anywhere: false, cancel, progress),
+                "advance" => RunToLocation(verb, argument, anywhere: true, cancel, progress),
                 "p" or "print" or "output" or "inspect" => Print(argument),
                 "display" => Display(argument),
                 "undisplay" => Undisplay(argument),

@@ -16,15 +16,29 @@ public sealed partial class DebugSession
     /// </summary>
     private CommandResult BreakAtLine(string? file, int line)
     {
+        var resolved = ResolveLine("b", file, line);
+        if (resolved.Error is { } error) return CommandResult.Error(error);
+        var points = resolved.Addresses.Select(AddBreakpoint).ToList();
+        return new CommandResult(string.Join("; ", points.Select(p =>
+            $"breakpoint {p.Number} at 0x{p.Address:x}" + (p.Symbol is { } s ? $" <{s}>" : ""))) + $": {resolved.Where}");
+    }
+
+    /// <summary>
+    /// A line location's addresses (one per function holding code for it, its lowest address
+    /// there), and "shell.c:42" (with a note when the line had no code and the next one was taken),
+    /// or an error starting with <paramref name="verb"/>.
+    /// </summary>
+    private (IReadOnlyList<ulong> Addresses, string Where, string? Error) ResolveLine(string verb, string? file, int line)
+    {
         if (Lines.IsEmpty)
-            return CommandResult.Error($"b: the guest has no line info{(Lines.Error is { } e ? $" ({e})" : "")}; use b SYMBOL or b *ADDRESS");
+            return ([], "", $"{verb}: the guest has no line info{(Lines.Error is { } e ? $" ({e})" : "")}; use a SYMBOL or *ADDRESS");
         if (file is null)
         {
             if (Lines.LineAt(Hart.Pc) is not { } here)
-                return CommandResult.Error($"b: no source line at pc 0x{Hart.Pc:x} to take the file from; give FILE:{line}");
+                return ([], "", $"{verb}: no source line at pc 0x{Hart.Pc:x} to take the file from; give FILE:{line}");
             file = here.File.Path;
         }
-        if (Lines.FindFiles(file).Count == 0) return CommandResult.Error($"b: no source file '{file}' in the line table");
+        if (Lines.FindFiles(file).Count == 0) return ([], "", $"{verb}: no source file '{file}' in the line table");
 
         for (int candidate = line; candidate <= line + LineSearchLimit; candidate++)
         {
@@ -32,13 +46,10 @@ public sealed partial class DebugSession
             if (addresses.Count == 0) continue;
             // One location per function: a line's code can be split by the optimizer into several runs.
             var locations = addresses.GroupBy(FunctionOf).Select(g => g.Min()).Order().ToList();
-            var points = locations.Select(AddBreakpoint).ToList();
-            string where = $"{Lines.FindFiles(file)[0].Name}:{candidate}";
             string moved = candidate == line ? "" : $" (line {line} has no code)";
-            return new CommandResult(string.Join("; ", points.Select(p =>
-                $"breakpoint {p.Number} at 0x{p.Address:x}" + (p.Symbol is { } s ? $" <{s}>" : ""))) + $": {where}{moved}");
+            return (locations, $"{Lines.FindFiles(file)[0].Name}:{candidate}{moved}", null);
         }
-        return CommandResult.Error($"b: no code for line {line} of '{file}' (or the {LineSearchLimit} lines after it)");
+        return ([], "", $"{verb}: no code for line {line} of '{file}' (or the {LineSearchLimit} lines after it)");
     }
 
     /// <summary>The function an address is in ("main" for "main+0x10"), or the address itself when no symbol owns it.</summary>

@@ -39,6 +39,7 @@ public sealed class DebuggerWindow : Window
         "PgUp / PgDn scroll the output pane (every command with its whole answer)\n" +
         "q / Ctrl-Q  quit (a live session asks first)    F1  this help\n\n" +
         "Commands: b SYMBOL|*ADDR|FILE:LINE, watch|rwatch|awatch EXPR|*ADDR [LEN], c, rc, s, n, finish, until,\n" +
+        "          until LOC, advance LOC (run to LOC: FUNCTION, FILE:LINE, LINE or *ADDR, or until this frame returns),\n" +
         "          rs, rn, reverse-finish, si, rsi, ni, rni, p EXPR, display EXPR, undisplay N, bt, info locals,\n" +
         "          info registers, goto STEP, last-write REG|*ADDR, x/Nx ADDR|sp|REG, info b, delete N, mem ADDR,\n" +
         "          next-trap, prev-trap, next-irq, prev-irq\n\n" +
