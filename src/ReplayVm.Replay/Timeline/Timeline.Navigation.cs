@@ -20,7 +20,7 @@ public sealed partial class Timeline
     /// </summary>
     public TimelineStop ReverseContinue(IEnumerable<ulong>? breakpoints, IEnumerable<WatchRange>? watchpoints,
         CancellationToken cancel = default, IProgress<double>? progress = null) =>
-        ReverseWhere(MakeWatch(breakpoints, watchpoints), _ => true, cancel, progress);
+        ReverseWhere(MakeWatch(breakpoints, watchpoints), _ => true, cancel, progress, anyHit: true);
 
     /// <summary>
     /// The step of the last instruction before the current position that wrote any byte of
@@ -120,7 +120,10 @@ public sealed partial class Timeline
         return stop ?? new TimelineStop(TimelineStopKind.End, Position);
     }
 
-    private TimelineStop ReverseWhere(Watch watch, Func<TimelineStop, bool> accept, CancellationToken cancel, IProgress<double>? progress)
+    /// <param name="anyHit">The hits <paramref name="accept"/> takes do not depend on this timeline's state
+    /// (plain reverse-continue): windows may then be scanned on other machines (Timeline.ParallelScan.cs).</param>
+    private TimelineStop ReverseWhere(Watch watch, Func<TimelineStop, bool> accept, CancellationToken cancel, IProgress<double>? progress,
+        bool anyHit = false)
     {
         ulong origin = Position;
         _focus = origin;
@@ -129,19 +132,13 @@ public sealed partial class Timeline
         {
             var checkpoint = NearestStart(windowEnd - 1, null);
             Restore(checkpoint);
-            TimelineStop? last = null;
-            // Hits at positions before windowEnd: breakpoints up to windowEnd - 1, watch hits of instructions
-            // up to windowEnd - 2. Below the origin, also the watch hit of the instruction that ends on
-            // windowEnd: the later window began after it, so it was never run there. (Without this, where
-            // checkpoints sit would decide whether that hit is found.)
-            bool inner = windowEnd < origin;
-            var stop = Advance(inner ? windowEnd : windowEnd - 1, watch, hit =>
+            var (last, cancelled) = ScanWindow(windowEnd, origin, watch, accept, cancel);
+            if (!cancelled && last is null && anyHit && checkpoint.Step > 0 && CanScanInParallel)
             {
-                bool before = hit.Step < windowEnd || (inner && hit.Step == windowEnd && hit.Kind == TimelineStopKind.Watchpoint);
-                if (before && accept(hit)) last = hit;
-                return false;
-            }, checkHere: true, cancel, null);
-            if (stop is { Kind: TimelineStopKind.Cancelled })
+                (last, cancelled) = ScanEarlierWindowsInParallel(checkpoint.Step, origin, watch, cancel, progress);
+                if (!cancelled && last is null) break; // scanned down to step 0
+            }
+            if (cancelled)
             {
                 Seek(origin);
                 return new TimelineStop(TimelineStopKind.Cancelled, Position);
@@ -157,5 +154,27 @@ public sealed partial class Timeline
         }
         Seek(0);
         return new TimelineStop(TimelineStopKind.Start, 0);
+    }
+
+    /// <summary>
+    /// From the position (a checkpoint at or before <paramref name="windowEnd"/>), the last hit before
+    /// <paramref name="windowEnd"/> that <paramref name="accept"/> takes, for a reverse scan from <paramref name="origin"/>.
+    /// </summary>
+    private (TimelineStop? Last, bool Cancelled) ScanWindow(ulong windowEnd, ulong origin, Watch watch, Func<TimelineStop, bool> accept,
+        CancellationToken cancel)
+    {
+        TimelineStop? last = null;
+        // Hits at positions before windowEnd: breakpoints up to windowEnd - 1, watch hits of instructions
+        // up to windowEnd - 2. Below the origin, also the watch hit of the instruction that ends on
+        // windowEnd: the later window began after it, so it was never run there. (Without this, where
+        // checkpoints sit would decide whether that hit is found.)
+        bool inner = windowEnd < origin;
+        var stop = Advance(inner ? windowEnd : windowEnd - 1, watch, hit =>
+        {
+            bool before = hit.Step < windowEnd || (inner && hit.Step == windowEnd && hit.Kind == TimelineStopKind.Watchpoint);
+            if (before && accept(hit)) last = hit;
+            return false;
+        }, checkHere: true, cancel, null);
+        return (last, stop is { Kind: TimelineStopKind.Cancelled });
     }
 }

@@ -16,6 +16,7 @@ public sealed partial class Timeline
     private Action<string>? _indexNotice;
     private readonly IndexPageCache _indexPages = new();
     private Checkpoint? _lastImported;
+    private TimelineOptions _options = new();
 
     /// <summary>The index sidecar in use, or null (none given, or dropped as damaged: see <see cref="IndexProblem"/>).</summary>
     public TraceIndexFile? Index => _index;
@@ -26,10 +27,12 @@ public sealed partial class Timeline
     /// <summary>Snapshots taken from the index so far (each checked against the trace).</summary>
     public int IndexSnapshotsRestored { get; private set; }
 
-    private void UseIndex(TraceIndexFile? index, Action<string>? notice)
+    private void UseIndex(TimelineOptions options)
     {
-        _index = index;
-        _indexNotice = notice;
+        _options = options;
+        _index = options.Index;
+        _indexNotice = options.IndexNotice;
+        _scanJobs = Math.Max(1, options.ScanJobs ?? Environment.ProcessorCount);
     }
 
     /// <summary>

@@ -68,7 +68,7 @@ public sealed partial class Timeline : IDisposable
         Interval = options.CheckpointInterval ?? (live is null ? TimelineOptions.DefaultInterval(End) : TimelineOptions.LiveInterval);
         if (Interval == 0) throw new ArgumentOutOfRangeException(nameof(options), "the checkpoint interval must be at least 1 step");
         Checkpoints = new CheckpointStore(options.CheckpointMemory ?? CheckpointStore.DefaultBudgetBytes, Interval, options.Density);
-        if (live is null) UseIndex(options.Index, options.IndexNotice);
+        if (live is null) UseIndex(options);
         if (live is not null) StartRecording(liveTrace!);
         CheckHashHere();
         Checkpoints.Add(NewCheckpoint(isExplicit: true));

@@ -57,6 +57,13 @@ public sealed record TimelineOptions
     /// <summary>Told one line when the index turns out damaged while in use and is dropped.</summary>
     public Action<string>? IndexNotice { get; init; }
 
+    /// <summary>
+    /// Machines a reverse-continue with an <see cref="Index"/> scans earlier windows on at once
+    /// (each window between two index snapshots on its own machine); default: the processor count.
+    /// The hit found is the same for any count.
+    /// </summary>
+    public int? ScanJobs { get; init; }
+
     /// <summary>Checkpoints per distance band (see <see cref="CheckpointStore"/>).</summary>
     public int Density { get; init; } = 32;
 

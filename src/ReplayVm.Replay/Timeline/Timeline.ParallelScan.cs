@@ -1,0 +1,70 @@
+namespace ReplayVm.Replay.Timeline;
+
+/// <summary>
+/// Reverse-continue over long distances, several windows at once: when the window before the
+/// position holds no hit, the windows between the index's earlier snapshots are scanned on
+/// separate machines (scanner timelines over the same trace and index, kept for later scans), a
+/// batch of <see cref="TimelineOptions.ScanJobs"/> at a time from the nearest back, and the latest
+/// window with a hit gives the answer: the same last hit a one-machine scan finds, since each
+/// window is replayed exactly as this timeline would replay it.
+/// </summary>
+public sealed partial class Timeline
+{
+    private int _scanJobs = 1;
+    private readonly List<Timeline> _scanners = [];
+
+    /// <summary>Windows reverse scans have run on scanner machines so far.</summary>
+    public int WindowsScannedInParallel { get; private set; }
+
+    private bool CanScanInParallel => _index is not null && _scanJobs > 1;
+
+    /// <summary>The last hit (of any kind the watch takes) before <paramref name="below"/>, scanning windows back to step 0.</summary>
+    private (TimelineStop? Last, bool Cancelled) ScanEarlierWindowsInParallel(ulong below, ulong origin, Watch watch, CancellationToken cancel,
+        IProgress<double>? progress)
+    {
+        var index = _index!;
+        // Windows [start, end) from below down to 0, nearest first.
+        var windows = new List<(ulong Start, ulong End)>();
+        ulong end = below;
+        for (int i = index.LatestAtOrBefore(below - 1); i >= 0 && end > 0; i--)
+        {
+            windows.Add((index.Snapshots[i].Step, end));
+            end = index.Snapshots[i].Step;
+        }
+        if (end > 0) windows.Add((0, end));
+
+        for (int first = 0; first < windows.Count; first += _scanJobs)
+        {
+            var batch = windows.Skip(first).Take(_scanJobs).ToList();
+            while (_scanners.Count < batch.Count)
+                _scanners.Add(new Timeline(Trace, _options with { ScanJobs = 1, CheckpointMemory = 64L << 20 }));
+            var results = new (TimelineStop? Last, bool Cancelled)[batch.Count];
+            var failures = new Exception?[batch.Count];
+            var threads = batch.Select((window, k) => new Thread(() =>
+            {
+                try
+                {
+                    var scanner = _scanners[k];
+                    scanner.Seek(window.Start, cancel);
+                    results[k] = scanner.Position == window.Start
+                        ? scanner.ScanWindow(window.End, origin, watch, _ => true, cancel)
+                        : (null, true);
+                }
+                catch (Exception e)
+                {
+                    failures[k] = e;
+                }
+            }) { IsBackground = true, Name = "reverse scan" }).ToList();
+            foreach (var thread in threads) thread.Start();
+            foreach (var thread in threads) thread.Join();
+            WindowsScannedInParallel += batch.Count;
+            if (failures.FirstOrDefault(f => f is not null) is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            if (cancel.IsCancellationRequested || results.Any(r => r.Cancelled)) return (null, true);
+            // The nearest window with a hit holds the last hit.
+            foreach (var result in results)
+                if (result.Last is not null) return result;
+            if (origin > 0) progress?.Report(1 - (double)batch[^1].Start / origin);
+        }
+        return (null, false);
+    }
+}
