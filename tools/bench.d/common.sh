@@ -2,6 +2,9 @@
 
 now_ns() { date +%s%N; }
 
+# ratio A B: A/B to three places, or n/a (every section uses it, --no-speed or not).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f", a / b }'; }
+
 # time_cmd TAG CMD...: runs CMD with stdin from /dev/null, stdout/stderr in $work/TAG.{out,err};
 # prints the elapsed nanoseconds; fails unless CMD exits 0.
 time_cmd() {

@@ -19,7 +19,7 @@ replica_section() {
             >/dev/null 2>"$work/$tag.err" &
         backup_pid=$!
         local tries=0
-        until grep -q "backup console listening" "$work/$tag.err"; do
+        until grep -q "backup console listening" "$work/$tag.err" 2>/dev/null; do
             sleep 0.01; tries=$((tries + 1)); [ "$tries" -lt 3000 ] || die "backup did not start: $(cat "$work/$tag.err")"
         done
         backup_log=$(sed -n 's/.*backup listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$tag.err")
@@ -27,13 +27,13 @@ replica_section() {
     }
     wait_line() { # FILE PATTERN: polls every 10 ms, up to 120 s
         local tries=0
-        until grep -q "$2" "$1"; do sleep 0.01; tries=$((tries + 1)); [ "$tries" -lt 12000 ] || die "no '$2' in $1: $(cat "$1")"; done
+        until grep -q "$2" "$1" 2>/dev/null; do sleep 0.01; tries=$((tries + 1)); [ "$tries" -lt 12000 ] || die "no '$2' in $1: $(cat "$1")"; done
     }
     summary() { sort -n | awk '{ t[NR] = $1 } END { printf "%.1f %.1f %.1f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, t[1], t[NR] }'; }
 
     echo >&2
     echo "replica: record alone vs primary + backup on bench.elf, $runs runs each ..." >&2
-    local rec="" pri="" lagline="" i start end
+    local rec="" pri="" lagline="" i start end bw="" lagms="" ms bytes lag
     for ((i = 1; i <= runs; i++)); do
         start=$(now_ns)
         "$replayvm" record -o "$work/replica-rec.rvtrace" "$bench_elf" </dev/null >/dev/null 2>&1
@@ -44,6 +44,12 @@ replica_section() {
         end=$(now_ns); pri="$pri $(((end - start) / 1000000))"
         wait "$backup_pid" || true
         lagline=$(grep "backup replay lag" "$work/replica-p$i.err" || true)
+        # The log's rate over the primary's whole run, and the median lag in ms at the primary's own step rate.
+        ms=$(((end - start) / 1000000))
+        bytes=$(sed -n 's/.*; log \([0-9]*\) bytes.*/\1/p' <<<"$lagline")
+        lag=$(sed -n 's/.*median \([0-9]*\) steps.*/\1/p' <<<"$lagline")
+        [ -n "$bytes" ] && bw="$bw $(awk -v b="$bytes" -v m="$ms" 'BEGIN { printf "%.0f", b * 1000 / m }')"
+        [ -n "$lag" ] && lagms="$lagms $(awk -v l="$lag" -v m="$ms" -v s=4.2e8 'BEGIN { printf "%.1f", l * m / s }')"
     done
     local rec_s pri_s
     # shellcheck disable=SC2086
@@ -53,23 +59,46 @@ replica_section() {
     printf '%-34s %10s %8s %8s\n' "primary + backup (same machine)" $pri_s
     printf 'primary/record: %s\n' "$(ratio "${pri_s%% *}" "${rec_s%% *}")"
     printf 'last run: %s\n' "${lagline#replayvm: }"
+    printf '\n%-34s %10s %8s %8s\n' "log and lag, per run" median min max
+    # shellcheck disable=SC2086
+    printf '%-34s %10s %8s %8s\n' "log bandwidth, bytes/s" $(printf '%s\n' $bw | summary)
+    # shellcheck disable=SC2086
+    printf '%-34s %10s %8s %8s\n' "backup lag (median), ms" $(printf '%s\n' $lagms | summary)
 
     echo "replica: failover from kill -9 of an idle primary, $runs times ..." >&2
-    local total="" after=""
-    for ((i = 1; i <= runs; i++)); do
-        start_backup "replica-fb$i"
-        "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-fp$i.err" &
+    # On a loaded machine a starved primary can stay silent past the 150 ms timeout while alive: the
+    # backup then finds the arbiter held and stops (a false failover, safely refused). Such a run is
+    # counted, not timed, and repeated (at most 3x the runs in all).
+    local total="" after="" false_alarms=0 refused=0 attempt=0
+    i=0
+    while [ "$i" -lt "$runs" ] && [ "$attempt" -lt $((3 * runs)) ]; do
+        attempt=$((attempt + 1))
+        start_backup "replica-fb$attempt"
+        "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-fp$attempt.err" &
         local ppid=$!
-        wait_line "$work/replica-fp$i.err" "caught up"
+        wait_line "$work/replica-fp$attempt.err" "caught up"
         sleep 0.3
-        start=$(now_ns)
-        kill -9 "$ppid"
-        wait_line "$work/replica-fb$i.err" "live at step"
-        end=$(now_ns)
-        total="$total $(((end - start) / 1000000))"
-        after="$after $(sed -n 's/.*live at step [0-9]*, \([0-9.]*\) ms after detecting it.*/\1/p' "$work/replica-fb$i.err")"
-        kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true; wait "$ppid" 2>/dev/null || true
+        if grep -q "this backup stops" "$work/replica-fb$attempt.err"; then
+            false_alarms=$((false_alarms + 1))
+            echo "replica: before kill -9: $(grep "this backup stops" "$work/replica-fb$attempt.err" | head -n 1)" >&2
+        else
+            start=$(now_ns)
+            kill -9 "$ppid"
+            wait_line "$work/replica-fb$attempt.err" "live at step\|this backup stops"
+            end=$(now_ns)
+            if grep -q "live at step" "$work/replica-fb$attempt.err"; then
+                i=$((i + 1))
+                total="$total $(((end - start) / 1000000))"
+                after="$after $(sed -n 's/.*live at step [0-9]*, \([0-9.]*\) ms after detecting it.*/\1/p' "$work/replica-fb$attempt.err")"
+            else
+                refused=$((refused + 1))
+                echo "replica: after kill -9: $(grep "this backup stops" "$work/replica-fb$attempt.err" | head -n 1)" >&2
+            fi
+        fi
+        { kill -9 "$ppid"; wait "$ppid"; } 2>/dev/null || true
+        kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true
     done
+    echo "failover: $i timed, $false_alarms false alarms before the kill (backup stopped, arbiter held), $refused stopped after it, in $attempt attempts"
     # shellcheck disable=SC2086
     printf '\n%-34s %10s %8s %8s\n' "failover, ms" median min max
     # shellcheck disable=SC2086
@@ -85,12 +114,18 @@ replica_section() {
         wait_line "$work/replica-mp$i.err" "primary console listening"
         local pc; pc=$(sed -n 's/.*primary console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/replica-mp$i.err")
         start_backup "replica-mb$i"
-        "$replayvm" migrate --from "127.0.0.1:$pc" --to "127.0.0.1:$backup_log" 2>"$work/replica-m$i.err" || die "migrate failed: $(cat "$work/replica-m$i.err")"
-        wait_line "$work/replica-mb$i.err" "took over the guest"
-        stop="$stop $(sed -n 's/.*stopped \([0-9.]*\) ms here.*/\1/p' "$work/replica-m$i.err")"
-        live="$live $(sed -n 's/.*live \([0-9.]*\) ms after the handover arrived.*/\1/p' "$work/replica-mb$i.err")"
-        kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true; wait "$mpid" 2>/dev/null || true
+        # A migration the 150 ms heartbeat timeout breaks on a loaded machine is reported, not timed.
+        if "$replayvm" migrate --from "127.0.0.1:$pc" --to "127.0.0.1:$backup_log" 2>"$work/replica-m$i.err"; then
+            wait_line "$work/replica-mb$i.err" "took over the guest"
+            stop="$stop $(sed -n 's/.*stopped \([0-9.]*\) ms here.*/\1/p' "$work/replica-m$i.err")"
+            live="$live $(sed -n 's/.*live \([0-9.]*\) ms after the handover arrived.*/\1/p' "$work/replica-mb$i.err")"
+        else
+            echo "migration $i failed: $(head -n 1 "$work/replica-m$i.err")"
+        fi
+        { kill "$mpid"; wait "$mpid"; } 2>/dev/null || true
+        kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true
     done
+    [ -n "$stop" ] || return 0
     printf '\n%-34s %10s %8s %8s\n' "migration pause, ms" median min max
     # shellcheck disable=SC2086
     printf '%-34s %10s %8s %8s\n' "source: stop to handover acked" $(printf '%s\n' $stop | summary)
