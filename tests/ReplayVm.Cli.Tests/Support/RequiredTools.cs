@@ -11,6 +11,7 @@ public static class RequiredTools
     public static string UBootMachine => File("/usr/lib/u-boot/qemu-riscv64/u-boot.bin", "u-boot-qemu");
     public static string Qemu => Command("qemu-system-riscv64", "qemu-system-misc");
     public static string Script => Command("script", "bsdutils");
+    public static string Tmux => Command("tmux", "tmux");
     public static string Gcc => Command("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf");
 
     private static string File(string path, string package) =>
