@@ -21,7 +21,7 @@ internal sealed class ConsoleOutputPump : IDisposable
     public ConsoleOutputPump(Stream output)
     {
         _output = output;
-        _timer = new Timer(_ => Flush(), null, FlushInterval, FlushInterval);
+        _timer = new Timer(_ => FlushIfIdle(), null, FlushInterval, FlushInterval);
     }
 
     /// <summary>The machine's console callback; runs on the machine's thread.</summary>
@@ -38,6 +38,22 @@ internal sealed class ConsoleOutputPump : IDisposable
     public void Flush()
     {
         lock (_lock) FlushLocked();
+    }
+
+    /// <summary>The timer's flush: skipped while another flush holds the buffer. When nobody reads our
+    /// stdout that flush blocks in write(2), and every tick waiting behind it would hold a thread-pool
+    /// thread (a blocked console piled up ~100 threads in a minute).</summary>
+    private void FlushIfIdle()
+    {
+        if (!_lock.TryEnter()) return;
+        try
+        {
+            FlushLocked();
+        }
+        finally
+        {
+            _lock.Exit();
+        }
     }
 
     private void FlushLocked()
