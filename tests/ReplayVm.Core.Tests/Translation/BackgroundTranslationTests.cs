@@ -56,19 +56,7 @@ public sealed class BackgroundTranslationTests
         Assert.True(translated.Hart.TranslatorStats.RegionSteps > 0, "no installed region ran");
     }
 
-    private static readonly Lazy<byte[]> Loop = new(() => EngineComparison.Assemble("""
-        .option norvc
-        .globl _start
-        _start:
-          li a0, 0
-        loop:
-        patch:
-          addi a0, a0, 1
-          addi s0, s0, 1
-          j loop
-        replacement:
-          addi a0, a0, 1000
-        """));
+    private static Lazy<byte[]> Loop => TranslatorTests.EndlessLoop;
 
     [Fact]
     public void A_region_whose_page_is_written_while_it_compiles_never_runs()

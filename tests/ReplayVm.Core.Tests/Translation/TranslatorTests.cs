@@ -64,7 +64,8 @@ public sealed class TranslatorTests
         }
     }
 
-    private static readonly Lazy<byte[]> EndlessLoop = new(() => EngineComparison.Assemble("""
+    /// <summary>a0 and s0 count rounds of a three-instruction loop; <c>replacement</c> is an instruction to patch over <c>patch</c>.</summary>
+    internal static readonly Lazy<byte[]> EndlessLoop = new(() => EngineComparison.Assemble("""
         .option norvc
         .globl _start
         _start:
