@@ -79,40 +79,16 @@ public class HostileTraceInputTests
     {
         string trace = Temp("same.rvtrace");
         File.Delete(trace);
-        var first = new Process
-        {
-            StartInfo = new ProcessStartInfo("dotnet")
-            {
-                ArgumentList = { CliProcess.CliDll, "record", "-o", trace, "--deterministic", CliProcess.Guest("demo.elf") },
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            },
-        };
-        first.Start();
-        var firstOut = first.StandardOutput.ReadToEndAsync();
-        var firstErr = first.StandardError.ReadToEndAsync();
+        using var first = DemoRecorder.Start(trace);
         try
         {
-            // The demo waits at its prompt: once the trace has its header the first recorder holds the file.
-            for (int i = 0; i < 600 && (!File.Exists(trace) || new FileInfo(trace).Length == 0); i++) Thread.Sleep(100);
-            Assert.True(new FileInfo(trace).Length > 0, "the first recorder never wrote its header");
-
             var second = CliProcess.Run("record", "-o", trace, "--input", "/dev/null", CliProcess.Guest("hello.elf"));
             Assert.Equal(2, second.ExitCode);
             Assert.Contains("another replayvm is recording to this file", second.Stderr);
-
-            first.StandardInput.Write("quit\n");
-            first.StandardInput.Close();
-            Assert.True(first.WaitForExit(120_000), "the first recorder did not finish");
-            Assert.Contains("recorded", await firstErr);
-            _ = await firstOut;
-
-            var replay = CliProcess.Run("replay", trace);
-            Assert.True(replay.ExitCode == 0, replay.ToString());
-            Assert.Contains("replay identical", replay.Stderr);
+            await first.QuitAndAssertItReplays();
         }
         finally
         {
-            if (!first.HasExited) first.Kill();
             File.Delete(trace);
         }
     }
@@ -159,40 +135,18 @@ public class HostileTraceInputTests
     {
         string trace = Temp("recording-locked.rvtrace");
         File.Delete(trace);
-        var first = new Process
-        {
-            StartInfo = new ProcessStartInfo("dotnet")
-            {
-                ArgumentList = { CliProcess.CliDll, "record", "-o", trace, "--deterministic", CliProcess.Guest("demo.elf") },
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            },
-        };
-        first.Start();
-        var firstOut = first.StandardOutput.ReadToEndAsync();
-        var firstErr = first.StandardError.ReadToEndAsync();
+        using var first = DemoRecorder.Start(trace);
         try
         {
-            for (int i = 0; i < 600 && (!File.Exists(trace) || new FileInfo(trace).Length == 0); i++) Thread.Sleep(100);
-            long header = new FileInfo(trace).Length;
-            Assert.True(header > 0, "the recorder never wrote its header");
-
+            long header = first.HeaderLength;
             var live = CliProcess.Run(["gdb", "--live", "-o", trace, CliProcess.Guest("hello.elf"), "--port", "0"], stdin: [], timeoutSeconds: 60);
             Assert.True(live.ExitCode == 2, live.ToString());
             Assert.Equal($"replayvm: {trace}: another replayvm is recording to this file; wait for it to finish or give another -o", live.Stderr.Trim());
             Assert.True(new FileInfo(trace).Length >= header, "the refused live session emptied the recorder's file");
-
-            first.StandardInput.Write("quit\n");
-            first.StandardInput.Close();
-            Assert.True(first.WaitForExit(120_000), "the recorder did not finish");
-            Assert.Contains("recorded", await firstErr);
-            _ = await firstOut;
-            var replay = CliProcess.Run("replay", trace);
-            Assert.True(replay.ExitCode == 0, replay.ToString());
-            Assert.Contains("replay identical", replay.Stderr);
+            await first.QuitAndAssertItReplays();
         }
         finally
         {
-            if (!first.HasExited) first.Kill();
             File.Delete(trace);
         }
     }
@@ -287,6 +241,66 @@ public class HostileTraceInputTests
         finally
         {
             File.Delete(trace);
+        }
+    }
+
+    /// <summary>
+    /// <c>record --deterministic</c> of the demo guest, waiting at its prompt, so it holds its output
+    /// file (the header is written) until <see cref="QuitAndAssertItReplays"/> types quit.
+    /// </summary>
+    private sealed class DemoRecorder : IDisposable
+    {
+        private readonly Process _process;
+        private readonly string _trace;
+        private readonly Task<string> _stdout, _stderr;
+
+        private DemoRecorder(Process process, string trace)
+        {
+            _process = process;
+            _trace = trace;
+            _stdout = process.StandardOutput.ReadToEndAsync();
+            _stderr = process.StandardError.ReadToEndAsync();
+        }
+
+        /// <summary>The trace's length once the recorder had written its header.</summary>
+        public long HeaderLength { get; private set; }
+
+        public static DemoRecorder Start(string trace)
+        {
+            var process = new Process
+            {
+                StartInfo = new ProcessStartInfo("dotnet")
+                {
+                    ArgumentList = { CliProcess.CliDll, "record", "-o", trace, "--deterministic", CliProcess.Guest("demo.elf") },
+                    RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+                },
+            };
+            process.Start();
+            var recorder = new DemoRecorder(process, trace);
+            // The demo waits at its prompt: once the trace has its header the recorder holds the file.
+            for (int i = 0; i < 600 && (!File.Exists(trace) || new FileInfo(trace).Length == 0); i++) Thread.Sleep(100);
+            recorder.HeaderLength = File.Exists(trace) ? new FileInfo(trace).Length : 0;
+            Assert.True(recorder.HeaderLength > 0, "the recorder never wrote its header");
+            return recorder;
+        }
+
+        /// <summary>Types quit; the recorder must finish and its trace replay identically.</summary>
+        public async Task QuitAndAssertItReplays()
+        {
+            _process.StandardInput.Write("quit\n");
+            _process.StandardInput.Close();
+            Assert.True(_process.WaitForExit(120_000), "the recorder did not finish");
+            Assert.Contains("recorded", await _stderr);
+            _ = await _stdout;
+            var replay = CliProcess.Run("replay", _trace);
+            Assert.True(replay.ExitCode == 0, replay.ToString());
+            Assert.Contains("replay identical", replay.Stderr);
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited) _process.Kill();
+            _process.Dispose();
         }
     }
 }
