@@ -27,7 +27,7 @@ public sealed class SalvageTests : IDisposable
         }
     }
 
-    public static void Dump(int pid, string core)
+    internal static void Dump(int pid, string core)
     {
         using var p = Process.Start(new ProcessStartInfo(CreateDump, ["-f", core, pid.ToString()]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
         string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();

@@ -366,19 +366,21 @@ public sealed class DebuggerWindow : Window
     /// <summary>Starts the movement <paramref name="key"/> stands for; false if it is not a movement key.</summary>
     private bool StartMove(Key key)
     {
-        bool letters = !_commandMode;
-        Func<CancellationToken, IProgress<double>, TimelineStop>? move = null;
+        if (MovementKeys.For(key, letters: !_commandMode) is not { } movement) return false;
+        if (_running is not null || IsTooSmall) return true;
         // Source-level (by line, as gdb's step/next/finish) where the guest has line info; by instruction where it has none.
-        if (key == Key.F5 || (letters && key == Key.C)) move = (c, p) => _session.Continue(c, p);
-        else if (key == Key.F5.WithShift || (letters && key == Key.C.WithShift)) move = (c, p) => _session.ReverseContinue(c, p);
-        else if (key == Key.F10 || (letters && key == Key.N)) move = (c, _) => _session.SourceNext(c);
-        else if (key == Key.F10.WithShift || (letters && key == Key.N.WithShift)) move = (c, _) => _session.SourceNextBack(c);
-        else if (key == Key.F11 || (letters && key == Key.S)) move = (c, _) => _session.SourceStep(c);
-        else if (letters && key == Key.S.WithShift) move = (c, _) => _session.SourceStepBack(c);
-        else if (key == Key.F11.WithShift || (letters && key == Key.F)) move = (c, _) => _session.Finish(c);
-        else if (letters && key == Key.F.WithShift) move = (c, _) => _session.ReverseFinish(c);
-        if (move is null || _running is not null || IsTooSmall) return move is not null;
-        bool instructionStep = (key == Key.F11 || key == Key.S || key == Key.S.WithShift) && !_session.HasLineInfoAtPc;
+        Func<CancellationToken, IProgress<double>, TimelineStop> move = movement switch
+        {
+            Movement.Continue => (c, p) => _session.Continue(c, p),
+            Movement.ReverseContinue => (c, p) => _session.ReverseContinue(c, p),
+            Movement.Next => (c, _) => _session.SourceNext(c),
+            Movement.ReverseNext => (c, _) => _session.SourceNextBack(c),
+            Movement.Step => (c, _) => _session.SourceStep(c),
+            Movement.ReverseStep => (c, _) => _session.SourceStepBack(c),
+            Movement.Finish => (c, _) => _session.Finish(c),
+            _ => (c, _) => _session.ReverseFinish(c),
+        };
+        bool instructionStep = (movement is Movement.Step or Movement.ReverseStep) && !_session.HasLineInfoAtPc;
         if (instructionStep)
         {
             // Without line info a step is one instruction (at most one checkpoint interval of replay): run it at once so fast typing is never dropped.

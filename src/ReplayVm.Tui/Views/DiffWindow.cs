@@ -175,14 +175,7 @@ public sealed class DiffWindow : Window
         if (key == Key.F7) return "first-divergence";
         if (key == Key.D) return "next-divergence";
         if (key == Key.D.WithShift) return "prev-divergence";
-        if (key == Key.F5 || key == Key.C) return "c";
-        if (key == Key.F5.WithShift || key == Key.C.WithShift) return "rc";
-        if (key == Key.F10 || key == Key.N) return "n";
-        if (key == Key.F10.WithShift || key == Key.N.WithShift) return "rn";
-        if (key == Key.F11 || key == Key.S) return "s";
-        if (key == Key.S.WithShift) return "rs";
-        if (key == Key.F11.WithShift || key == Key.F) return "finish";
-        if (key == Key.F.WithShift) return "reverse-finish";
+        if (MovementKeys.For(key, letters: true) is { } movement) return MovementKeys.Command(movement);
         if (key == Key.Home) return "goto 0";
         if (key == Key.End) return $"goto {_session.A.End}";
         return null;
