@@ -94,22 +94,54 @@ public sealed partial class Machine : IInputSink
     }
 
     /// <summary>
-    /// QEMU's <c>-bios FIRMWARE -kernel KERNEL</c>: the firmware at its ELF addresses or, raw, at
-    /// the start of RAM; the kernel at its ELF addresses or, raw, at the first 2 MiB boundary after
-    /// the firmware (QEMU's riscv_calc_kernel_start_addr for RV64). The boot ROM hands the
-    /// firmware the kernel's entry in the fw_dynamic info block (a2), as QEMU does.
+    /// QEMU's <c>-bios FIRMWARE -kernel KERNEL [-initrd INITRD]</c>: the firmware at its ELF
+    /// addresses or, raw, at the start of RAM; the kernel at its ELF addresses or, raw, at the first
+    /// 2 MiB boundary after the firmware (QEMU's riscv_calc_kernel_start_addr for RV64). The boot
+    /// ROM hands the firmware the kernel's entry in the fw_dynamic info block (a2), as QEMU does.
+    /// An initrd goes where QEMU 7.2's riscv_load_initrd puts it — the kernel's entry plus half the
+    /// RAM, at most 128 MiB, far enough that the kernel does not overwrite it as it sets itself up —
+    /// and the device tree's /chosen names its range (linux,initrd-start and -end).
     /// </summary>
-    public void LoadFirmware(BootImage firmware, BootImage? kernel)
+    public void LoadFirmware(BootImage firmware, BootImage? kernel, byte[]? initrd = null)
     {
+        if (initrd is not null && kernel is null)
+            throw new GuestImageException("an initrd needs a kernel (QEMU's -initrd goes with -kernel)");
         var (firmwareStart, firmwareEnd, firmwareEntry) = Place(firmware, Ram.Base, "firmware", avoid: null);
         ulong next = 0;
+        (ulong Start, ulong End)? initrdRange = null;
         if (kernel is not null)
         {
             const ulong kernelAlignment = 2UL << 20;
             ulong kernelBase = (firmwareEnd + kernelAlignment - 1) & ~(kernelAlignment - 1);
-            next = Place(kernel, kernelBase, "kernel", avoid: (firmwareStart, firmwareEnd)).Entry;
+            var (kernelStart, kernelEnd, kernelEntry) = Place(kernel, kernelBase, "kernel", avoid: (firmwareStart, firmwareEnd));
+            next = kernelEntry;
+            if (initrd is not null)
+                initrdRange = PlaceInitrd(initrd, kernelEntry, [("firmware", firmwareStart, firmwareEnd), ("kernel", kernelStart, kernelEnd)]);
         }
-        Boot(firmwareEntry, next);
+        Boot(firmwareEntry, next, initrdRange);
+    }
+
+    /// <summary>Where QEMU 7.2's riscv_load_initrd places an initrd for a kernel entered at <paramref name="kernelEntry"/>.</summary>
+    public static ulong InitrdAddress(ulong kernelEntry, ulong ramSize) => kernelEntry + Math.Min(ramSize / 2, 128UL << 20);
+
+    private (ulong Start, ulong End) PlaceInitrd(byte[] data, ulong kernelEntry, (string Role, ulong Start, ulong End)[] avoid)
+    {
+        ulong start = InitrdAddress(kernelEntry, Ram.Size);
+        ulong end = start + (ulong)data.Length;
+        if (start < kernelEntry || !Ram.Contains(start, (ulong)Math.Max(data.Length, 1)))
+            throw new GuestImageException(
+                $"initrd of {data.Length} bytes at 0x{start:x} (kernel entry + min(RAM/2, 128 MiB), as QEMU places it) " +
+                $"does not fit in RAM 0x{Ram.Base:x}-0x{Ram.Base + Ram.Size - 1:x}: give more memory with -m");
+        // The device tree sits near the top of RAM (VirtDeviceTree.Placement); an initrd running
+        // into it would be overwritten, so it is refused as QEMU's overlapping ROMs are.
+        var deviceTree = Config.Board == BoardKind.Virt ? VirtDeviceTree.Placement(Ram.Base, Ram.Size, VirtDeviceTree.BlobSize) : null;
+        var regions = deviceTree is { } dt ? [.. avoid, ("device tree", dt, dt + (ulong)VirtDeviceTree.BlobSize)] : avoid;
+        foreach (var (role, otherStart, otherEnd) in regions)
+            if (start < otherEnd && otherStart < end)
+                throw new GuestImageException(
+                    $"initrd at 0x{start:x}-0x{end - 1:x} overlaps the {role} at 0x{otherStart:x}-0x{otherEnd - 1:x}: give more memory with -m");
+        Ram.Write(start, data);
+        return (start, end);
     }
 
     private (ulong Start, ulong End, ulong Entry) Place(BootImage image, ulong rawAddress, string role, (ulong Start, ulong End)? avoid) =>
@@ -168,10 +200,10 @@ public sealed partial class Machine : IInputSink
 
     /// <summary>Maps QEMU's reset ROM so the hart starts at 0x1000 and jumps to <paramref name="entry"/>;
     /// <paramref name="nextStage"/> goes in the fw_dynamic block for a firmware to jump to.</summary>
-    private void Boot(ulong entry, ulong nextStage)
+    private void Boot(ulong entry, ulong nextStage, (ulong Start, ulong End)? initrd = null)
     {
         // QEMU's virt always hands the kernel a device tree in a1; Spike guests get none.
-        ulong deviceTree = Config.Board == BoardKind.Virt ? Peripherals.LoadDeviceTree(Config) : 0;
+        ulong deviceTree = Config.Board == BoardKind.Virt ? Peripherals.LoadDeviceTree(Config, initrd) : 0;
         Bus.Map(BootRom.Base, BootRom.Size, new BootRom(entry, deviceTreeAddress: deviceTree, nextStageEntry: nextStage));
         Hart.Reset();
     }

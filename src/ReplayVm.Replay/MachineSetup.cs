@@ -17,6 +17,8 @@ public enum ImageRole : byte
     Bios = 3,
     /// <summary>The payload the firmware starts (<c>-kernel</c> with <c>-bios</c>): an ELF, or flat at the first 2 MiB boundary after the firmware.</summary>
     Kernel = 4,
+    /// <summary>An initial RAM disk for the kernel (<c>-initrd</c>), placed where QEMU 7.2 places it (see <see cref="Machine.LoadFirmware"/>).</summary>
+    Initrd = 5,
 }
 
 /// <summary>
@@ -88,10 +90,15 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
         new(config, [new GuestImage(ImageRole.Elf, name, 0, elf)]);
 
     /// <summary>QEMU's <c>-bios FIRMWARE [-kernel KERNEL]</c>; Core places both (their load addresses are recorded as 0).</summary>
-    public static MachineSetup ForFirmware(MachineConfig config, string firmwareName, byte[] firmware, string? kernelName = null, byte[]? kernel = null) =>
-        new(config, kernel is null
-            ? [new GuestImage(ImageRole.Bios, firmwareName, 0, firmware)]
-            : [new GuestImage(ImageRole.Bios, firmwareName, 0, firmware), new GuestImage(ImageRole.Kernel, kernelName ?? "kernel", 0, kernel)]);
+    public static MachineSetup ForFirmware(MachineConfig config, string firmwareName, byte[] firmware, string? kernelName = null, byte[]? kernel = null,
+        string? initrdName = null, byte[]? initrd = null)
+    {
+        if (initrd is not null && kernel is null) throw new ArgumentException("an initrd needs a kernel", nameof(initrd));
+        var images = new List<GuestImage> { new(ImageRole.Bios, firmwareName, 0, firmware) };
+        if (kernel is not null) images.Add(new GuestImage(ImageRole.Kernel, kernelName ?? "kernel", 0, kernel));
+        if (initrd is not null) images.Add(new GuestImage(ImageRole.Initrd, initrdName ?? "initrd", 0, initrd));
+        return new(config, images);
+    }
 
     /// <summary>A flat binary started at <paramref name="address"/>.</summary>
     public static MachineSetup ForRaw(MachineConfig config, string name, byte[] data, ulong address) =>
@@ -100,7 +107,7 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
     /// <summary>
     /// Builds the machine and loads the images with Core's public API: an <c>elf</c> or <c>raw</c>
     /// image alone, or a <c>bios</c> with at most one <c>kernel</c> (QEMU's <c>-bios F -kernel K</c>,
-    /// placed by <see cref="Machine.LoadFirmware"/>). Throws <see cref="GuestImageException"/> for a
+    /// placed by <see cref="Machine.LoadFirmware"/>), with an <c>initrd</c> when there is a kernel. Throws <see cref="GuestImageException"/> for a
     /// combination that is not one of these, or an image that does not fit or parse.
     /// Disks are attached first (the device tree lists them), each behind a fresh
     /// <see cref="CopyOnWriteOverlay"/> over its embedded bytes or, for a disk the trace names only
@@ -111,11 +118,13 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
     {
         var bios = Images.Where(i => i.Role == ImageRole.Bios).ToList();
         var kernels = Images.Where(i => i.Role == ImageRole.Kernel).ToList();
+        var initrds = Images.Where(i => i.Role == ImageRole.Initrd).ToList();
         var direct = Images.Where(i => i.Role is ImageRole.Elf or ImageRole.Raw).ToList();
-        bool valid = (direct.Count == 1 && bios.Count == 0 && kernels.Count == 0) || (direct.Count == 0 && bios.Count == 1 && kernels.Count <= 1);
+        bool valid = (direct.Count == 1 && bios.Count == 0 && kernels.Count == 0 && initrds.Count == 0)
+            || (direct.Count == 0 && bios.Count == 1 && kernels.Count <= 1 && initrds.Count <= kernels.Count);
         if (!valid)
             throw new GuestImageException(
-                $"a machine setup needs one elf or raw image, or one bios with at most one kernel; this one has {Describe()}");
+                $"a machine setup needs one elf or raw image, or one bios with at most one kernel and at most one initrd with it; this one has {Describe()}");
 
         // Before anything is allocated: a setup asking for more memory than the host has is refused in one line.
         HostMemory.EnsureFits(this);
@@ -140,7 +149,8 @@ public sealed record MachineSetup(MachineConfig Config, IReadOnlyList<GuestImage
         }
         else
         {
-            machine.LoadFirmware(BootImage.FromBytes(bios[0].Bytes), kernels.Count == 1 ? BootImage.FromBytes(kernels[0].Bytes) : null);
+            machine.LoadFirmware(BootImage.FromBytes(bios[0].Bytes), kernels.Count == 1 ? BootImage.FromBytes(kernels[0].Bytes) : null,
+                initrds.Count == 1 ? initrds[0].Bytes : null);
         }
         return machine;
     }

@@ -178,6 +178,43 @@ public class MachineSetupTests
         Assert.Equal(recording.Output, output);
     }
 
+    /// <summary>
+    /// An initrd travels in the header as its own image (role 5) and goes back into RAM where the
+    /// recording had it: the replay's state hashes cover RAM, so an initrd placed elsewhere, or
+    /// lost, diverges at the first hash point.
+    /// </summary>
+    [Fact]
+    public void InitrdIsEmbeddedAndReplayedInPlace()
+    {
+        var elf = File.ReadAllBytes(Path.Combine(TestGuests.RepoRoot, "tools", "guests", "elf", "hello.elf"));
+        var initrd = new byte[70_001];
+        new Random(5).NextBytes(initrd);
+        var setup = MachineSetup.ForFirmware(TestGuests.Config, "hello.elf", elf, "payload.bin", [0x73, 0x00, 0x50, 0x10], "initramfs.cpio", initrd);
+        var recording = RoundTrip.Record(setup, NoInput.Instance, interval: 1_000);
+        Assert.Contains("Hello from ReplayVm guest!", recording.Output);
+
+        var header = TraceReader.Read(recording.Trace).Header;
+        var stored = Assert.Single(header.Setup.Images, i => i.Role == ImageRole.Initrd);
+        Assert.Equal("initramfs.cpio", stored.Name);
+        Assert.Equal(initrd, stored.Bytes);
+        Assert.Equal(setup, header.Setup);
+        var (result, output) = RoundTrip.Replay(recording.Trace);
+        Assert.Equal(ReplayOutcome.Identical, result.Outcome);
+        Assert.Equal(recording.Output, output);
+
+        var machine = header.Setup.Build(NoInput.Instance, _ => { });
+        ulong start = Machine.InitrdAddress(0x8020_0000, TestGuests.Config.RamSize);
+        Assert.Equal(initrd, machine.Ram.Read(start, initrd.Length).ToArray());
+    }
+
+    [Fact]
+    public void InitrdWithoutKernelIsRefused()
+    {
+        var setup = new MachineSetup(TestGuests.Config, [new GuestImage(ImageRole.Bios, "fw", 0, [1, 2, 3]), new GuestImage(ImageRole.Initrd, "rd", 0, [4])]);
+        var e = Assert.Throws<Core.Loading.GuestImageException>(() => setup.Build(NoInput.Instance, _ => { }));
+        Assert.Contains("initrd 'rd'", e.Message);
+    }
+
     [Fact]
     public void KernelWithoutFirmwareIsRefused()
     {

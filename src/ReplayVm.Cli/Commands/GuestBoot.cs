@@ -13,13 +13,20 @@ namespace ReplayVm.Cli.Commands;
 internal abstract record GuestBoot
 {
     public sealed record Bare(string Name, ElfImage? Elf, byte[] Bytes, ulong LoadAddress) : GuestBoot;
-    public sealed record Firmware(string BiosName, byte[] BiosBytes, BootImage Bios, string? KernelName, byte[]? KernelBytes, BootImage? Kernel) : GuestBoot;
+    public sealed record Firmware(string BiosName, byte[] BiosBytes, BootImage Bios, string? KernelName, byte[]? KernelBytes, BootImage? Kernel) : GuestBoot
+    {
+        /// <summary><c>--initrd</c>: its file name and bytes (loaded as they are, like QEMU's raw initrd).</summary>
+        public string? InitrdName { get; init; }
+        public byte[]? InitrdBytes { get; init; }
+    }
 
     /// <summary>Checks which of GUEST and --bios was given and reads the files.</summary>
     public static GuestBoot Read(RunSettings settings)
     {
         if (settings.KernelPath is not null && settings.BiosPath is null)
             throw new UsageException("--kernel needs --bios FIRMWARE (a bare guest is given as GUEST)");
+        if (settings.InitrdPath is not null && settings.KernelPath is null)
+            throw new UsageException("--initrd needs --kernel FILE (and --bios FIRMWARE), as QEMU's -initrd needs -kernel");
         if (settings.Persist && settings.Drives.Length == 0)
             throw new UsageException("--persist needs a --drive FILE");
         if (settings.Config.Board == BoardKind.Spike && (settings.BiosPath ?? settings.Drives.FirstOrDefault() ?? settings.Config.Bootargs) is not null)
@@ -35,7 +42,11 @@ internal abstract record GuestBoot
             byte[]? kernel = settings.KernelPath is { } k ? GuestFile.Read(k) : null;
             return new Firmware(Path.GetFileName(biosPath), bios, ParseBootImage(biosPath, bios),
                 settings.KernelPath is { } kp ? Path.GetFileName(kp) : null, kernel,
-                kernel is null ? null : ParseBootImage(settings.KernelPath!, kernel));
+                kernel is null ? null : ParseBootImage(settings.KernelPath!, kernel))
+            {
+                InitrdName = settings.InitrdPath is { } ip ? Path.GetFileName(ip) : null,
+                InitrdBytes = settings.InitrdPath is { } i ? GuestFile.Read(i) : null,
+            };
         }
 
         if (settings.GuestPath is not { } path)
@@ -58,7 +69,7 @@ internal abstract record GuestBoot
                 machine.LoadRaw(bare.Bytes, bare.LoadAddress);
                 break;
             case Firmware firmware:
-                machine.LoadFirmware(firmware.Bios, firmware.Kernel);
+                machine.LoadFirmware(firmware.Bios, firmware.Kernel, firmware.InitrdBytes);
                 break;
         }
     }
@@ -68,7 +79,7 @@ internal abstract record GuestBoot
     {
         Bare { Elf: not null } bare => MachineSetup.ForElf(config, bare.Name, bare.Bytes),
         Bare bare => MachineSetup.ForRaw(config, bare.Name, bare.Bytes, bare.LoadAddress),
-        Firmware f => MachineSetup.ForFirmware(config, f.BiosName, f.BiosBytes, f.KernelName, f.KernelBytes),
+        Firmware f => MachineSetup.ForFirmware(config, f.BiosName, f.BiosBytes, f.KernelName, f.KernelBytes, f.InitrdName, f.InitrdBytes),
         _ => throw new InvalidOperationException("unknown boot"),
     };
 

@@ -50,7 +50,7 @@ internal sealed class LiveSession : IDisposable
                 RecorderName = "replayvm " + typeof(LiveSession).Assembly.GetName().Version?.ToString(3),
                 Factory = (s, i, o) => GuestBoot.CreateMachine(() => s.Build(i, o, supply)),
             };
-            var inputs = new[] { settings.GuestPath, settings.BiosPath, settings.KernelPath }.Concat(settings.Drives);
+            var inputs = settings.InputFiles;
             var file = RecordCommand.OpenTrace(path, inputs.OfType<string>());
             try
             {

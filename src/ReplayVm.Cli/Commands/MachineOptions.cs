@@ -7,12 +7,19 @@ namespace ReplayVm.Cli.Commands;
 /// <summary>What the machine options of <c>run</c> and <c>record</c> asked for.</summary>
 internal sealed record RunSettings(
     string? GuestPath, string? BiosPath, string? KernelPath, string[] Drives, bool Persist,
-    MachineConfig Config, ulong MaxInstructions, ulong? LoadAddress, bool Stats, bool Pace);
+    MachineConfig Config, ulong MaxInstructions, ulong? LoadAddress, bool Stats, bool Pace)
+{
+    /// <summary><c>--initrd</c>: an initial RAM disk for the kernel.</summary>
+    public string? InitrdPath { get; init; }
+
+    /// <summary>Every file the machine reads (for refusing a trace output that is one of them).</summary>
+    public IEnumerable<string?> InputFiles => new[] { GuestPath, BiosPath, KernelPath, InitrdPath }.Concat(Drives);
+}
 
 /// <summary>
 /// The options that describe a machine and its guest, shared by <c>run</c> and <c>record</c> so
 /// that a recording is made with exactly the words a run is: GUEST, --bios, --kernel, --append,
-/// --drive, --persist, -m, --max-instructions, --machine, --load-address, --stats.
+/// --initrd, --drive, --persist, -m, --max-instructions, --machine, --load-address, --stats.
 /// </summary>
 internal sealed class MachineOptions
 {
@@ -31,6 +38,12 @@ internal sealed class MachineOptions
     {
         Description = "With --bios: the next stage (ELF, or raw at the first 2 MiB boundary after the firmware); " +
                       "the firmware finds its entry in the fw_dynamic info (a2), as with QEMU.",
+        HelpName = "FILE",
+    };
+    private readonly Option<string?> _initrd = new("--initrd")
+    {
+        Description = "With --kernel: an initial RAM disk, as QEMU's -initrd (at the kernel's entry + min(RAM/2, 128 MiB), " +
+                      "its range in the device tree's /chosen).",
         HelpName = "FILE",
     };
     private readonly Option<string?> _append = new("--append")
@@ -72,14 +85,14 @@ internal sealed class MachineOptions
 
     /// <summary>The machine options given on the command line (by their names), for commands that take them only in some modes.</summary>
     public IEnumerable<string> Given(ParseResult parsed) =>
-        new Option[] { _bios, _kernel, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats, _pace }
+        new Option[] { _bios, _kernel, _initrd, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats, _pace }
             .Where(option => parsed.GetResult(option) is { Implicit: false })
             .Select(option => option.Name);
 
     public void AddTo(Command command)
     {
         command.Arguments.Add(_guest);
-        foreach (Option option in new Option[] { _bios, _kernel, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats, _pace })
+        foreach (Option option in new Option[] { _bios, _kernel, _initrd, _append, _drive, _persist, _memory, _maxInstructions, _machine, _loadAddress, _stats, _pace })
             command.Options.Add(option);
     }
 
@@ -98,7 +111,10 @@ internal sealed class MachineOptions
         parsed.GetValue(_maxInstructions) ?? ulong.MaxValue,
         parsed.GetValue(_loadAddress),
         parsed.GetValue(_stats),
-        parsed.GetValue(_pace));
+        parsed.GetValue(_pace))
+    {
+        InitrdPath = parsed.GetValue(_initrd),
+    };
 
     private static bool TryParseBoard(string text, out BoardKind board)
     {

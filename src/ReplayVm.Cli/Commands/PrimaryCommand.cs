@@ -33,7 +33,7 @@ internal static class PrimaryCommand
         {
             var settings = machineOptions.Read(parsed);
             if (settings.Persist) throw new UsageException("primary cannot take --persist: the backup must start from the same disk");
-            var options = replica.Read(parsed, [settings.GuestPath, settings.BiosPath, settings.KernelPath, .. settings.Drives]);
+            var options = replica.Read(parsed, [.. settings.InputFiles]);
             var key = ReplicaCliOptions.ReadKey(parsed, replica.Key);
             var boot = GuestBoot.Read(settings);
             using var drives = TraceDrives.ForRecording(settings.Drives, DiskEmbedding.Always);

@@ -123,7 +123,7 @@ internal static class RecordCommand
             console.Output.Write(b);
         };
 
-        var inputs = new[] { settings.GuestPath, settings.BiosPath, settings.KernelPath, inputPath, scriptPath }.Concat(settings.Drives);
+        var inputs = settings.InputFiles.Concat([inputPath, scriptPath]);
         var trace = OpenTrace(tracePath, inputs.OfType<string>());
         Recorder recorder;
         try

@@ -24,9 +24,10 @@ public static class VirtDeviceTree
     public const uint PlicSources = 96;
     public const uint UartClockHz = 0x384000;
 
-    public static byte[] Build(MachineConfig config) => FdtWriter.Write(Describe(config));
+    /// <param name="initrd">Where an initial RAM disk was loaded ([start, end)), published in /chosen.</param>
+    public static byte[] Build(MachineConfig config, (ulong Start, ulong End)? initrd = null) => FdtWriter.Write(Describe(config, initrd));
 
-    public static FdtNode Describe(MachineConfig config)
+    public static FdtNode Describe(MachineConfig config, (ulong Start, ulong End)? initrd = null)
     {
         var root = new FdtNode("");
         root.Cells("#address-cells", 2).Cells("#size-cells", 2)
@@ -35,6 +36,13 @@ public static class VirtDeviceTree
         var chosen = root.AddChild("chosen");
         if (config.Bootargs is { } bootargs) chosen.Strings("bootargs", bootargs);
         chosen.Strings("stdout-path", $"/soc/serial@{MemoryMap.UartBase:x}");
+        if (initrd is { } range)
+        {
+            // QEMU 7.2's virt_machine_done writes both with qemu_fdt_setprop_cell: one 32-bit cell
+            // each (Linux reads either width). The range always lies below 4 GiB: it starts at most
+            // 128 MiB above a kernel that sits in the first 2 GiB of RAM (see Machine.LoadFirmware).
+            chosen.Cells("linux,initrd-start", checked((uint)range.Start)).Cells("linux,initrd-end", checked((uint)range.End));
+        }
 
         root.AddChild("poweroff").Cells("value", 0x5555).Cells("offset", 0).Cells("regmap", TestPhandle).Strings("compatible", "syscon-poweroff");
         root.AddChild("reboot").Cells("value", 0x7777).Cells("offset", 0).Cells("regmap", TestPhandle).Strings("compatible", "syscon-reboot");

@@ -79,9 +79,9 @@ public sealed class VirtPeripherals
         | (Plic.ContextInterrupt(Plic.SupervisorContext) ? 1UL << InterruptCause.SupervisorExternal : 0);
 
     /// <summary>Writes the board's device tree where QEMU would and returns its address (0 when RAM is too small).</summary>
-    public ulong LoadDeviceTree(MachineConfig config)
+    public ulong LoadDeviceTree(MachineConfig config, (ulong Start, ulong End)? initrd = null)
     {
-        byte[] blob = VirtDeviceTree.Build(config);
+        byte[] blob = VirtDeviceTree.Build(config, initrd);
         if (VirtDeviceTree.Placement(_ram.Base, _ram.Size, VirtDeviceTree.BlobSize) is not { } address) return 0;
         _ram.Write(address, blob);
         return address;

@@ -123,4 +123,59 @@ public class DeviceTreeTests(ITestOutputHelper output)
         Assert.Equal(0x87E0_0000UL, a1);
         Assert.Equal(0xd00dfeedu, BinaryPrimitives.ReadUInt32BigEndian(machine.Ram.Read(a1, 4)));
     }
+
+    /// <summary>
+    /// <c>-initrd</c>: QEMU 7.2 puts the initrd at the kernel's entry + min(RAM/2, 128 MiB) and
+    /// names its range in /chosen; ours must be the same range, in the same cells, with the same
+    /// bytes there in RAM. Checked for RAM sizes on both sides of the 256 MiB turn and for a raw
+    /// kernel placed after OpenSBI's fw_jump.elf, as a Linux Image is.
+    /// </summary>
+    [Theory]
+    [InlineData("128M", 128UL << 20, 0x8420_0000UL)]
+    [InlineData("512M", 512UL << 20, 0x8820_0000UL)]
+    public void Initrd_is_placed_and_published_as_qemu_does(string qemuRam, ulong ramSize, ulong expectedStart)
+    {
+        const string fwJump = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+        Assert.True(File.Exists(fwJump), $"{fwJump} is missing (apt-get install opensbi)");
+        var dir = Directory.CreateTempSubdirectory("replayvm-initrd-").FullName;
+        var kernel = new byte[8192];
+        kernel.AsSpan().Fill(0x13); // not an ELF nor a U-Boot image: QEMU loads it raw, as a Linux Image
+        var initrd = new byte[100_003];
+        new Random(17).NextBytes(initrd);
+        File.WriteAllBytes(Path.Combine(dir, "kernel.bin"), kernel);
+        File.WriteAllBytes(Path.Combine(dir, "initrd"), initrd);
+        var qemuDtb = Path.Combine(dir, "qemu.dtb");
+        var run = ExternalTools.Run(ExternalTools.Require(ExternalTools.Qemu),
+            ["-machine", $"virt,dumpdtb={qemuDtb}", "-m", qemuRam, "-smp", "1", "-nographic", "-monitor", "none",
+             "-bios", fwJump, "-kernel", Path.Combine(dir, "kernel.bin"), "-initrd", Path.Combine(dir, "initrd")],
+            TimeSpan.FromSeconds(30));
+        Assert.True(File.Exists(qemuDtb), $"QEMU did not dump its device tree: {run.Stderr}");
+        var qemuChosen = Parse(Decompile(qemuDtb))["/chosen"];
+
+        var machine = new Machine(new MachineConfig { RamSize = ramSize }, NoInput.Instance, _ => { });
+        machine.LoadFirmware(BootImage.FromBytes(File.ReadAllBytes(fwJump)), BootImage.FromBytes(kernel), initrd);
+        ulong dtbAddress = VirtDeviceTree.Placement(machine.Ram.Base, machine.Ram.Size, VirtDeviceTree.BlobSize)!.Value;
+        int dtbSize = (int)BinaryPrimitives.ReadUInt32BigEndian(machine.Ram.Read(dtbAddress, 8).Slice(4));
+        var ourDtb = Path.Combine(dir, "ours.dtb");
+        File.WriteAllBytes(ourDtb, machine.Ram.Read(dtbAddress, dtbSize).ToArray());
+        var ourChosen = Parse(Decompile(ourDtb))["/chosen"];
+
+        Assert.Equal($"<0x{expectedStart:x}>", qemuChosen["linux,initrd-start"]);
+        Assert.Equal(qemuChosen["linux,initrd-start"], ourChosen["linux,initrd-start"]);
+        Assert.Equal(qemuChosen["linux,initrd-end"], ourChosen["linux,initrd-end"]);
+        Assert.Equal($"<0x{expectedStart + (ulong)initrd.Length:x}>", ourChosen["linux,initrd-end"]);
+        Assert.Equal(initrd, machine.Ram.Read(expectedStart, initrd.Length).ToArray());
+    }
+
+    [Fact]
+    public void An_initrd_that_runs_into_the_device_tree_is_refused_in_one_line()
+    {
+        var machine = new Machine(new MachineConfig { RamSize = 128UL << 20 }, NoInput.Instance, _ => { });
+        var e = Assert.Throws<ReplayVm.Core.Loading.GuestImageException>(() =>
+            machine.LoadFirmware(BootImage.FromBytes(new byte[64]), BootImage.FromBytes(new byte[64]), new byte[(60 << 20) + 1]));
+        Assert.Contains("overlaps the device tree", e.Message);
+        Assert.Contains("-m", e.Message);
+        Assert.Throws<ReplayVm.Core.Loading.GuestImageException>(() =>
+            new Machine(new MachineConfig(), NoInput.Instance, _ => { }).LoadFirmware(BootImage.FromBytes(new byte[64]), null, new byte[16]));
+    }
 }
