@@ -37,7 +37,13 @@ public sealed unsafe partial class Hart
         {
         Steps = steps;
         Pc = pc;
-        if (_breakpoints is not null && StopsAtBreakpoint(pc, steps)) break;
+        // Breakpoints are looked for only here, on pages the filter names (see Hart.BreakpointPages).
+        bool breakpointPage = false;
+        if (_breakpoints is not null && BreakpointFilterHits(pc))
+        {
+            if (StopsAtBreakpoint(pc, steps)) break;
+            breakpointPage = true;
+        }
         // The common case inline: the page's decode slot already holds the instruction. Anything
         // else — first execution, a TLB miss, a split or uncached fetch — goes out of line, which
         // keeps this loop's registers free for its own state.
@@ -51,9 +57,9 @@ public sealed unsafe partial class Hart
         // offset < _ramSize bounds both indexes, so they are taken without the JIT's checks.
         if (offset < _ramSize && (page = MainMemory.DecodedPageAt(_decodedChunks, offset)) is not null)
             d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)((offset & (MainMemory.PageSize - 1)) >> 1));
-        if (Unsafe.IsNullRef(ref d) || d.Op == Opcode.NotDecoded || _stepByStep)
+        if (Unsafe.IsNullRef(ref d) || d.Op == Opcode.NotDecoded || _stepByStep || breakpointPage)
         {
-            d = ref FetchSlow(pc, out bool retry);
+            d = ref FetchSlow(pc, breakpointPage, out bool retry);
             if (Unsafe.IsNullRef(ref d))
             {
                 if (retry) continue; // same pc, same step: now the page exists
@@ -223,7 +229,8 @@ public sealed unsafe partial class Hart
         // sends the next instruction through the full path: so does leaving the page (its decode
         // page ends in a slot that is always empty, see MainMemory.DecodePageLength), an uncached
         // instruction (whose neighbour slots are always empty, see _uncachedSlot), which is what every
-        // instruction is while breakpoints or register watches are set, and a 32-bit instruction
+        // instruction is while register watches are set, a breakpoint's slot in a page's breakpoint
+        // shadow (see Hart.BreakpointPages), and a 32-bit instruction
         // in the page's last parcel, which is never cached. (A slot in that last parcel that does
         // hold an instruction holds a 16-bit one, wholly inside the page.)
         ulong length = d.Length;

@@ -102,28 +102,33 @@ public sealed unsafe partial class Hart
     /// faulted (the exception has been raised) or, with <paramref name="retry"/>, must be retried.
     /// Kept out of <see cref="RunSlice"/>, so that its temporaries do not compete for the loop's registers.
     /// An armed execute trigger (Sdtrig) fires here, before the fetch, as in QEMU.
-    /// While breakpoints, register watches or execute triggers are set, every instruction is executed from a copy in
+    /// While register watches or execute triggers are set, every instruction is executed from a copy in
     /// the uncached slot, whose empty neighbours turn the fast path off (see <see cref="_uncachedSlot"/>).
     /// </summary>
+    /// On a page holding breakpoints (<paramref name="breakpointPage"/>) the slot comes from the page's
+    /// breakpoint shadow (see <see cref="BreakpointShadowSlot"/>).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ref DecodedInstruction FetchSlow(ulong pc, out bool retry)
+    private ref DecodedInstruction FetchSlow(ulong pc, bool breakpointPage, out bool retry)
     {
         if (_executeTriggersArmed && ExecuteTriggerFires(pc))
         {
             retry = false;
             return ref Unsafe.NullRef<DecodedInstruction>();
         }
-        ref DecodedInstruction d = ref FetchFull(pc, out retry);
-        if (!_stepByStep || Unsafe.IsNullRef(ref d)) return ref d;
+        ref DecodedInstruction d = ref FetchFull(pc, out retry, out var source);
+        if (Unsafe.IsNullRef(ref d)) return ref d;
+        if (!_stepByStep) return ref breakpointPage ? ref BreakpointShadowSlot(pc, source, ref d) : ref d;
         ref DecodedInstruction uncached = ref MemoryMarshal.GetArrayDataReference(_uncachedSlot);
         if (!Unsafe.AreSame(ref d, ref uncached)) uncached = d;
         return ref uncached;
     }
 
-    /// <summary>The fetch itself, as <see cref="FetchSlow"/> describes it, before any step-by-step copy.</summary>
-    private ref DecodedInstruction FetchFull(ulong pc, out bool retry)
+    /// <summary>The fetch itself, as <see cref="FetchSlow"/> describes it, before any step-by-step copy;
+    /// <paramref name="source"/> is the decode page the slot lies in (null for an uncached slot).</summary>
+    private ref DecodedInstruction FetchFull(ulong pc, out bool retry, out DecodedInstruction[]? source)
     {
         retry = false;
+        source = null;
         ref DecodedInstruction uncached = ref MemoryMarshal.GetArrayDataReference(_uncachedSlot);
         ulong fetch = pc;
         if (_fetchViaTlb)
@@ -138,7 +143,11 @@ public sealed unsafe partial class Hart
         if (offset < _ramSize && (page = MainMemory.DecodedPageAt(_decodedChunks, offset)) is not null)
         {
             ref DecodedInstruction d = ref page[(offset & (MainMemory.PageSize - 1)) >> 1];
-            if (d.Op != Opcode.NotDecoded) return ref d;
+            if (d.Op != Opcode.NotDecoded)
+            {
+                source = page;
+                return ref d;
+            }
             if (!DecodeInto(ref d, offset)) return ref Unsafe.NullRef<DecodedInstruction>();
             if (d.Length == 4 && (offset & PageMask) == PageMask - 1)
             {
@@ -148,6 +157,7 @@ public sealed unsafe partial class Hart
                 d = default;
                 return ref uncached;
             }
+            source = page;
             return ref d;
         }
         return ref FetchUncached(fetch, offset, ref uncached, out retry) ? ref uncached : ref Unsafe.NullRef<DecodedInstruction>();

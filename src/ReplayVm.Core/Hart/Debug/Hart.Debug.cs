@@ -1,9 +1,10 @@
 namespace ReplayVm.Core.Hart;
 
 /// <summary>
-/// Debugger hooks. They cost nothing while unused: breakpoints and register-write watches are
-/// checked only on the full fetch path (the straight-line fast path is turned off while any
-/// exist, see <see cref="_stepByStep"/>), and watchpoints work by keeping watched pages out of
+/// Debugger hooks. They cost nothing while unused: breakpoints are checked where the interpreter
+/// enters a page that holds one and in front of each (see Hart.BreakpointPages), register-write
+/// watches on the full fetch path (the straight-line fast path is turned off while any exist, see
+/// <see cref="_stepByStep"/>), and watchpoints work by keeping watched pages out of
 /// the TLB so that accesses to them take the translating slow path, where the watch ranges are checked.
 /// </summary>
 public sealed unsafe partial class Hart
@@ -13,7 +14,7 @@ public sealed unsafe partial class Hart
     private RegisterWatch _registerWatch;
     /// <summary>Some register is watched for writes: each retired instruction's destination is checked.</summary>
     private bool _watchingRegisters;
-    /// <summary>Breakpoints or register watches exist: every instruction must come through the full
+    /// <summary>Register watches or execute triggers exist: every instruction must come through the full
     /// fetch path, where they are checked, so the straight-line fast path is off.</summary>
     private bool _stepByStep;
 
@@ -32,6 +33,7 @@ public sealed unsafe partial class Hart
         var before = _breakpoints;
         _breakpoints = set is { Count: > 0 } ? set : null;
         BreakpointsChanged(before, _breakpoints);
+        RebuildBreakpointPages();
         UpdateStepByStep();
     }
 

@@ -25,7 +25,7 @@ public sealed unsafe partial class Hart
         UpdateStepByStep();
     }
 
-    private void UpdateStepByStep() => _stepByStep = _breakpoints is not null || _watchingRegisters || _executeTriggersArmed;
+    private void UpdateStepByStep() => _stepByStep = _watchingRegisters || _executeTriggersArmed;
 
     /// <summary>Raises the trigger's breakpoint exception; QEMU 7.2 leaves mtval 0 for it, as for EBREAK.</summary>
     private bool TriggerFired()
