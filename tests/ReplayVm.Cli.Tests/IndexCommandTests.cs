@@ -100,4 +100,58 @@ public sealed class IndexCommandTests : IDisposable
         Assert.Single(outcome.StderrLines);
         Assert.Contains(option, outcome.Stderr);
     }
+
+    /// <summary>Polls (a file appears when a background build renames it into place) until <paramref name="done"/> or a generous deadline.</summary>
+    private static void WaitFor(Func<bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+        while (!done())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"gave up waiting for {what}");
+            Thread.Sleep(100);
+        }
+    }
+
+    [Fact]
+    public void Gdb_builds_a_missing_sidecar_in_the_background_and_rebuilds_a_damaged_one()
+    {
+        // Long enough for the automatic build (5x10^7 steps), with the default hash interval.
+        string trace = Path.Combine(_dir, "bench.rvtrace");
+        CliProcess.Run("record", "-o", trace, "--max-instructions", "60M", CliProcess.Guest("bench.elf"));
+        string sidecar = trace + ".rvindex";
+        Assert.False(File.Exists(sidecar));
+
+        using (var server = GdbServerProcess.Start(trace))
+        {
+            WaitFor(() => File.Exists(sidecar), "the sidecar");
+            Assert.Equal(0, server.Stop());
+            Assert.Contains($"replayvm: no index for {trace}: building {sidecar} in the background", server.Errors);
+        }
+        Assert.Contains("is up to date", CliProcess.Run("index", trace).Stderr);
+        var sound = File.ReadAllBytes(sidecar);
+
+        var damaged = (byte[])sound.Clone();
+        damaged[damaged.Length / 2] ^= 0x01;
+        File.WriteAllBytes(sidecar, damaged);
+        using (var server = GdbServerProcess.Start(trace))
+        {
+            WaitFor(() => File.ReadAllBytes(sidecar).AsSpan().SequenceEqual(sound), "the rebuilt sidecar");
+            Assert.Equal(0, server.Stop());
+            Assert.Single(server.Errors.Split('\n'), l => l.StartsWith($"replayvm: index {sidecar} ignored: ") && l.EndsWith("; rebuilding it in the background"));
+        }
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+    }
+
+    [Fact]
+    public void Gdb_stopped_while_it_builds_leaves_no_working_file_and_no_sidecar()
+    {
+        string trace = Path.Combine(_dir, "bench.rvtrace");
+        CliProcess.Run("record", "-o", trace, "--max-instructions", "400M", CliProcess.Guest("bench.elf"));
+        using var server = GdbServerProcess.Start(trace);
+        WaitFor(() => Directory.GetFiles(_dir, "*.tmp-*").Length > 0 || File.Exists(trace + ".rvindex"), "the build to start");
+        Assert.Equal(0, server.Stop());
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+        // Stopped before the end (a 4x10^8-step build takes seconds): no sidecar; or it had finished: a sound one.
+        if (File.Exists(trace + ".rvindex")) Assert.Contains("is up to date", CliProcess.Run("index", trace).Stderr);
+    }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using ReplayVm.Debugger.Symbols;
 using ReplayVm.Replay;
 using ReplayVm.Replay.Timeline;
+using ReplayVm.Replay.TraceIndex;
 using ReplayVm.Tui.Session;
 using ReplayVm.Tui.Views;
 using ReplayTimeline = ReplayVm.Replay.Timeline.Timeline;
@@ -105,11 +106,15 @@ internal static class DebugCommand
     {
         if (!File.Exists(path)) return CliApp.Fail($"{path}: no such trace file");
         var trace = TraceReader.ReadFile(path);
+        // A damaged or missing index is reported on stderr before the screen is taken (and rebuilt in the
+        // background); one found damaged later is dropped (Timeline.IndexProblem).
+        var (index, build) = TraceSidecar.OpenOrBuild(path, trace, disks: null, out string? notice);
+        using var _ = build;
+        if (notice is not null) TraceSidecar.Notice(notice);
         ReplayTimeline timeline;
         try
         {
-            // A damaged index is reported on stderr before the screen is taken; one found damaged later is dropped (Timeline.IndexProblem).
-            timeline = new ReplayTimeline(trace, new TimelineOptions { Index = TraceSidecar.Open(path, trace) });
+            timeline = new ReplayTimeline(trace, new TimelineOptions { Index = index, IndexBuild = build });
         }
         catch (TimelineException e)
         {
@@ -118,9 +123,10 @@ internal static class DebugCommand
         // Terminal.Gui writes through .NET's console; the plain descriptor writers CliApp installs would bypass its setup.
         Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
         // C sources are looked for where a user would keep them: here, beside the trace, and in the repository.
-        var session = new DebugSession(timeline) { Sources = new SourceFiles(SourceDirectories(path)) };
+        var session = new DebugSession(timeline) { Sources = new SourceFiles(SourceDirectories(path)), SidecarBuild = build };
         session.StartIndex(); // traps and interrupts for the timeline's marks, found in the background
         DebuggerApp.Run(session, Path.GetFileName(path));
+        if (build is { State: not IndexBuildState.Running }) TraceSidecar.Notice(TraceSidecar.Describe(build));
         return 0;
     }
 }

@@ -109,15 +109,19 @@ internal static class GdbCommand
     {
         var trace = TraceReader.ReadFile(path);
         using var drives = TraceDrives.ForReplay(drivePaths, trace.Header);
+        var disks = drives.For(trace.Header.Setup);
+        var (index, build) = TraceSidecar.OpenOrBuild(path, trace, disks, out string? notice);
+        using var _ = build;
         ReplayTimeline timeline;
         try
         {
             timeline = new ReplayTimeline(trace, new TimelineOptions
             {
-                Index = TraceSidecar.Open(path, trace),
+                Index = index,
+                IndexBuild = build,
                 IndexNotice = TraceSidecar.Notice,
                 CheckpointMemory = checkpointMemory is { } bytes ? (long)Math.Min(bytes, long.MaxValue) : null,
-                Disks = drives.For(trace.Header.Setup),
+                Disks = disks,
             });
         }
         catch (TimelineException e)
@@ -127,7 +131,13 @@ internal static class GdbCommand
         if (trace.TruncationReason is { } truncated)
             Console.Error.WriteLine($"replayvm: {path} is truncated ({truncated}); debugging what it holds");
 
-        return Serve(new TimelineDebugTarget(timeline, Path.GetFileName(path)), listen, ServeUntilSignal);
+        return Serve(new TimelineDebugTarget(timeline, Path.GetFileName(path)), listen, server =>
+        {
+            // After the line saying where the server listens, which gdb users (and scripts) look for first.
+            if (notice is not null) TraceSidecar.Notice(notice);
+            build?.WhenFinished(b => TraceSidecar.Notice(TraceSidecar.Describe(b)));
+            ServeUntilSignal(server);
+        });
     }
 
     /// <summary>Serves until SIGINT, SIGTERM or SIGHUP, which close the socket and leave with status 0.</summary>

@@ -16,7 +16,14 @@ public sealed partial class Timeline
     /// <summary>Windows reverse scans have run on scanner machines so far.</summary>
     public int WindowsScannedInParallel { get; private set; }
 
-    private bool CanScanInParallel => _index is not null && _scanJobs > 1;
+    private bool CanScanInParallel
+    {
+        get
+        {
+            FollowIndexBuild();
+            return _index is not null && _scanJobs > 1;
+        }
+    }
 
     /// <summary>The last hit (of any kind the watch takes) before <paramref name="below"/>, scanning windows back to step 0.</summary>
     private (TimelineStop? Last, bool Cancelled) ScanEarlierWindowsInParallel(ulong below, ulong origin, Watch watch, CancellationToken cancel,
@@ -37,7 +44,7 @@ public sealed partial class Timeline
         {
             var batch = windows.Skip(first).Take(_scanJobs).ToList();
             while (_scanners.Count < batch.Count)
-                _scanners.Add(new Timeline(Trace, _options with { ScanJobs = 1, CheckpointMemory = 64L << 20 }));
+                _scanners.Add(new Timeline(Trace, _options with { ScanJobs = 1, CheckpointMemory = 64L << 20, Index = index, IndexBuild = null }));
             var results = new (TimelineStop? Last, bool Cancelled)[batch.Count];
             var failures = new Exception?[batch.Count];
             var threads = batch.Select((window, k) => new Thread(() =>

@@ -9,6 +9,8 @@ namespace ReplayVm.Replay.Timeline;
 /// Anything wrong (a page chunk damaged since it was opened, a hash that differs, device bytes
 /// this build cannot load) drops the sidecar for the rest of the session with one notice, and the
 /// timeline goes on from its checkpoints in memory, as without an index.
+/// A sidecar being built in the background (<see cref="TimelineOptions.IndexBuild"/>) is followed
+/// as it grows: its snapshots are used as they appear, checked exactly as those of a finished one.
 /// </summary>
 public sealed partial class Timeline
 {
@@ -17,6 +19,7 @@ public sealed partial class Timeline
     private readonly IndexPageCache _indexPages = new();
     private Checkpoint? _lastImported;
     private TimelineOptions _options = new();
+    private BackgroundIndexBuild? _build;
 
     /// <summary>The index sidecar in use, or null (none given, or dropped as damaged: see <see cref="IndexProblem"/>).</summary>
     public TraceIndexFile? Index => _index;
@@ -31,6 +34,7 @@ public sealed partial class Timeline
     {
         _options = options;
         _index = options.Index;
+        _build = options.Index is null ? options.IndexBuild : null;
         _indexNotice = options.IndexNotice;
         _scanJobs = Math.Max(1, options.ScanJobs ?? Environment.ProcessorCount);
     }
@@ -42,6 +46,7 @@ public sealed partial class Timeline
     /// </summary>
     private Checkpoint NearestStart(ulong target, ulong? runningFrom)
     {
+        FollowIndexBuild();
         var inMemory = Checkpoints.Nearest(target)!; // step 0 is always there
         if (_index is not { } index) return inMemory;
         int i = index.LatestAtOrBefore(target);
@@ -74,6 +79,32 @@ public sealed partial class Timeline
         }
     }
 
+    /// <summary>
+    /// Takes in what a background build has written since the last look: opens its file once the
+    /// header is there, then reads the records added. A finished build (whatever its outcome) is
+    /// followed no further; snapshots already read stay usable (each is checked when restored).
+    /// </summary>
+    private void FollowIndexBuild()
+    {
+        if (_build is not { } build) return;
+        var state = build.State; // read first: once it has ended, the complete length is final
+        try
+        {
+            if (_index is null) _index = build.OpenGrowing(Trace);
+            else if (!_index.IsComplete) _index.Extend(build.CompleteLength);
+        }
+        catch (TraceIndexException e)
+        {
+            _build = null;
+            DropIndex(e.Message, build.SidecarPath);
+            return;
+        }
+        if (state != IndexBuildState.Running) _build = null;
+    }
+
+    /// <summary>Whether a background build is still being followed.</summary>
+    public bool FollowingIndexBuild => _build is not null;
+
     /// <summary>Console output up to an index snapshot: extends what the timeline has seen, and must agree with it where both reach.</summary>
     private void AdoptIndexOutput(ReadOnlySpan<byte> output)
     {
@@ -83,10 +114,10 @@ public sealed partial class Timeline
         for (int k = common; k < output.Length; k++) _output.Add(output[k]);
     }
 
-    private void DropIndex(string problem)
+    private void DropIndex(string problem, string? path = null)
     {
         IndexProblem = problem;
-        _indexNotice?.Invoke($"index {_index?.Path} ignored from now on: {problem} (run replayvm index to rebuild it)");
+        _indexNotice?.Invoke($"index {_index?.Path ?? path} ignored from now on: {problem} (run replayvm index to rebuild it)");
         _index = null;
         _indexPages.Pages.Clear();
     }

@@ -54,6 +54,13 @@ public sealed record TimelineOptions
     /// </summary>
     public TraceIndex.TraceIndexFile? Index { get; init; }
 
+    /// <summary>
+    /// A sidecar being built in the background, used when <see cref="Index"/> is null: the timeline
+    /// reads its snapshots as they are written (each still checked against the trace before use).
+    /// The caller owns the build (and cancels it when the session ends).
+    /// </summary>
+    public TraceIndex.BackgroundIndexBuild? IndexBuild { get; init; }
+
     /// <summary>Told one line when the index turns out damaged while in use and is dropped.</summary>
     public Action<string>? IndexNotice { get; init; }
 

@@ -51,9 +51,13 @@ public static class TraceIndexBuilder
     /// Writes the sidecar of <paramref name="trace"/> (whose file is <paramref name="identity"/>)
     /// to <paramref name="output"/>. When the replay diverges, the summary says so and the output
     /// holds no end record (a reader refuses it): the caller should discard it.
+    /// With <paramref name="written"/>, the output is flushed after the header, after each snapshot
+    /// and after the end record, and <paramref name="written"/> is told how many bytes of whole
+    /// records the file then holds: a reader may follow the file as it grows
+    /// (<see cref="TraceIndexFile.OpenGrowing"/>).
     /// </summary>
     public static TraceIndexSummary Build(TraceFile trace, TraceIdentity identity, Stream output, TraceIndexOptions? options = null,
-        CancellationToken cancel = default, IProgress<double>? progress = null)
+        CancellationToken cancel = default, IProgress<double>? progress = null, Action<long>? written = null)
     {
         options ??= new TraceIndexOptions();
         if (options.Budget < TraceIndexFormat.MinBudget)
@@ -63,9 +67,18 @@ public static class TraceIndexBuilder
 
         var console = new List<byte>();
         var replayer = new Replayer(trace, console.Add, disks: options.Disks);
+        // A cancelled build stops within a slice of the machine's run, not at the next hash point.
+        using var stop = cancel.Register(replayer.Machine.RequestStop);
         var header = new TraceIndexHeader(identity, trace.Header.BoardRevision, trace.Header.HasherVersion, HartSnapshot.ImageVersion,
             trace.Header.StateHashInterval, every, replayer.Machine.Ram.PageCount, options.Budget);
         var writer = new TraceIndexWriter(output, header);
+        void Published()
+        {
+            if (written is null) return;
+            output.Flush();
+            written(writer.Bytes);
+        }
+        Published();
         ulong end = trace.End?.Step ?? trace.LastStep;
         ulong spacing = every, due = every;
         int skipped = 0;
@@ -73,9 +86,15 @@ public static class TraceIndexBuilder
         {
             if (point.Step < due || point.Step == 0 || point.Step >= end) continue;
             cancel.ThrowIfCancellationRequested();
-            if (replayer.RunTo(point.Step) is not null || replayer.Steps != point.Step) break;
+            var diverged = replayer.RunTo(point.Step);
+            cancel.ThrowIfCancellationRequested();
+            if (diverged is not null || replayer.Steps != point.Step) break;
             var snapshot = replayer.Machine.CaptureSnapshot();
-            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console)) due = point.Step + spacing;
+            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console))
+            {
+                due = point.Step + spacing;
+                Published();
+            }
             else
             {
                 skipped++;
@@ -84,8 +103,14 @@ public static class TraceIndexBuilder
             }
             if (end > 0) progress?.Report((double)point.Step / end);
         }
+        cancel.ThrowIfCancellationRequested();
         var result = replayer.Run();
-        if (result.Outcome != ReplayOutcome.Diverged) writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome);
+        cancel.ThrowIfCancellationRequested();
+        if (result.Outcome != ReplayOutcome.Diverged)
+        {
+            writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome);
+            Published();
+        }
         else output.Flush();
         return new TraceIndexSummary(writer.Snapshots, writer.Bytes, every, skipped, result);
     }

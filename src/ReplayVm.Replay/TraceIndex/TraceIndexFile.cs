@@ -62,30 +62,40 @@ public sealed class IndexPageCache
 public sealed class TraceIndexFile : IDisposable
 {
     private readonly SafeFileHandle _handle;
-    private readonly byte[] _output;
+    private readonly List<byte> _output = [];
+    private readonly List<IndexedSnapshot> _snapshots = [];
+    private readonly RecordChecks _checks;
+    /// <summary>Where the next record starts.</summary>
+    private long _offset;
 
-    private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, List<IndexedSnapshot> snapshots, byte[] output,
-        int verified, ulong verifiedThrough, long length)
+    private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, RecordChecks checks, long offset)
     {
-        (_handle, Path, Header, Snapshots, _output, HashPointsVerified, VerifiedThrough, Length) =
-            (handle, path, header, snapshots, output, verified, verifiedThrough, length);
+        (_handle, Path, Header, _checks, _offset) = (handle, path, header, checks, offset);
     }
 
     public string Path { get; }
     public TraceIndexHeader Header { get; }
 
     /// <summary>By step, ascending.</summary>
-    public IReadOnlyList<IndexedSnapshot> Snapshots { get; }
+    public IReadOnlyList<IndexedSnapshot> Snapshots => _snapshots;
 
-    /// <summary>Hash points the building replay checked, and the step it reached.</summary>
-    public int HashPointsVerified { get; }
-    public ulong VerifiedThrough { get; }
+    /// <summary>Hash points the building replay checked, and the step it reached (known once <see cref="IsComplete"/>).</summary>
+    public int HashPointsVerified { get; private set; }
+    public ulong VerifiedThrough { get; private set; }
 
-    /// <summary>The file's size in bytes.</summary>
-    public long Length { get; }
+    /// <summary>
+    /// Whether the end record has been read. A sidecar opened with <see cref="Open"/> always is; one
+    /// opened while it is being built (<see cref="OpenGrowing"/>) becomes complete once
+    /// <see cref="Extend"/> reads its end record.
+    /// </summary>
+    public bool IsComplete { get; private set; }
+
+    /// <summary>The bytes read and checked so far (the file's size once <see cref="IsComplete"/>).</summary>
+    public long Length => _offset;
 
     /// <summary>The console output up to snapshot <paramref name="index"/>'s step.</summary>
-    public ReadOnlySpan<byte> OutputUpTo(int index) => _output.AsSpan(0, Snapshots[index].OutputEnd);
+    public ReadOnlySpan<byte> OutputUpTo(int index) =>
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_output)[..Snapshots[index].OutputEnd];
 
     /// <summary>The index of the latest snapshot at or before <paramref name="step"/>, or -1.</summary>
     public int LatestAtOrBefore(ulong step)
@@ -105,6 +115,54 @@ public sealed class TraceIndexFile : IDisposable
     /// <summary>Opens and checks the sidecar at <paramref name="path"/> against <paramref name="trace"/>, whose file is <paramref name="identity"/>.</summary>
     public static TraceIndexFile Open(string path, TraceFile trace, TraceIdentity identity)
     {
+        return OpenChecked(path, trace, identity, handle =>
+        {
+            long length = RandomAccess.GetLength(handle);
+            var file = ReadHeader(handle, path, trace, identity, length);
+            file.ReadRecords(length, requireEnd: true);
+            return file;
+        });
+    }
+
+    /// <summary>
+    /// Opens a sidecar that is still being written (a background build): the header and every
+    /// record within its first <paramref name="completeLength"/> bytes, which the writer says hold
+    /// whole records (see <see cref="TraceIndexBuilder"/>'s written callback). Everything is checked
+    /// as by <see cref="Open"/>; <see cref="Extend"/> reads on as the file grows.
+    /// </summary>
+    public static TraceIndexFile OpenGrowing(string path, TraceFile trace, TraceIdentity identity, long completeLength)
+    {
+        return OpenChecked(path, trace, identity, handle =>
+        {
+            long length = Math.Min(completeLength, RandomAccess.GetLength(handle));
+            var file = ReadHeader(handle, path, trace, identity, length);
+            file.ReadRecords(length, requireEnd: false);
+            return file;
+        });
+    }
+
+    /// <summary>
+    /// Reads the records written since (up to <paramref name="completeLength"/> bytes of whole
+    /// records), checked as on opening; returns how many snapshots were added. Not to be called while
+    /// another thread composes or looks at <see cref="Snapshots"/>. Throws <see cref="TraceIndexException"/>.
+    /// </summary>
+    public int Extend(long completeLength)
+    {
+        if (IsComplete || completeLength <= _offset) return 0;
+        int before = _snapshots.Count;
+        try
+        {
+            ReadRecords(Math.Min(completeLength, RandomAccess.GetLength(_handle)), requireEnd: false);
+        }
+        catch (TraceFormatException e)
+        {
+            throw new TraceIndexException(e.Message);
+        }
+        return _snapshots.Count - before;
+    }
+
+    private static TraceIndexFile OpenChecked(string path, TraceFile trace, TraceIdentity identity, Func<SafeFileHandle, TraceIndexFile> read)
+    {
         SafeFileHandle handle;
         try
         {
@@ -116,7 +174,7 @@ public sealed class TraceIndexFile : IDisposable
         }
         try
         {
-            return Read(handle, path, trace, identity);
+            return read(handle);
         }
         catch (TraceFormatException e)
         {
@@ -130,9 +188,18 @@ public sealed class TraceIndexFile : IDisposable
         }
     }
 
-    private static TraceIndexFile Read(SafeFileHandle handle, string path, TraceFile trace, TraceIdentity identity)
+    /// <summary>What records are checked against: the trace's hash points and input steps, and the RAM size.</summary>
+    private sealed class RecordChecks(TraceFile trace, ulong pageCount)
     {
-        long length = RandomAccess.GetLength(handle);
+        public readonly ulong PageCount = pageCount;
+        public readonly Dictionary<ulong, StateHash> Hashes = trace.HashPoints.GroupBy(p => p.Step).ToDictionary(g => g.Key, g => g.First().Hash);
+        public readonly ulong[] ConsoleSteps = [.. trace.Events.OfType<ConsoleInputEvent>().Select(e => e.Step)];
+        public readonly ulong[] ClockSteps = [.. trace.Events.OfType<WallClockEvent>().Select(e => e.Step)];
+        public readonly ulong[] EntropySteps = [.. trace.Events.OfType<EntropyEvent>().Select(e => e.Step)];
+    }
+
+    private static TraceIndexFile ReadHeader(SafeFileHandle handle, string path, TraceFile trace, TraceIdentity identity, long length)
+    {
         if (length < TraceIndexFormat.PreambleSize) throw new TraceIndexException($"it is too short to be an index ({length} bytes)");
         var preamble = ReadAt(handle, 0, TraceIndexFormat.PreambleSize, length);
         if (!preamble.AsSpan(0, 8).SequenceEqual(TraceIndexFormat.FileMagic)) throw new TraceIndexException("it is not a ReplayVm index (bad magic)");
@@ -155,20 +222,23 @@ public sealed class TraceIndexFile : IDisposable
             || header.HasherVersion != MachineStateHasher.Version || header.HartImageVersion != HartSnapshot.ImageVersion
             || header.PageCount != pageCount)
             throw new TraceIndexException("it was written for another board revision, hasher, hart layout or RAM size");
+        return new TraceIndexFile(handle, path, header, new RecordChecks(trace, pageCount), TraceIndexFormat.PreambleSize + headerLength);
+    }
 
-        var hashes = new Dictionary<ulong, StateHash>();
-        foreach (var point in trace.HashPoints) hashes.TryAdd(point.Step, point.Hash);
-        ulong[] consoleSteps = [.. trace.Events.OfType<ConsoleInputEvent>().Select(e => e.Step)];
-        ulong[] clockSteps = [.. trace.Events.OfType<WallClockEvent>().Select(e => e.Step)];
-        ulong[] entropySteps = [.. trace.Events.OfType<EntropyEvent>().Select(e => e.Step)];
-        int consoleTotal = consoleSteps.Length, clockTotal = clockSteps.Length, entropyTotal = entropySteps.Length;
-
-        var snapshots = new List<IndexedSnapshot>();
-        var output = new List<byte>();
-        long offset = TraceIndexFormat.PreambleSize + headerLength;
-        while (true)
+    /// <summary>
+    /// Reads records from <see cref="_offset"/> within the first <paramref name="length"/> bytes.
+    /// With <paramref name="requireEnd"/>, the end record must come and end the file; otherwise
+    /// reading stops quietly where the bytes end (a snapshot whose page chunks are not all there yet is read later).
+    /// </summary>
+    private void ReadRecords(long length, bool requireEnd)
+    {
+        var checks = _checks;
+        ulong pageCount = checks.PageCount;
+        while (!IsComplete)
         {
-            var (chunkHeader, raw) = ReadRecordChunk(handle, offset, length, out long next);
+            long offset = _offset;
+            if (!requireEnd && offset >= length) return;
+            var (chunkHeader, raw) = ReadRecordChunk(_handle, offset, length, out long next);
             offset = next;
             if (raw.Length == 0) throw new TraceIndexException($"an empty record at byte {offset}");
             if (raw[0] == TraceIndexFormat.EndKind)
@@ -178,26 +248,29 @@ public sealed class TraceIndexFile : IDisposable
                 int verified = (int)Math.Min(end.VarUInt(), int.MaxValue);
                 ulong through = end.VarUInt();
                 end.Byte();
-                if (count != (ulong)snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {snapshots.Count}");
-                if (offset != length) throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
-                return new TraceIndexFile(handle, path, header, snapshots, [.. output], verified, through, length);
+                if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
+                if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
+                    throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
+                (HashPointsVerified, VerifiedThrough, IsComplete, _offset) = (verified, through, true, offset);
+                return;
             }
             if (raw[0] != TraceIndexFormat.SnapshotKind) throw new TraceIndexException($"a record of unknown kind {raw[0]} at byte {offset}");
-            if (snapshots.Count >= TraceIndexFormat.MaxSnapshots) throw new TraceIndexException("it holds too many snapshots");
+            if (_snapshots.Count >= TraceIndexFormat.MaxSnapshots) throw new TraceIndexException("it holds too many snapshots");
 
             var r = new ByteReader(raw.AsSpan(1), "an index snapshot record");
             ulong step = r.VarUInt();
             var hash = StateHash.ReadFrom(r.Bytes(StateHash.Size));
-            if (step != chunkHeader.BaseStep || (snapshots.Count > 0 && step <= snapshots[^1].Step))
+            if (step != chunkHeader.BaseStep || (_snapshots.Count > 0 && step <= _snapshots[^1].Step))
                 throw new TraceIndexException($"a snapshot record out of order (step {step})");
-            if (!hashes.TryGetValue(step, out var recorded) || recorded != hash)
+            if (!checks.Hashes.TryGetValue(step, out var recorded) || recorded != hash)
                 throw new TraceIndexException($"its snapshot at step {step} is not at a hash point of the trace with the same hash");
-            var cursor = new InputCursor(r.Length(consoleTotal, "console input count"), r.Length(clockTotal, "clock read count"),
-                r.Length(entropyTotal, "entropy read count"));
+            var cursor = new InputCursor(r.Length(checks.ConsoleSteps.Length, "console input count"), r.Length(checks.ClockSteps.Length, "clock read count"),
+                r.Length(checks.EntropySteps.Length, "entropy read count"));
             // A replay at step S has consumed every input recorded before S and none recorded after it.
-            if (!Consumable(consoleSteps, cursor.Console, step) || !Consumable(clockSteps, cursor.Clock, step) || !Consumable(entropySteps, cursor.Entropy, step))
+            if (!Consumable(checks.ConsoleSteps, cursor.Console, step) || !Consumable(checks.ClockSteps, cursor.Clock, step)
+                || !Consumable(checks.EntropySteps, cursor.Entropy, step))
                 throw new TraceIndexException($"its snapshot at step {step} has an input cursor the trace contradicts");
-            output.AddRange(r.Blob(r.Remaining, "console output"));
+            var output = r.Blob(r.Remaining, "console output");
             var hartBytes = r.Blob(r.Remaining, "hart state");
             HartSnapshot hart;
             try
@@ -233,15 +306,17 @@ public sealed class TraceIndexFile : IDisposable
             for (int c = 0; c < chunkCount; c++)
             {
                 int expected = Math.Min(TraceIndexFormat.PagesPerChunk, stored - c * TraceIndexFormat.PagesPerChunk);
-                var pageHeader = ReadChunkHeader(handle, offset, length);
+                var pageHeader = ReadChunkHeader(_handle, offset, length);
                 if (pageHeader.RawLength != (uint)expected * MainMemory.PageSize || pageHeader.BaseStep != step)
                     throw new TraceIndexException($"a page chunk of the snapshot at step {step} has the wrong size");
-                var payload = ReadAt(handle, offset + TraceFormat.ChunkHeaderSize, (int)pageHeader.PayloadLength, length);
+                var payload = ReadAt(_handle, offset + TraceFormat.ChunkHeaderSize, (int)pageHeader.PayloadLength, length);
                 if (!CrcMatches(pageHeader, payload)) throw new TraceIndexException($"a page chunk of the snapshot at step {step} is damaged (bad CRC32C)");
                 chunks[c] = new IndexedSnapshot.PageChunk(offset, pageHeader, expected);
                 offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
             }
-            snapshots.Add(new IndexedSnapshot(step, hash, cursor, output.Count, hart, devices, pages, slots, chunks));
+            _output.AddRange(output);
+            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks));
+            _offset = offset;
         }
     }
 
@@ -282,7 +357,7 @@ public sealed class TraceIndexFile : IDisposable
 
     private byte[] DecodePageChunk(IndexedSnapshot.PageChunk chunk)
     {
-        var payload = ReadAt(_handle, chunk.Offset + TraceFormat.ChunkHeaderSize, (int)chunk.Header.PayloadLength, Length);
+        var payload = ReadAt(_handle, chunk.Offset + TraceFormat.ChunkHeaderSize, (int)chunk.Header.PayloadLength, _offset);
         var raw = ChunkCodec.TryDecodePayload(chunk.Header, payload, out string? problem);
         if (raw is null || raw.Length != chunk.PageCount * MainMemory.PageSize)
             throw new TraceIndexException($"a page chunk at byte {chunk.Offset} is damaged ({problem ?? "wrong size"})");

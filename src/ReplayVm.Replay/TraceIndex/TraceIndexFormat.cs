@@ -52,6 +52,13 @@ public static class TraceIndexFormat
     /// </summary>
     public const ulong DefaultSnapshotsPerTrace = 1024;
 
+    /// <summary>
+    /// <c>debug</c> and <c>gdb</c> build a missing sidecar in the background only for recordings at
+    /// least this long: below it a seek from step 0 already takes a fraction of a second, and the
+    /// trace's hash points (10⁷ steps apart by default) would give too few snapshots to matter.
+    /// </summary>
+    public const ulong AutoBuildMinSteps = 50_000_000;
+
     public static string SidecarPath(string tracePath) => tracePath + Suffix;
 }
 

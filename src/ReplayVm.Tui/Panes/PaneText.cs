@@ -193,8 +193,17 @@ public static class PaneText
         if (index is not null)
             legend.Append($"  {TrapMark} trap ({index.Count(TrapMarkerKinds.Traps)})  {InterruptMark} interrupt ({index.Count(TrapMarkerKinds.Interrupts)})");
         legend.Append($"  {BreakpointHitMark} breakpoint hit ({session.BreakpointHits.Count})");
-        return $"step {session.Position} / {session.End}{IndexStatus(index)}\n[{bar}]\n{legend}";
+        return $"step {session.Position} / {session.End}{IndexStatus(index)}{SidecarStatus(session.SidecarBuild)}\n[{bar}]\n{legend}";
     }
+
+    /// <summary>A sidecar being built behind the session: how far (seeks get faster as it grows), or why it stopped.</summary>
+    private static string SidecarStatus(ReplayVm.Replay.TraceIndex.BackgroundIndexBuild? build) => build?.State switch
+    {
+        null or ReplayVm.Replay.TraceIndex.IndexBuildState.Complete => "",
+        ReplayVm.Replay.TraceIndex.IndexBuildState.Running => $"  (indexing: {build.Progress:P0})",
+        ReplayVm.Replay.TraceIndex.IndexBuildState.Cancelled => "",
+        _ => $"  (index not built: {build.Error})",
+    };
 
     private static string IndexStatus(TimelineIndex? index) => index?.State switch
     {

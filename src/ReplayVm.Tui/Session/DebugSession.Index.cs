@@ -15,6 +15,9 @@ public sealed partial class DebugSession
     /// <summary>Where the recording's traps and interrupts are; null until <see cref="StartIndex"/> (and always in a live session).</summary>
     public TimelineIndex? Index { get; private set; }
 
+    /// <summary>The trace's index sidecar being built in the background (its progress shows on the timeline), or null.</summary>
+    public ReplayVm.Replay.TraceIndex.BackgroundIndexBuild? SidecarBuild { get; init; }
+
     /// <summary>Steps at which a continue or reverse-continue stopped at a breakpoint, ascending.</summary>
     public IReadOnlyList<ulong> BreakpointHits => _breakpointHits;
 
