@@ -131,37 +131,45 @@ internal static class GdbCommand
         if (trace.TruncationReason is { } truncated)
             Console.Error.WriteLine($"replayvm: {path} is truncated ({truncated}); debugging what it holds");
 
+        // Taken from before the line saying where the server listens: a Ctrl-C right after it still leaves with status 0.
+        using var signals = StopOnSignal();
         return Serve(new TimelineDebugTarget(timeline, Path.GetFileName(path)), listen, server =>
         {
-            // After the line saying where the server listens, which gdb users (and scripts) look for first.
+            // After that line, which gdb users (and scripts) look for first.
             if (notice is not null) TraceSidecar.Notice(notice);
             build?.WhenFinished(b => TraceSidecar.Notice(TraceSidecar.Describe(b)));
-            ServeUntilSignal(server);
+            server.RunAsync(signals.Token).GetAwaiter().GetResult();
         });
     }
 
-    /// <summary>Serves until SIGINT, SIGTERM or SIGHUP, which close the socket and leave with status 0.</summary>
-    private static void ServeUntilSignal(GdbServer server)
+    /// <summary>SIGINT, SIGTERM and SIGHUP cancel the token (the server then closes its socket and the command leaves with status 0) while it is held.</summary>
+    private sealed class SignalStop : IDisposable
     {
-        using var stop = new CancellationTokenSource();
-        var signals = new List<PosixSignalRegistration>();
-        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<PosixSignalRegistration> _signals = [];
+
+        public SignalStop()
         {
-            signals.Add(PosixSignalRegistration.Create(signal, context =>
+            foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
             {
-                context.Cancel = true; // leave through the normal path: the socket is closed, the status is 0
-                stop.Cancel();
-            }));
+                _signals.Add(PosixSignalRegistration.Create(signal, context =>
+                {
+                    context.Cancel = true; // leave through the normal path: the socket is closed, the status is 0
+                    _stop.Cancel();
+                }));
+            }
         }
-        try
+
+        public CancellationToken Token => _stop.Token;
+
+        public void Dispose()
         {
-            server.RunAsync(stop.Token).GetAwaiter().GetResult();
-        }
-        finally
-        {
-            foreach (var registration in signals) registration.Dispose();
+            foreach (var registration in _signals) registration.Dispose();
+            _stop.Dispose();
         }
     }
+
+    private static SignalStop StopOnSignal() => new();
 
     private static string Endpoint(IPAddress address, int port) =>
         address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}";
