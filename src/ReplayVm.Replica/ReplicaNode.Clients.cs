@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ReplayVm.Replica.Wire;
@@ -178,7 +179,11 @@ public sealed partial class ReplicaNode
         Thread.Sleep(50);
     }
 
-    /// <summary>Control: <c>Protect ENDPOINT</c> makes a live replica stream its log to a (new) backup there.</summary>
+    /// <summary>
+    /// Control: <c>Protect ENDPOINT</c> makes a live replica stream its log to a (new) backup there;
+    /// <c>Migrate ENDPOINT</c> moves the guest there, reporting its progress (and a keepalive every
+    /// second) so that the requester can tell a slow migration from a dead replica.
+    /// </summary>
     private void HandleControl(SecureChannel channel)
     {
         using var _ = channel;
@@ -191,15 +196,17 @@ public sealed partial class ReplicaNode
             case MessageType.Protect:
             {
                 var target = Endpoint.Parse(r.Text(), "protect");
+                string why = "";
                 reply = _role != ReplicaRole.Live ? "refused: this replica is not live"
                     : _backupStream is not null ? $"refused: already protected by {_backupStream.Peer}"
-                    : ConnectBackup(target, quiet: true) ? $"streaming the log to {target}" : $"refused: cannot reach a backup at {target}";
+                    : ConnectBackup(target, quiet: true, out why, RequestedConnectPatience) ? $"streaming the log to {target}" : $"refused: cannot reach a backup at {target}: {why}";
                 break;
             }
             case MessageType.Migrate:
             {
                 var target = Endpoint.Parse(r.Text(), "migrate");
-                reply = Migrate(target);
+                // A requester that went away must not stop the migration: its progress reports are best effort.
+                reply = Migrate(target, text => TrySend(channel, MessageType.ControlProgress, new PayloadWriter().Text(text).ToArray()));
                 break;
             }
             default: throw new ReplicaException($"unexpected control message {type}");
@@ -208,36 +215,133 @@ public sealed partial class ReplicaNode
         Thread.Sleep(50);
     }
 
+    /// <summary>How long a connect and handshake to a backup may take when a user asked for it (a loaded machine answers late).</summary>
+    internal static readonly TimeSpan RequestedConnectPatience = TimeSpan.FromSeconds(10);
+
+    /// <summary>A migration fails when its target neither receives nor replays any more of the log for this long.</summary>
+    internal static readonly TimeSpan MigrationStallLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>A migration fails when its target has not come close enough for the handover within this long, even while making progress.</summary>
+    internal static readonly TimeSpan MigrationLimit = TimeSpan.FromMinutes(10);
+
     /// <summary>
     /// Migration by joining and handing over: the target (a <c>replayvm backup</c>) joins as this
-    /// replica's backup and replays the log up to the present; once it holds the successor token
-    /// and is within <see cref="HandoverLagSteps"/> of the primary, the guest stops at a step S,
-    /// the backup gets the log through S and a handover, this replica releases the arbiter and
-    /// the backup goes live at exactly S. Clients reattach to it at their console offsets.
+    /// replica's backup and replays the log up to the present. Then the guest is held ever closer
+    /// behind the target's replay (the throttle's bound halves each time the target reaches it, as
+    /// QEMU's auto-converge slows a guest whose pages dirty faster than they copy) until the target
+    /// is within <see cref="HandoverLagSteps"/>; without that, a target that replays no faster than
+    /// the guest runs — any loaded machine — would never come close enough. The guest then stops at
+    /// a step S, the target gets the log through S and a handover, this replica releases the
+    /// arbiter and the target goes live at exactly S. Clients reattach to it at their console
+    /// offsets. Every wait has a bound and fails with one line saying what it waited for; the guest
+    /// then runs on here.
     /// </summary>
-    private string Migrate(Endpoint target)
+    private string Migrate(Endpoint target, Action<string> report)
     {
         if (_role != ReplicaRole.Live) return "refused: this replica is not live";
         var stream = _backupStream;
         if (stream is null)
         {
-            if (!ConnectBackup(target, quiet: true)) return $"refused: cannot reach a backup at {target}";
+            if (!ConnectBackup(target, quiet: true, out string why, RequestedConnectPatience)) return $"refused: cannot reach a backup at {target}: {why}";
             stream = _backupStream;
+            if (stream is null) return "failed: the target was lost as it joined; the guest runs on here";
+            report($"the target {target} joined at step {_joinedAt}; it replays the log from step 0 while the guest runs");
         }
         else if (stream.Peer != target.ToString()) return $"refused: this replica is protected by {stream.Peer}; migrate to that one";
-        lock (_state)
+        else report($"the target {target} already follows this replica");
+        try
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
-            while (_role == ReplicaRole.Live && ReferenceEquals(_backupStream, stream) && DateTime.UtcNow < deadline &&
-                   !(_successorPublished && _published - Math.Min(_published, _backupReplayed) <= HandoverLagSteps))
-                Monitor.Wait(_state, 10);
-            if (!ReferenceEquals(_backupStream, stream) || _role != ReplicaRole.Live) return "failed: the target was lost before the handover";
-            if (!_successorPublished) return "failed: the target did not catch up within 10 minutes";
+            if (WaitForTarget(stream, report) is { } failure) return failure;
+            var request = new HandoverRequest(stream);
+            _handover = request;
+            _machine!.RequestStop();
+            return WaitForHandover(request, report);
         }
-        var request = new HandoverRequest(stream!);
-        _handover = request;
-        _machine!.RequestStop();
-        return request.Done.Wait(TimeSpan.FromMinutes(1)) ? request.Result! : "failed: the handover did not complete within a minute";
+        finally
+        {
+            lock (_state)
+            {
+                _migrationLagLimit = ulong.MaxValue;
+                Monitor.PulseAll(_state);
+            }
+        }
+    }
+
+    /// <summary>Waits until the target may succeed this replica and its replay is within <see cref="HandoverLagSteps"/>; null then, else why not.</summary>
+    private string? WaitForTarget(LogStream stream, Action<string> report)
+    {
+        var total = Stopwatch.StartNew();
+        var sinceProgress = Stopwatch.StartNew();
+        var sinceReport = Stopwatch.StartNew();
+        ulong seenAcked = 0, seenReplayed = 0;
+        bool converging = false;
+        while (true)
+        {
+            string? line = null;
+            lock (_state)
+            {
+                if (_role != ReplicaRole.Live) return $"failed: this replica stopped being live ({_role.ToString().ToLowerInvariant()}) before the handover";
+                if (!ReferenceEquals(_backupStream, stream)) return $"failed: the target {stream.Peer} was lost before the handover; the guest runs on here";
+                ulong published = _published, lag = published - Math.Min(published, _backupReplayed);
+                if (_successorPublished && _migrationLagLimit <= HandoverLagSteps / 2 && lag <= HandoverLagSteps) return null;
+                if (_ackedFrontier != seenAcked || _backupReplayed != seenReplayed)
+                {
+                    seenAcked = _ackedFrontier;
+                    seenReplayed = _backupReplayed;
+                    sinceProgress.Restart();
+                }
+                else if (sinceProgress.Elapsed > MigrationStallLimit)
+                    return $"failed: the target {stream.Peer} made no progress for {MigrationStallLimit.TotalSeconds:0} s (it holds the log through step {_ackedFrontier} and has replayed {_backupReplayed} steps; the guest is at step {published}); the guest runs on here";
+                if (total.Elapsed > MigrationLimit)
+                    return $"failed: the target {stream.Peer} did not come within {HandoverLagSteps} steps of the guest in {MigrationLimit.TotalMinutes:0} minutes (its replay is {lag} steps behind); the guest runs on here";
+                if (_successorPublished && _caughtUp)
+                {
+                    // Hold the guest closer behind the target each time the target reaches the bound
+                    // (a slice may run past the bound before the throttle looks again).
+                    ulong limit = Math.Min(_options.MaxLagSteps, _migrationLagLimit);
+                    if (!converging)
+                    {
+                        converging = true;
+                        line = $"the target holds the log through step {_ackedFrontier} and has replayed {_backupReplayed} steps; holding the guest within {limit} steps of it until it is within {HandoverLagSteps}";
+                    }
+                    if (lag <= limit + _options.SliceSteps && limit > HandoverLagSteps / 2)
+                    {
+                        _migrationLagLimit = Math.Max(HandoverLagSteps / 2, limit / 2);
+                        Monitor.PulseAll(_state);
+                    }
+                }
+                if (line is null) Monitor.Wait(_state, 100);
+            }
+            if (line is not null)
+            {
+                report(line);
+                sinceReport.Restart();
+            }
+            else if (sinceReport.Elapsed >= TimeSpan.FromSeconds(1))
+            {
+                report("");
+                sinceReport.Restart();
+            }
+        }
+    }
+
+    /// <summary>Waits for the machine's thread to stop the guest and hand it over (see <see cref="HandOver"/>), keeping the requester informed.</summary>
+    private string WaitForHandover(HandoverRequest request, Action<string> report)
+    {
+        var total = Stopwatch.StartNew();
+        while (!request.Done.Wait(TimeSpan.FromSeconds(1)))
+        {
+            if (_role is ReplicaRole.Ended or ReplicaRole.Stopped)
+                return $"failed: the guest's run ended ({_role.ToString().ToLowerInvariant()}) at step {Steps} before the handover; it is complete on this replica";
+            if (total.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                // Withdraw the request if the machine's thread has not taken it; if it just did, its answer stands.
+                if (Interlocked.CompareExchange(ref _handover, null, request) == request)
+                    return $"failed: the guest did not stop for the handover within a minute (at step {Steps}); it runs on here";
+            }
+            report("");
+        }
+        return request.Result!;
     }
 
     /// <summary>How close (in steps) the target's replay must be before the guest stops for the handover: this bounds the pause.</summary>
@@ -250,5 +354,6 @@ public sealed partial class ReplicaNode
         public string? Result { get; set; }
     }
 
-    private volatile HandoverRequest? _handover;
+    /// <summary>A migration's request to the machine's thread, taken (exchanged for null) by whichever side acts on it first.</summary>
+    private HandoverRequest? _handover;
 }

@@ -385,7 +385,9 @@ public sealed partial class ReplicaNode
     private bool TakeOver(RunResult last)
     {
         var machine = _machine!;
-        if (!WinArbiter(_handoverAt is null ? null : TimeSpan.FromSeconds(5))) return false;
+        // After a handover the old primary lets go of the arbiter as soon as it has our acknowledgement;
+        // on a loaded machine that can take a while, and nobody else may win it meanwhile.
+        if (!WinArbiter(_handoverAt is null ? null : TimeSpan.FromSeconds(30))) return false;
         if (_port.PendingLogged > 0 && _port.NextDeliveryAt < machine.Hart.Steps)
         {
             Stop($"backup diverged: the log holds input before step {machine.Hart.Steps} that the replay never took; stopping", ExitStatuses.Diverged);

@@ -52,7 +52,7 @@ public sealed partial class ReplicaNode
                 Throttle();
                 continue;
             }
-            if (run.Reason == Core.StopReason.HostRequest && _handover is not null) return HandOver(_handover);
+            if (run.Reason == Core.StopReason.HostRequest && Interlocked.Exchange(ref _handover, null) is { } handover) return HandOver(handover);
             if (run.Reason == Core.StopReason.HostRequest && _role == ReplicaRole.Live && !_stopAsked)
             {
                 // A stop for another reason (an input poll's bookkeeping): carry on.
@@ -122,16 +122,25 @@ public sealed partial class ReplicaNode
         return w.ToArray();
     }
 
-    /// <summary>The primary slows down (never the backup) when the backup's replay falls more than the allowed lag behind.</summary>
+    /// <summary>
+    /// The primary slows down (never the backup) when the backup's replay falls more than the
+    /// allowed lag behind — or, during a migration, more than the migration's tighter bound, which
+    /// is what makes the target converge on a guest that runs as fast as it replays. A handover
+    /// request ends the wait at once.
+    /// </summary>
     private void Throttle()
     {
         ulong frontier = _machine!.Hart.Steps;
         lock (_state)
         {
-            while (_backupStream is not null && _caughtUp && frontier > _backupReplayed + _options.MaxLagSteps && _role == ReplicaRole.Live)
+            while (_backupStream is not null && _caughtUp && Volatile.Read(ref _handover) is null && _role == ReplicaRole.Live &&
+                   frontier > _backupReplayed + Math.Min(_options.MaxLagSteps, _migrationLagLimit))
                 Monitor.Wait(_state, 10);
         }
     }
+
+    /// <summary>The lag bound a migration in progress holds the guest to (<see cref="ulong.MaxValue"/>: none).</summary>
+    private ulong _migrationLagLimit = ulong.MaxValue;
 
     private void OnAck(LogStream stream, ulong received, ulong replayed)
     {
@@ -187,16 +196,23 @@ public sealed partial class ReplicaNode
         lock (_state) return _inputAcked.GetValueOrDefault(client);
     }
 
-    /// <summary>Connects to a backup and streams it the whole log from step 0 (it replays up to the present, then follows).</summary>
-    internal bool ConnectBackup(Endpoint backup, bool quiet)
+    /// <summary>
+    /// Connects to a backup and streams it the whole log from step 0 (it replays up to the present,
+    /// then follows). False, with <paramref name="why"/> saying why, when it cannot.
+    /// <paramref name="patience"/> bounds the connect and handshake: short for the background
+    /// reconnect, longer when a user asked (a loaded backup can take seconds to answer).
+    /// </summary>
+    internal bool ConnectBackup(Endpoint backup, bool quiet, out string why, TimeSpan? patience = null)
     {
         SecureChannel channel;
+        why = "";
         try
         {
-            channel = SecureChannel.Connect(backup, _key, Purpose.Log, TimeSpan.FromSeconds(2));
+            channel = SecureChannel.Connect(backup, _key, Purpose.Log, patience ?? TimeSpan.FromSeconds(2));
         }
         catch (ReplicaException e)
         {
+            why = e.Message;
             if (!quiet) Say($"no backup: {e.Message}; running unprotected (retrying every second)");
             return false;
         }
@@ -208,6 +224,7 @@ public sealed partial class ReplicaNode
             {
                 if (_backupStream is not null || _role != ReplicaRole.Live)
                 {
+                    why = _role != ReplicaRole.Live ? "this replica is no longer live" : $"already protected by {_backupStream!.Peer}";
                     channel.Dispose();
                     return false;
                 }
@@ -229,7 +246,7 @@ public sealed partial class ReplicaNode
         while (_role == ReplicaRole.Live)
         {
             Thread.Sleep(1000);
-            if (_backupAddress is { } address && _backupStream is null && _role == ReplicaRole.Live) ConnectBackup(address, quiet: true);
+            if (_backupAddress is { } address && _backupStream is null && _role == ReplicaRole.Live) ConnectBackup(address, quiet: true, out _);
         }
     }
 
@@ -279,7 +296,11 @@ public sealed partial class ReplicaNode
         _ => "the run was stopped",
     };
 
-    /// <summary>The guest has stopped for a migration: give the target the log through here and a handover, then let go of the arbiter.</summary>
+    /// <summary>
+    /// The guest has stopped for a migration: give the target the log through here and a handover,
+    /// wait (bounded) for it to acknowledge them, then let go of the arbiter at once — the target
+    /// is already trying to win it — and close the channel.
+    /// </summary>
     private int HandOver(HandoverRequest request)
     {
         var clock = Stopwatch.StartNew();
@@ -289,15 +310,20 @@ public sealed partial class ReplicaNode
         bool acknowledged;
         lock (_state)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            var deadline = DateTime.UtcNow + HandoverAckLimit;
             while (ReferenceEquals(_backupStream, request.Stream) && _ackedFrontier < step && DateTime.UtcNow < deadline) Monitor.Wait(_state, 5);
             acknowledged = ReferenceEquals(_backupStream, request.Stream) && _ackedFrontier >= step;
         }
         if (!acknowledged)
         {
-            // The target went away: carry on as the primary (unprotected) rather than lose the guest.
-            _handover = null;
-            request.Result = "failed: the target did not acknowledge the handover; the guest runs on here";
+            // The target went away, or did not answer: carry on as the primary rather than lose the
+            // guest. The target never goes live without the handover's acknowledgement reaching us
+            // and the arbiter: it is held here until this replica ends.
+            bool lost = !ReferenceEquals(_backupStream, request.Stream);
+            request.Stream.End($"the target did not acknowledge the handover at step {step}");
+            request.Result = lost
+                ? $"failed: the target {request.Stream.Peer} went away during the handover at step {step}; the guest runs on here"
+                : $"failed: the target {request.Stream.Peer} did not acknowledge the handover at step {step} within {HandoverAckLimit.TotalSeconds:0} s; the guest runs on here";
             request.Done.Set();
             return RunLive();
         }
@@ -306,13 +332,16 @@ public sealed partial class ReplicaNode
             _role = ReplicaRole.MigratedAway;
             Monitor.PulseAll(_state);
         }
-        request.Stream.Close(TimeSpan.FromSeconds(5));
         _arbiter.Dispose();
-        Console.Wake();
         double ms = clock.Elapsed.TotalMilliseconds;
+        request.Stream.Close(TimeSpan.FromSeconds(5));
+        Console.Wake();
         Say($"migrated the guest to {request.Stream.Peer} at step {step} ({ms:0.0} ms from stopping it to the target holding the whole log; log {_history.Bytes} bytes)");
         request.Result = $"migrated to {request.Stream.Peer} at step {step}: stopped {ms:0.0} ms here before the target had the whole log";
         request.Done.Set();
         return 0;
     }
+
+    /// <summary>How long the stopped guest waits for the target to acknowledge the handover before it runs on here.</summary>
+    internal static readonly TimeSpan HandoverAckLimit = TimeSpan.FromSeconds(30);
 }

@@ -81,7 +81,7 @@ public sealed partial class ReplicaNode : IDisposable
             node._role = ReplicaRole.Live;
             node.Listen(listen);
             node._backupAddress = backup;
-            if (backup is not null) node.ConnectBackup(backup, quiet: false);
+            if (backup is not null) node.ConnectBackup(backup, quiet: false, out _);
             return node;
         }
         catch

@@ -15,14 +15,44 @@ public static class ReplicaRequests
     /// <summary>Asks the live replica at <paramref name="primary"/> to stream its log to the backup at <paramref name="backup"/>.</summary>
     public static string Protect(Endpoint primary, Endpoint backup, ReplicaKey key) => Control(primary, key, MessageType.Protect, backup);
 
-    /// <summary>Asks the live replica at <paramref name="from"/> to move its guest to the backup at <paramref name="to"/>.</summary>
-    public static string Migrate(Endpoint from, Endpoint to, ReplicaKey key) => Control(from, key, MessageType.Migrate, to, TimeSpan.FromMinutes(10));
-
-    private static string Control(Endpoint target, ReplicaKey key, MessageType type, Endpoint argument, TimeSpan? wait = null)
+    /// <summary>
+    /// Asks the live replica at <paramref name="from"/> to move its guest to the backup at
+    /// <paramref name="to"/>; its progress reports go to <paramref name="progress"/>. The replica
+    /// reports at least every second while it works, so silence for <paramref name="patience"/>
+    /// (default 30 s) means it is gone or stuck: one line then, never an endless wait.
+    /// </summary>
+    public static string Migrate(Endpoint from, Endpoint to, ReplicaKey key, Action<string>? progress = null, TimeSpan? patience = null)
     {
-        using var channel = SecureChannel.Connect(target, key, Purpose.Control);
+        var silence = patience ?? TimeSpan.FromSeconds(30);
+        using var channel = SecureChannel.Connect(from, key, Purpose.Control, TimeSpan.FromSeconds(10));
+        channel.Send((byte)MessageType.Migrate, new PayloadWriter().Text(to.ToString()).ToArray());
+        channel.ReceiveTimeout = silence;
+        string? last = null;
+        try
+        {
+            while (true)
+            {
+                var (type, payload) = channel.Receive();
+                if (type != (byte)MessageType.ControlProgress) return Reply(type, payload, from, MessageType.ControlReply);
+                string text = new PayloadReader(payload, "progress").Text(1 << 16);
+                if (text.Length == 0) continue;
+                last = text;
+                progress?.Invoke(text);
+            }
+        }
+        catch (Exception e) when (e is IOException or TimeoutException)
+        {
+            string what = e is TimeoutException ? $"silent for {silence.TotalSeconds:0.#} s" : $"gone ({e.Message})";
+            throw new ReplicaException($"{from}: the replica went {what} during the migration{(last is null ? "" : $"; its last report: {last}")}");
+        }
+    }
+
+    private static string Control(Endpoint target, ReplicaKey key, MessageType type, Endpoint argument)
+    {
+        using var channel = SecureChannel.Connect(target, key, Purpose.Control, TimeSpan.FromSeconds(10));
         channel.Send((byte)type, new PayloadWriter().Text(argument.ToString()).ToArray());
-        channel.ReceiveTimeout = wait ?? TimeSpan.FromSeconds(10);
+        // Protect connects to the backup (up to 10 s) before it answers.
+        channel.ReceiveTimeout = TimeSpan.FromSeconds(30);
         return Answer(channel, target, MessageType.ControlReply);
     }
 
@@ -31,13 +61,18 @@ public static class ReplicaRequests
         try
         {
             var (type, payload) = channel.Receive();
-            if (type == (byte)MessageType.Error) throw new ReplicaException($"{endpoint}: {new PayloadReader(payload, "error").Text()}");
-            if (type != (byte)expected) throw new ReplicaException($"{endpoint}: unexpected answer {type}");
-            return new PayloadReader(payload, "answer").Text(1 << 16);
+            return Reply(type, payload, endpoint, expected);
         }
         catch (Exception e) when (e is IOException or TimeoutException)
         {
             throw new ReplicaException($"{endpoint}: no answer ({e.Message})");
         }
+    }
+
+    private static string Reply(byte type, byte[] payload, Endpoint endpoint, MessageType expected)
+    {
+        if (type == (byte)MessageType.Error) throw new ReplicaException($"{endpoint}: {new PayloadReader(payload, "error").Text()}");
+        if (type != (byte)expected) throw new ReplicaException($"{endpoint}: unexpected answer {type}");
+        return new PayloadReader(payload, "answer").Text(1 << 16);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ReplayVm.Replica.Tests.Support;
 
 namespace ReplayVm.Replica.Tests;
@@ -23,9 +22,9 @@ public sealed class SlowPrimaryTests
         int consolePort = primary.Port("primary console");
         primary.WaitForLine("caught up");
 
-        Signal("STOP", primary.Id);
+        Signals.Send("STOP", primary.Id);
         Thread.Sleep(1000);
-        Signal("CONT", primary.Id);
+        Signals.Send("CONT", primary.Id);
 
         // Silence far beyond the timeout: the backup declares the primary dead, finds the arbiter
         // held by the (stopped, not dead) primary, and stops without going live.
@@ -38,12 +37,5 @@ public sealed class SlowPrimaryTests
         Assert.True(status.Exit == 0, status.Stderr);
         Assert.StartsWith("role primary\n", System.Text.Encoding.UTF8.GetString(status.Stdout));
         Assert.False(primary.HasExited, primary.Stderr);
-    }
-
-    private static void Signal(string signal, int pid)
-    {
-        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
     }
 }

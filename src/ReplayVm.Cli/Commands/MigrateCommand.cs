@@ -16,12 +16,21 @@ internal static class MigrateCommand
         var replica = new ReplicaCliOptions();
         var from = new Option<string>("--from") { Description = "The live replica's console (or listen) address.", HelpName = "ADDR:PORT", Required = true };
         var to = new Option<string>("--to") { Description = "The target backup's --listen address.", HelpName = "ADDR:PORT", Required = true };
-        var command = new Command("migrate", "Move a running guest to another replayvm backup process; the guest does not notice.") { from, to };
+        var patience = new Option<double>("--patience")
+        {
+            Description = "Seconds of silence from the live replica after which migrate gives up (it reports at least every second while it works) [default: 30].",
+            HelpName = "S",
+            DefaultValueFactory = _ => 30,
+        };
+        var command = new Command("migrate", "Move a running guest to another replayvm backup process; the guest does not notice.") { from, to, patience };
         replica.AddKey(command);
         command.SetAction(parsed =>
         {
+            double seconds = parsed.GetValue(patience);
+            if (!(seconds >= 1 && seconds <= 86_400)) throw new UsageException("--patience takes seconds, from 1 to 86400");
             var key = ReplicaCliOptions.ReadKey(parsed, replica.Key);
-            string reply = ReplicaRequests.Migrate(Endpoint.Parse(parsed.GetValue(from)!, "--from"), Endpoint.Parse(parsed.GetValue(to)!, "--to"), key);
+            string reply = ReplicaRequests.Migrate(Endpoint.Parse(parsed.GetValue(from)!, "--from"), Endpoint.Parse(parsed.GetValue(to)!, "--to"), key,
+                progress => Console.Error.WriteLine($"replayvm: migrate: {progress}"), TimeSpan.FromSeconds(seconds));
             Console.Error.WriteLine($"replayvm: {reply}");
             return reply.StartsWith("migrated", StringComparison.Ordinal) ? 0 : 1;
         });

@@ -47,6 +47,8 @@ public enum MessageType : byte
     Migrate = 41,
     /// <summary>A text: how a control request went.</summary>
     ControlReply = 42,
+    /// <summary>A text while a long control request (migration) goes on: a report to show, or empty (still working).</summary>
+    ControlProgress = 43,
 
     /// <summary>A text: the sender refuses to go on; the receiver prints it and closes.</summary>
     Error = 50,
