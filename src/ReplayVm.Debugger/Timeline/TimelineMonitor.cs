@@ -188,8 +188,9 @@ public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
     private TimelineIndex? _index;
 
     /// <summary>
-    /// The next traps and interrupts after the current event, found by a <see cref="TimelineIndex"/>
-    /// that the first use starts in the background (it replays the whole recording once). The
+    /// The next traps and interrupts after the current event, from the trace's sidecar when it holds
+    /// them, else found by a <see cref="TimelineIndex"/> that the first use starts in the background
+    /// (it replays the whole recording once, or follows the sidecar's build). The
     /// position stays put. Asked before the search has got that far, it lists what it has found.
     /// </summary>
     private string Traps(string? countText)
@@ -200,7 +201,7 @@ public sealed class TimelineMonitor(ReplayTimeline timeline, string? traceName)
         if (timeline.IsLive) return "monitor traps needs a finished recording: a live session's recording is still growing";
         try
         {
-            _index ??= new TimelineIndex(timeline.Trace);
+            _index ??= timeline.TrapIndex(); // the sidecar's, its build's, or a scan of its own
         }
         catch (TimelineException e)
         {

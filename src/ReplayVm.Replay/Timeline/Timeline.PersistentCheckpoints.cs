@@ -20,6 +20,9 @@ public sealed partial class Timeline
     private Checkpoint? _lastImported;
     private TimelineOptions _options = new();
     private BackgroundIndexBuild? _build;
+    /// <summary>The build given, kept after it ends (<see cref="_build"/> is the one still followed).</summary>
+    private BackgroundIndexBuild? _givenBuild;
+    private TimelineIndex? _trapIndex;
 
     /// <summary>The index sidecar in use, or null (none given, or dropped as damaged: see <see cref="IndexProblem"/>).</summary>
     public TraceIndexFile? Index => _index;
@@ -34,7 +37,7 @@ public sealed partial class Timeline
     {
         _options = options;
         _index = options.Index;
-        _build = options.Index is null ? options.IndexBuild : null;
+        _build = _givenBuild = options.Index is null ? options.IndexBuild : null;
         _indexNotice = options.IndexNotice;
         _scanJobs = Math.Max(1, options.ScanJobs ?? Environment.ProcessorCount);
     }
@@ -100,6 +103,23 @@ public sealed partial class Timeline
             return;
         }
         if (state != IndexBuildState.Running) _build = null;
+    }
+
+    /// <summary>
+    /// Where the recording's traps and interrupts are (the debugger's next-trap, prev-trap and
+    /// timeline marks): the sidecar's own list when it holds them all; the background build's, which
+    /// finds them on its way; else a <see cref="TimelineIndex"/> scanning the recording on a thread
+    /// of its own. The first call decides; later ones return the same index. Not for a live timeline.
+    /// </summary>
+    public TimelineIndex TrapIndex()
+    {
+        if (_trapIndex is { } known) return known;
+        if (IsLive) throw new InvalidOperationException("a live recording's traps are not indexed: it is still growing");
+        FollowIndexBuild();
+        if (_index is { TrapsComplete: true } index) return _trapIndex = TimelineIndex.Of(End, index.Traps);
+        if (_givenBuild is { } build && build.Traps.State is TimelineIndexState.Running or TimelineIndexState.Complete)
+            return _trapIndex = build.Traps;
+        return _trapIndex = new TimelineIndex(Trace, new TimelineIndexOptions { Disks = _options.Disks });
     }
 
     /// <summary>Whether a background build is still being followed.</summary>

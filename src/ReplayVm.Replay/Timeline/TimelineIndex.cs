@@ -52,7 +52,11 @@ public sealed class TimelineIndex : IDisposable
     private readonly object _lock = new();
     /// <summary>The scan's own machine; dropped when the scan ends, so a finished index holds no guest RAM.</summary>
     private Machine? _machine;
-    private readonly RewindableReplayInput _input;
+    private readonly RewindableReplayInput? _input;
+    /// <summary>Whether this index replays the recording itself (else it is filled from outside).</summary>
+    private readonly bool _scans;
+    /// <summary>Completes an index filled from outside.</summary>
+    private readonly TaskCompletionSource _fed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimelineIndexOptions _options;
     private readonly CancellationTokenSource _cancel = new();
     private readonly List<TrapMarker>[] _exact = new List<TrapMarker>[KindCount];
@@ -74,11 +78,8 @@ public sealed class TimelineIndex : IDisposable
     /// background thread. Throws <see cref="TimelineException"/> when the machine cannot be built.
     /// </summary>
     public TimelineIndex(TraceFile trace, TimelineIndexOptions? options = null)
+        : this(trace.End?.Step ?? trace.LastStep, options)
     {
-        _options = options ?? new TimelineIndexOptions();
-        if (_options.Buckets < 1 || _options.ChunkSteps == 0 || _options.MaxExactMarkers < 0)
-            throw new ArgumentOutOfRangeException(nameof(options), "buckets and chunk steps must be at least 1, the marker budget not negative");
-        End = trace.End?.Step ?? trace.LastStep;
         _input = new RewindableReplayInput(trace.Events);
         Machine machine;
         try
@@ -91,6 +92,18 @@ public sealed class TimelineIndex : IDisposable
         }
         _input.Diverged += machine.RequestStop;
         _machine = machine;
+        _scans = true;
+        machine.Hart.TrapObserver = _collector;
+        Completion = Task.Factory.StartNew(() => Scan(machine), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>An index that something else fills (<see cref="Add"/>, <see cref="Finish"/>): a sidecar's build, or a sidecar's traps.</summary>
+    private TimelineIndex(ulong end, TimelineIndexOptions? options)
+    {
+        _options = options ?? new TimelineIndexOptions();
+        if (_options.Buckets < 1 || _options.ChunkSteps == 0 || _options.MaxExactMarkers < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), "buckets and chunk steps must be at least 1, the marker budget not negative");
+        End = end;
         _buckets = (int)Math.Min((ulong)_options.Buckets, End + 1);
         for (int k = 0; k < KindCount; k++)
         {
@@ -99,8 +112,46 @@ public sealed class TimelineIndex : IDisposable
             _bucketFirst[k] = new TrapMarker[_buckets];
             _bucketLast[k] = new TrapMarker[_buckets];
         }
-        machine.Hart.TrapObserver = _collector;
-        Completion = Task.Factory.StartNew(() => Scan(machine), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Completion = _fed.Task;
+    }
+
+    /// <summary>
+    /// An index filled from outside as something else replays the recording (a sidecar's
+    /// background build, which finds the traps on its way): <see cref="Add"/> what it finds, in step
+    /// order, then <see cref="Finish"/>. Queries work meanwhile, as on a scanning index.
+    /// </summary>
+    public static TimelineIndex Following(ulong end, TimelineIndexOptions? options = null) => new(end, options);
+
+    /// <summary>A complete index of <paramref name="markers"/> (in step order): a sidecar's traps, no replay needed.</summary>
+    public static TimelineIndex Of(ulong end, IReadOnlyList<TrapMarker> markers, TimelineIndexOptions? options = null)
+    {
+        var index = new TimelineIndex(end, options);
+        index.Add(markers, end);
+        index.Finish(TimelineIndexState.Complete, null);
+        return index;
+    }
+
+    /// <summary>Adds markers found (after every one added before), and says every trap before <paramref name="scannedTo"/> has now been added.</summary>
+    public void Add(IReadOnlyList<TrapMarker> markers, ulong scannedTo)
+    {
+        if (_scans) throw new InvalidOperationException("a scanning index finds its own markers");
+        Publish(markers, scannedTo);
+    }
+
+    /// <summary>Ends an index filled from outside: complete, or why not (what was added stays).</summary>
+    public void Finish(TimelineIndexState state, string? error)
+    {
+        if (_scans || state == TimelineIndexState.Running) throw new InvalidOperationException("only an index filled from outside is finished so");
+        Error = error;
+        lock (_lock)
+        {
+            if (_state != TimelineIndexState.Running) return;
+            _state = state;
+            if (state == TimelineIndexState.Complete) _scanned = Math.Max(_scanned, End);
+            Monitor.PulseAll(_lock);
+        }
+        Interlocked.Increment(ref _version);
+        _fed.TrySetResult();
     }
 
     /// <summary>The recording's last step: the scan's goal.</summary>
@@ -227,7 +278,7 @@ public sealed class TimelineIndex : IDisposable
     public void Dispose()
     {
         Cancel();
-        Completion.Wait();
+        if (_scans) Completion.Wait(); // one filled from outside is not ours to wait for
         _cancel.Dispose();
     }
 
@@ -298,8 +349,9 @@ public sealed class TimelineIndex : IDisposable
                     break;
                 }
                 var run = machine.Run(Math.Min(_options.ChunkSteps, End - hart.Steps));
-                Publish(hart.Steps);
-                if (_input.Divergence is { } message)
+                Publish(_collector.Pending, hart.Steps);
+                _collector.Pending.Clear();
+                if (_input!.Divergence is { } message)
                 {
                     Error = $"the replay left its recording at step {_input.DivergenceStep}: {message}";
                     outcome = TimelineIndexState.Failed;
@@ -324,10 +376,9 @@ public sealed class TimelineIndex : IDisposable
         Interlocked.Increment(ref _version);
     }
 
-    /// <summary>Moves what the observer collected during the last chunk into the index, under the lock.</summary>
-    private void Publish(ulong scannedTo)
+    /// <summary>Moves markers found (by the observer during the last chunk, or by whoever fills the index) into it, under the lock.</summary>
+    private void Publish(IReadOnlyList<TrapMarker> found, ulong scannedTo)
     {
-        var found = _collector.Pending;
         lock (_lock)
         {
             foreach (var marker in found)
@@ -350,10 +401,9 @@ public sealed class TimelineIndex : IDisposable
                     _exactBefore = marker.Step;
                 }
             }
-            _scanned = scannedTo;
+            _scanned = Math.Max(_scanned, scannedTo);
             Monitor.PulseAll(_lock);
         }
-        found.Clear();
         Interlocked.Increment(ref _version);
     }
 

@@ -38,6 +38,13 @@ public sealed class BackgroundIndexBuild : IDisposable
     private BackgroundIndexBuild(string tracePath, TraceFile trace, TraceIndexOptions options, Action<long>? published)
     {
         _published = published;
+        Traps = Timeline.TimelineIndex.Following(trace.End?.Step ?? trace.LastStep);
+        options = options with
+        {
+            TrapsFound = options.TrapsFound is { } also
+                ? (markers, through) => { Traps.Add(markers, through); also(markers, through); }
+                : Traps.Add,
+        };
         TracePath = tracePath;
         SidecarPath = TraceIndexFormat.SidecarPath(tracePath);
         WorkingPath = $"{SidecarPath}.tmp-{Environment.ProcessId}-{Interlocked.Increment(ref _builds)}";
@@ -81,6 +88,12 @@ public sealed class BackgroundIndexBuild : IDisposable
 
     /// <summary>Bytes at the start of <see cref="WorkingPath"/> that hold whole records (0 before the header is written).</summary>
     public long CompleteLength => Interlocked.Read(ref _completeLength);
+
+    /// <summary>
+    /// The recording's traps and interrupts, found by the build on its way (so a debugger needs no
+    /// second replay for them): queryable as they appear, complete when the build is.
+    /// </summary>
+    public Timeline.TimelineIndex Traps { get; }
 
     /// <summary>What the build did, once <see cref="IndexBuildState.Complete"/>.</summary>
     public TraceIndexSummary? Summary { get; private set; }
@@ -182,6 +195,12 @@ public sealed class BackgroundIndexBuild : IDisposable
             outcome = IndexBuildState.Failed;
         }
         if (outcome != IndexBuildState.Complete) TryDelete(WorkingPath);
+        Traps.Finish(outcome switch
+        {
+            IndexBuildState.Complete => Timeline.TimelineIndexState.Complete,
+            IndexBuildState.Cancelled => Timeline.TimelineIndexState.Cancelled,
+            _ => Timeline.TimelineIndexState.Failed,
+        }, Error);
         Action<BackgroundIndexBuild>[] waiting;
         lock (_lock)
         {

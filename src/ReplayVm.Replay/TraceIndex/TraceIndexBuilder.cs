@@ -19,6 +19,13 @@ public sealed record TraceIndexOptions
 
     /// <summary>Images of disks the trace names only by hash.</summary>
     public DiskSupply? Disks { get; init; }
+
+    /// <summary>
+    /// Told, on the building thread and in step order, the traps and interrupts found so far and
+    /// the step through which that is all of them: a trap index can follow the build
+    /// (<see cref="Timeline.TimelineIndex"/>) instead of replaying the trace a second time.
+    /// </summary>
+    public Action<IReadOnlyList<Timeline.TrapMarker>, ulong>? TrapsFound { get; init; }
 }
 
 /// <summary>What building a sidecar did.</summary>
@@ -69,9 +76,17 @@ public static class TraceIndexBuilder
         var replayer = new Replayer(trace, console.Add, disks: options.Disks);
         // A cancelled build stops within a slice of the machine's run, not at the next hash point.
         using var stop = cancel.Register(replayer.Machine.RequestStop);
+        var traps = new TrapCollector();
+        replayer.Machine.Hart.TrapObserver = traps;
         var header = new TraceIndexHeader(identity, trace.Header.BoardRevision, trace.Header.HasherVersion, HartSnapshot.ImageVersion,
             trace.Header.StateHashInterval, every, replayer.Machine.Ram.PageCount, options.Budget);
         var writer = new TraceIndexWriter(output, header);
+        void WriteTraps(ulong through)
+        {
+            writer.AddTraps(traps.Found, through);
+            options.TrapsFound?.Invoke(traps.Found, through);
+            traps.Found.Clear();
+        }
         void Published()
         {
             if (written is null) return;
@@ -89,6 +104,7 @@ public static class TraceIndexBuilder
             var diverged = replayer.RunTo(point.Step);
             cancel.ThrowIfCancellationRequested();
             if (diverged is not null || replayer.Steps != point.Step) break;
+            WriteTraps(point.Step);
             var snapshot = replayer.Machine.CaptureSnapshot();
             if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console))
             {
@@ -108,10 +124,21 @@ public static class TraceIndexBuilder
         cancel.ThrowIfCancellationRequested();
         if (result.Outcome != ReplayOutcome.Diverged)
         {
+            WriteTraps(result.Steps);
             writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome);
             Published();
         }
         else output.Flush();
         return new TraceIndexSummary(writer.Snapshots, writer.Bytes, every, skipped, result);
+    }
+
+    /// <summary>Collects trap entries on the building thread; written out before each snapshot and at the end.</summary>
+    private sealed class TrapCollector : Core.Hart.ITrapObserver
+    {
+        public readonly List<Timeline.TrapMarker> Found = [];
+
+        public void TrapTaken(in Core.Hart.TrapEntry entry) => Found.Add(Timeline.TrapMarker.Of(entry));
+
+        public void TrapReturned(in Core.Hart.TrapReturn trapReturn) { }
     }
 }

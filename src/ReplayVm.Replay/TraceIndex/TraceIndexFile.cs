@@ -64,6 +64,7 @@ public sealed class TraceIndexFile : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly List<byte> _output = [];
     private readonly List<IndexedSnapshot> _snapshots = [];
+    private readonly List<TrapMarker> _traps = [];
     private readonly RecordChecks _checks;
     /// <summary>Where the next record starts.</summary>
     private long _offset;
@@ -78,6 +79,15 @@ public sealed class TraceIndexFile : IDisposable
 
     /// <summary>By step, ascending.</summary>
     public IReadOnlyList<IndexedSnapshot> Snapshots => _snapshots;
+
+    /// <summary>The traps and interrupts of the recording, in step order: all of them before <see cref="TrapsThrough"/>.</summary>
+    public IReadOnlyList<TrapMarker> Traps => _traps;
+
+    /// <summary>Every trap before this step is in <see cref="Traps"/> (the step of the last trap record read; 0 before any).</summary>
+    public ulong TrapsThrough { get; private set; }
+
+    /// <summary>Whether <see cref="Traps"/> holds every trap of the recording (the build kept them to its end).</summary>
+    public bool TrapsComplete => IsComplete && TrapsThrough >= VerifiedThrough;
 
     /// <summary>Hash points the building replay checked, and the step it reached (known once <see cref="IsComplete"/>).</summary>
     public int HashPointsVerified { get; private set; }
@@ -248,11 +258,20 @@ public sealed class TraceIndexFile : IDisposable
                 int verified = (int)Math.Min(end.VarUInt(), int.MaxValue);
                 ulong through = end.VarUInt();
                 end.Byte();
+                ulong trapsThrough = end.VarUInt();
+                if (trapsThrough != TrapsThrough || trapsThrough > through || !end.AtEnd)
+                    throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {TrapsThrough}");
                 if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
                 if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
                     throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
                 (HashPointsVerified, VerifiedThrough, IsComplete, _offset) = (verified, through, true, offset);
                 return;
+            }
+            if (raw[0] == TraceIndexFormat.TrapKind)
+            {
+                ReadTraps(raw, chunkHeader.BaseStep);
+                _offset = offset;
+                continue;
             }
             if (raw[0] != TraceIndexFormat.SnapshotKind) throw new TraceIndexException($"a record of unknown kind {raw[0]} at byte {offset}");
             if (_snapshots.Count >= TraceIndexFormat.MaxSnapshots) throw new TraceIndexException("it holds too many snapshots");
@@ -363,6 +382,34 @@ public sealed class TraceIndexFile : IDisposable
             throw new TraceIndexException($"a page chunk at byte {chunk.Offset} is damaged ({problem ?? "wrong size"})");
         return raw;
     }
+
+    /// <summary>
+    /// A trap record: markers in step order, none beyond <paramref name="through"/> (the chunk's
+    /// base step), which never goes back. Causes and modes must be ones a hart can take.
+    /// </summary>
+    private void ReadTraps(byte[] raw, ulong through)
+    {
+        if (through < TrapsThrough) throw new TraceIndexException($"a trap record out of order (through step {through})");
+        var r = new ByteReader(raw.AsSpan(1), "an index trap record");
+        int count = r.Length(Math.Min(TraceIndexFormat.MaxTrapsPerRecord, r.Remaining / 4), "trap count");
+        if (_traps.Count + count > TraceIndexFormat.MaxTrapMarkers) throw new TraceIndexException("it holds too many traps");
+        ulong step = _traps.Count > 0 ? _traps[^1].Step : 0, pc = _traps.Count > 0 ? _traps[^1].Pc : 0;
+        for (int i = 0; i < count; i++)
+        {
+            ulong delta = r.VarUInt();
+            if (delta > through - step) throw new TraceIndexException($"a trap record through step {through} holds a trap beyond it");
+            step += delta;
+            pc += (ulong)r.VarInt();
+            byte cause = r.Byte(), modes = r.Byte();
+            if ((cause & 0x7f) > 63 || !IsMode(modes >> 4) || !IsMode(modes & 0xf))
+                throw new TraceIndexException($"a trap record holds an impossible trap at step {step}");
+            _traps.Add(new TrapMarker(step, pc, (byte)(cause & 0x7f), (cause & 0x80) != 0, (PrivilegeLevel)(modes >> 4), (PrivilegeLevel)(modes & 0xf)));
+        }
+        if (!r.AtEnd) throw new TraceIndexException($"a trap record through step {through} has bytes after its traps");
+        TrapsThrough = through;
+    }
+
+    private static bool IsMode(int mode) => mode is (int)PrivilegeLevel.User or (int)PrivilegeLevel.Supervisor or (int)PrivilegeLevel.Machine;
 
     /// <summary>Whether having consumed the first <paramref name="count"/> inputs (recorded at <paramref name="steps"/>, ascending) is possible at <paramref name="step"/>.</summary>
     private static bool Consumable(ulong[] steps, int count, ulong step) =>

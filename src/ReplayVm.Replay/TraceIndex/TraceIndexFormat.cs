@@ -11,7 +11,7 @@ public static class TraceIndexFormat
     /// docs/index-format.md. A reader ignores (and <c>replayvm index</c> rebuilds) any other version:
     /// the sidecar is a cache, so there is nothing to migrate.
     /// </summary>
-    public const ushort Version = 1;
+    public const ushort Version = 2;
 
     /// <summary>"RVINDEX" and a NUL.</summary>
     public static ReadOnlySpan<byte> FileMagic => "RVINDEX\0"u8;
@@ -34,8 +34,18 @@ public static class TraceIndexFormat
     /// <summary>Most snapshots one sidecar may hold.</summary>
     public const int MaxSnapshots = 1 << 20;
 
-    /// <summary>Record kinds: the first byte of a snapshot or end chunk's raw bytes (page chunks are identified by position).</summary>
-    public const byte SnapshotKind = 1, EndKind = 2;
+    /// <summary>Record kinds: the first byte of a snapshot, end or trap chunk's raw bytes (page chunks are identified by position).</summary>
+    public const byte SnapshotKind = 1, EndKind = 2, TrapKind = 3;
+
+    /// <summary>
+    /// Most trap markers one sidecar holds (about 100 MB once loaded). Past it the build stops
+    /// recording traps and the end record says how far they are complete; the debugger then finds
+    /// traps by replaying, as without a sidecar.
+    /// </summary>
+    public const int MaxTrapMarkers = 4 << 20;
+
+    /// <summary>Most markers in one trap record (a record stays far below <see cref="MaxRecordSize"/>: at most 22 bytes a marker).</summary>
+    public const int MaxTrapsPerRecord = 1 << 18;
 
     /// <summary>The default size bound (<c>--budget</c>).</summary>
     public const long DefaultBudget = 1L << 30;

@@ -55,6 +55,14 @@ internal sealed class TraceIndexWriter
     private readonly List<int> _changed = [];
     private MachineSnapshot? _previous;
     private int _outputWritten;
+    private ulong _lastTrapStep, _lastTrapPc;
+    private long _trapsWritten;
+
+    /// <summary>Every trap before this step has been written (0: none yet).</summary>
+    public ulong TrapsThrough { get; private set; }
+
+    /// <summary>False once traps stopped being written (the budget or <see cref="TraceIndexFormat.MaxTrapMarkers"/>).</summary>
+    public bool TrapsKept { get; private set; } = true;
 
     public TraceIndexWriter(Stream output, TraceIndexHeader header)
     {
@@ -143,7 +151,52 @@ internal sealed class TraceIndexWriter
         return true;
     }
 
-    /// <summary>Ends the file: how many snapshots it holds and how far the building replay checked the trace.</summary>
+    /// <summary>
+    /// Writes the traps taken since the last call, in step order, all at steps up to
+    /// <paramref name="through"/> (the replay's position: every trap before it is among them), as
+    /// one or more trap records. Once they no longer fit the budget or the marker limit, no more are
+    /// written and <see cref="TrapsThrough"/> stays where they are complete.
+    /// </summary>
+    public void AddTraps(IReadOnlyList<Timeline.TrapMarker> markers, ulong through)
+    {
+        if (!TrapsKept) return;
+        if (_trapsWritten + markers.Count > TraceIndexFormat.MaxTrapMarkers)
+        {
+            TrapsKept = false;
+            return;
+        }
+        var chunks = new List<byte[]>();
+        for (int first = 0; first < markers.Count || first == 0; first += TraceIndexFormat.MaxTrapsPerRecord)
+        {
+            int count = Math.Min(TraceIndexFormat.MaxTrapsPerRecord, markers.Count - first);
+            var record = new ByteWriter(16 + count * 8);
+            record.Byte(TraceIndexFormat.TrapKind);
+            record.VarUInt((ulong)count);
+            for (int i = first; i < first + count; i++)
+            {
+                var m = markers[i];
+                record.VarUInt(m.Step - _lastTrapStep);
+                record.VarInt((long)(m.Pc - _lastTrapPc));
+                record.Byte((byte)(m.Cause | (m.Interrupt ? 0x80 : 0)));
+                record.Byte((byte)((int)m.From << 4 | (int)m.To));
+                (_lastTrapStep, _lastTrapPc) = (m.Step, m.Pc);
+            }
+            // A record covers the steps up to through only once its last marker is written.
+            chunks.Add(ChunkCodec.Encode(first + count >= markers.Count ? through : _lastTrapStep, record.Written));
+        }
+        long size = chunks.Sum(c => (long)c.Length);
+        if (Bytes + size + TraceIndexFormat.EndReserve > _budget)
+        {
+            TrapsKept = false;
+            return;
+        }
+        foreach (var chunk in chunks) _output.Write(chunk);
+        Bytes += size;
+        _trapsWritten += markers.Count;
+        TrapsThrough = through;
+    }
+
+    /// <summary>Ends the file: how many snapshots it holds, how far the building replay checked the trace, and how far its traps are complete.</summary>
     public void Finish(int hashPointsVerified, ulong verifiedThrough, ReplayOutcome outcome)
     {
         var record = new ByteWriter();
@@ -152,6 +205,7 @@ internal sealed class TraceIndexWriter
         record.VarUInt((ulong)hashPointsVerified);
         record.VarUInt(verifiedThrough);
         record.Byte((byte)outcome);
+        record.VarUInt(TrapsThrough);
         var chunk = ChunkCodec.Encode(verifiedThrough, record.Written);
         _output.Write(chunk);
         Bytes += chunk.Length;

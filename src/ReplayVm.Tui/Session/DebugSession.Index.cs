@@ -22,14 +22,16 @@ public sealed partial class DebugSession
     public IReadOnlyList<ulong> BreakpointHits => _breakpointHits;
 
     /// <summary>
-    /// Starts finding the recording's traps and interrupts on a background thread (once; later
+    /// Starts finding the recording's traps and interrupts (read from the trace's sidecar when it
+    /// holds them, else found on a background thread; once; later
     /// calls return the same index). A live session has none: its recording is still growing.
     /// Throws <see cref="TimelineException"/> when the recorded machine cannot be built.
     /// </summary>
     public TimelineIndex? StartIndex(TimelineIndexOptions? options = null)
     {
         if (IsLive) return null;
-        return Index ??= new TimelineIndex(Timeline.Trace, options);
+        // Without tuning, the timeline's own: from the sidecar or its build when there is one (no second replay).
+        return Index ??= options is null ? Timeline.TrapIndex() : new TimelineIndex(Timeline.Trace, options);
     }
 
     private void RememberHit(TimelineStop stop)

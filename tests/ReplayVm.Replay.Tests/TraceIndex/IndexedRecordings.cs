@@ -70,4 +70,14 @@ internal static class IndexedRecordings
             (step, destination) => Core.Input.DeterministicEntropy.Fill(step ^ 0x5eed, destination));
         return IndexedRecording.Make("demo", RoundTrip.Record(TestGuests.Committed("demo"), live, 250_000, 100_000_000), new TraceIndexOptions { Every = 1 });
     });
+
+    /// <summary>The kernel guest with its disk and scripted input: S-mode, user processes, ecalls, timer and external interrupts; a snapshot at each hash point.</summary>
+    public static readonly Lazy<IndexedRecording> Kernel = new(() =>
+    {
+        string Guest(params string[] parts) => Path.Combine([TestGuests.RepoRoot, "tools", "guests", .. parts]);
+        var setup = MachineSetup.ForElf(new Core.MachineConfig(), "kernel.elf", File.ReadAllBytes(Guest("elf", "kernel.elf")))
+            with { Disks = [GuestDisk.Embedded("disk.img", File.ReadAllBytes(Guest("kernel", "disk.img")))] };
+        var input = new ScriptedInputPort([new ScriptedKeys(0, File.ReadAllBytes(Guest("expected", "kernel.stdin")))]);
+        return IndexedRecording.Make("kernel", RoundTrip.Record(setup, input, 100_000), new TraceIndexOptions { Every = 1 });
+    });
 }
