@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ReplayVm.Cli.Tests.Support;
 
 namespace ReplayVm.Cli.Tests;
@@ -153,5 +154,64 @@ public sealed class IndexCommandTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
         // Stopped before the end (a 4x10^8-step build takes seconds): no sidecar; or it had finished: a sound one.
         if (File.Exists(trace + ".rvindex")) Assert.Contains("is up to date", CliProcess.Run("index", trace).Stderr);
+    }
+
+    [Fact]
+    public void Ctrl_c_in_gdb_interrupts_a_reverse_continue_over_the_index_back_where_it_began()
+    {
+        string gdb = GdbSession.GdbMultiarch();
+        string trace = Path.Combine(_dir, "bench.rvtrace");
+        CliProcess.Run("record", "-o", trace, CliProcess.Guest("bench.elf"));
+        Assert.Equal(0, CliProcess.Run("index", trace).ExitCode);
+        using var server = GdbServerProcess.Start(trace);
+        // A breakpoint on data is never hit: the reverse scan crosses every window back to step 0
+        // (4.2x10^8 steps, on several machines), long enough to show its progress and be interrupted.
+        string output = GdbSession.RunInterrupting(gdb, server.Port, "tools/guests/elf/bench.elf", TimeSpan.FromMinutes(5),
+            interruptWhen: "Ctrl-C stops it",
+            "monitor seek 400000000",
+            "break *&buffer_a",
+            "reverse-continue",
+            "monitor when",
+            "printf \"PC %lx\\n\", $pc");
+        Assert.Matches(@"replayvm: reverse-continue (\d+%, )?at event \d+|replayvm: reverse-continue \d+%", output);
+        Assert.Contains("Program received signal SIGINT, Interrupt.", output);
+        // Cancelled, it is back where it began: a position it had, with the registers of that position.
+        Assert.Contains("Current event: 400000000", output);
+        Assert.Equal(0, server.Stop());
+        string pcThere = Regex.Match(output, @"PC ([0-9a-f]+)").Groups[1].Value;
+        using var second = GdbServerProcess.Start(trace);
+        string again = GdbSession.Run(gdb, second.Port, "tools/guests/elf/bench.elf", TimeSpan.FromMinutes(5),
+            "monitor seek 400000000", "maintenance flush register-cache", "printf \"PC %lx\\n\", $pc");
+        Assert.Equal(0, second.Stop());
+        Assert.NotEqual("", pcThere);
+        Assert.Equal(pcThere, Regex.Match(again, @"PC ([0-9a-f]+)").Groups[1].Value);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Ctrl_c_during_index_leaves_the_sidecar_as_it_was(bool sidecarBefore)
+    {
+        string trace = Path.Combine(_dir, "bench.rvtrace");
+        CliProcess.Run("record", "-o", trace, CliProcess.Guest("bench.elf"));
+        string sidecar = trace + ".rvindex";
+        byte[]? before = null;
+        if (sidecarBefore)
+        {
+            Assert.Equal(0, CliProcess.Run("index", trace, "--every", "100M").ExitCode);
+            before = File.ReadAllBytes(sidecar);
+        }
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = CliProcess.RepoRoot };
+        foreach (var argument in new[] { CliProcess.CliDll, "index", trace, "--force" }) info.ArgumentList.Add(argument);
+        using var index = System.Diagnostics.Process.Start(info)!;
+        var errors = index.StandardError.ReadToEndAsync();
+        WaitFor(() => Directory.GetFiles(_dir, "*.tmp-*").Length > 0 || index.HasExited, "the build to start");
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", index.Id.ToString()])) kill.WaitForExit();
+        Assert.True(index.WaitForExit(TimeSpan.FromMinutes(2)), "index ignored SIGINT");
+        Assert.True(index.ExitCode == 130, $"exit {index.ExitCode}: {errors.Result}");
+        Assert.Equal($"replayvm: index interrupted; {(sidecarBefore ? $"{sidecar} is as it was" : "no sidecar written")}", errors.Result.Trim());
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+        if (sidecarBefore) Assert.Equal(before, File.ReadAllBytes(sidecar));
+        else Assert.False(File.Exists(sidecar));
     }
 }

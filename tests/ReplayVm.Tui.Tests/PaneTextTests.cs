@@ -123,4 +123,13 @@ public class PaneTextTests
         s.Execute("b main");
         Assert.Contains("<main>", PaneText.Breakpoints(s));
     }
+
+    [Theory]
+    [InlineData(0.0, 1.0, "running… [----------------] 0% (Esc cancels)")]
+    [InlineData(0.25, 3.0, "running… [####------------] 25%, about 9 s left (Esc cancels)")]
+    [InlineData(0.5, 120.0, "running… [########--------] 50%, about 2 min left (Esc cancels)")]
+    [InlineData(1.0, 5.0, "running… [################] 100% (Esc cancels)")]
+    [InlineData(1.7, 5.0, "running… [################] 100% (Esc cancels)")]
+    public void A_long_movement_shows_a_bar_and_an_estimate(double fraction, double seconds, string expected) =>
+        Assert.Equal(expected, PaneText.RunProgress(fraction, TimeSpan.FromSeconds(seconds)));
 }

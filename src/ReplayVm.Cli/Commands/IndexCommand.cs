@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ReplayVm.Cli.Hosting;
 using ReplayVm.Replay;
 using ReplayVm.Replay.TraceIndex;
 
@@ -10,7 +11,9 @@ namespace ReplayVm.Cli.Commands;
 /// <c>debug</c>, <c>gdb</c> and <c>replay --jobs</c> start from instead of step 0. Building it
 /// replays the whole trace and checks every state hash. A sidecar that is already there, sound and
 /// built with the same options is kept; one that is damaged or belongs to another trace is
-/// replaced, with a notice. Exit: 0; 3 when the replay diverges (no sidecar is written); 2 bad usage or trace.
+/// replaced, with a notice. On a terminal it shows its progress; Ctrl-C (or SIGTERM, SIGHUP) stops
+/// it leaving the sidecar as it was. Exit: 0; 3 when the replay diverges (no sidecar is written);
+/// 128 + the signal when stopped; 2 bad usage or trace.
 /// </summary>
 internal static class IndexCommand
 {
@@ -70,12 +73,17 @@ internal static class IndexCommand
         using var drives = TraceDrives.ForReplay(drivePaths, trace.Header);
         // Written beside the sidecar and renamed over it only when complete: a crash leaves the old one or none.
         string temporary = $"{sidecar}.tmp-{Environment.ProcessId}";
+        // Ctrl-C, SIGTERM and SIGHUP stop the build within a slice of its replay; the working file is deleted.
+        var stop = new StopRequest();
+        using var signals = new StopSignals(stop, terminal: null);
+        var progress = Console.IsErrorRedirected ? null : new TerminalProgress("indexing", ulong.Max(1, trace.End?.Step ?? trace.LastStep));
         TraceIndexSummary summary;
         try
         {
             using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
                 summary = TraceIndexBuilder.Build(trace, identity, output,
-                    new TraceIndexOptions { Every = spacing, Budget = budget, Disks = drives.For(trace.Header.Setup) });
+                    new TraceIndexOptions { Every = spacing, Budget = budget, Disks = drives.For(trace.Header.Setup) }, stop.Token, progress);
+            progress?.Clear();
             if (summary.Replay.Outcome == ReplayOutcome.Diverged)
             {
                 File.Delete(temporary);
@@ -83,6 +91,13 @@ internal static class IndexCommand
                 return ExitCodes.Diverged;
             }
             File.Move(temporary, sidecar, overwrite: true);
+        }
+        catch (OperationCanceledException) when (stop.ExitCode is { } status)
+        {
+            progress?.Clear();
+            File.Delete(temporary);
+            Console.Error.WriteLine($"replayvm: index interrupted; {(File.Exists(sidecar) ? $"{sidecar} is as it was" : "no sidecar written")}");
+            return status;
         }
         catch
         {

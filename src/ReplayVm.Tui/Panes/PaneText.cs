@@ -196,6 +196,28 @@ public static class PaneText
         return $"step {session.Position} / {session.End}{IndexStatus(index)}{SidecarStatus(session.SidecarBuild)}\n[{bar}]\n{legend}";
     }
 
+    /// <summary>
+    /// The status line while a long movement runs: "running… [######----------] 37%, about 4 s
+    /// left (Esc cancels)", the estimate from the rate so far (none until there is one).
+    /// </summary>
+    public static string RunProgress(double fraction, TimeSpan elapsed, int width = 16)
+    {
+        fraction = Math.Clamp(double.IsNaN(fraction) ? 0 : fraction, 0, 1);
+        int filled = (int)Math.Round(fraction * width);
+        string bar = new string('#', filled) + new string('-', width - filled);
+        string left = fraction > 0.01 && fraction < 1 && elapsed > TimeSpan.FromMilliseconds(200)
+            ? $", about {FormatDuration(elapsed.TotalSeconds * (1 - fraction) / fraction)} left"
+            : "";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"running… [{bar}] {fraction * 100:0}%{left} (Esc cancels)");
+    }
+
+    private static string FormatDuration(double seconds) => seconds switch
+    {
+        < 1 => "1 s",
+        < 90 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{seconds:0} s"),
+        _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{seconds / 60:0} min"),
+    };
+
     /// <summary>A sidecar being built behind the session: how far (seeks get faster as it grows), or why it stopped.</summary>
     private static string SidecarStatus(ReplayVm.Replay.TraceIndex.BackgroundIndexBuild? build) => build?.State switch
     {

@@ -474,10 +474,14 @@ public sealed class DebuggerWindow : Window
         RunInBackground(cancel => _session.Execute(line, cancel, Progress()).Text, toOutput: true);
     }
 
-    private IProgress<double> Progress() => new Progress<double>(fraction => Invoke(() =>
+    private IProgress<double> Progress()
     {
-        if (_running is not null && !_session.IsLive) _status.Text = $"running… {fraction:P0} (Esc cancels)";
-    }));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        return new Progress<double>(fraction => Invoke(() =>
+        {
+            if (_running is not null && !_session.IsLive) _status.Text = PaneText.RunProgress(fraction, clock.Elapsed);
+        }));
+    }
 
     /// <summary>A command's answer: to the output pane in full, and its first line to the status line.</summary>
     private void Answer(string message)
