@@ -21,7 +21,8 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>The interpreter: runs until <see cref="Steps"/> reaches <see cref="SliceEnd"/> (or, for
-    /// the translator, <see cref="_returnAtTransfer"/>, until its first taken control transfer or trap).</summary>
+    /// the translator, <see cref="_returnAtTransfer"/>, until a trap or a taken control transfer to translated or
+    /// newly hot code, see <see cref="DispatchAt"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Interpret()
     {
@@ -249,7 +250,7 @@ public sealed unsafe partial class Hart
         continue;
         jumped:
         steps++;
-        if (_returnAtTransfer)
+        if (_returnAtTransfer && DispatchAt(target))
         {
             pc = target;
             break;

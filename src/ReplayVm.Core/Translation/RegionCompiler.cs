@@ -52,6 +52,7 @@ internal sealed unsafe class RegionCompiler
 
     private readonly RegionPlan _plan;
     private readonly RegionTargets _targets;
+    private static readonly object ClosureTarget = new();
     private readonly DynamicMethod _method;
     private readonly ILGenerator _il;
     private readonly LocalBuilder?[] _registers = new LocalBuilder?[32];
@@ -70,7 +71,9 @@ internal sealed unsafe class RegionCompiler
     {
         _plan = plan;
         _targets = targets;
-        _method = new DynamicMethod($"rv64_{plan.Entry:x}", typeof(void), [typeof(HartType)], typeof(HartType).Module, skipVisibility: true);
+        // The first parameter is a dummy the delegate is closed over: invoking a delegate closed over
+        // its first argument is a plain call, where an open static one goes through a shuffle thunk.
+        _method = new DynamicMethod($"rv64_{plan.Entry:x}", typeof(void), [typeof(object), typeof(HartType)], typeof(HartType).Module, skipVisibility: true);
         _il = _method.GetILGenerator();
         _steps = _il.DeclareLocal(typeof(ulong));
         _limit = _il.DeclareLocal(typeof(ulong));
@@ -113,13 +116,13 @@ internal sealed unsafe class RegionCompiler
         // A null hart is the background compiler's warm-up call (see BackgroundCompiler): it makes
         // the JIT compile the method there, and returns before touching anything.
         var run = _il.DefineLabel();
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Brtrue, run);
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(run);
 
         // Prologue: steps, the slice end and the registers into locals.
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, StepsField);
         _il.Emit(OpCodes.Stloc, _steps);
         ReloadLimit();
@@ -144,20 +147,20 @@ internal sealed unsafe class RegionCompiler
         // Exits: registers back, then pc (unless a trap set it) and steps.
         _il.MarkLabel(_exit);
         WriteBackRegisters();
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _exitPc);
         _il.Emit(OpCodes.Stfld, PcField);
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _steps);
         _il.Emit(OpCodes.Stfld, StepsField);
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(_trapExit);
         WriteBackRegisters();
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _steps);
         _il.Emit(OpCodes.Stfld, StepsField);
         _il.Emit(OpCodes.Ret);
-        return _method.CreateDelegate<RegionCode>();
+        return _method.CreateDelegate<RegionCode>(ClosureTarget);
     }
 
     private static bool UsesHelperSlot(Opcode op) => op >= Opcode.LrW;
@@ -201,7 +204,7 @@ internal sealed unsafe class RegionCompiler
 
     private void ReloadLimit()
     {
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, SliceEndField);
         _il.Emit(OpCodes.Stloc, _limit);
     }
@@ -498,10 +501,10 @@ internal sealed unsafe class RegionCompiler
     /// <summary>Pc and steps as the interpreter has them when instruction <paramref name="i"/> of the block calls out.</summary>
     private void PublishPosition(GuestInstruction g, int i)
     {
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         Const(g.Pc);
         _il.Emit(OpCodes.Stfld, PcField);
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _steps);
         if (i != 0)
         {
@@ -608,7 +611,7 @@ internal sealed unsafe class RegionCompiler
             // The interpreter's own load: TLB refill, MMIO, faults, watchpoints.
             _il.MarkLabel(slow);
             PublishPosition(g, i);
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldloc, _address);
             var temporary = Temporary(sizeLog2);
             _il.Emit(OpCodes.Ldloca, temporary);
@@ -638,7 +641,7 @@ internal sealed unsafe class RegionCompiler
         if (sizeLog2 > 0) _il.Emit(OpCodes.Unaligned, (byte)1);
         _il.Emit(store);
         // Page epoch, and the decode cache of a page holding code: may end the slice.
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _physical);
         _il.Emit(OpCodes.Ldc_I4, 1 << sizeLog2);
         _il.Emit(OpCodes.Call, NoteCodeWrite);
@@ -648,7 +651,7 @@ internal sealed unsafe class RegionCompiler
         {
             _il.MarkLabel(slow);
             PublishPosition(g, i);
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldloc, _address);
             LoadX(d.Rs2);
             switch (sizeLog2)
@@ -670,7 +673,7 @@ internal sealed unsafe class RegionCompiler
     {
         WriteBackRegisters();
         PublishPosition(g, i);
-        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _helperBase!);
         _il.Emit(OpCodes.Ldc_I4, slot * sizeof(DecodedInstruction));
         _il.Emit(OpCodes.Conv_I);
