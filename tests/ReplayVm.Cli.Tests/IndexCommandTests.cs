@@ -190,7 +190,7 @@ public sealed class IndexCommandTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Ctrl_c_during_index_leaves_the_sidecar_as_it_was(bool sidecarBefore)
+    public async Task Ctrl_c_during_index_leaves_the_sidecar_as_it_was(bool sidecarBefore)
     {
         string trace = Path.Combine(_dir, "bench.rvtrace");
         CliProcess.Run("record", "-o", trace, CliProcess.Guest("bench.elf"));
@@ -208,8 +208,9 @@ public sealed class IndexCommandTests : IDisposable
         WaitFor(() => Directory.GetFiles(_dir, "*.tmp-*").Length > 0 || index.HasExited, "the build to start");
         using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", index.Id.ToString()])) kill.WaitForExit();
         Assert.True(index.WaitForExit(TimeSpan.FromMinutes(2)), "index ignored SIGINT");
-        Assert.True(index.ExitCode == 130, $"exit {index.ExitCode}: {errors.Result}");
-        Assert.Equal($"replayvm: index interrupted; {(sidecarBefore ? $"{sidecar} is as it was" : "no sidecar written")}", errors.Result.Trim());
+        string told = await errors;
+        Assert.True(index.ExitCode == 130, $"exit {index.ExitCode}: {told}");
+        Assert.Equal($"replayvm: index interrupted; {(sidecarBefore ? $"{sidecar} is as it was" : "no sidecar written")}", told.Trim());
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
         if (sidecarBefore) Assert.Equal(before, File.ReadAllBytes(sidecar));
         else Assert.False(File.Exists(sidecar));

@@ -1,13 +1,15 @@
 # tools/bench --index: the persistent-checkpoint figures of issue 14 (sourced by tools/bench).
 #
-# Records OpenSBI + U-Boot for 10^9 instructions (boot, U-Boot's autoboot countdown and its
-# attempts to boot: no bundled guest runs that long), times `replayvm index` on it and reports the
-# sidecar's size, then tools/bench.d/IndexSeek opens fresh timelines and times a seek to the far
-# end and a reverse-continue ~9.8×10^8 steps back, with the sidecar and without; finally
-# `replay --jobs 1` against `--jobs 2` (wall and CPU time; on a loaded 2-core machine the
-# wall-time ratio says little).
+# Records OpenSBI + U-Boot for 3x10^9 instructions (REPLAYVM_BENCH_INDEX_STEPS overrides): an
+# S-mode OS (U-Boot) on M-mode firmware that boots, calls the firmware (SBI ecalls), then idles
+# busy-polling at its prompt (no bundled guest runs that long; xv6 is not bundled), times
+# `replayvm index` on it and reports the sidecar's size, then tools/bench.d/IndexSeek opens fresh
+# timelines and times opening while a sidecar builds behind, a seek to the far end, and a
+# reverse-continue to the last ecall (a "syscall" breakpoint, found in the sidecar's trap
+# records), with the sidecar and without; finally `replay --jobs 1` against `--jobs 2` (wall and
+# CPU time; on a loaded 2-core machine the wall-time ratio says little).
 
-index_steps=1000000000
+index_steps=${REPLAYVM_BENCH_INDEX_STEPS:-3000000000}
 
 index_section() {
     local helper_dir="$root/tools/bench.d/IndexSeek"
@@ -49,12 +51,14 @@ index_section() {
     done
 
     echo
-    echo "Persistent checkpoints on OpenSBI + U-Boot, ${ix[steps]} steps (min/median/max ms)"
-    echo "sidecar: ${ix[snapshots]} snapshots, ${ix[index_bytes]} bytes ($(calc 'printf "%.2f", b * 1e9 / s / 1048576' b="${ix[index_bytes]}" s="${ix[steps]}") MiB per 10^9 steps), built in $(median_ms "$build_ns") ms; opened and checked in ${ix[open_ms]} ms (+ ${ix[identity_ms]} ms hashing the trace)"
+    echo "Persistent checkpoints on OpenSBI + U-Boot, ${ix[steps]} steps (min/median/max ms; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg))"
+    echo "sidecar: ${ix[snapshots]} snapshots and ${ix[traps]} traps, ${ix[index_bytes]} bytes ($(calc 'printf "%.2f", b * 1e9 / s / 1048576' b="${ix[index_bytes]}" s="${ix[steps]}") MiB per 10^9 steps), built in $(median_ms "$build_ns") ms; opened and checked in ${ix[open_ms]} ms (+ ${ix[identity_ms]} ms hashing the trace)"
     printf '%-44s %24s %24s\n' measure "with sidecar" "without"
+    printf '%-44s %24s %24s\n' "open (first screen's state) while it builds" "" "${ix[open_building_ms]}"
     printf '%-44s %24s %24s\n' "seek to the far end (fresh timeline)" "${ix[seek_far_with_ms]}" "${ix[seek_far_without_ms]}"
     printf '%-44s %24s %24s\n' "then seek back to the middle" "${ix[seek_back_with_ms]}" ""
     printf '%-44s %24s %24s\n' "reverse-continue ${ix[reverse_continue_distance]} steps back" "${ix[reverse_continue_with_ms]}" "${ix[reverse_continue_without_ms]}"
+    echo "(reverse-continue to ${ix[reverse_continue_target]}, the last ecall before the far end)"
     awk '{ n[$1]++; w[$1, n[$1]] = $2; u[$1, n[$1]] = $3 }
          END { for (j = 1; j <= 2; j++) { printf "replay --jobs %d: wall s", j; for (i = 1; i <= n[j]; i++) printf " %s", w[j, i];
                                           printf "; CPU s"; for (i = 1; i <= n[j]; i++) printf " %s", u[j, i]; printf "\n" } }' "$work/index-jobs.txt"

@@ -30,13 +30,45 @@ internal static class ReplayCommand
                 value = ok ? n : null;
                 return ok;
             });
+        var segment = new Option<string?>("--segment")
+        {
+            Description = "Verify only segment I of N (0-based) between snapshots of the trace's index and print the result as one " +
+                          "JSON object on stdout (no console output); 'replay --merge' combines the N results.",
+            HelpName = "I/N",
+        };
+        var segmentFromEnv = CliOptions.Parsed<int?>(["--segment-from-env"], "N",
+            "As --segment, with I taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job; see docs/deploy/).",
+            "segment count", "a number from 1 to 1048576", (string text, out int? value) =>
+            {
+                bool ok = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 1 << 20;
+                value = ok ? n : null;
+                return ok;
+            });
+        var merge = new Option<string[]>("--merge")
+        {
+            Description = "Merge the --segment results in these files (one per segment) into the verdict a serial replay of the trace gives " +
+                          "(its last line and exit status), after checking they cover the trace exactly and agree.",
+            HelpName = "RESULT",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("replay",
             "Replay a trace headless: the guest's console output on stdout, every state hash checked. " +
             "Exit: the recorded status; 3 diverged; 4 truncated trace; 2 bad trace.")
         {
-            file, drive, jobs,
+            file, drive, jobs, segment, segmentFromEnv, merge,
         };
-        command.SetAction(parsed => Execute(parsed.GetValue(file)!, parsed.GetValue(drive) ?? [], parsed.GetValue(jobs) ?? 1));
+        command.SetAction(parsed =>
+        {
+            string path = parsed.GetValue(file)!;
+            string[] drives = parsed.GetValue(drive) ?? [];
+            var results = parsed.GetValue(merge) ?? [];
+            var given = new[] { parsed.GetValue(segment) is not null, parsed.GetValue(segmentFromEnv) is not null, results.Length > 0, parsed.GetValue(jobs) is not null };
+            if (given.Count(g => g) > 1) throw new UsageException("--segment, --segment-from-env, --merge and --jobs go one at a time");
+            if (results.Length > 0) return SegmentCommands.Merge(path, results);
+            if (parsed.GetValue(segment) is { } text) return SegmentCommands.Verify(path, drives, SegmentCommands.ParseSegment(text));
+            if (parsed.GetValue(segmentFromEnv) is { } count) return SegmentCommands.Verify(path, drives, SegmentCommands.FromEnvironment(count));
+            return Execute(path, drives, parsed.GetValue(jobs) ?? 1);
+        });
         return command;
     }
 
