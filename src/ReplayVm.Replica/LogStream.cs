@@ -6,7 +6,7 @@ namespace ReplayVm.Replica;
 /// <summary>
 /// The primary's end of one log channel: a sending thread that writes batches in order (and a
 /// heartbeat whenever it has been quiet for the heartbeat interval), and a receiving thread that
-/// takes the backup's acknowledgements. Silence from the backup for the heartbeat timeout, a
+/// takes the backup's acknowledgements. Silence from the backup for the peer timeout, a
 /// closed connection or a refusal ends the stream and reports the backup lost, once.
 /// </summary>
 internal sealed class LogStream : IDisposable
@@ -15,14 +15,16 @@ internal sealed class LogStream : IDisposable
     private readonly ReplicaOptions _options;
     private readonly BlockingCollection<(MessageType Type, byte[] Payload)> _outgoing = new();
     private readonly Action<LogStream, ulong, ulong> _acked;
+    private readonly Action<LogStream, ulong> _handoverAcked;
     private readonly Action<LogStream, string> _lost;
     private readonly CancellationTokenSource _stop = new();
     private ulong _frontier;
     private Thread? _sender;
     private int _ended;
 
-    public LogStream(SecureChannel channel, ReplicaOptions options, Action<LogStream, ulong, ulong> acked, Action<LogStream, string> lost)
+    public LogStream(SecureChannel channel, ReplicaOptions options, Action<LogStream, ulong, ulong> acked, Action<LogStream, ulong> handoverAcked, Action<LogStream, string> lost)
     {
+        _handoverAcked = handoverAcked;
         _channel = channel;
         _options = options;
         _acked = acked;
@@ -95,7 +97,9 @@ internal sealed class LogStream : IDisposable
                 if (first)
                 {
                     first = false;
-                    _channel.ReceiveTimeout = _options.HeartbeatTimeout;
+                    // A starved backup is not a dead one: only the peer timeout (far beyond the heartbeat
+                    // timeout) drops it; until then its output waits, as the output rule says.
+                    _channel.ReceiveTimeout = _options.PeerTimeout;
                 }
                 switch ((MessageType)type)
                 {
@@ -105,6 +109,14 @@ internal sealed class LogStream : IDisposable
                         ulong received = r.U64(), replayed = r.U64();
                         r.End();
                         _acked(this, received, replayed);
+                        break;
+                    }
+                    case MessageType.HandoverAck:
+                    {
+                        var r = new PayloadReader(payload, "handover ack");
+                        ulong step = r.U64();
+                        r.End();
+                        _handoverAcked(this, step);
                         break;
                     }
                     case MessageType.Error:
@@ -121,7 +133,7 @@ internal sealed class LogStream : IDisposable
         }
         catch (TimeoutException)
         {
-            End($"backup {Peer} silent for {_options.HeartbeatTimeout.TotalMilliseconds:0} ms");
+            End($"backup {Peer} silent for {_options.PeerTimeout.TotalMilliseconds:0} ms");
         }
         catch (ReplicaException e)
         {

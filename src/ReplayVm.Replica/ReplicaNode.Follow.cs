@@ -64,14 +64,15 @@ public sealed partial class ReplicaNode
                 Monitor.PulseAll(_state);
             }
             Say($"following the primary at {channel.Peer} ({Describe(header)})");
-            var ackTimer = new Timer(_ => SendAck(channel), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
+            Volatile.Write(ref _lastHeardTicks, _clock.ElapsedTicks);
+            var watchdog = new Timer(_ => Watch(channel), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
             try
             {
                 ReceiveLog(channel);
             }
             finally
             {
-                ackTimer.Dispose();
+                watchdog.Dispose();
             }
         }
         catch (ReplicaException e)
@@ -81,7 +82,7 @@ public sealed partial class ReplicaNode
         }
         catch (TimeoutException)
         {
-            PrimaryLost($"the primary at {channel.Peer} was silent for {_options.HeartbeatTimeout.TotalMilliseconds:0} ms");
+            PrimaryLost($"the primary at {channel.Peer} sent no header within 5 s");
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
@@ -98,10 +99,12 @@ public sealed partial class ReplicaNode
 
     private void ReceiveLog(SecureChannel channel)
     {
-        channel.ReceiveTimeout = _options.HeartbeatTimeout;
+        // No read timeout: silence is judged by the watchdog (and the arbiter), never by a timer alone.
+        channel.ReceiveTimeout = Timeout.InfiniteTimeSpan;
         while (true)
         {
             var (type, payload) = channel.Receive();
+            Volatile.Write(ref _lastHeardTicks, _clock.ElapsedTicks);
             switch ((MessageType)type)
             {
                 case MessageType.Log: ApplyBatch(payload, channel.Peer); break;
@@ -133,7 +136,7 @@ public sealed partial class ReplicaNode
                         _lossTicks = _clock.ElapsedTicks;
                         Monitor.PulseAll(_state);
                     }
-                    SendAck(channel);
+                    TrySend(channel, MessageType.HandoverAck, new PayloadWriter().U64(step).ToArray());
                     return;
                 }
                 case MessageType.Error:
@@ -194,6 +197,76 @@ public sealed partial class ReplicaNode
             _frontier = frontier;
             _published = frontier;
             Monitor.PulseAll(_state);
+        }
+    }
+
+    private long _lastHeardTicks;
+    private int _watching;
+    private bool _suspected;
+    private readonly Lock _arbiterLock = new();
+
+    /// <summary>
+    /// Every heartbeat interval: acknowledge, and judge the primary's silence. Silence beyond the
+    /// heartbeat timeout only makes the primary suspect; the arbiter then decides. If this backup
+    /// can win it, the primary is dead (the kernel dropped its file lock, or its lease expired) and
+    /// this backup takes over; if the primary still holds it, it is alive — starved, stopped,
+    /// paged out — and this backup follows on, however long the silence, up to the peer timeout,
+    /// after which the primary has dropped it (it drops a backup silent that long) and it stops.
+    /// A loaded machine therefore delays a failover's detection, never fakes one.
+    /// </summary>
+    private void Watch(SecureChannel channel)
+    {
+        if (_role != ReplicaRole.Backup) return;
+        SendAck(channel);
+        if (Interlocked.Exchange(ref _watching, 1) != 0) return;
+        try
+        {
+            double silent = (_clock.ElapsedTicks - Volatile.Read(ref _lastHeardTicks)) * 1000.0 / Stopwatch.Frequency;
+            if (silent < _options.HeartbeatTimeout.TotalMilliseconds)
+            {
+                if (_suspected)
+                {
+                    _suspected = false;
+                    Say($"the primary at {channel.Peer} is heard again: still following");
+                }
+                return;
+            }
+            lock (_state)
+            {
+                if (_primaryGone || _goodbye || _handoverAt is not null || _role != ReplicaRole.Backup) return;
+            }
+            // Frames waiting in the socket are not silence: this backup was the one starved, and its
+            // receiving thread has yet to read them.
+            if (channel.HasPendingData) return;
+            bool won;
+            lock (_arbiterLock) won = _arbiter.TryAcquire(TimeSpan.Zero);
+            // Whatever the primary sent before it died (and so before the kernel freed its lock) is
+            // read first: it may be a goodbye, or the last of the log.
+            if (won && channel.HasPendingData) return;
+            if (won)
+            {
+                PrimaryLost($"the primary at {channel.Peer} was silent for {silent:0} ms and no longer holds the arbiter");
+                channel.Dispose();
+                return;
+            }
+            if (!_suspected)
+            {
+                _suspected = true;
+                Say($"the primary at {channel.Peer} has been silent for {silent:0} ms but holds the arbiter {_arbiter.Description}: it is alive; still following");
+            }
+            if (silent >= _options.PeerTimeout.TotalMilliseconds)
+            {
+                PrimaryLost($"the primary at {channel.Peer} has sent nothing for {silent:0} ms while holding the arbiter (it drops a backup silent for {_options.PeerTimeout.TotalMilliseconds:0} ms)");
+                channel.Dispose();
+            }
+        }
+        catch (ReplicaException e)
+        {
+            Say($"cannot ask the arbiter: {e.Message}");
+        }
+        finally
+        {
+            Volatile.Write(ref _watching, 0);
         }
     }
 
@@ -363,7 +436,9 @@ public sealed partial class ReplicaNode
 
     private bool WinArbiter(TimeSpan? patience = null)
     {
-        if (!_arbiter.TryAcquire(patience ?? _options.ArbiterPatience))
+        bool won;
+        lock (_arbiterLock) won = _arbiter.TryAcquire(patience ?? _options.ArbiterPatience);
+        if (!won)
         {
             Stop($"{_lossReason ?? "the primary handed over"}, but the arbiter {_arbiter.Description} is held by another replica (the primary is alive, or a peer took over): this backup stops",
                 ExitStatuses.LostArbiter);

@@ -173,6 +173,19 @@ public sealed partial class ReplicaNode
         }
     }
 
+    private ulong? _handoverAcked;
+
+    /// <summary>The target of a migration has the handover: it goes live at <paramref name="step"/>, and no longer follows this replica.</summary>
+    private void OnHandoverAck(LogStream stream, ulong step)
+    {
+        lock (_state)
+        {
+            if (!ReferenceEquals(stream, _backupStream)) return;
+            _handoverAcked = step;
+            Monitor.PulseAll(_state);
+        }
+    }
+
     private void OnBackupLost(LogStream stream, string reason)
     {
         lock (_state)
@@ -216,7 +229,7 @@ public sealed partial class ReplicaNode
             if (!quiet) Say($"no backup: {e.Message}; running unprotected (retrying every second)");
             return false;
         }
-        var stream = new LogStream(channel, _options, OnAck, OnBackupLost);
+        var stream = new LogStream(channel, _options, OnAck, OnHandoverAck, OnBackupLost);
         var header = new PayloadWriter().Text(stream.Id).Bytes(_history.Header!).ToArray();
         lock (_history.Sync)
         {
@@ -306,13 +319,17 @@ public sealed partial class ReplicaNode
         var clock = Stopwatch.StartNew();
         Publish(force: true);
         ulong step = _machine!.Hart.Steps;
+        lock (_state) _handoverAcked = null;
         request.Stream.Enqueue(MessageType.Handover, new PayloadWriter().U64(step).ToArray(), step);
         bool acknowledged;
         lock (_state)
         {
             var deadline = DateTime.UtcNow + HandoverAckLimit;
-            while (ReferenceEquals(_backupStream, request.Stream) && _ackedFrontier < step && DateTime.UtcNow < deadline) Monitor.Wait(_state, 5);
-            acknowledged = ReferenceEquals(_backupStream, request.Stream) && _ackedFrontier >= step;
+            // Only the handover's own acknowledgement will do: an acknowledgement of the log through
+            // this step may come before the target has read the handover, and a target that sees its
+            // primary silent and the arbiter free before then would take over as after a failure.
+            while (ReferenceEquals(_backupStream, request.Stream) && _handoverAcked != step && DateTime.UtcNow < deadline) Monitor.Wait(_state, 5);
+            acknowledged = ReferenceEquals(_backupStream, request.Stream) && _handoverAcked == step;
         }
         if (!acknowledged)
         {

@@ -203,6 +203,12 @@ public sealed partial class ReplicaNode : IDisposable
         Say(reason);
         _machine?.RequestStop();
         Console.Wake();
+        // A stopped backup must not go on acknowledging as if it protected the primary: tell it why and hang up.
+        if (_upstream is { } upstream)
+        {
+            TrySend(upstream, MessageType.Error, new PayloadWriter().Text($"the backup stopped: {reason}").ToArray());
+            upstream.Dispose();
+        }
     }
 
     /// <summary>Asks the replica to end (Ctrl-C): a live one ends the guest's run with an end record, a following one stops.</summary>

@@ -9,8 +9,19 @@ public sealed record ReplicaOptions
     /// <summary>The primary sends something (a log batch or a heartbeat) at least this often, and so does the backup (acknowledgements).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(25);
 
-    /// <summary>Silence on the log channel this long means the peer is dead.</summary>
+    /// <summary>
+    /// Silence on the log channel this long (six missed heartbeats by default) makes the backup
+    /// suspect the primary. Suspicion alone never starts a failover: the backup then asks the
+    /// arbiter, and takes over only if it wins it (a live primary holds it, however starved).
+    /// </summary>
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>
+    /// Silence this long ends the log channel: the primary drops a backup that has not
+    /// acknowledged anything for this long (and runs on unprotected), and a backup whose primary
+    /// still holds the arbiter but has sent nothing for this long knows it has been dropped, and stops.
+    /// </summary>
+    public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>The primary waits when the backup's replay is this many steps behind it (never the reverse).</summary>
     public ulong MaxLagSteps { get; init; } = 20_000_000;

@@ -38,9 +38,15 @@ internal sealed class ReplicaCliOptions
     };
     public readonly Option<int> HeartbeatTimeout = new("--heartbeat-timeout")
     {
-        Description = "Milliseconds of silence after which the peer counts as dead [default: 150].",
+        Description = "Milliseconds of silence after which a backup suspects its primary and asks the arbiter, which decides: it takes over only if it wins [default: 150].",
         HelpName = "MS",
         DefaultValueFactory = _ => 150,
+    };
+    public readonly Option<int> PeerTimeout = new("--peer-timeout")
+    {
+        Description = "Milliseconds of silence after which the primary drops its backup (and runs on unprotected), and a backup whose primary holds the arbiter stops [default: 3000].",
+        HelpName = "MS",
+        DefaultValueFactory = _ => 3000,
     };
     public readonly Option<ulong> MaxLag = new("--max-lag")
     {
@@ -63,7 +69,7 @@ internal sealed class ReplicaCliOptions
 
     public void AddReplica(Command command)
     {
-        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, MaxLag, Linger, Deterministic })
+        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, Linger, Deterministic })
             command.Options.Add(option);
     }
 
@@ -75,12 +81,16 @@ internal sealed class ReplicaCliOptions
         int interval = parsed.GetValue(HeartbeatInterval), timeout = parsed.GetValue(HeartbeatTimeout);
         if (interval <= 0 || timeout <= interval)
             throw new UsageException("--heartbeat-timeout must be longer than --heartbeat-interval, and both positive");
+        int peerTimeout = parsed.GetValue(PeerTimeout);
+        if (peerTimeout <= timeout)
+            throw new UsageException("--peer-timeout must be longer than --heartbeat-timeout");
         double linger = parsed.GetValue(Linger);
         if (linger < 0 || double.IsNaN(linger)) throw new UsageException("--linger takes seconds, 0 or more");
         return new ReplicaOptions
         {
             HeartbeatInterval = TimeSpan.FromMilliseconds(interval),
             HeartbeatTimeout = TimeSpan.FromMilliseconds(timeout),
+            PeerTimeout = TimeSpan.FromMilliseconds(peerTimeout),
             ArbiterPatience = TimeSpan.FromMilliseconds(2 * timeout),
             MaxLagSteps = parsed.GetValue(MaxLag),
             Linger = TimeSpan.FromSeconds(linger),

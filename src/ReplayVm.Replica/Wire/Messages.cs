@@ -20,6 +20,8 @@ public enum MessageType : byte
     // Log channel, backup to primary.
     /// <summary>received frontier u64, replayed step u64.</summary>
     Ack = 10,
+    /// <summary>step u64: the backup has the handover at this step and goes live there (the primary may let go of the arbiter).</summary>
+    HandoverAck = 11,
 
     // Console channel.
     /// <summary>client id [16], output offset u64.</summary>
