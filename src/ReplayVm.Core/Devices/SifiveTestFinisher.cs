@@ -3,8 +3,10 @@ using ReplayVm.Core.Memory;
 namespace ReplayVm.Core.Devices;
 
 /// <summary>
-/// The <c>sifive_test</c> device of QEMU's virt: a 32-bit write of 0x5555 passes (exit 0),
-/// 0x3333 | code &lt;&lt; 16 fails with <c>code</c>, 0x7777 asks for a reset.
+/// The <c>sifive_test</c> device of QEMU's virt: a write of 0x5555 passes (exit 0),
+/// 0x3333 | code &lt;&lt; 16 fails with <c>code</c>, 0x7777 asks for a reset. As in QEMU 7.2
+/// (hw/misc/sifive_test.c, min_access_size 2) halfword writes count too: OpenSBI 1.1 powers off
+/// with a 16-bit store of 0x5555, which is how Linux's SBI SRST shutdown ends a run.
 /// </summary>
 public sealed class SifiveTestFinisher(Action<int, string?> requestExit) : IMmioDevice
 {
@@ -20,7 +22,7 @@ public sealed class SifiveTestFinisher(Action<int, string?> requestExit) : IMmio
 
     public bool Write(ulong offset, int size, ulong value)
     {
-        if (offset != 0 || size < 4) return true;
+        if (offset != 0 || size < 2) return true;
         uint status = (uint)value & 0xFFFF, code = (uint)(value >> 16) & 0xFFFF;
         switch (status)
         {
