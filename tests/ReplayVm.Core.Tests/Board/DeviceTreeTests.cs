@@ -103,6 +103,26 @@ public class DeviceTreeTests(ITestOutputHelper output)
         Assert.False(Parse(OurDts(new MachineConfig())).ContainsKey("/chosen/bootargs"));
     }
 
+    /// <summary>
+    /// QEMU's CPU trimmed to our hart (no H, no Zb*, no Zihintpause: the -cpu the Linux tests
+    /// boot QEMU with) names the same riscv,isa as ours, Sstc included — so a kernel reading it
+    /// takes the same paths on both.
+    /// </summary>
+    [Fact]
+    public void Riscv_isa_names_what_qemu_names_for_the_same_extensions()
+    {
+        var qemuDtb = Path.Combine(Directory.CreateTempSubdirectory("replayvm-dtb-").FullName, "qemu.dtb");
+        var run = ExternalTools.Run(ExternalTools.Require(ExternalTools.Qemu),
+            ["-machine", $"virt,dumpdtb={qemuDtb}", "-cpu", $"{QemuVirt.CpuModel},zba=false,zbb=false,zbc=false,zbs=false,Zihintpause=false",
+             "-m", "128M", "-smp", "1", "-nographic", "-monitor", "none"],
+            TimeSpan.FromSeconds(30));
+        Assert.True(File.Exists(qemuDtb), $"QEMU did not dump its device tree: {run.Stderr}");
+        var qemu = Parse(Decompile(qemuDtb));
+        var ours = Parse(OurDts(new MachineConfig()));
+        Assert.Contains("_sstc", ours["/cpus/cpu@0"]["riscv,isa"]);
+        Assert.Equal(qemu["/cpus/cpu@0"]["riscv,isa"], ours["/cpus/cpu@0"]["riscv,isa"]);
+    }
+
     [Theory]
     [InlineData(128UL << 20, 0x87E0_0000UL)]
     [InlineData(2UL << 30, 0xBFE0_0000UL)] // capped below 3 GiB
