@@ -1,0 +1,82 @@
+# tools/bench --linux (sourced by tools/bench): Linux (tools/guests/linux) booted by OpenSBI
+# fw_jump with its initramfs and virtio disk, from process start to the shell's prompt `# `, on
+# replayvm, QEMU -icount shift=0 and plain QEMU: wall time, and CPU time of the emulator process
+# (user + system, read from /proc just before it is killed at the prompt). The steps to the
+# prompt come from `replayvm record` of boot + poweroff (the recording's step count, poweroff
+# included: a few hundred thousand more than the prompt itself).
+
+linux_section() {
+    local paths image initramfs disk cmdline="console=ttyS0 earlycon"
+    echo "building or finding the Linux guest (tools/guests/linux/build; the first build takes a while) ..." >&2
+    paths="$("$root/tools/guests/linux/build" --print-paths)" || die "tools/guests/linux/build failed"
+    image="$(sed -n 1p <<<"$paths")" initramfs="$(sed -n 3p <<<"$paths")" disk="$(sed -n 4p <<<"$paths")"
+
+    # linux_boot_once ENGINE TAG: "WALL_NS CPU_TICKS" from start until the prompt; then killed.
+    linux_boot_once() {
+        local engine="$1" tag="$2" cmd start end pid ticks copy="$work/linux-disk-$2.img"
+        cp "$disk" "$copy"
+        case "$engine" in
+            replayvm) cmd=("$replayvm" run -m 128M --bios "$opensbi" --kernel "$image" --initrd "$initramfs"
+                           --append "$cmdline" --drive "$copy" ${vm_engine:+--engine "$vm_engine"}) ;;
+            qemu-icount|qemu)
+                cmd=("$QEMU" -machine virt -nographic -monitor none -m 128M -smp 1 -bios "$opensbi" -kernel "$image"
+                     -initrd "$initramfs" -append "$cmdline" -global virtio-mmio.force-legacy=false
+                     -drive "file=$copy,if=none,format=raw,id=hd0" -device virtio-blk-device,drive=hd0,bus=virtio-mmio-bus.0
+                     -device virtio-rng-device)
+                [ "$engine" = qemu ] || cmd+=(-icount shift=0) ;;
+        esac
+        local out="$work/$tag.out"
+        : >"$out"
+        start=$(now_ns)
+        "${cmd[@]}" </dev/null >"$out" 2>"$work/$tag.err" &
+        pid=$!
+        local tries=0
+        until grep -q '^# ' "$out"; do
+            kill -0 "$pid" 2>/dev/null || { tail -n 20 "$out" >&2; die "$engine exited before the Linux prompt"; }
+            tries=$((tries + 1))
+            [ "$tries" -lt 60000 ] || { kill "$pid"; die "$engine did not reach the Linux prompt within 600 s"; }
+            sleep 0.01
+        done
+        end=$(now_ns)
+        # utime + stime (fields 14 and 15 of /proc/PID/stat, after the parenthesised name).
+        ticks=$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        rm -f "$copy"
+        echo "$((end - start)) $ticks"
+    }
+
+    local engines=(qemu-icount qemu) hz
+    [ "$with_replayvm" = 1 ] && engines=(replayvm "${engines[@]}")
+    hz=$(getconf CLK_TCK)
+    declare -A linux_median
+    printf '\n%-12s %14s %10s %10s %14s\n' engine "prompt ms med" "min" "max" "CPU s med"
+    for engine in "${engines[@]}"; do
+        echo "booting Linux to its prompt on $engine $runs times ..." >&2
+        local walls="" cpus="" wall cpu
+        for ((i = 1; i <= runs; i++)); do
+            read -r wall cpu < <(linux_boot_once "$engine" "$engine-linux-$i")
+            walls="$walls $wall" cpus="$cpus $cpu"
+        done
+        # shellcheck disable=SC2086
+        read -r med min max < <(printf '%s\n' $walls | sort -n | awk '
+            { t[NR] = $1 / 1e6 }
+            END { printf "%.0f %.0f %.0f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, t[1], t[NR] }')
+        # shellcheck disable=SC2086
+        cpu=$(printf '%s\n' $cpus | sort -n | awk -v hz="$hz" '
+            { t[NR] = $1 / hz }
+            END { printf "%.2f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }')
+        linux_median[$engine]=$med
+        printf '%-12s %14s %10s %10s %14s\n' "$engine" "$med" "$min" "$max" "$cpu"
+    done
+    if [ "$with_replayvm" = 1 ]; then
+        printf 'Linux boot to prompt replayvm/QEMU(icount): %s, replayvm/QEMU(plain): %s\n' \
+            "$(ratio "${linux_median[replayvm]}" "${linux_median[qemu-icount]}")" \
+            "$(ratio "${linux_median[replayvm]}" "${linux_median[qemu]}")"
+        printf 'wait #\\x20\nsend poweroff\\r\n' >"$work/linux-poweroff.script"
+        "$replayvm" record -o "$work/linux.rvtrace" --input-script "$work/linux-poweroff.script" -m 128M --bios "$opensbi" \
+            --kernel "$image" --initrd "$initramfs" --append "$cmdline" --drive "$disk" >/dev/null 2>"$work/linux-record.err" \
+            || die "recording the Linux boot failed: $(tail -n 3 "$work/linux-record.err")"
+        echo "steps, boot to prompt + poweroff: $("$replayvm" info "$work/linux.rvtrace" | sed -n 's/^steps  *//p')"
+    fi
+}

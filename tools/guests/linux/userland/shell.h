@@ -1,0 +1,8 @@
+// The shell of ReplayVm's Linux guest: reads lines from stdin, runs built-in commands.
+#ifndef SHELL_H
+#define SHELL_H
+
+// Prints the prompt `# `, reads a line, runs it; forever (PID 1 must not return).
+void shell_run(void);
+
+#endif
