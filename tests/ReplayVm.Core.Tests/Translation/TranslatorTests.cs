@@ -301,6 +301,24 @@ public sealed class TranslatorTests
         Assert.Equal(EngineComparison.Describe(machines[0]), EngineComparison.Describe(machines[1]));
     }
 
+    /// <summary>With a threshold above 1 the interpreter, running for the dispatcher, interprets on through
+    /// cold code and hands over only at a compiled region's entry or a target that has just become hot
+    /// (Hart.DispatchAt): guests must end every slice as on the interpreter, and regions must still run.</summary>
+    [Theory]
+    [InlineData("kernel.elf", 3)]
+    [InlineData("kernel.elf", 40)]
+    [InlineData("traps.elf", 25)]
+    [InlineData("bench.elf", 200)]
+    public void Guests_handed_between_the_engines_at_hot_targets_end_every_slice_as_on_the_interpreter(string guest, int threshold)
+    {
+        var elf = File.ReadAllBytes(RepoPaths.GuestBinary(guest));
+        var (_, translated) = EngineComparison.RunBoth(elf, [1, 7, 333, 4096, 13, 100_000, 2, 999, 250_000], maxSteps: 3_000_000, threshold: threshold);
+        var stats = translated.Hart.TranslatorStats;
+        AssertTranslated(translated);
+        Assert.True(stats.RegionSteps > 0, "no region ran");
+        Assert.True(stats.InterpretedSteps > 0, "nothing was interpreted");
+    }
+
     public static class RandomSchedules
     {
         public static Arbitrary<(RandomProgram Program, ulong[] Slices)> Cases() =>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using ReplayVm.Core;
 using ReplayVm.Core.Hart;
 using ReplayVm.Core.Loading;
 using ReplayVm.Core.Translation;
@@ -38,8 +37,9 @@ var process = Process.GetCurrentProcess();
 var samples = new Dictionary<string, List<double>>();
 (double Cpu, double Wall) Sample(ExecutionEngine engine, bool withBreakpoints)
 {
-    MachineConfig.DefaultEngine = engine;
     var timeline = new Timeline(trace);
+    // The trace's machine configuration was decoded with the default engine when the trace was read.
+    timeline.Machine.Hart.Engine = engine;
     process.Refresh();
     var cpu = process.TotalProcessorTime;
     var wall = Stopwatch.StartNew();
