@@ -11,6 +11,13 @@ namespace ReplayVm.Replay.Timeline;
 public sealed partial class Timeline
 {
     private int _scanJobs = 1;
+
+    /// <summary>
+    /// The shortest parallel window, in checkpoint intervals (the interval is about 1/2048 of the
+    /// recording, so at most ~64 windows): restoring and hashing a snapshot on a scanner costs about
+    /// as much as replaying a few million steps, which shorter windows would spend again and again.
+    /// </summary>
+    private const ulong MinWindowIntervals = 32;
     private readonly List<Timeline> _scanners = [];
 
     /// <summary>Windows reverse scans have run on scanner machines so far.</summary>
@@ -31,12 +38,18 @@ public sealed partial class Timeline
     {
         var index = _index!;
         // Windows [start, end) from below down to 0, nearest first.
+        // A window costs a snapshot restore and state hash on its scanner before it replays anything,
+        // so windows span at least MinWindowIntervals checkpoint intervals: snapshots closer than that
+        // to the window's end are passed over (the answer does not depend on where windows start).
+        ulong minWindow = Interval > ulong.MaxValue / MinWindowIntervals ? ulong.MaxValue : Interval * MinWindowIntervals;
         var windows = new List<(ulong Start, ulong End)>();
         ulong end = below;
         for (int i = index.LatestAtOrBefore(below - 1); i >= 0 && end > 0; i--)
         {
-            windows.Add((index.Snapshots[i].Step, end));
-            end = index.Snapshots[i].Step;
+            ulong start = index.Snapshots[i].Step;
+            if (end - start < minWindow && start > 0) continue;
+            windows.Add((start, end));
+            end = start;
         }
         if (end > 0) windows.Add((0, end));
 

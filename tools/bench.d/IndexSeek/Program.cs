@@ -114,6 +114,7 @@ for (int r = 0; r < runsWithout; r++)
 
 static string Stats(List<double> xs)
 {
+    if (xs.Count == 0) return "-";
     var s = xs.Order().ToList();
     return $"{s[0]:F1}/{s[s.Count / 2]:F1}/{s[^1]:F1}";
 }
