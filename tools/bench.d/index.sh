@@ -58,7 +58,7 @@ index_section() {
     printf '%-44s %24s %24s\n' "seek to the far end (fresh timeline)" "${ix[seek_far_with_ms]}" "${ix[seek_far_without_ms]}"
     printf '%-44s %24s %24s\n' "then seek back to the middle" "${ix[seek_back_with_ms]}" ""
     printf '%-44s %24s %24s\n' "reverse-continue ${ix[reverse_continue_distance]} steps back" "${ix[reverse_continue_with_ms]}" "${ix[reverse_continue_without_ms]}"
-    echo "(reverse-continue to ${ix[reverse_continue_target]}, the last ecall before the far end)"
+    echo "(reverse-continue target ${ix[reverse_continue_target]}: ecall@ is the last ecall before the far end, pc@ a pc first run at 2% of the recording when it has no ecall)"
     awk '{ n[$1]++; w[$1, n[$1]] = $2; u[$1, n[$1]] = $3 }
          END { for (j = 1; j <= 2; j++) { printf "replay --jobs %d: wall s", j; for (i = 1; i <= n[j]; i++) printf " %s", w[j, i];
                                           printf "; CPU s"; for (i = 1; i <= n[j]; i++) printf " %s", u[j, i]; printf "\n" } }' "$work/index-jobs.txt"
