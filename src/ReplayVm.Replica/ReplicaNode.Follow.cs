@@ -437,7 +437,16 @@ public sealed partial class ReplicaNode
     private bool WinArbiter(TimeSpan? patience = null)
     {
         bool won;
-        lock (_arbiterLock) won = _arbiter.TryAcquire(patience ?? _options.ArbiterPatience);
+        try
+        {
+            // A dead holder may keep a lease until it expires: wait that long too.
+            lock (_arbiterLock) won = _arbiter.TryAcquire((patience ?? _options.ArbiterPatience) + _arbiter.HolderExpiry);
+        }
+        catch (ReplicaException e)
+        {
+            Stop($"{_lossReason ?? "the primary handed over"}, but the arbiter cannot be asked ({e.Message}): this backup stops", ExitStatuses.LostArbiter);
+            return false;
+        }
         if (!won)
         {
             Stop($"{_lossReason ?? "the primary handed over"}, but the arbiter {_arbiter.Description} is held by another replica (the primary is alive, or a peer took over): this backup stops",
@@ -452,7 +461,15 @@ public sealed partial class ReplicaNode
                 ExitStatuses.LostArbiter);
             return false;
         }
-        _arbiter.PublishSuccessor(NoSuccessor);
+        try
+        {
+            _arbiter.PublishSuccessor(NoSuccessor);
+        }
+        catch (ReplicaException e)
+        {
+            Stop($"won the arbiter but lost it again ({e.Message}): this backup stops", ExitStatuses.LostArbiter);
+            return false;
+        }
         return true;
     }
 

@@ -157,7 +157,7 @@ public sealed partial class ReplicaNode
             if (!_successorPublished && _ackedFrontier >= _joinedAt)
             {
                 // From here on the backup holds every step whose output was released: it may succeed us.
-                _arbiter.PublishSuccessor(stream.Id);
+                if (!TryPublishSuccessor(stream.Id)) return;
                 _successorPublished = true;
             }
             if (!_caughtUp && (lag <= _options.MaxLagSteps || _backupReplayed >= _joinedAt))
@@ -192,8 +192,9 @@ public sealed partial class ReplicaNode
         {
             if (!ReferenceEquals(stream, _backupStream)) return;
             _backupStream = null;
-            // Before any output the lost backup lacks is released: it must never take over now.
-            if (_role == ReplicaRole.Live && _successorPublished) _arbiter.PublishSuccessor(NoSuccessor);
+            // Before any output the lost backup lacks is released: it must never take over now. If
+            // that cannot be recorded (the arbiter is lost), nothing more is released: this replica stops.
+            if (_role == ReplicaRole.Live && _successorPublished && !TryPublishSuccessor(NoSuccessor)) return;
             _successorPublished = false;
             Console.ReleaseAll();
             while (_inputHeld.Count > 0)
@@ -201,6 +202,21 @@ public sealed partial class ReplicaNode
             Monitor.PulseAll(_state);
         }
         if (_role == ReplicaRole.Live) Say($"backup lost: {reason}; running unprotected{(_backupAddress is null ? "" : $" (retrying {_backupAddress} every second)")}");
+    }
+
+    /// <summary>Names the successor in the arbiter; false (and this replica stops) if it no longer holds the arbiter.</summary>
+    private bool TryPublishSuccessor(string token)
+    {
+        try
+        {
+            _arbiter.PublishSuccessor(token);
+            return true;
+        }
+        catch (ReplicaException e)
+        {
+            Stop($"{e.Message}: stopping (another replica may go live)", ExitStatuses.LostArbiter);
+            return false;
+        }
     }
 
     /// <summary>This client's input bytes the guest consumed and the backup holds in its log.</summary>

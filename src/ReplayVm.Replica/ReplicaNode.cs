@@ -43,6 +43,16 @@ public sealed partial class ReplicaNode : IDisposable
         _arbiter = arbiter;
         _port = new ReplicaInputPort(LogLive, options.Deterministic);
         _port.Diverged += () => _machine?.RequestStop();
+        _arbiter.Lost += reason => LostArbiter(reason);
+    }
+
+    /// <summary>
+    /// The arbiter was lost (a lease expired or could not be renewed): another replica may go live
+    /// now, so this one stops at once, releasing nothing more. Output not yet acknowledged stays held.
+    /// </summary>
+    private void LostArbiter(string reason)
+    {
+        if (_role is ReplicaRole.Live) Stop($"lost the arbiter {_arbiter.Description}: {reason}; stopping (another replica may go live)", ExitStatuses.LostArbiter);
     }
 
     public ReplicaRole Role => _role;

@@ -16,8 +16,8 @@ internal sealed class ReplicaCliOptions
     };
     public readonly Option<string> Arbiter = new("--arbiter")
     {
-        Description = "Who decides which replica is live: file:PATH (an OS lock on a file both replicas reach; etcd://HOST:PORT is not in this build yet).",
-        HelpName = "file:PATH",
+        Description = "Who decides which replica is live: file:PATH (an OS lock on a file both replicas reach) or etcd://HOST:PORT[/NAME][?ttl=SECONDS] (a lease on an etcd both reach; default TTL 2 s).",
+        HelpName = "file:PATH|etcd://HOST:PORT",
         Required = true,
     };
     public readonly Option<string?> ConsoleListen = new("--console-listen")

@@ -30,6 +30,9 @@ public interface IArbiter : IDisposable
 
     /// <summary>How to name it in messages: <c>file:PATH</c>, <c>etcd://HOST:PORT</c>.</summary>
     string Description { get; }
+
+    /// <summary>How long a holder that died may still hold it (a lease's TTL; zero for a lock the kernel frees at death).</summary>
+    TimeSpan HolderExpiry => TimeSpan.Zero;
 }
 
 public static class Arbiters
@@ -38,8 +41,25 @@ public static class Arbiters
     public static IArbiter Open(string spec, string owner)
     {
         if (spec.StartsWith("file:", StringComparison.Ordinal) && spec.Length > 5) return new FileArbiter(spec[5..]);
-        if (spec.StartsWith("etcd://", StringComparison.Ordinal))
-            throw new ReplicaException($"--arbiter: the etcd arbiter is not in this build yet; use file:PATH on storage both replicas reach");
+        if (spec.StartsWith("etcd://", StringComparison.Ordinal)) return OpenEtcd(spec);
         throw new ReplicaException($"--arbiter: '{spec}' is neither file:PATH nor etcd://HOST:PORT");
+    }
+
+    /// <summary><c>etcd://HOST:PORT[/NAME][?ttl=SECONDS]</c>: NAME keeps several guests apart on one etcd (default <c>replayvm</c>), TTL is the lease's (default 2 s).</summary>
+    private static IArbiter OpenEtcd(string spec)
+    {
+        if (!Uri.TryCreate(spec, UriKind.Absolute, out var uri) || uri.Port <= 0 || string.IsNullOrEmpty(uri.Host))
+            throw new ReplicaException($"--arbiter: '{spec}' is not etcd://HOST:PORT[/NAME][?ttl=SECONDS]");
+        string name = uri.AbsolutePath.Trim('/');
+        if (name.Length == 0) name = "replayvm";
+        if (name.Length > 128 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            throw new ReplicaException($"--arbiter: the etcd arbiter's name '{name}' must be up to 128 letters, digits, '-', '_' or '.'");
+        int ttl = 2;
+        foreach (var part in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part.StartsWith("ttl=", StringComparison.Ordinal) && int.TryParse(part[4..], out ttl) && ttl is >= 1 and <= 3600) continue;
+            throw new ReplicaException($"--arbiter: '{part}' in '{spec}': only ttl=SECONDS (1 to 3600) is understood");
+        }
+        return new EtcdArbiter(uri.Host, uri.Port, name, ttl);
     }
 }

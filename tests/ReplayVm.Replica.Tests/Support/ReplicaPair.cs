@@ -8,7 +8,10 @@ public sealed class ReplicaPair : IDisposable
 {
     public string Dir { get; } = Directory.CreateTempSubdirectory("replayvm-replica-").FullName;
     public string ConfigHome => Path.Combine(Dir, "config");
-    public string Arbiter => "file:" + Path.Combine(Dir, "arbiter");
+    private readonly string? _arbiter;
+
+    /// <summary>The arbiter both replicas use: a file lock in the directory unless set (an etcd).</summary>
+    public string Arbiter { get => _arbiter ?? "file:" + Path.Combine(Dir, "arbiter"); init => _arbiter = value; }
     public string PrimaryTrace => Path.Combine(Dir, "primary.rvtrace");
     public string BackupTrace => Path.Combine(Dir, "backup.rvtrace");
 
