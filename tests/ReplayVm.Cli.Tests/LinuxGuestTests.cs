@@ -77,6 +77,50 @@ public class LinuxGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// gdb-multiarch on a recorded Linux session with vmlinux's symbols: a breakpoint on the
+    /// write system call stops at the shell's first write (its banner), reverse-stepi goes back
+    /// into the syscall wrapper, reverse-finish returns to the call, and a watchpoint on jiffies
+    /// stops in do_timer going forward and again, at an earlier value, going back.
+    /// </summary>
+    [Fact]
+    public void Gdb_debugs_the_recorded_kernel_backwards_with_vmlinux()
+    {
+        var guest = LinuxGuest.Get();
+        string trace = Path.Combine(Directory.CreateTempSubdirectory("replayvm-linux-").FullName, "linux.rvtrace");
+        var recorded = CliProcess.Run(["record", "-o", trace, "--input-script", LinuxGuest.SessionScript, .. guest.ReplayvmBoot(guest.Disk)],
+            stdin: [], timeoutSeconds: 1800);
+        Assert.True(recorded.ExitCode == 0, $"record exited {recorded.ExitCode}: {recorded.Stderr}");
+
+        string gdb = GdbSession.GdbMultiarch();
+        using var server = GdbServerProcess.Start(trace);
+        string output = GdbSession.Run(gdb, server.Port, guest.Vmlinux, TimeSpan.FromSeconds(900),
+            "break ksys_write",
+            "continue",
+            "reverse-stepi",
+            "printf \"RSTEP pc=%lx\\n\", $pc",
+            "info symbol $pc",
+            "stepi",
+            "reverse-finish",
+            "printf \"RFINISH pc=%lx\\n\", $pc",
+            "delete",
+            "watch jiffies",
+            "continue",
+            "printf \"FORWARD jiffies=%lx\\n\", jiffies",
+            "reverse-continue",
+            "printf \"BACK jiffies=%lx\\n\", jiffies");
+
+        Assert.Contains("Breakpoint 1, ksys_write (fd=1, buf=", output);
+        Assert.Contains("\"ReplayVm Linux guest: type 'help' for commands\", count=46)", output);
+        Assert.True(Regex.IsMatch(output, @"sys_write \+ \d+ in section \.text"), output); // the wrapper that called ksys_write
+        Assert.Equal(GdbTranscript.Hex(GdbTranscript.Line(output, "RSTEP"), "pc"), GdbTranscript.Hex(GdbTranscript.Line(output, "RFINISH"), "pc"));
+        Assert.Equal(2, Regex.Matches(output, @"do_timer \(ticks=").Count);
+        ulong forward = GdbTranscript.Hex(GdbTranscript.Line(output, "FORWARD"), "jiffies");
+        ulong back = GdbTranscript.Hex(GdbTranscript.Line(output, "BACK"), "jiffies");
+        Assert.True(back < forward, $"reverse-continue found jiffies {back:x}, forward {forward:x}:\n{output}");
+        Assert.Equal(0, server.Stop());
+    }
+
+    /// <summary>
     /// The in-memory file systems (rootfs, devtmpfs) are sized at half the free RAM, which differs
     /// by half the reserved-memory difference above (8 KiB, 2 inodes); those two figures are
     /// blanked before the mount table is compared.
