@@ -41,6 +41,8 @@ public class BadInputTests
             { "firmware not RISC-V", ["run", "--bios", "/bin/ls"], "/bin/ls: ELF for x86-64" },
             { "kernel without bios", ["run", "--kernel", hello], "--kernel needs --bios FIRMWARE" },
             { "guest and bios", ["run", "--bios", openSbi, hello], "give either GUEST or --bios, not both" },
+            { "debug symbols not an ELF", ["debug", "--symbols", textFile, "traces/demo.rvtrace"], "not an ELF file" },
+            { "debug symbols missing", ["debug", "--symbols", "/no/such/vmlinux", "traces/demo.rvtrace"], "/no/such/vmlinux: no such file" },
             { "initrd without kernel", ["run", "--bios", openSbi, "--initrd", textFile], "--initrd needs --kernel FILE" },
             { "missing initrd", ["run", "--bios", openSbi, "--kernel", bigFirmware, "--initrd", "/no/such/initrd"], "/no/such/initrd: no such file" },
             { "initrd into the device tree", ["run", "--bios", openSbi, "--kernel", bigFirmware, "--initrd", bigFirmware, "-m", "8M"], "overlaps the device tree" },

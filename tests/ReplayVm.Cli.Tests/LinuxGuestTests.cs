@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using ReplayVm.Cli.Tests.Support;
 using ReplayVm.Replay.Input;
+using ReplayVm.Tui.Session;
 using Xunit.Abstractions;
 
 namespace ReplayVm.Cli.Tests;
@@ -118,6 +119,37 @@ public class LinuxGuestTests(ITestOutputHelper output)
         ulong back = GdbTranscript.Hex(GdbTranscript.Line(output, "BACK"), "jiffies");
         Assert.True(back < forward, $"reverse-continue found jiffies {back:x}, forward {forward:x}:\n{output}");
         Assert.Equal(0, server.Stop());
+    }
+
+    /// <summary>
+    /// <c>replayvm debug TRACE --symbols vmlinux</c>'s session: the trace holds the raw Image, the
+    /// symbol file names the kernel's functions and lines, so a stop in the kernel shows its C
+    /// source line; without the file there is none.
+    /// </summary>
+    [Fact]
+    public void The_debugger_shows_kernel_source_lines_from_vmlinux()
+    {
+        var guest = LinuxGuest.Get();
+        string trace = Path.Combine(Directory.CreateTempSubdirectory("replayvm-linux-").FullName, "boot.rvtrace");
+        var recorded = CliProcess.Run(["record", "-o", trace, "--max-instructions", "20M", .. guest.ReplayvmBoot(guest.Disk)],
+            stdin: [], timeoutSeconds: 1800);
+        Assert.True(recorded.ExitCode == 124, $"record exited {recorded.ExitCode}: {recorded.Stderr}");
+
+        var timeline = new ReplayVm.Replay.Timeline.Timeline(ReplayVm.Replay.TraceReader.ReadFile(trace));
+        var bare = new DebugSession(timeline);
+        var session = new DebugSession(timeline, symbolFiles: [SymbolFile.Read(guest.Vmlinux)]);
+        ulong entry = session.Symbols.Find("start_kernel") ?? throw new Xunit.Sdk.XunitException("no start_kernel in vmlinux");
+        Assert.Null(bare.Symbols.Find("start_kernel"));
+
+        timeline.Seek(timeline.End);
+        ulong pc = session.Hart.Pc;
+        Assert.True(pc >= 0xffff_ffff_8000_0000UL, $"pc 0x{pc:x} is not in the kernel 20M steps into the boot");
+        var line = session.Lines.LineAt(pc);
+        Assert.True(line is not null, $"no source line for pc 0x{pc:x} ({session.Symbols.NameAt(pc)})");
+        Assert.Contains("linux-source-6.1", line!.File.Path);
+        Assert.Null(bare.Lines.LineAt(pc));
+        Assert.NotNull(session.Lines.LineAt(entry));
+        output.WriteLine($"{session.Symbols.NameAt(pc)} at {line}");
     }
 
     /// <summary>

@@ -30,15 +30,23 @@ internal static class DebugCommand
             Description = "A second trace: both open side by side, locked by step, with the divergence keys (d, D, F7).",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var symbols = new Option<string[]>("--symbols")
+        {
+            Description = "An ELF file with symbols and DWARF for code the trace holds raw, as gdb's symbol-file " +
+                          "(e.g. a kernel's vmlinux for the Image it booted); repeatable.",
+            HelpName = "FILE",
+        };
         var command = new Command("debug",
             "Open a trace in the terminal time-travel debugger: step and continue forwards and backwards (F1 for keys). " +
             "Given a guest instead, record it live in the debugger.");
         liveOptions.AddTo(command);
         machineOptions.AddTo(command);
         command.Arguments.Add(second);
+        command.Options.Add(symbols);
         command.SetAction(parsed =>
         {
             var settings = machineOptions.Read(parsed);
+            var symbolFiles = (parsed.GetValue(symbols) ?? []).Select(ReadSymbolFile).ToList();
             if (parsed.GetValue(second) is { } traceB)
             {
                 liveOptions.RefuseUnlessLive(parsed, "recording a guest live, not for two traces");
@@ -50,11 +58,11 @@ internal static class DebugCommand
                 return DiffTui.Execute(traceA, traceB);
             }
             bool live = settings.BiosPath is not null || (settings.GuestPath is { } path && !IsTrace(path));
-            if (live) return ExecuteLive(settings, liveOptions.Output(parsed), liveOptions.Deterministic(parsed));
+            if (live) return ExecuteLive(settings, liveOptions.Output(parsed), liveOptions.Deterministic(parsed), symbolFiles);
             liveOptions.RefuseUnlessLive(parsed, "recording a guest live, not for a trace");
             if (machineOptions.Given(parsed).FirstOrDefault() is { } option)
                 throw new UsageException($"{option} describes a guest to run; a trace already holds its machine");
-            return Execute(settings.GuestPath ?? DefaultTrace());
+            return Execute(settings.GuestPath ?? DefaultTrace(), symbolFiles);
         });
         return command;
     }
@@ -75,12 +83,18 @@ internal static class DebugCommand
         }
     }
 
-    private static int ExecuteLive(RunSettings settings, string? tracePath, bool deterministic)
+    private static SymbolFile ReadSymbolFile(string path)
+    {
+        GuestFile.Read(path); // the one-line errors for a missing file or a directory
+        return SymbolFile.Read(path);
+    }
+
+    private static int ExecuteLive(RunSettings settings, string? tracePath, bool deterministic, IReadOnlyList<SymbolFile> symbolFiles)
     {
         var keyboard = new GuestKeyboard();
         using var session = LiveSession.Start(settings, tracePath, keyboard, deterministic, checkpointMemory: null);
         Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
-        DebuggerApp.Run(DebugSession.ForLive(session.Timeline, keyboard), Path.GetFileName(session.TracePath) + " (live)");
+        DebuggerApp.Run(DebugSession.ForLive(session.Timeline, keyboard, symbolFiles: symbolFiles), Path.GetFileName(session.TracePath) + " (live)");
         return 0;
     }
 
@@ -102,7 +116,7 @@ internal static class DebugCommand
         return Path.Combine("traces", "demo.rvtrace");
     }
 
-    private static int Execute(string path)
+    private static int Execute(string path, IReadOnlyList<SymbolFile> symbolFiles)
     {
         if (!File.Exists(path)) return CliApp.Fail($"{path}: no such trace file");
         var trace = TraceReader.ReadFile(path);
@@ -123,7 +137,7 @@ internal static class DebugCommand
         // Terminal.Gui writes through .NET's console; the plain descriptor writers CliApp installs would bypass its setup.
         Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
         // C sources are looked for where a user would keep them: here, beside the trace, and in the repository.
-        var session = new DebugSession(timeline) { Sources = new SourceFiles(SourceDirectories(path)), SidecarBuild = build };
+        var session = new DebugSession(timeline, symbolFiles: symbolFiles) { Sources = new SourceFiles(SourceDirectories(path)), SidecarBuild = build };
         session.StartIndex(); // traps and interrupts for the timeline's marks, found in the background
         DebuggerApp.Run(session, Path.GetFileName(path));
         if (build is { State: not IndexBuildState.Running }) TraceSidecar.Notice(TraceSidecar.Describe(build));

@@ -19,10 +19,11 @@ public sealed partial class DebugSession
     public bool IsLive => Timeline.IsLive;
 
     /// <summary>A session over a live timeline whose input is <paramref name="keyboard"/>.</summary>
-    public static DebugSession ForLive(Replay.Timeline.Timeline timeline, GuestKeyboard keyboard, SymbolTable? symbols = null)
+    public static DebugSession ForLive(Replay.Timeline.Timeline timeline, GuestKeyboard keyboard, SymbolTable? symbols = null,
+        IReadOnlyList<SymbolFile>? symbolFiles = null)
     {
         if (!timeline.IsLive) throw new ArgumentException("the timeline does not record", nameof(timeline));
-        var session = new DebugSession(timeline, symbols) { Keyboard = keyboard };
+        var session = new DebugSession(timeline, symbols, symbolFiles) { Keyboard = keyboard };
         session.FollowOutput();
         return session;
     }

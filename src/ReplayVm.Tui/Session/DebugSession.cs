@@ -19,11 +19,16 @@ public sealed partial class DebugSession
     private ulong[] _before = new ulong[32];
     private ulong _pcBefore;
 
-    public DebugSession(ReplayTimeline timeline, SymbolTable? symbols = null)
+    /// <param name="symbolFiles">
+    /// ELF files with the symbols and DWARF of code the trace holds without them, as gdb's
+    /// symbol-file: a Linux kernel's vmlinux for the raw Image that was booted.
+    /// </param>
+    public DebugSession(ReplayTimeline timeline, SymbolTable? symbols = null, IReadOnlyList<SymbolFile>? symbolFiles = null)
     {
         Timeline = timeline;
-        Symbols = symbols ?? SymbolTable.From(timeline.Trace.Header.Setup);
-        Lines = LineTable.From(timeline.Trace.Header.Setup);
+        var extra = symbolFiles ?? [];
+        Symbols = (symbols ?? SymbolTable.From(timeline.Trace.Header.Setup)).With(extra.Select(f => f.Elf));
+        Lines = LineTable.Combine([LineTable.From(timeline.Trace.Header.Setup), .. extra.Select(f => LineTable.FromElf(f.Bytes))]);
         RememberRegisters();
     }
 

@@ -27,6 +27,9 @@ public sealed class SymbolTable
         return new SymbolTable(images);
     }
 
+    /// <summary>This table and the symbols of <paramref name="more"/> (e.g. a kernel's vmlinux for the raw Image a trace holds).</summary>
+    public SymbolTable With(IEnumerable<ElfImage> more) => new(_images.Concat(more));
+
     /// <summary>How far past a size-less label an address may lie and still be named after it (code labels in assembly).</summary>
     public const ulong LabelReach = 0x1000;
 
