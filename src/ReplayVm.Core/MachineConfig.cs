@@ -19,9 +19,11 @@ public sealed record MachineConfig
     /// behaviour visible to guests changes: a trace records it, and a replay on another revision
     /// is refused instead of diverging silently.
     /// Revision 2: QEMU-exact 16550 THRE and PLIC pending. Revision 3: the hart has QEMU 7.2's debug
-    /// triggers (tselect, tdata1..3, tinfo), which were illegal instructions before.
+    /// triggers (tselect, tdata1..3, tinfo), which were illegal instructions before. Revision 4: the
+    /// device tree's riscv,isa names Sstc (Linux then programs stimecmp itself, as on QEMU), and the
+    /// sifive_test finisher takes halfword writes (OpenSBI's SBI SRST power-off).
     /// </summary>
-    public const int BoardRevision = 3;
+    public const int BoardRevision = 4;
 
     public ulong RamSize { get; init; } = MemoryMap.DefaultRamSize;
     public BoardKind Board { get; init; } = BoardKind.Virt;

@@ -68,16 +68,18 @@ public sealed class EtcdArbiterTests
     [Fact]
     public void A_killed_primary_is_taken_over_once_its_lease_expires()
     {
-        var chatter = ChatterGuest.Path;
+        // The guest waits for a key before it ends, so the kill lands while it still runs.
+        var chatter = ChatterGuest.KeyWaitingPath;
         using var etcd = new EtcdServer();
         using var pair = new ReplicaPair { Arbiter = etcd.Arbiter() };
         pair.StartBackup();
         pair.StartPrimary(chatter);
         pair.Backup!.WaitForLine("following the primary");
         using var console = pair.StartConsole();
-        console.Stdin.Close();
-        Thread.Sleep(200);
         pair.Primary!.KillHard();
+        pair.Backup.WaitForLine(": live at step ");
+        console.Stdin.Write("k"u8);
+        console.Stdin.Close();
         int consoleExit = console.WaitForExit(), backupExit = pair.Backup.WaitForExit();
         string context = $"console {consoleExit}, backup {backupExit}\n--- backup ---\n{pair.Backup.Stderr}\n--- console ---\n{console.Stderr}";
         Assert.True(consoleExit == 0 && backupExit == 0, context);

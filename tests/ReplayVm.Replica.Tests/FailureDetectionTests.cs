@@ -66,7 +66,8 @@ public sealed class FailureDetectionTests
     [Fact]
     public void A_silent_dead_primary_is_taken_over_when_the_arbiter_says_so()
     {
-        var chatter = ChatterGuest.Path;
+        // The guest waits for a key before it ends, so it is still running when the channel is cut.
+        var chatter = ChatterGuest.KeyWaitingPath;
         using var pair = new ReplicaPair();
         using var backup = new ReplicaProcess(["backup", "--listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0", "--arbiter", pair.Arbiter,
             "-o", pair.BackupTrace, "--deterministic", .. DefaultTiming], pair.ConfigHome, "backup");
@@ -77,10 +78,11 @@ public sealed class FailureDetectionTests
         int consolePort = primary.Port("primary console");
         primary.WaitForLine("caught up");
         using var console = new ReplicaProcess(["console", $"127.0.0.1:{consolePort},127.0.0.1:{backupConsole}", "--patience", "60"], pair.ConfigHome, "console");
-        console.Stdin.Close();
-        Thread.Sleep(100);
         proxy.Cut();
         primary.KillHard();
+        backup.WaitForLine(@"was silent for \d+ ms and no longer holds the arbiter: live at step");
+        console.Stdin.Write("k"u8);
+        console.Stdin.Close();
         int consoleExit = console.WaitForExit(), backupExit = backup.WaitForExit();
         string context = $"console {consoleExit}, backup {backupExit}\n--- backup ---\n{backup.Stderr}\n--- console ---\n{console.Stderr}";
         Assert.True(consoleExit == 0 && backupExit == 0, context);

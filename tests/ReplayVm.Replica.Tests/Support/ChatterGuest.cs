@@ -9,9 +9,17 @@ namespace ReplayVm.Replica.Tests.Support;
 /// </summary>
 public static class ChatterGuest
 {
-    private static readonly Lazy<string> Elf = new(Build);
+    private static readonly Lazy<string> Elf = new(() => Build("chatter", []));
+    private static readonly Lazy<string> KeyWaitingElf = new(() => Build("chatter-key", ["-DWAIT_FOR_KEY"]));
 
     public static string Path => Elf.Value;
+
+    /// <summary>
+    /// The same guest, but before "chatter done" it waits for one byte on the UART: a test that must
+    /// act while the guest still runs (cut a channel, kill a replica) holds it there, however fast the
+    /// machine runs the bursts.
+    /// </summary>
+    public static string KeyWaitingPath => KeyWaitingElf.Value;
 
     private const string Start = """
         .section .text.start, "ax"
@@ -37,6 +45,10 @@ public static class ChatterGuest
             }
             for (volatile long i = 0; i < 250000; i++) {}
           }
+        #ifdef WAIT_FOR_KEY
+          while (!(UART[5] & 0x01)) {}
+          (void)UART[0];
+        #endif
           text("chatter done\n");
           *FINISHER = 0x5555;
           for (;;) {}
@@ -55,15 +67,15 @@ public static class ChatterGuest
         }
         """;
 
-    private static string Build()
+    private static string Build(string name, string[] defines)
     {
-        string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"replayvm-chatter-{Environment.ProcessId}");
+        string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"replayvm-{name}-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         File.WriteAllText(System.IO.Path.Combine(dir, "start.S"), Start);
         File.WriteAllText(System.IO.Path.Combine(dir, "main.c"), Main);
         File.WriteAllText(System.IO.Path.Combine(dir, "chatter.ld"), LinkerScript);
         TestGuests.Run(dir, "riscv64-unknown-elf-gcc",
-            ["-march=rv64imac", "-mabi=lp64", "-O1", "-nostdlib", "-nostartfiles", "-static", "-mcmodel=medany", "-T", "chatter.ld", "start.S", "main.c", "-o", "chatter.elf"]);
+            ["-march=rv64imac", "-mabi=lp64", "-O1", "-nostdlib", "-nostartfiles", "-static", "-mcmodel=medany", .. defines, "-T", "chatter.ld", "start.S", "main.c", "-o", "chatter.elf"]);
         return System.IO.Path.Combine(dir, "chatter.elf");
     }
 }
