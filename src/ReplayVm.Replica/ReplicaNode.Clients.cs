@@ -205,15 +205,35 @@ public sealed partial class ReplicaNode
             case MessageType.Migrate:
             {
                 var target = Endpoint.Parse(r.Text(), "migrate");
-                // A requester that went away must not stop the migration: its progress reports are best effort.
-                reply = Migrate(target, text => TrySend(channel, MessageType.ControlProgress, new PayloadWriter().Text(text).ToArray()));
-                break;
+                _migrationAnswered.Reset();
+                try
+                {
+                    // A requester that went away must not stop the migration: its progress reports are best effort.
+                    reply = Migrate(target, text => TrySend(channel, MessageType.ControlProgress, new PayloadWriter().Text(text).ToArray()));
+                    channel.Send((byte)MessageType.ControlReply, new PayloadWriter().Text(reply).ToArray());
+                }
+                finally
+                {
+                    _migrationAnswered.Set();
+                }
+                Thread.Sleep(50);
+                return;
             }
             default: throw new ReplicaException($"unexpected control message {type}");
         }
         channel.Send((byte)MessageType.ControlReply, new PayloadWriter().Text(reply).ToArray());
         Thread.Sleep(50);
     }
+
+    /// <summary>
+    /// Set once a migration's requester has been sent its answer. A replica that migrated its guest
+    /// away exits as soon as the handover is done; without this wait it could exit before the
+    /// answer left, and <c>migrate</c> would see the connection drop instead of "migrated to".
+    /// </summary>
+    private readonly ManualResetEventSlim _migrationAnswered = new(initialState: true);
+
+    /// <summary>How long a replica that migrated its guest away waits for the requester's answer to be sent before it exits.</summary>
+    internal static readonly TimeSpan MigrationAnswerLimit = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a connect and handshake to a backup may take when a user asked for it (a loaded machine answers late).</summary>
     internal static readonly TimeSpan RequestedConnectPatience = TimeSpan.FromSeconds(10);

@@ -372,6 +372,7 @@ public sealed partial class ReplicaNode
         Say($"migrated the guest to {request.Stream.Peer} at step {step} ({ms:0.0} ms from stopping it to the target holding the whole log; log {_history.Bytes} bytes)");
         request.Result = $"migrated to {request.Stream.Peer} at step {step}: stopped {ms:0.0} ms here before the target had the whole log";
         request.Done.Set();
+        _migrationAnswered.Wait(MigrationAnswerLimit);
         return 0;
     }
 

@@ -90,6 +90,8 @@ public sealed class MigrationTests
         {
             migrate.Stdin.Close();
             pair.Primary!.WaitForLine($@"streaming the log to backup 127\.0\.0\.1:{proxy.Port} ");
+            // Cut once the target has joined: cut earlier, it never hears of a primary and rightly waits on.
+            target.WaitForLine("following the primary");
             proxy.Cut();
             Assert.True(migrate.WaitForExit() == 1, migrate.Stderr);
             Assert.Matches(@"^replayvm: failed: the target 127\.0\.0\.1:\d+ was lost before the handover; the guest runs on here$", migrate.Stderr.Split('\n')[^1]);
