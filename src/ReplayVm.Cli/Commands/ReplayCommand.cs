@@ -89,19 +89,25 @@ internal static class ReplayCommand
                     : new Replayer(trace, output.Write, disks: disks).Run();
         }
 
+        return ReportVerdict(path, trace, result.Outcome, result.Steps, result.HashPointsChecked, result.Divergence?.ToString());
+    }
+
+    /// <summary>The verdict line of a replay (serial, parallel or merged from segments) and its exit status.</summary>
+    internal static int ReportVerdict(string path, TraceFile trace, ReplayOutcome outcome, ulong steps, int hashPointsChecked, string? divergence)
+    {
         var error = Console.Error;
-        switch (result.Outcome)
+        switch (outcome)
         {
             case ReplayOutcome.Diverged:
-                error.WriteLine($"replayvm: replay {result.Divergence}");
+                error.WriteLine($"replayvm: replay {divergence}");
                 return ExitCodes.Diverged;
             case ReplayOutcome.Truncated:
                 error.WriteLine($"replayvm: {path} is truncated ({trace.TruncationReason}); " +
-                                $"replayed to step {result.Steps}, {result.HashPointsChecked} state hashes matched");
+                                $"replayed to step {steps}, {hashPointsChecked} state hashes matched");
                 return ExitCodes.Truncated;
             default:
                 var end = trace.End!;
-                error.WriteLine($"replayvm: replay identical: {result.Steps} steps, {result.HashPointsChecked} state hashes matched, " +
+                error.WriteLine($"replayvm: replay identical: {steps} steps, {hashPointsChecked} state hashes matched, " +
                                 $"{RecordedStatus.Describe(end)}");
                 return RecordedStatus.Of(end);
         }

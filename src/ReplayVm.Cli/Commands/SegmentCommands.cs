@@ -47,6 +47,9 @@ internal static class SegmentCommands
         return 0;
     }
 
+    /// <summary>The largest file taken as a segment result (one holds a few hundred bytes).</summary>
+    private const long MaxResultBytes = 1 << 20;
+
     public static int Merge(string path, string[] resultPaths)
     {
         var trace = TraceReader.ReadFile(path);
@@ -56,6 +59,10 @@ internal static class SegmentCommands
             string text;
             try
             {
+                // A result is a few hundred bytes; a file far larger is not one, and is not read whole.
+                long length = new FileInfo(file).Length;
+                if (length > MaxResultBytes)
+                    return CliApp.Fail($"{file}: it is {length} bytes, not a segment result (those are under {MaxResultBytes / 1024} KiB); give the files 'replay --segment' wrote");
                 text = File.ReadAllText(file);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -80,21 +87,6 @@ internal static class SegmentCommands
         {
             return CliApp.Fail($"segment results do not add up to {path}: {e.Message}");
         }
-        var error = Console.Error;
-        switch (merged.Outcome)
-        {
-            case ReplayOutcome.Diverged:
-                error.WriteLine($"replayvm: replay {merged.Divergence}");
-                return ExitCodes.Diverged;
-            case ReplayOutcome.Truncated:
-                error.WriteLine($"replayvm: {path} is truncated ({trace.TruncationReason}); " +
-                                $"replayed to step {merged.Steps}, {merged.HashPointsChecked} state hashes matched");
-                return ExitCodes.Truncated;
-            default:
-                var end = trace.End!;
-                error.WriteLine($"replayvm: replay identical: {merged.Steps} steps, {merged.HashPointsChecked} state hashes matched, " +
-                                $"{RecordedStatus.Describe(end)}");
-                return RecordedStatus.Of(end);
-        }
+        return ReplayCommand.ReportVerdict(path, trace, merged.Outcome, merged.Steps, merged.HashPointsChecked, merged.Divergence);
     }
 }

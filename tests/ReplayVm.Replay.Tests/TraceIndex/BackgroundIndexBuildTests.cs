@@ -50,10 +50,7 @@ public sealed class BackgroundIndexBuildTests : IDisposable
         // Every length the builder publishes is a prefix a reader may see while it writes.
         var (path, trace) = FreshBench();
         var identity = TraceIdentity.OfFile(path);
-        var lengths = new List<long>();
-        string sidecar = TraceIndexFormat.SidecarPath(path);
-        using (var output = File.Create(sidecar))
-            TraceIndexBuilder.Build(trace, identity, output, SameAsBench, written: lengths.Add);
+        var (sidecar, lengths) = BuildRecordingLengths(path, trace, identity);
         Assert.Equal(Bench.Summary.Snapshots + 2, lengths.Count); // the header, each snapshot, the end record
         Assert.Equal(new FileInfo(sidecar).Length, lengths[^1]);
 
@@ -81,10 +78,7 @@ public sealed class BackgroundIndexBuildTests : IDisposable
     {
         var (path, trace) = FreshBench();
         var identity = TraceIdentity.OfFile(path);
-        var lengths = new List<long>();
-        string sidecar = TraceIndexFormat.SidecarPath(path);
-        using (var output = File.Create(sidecar))
-            TraceIndexBuilder.Build(trace, identity, output, SameAsBench, written: lengths.Add);
+        var (sidecar, lengths) = BuildRecordingLengths(path, trace, identity);
         using var growing = TraceIndexFile.OpenGrowing(sidecar, trace, identity, lengths[2]);
         var bytes = File.ReadAllBytes(sidecar);
         long at = (lengths[2] + lengths[3]) / 2;
@@ -208,5 +202,15 @@ public sealed class BackgroundIndexBuildTests : IDisposable
         timeline.Seek(trace.End!.Step);
         Assert.Equal(trace.End!.Step, timeline.Position);
         Assert.False(timeline.FollowingIndexBuild);
+    }
+
+    /// <summary>Builds the sidecar of <paramref name="path"/>, recording every length the builder publishes as it writes.</summary>
+    private static (string Sidecar, List<long> Lengths) BuildRecordingLengths(string path, TraceFile trace, TraceIdentity identity)
+    {
+        var lengths = new List<long>();
+        string sidecar = TraceIndexFormat.SidecarPath(path);
+        using (var output = File.Create(sidecar))
+            TraceIndexBuilder.Build(trace, identity, output, SameAsBench, written: lengths.Add);
+        return (sidecar, lengths);
     }
 }
