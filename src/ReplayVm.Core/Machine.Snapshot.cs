@@ -111,6 +111,17 @@ public sealed partial class Machine
         _lineageEpoch = Ram.AdvanceEpoch();
     }
 
+    /// <summary>
+    /// Lets go of the snapshot this machine last captured or restored, so its page buffers can be
+    /// freed once no one else holds it (a snapshot taken only to be sent elsewhere, or one restored
+    /// once). The next capture then compares or copies every written page instead of sharing.
+    /// </summary>
+    public void ForgetSnapshotLineage()
+    {
+        _lineage = null;
+        _lineageEpoch = 0;
+    }
+
     /// <summary>Every device with state, in the fixed order snapshots and the state hash use.</summary>
     internal IEnumerable<IDeviceState> StatefulDevices => [Clint, Uart, .. Peripherals.StatefulDevices];
 

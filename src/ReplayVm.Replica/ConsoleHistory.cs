@@ -52,6 +52,24 @@ internal sealed class ConsoleHistory
         }
     }
 
+    /// <summary>Every byte printed so far (a joining backup's console history).</summary>
+    public byte[] CopyProduced()
+    {
+        lock (_lock) return _bytes.AsSpan(0, (int)_produced).ToArray();
+    }
+
+    /// <summary>A joining backup starts from the primary's history: what the guest printed before the snapshot (nothing printed here yet).</summary>
+    public void Preload(byte[] history)
+    {
+        lock (_lock)
+        {
+            if (_produced != 0) throw new InvalidOperationException("the console history is not empty");
+            _bytes = new byte[(int)Math.Min(Array.MaxLength, Math.Max(4096L, history.Length * 2L))];
+            history.CopyTo(_bytes, 0);
+            _produced = history.Length;
+        }
+    }
+
     /// <summary>What has been printed up to now was printed by step <paramref name="frontier"/>: hold it until the log through there is acknowledged.</summary>
     public void Hold(ulong frontier)
     {

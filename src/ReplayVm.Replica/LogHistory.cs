@@ -3,7 +3,7 @@ namespace ReplayVm.Replica;
 /// <summary>
 /// Everything the log channel has carried for this guest: the header and every batch, kept so a
 /// backup that joins later (or the new backup after a failover) gets the whole log from step 0
-/// and replays to the present. The log is small (a few bytes per input event and per heartbeat).
+/// for its trace (one history), and a snapshot of the present to replay from. The log is small (a few bytes per input event and per heartbeat).
 /// </summary>
 internal sealed class LogHistory
 {

@@ -13,7 +13,7 @@ internal sealed class LogStream : IDisposable
 {
     private readonly SecureChannel _channel;
     private readonly ReplicaOptions _options;
-    private readonly BlockingCollection<(MessageType Type, byte[] Payload)> _outgoing = new();
+    private readonly BlockingCollection<(MessageType Type, byte[] Payload, IEnumerable<(MessageType Type, byte[] Payload)>? Many)> _outgoing = new();
     private readonly Action<LogStream, ulong, ulong> _acked;
     private readonly Action<LogStream, ulong> _handoverAcked;
     private readonly Action<LogStream, string> _lost;
@@ -44,11 +44,24 @@ internal sealed class LogStream : IDisposable
         Volatile.Write(ref _frontier, Math.Max(Volatile.Read(ref _frontier), frontier));
         try
         {
-            _outgoing.Add((type, payload));
+            _outgoing.Add((type, payload, null));
         }
         catch (InvalidOperationException)
         {
             // Completed: the stream has ended.
+        }
+    }
+
+    /// <summary>Queues frames that the sending thread makes one at a time as it sends them (a snapshot: never all in memory at once).</summary>
+    public void EnqueueMany(IEnumerable<(MessageType Type, byte[] Payload)> frames)
+    {
+        if (_ended != 0) return;
+        try
+        {
+            _outgoing.Add((default, [], frames));
+        }
+        catch (InvalidOperationException)
+        {
         }
     }
 
@@ -68,6 +81,15 @@ internal sealed class LogStream : IDisposable
             {
                 if (_outgoing.TryTake(out var item, interval, _stop.Token))
                 {
+                    if (item.Many is { } frames)
+                    {
+                        foreach (var (type, payload) in frames)
+                        {
+                            if (_stop.IsCancellationRequested) return;
+                            _channel.Send((byte)type, payload);
+                        }
+                        continue;
+                    }
                     _channel.Send((byte)item.Type, item.Payload);
                     if (item.Type == MessageType.Goodbye) return;
                 }

@@ -265,7 +265,7 @@ public sealed partial class ReplicaNode
             if (!ConnectBackup(target, quiet: true, out string why, RequestedConnectPatience)) return $"refused: cannot reach a backup at {target}: {why}";
             stream = _backupStream;
             if (stream is null) return "failed: the target was lost as it joined; the guest runs on here";
-            report($"the target {target} joined at step {_joinedAt}; it replays the log from step 0 while the guest runs");
+            report($"the target {target} joined at step {_joinedAt}; it starts from a snapshot there and follows the log while the guest runs");
         }
         else if (stream.Peer != target.ToString()) return $"refused: this replica is protected by {stream.Peer}; migrate to that one";
         else report($"the target {target} already follows this replica");

@@ -49,6 +49,8 @@ public sealed partial class ReplicaNode
             TraceHeader header;
             var hr = new PayloadReader(payload, "header");
             _streamId = hr.Text(64);
+            byte mode = hr.U8();
+            if (mode > 1) throw new ReplicaException($"the primary at {channel.Peer} asked for an unknown way of joining ({mode})");
             try
             {
                 header = TraceLogCodec.DecodeHeader(hr.Rest());
@@ -58,6 +60,7 @@ public sealed partial class ReplicaNode
                 throw new ReplicaException($"the log header from {channel.Peer} is not usable: {e.Message}");
             }
             Build(header);
+            if (mode == 1) ReceiveState(channel, header);
             lock (_state)
             {
                 _role = ReplicaRole.Backup;
@@ -91,6 +94,59 @@ public sealed partial class ReplicaNode
         finally
         {
             channel.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Joining a running primary: the log through step S (written to the trace, so it holds one
+    /// history from step 0, but not replayed), then a snapshot of the primary at S, restored and
+    /// checked against its state hash. The replay then starts at S. Until the snapshot is in, this
+    /// backup acknowledges nothing (so no output waits on it, and the primary does not name it
+    /// its successor), only keeps the channel alive; a primary lost meanwhile leaves it nothing to
+    /// take over with, and it stops.
+    /// </summary>
+    private void ReceiveState(SecureChannel channel, TraceHeader header)
+    {
+        var clock = Stopwatch.StartNew();
+        channel.ReceiveTimeout = _options.PeerTimeout + TimeSpan.FromSeconds(5);
+        SnapshotReceiver? snapshot = null;
+        long bytes = 0;
+        try
+        {
+            while (true)
+            {
+                var (type, payload) = channel.Receive(Math.Max(TraceFormat.MaxChunkRawSize + 4096, SnapshotTransfer.MaxPartFrame));
+                bytes += payload.Length;
+                switch ((MessageType)type)
+                {
+                    case MessageType.Log when snapshot is null: ApplyBatch(payload, channel.Peer, replay: false); break;
+                    case MessageType.Heartbeat: break;
+                    case MessageType.SnapshotBegin when snapshot is null:
+                        snapshot = new SnapshotReceiver(payload, _machine!, header.Setup, _frontier, channel.Peer);
+                        break;
+                    case MessageType.SnapshotPart when snapshot is not null: snapshot.Part(payload); break;
+                    case MessageType.SnapshotEnd when snapshot is not null:
+                    {
+                        snapshot.Restore(_hasher!);
+                        Console.Preload(snapshot.Console);
+                        _lastHashStep = snapshot.Step;
+                        Say($"joined at step {snapshot.Step} by state transfer: {bytes} bytes in {clock.Elapsed.TotalMilliseconds:0} ms, state hash checked; replaying from there");
+                        return;
+                    }
+                    case MessageType.Error:
+                    {
+                        var r = new PayloadReader(payload, "error");
+                        throw new ReplicaException($"the primary at {channel.Peer} ended the log: {r.Text()}");
+                    }
+                    default: throw new ReplicaException($"the primary at {channel.Peer} sent an unexpected message ({type}) while this backup joined");
+                }
+                // Keep the channel alive; acknowledge nothing yet.
+                if (!channel.HasPendingData) TrySend(channel, MessageType.Ack, new PayloadWriter().U64(0).U64(0).ToArray());
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            throw new ReplicaException($"the primary at {channel.Peer} went away while this backup joined ({e.Message}): it holds no state to take over with; stopping");
         }
     }
 
@@ -151,7 +207,7 @@ public sealed partial class ReplicaNode
     }
 
     /// <summary>Checks and applies one batch: its events go to the port, the trace and the checks; the frontier moves on.</summary>
-    internal void ApplyBatch(byte[] payload, string peer)
+    internal void ApplyBatch(byte[] payload, string peer, bool replay = true)
     {
         var r = new PayloadReader(payload, "log batch");
         ulong frontier = r.U64();
@@ -183,6 +239,8 @@ public sealed partial class ReplicaNode
         foreach (var e in events)
         {
             _trace?.Append(e);
+            // Before a snapshot the log only goes to the trace: the snapshot holds its effects.
+            if (!replay) continue;
             if (e is StateHashEvent or EndEvent)
             {
                 lock (_state) _checks.Enqueue(e);

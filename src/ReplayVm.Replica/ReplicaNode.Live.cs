@@ -37,9 +37,11 @@ public sealed partial class ReplicaNode
         ulong interval = _options.StateHashInterval;
         ulong limit = _options.MaxSteps == ulong.MaxValue ? ulong.MaxValue : _options.MaxSteps;
         new Thread(ReconnectLoop) { IsBackground = true, Name = "backup reconnect" }.Start();
+        lock (_state) _running = true;
         RunResult run;
         while (true)
         {
+            ServeJoin();
             var hart = machine.Hart;
             if (hart.Steps % interval == 0 && hart.Steps != _lastHashStep) WriteHash();
             ulong nextHash = hart.Steps / interval * interval + interval;
@@ -52,7 +54,11 @@ public sealed partial class ReplicaNode
                 Throttle();
                 continue;
             }
-            if (run.Reason == Core.StopReason.HostRequest && Interlocked.Exchange(ref _handover, null) is { } handover) return HandOver(handover);
+            if (run.Reason == Core.StopReason.HostRequest && Interlocked.Exchange(ref _handover, null) is { } handover)
+            {
+                RefuseJoin("the guest is migrating away");
+                return HandOver(handover);
+            }
             if (run.Reason == Core.StopReason.HostRequest && _role == ReplicaRole.Live && !_stopAsked)
             {
                 // A stop for another reason (an input poll's bookkeeping): carry on.
@@ -61,6 +67,7 @@ public sealed partial class ReplicaNode
             }
             break;
         }
+        RefuseJoin("the guest's run ended");
         if (_role == ReplicaRole.Stopped) return _exitStatus;
         var final = _hasher!.Compute();
         LogLive(new EndEvent(machine.Hart.Steps, run.Reason, run.ExitCode, final, run.Detail));
@@ -226,10 +233,13 @@ public sealed partial class ReplicaNode
     }
 
     /// <summary>
-    /// Connects to a backup and streams it the whole log from step 0 (it replays up to the present,
-    /// then follows). False, with <paramref name="why"/> saying why, when it cannot.
-    /// <paramref name="patience"/> bounds the connect and handshake: short for the background
-    /// reconnect, longer when a user asked (a loaded backup can take seconds to answer).
+    /// Connects to a backup and has it join: before the guest has run, it gets the log from step 0
+    /// and replays it; once the guest runs, the machine's thread stops at the next slice boundary
+    /// (step S), and the backup gets the whole log through S (for its trace: one history from step
+    /// 0), a snapshot of the machine at S to start its replay from, then the log after S. False,
+    /// with <paramref name="why"/> saying why, when it cannot. <paramref name="patience"/> bounds
+    /// the connect and handshake: short for the background reconnect, longer when a user asked (a
+    /// loaded backup can take seconds to answer).
     /// </summary>
     internal bool ConnectBackup(Endpoint backup, bool quiet, out string why, TimeSpan? patience = null)
     {
@@ -246,7 +256,95 @@ public sealed partial class ReplicaNode
             return false;
         }
         var stream = new LogStream(channel, _options, OnAck, OnHandoverAck, OnBackupLost);
-        var header = new PayloadWriter().Text(stream.Id).Bytes(_history.Header!).ToArray();
+        bool fromStart;
+        lock (_state) fromStart = !_running && Steps == 0;
+        if (fromStart)
+        {
+            if (!Attach(stream, out why, snapshot: null)) return false;
+            stream.Start();
+            Say($"streaming the log to backup {backup} from step 0");
+            return true;
+        }
+        // The machine's thread takes the request at its next slice boundary (or at once, stopped by request).
+        var request = new JoinRequest(stream);
+        if (Interlocked.CompareExchange(ref _join, request, null) is not null)
+        {
+            why = "another backup is joining";
+            stream.Dispose();
+            return false;
+        }
+        _machine!.RequestStop();
+        bool taken = request.Done.Wait(TimeSpan.FromSeconds(30));
+        if (!taken && Interlocked.CompareExchange(ref _join, null, request) == request)
+        {
+            why = "the guest did not reach a slice boundary within 30 s";
+            stream.Dispose();
+            return false;
+        }
+        request.Done.Wait();
+        if (request.Failure is { } failure)
+        {
+            why = failure;
+            stream.Dispose();
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>A backup waiting for the machine's thread to snapshot the guest for it.</summary>
+    private sealed class JoinRequest(LogStream stream)
+    {
+        public LogStream Stream { get; } = stream;
+        public ManualResetEventSlim Done { get; } = new();
+        public string? Failure { get; set; }
+    }
+
+    private JoinRequest? _join;
+    private bool _running;
+
+    /// <summary>
+    /// On the machine's thread, between runs: publishes the log through the current step S,
+    /// snapshots the machine at S and gives the joining backup the header, the log through S and
+    /// the snapshot (encoded as the sender sends it), then lets the log after S follow.
+    /// </summary>
+    private void ServeJoin()
+    {
+        if (Interlocked.Exchange(ref _join, null) is not { } request) return;
+        var clock = Stopwatch.StartNew();
+        Publish(force: true);
+        var machine = _machine!;
+        var snapshot = machine.CaptureSnapshot();
+        // The capture was only for the backup: its page copies go with it once sent.
+        machine.ForgetSnapshotLineage();
+        var hash = _hasher!.Compute();
+        var console = Console.CopyProduced();
+        double pause = clock.Elapsed.TotalMilliseconds;
+        if (!Attach(request.Stream, out string why, (snapshot, hash, console)))
+        {
+            request.Failure = why;
+            request.Done.Set();
+            return;
+        }
+        request.Stream.Start();
+        var pages = new List<int>();
+        snapshot.ChangedPages(null, pages);
+        Say($"streaming the log to backup {request.Stream.Peer} with a snapshot at step {snapshot.Step}: the log through there ({_history.Bytes} bytes) for its trace, then the snapshot ({pages.Count} RAM pages, {snapshot.DeviceStateBytes.Length} bytes of devices and disks, {console.Length} console bytes; the guest paused {pause:0.0} ms for it)");
+        request.Done.Set();
+    }
+
+    /// <summary>A pending join that the machine's thread will no longer serve (the run ended, or the guest migrated).</summary>
+    private void RefuseJoin(string why)
+    {
+        if (Interlocked.Exchange(ref _join, null) is not { } request) return;
+        request.Failure = why;
+        request.Done.Set();
+    }
+
+    /// <summary>Makes <paramref name="stream"/> this replica's backup and queues the header, the log so far and, when joining late, the snapshot.</summary>
+    private bool Attach(LogStream stream, out string why, (Core.State.MachineSnapshot Snapshot, Core.State.StateHash Hash, byte[] Console)? snapshot)
+    {
+        why = "";
+        var header = new PayloadWriter().Text(stream.Id).U8(snapshot is null ? (byte)0 : (byte)1).Bytes(_history.Header!).ToArray();
         lock (_history.Sync)
         {
             lock (_state)
@@ -254,7 +352,7 @@ public sealed partial class ReplicaNode
                 if (_backupStream is not null || _role != ReplicaRole.Live)
                 {
                     why = _role != ReplicaRole.Live ? "this replica is no longer live" : $"already protected by {_backupStream!.Peer}";
-                    channel.Dispose();
+                    stream.Dispose();
                     return false;
                 }
                 _caughtUp = false;
@@ -264,9 +362,8 @@ public sealed partial class ReplicaNode
             }
             stream.Enqueue(MessageType.Header, header, 0);
             foreach (var batch in _history.Snapshot()) stream.Enqueue(MessageType.Log, batch, _published);
+            if (snapshot is { } s) stream.EnqueueMany(SnapshotTransfer.Encode(s.Snapshot, s.Hash, s.Console));
         }
-        stream.Start();
-        Say($"streaming the log to backup {backup} from step 0 (now at step {_published})");
         return true;
     }
 

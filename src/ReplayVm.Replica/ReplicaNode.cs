@@ -101,10 +101,14 @@ public sealed partial class ReplicaNode : IDisposable
         }
     }
 
-    /// <summary>Starts a backup: listens for a primary's log (and consoles, status) at <paramref name="listen"/>. Call <see cref="Run"/> next.</summary>
-    public static ReplicaNode StartBackup(ReplicaOptions options, ReplicaKey key, IArbiter arbiter, IReadOnlyList<Endpoint> listen)
+    /// <summary>
+    /// Starts a backup: listens for a primary's log (and consoles, status) at <paramref name="listen"/>.
+    /// Once it has taken over, it protects itself with the backup at <paramref name="next"/>, if any
+    /// (retried every second, as a primary's <c>--backup</c>). Call <see cref="Run"/> next.
+    /// </summary>
+    public static ReplicaNode StartBackup(ReplicaOptions options, ReplicaKey key, IArbiter arbiter, IReadOnlyList<Endpoint> listen, Endpoint? next = null)
     {
-        var node = new ReplicaNode(options, key, arbiter);
+        var node = new ReplicaNode(options, key, arbiter) { _backupAddress = next };
         try
         {
             node.OpenTrace();

@@ -51,7 +51,7 @@ public sealed class BadLogTests
         return (status, lines, refusal);
     }
 
-    private static byte[] Header(TraceHeader header) => new PayloadWriter().Text("stream").Bytes(TraceLogCodec.EncodeHeader(header)).ToArray();
+    private static byte[] Header(TraceHeader header, byte join = 0) => new PayloadWriter().Text("stream").U8(join).Bytes(TraceLogCodec.EncodeHeader(header)).ToArray();
 
     [Fact]
     public void A_log_for_another_board_revision_is_refused_with_one_line()
@@ -67,7 +67,7 @@ public sealed class BadLogTests
     public void A_log_header_that_is_not_a_trace_header_is_refused()
     {
         var (status, lines, _) = FeedBackup(channel =>
-            channel.Send((byte)MessageType.Header, new PayloadWriter().Text("stream").Bytes("RVTRACE\0garbage"u8).ToArray()));
+            channel.Send((byte)MessageType.Header, new PayloadWriter().Text("stream").U8(0).Bytes("RVTRACE\0garbage"u8).ToArray()));
         Assert.Equal(ExitStatuses.Diverged, status);
         Assert.Contains(lines, l => l.Contains("log header") && l.Contains("not usable"));
     }
@@ -111,5 +111,96 @@ public sealed class BadLogTests
         });
         Assert.Equal(ExitStatuses.Diverged, status);
         Assert.Contains(lines, l => l.Contains("backup diverged from the primary at step 0: state hash"));
+    }
+
+    /// <summary>A joining backup's state transfer: the primary's machine at its current step (here: the demo just loaded, at step 0).</summary>
+    private static (Core.State.MachineSnapshot Snapshot, Core.State.StateHash Hash) DemoSnapshot()
+    {
+        var machine = DemoHeader().Setup.Build(Core.Input.NoInput.Instance, _ => { });
+        return (machine.CaptureSnapshot(), new Core.State.MachineStateHasher(machine).Compute());
+    }
+
+    private static byte[] SnapshotBegin(ulong step, ulong deviceBytes, uint pages, ulong consoleBytes)
+    {
+        var (snapshot, _) = DemoSnapshot();
+        var hart = new MemoryStream();
+        using (var w = new BinaryWriter(hart)) snapshot.HartState.Write(w);
+        return new PayloadWriter().U64(step).Bytes(new byte[16]).Blob(hart.ToArray()).U64(deviceBytes).U32(pages).U64(consoleBytes).ToArray();
+    }
+
+    [Fact]
+    public void A_joining_backup_restores_a_snapshot_and_checks_it_against_its_state_hash()
+    {
+        var (status, lines, _) = FeedBackup(channel =>
+        {
+            channel.Send((byte)MessageType.Header, Header(DemoHeader(), join: 1));
+            var (snapshot, hash) = DemoSnapshot();
+            // The true snapshot with a hash one bit off: restored, then caught by its state hash.
+            var forged = hash with { Low = hash.Low ^ 1 };
+            foreach (var (type, payload) in SnapshotTransfer.Encode(snapshot, forged, "hello\n"u8.ToArray())) channel.Send((byte)type, payload);
+        });
+        Assert.Equal(ExitStatuses.Diverged, status);
+        Assert.Contains(lines, l => l.Contains("whose state hashes to") && l.Contains("stopping this backup"));
+    }
+
+    [Fact]
+    public void A_joining_backup_takes_a_true_snapshot_and_replays_from_it()
+    {
+        var (status, lines, _) = FeedBackup(channel =>
+        {
+            channel.Send((byte)MessageType.Header, Header(DemoHeader(), join: 1));
+            var (snapshot, hash) = DemoSnapshot();
+            foreach (var (type, payload) in SnapshotTransfer.Encode(snapshot, hash, [])) channel.Send((byte)type, payload);
+            channel.Send((byte)MessageType.Error, new PayloadWriter().Text("test over").ToArray());
+        });
+        Assert.Contains(lines, l => l.StartsWith("joined at step 0 by state transfer") && l.Contains("state hash checked"));
+        Assert.Equal(ExitStatuses.Diverged, status);
+        Assert.Contains(lines, l => l.Contains("ended the log: test over"));
+    }
+
+    [Theory]
+    [InlineData(1UL << 40, 0u, 0UL, "bytes of device state")]
+    [InlineData(0UL, 1u << 30, 0UL, "RAM pages; the guest has")]
+    [InlineData(0UL, 0u, 1UL << 40, "a console history of")]
+    public void A_snapshot_announcing_more_than_the_guest_can_hold_is_refused_before_anything_is_allocated(ulong devices, uint pages, ulong console, string message)
+    {
+        var (status, lines, refusal) = FeedBackup(channel =>
+        {
+            channel.Send((byte)MessageType.Header, Header(DemoHeader(), join: 1));
+            channel.Send((byte)MessageType.SnapshotBegin, SnapshotBegin(0, devices, pages, console));
+        });
+        Assert.Equal(ExitStatuses.Diverged, status);
+        Assert.Contains(lines, l => l.Contains(message) && l.Contains("stopping this backup") && !l.Contains('\n'));
+        Assert.NotNull(refusal);
+    }
+
+    [Fact]
+    public void A_snapshot_sending_more_than_it_announced_is_refused()
+    {
+        var (status, lines, _) = FeedBackup(channel =>
+        {
+            channel.Send((byte)MessageType.Header, Header(DemoHeader(), join: 1));
+            channel.Send((byte)MessageType.SnapshotBegin, SnapshotBegin(0, 0, 0, 4));
+            channel.Send((byte)MessageType.SnapshotPart, new PayloadWriter().U8(SnapshotTransfer.ConsolePart).Blob("hello"u8).ToArray());
+        });
+        Assert.Equal(ExitStatuses.Diverged, status);
+        Assert.Contains(lines, l => l.Contains("more console history than the 4 bytes it announced"));
+    }
+
+    [Fact]
+    public void A_snapshot_at_another_step_than_its_log_is_refused()
+    {
+        var (status, lines, _) = FeedBackup(channel =>
+        {
+            channel.Send((byte)MessageType.Header, Header(DemoHeader(), join: 1));
+            channel.Send((byte)MessageType.SnapshotBegin, SnapshotBegin(0, 0, 0, 0) is var b ? Patch(b, 123) : b);
+        });
+        Assert.Equal(ExitStatuses.Diverged, status);
+        Assert.Contains(lines, l => l.Contains("a snapshot at step 123, but its log so far ends at step 0"));
+        static byte[] Patch(byte[] b, ulong step)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(b, step);
+            return b;
+        }
     }
 }

@@ -26,11 +26,16 @@ internal static class BackupCommand
             Description = "Ask the live replica at ADDR:PORT (its --console-listen or --listen address) to stream its log here: join a running primary, or re-protect one after a failover.",
             HelpName = "ADDR:PORT",
         };
+        var reprotect = new Option<string?>("--backup")
+        {
+            Description = "Once this replica has taken over, protect it with the backup at ADDR:PORT (its --listen address): the new backup joins by state transfer; retried every second.",
+            HelpName = "ADDR:PORT",
+        };
         var pace = new Option<bool>("--pace") { Description = "Once live, pace the guest to real time (as 'run --pace')." };
         var command = new Command("backup",
             "Follow a primary as its hot-spare backup: replay its log live, and take over when it fails.")
         {
-            listen, join, pace,
+            listen, join, reprotect, pace,
         };
         replica.AddReplica(command);
         command.SetAction(parsed =>
@@ -43,7 +48,8 @@ internal static class BackupCommand
             var key = ReplicaCliOptions.ReadKey(parsed, replica.Key);
             List<Endpoint> endpoints = [Endpoint.Parse(parsed.GetValue(listen)!, "--listen"), .. replica.ConsoleEndpoints(parsed)];
             using var arbiter = replica.OpenArbiter(parsed, "backup");
-            using var node = ReplicaNode.StartBackup(options, key, arbiter, endpoints);
+            var next = parsed.GetValue(reprotect) is { } b ? Endpoint.Parse(b, "--backup") : null;
+            using var node = ReplicaNode.StartBackup(options, key, arbiter, endpoints, next);
             Console.Error.WriteLine($"replayvm: backup listening on {node.Listening[0]}");
             for (int i = 1; i < node.Listening.Count; i++) Console.Error.WriteLine($"replayvm: backup console listening on {node.Listening[i]}");
             if (parsed.GetValue(join) is { } primary)

@@ -6,7 +6,11 @@ namespace ReplayVm.Replica.Wire;
 public enum MessageType : byte
 {
     // Log channel, primary to backup.
-    /// <summary>The trace header (the file's bytes): which machine the log is for.</summary>
+    /// <summary>
+    /// stream id text, join mode u8 (0: replay the log from step 0; 1: the log through step S,
+    /// then a snapshot at S, then the log after S), the trace header (the file's bytes): which
+    /// machine the log is for.
+    /// </summary>
     Header = 1,
     /// <summary>frontier u64, chunk length u32, a trace chunk of events (may be empty), then the client-input attribution.</summary>
     Log = 2,
@@ -16,6 +20,16 @@ public enum MessageType : byte
     Handover = 4,
     /// <summary>The guest ended (the end record was in the log) and the primary leaves: finish and exit.</summary>
     Goodbye = 5,
+    /// <summary>
+    /// A joining backup's state at step S (after the header and every batch through S, before the
+    /// batches after S): step u64, state hash [16], hart state blob, device-state bytes u64, RAM
+    /// pages sent u32, console bytes u64. Parts follow, then <see cref="SnapshotEnd"/>.
+    /// </summary>
+    SnapshotBegin = 6,
+    /// <summary>kind u8 (0 device state, 1 console, 2 pages), then a blob of bytes, or for pages: count u32, page numbers u32 ascending, LZ4 blob of count × 4 KiB.</summary>
+    SnapshotPart = 7,
+    /// <summary>Everything the snapshot's beginning announced has been sent.</summary>
+    SnapshotEnd = 8,
 
     // Log channel, backup to primary.
     /// <summary>received frontier u64, replayed step u64.</summary>
@@ -65,6 +79,7 @@ internal sealed class PayloadWriter
     public PayloadWriter() => _w = new BinaryWriter(_buffer);
 
     public PayloadWriter U64(ulong v) { _w.Write(v); return this; }
+    public PayloadWriter U8(byte v) { _w.Write(v); return this; }
     public PayloadWriter I32(int v) { _w.Write(v); return this; }
     public PayloadWriter U32(uint v) { _w.Write(v); return this; }
     public PayloadWriter Bytes(ReadOnlySpan<byte> v) { _w.Write(v); return this; }
@@ -103,6 +118,8 @@ internal ref struct PayloadReader(ReadOnlySpan<byte> data, string what)
         return s;
     }
 
+    public byte U8() => Take(1)[0];
+    public ReadOnlySpan<byte> Bytes(int n) => Take(n);
     public ulong U64() => System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
     public uint U32() => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
     public int I32() => System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(Take(4));

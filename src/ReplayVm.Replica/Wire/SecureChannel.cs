@@ -20,7 +20,8 @@ namespace ReplayVm.Replica.Wire;
 /// </summary>
 public sealed class SecureChannel : IDisposable
 {
-    public const ushort Version = 1;
+    /// <summary>2: a joining backup gets a snapshot (state transfer) instead of replaying from step 0.</summary>
+    public const ushort Version = 2;
     private static ReadOnlySpan<byte> Magic => "RVREPL"u8;
     private const int NonceSize = 32, ProofSize = 32, TagSize = 16, HelloSize = 6 + 2 + 1 + NonceSize;
     public const int DefaultMaxFrame = 16 << 20;
