@@ -21,6 +21,15 @@ public sealed class ReplicaKey
 
     internal byte[] Secret { get; }
 
+    /// <summary>
+    /// What a plain console client sends as its first line: HMAC-SHA256(key, a fixed label) in hex.
+    /// It proves the client could read the key file (so another local user cannot connect) without
+    /// putting the key itself on the wire; it is the same on every connection, so it is only ever
+    /// accepted over loopback, where only root can capture it.
+    /// </summary>
+    public string PlainConsoleToken =>
+        Convert.ToHexString(System.Security.Cryptography.HMACSHA256.HashData(Secret, "replayvm plain console token v1"u8)).ToLowerInvariant();
+
     /// <summary>Where the key came from, for messages (never the key itself).</summary>
     public string Source { get; }
 

@@ -16,6 +16,7 @@ public sealed partial class ReplicaNode
     private bool _primaryGone, _goodbye;
     private string? _lossReason;
     private long _lossTicks;
+    private ulong _stepsAtLoss;
 
     /// <summary>Steps between what the log covers and what this backup has replayed.</summary>
     public ulong Lag => _frontier - Math.Min(_frontier, Steps);
@@ -358,6 +359,7 @@ public sealed partial class ReplicaNode
             _primaryGone = true;
             _lossReason = reason;
             _lossTicks = _clock.ElapsedTicks;
+            _stepsAtLoss = Steps;
             Monitor.PulseAll(_state);
         }
     }
@@ -535,6 +537,7 @@ public sealed partial class ReplicaNode
     private bool TakeOver(RunResult last)
     {
         var machine = _machine!;
+        long caughtUpTicks = _clock.ElapsedTicks;
         // After a handover the old primary lets go of the arbiter as soon as it has our acknowledgement;
         // on a loaded machine that can take a while, and nobody else may win it meanwhile.
         if (!WinArbiter(_handoverAt is null ? null : TimeSpan.FromSeconds(30))) return false;
@@ -553,7 +556,11 @@ public sealed partial class ReplicaNode
         }
         Console.ReleaseAll();
         if (_handoverAt is not null) Say($"took over the guest at step {machine.Hart.Steps} (migration), live {ms:0.0} ms after the handover arrived");
-        else Say($"{_lossReason}: live at step {machine.Hart.Steps}, {ms:0.0} ms after detecting it");
+        else
+        {
+            double replayMs = (caughtUpTicks - _lossTicks) * 1000.0 / Stopwatch.Frequency;
+            Say($"{_lossReason}: live at step {machine.Hart.Steps}, {ms:0.0} ms after detecting it (replaying the last {machine.Hart.Steps - Math.Min(machine.Hart.Steps, _stepsAtLoss)} steps of the log took {replayMs:0.0} ms, the arbiter {ms - replayMs:0.0} ms)");
+        }
         TakeoverMilliseconds = ms;
         return true;
     }

@@ -90,6 +90,7 @@ public sealed partial class ReplicaNode : IDisposable
             node._port.GoLive();
             node._role = ReplicaRole.Live;
             node.Listen(listen);
+            node.ListenPlain();
             node._backupAddress = backup;
             if (backup is not null) node.ConnectBackup(backup, quiet: false, out _);
             return node;
@@ -114,6 +115,7 @@ public sealed partial class ReplicaNode : IDisposable
             node.OpenTrace();
             node._role = ReplicaRole.Waiting;
             node.Listen(listen);
+            node.ListenPlain();
             return node;
         }
         catch
@@ -236,6 +238,7 @@ public sealed partial class ReplicaNode : IDisposable
     public void Dispose()
     {
         foreach (var server in _servers) server.Dispose();
+        foreach (var server in _plainServers) server.Dispose();
         _backupStream?.Dispose();
         _upstream?.Dispose();
         _trace?.Dispose();

@@ -60,6 +60,9 @@ public sealed record ReplicaOptions
     /// <summary>Builds the machine (the CLI supplies disks); by default <see cref="MachineSetup.Build"/>.</summary>
     public MachineFactory? Factory { get; init; }
 
+    /// <summary>Where plain console clients connect (<see cref="PlainConsoleServer"/>; loopback addresses only).</summary>
+    public IReadOnlyList<Wire.Endpoint> PlainConsoleListen { get; init; } = [];
+
     /// <summary>Where one-line messages go (stderr in the CLI).</summary>
     public Action<string> Say { get; init; } = line => Console.Error.WriteLine("replayvm: " + line);
 }

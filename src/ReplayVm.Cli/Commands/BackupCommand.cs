@@ -52,6 +52,7 @@ internal static class BackupCommand
             using var node = ReplicaNode.StartBackup(options, key, arbiter, endpoints, next);
             Console.Error.WriteLine($"replayvm: backup listening on {node.Listening[0]}");
             for (int i = 1; i < node.Listening.Count; i++) Console.Error.WriteLine($"replayvm: backup console listening on {node.Listening[i]}");
+            foreach (var endpoint in node.PlainListening) Console.Error.WriteLine($"replayvm: backup plain console listening on {endpoint}");
             if (parsed.GetValue(join) is { } primary)
                 Console.Error.WriteLine($"replayvm: join: {ReplicaRequests.Protect(Endpoint.Parse(primary, "--join"), node.Listening[0], key)}");
             using var signals = ReplicaCliOptions.StopOnSignals(node);

@@ -15,19 +15,28 @@ internal static class ConsoleCommand
     public static Command Create()
     {
         var replica = new ReplicaCliOptions();
-        var addresses = new Argument<string>("ADDR:PORT[,ADDR:PORT...]") { Description = "The replicas' console (or listen) addresses." };
+        var addresses = new Argument<string?>("ADDR:PORT[,ADDR:PORT...]") { Description = "The replicas' console (or listen) addresses.", Arity = ArgumentArity.ZeroOrOne };
+        var printToken = new Option<bool>("--print-token")
+        {
+            Description = "Print the token a plain console client (--plain-console-listen) sends as its first line, and exit: e.g. { replayvm console --print-token; cat; } | nc 127.0.0.1 PORT",
+        };
         var patience = new Option<double>("--patience")
         {
             Description = "Seconds to keep looking for a live replica before giving up [default: 30].",
             HelpName = "S",
             DefaultValueFactory = _ => 30,
         };
-        var command = new Command("console", "Attach to the guest's console on whichever replica is live.") { addresses, patience };
+        var command = new Command("console", "Attach to the guest's console on whichever replica is live.") { addresses, patience, printToken };
         replica.AddKey(command);
         command.SetAction(parsed =>
         {
-            var endpoints = Endpoint.ParseList(parsed.GetValue(addresses)!, "console");
             var key = ReplicaCliOptions.ReadKey(parsed, replica.Key);
+            if (parsed.GetValue(printToken))
+            {
+                Console.Out.Write(key.PlainConsoleToken + "\n");
+                return 0;
+            }
+            var endpoints = Endpoint.ParseList(parsed.GetValue(addresses) ?? throw new UsageException("console: give the replicas' addresses (ADDR:PORT[,ADDR:PORT...])"), "console");
             using var stdin = new FileDescriptorStream(FileDescriptorStream.Stdin);
             using var stdout = new FileDescriptorStream(FileDescriptorStream.Stdout);
             var client = new ConsoleClient(endpoints, key, stdin, stdout, line => Console.Error.WriteLine($"replayvm: {line}"))

@@ -49,6 +49,7 @@ internal static class PrimaryCommand
             using var arbiter = replica.OpenArbiter(parsed, "primary");
             using var node = ReplicaNode.StartPrimary(setup, options, key, arbiter, replica.ConsoleEndpoints(parsed), backupEndpoint);
             foreach (var endpoint in node.Listening) Console.Error.WriteLine($"replayvm: primary console listening on {endpoint}");
+            foreach (var endpoint in node.PlainListening) Console.Error.WriteLine($"replayvm: primary plain console listening on {endpoint}");
             using var signals = ReplicaCliOptions.StopOnSignals(node);
             return node.Run();
         });

@@ -25,6 +25,11 @@ internal sealed class ReplicaCliOptions
         Description = "Serve console clients (and status) at [ADDR:]PORT (127.0.0.1 unless an address is given; 0 picks a free port).",
         HelpName = "ADDR:PORT",
     };
+    public readonly Option<string?> PlainConsoleListen = new("--plain-console-listen")
+    {
+        Description = "Also serve a plain TCP console for scripts at [ADDR:]PORT, loopback only (unencrypted): the first line sent is the token 'replayvm console --print-token' prints, optionally followed by a space and an output offset; then bytes in are guest input and bytes out the guest's console.",
+        HelpName = "ADDR:PORT",
+    };
     public readonly Option<string?> Output = new("--output", "-o")
     {
         Description = "Write this replica's trace here (the two replicas' traces replay identically).",
@@ -69,7 +74,7 @@ internal sealed class ReplicaCliOptions
 
     public void AddReplica(Command command)
     {
-        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, Linger, Deterministic })
+        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, PlainConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, Linger, Deterministic })
             command.Options.Add(option);
     }
 
@@ -96,6 +101,7 @@ internal sealed class ReplicaCliOptions
             Linger = TimeSpan.FromSeconds(linger),
             Deterministic = parsed.GetValue(Deterministic),
             TracePath = parsed.GetValue(Output),
+            PlainConsoleListen = parsed.GetValue(PlainConsoleListen) is { } plain ? [Endpoint.Parse(plain, "--plain-console-listen")] : [],
             TraceInputs = InputFiles(parsed, guestFiles ?? []),
             RecorderName = "replayvm " + typeof(ReplicaCliOptions).Assembly.GetName().Version?.ToString(3),
         };

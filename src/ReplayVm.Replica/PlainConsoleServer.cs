@@ -1,0 +1,74 @@
+using System.Net;
+using System.Net.Sockets;
+using ReplayVm.Replica.Wire;
+
+namespace ReplayVm.Replica;
+
+/// <summary>
+/// A raw TCP console for scripts (<c>nc</c>, socat, expect): after a one-line token, bytes in are
+/// guest input and bytes out are the guest's console. The stream is not encrypted, so it binds only
+/// to loopback addresses: across hosts, use <c>replayvm console</c> (or tunnel this port over SSH).
+/// The token line (<see cref="ReplicaKey.PlainConsoleToken"/>) keeps other local users out.
+/// </summary>
+internal sealed class PlainConsoleServer : IDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly Action<TcpClient> _handle;
+
+    public PlainConsoleServer(Endpoint endpoint, Action<TcpClient> handle)
+    {
+        _handle = handle;
+        IPAddress address = endpoint.Host == "localhost" ? IPAddress.Loopback
+            : IPAddress.TryParse(endpoint.Host, out var parsed) ? parsed
+            : throw new ReplicaException($"--plain-console-listen {endpoint}: give a loopback address (127.0.0.1 or ::1), not a host name");
+        if (!IPAddress.IsLoopback(address))
+            throw new ReplicaException($"--plain-console-listen {endpoint}: a plain console is unencrypted, so it listens on loopback only; from another host use 'replayvm console' (authenticated and encrypted) or an SSH tunnel");
+        _listener = new TcpListener(address, endpoint.Port);
+        try
+        {
+            _listener.Start();
+        }
+        catch (SocketException e)
+        {
+            throw new ReplicaException($"{endpoint}: cannot listen: {e.Message}");
+        }
+        var bound = (IPEndPoint)_listener.LocalEndpoint;
+        Endpoint = new Endpoint(bound.Address.ToString(), bound.Port);
+    }
+
+    public Endpoint Endpoint { get; }
+
+    public void Start() => new Thread(AcceptLoop) { IsBackground = true, Name = $"plain console {Endpoint}" }.Start();
+
+    private void AcceptLoop()
+    {
+        while (true)
+        {
+            TcpClient tcp;
+            try
+            {
+                tcp = _listener.AcceptTcpClient();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+            new Thread(() =>
+            {
+                try
+                {
+                    _handle(tcp);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+                {
+                }
+                finally
+                {
+                    tcp.Dispose();
+                }
+            }) { IsBackground = true, Name = "plain console client" }.Start();
+        }
+    }
+
+    public void Dispose() => _listener.Stop();
+}
