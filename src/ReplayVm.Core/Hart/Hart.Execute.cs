@@ -16,7 +16,9 @@ public sealed unsafe partial class Hart
     public void RunSlice(ulong sliceEnd)
     {
         SliceEnd = sliceEnd;
-        if (_engine == Translation.ExecutionEngine.Translator) RunTranslated();
+        // Translated regions enter pages without passing the interpreter's loop top, where executed
+        // pages are noted; while a log is kept the interpreter runs (engines never change results).
+        if (_engine == Translation.ExecutionEngine.Translator && _executedPages is null) RunTranslated();
         else Interpret();
     }
 
@@ -38,6 +40,7 @@ public sealed unsafe partial class Hart
         {
         Steps = steps;
         Pc = pc;
+        if (_executedPages is not null && pc >> 12 != _lastExecutedPage) NoteExecutedPage(pc);
         // Breakpoints are looked for only here, on pages the filter names (see Hart.BreakpointPages).
         bool breakpointPage = false;
         if (_breakpoints is not null && BreakpointFilterHits(pc))
@@ -277,6 +280,35 @@ public sealed unsafe partial class Hart
         }
         Steps = steps;
         Pc = pc;
+    }
+
+    /// <summary>Where executed pages are noted (<see cref="ExecutedPages"/>); null while none is kept.</summary>
+    private ExecutedPageLog? _executedPages;
+    /// <summary>The page noted last: the loop top calls out only when pc has left it.</summary>
+    private ulong _lastExecutedPage = ulong.MaxValue;
+
+    /// <summary>
+    /// Told the virtual page of every instruction the hart fetches (see <see cref="ExecutedPageLog"/>);
+    /// null (the default) for none. While set, the interpreter runs whatever the engine.
+    /// </summary>
+    public ExecutedPageLog? ExecutedPages
+    {
+        get => _executedPages;
+        set
+        {
+            _executedPages = value;
+            _lastExecutedPage = ulong.MaxValue;
+        }
+    }
+
+    /// <summary>Call after clearing the log (between slices): the page the hart is on is noted again when it next fetches from it.</summary>
+    public void ExecutedPagesCleared() => _lastExecutedPage = ulong.MaxValue;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NoteExecutedPage(ulong pc)
+    {
+        _lastExecutedPage = pc >> 12;
+        _executedPages!.NotePc(pc);
     }
 
     /// <summary>Illegal-instruction trap with the instruction's bits in mtval, as QEMU reports them (spec 3.1.16 allows it).</summary>

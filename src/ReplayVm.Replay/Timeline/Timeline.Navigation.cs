@@ -115,6 +115,7 @@ public sealed partial class Timeline
 
     private TimelineStop ContinueWhere(Watch watch, Func<TimelineStop, bool> accept, CancellationToken cancel, IProgress<double>? progress)
     {
+        if (!CanExtend && SkippingIndex(watch) is not null) return ContinueSkipping(watch, accept, cancel, progress); // Timeline.StretchSkipping.cs
         var stop = Advance(CanExtend ? ulong.MaxValue : End, watch, accept, checkHere: false, cancel, progress);
         _focus = Position;
         return stop ?? new TimelineStop(TimelineStopKind.End, Position);
@@ -130,6 +131,8 @@ public sealed partial class Timeline
         ulong windowEnd = origin;
         while (windowEnd > 0)
         {
+            windowEnd = SkipBack(windowEnd, watch); // past index stretches that cannot hold a hit
+            if (windowEnd == 0) break;
             var checkpoint = NearestStart(windowEnd - 1, null);
             Restore(checkpoint);
             var (last, cancelled) = ScanWindow(windowEnd, origin, watch, accept, cancel);

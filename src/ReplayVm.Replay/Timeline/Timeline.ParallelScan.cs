@@ -44,14 +44,40 @@ public sealed partial class Timeline
         ulong minWindow = Interval > ulong.MaxValue / MinWindowIntervals ? ulong.MaxValue : Interval * MinWindowIntervals;
         var windows = new List<(ulong Start, ulong End)>();
         ulong end = below;
-        for (int i = index.LatestAtOrBefore(below - 1); i >= 0 && end > 0; i--)
+        if (SkippingIndex(watch) is not null)
         {
-            ulong start = index.Snapshots[i].Step;
-            if (end - start < minWindow && start > 0) continue;
-            windows.Add((start, end));
-            end = start;
+            // Windows cover only the stretches that may hold a hit (Timeline.StretchSkipping.cs).
+            ulong low = below;
+            for (int i = index.LatestAtOrBefore(below - 1); low > 0; i--)
+            {
+                ulong start = i >= 0 ? index.Snapshots[i].Step : 0;
+                if (!index.StretchMayRun(i + 1, watch.Breakpoints))
+                {
+                    if (low < end) windows.Add((low, end));
+                    end = low = start;
+                    StretchesSkipped++;
+                    continue;
+                }
+                low = start;
+                if (end - low >= minWindow)
+                {
+                    windows.Add((low, end));
+                    end = low;
+                }
+            }
+            if (low < end) windows.Add((low, end));
         }
-        if (end > 0) windows.Add((0, end));
+        else
+        {
+            for (int i = index.LatestAtOrBefore(below - 1); i >= 0 && end > 0; i--)
+            {
+                ulong start = index.Snapshots[i].Step;
+                if (end - start < minWindow && start > 0) continue;
+                windows.Add((start, end));
+                end = start;
+            }
+            if (end > 0) windows.Add((0, end));
+        }
 
         for (int first = 0; first < windows.Count; first += _scanJobs)
         {

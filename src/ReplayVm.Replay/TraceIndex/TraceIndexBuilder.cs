@@ -76,8 +76,16 @@ public static class TraceIndexBuilder
         var replayer = new Replayer(trace, console.Add, disks: options.Disks);
         // A cancelled build stops within a slice of the machine's run, not at the next hash point.
         using var stop = cancel.Register(replayer.Machine.RequestStop);
-        var traps = new TrapCollector();
-        replayer.Machine.Hart.TrapObserver = traps;
+        // The pages each stretch between snapshots ran code from, so that a breakpoint search can pass
+        // over stretches that cannot hold a hit: every page the hart fetched from, the page of every
+        // interrupted or trapping pc (a timeline may look for a breakpoint at a pc an interrupt then
+        // preempts), and the pages of the pcs at both ends of the stretch.
+        var hart = replayer.Machine.Hart;
+        var executed = new ExecutedPageLog();
+        hart.ExecutedPages = executed;
+        executed.NotePc(hart.Pc);
+        var traps = new TrapCollector(executed);
+        hart.TrapObserver = traps;
         var header = new TraceIndexHeader(identity, trace.Header.BoardRevision, trace.Header.HasherVersion, HartSnapshot.ImageVersion,
             trace.Header.StateHashInterval, every, replayer.Machine.Ram.PageCount, options.Budget);
         var writer = new TraceIndexWriter(output, header);
@@ -106,8 +114,13 @@ public static class TraceIndexBuilder
             if (diverged is not null || replayer.Steps != point.Step) break;
             WriteTraps(point.Step);
             var snapshot = replayer.Machine.CaptureSnapshot();
-            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console))
+            executed.NotePc(hart.Pc);
+            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console, executed.Pages()))
             {
+                // A stretch not written (over budget) runs on into the next one.
+                executed.Clear();
+                hart.ExecutedPagesCleared();
+                executed.NotePc(hart.Pc);
                 due = point.Step + spacing;
                 Published();
             }
@@ -125,7 +138,8 @@ public static class TraceIndexBuilder
         if (result.Outcome != ReplayOutcome.Diverged)
         {
             WriteTraps(result.Steps);
-            writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome);
+            executed.NotePc(hart.Pc);
+            writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome, executed.Pages());
             Published();
         }
         else output.Flush();
@@ -133,11 +147,16 @@ public static class TraceIndexBuilder
     }
 
     /// <summary>Collects trap entries on the building thread; written out before each snapshot and at the end.</summary>
-    private sealed class TrapCollector : Core.Hart.ITrapObserver
+    private sealed class TrapCollector(ExecutedPageLog executed) : Core.Hart.ITrapObserver
     {
         public readonly List<Timeline.TrapMarker> Found = [];
 
-        public void TrapTaken(in Core.Hart.TrapEntry entry) => Found.Add(Timeline.TrapMarker.Of(entry));
+        public void TrapTaken(in Core.Hart.TrapEntry entry)
+        {
+            var marker = Timeline.TrapMarker.Of(entry);
+            Found.Add(marker);
+            executed.NotePc(marker.Pc);
+        }
 
         public void TrapReturned(in Core.Hart.TrapReturn trapReturn) { }
     }

@@ -13,10 +13,17 @@ namespace ReplayVm.Replay.TraceIndex;
 public sealed class IndexedSnapshot
 {
     internal IndexedSnapshot(ulong step, StateHash hash, InputCursor cursor, int outputEnd, HartSnapshot hart, byte[] devices,
-        int[] pages, int[] slots, PageChunk[] chunks)
+        int[] pages, int[] slots, PageChunk[] chunks, ulong[]? executedPages)
     {
         (Step, Hash, Cursor, OutputEnd, Hart, Devices, Pages, Slots, Chunks) = (step, hash, cursor, outputEnd, hart, devices, pages, slots, chunks);
+        ExecutedPages = executedPages;
     }
+
+    /// <summary>
+    /// The virtual pages (pc &gt;&gt; 12, ascending) the hart ran code from between the previous
+    /// snapshot (or step 0) and this one, both ends included; null when not recorded.
+    /// </summary>
+    public ulong[]? ExecutedPages { get; }
 
     public ulong Step { get; }
 
@@ -88,6 +95,24 @@ public sealed class TraceIndexFile : IDisposable
 
     /// <summary>Whether <see cref="Traps"/> holds every trap of the recording (the build kept them to its end).</summary>
     public bool TrapsComplete => IsComplete && TrapsThrough >= VerifiedThrough;
+
+    /// <summary>The virtual pages run from the last snapshot to <see cref="VerifiedThrough"/> (read with the end record; null before or when not recorded).</summary>
+    public ulong[]? TailExecutedPages { get; private set; }
+
+    /// <summary>
+    /// Whether the stretch of steps closed by snapshot <paramref name="closing"/> (the stretch after
+    /// the last snapshot when it is <see cref="Snapshots"/>.Count) may hold a breakpoint hit at one
+    /// of <paramref name="pcs"/>: false only when its executed-page list is known and holds none of
+    /// their pages. The stretch runs from the previous snapshot's step (0 for the first), both ends included.
+    /// </summary>
+    public bool StretchMayRun(int closing, IReadOnlyCollection<ulong> pcs)
+    {
+        var pages = closing < _snapshots.Count ? _snapshots[closing].ExecutedPages : IsComplete ? TailExecutedPages : null;
+        return pages is null || ExecutedPageList.HoldsAny(pages, pcs);
+    }
+
+    /// <summary>The first step of the stretch closed by snapshot <paramref name="closing"/> (see <see cref="StretchMayRun"/>).</summary>
+    public ulong StretchStart(int closing) => closing == 0 ? 0 : _snapshots[closing - 1].Step;
 
     /// <summary>Hash points the building replay checked, and the step it reached (known once <see cref="IsComplete"/>).</summary>
     public int HashPointsVerified { get; private set; }
@@ -259,12 +284,13 @@ public sealed class TraceIndexFile : IDisposable
                 ulong through = end.VarUInt();
                 end.Byte();
                 ulong trapsThrough = end.VarUInt();
+                var tail = ExecutedPageList.Read(ref end, "its end record");
                 if (trapsThrough != TrapsThrough || trapsThrough > through || !end.AtEnd)
                     throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {TrapsThrough}");
                 if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
                 if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
                     throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
-                (HashPointsVerified, VerifiedThrough, IsComplete, _offset) = (verified, through, true, offset);
+                (HashPointsVerified, VerifiedThrough, TailExecutedPages, IsComplete, _offset) = (verified, through, tail, true, offset);
                 return;
             }
             if (raw[0] == TraceIndexFormat.TrapKind)
@@ -319,6 +345,7 @@ public sealed class TraceIndexFile : IDisposable
                 previous = (long)page;
             }
             int chunkCount = r.Length(changed, "page-chunk count");
+            var executed = ExecutedPageList.Read(ref r, $"its snapshot at step {step}");
             if (chunkCount != (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk || !r.AtEnd)
                 throw new TraceIndexException($"its snapshot at step {step} has a malformed page list");
             var chunks = new IndexedSnapshot.PageChunk[chunkCount];
@@ -334,7 +361,7 @@ public sealed class TraceIndexFile : IDisposable
                 offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
             }
             _output.AddRange(output);
-            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks));
+            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks, executed));
             _offset = offset;
         }
     }

@@ -11,7 +11,7 @@ public static class TraceIndexFormat
     /// docs/index-format.md. A reader ignores (and <c>replayvm index</c> rebuilds) any other version:
     /// the sidecar is a cache, so there is nothing to migrate.
     /// </summary>
-    public const ushort Version = 2;
+    public const ushort Version = 3;
 
     /// <summary>"RVINDEX" and a NUL.</summary>
     public static ReadOnlySpan<byte> FileMagic => "RVINDEX\0"u8;
@@ -46,6 +46,12 @@ public static class TraceIndexFormat
 
     /// <summary>Most markers in one trap record (a record stays far below <see cref="MaxRecordSize"/>: at most 22 bytes a marker).</summary>
     public const int MaxTrapsPerRecord = 1 << 18;
+
+    /// <summary>
+    /// Most virtual pages one executed-page list holds (1 GiB of code run in one stretch); a stretch
+    /// that ran more is written as "not recorded", which a search treats as "may hold any hit".
+    /// </summary>
+    public const int MaxExecutedPages = 1 << 18;
 
     /// <summary>The default size bound (<c>--budget</c>).</summary>
     public const long DefaultBudget = 1L << 30;

@@ -93,9 +93,10 @@ internal sealed class TraceIndexWriter
     /// <summary>
     /// Writes <paramref name="snapshot"/> (taken at a hash point whose recorded hash is
     /// <paramref name="hash"/>) as a delta against the previous snapshot written, with the input
-    /// cursor and the console output since. Returns false, writing nothing, when it would not fit the budget.
+    /// cursor and the console output since, and <paramref name="executedPages"/>: the virtual pages
+    /// run since the previous snapshot written (null: not known). Returns false, writing nothing, when it would not fit the budget.
     /// </summary>
-    public bool TryAdd(MachineSnapshot snapshot, StateHash hash, InputCursor cursor, List<byte> output)
+    public bool TryAdd(MachineSnapshot snapshot, StateHash hash, InputCursor cursor, List<byte> output, ulong[]? executedPages = null)
     {
         _changed.Clear();
         snapshot.ChangedPages(_previous, _changed);
@@ -124,6 +125,7 @@ internal sealed class TraceIndexWriter
         }
         int pageChunks = (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk;
         record.VarUInt((ulong)pageChunks);
+        ExecutedPageList.Write(record, executedPages);
         if (record.Length > TraceIndexFormat.MaxRecordSize) return false;
 
         var chunks = new List<byte[]> { ChunkCodec.Encode(snapshot.Step, record.Written) };
@@ -196,8 +198,11 @@ internal sealed class TraceIndexWriter
         TrapsThrough = through;
     }
 
-    /// <summary>Ends the file: how many snapshots it holds, how far the building replay checked the trace, and how far its traps are complete.</summary>
-    public void Finish(int hashPointsVerified, ulong verifiedThrough, ReplayOutcome outcome)
+    /// <summary>
+    /// Ends the file: how many snapshots it holds, how far the building replay checked the trace, how
+    /// far its traps are complete, and the virtual pages run from the last snapshot to the end.
+    /// </summary>
+    public void Finish(int hashPointsVerified, ulong verifiedThrough, ReplayOutcome outcome, ulong[]? executedPages = null)
     {
         var record = new ByteWriter();
         record.Byte(TraceIndexFormat.EndKind);
@@ -206,6 +211,7 @@ internal sealed class TraceIndexWriter
         record.VarUInt(verifiedThrough);
         record.Byte((byte)outcome);
         record.VarUInt(TrapsThrough);
+        ExecutedPageList.Write(record, executedPages);
         var chunk = ChunkCodec.Encode(verifiedThrough, record.Written);
         _output.Write(chunk);
         Bytes += chunk.Length;

@@ -97,7 +97,7 @@ internal static class SidecarBytes
         return [.. w];
     }
 
-    private static ulong VarUInt(byte[] raw, ref int at)
+    public static ulong VarUInt(byte[] raw, ref int at)
     {
         ulong value = 0;
         for (int shift = 0; ; shift += 7)

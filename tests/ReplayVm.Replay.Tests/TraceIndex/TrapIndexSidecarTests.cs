@@ -92,12 +92,11 @@ public sealed class TrapIndexSidecarTests
             if (chunks[i].Raw[0] == 1)
             {
                 var list = SidecarBytes.SnapshotRecord.Parse(chunks[i].Raw).PageList;
-                // The page list's last varint is the number of page chunks that follow.
-                int end = list.Length - 1;
-                while (end > 0 && (list[end - 1] & 0x80) != 0) end--;
-                ulong pageChunks = 0;
-                for (int k = list.Length - 1; k >= end; k--) pageChunks = pageChunks << 7 | (uint)(list[k] & 0x7f);
-                i += (int)pageChunks;
+                // The changed-page count, a varint per page, then the number of page chunks that follow.
+                int at = 0;
+                ulong changed = SidecarBytes.VarUInt(list, ref at);
+                for (ulong k = 0; k < changed; k++) SidecarBytes.VarUInt(list, ref at);
+                i += (int)SidecarBytes.VarUInt(list, ref at);
             }
         }
         return records;
@@ -147,13 +146,15 @@ public sealed class TrapIndexSidecarTests
         {
             var end = Records(b)[^1];
             Assert.Equal(2, end.Raw[0]);
-            // The last field is the step traps are complete through: claim one step less.
+            // After the snapshot count, hash points, step reached and outcome byte comes the step traps
+            // are complete through (then the executed-page list): claim one step less.
             var raw = end.Raw.ToArray();
-            int at = raw.Length - 1;
-            while (at > 0 && (raw[at - 1] & 0x80) != 0) at--;
-            ulong through = 0;
-            for (int k = raw.Length - 1; k >= at; k--) through = through << 7 | (uint)(raw[k] & 0x7f);
-            return SidecarBytes.Replace(b, end, SidecarBytes.Encode(end.BaseStep, [.. raw[..at], .. SidecarBytes.VarBytes(through - 1)]));
+            int at = 1;
+            for (int field = 0; field < 3; field++) SidecarBytes.VarUInt(raw, ref at);
+            at++;
+            int start = at;
+            ulong through = SidecarBytes.VarUInt(raw, ref at);
+            return SidecarBytes.Replace(b, end, SidecarBytes.Encode(end.BaseStep, [.. raw[..start], .. SidecarBytes.VarBytes(through - 1), .. raw[at..]]));
         }));
     }
 }
