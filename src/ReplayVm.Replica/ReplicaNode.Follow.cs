@@ -494,7 +494,13 @@ public sealed partial class ReplicaNode
         return false;
     }
 
-    private bool WinArbiter(TimeSpan? patience = null)
+    /// <summary>
+    /// Wins the arbiter and checks that it names this backup's log stream as the successor; with
+    /// <paramref name="clearSuccessor"/>, also names none (else the caller does, once live: the
+    /// name left there is this backup's own stream, which no other replica holds, so going live
+    /// first is safe and spares the failover a synchronous write to shared storage).
+    /// </summary>
+    private bool WinArbiter(TimeSpan? patience = null, bool clearSuccessor = true)
     {
         bool won;
         try
@@ -521,13 +527,18 @@ public sealed partial class ReplicaNode
                 ExitStatuses.LostArbiter);
             return false;
         }
+        return !clearSuccessor || ClearSuccessor();
+    }
+
+    private bool ClearSuccessor()
+    {
         try
         {
             _arbiter.PublishSuccessor(NoSuccessor);
         }
         catch (ReplicaException e)
         {
-            Stop($"won the arbiter but lost it again ({e.Message}): this backup stops", ExitStatuses.LostArbiter);
+            Stop($"won the arbiter but lost it again ({e.Message}): this replica stops", ExitStatuses.LostArbiter);
             return false;
         }
         return true;
@@ -540,7 +551,7 @@ public sealed partial class ReplicaNode
         long caughtUpTicks = _clock.ElapsedTicks;
         // After a handover the old primary lets go of the arbiter as soon as it has our acknowledgement;
         // on a loaded machine that can take a while, and nobody else may win it meanwhile.
-        if (!WinArbiter(_handoverAt is null ? null : TimeSpan.FromSeconds(30))) return false;
+        if (!WinArbiter(_handoverAt is null ? null : TimeSpan.FromSeconds(30), clearSuccessor: false)) return false;
         if (_port.PendingLogged > 0 && _port.NextDeliveryAt < machine.Hart.Steps)
         {
             Stop($"backup diverged: the log holds input before step {machine.Hart.Steps} that the replay never took; stopping", ExitStatuses.Diverged);
@@ -562,8 +573,33 @@ public sealed partial class ReplicaNode
             Say($"{_lossReason}: live at step {machine.Hart.Steps}, {ms:0.0} ms after detecting it (replaying the last {machine.Hart.Steps - Math.Min(machine.Hart.Steps, _stepsAtLoss)} steps of the log took {replayMs:0.0} ms, the arbiter {ms - replayMs:0.0} ms)");
         }
         TakeoverMilliseconds = ms;
+        // The arbiter still names this backup's own stream as the successor: no other replica holds
+        // it, so the guest runs on at once while "none" is written beside it — unless a new backup
+        // has been named meanwhile, whose name must stay.
+        new Thread(() =>
+        {
+            bool failed = false;
+            string? why = null;
+            lock (_arbiterLock)
+            {
+                if (_successorWritten) return;
+                try
+                {
+                    _arbiter.PublishSuccessor(NoSuccessor);
+                }
+                catch (ReplicaException e)
+                {
+                    failed = true;
+                    why = e.Message;
+                }
+            }
+            if (failed) Stop($"won the arbiter but lost it again ({why}): this replica stops", ExitStatuses.LostArbiter);
+        }) { IsBackground = true, Name = "arbiter successor" }.Start();
         return true;
     }
+
+    /// <summary>Set once this live replica has named a successor (under <c>_arbiterLock</c>): a later write of "none" after a takeover must not undo it.</summary>
+    private bool _successorWritten;
 
     /// <summary>From detecting the primary's loss to running live, for the figures.</summary>
     public double TakeoverMilliseconds { get; private set; }

@@ -12,6 +12,7 @@ public sealed partial class ReplicaNode
     private readonly Queue<(ulong Frontier, List<(Guid Client, ulong Consumed)> Changes)> _inputHeld = new();
     private readonly Dictionary<Guid, ulong> _inputAcked = [];
     private readonly List<ulong> _lagSamples = [];
+    private readonly List<double> _lagMilliseconds = [];
     private Endpoint? _backupAddress;
     private LogStream? _backupStream;
     private ulong _published, _ackedFrontier, _backupReplayed, _lastHashStep = ulong.MaxValue;
@@ -109,6 +110,7 @@ public sealed partial class ReplicaNode
         }
         lock (_state)
         {
+            RecordPublishTime(now, frontier);
             if (stream is null)
             {
                 Console.ReleaseAll();
@@ -131,19 +133,69 @@ public sealed partial class ReplicaNode
 
     /// <summary>
     /// The primary slows down (never the backup) when the backup's replay falls more than the
-    /// allowed lag behind — or, during a migration, more than the migration's tighter bound, which
-    /// is what makes the target converge on a guest that runs as fast as it replays. A handover
-    /// request ends the wait at once.
+    /// allowed lag behind: more than <see cref="ReplicaOptions.MaxLagSteps"/> steps, or behind
+    /// where this replica itself was <see cref="ReplicaOptions.MaxLagTime"/> ago — the bound that
+    /// keeps a failover's catch-up short whatever the machine's speed, since the backup then has
+    /// at most that much of the primary's running to replay — or, during a migration, more than
+    /// the migration's tighter bound, which is what makes the target converge on a guest that runs
+    /// as fast as it replays. A handover request ends the wait at once.
     /// </summary>
     private void Throttle()
     {
         ulong frontier = _machine!.Hart.Steps;
         lock (_state)
         {
-            while (_backupStream is not null && _caughtUp && Volatile.Read(ref _handover) is null && _role == ReplicaRole.Live &&
-                   frontier > _backupReplayed + Math.Min(_options.MaxLagSteps, _migrationLagLimit))
+            if (_backupStream is null || !_caughtUp) return;
+            ulong required = frontier - Math.Min(frontier, Math.Min(_options.MaxLagSteps, _migrationLagLimit));
+            required = Math.Max(required, StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency)));
+            while (_backupStream is not null && _caughtUp && Volatile.Read(ref _handover) is null && _role == ReplicaRole.Live && _backupReplayed < required)
                 Monitor.Wait(_state, 10);
         }
+    }
+
+    /// <summary>When each frontier was published (ticks, step), oldest first, for the last few seconds: what the lag is in time.</summary>
+    private readonly List<(long Ticks, ulong Step)> _publishTimes = [];
+
+    /// <summary>Keeps publish times this long (and at most this many).</summary>
+    private const int PublishTimesKept = 100_000;
+    private static readonly long PublishTimesSpan = 5 * Stopwatch.Frequency;
+
+    private void RecordPublishTime(long ticks, ulong frontier)
+    {
+        _publishTimes.Add((ticks, frontier));
+        if (_publishTimes.Count >= PublishTimesKept || (_publishTimes.Count > 1024 && _publishTimes[0].Ticks < ticks - PublishTimesSpan))
+        {
+            int drop = 0;
+            while (drop < _publishTimes.Count - 1 && (_publishTimes[drop].Ticks < ticks - PublishTimesSpan || _publishTimes.Count - drop >= PublishTimesKept)) drop++;
+            _publishTimes.RemoveRange(0, drop);
+        }
+    }
+
+    /// <summary>The last frontier published at or before <paramref name="ticks"/> (0 if none is known): call holding <c>_state</c>.</summary>
+    private ulong StepPublishedBefore(long ticks)
+    {
+        int lo = 0, hi = _publishTimes.Count - 1, found = -1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) / 2;
+            if (_publishTimes[mid].Ticks <= ticks) { found = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return found < 0 ? 0 : _publishTimes[found].Step;
+    }
+
+    /// <summary>How long ago this replica first published a frontier at or beyond <paramref name="step"/>, in ms (0 if it is the present): call holding <c>_state</c>.</summary>
+    private double MillisecondsSincePublished(ulong step, long now)
+    {
+        int lo = 0, hi = _publishTimes.Count - 1, found = -1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) / 2;
+            if (_publishTimes[mid].Step >= step) { found = mid; hi = mid - 1; }
+            else lo = mid + 1;
+        }
+        if (found < 0) return 0;
+        return (now - _publishTimes[found].Ticks) * 1000.0 / Stopwatch.Frequency;
     }
 
     /// <summary>The lag bound a migration in progress holds the guest to (<see cref="ulong.MaxValue"/>: none).</summary>
@@ -172,7 +224,11 @@ public sealed partial class ReplicaNode
                 _caughtUp = true;
                 Say($"backup {stream.Peer} caught up (replay {lag} steps behind): the guest is protected");
             }
-            if (_caughtUp && _lagSamples.Count < 1_000_000) _lagSamples.Add(lag);
+            if (_caughtUp && _lagSamples.Count < 1_000_000)
+            {
+                _lagSamples.Add(lag);
+                _lagMilliseconds.Add(MillisecondsSincePublished(_backupReplayed + 1, _clock.ElapsedTicks));
+            }
             Console.ReleaseThrough(_ackedFrontier);
             while (_inputHeld.Count > 0 && _inputHeld.Peek().Frontier <= _ackedFrontier)
                 foreach (var (client, consumed) in _inputHeld.Dequeue().Changes) _inputAcked[client] = consumed;
@@ -216,7 +272,11 @@ public sealed partial class ReplicaNode
     {
         try
         {
-            _arbiter.PublishSuccessor(token);
+            lock (_arbiterLock)
+            {
+                _successorWritten = true;
+                _arbiter.PublishSuccessor(token);
+            }
             return true;
         }
         catch (ReplicaException e)
@@ -408,10 +468,16 @@ public sealed partial class ReplicaNode
     private void ReportLag()
     {
         List<ulong> lags;
-        lock (_state) lags = [.. _lagSamples];
+        List<double> times;
+        lock (_state)
+        {
+            lags = [.. _lagSamples];
+            times = [.. _lagMilliseconds];
+        }
         if (lags.Count == 0) return;
         lags.Sort();
-        Say($"backup replay lag over {lags.Count} acknowledgements: median {lags[lags.Count / 2]} steps, max {lags[^1]} steps; log {_history.Bytes} bytes");
+        times.Sort();
+        Say($"backup replay lag over {lags.Count} acknowledgements: median {lags[lags.Count / 2]} steps, max {lags[^1]} steps; in time (since this replica was where the backup's replay is): median {times[times.Count / 2]:0.0} ms, max {times[^1]:0.0} ms; log {_history.Bytes} bytes");
     }
 
     private static string Describe(RunResult run) => run.Reason switch

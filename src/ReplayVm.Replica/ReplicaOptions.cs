@@ -26,6 +26,13 @@ public sealed record ReplicaOptions
     /// <summary>The primary waits when the backup's replay is this many steps behind it (never the reverse).</summary>
     public ulong MaxLagSteps { get; init; } = 20_000_000;
 
+    /// <summary>
+    /// The primary also waits when the backup's replay is behind where the primary was this long
+    /// ago: a failover then has at most about this much of the primary's running to replay, however
+    /// fast or loaded the machines are.
+    /// </summary>
+    public TimeSpan MaxLagTime { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Steps the live replica runs between looks at its log; bounds how late output and batches are.</summary>
     public ulong SliceSteps { get; init; } = 250_000;
 

@@ -5,25 +5,35 @@
 #   - failover: from kill -9 of an idle primary (the demo waiting for input) to the backup's
 #     "live at step" line, polled every 10 ms, and the backup's own figure after detection
 #   - migration: the source's stop-to-handover time and the target's handover-to-live time
+#   - join by state transfer: the demo run alone for a while, then a backup joins it
+#   - with --replica on a root host where `ip netns` works, the throughput and failover figures
+#     again with primary and backup in two network namespaces joined by a veth pair (the TCP path
+#     two hosts would use; the same cores, and no added delay: tc netem needs sch_netem)
 # Both replicas share this machine's cores, so the slowdown includes the backup's replay
-# competing with the primary; on two hosts it would not.
+# competing with the primary; on two hosts it would not. CPU time (user+sys, /usr/bin/time) is
+# reported beside wall time, so the primary's own cost can be told from the competition.
 
 replica_section() {
     local key_home="$work/replica-config" arb="file:$work/replica-arbiter" demo="$root/tools/guests/elf/demo.elf"
     mkdir -p "$key_home"
     export XDG_CONFIG_HOME="$key_home"
     local timing=(--heartbeat-interval 25 --heartbeat-timeout 150 --linger 0)
-    start_backup() { # TAG [extra...]: starts a backup, sets backup_pid, backup_log, backup_console
+    # Where the backup listens and how processes are started: 127.0.0.1 on this host, or (two_ns)
+    # the backup in namespace rvb at 10.215.0.2 and the primary in rva.
+    local backup_host=127.0.0.1 in_a=() in_b=()
+    start_backup() { # TAG [extra...]: starts a backup, sets backup_pid, backup_log, backup_console; BACKUP_TIMED=FILE wraps it in /usr/bin/time
         local tag="$1"; shift
-        "$replayvm" backup --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 --arbiter "$arb" "${timing[@]}" "$@" \
+        local timed=()
+        [ -z "${BACKUP_TIMED:-}" ] || timed=(/usr/bin/time -f "%e %U %S" -o "$BACKUP_TIMED")
+        "${in_b[@]}" "${timed[@]}" "$replayvm" backup --listen "$backup_host:0" --console-listen "$backup_host:0" --arbiter "$arb" "${timing[@]}" "$@" \
             >/dev/null 2>"$work/$tag.err" &
         backup_pid=$!
         local tries=0
         until grep -q "backup console listening" "$work/$tag.err" 2>/dev/null; do
             sleep 0.01; tries=$((tries + 1)); [ "$tries" -lt 3000 ] || die "backup did not start: $(cat "$work/$tag.err")"
         done
-        backup_log=$(sed -n 's/.*backup listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$tag.err")
-        backup_console=$(sed -n 's/.*backup console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$tag.err")
+        backup_log=$(sed -n 's/.*backup listening on [0-9.]*:\([0-9]*\).*/\1/p' "$work/$tag.err")
+        backup_console=$(sed -n 's/.*backup console listening on [0-9.]*:\([0-9]*\).*/\1/p' "$work/$tag.err")
     }
     wait_line() { # FILE PATTERN: polls every 10 ms, up to 120 s
         local tries=0
@@ -31,41 +41,53 @@ replica_section() {
     }
     summary() { sort -n | awk '{ t[NR] = $1 } END { printf "%.1f %.1f %.1f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, t[1], t[NR] }'; }
 
-    echo >&2
-    echo "replica: record alone vs primary + backup on bench.elf, $runs runs each ..." >&2
-    local rec="" pri="" lagline="" i start end bw="" lagms="" ms bytes lag
-    for ((i = 1; i <= runs; i++)); do
-        start=$(now_ns)
-        "$replayvm" record -o "$work/replica-rec.rvtrace" "$bench_elf" </dev/null >/dev/null 2>&1
-        end=$(now_ns); rec="$rec $(((end - start) / 1000000))"
-        start_backup "replica-b$i"
-        start=$(now_ns)
-        "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" "${timing[@]}" "$bench_elf" </dev/null >/dev/null 2>"$work/replica-p$i.err"
-        end=$(now_ns); pri="$pri $(((end - start) / 1000000))"
-        wait "$backup_pid" || true
-        lagline=$(grep "backup replay lag" "$work/replica-p$i.err" || true)
-        # The log's rate over the primary's whole run, and the median lag in ms at the primary's own step rate.
-        ms=$(((end - start) / 1000000))
-        bytes=$(sed -n 's/.*; log \([0-9]*\) bytes.*/\1/p' <<<"$lagline")
-        lag=$(sed -n 's/.*median \([0-9]*\) steps.*/\1/p' <<<"$lagline")
-        [ -n "$bytes" ] && bw="$bw $(awk -v b="$bytes" -v m="$ms" 'BEGIN { printf "%.0f", b * 1000 / m }')"
-        [ -n "$lag" ] && lagms="$lagms $(awk -v l="$lag" -v m="$ms" -v s=4.2e8 'BEGIN { printf "%.1f", l * m / s }')"
-    done
-    local rec_s pri_s
-    # shellcheck disable=SC2086
-    rec_s=$(printf '%s\n' $rec | summary); pri_s=$(printf '%s\n' $pri | summary)
-    printf '\n%-34s %10s %8s %8s\n' "bench.elf (4.2e8 steps), ms" median min max
-    printf '%-34s %10s %8s %8s\n' "record alone" $rec_s
-    printf '%-34s %10s %8s %8s\n' "primary + backup (same machine)" $pri_s
-    printf 'primary/record: %s\n' "$(ratio "${pri_s%% *}" "${rec_s%% *}")"
-    printf 'last run: %s\n' "${lagline#replayvm: }"
-    printf '\n%-34s %10s %8s %8s\n' "log and lag, per run" median min max
-    # shellcheck disable=SC2086
-    printf '%-34s %10s %8s %8s\n' "log bandwidth, bytes/s" $(printf '%s\n' $bw | summary)
-    # shellcheck disable=SC2086
-    printf '%-34s %10s %8s %8s\n' "backup lag (median), ms" $(printf '%s\n' $lagms | summary)
+    cpu() { awk '{ printf "%.0f", ($2 + $3) * 1000 }' "$1"; } # ms of user+sys CPU from /usr/bin/time -f "%e %U %S"
+    throughput() { # LABEL: record alone vs primary + backup on bench.elf, wall and CPU
+        echo >&2
+        echo "replica ($1): record alone vs primary + backup on bench.elf, $runs runs each ..." >&2
+        local rec="" pri="" reccpu="" pricpu="" bakcpu="" lagline="" i start end bw="" lagms="" ms bytes lag
+        for ((i = 1; i <= runs; i++)); do
+            start=$(now_ns)
+            /usr/bin/time -f "%e %U %S" -o "$work/t-rec" "$replayvm" record -o "$work/replica-rec.rvtrace" "$bench_elf" </dev/null >/dev/null 2>&1
+            end=$(now_ns); rec="$rec $(((end - start) / 1000000))"; reccpu="$reccpu $(cpu "$work/t-rec")"
+            BACKUP_TIMED="$work/t-bak" start_backup "replica-b$i"
+            start=$(now_ns)
+            "${in_a[@]}" /usr/bin/time -f "%e %U %S" -o "$work/t-pri" "$replayvm" primary --backup "$backup_host:$backup_log" --arbiter "$arb" "${timing[@]}" "$bench_elf" </dev/null >/dev/null 2>"$work/replica-p$i.err"
+            end=$(now_ns); pri="$pri $(((end - start) / 1000000))"; pricpu="$pricpu $(cpu "$work/t-pri")"
+            wait "$backup_pid" || true
+            bakcpu="$bakcpu $(cpu "$work/t-bak")"
+            lagline=$(grep "backup replay lag" "$work/replica-p$i.err" || true)
+            # The log's rate over the primary's whole run, and the median lag in ms as the primary measured it.
+            ms=$(((end - start) / 1000000))
+            bytes=$(sed -n 's/.*; log \([0-9]*\) bytes.*/\1/p' <<<"$lagline")
+            lag=$(sed -n 's/.*in time .*: median \([0-9.]*\) ms.*/\1/p' <<<"$lagline")
+            [ -n "$bytes" ] && bw="$bw $(awk -v b="$bytes" -v m="$ms" 'BEGIN { printf "%.0f", b * 1000 / m }')"
+            [ -n "$lag" ] && lagms="$lagms $lag"
+        done
+        local rec_s pri_s
+        # shellcheck disable=SC2086
+        rec_s=$(printf '%s\n' $rec | summary); pri_s=$(printf '%s\n' $pri | summary)
+        local reccpu_s pricpu_s bakcpu_s
+        # shellcheck disable=SC2086
+        reccpu_s=$(printf '%s\n' $reccpu | summary); pricpu_s=$(printf '%s\n' $pricpu | summary); bakcpu_s=$(printf '%s\n' $bakcpu | summary)
+        printf '\n%-40s %10s %8s %8s\n' "bench.elf (4.2e8 steps), ms ($1)" median min max
+        printf '%-40s %10s %8s %8s\n' "record alone, wall" $rec_s
+        printf '%-40s %10s %8s %8s\n' "primary (with backup), wall" $pri_s
+        printf '%-40s %10s %8s %8s\n' "record alone, CPU (user+sys)" $reccpu_s
+        printf '%-40s %10s %8s %8s\n' "primary, CPU (user+sys)" $pricpu_s
+        printf '%-40s %10s %8s %8s\n' "backup, CPU (user+sys)" $bakcpu_s
+        printf 'primary/record: wall %s, CPU %s\n' "$(ratio "${pri_s%% *}" "${rec_s%% *}")" "$(ratio "${pricpu_s%% *}" "${reccpu_s%% *}")"
+        printf 'last run: %s\n' "${lagline#replayvm: }"
+        printf '\n%-40s %10s %8s %8s\n' "log and lag, per run ($1)" median min max
+        # shellcheck disable=SC2086
+        printf '%-40s %10s %8s %8s\n' "log bandwidth, bytes/s" $(printf '%s\n' $bw | summary)
+        # shellcheck disable=SC2086
+        printf '%-40s %10s %8s %8s\n' "backup lag in time (median), ms" $(printf '%s\n' $lagms | summary)
+    }
+    throughput "one host, loopback"
 
-    echo "replica: failover from kill -9 of an idle primary, $runs times ..." >&2
+    failover() { # LABEL
+    echo "replica ($1): failover from kill -9 of an idle primary, $runs times ..." >&2
     # On a loaded machine a starved primary can stay silent past the 150 ms timeout while alive: the
     # backup then finds the arbiter held and stops (a false failover, safely refused). Such a run is
     # counted, not timed, and repeated (at most 3x the runs in all).
@@ -74,10 +96,11 @@ replica_section() {
     while [ "$i" -lt "$runs" ] && [ "$attempt" -lt $((3 * runs)) ]; do
         attempt=$((attempt + 1))
         start_backup "replica-fb$attempt"
-        "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-fp$attempt.err" &
+        "${in_a[@]}" "$replayvm" primary --backup "$backup_host:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-fp$attempt.err" &
         local ppid=$!
         wait_line "$work/replica-fp$attempt.err" "caught up"
-        sleep 0.3
+        # Kill a warm pair (both have compiled the guest's code), not one still starting up.
+        sleep 2
         if grep -q "this backup stops" "$work/replica-fb$attempt.err"; then
             false_alarms=$((false_alarms + 1))
             echo "replica: before kill -9: $(grep "this backup stops" "$work/replica-fb$attempt.err" | head -n 1)" >&2
@@ -98,13 +121,16 @@ replica_section() {
         { kill -9 "$ppid"; wait "$ppid"; } 2>/dev/null || true
         kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true
     done
-    echo "failover: $i timed, $false_alarms false alarms before the kill (backup stopped, arbiter held), $refused stopped after it, in $attempt attempts"
+    echo "failover ($1): $i timed, $false_alarms false alarms before the kill (backup stopped, arbiter held), $refused stopped after it, in $attempt attempts"
     # shellcheck disable=SC2086
-    printf '\n%-34s %10s %8s %8s\n' "failover, ms" median min max
+    printf '\n%-34s %10s %8s %8s\n' "failover, ms ($1)" median min max
     # shellcheck disable=SC2086
     printf '%-34s %10s %8s %8s\n' "kill -9 to backup live (polled)" $(printf '%s\n' $total | summary)
     # shellcheck disable=SC2086
     printf '%-34s %10s %8s %8s\n' "  of which after detection" $(printf '%s\n' $after | summary)
+    }
+    failover "one host, loopback"
+
 
     echo "replica: migration of the idle demo, $runs times ..." >&2
     local stop="" live=""
@@ -125,10 +151,55 @@ replica_section() {
         { kill "$mpid"; wait "$mpid"; } 2>/dev/null || true
         kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true
     done
-    [ -n "$stop" ] || return 0
-    printf '\n%-34s %10s %8s %8s\n' "migration pause, ms" median min max
+    if [ -n "$stop" ]; then
+        printf '\n%-34s %10s %8s %8s\n' "migration pause, ms" median min max
+        # shellcheck disable=SC2086
+        printf '%-34s %10s %8s %8s\n' "source: stop to handover acked" $(printf '%s\n' $stop | summary)
+        # shellcheck disable=SC2086
+        printf '%-34s %10s %8s %8s\n' "target: handover to live" $(printf '%s\n' $live | summary)
+    fi
+
+    echo "replica: join by state transfer after the demo ran alone for 3 s, $runs times ..." >&2
+    local jt="" jb="" jp=""
+    for ((i = 1; i <= runs; i++)); do
+        "$replayvm" primary --console-listen 127.0.0.1:0 --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-jp$i.err" &
+        local jpid=$!
+        wait_line "$work/replica-jp$i.err" "primary console listening"
+        local jc; jc=$(sed -n 's/.*primary console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/replica-jp$i.err")
+        sleep 3
+        start_backup "replica-jb$i" --join "127.0.0.1:$jc"
+        wait_line "$work/replica-jb$i.err" "joined at step"
+        jt="$jt $(sed -n 's/.*by state transfer: [0-9]* bytes in \([0-9]*\) ms.*/\1/p' "$work/replica-jb$i.err")"
+        jb="$jb $(sed -n 's/.*by state transfer: \([0-9]*\) bytes in.*/\1/p' "$work/replica-jb$i.err")"
+        wait_line "$work/replica-jp$i.err" "the guest paused"
+        jp="$jp $(sed -n 's/.*the guest paused \([0-9.]*\) ms.*/\1/p' "$work/replica-jp$i.err")"
+        printf 'join %d: %s\n' "$i" "$(grep -o 'joined at step.*' "$work/replica-jb$i.err")"
+        { kill -9 "$jpid"; wait "$jpid"; } 2>/dev/null || true
+        kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true
+    done
+    printf '\n%-40s %10s %8s %8s\n' "join by state transfer" median min max
     # shellcheck disable=SC2086
-    printf '%-34s %10s %8s %8s\n' "source: stop to handover acked" $(printf '%s\n' $stop | summary)
+    printf '%-40s %10s %8s %8s\n' "transfer (log + snapshot), ms" $(printf '%s\n' $jt | summary)
     # shellcheck disable=SC2086
-    printf '%-34s %10s %8s %8s\n' "target: handover to live" $(printf '%s\n' $live | summary)
+    printf '%-40s %10s %8s %8s\n' "bytes on the wire (before encryption)" $(printf '%s\n' $jb | summary)
+    # shellcheck disable=SC2086
+    printf '%-40s %10s %8s %8s\n' "primary's pause to snapshot, ms" $(printf '%s\n' $jp | summary)
+
+    # Two network namespaces joined by a veth pair: the backup at 10.215.0.2 in rvb, the primary in rva.
+    if [ "$(id -u)" = 0 ] && ip netns add rvbench-probe 2>/dev/null; then
+        ip netns del rvbench-probe
+        ip netns del rva 2>/dev/null || true; ip netns del rvb 2>/dev/null || true
+        ip netns add rva && ip netns add rvb
+        ip link add rv-a type veth peer name rv-b
+        ip link set rv-a netns rva && ip link set rv-b netns rvb
+        ip -n rva addr add 10.215.0.1/24 dev rv-a && ip -n rvb addr add 10.215.0.2/24 dev rv-b
+        ip -n rva link set rv-a up && ip -n rvb link set rv-b up && ip -n rva link set lo up && ip -n rvb link set lo up
+        backup_host=10.215.0.2 in_a=(ip netns exec rva) in_b=(ip netns exec rvb)
+        throughput "two network namespaces over veth"
+        failover "two network namespaces over veth"
+        ip netns del rva; ip netns del rvb
+        backup_host=127.0.0.1 in_a=() in_b=()
+    else
+        echo "replica: no figures over two network namespaces (needs root and 'ip netns')"
+    fi
 }

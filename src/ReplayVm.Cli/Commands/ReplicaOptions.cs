@@ -59,6 +59,12 @@ internal sealed class ReplicaCliOptions
         HelpName = "STEPS",
         DefaultValueFactory = _ => 20_000_000,
     };
+    public readonly Option<double> MaxLagMs = new("--max-lag-ms")
+    {
+        Description = "The primary also slows down when the backup's replay is behind where the primary was this many milliseconds ago (bounds a failover's catch-up) [default: 50].",
+        HelpName = "MS",
+        DefaultValueFactory = _ => 50,
+    };
     public readonly Option<double> Linger = new("--linger")
     {
         Description = "Seconds a live replica keeps its console open after the guest's run ends, for clients to collect the end [default: 3].",
@@ -74,7 +80,7 @@ internal sealed class ReplicaCliOptions
 
     public void AddReplica(Command command)
     {
-        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, PlainConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, Linger, Deterministic })
+        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, PlainConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, MaxLagMs, Linger, Deterministic })
             command.Options.Add(option);
     }
 
@@ -98,6 +104,7 @@ internal sealed class ReplicaCliOptions
             PeerTimeout = TimeSpan.FromMilliseconds(peerTimeout),
             ArbiterPatience = TimeSpan.FromMilliseconds(2 * timeout),
             MaxLagSteps = parsed.GetValue(MaxLag),
+            MaxLagTime = parsed.GetValue(MaxLagMs) is var ms && ms > 0 && !double.IsNaN(ms) && ms < 1e9 ? TimeSpan.FromMilliseconds(ms) : throw new UsageException("--max-lag-ms takes a positive number of milliseconds"),
             Linger = TimeSpan.FromSeconds(linger),
             Deterministic = parsed.GetValue(Deterministic),
             TracePath = parsed.GetValue(Output),
