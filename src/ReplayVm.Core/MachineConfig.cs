@@ -21,9 +21,11 @@ public sealed record MachineConfig
     /// Revision 2: QEMU-exact 16550 THRE and PLIC pending. Revision 3: the hart has QEMU 7.2's debug
     /// triggers (tselect, tdata1..3, tinfo), which were illegal instructions before. Revision 4: the
     /// device tree's riscv,isa names Sstc (Linux then programs stimecmp itself, as on QEMU), and the
-    /// sifive_test finisher takes halfword writes (OpenSBI's SBI SRST power-off).
+    /// sifive_test finisher takes halfword writes (OpenSBI's SBI SRST power-off). Revision 5: satp
+    /// accepts Sv57, as QEMU 7.2's hart does (Linux then pages with five levels), and the device
+    /// tree's mmu-type says riscv,sv57.
     /// </summary>
-    public const int BoardRevision = 4;
+    public const int BoardRevision = 5;
 
     public ulong RamSize { get; init; } = MemoryMap.DefaultRamSize;
     public BoardKind Board { get; init; } = BoardKind.Virt;

@@ -259,15 +259,15 @@ public static class Inspector
 
     /// <summary>
     /// The physical address of <paramref name="pc"/>: itself in M-mode or without paging, else the
-    /// Sv39/Sv48 walk of the privileged spec (4.3.2) over the guest's page table in the target's RAM.
+    /// Sv39/Sv48/Sv57 walk of the privileged spec (4.3.2) over the guest's page table in the target's RAM.
     /// </summary>
     private static ulong? Translate(InspectTarget target, ulong pc, byte mode, ulong satp, ulong ramBase, ulong ramSize, ulong ramPointer)
     {
         ulong satpMode = satp >> 60;
         ulong physical = pc;
-        if (mode != 3 && satpMode is 8 or 9)
+        if (mode != 3 && satpMode is 8 or 9 or 10)
         {
-            int levels = satpMode == 8 ? 3 : 4;
+            int levels = (int)satpMode - 5;
             ulong table = (satp & ((1UL << 44) - 1)) << 12;
             var entry = new byte[8];
             physical = ulong.MaxValue;

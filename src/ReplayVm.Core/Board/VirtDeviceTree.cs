@@ -8,6 +8,9 @@ namespace ReplayVm.Core.Board;
 /// so firmware and kernels probe the same way. Intentional differences from QEMU's dump:
 /// no /pmu, /fw-cfg, /flash, /platform-bus or /soc/pci nodes (devices we do not model), no
 /// /chosen/rng-seed (it would be nondeterministic), and cpu@0's riscv,isa and mmu-type describe our hart.
+/// For mmu-type that means the deepest mode satp accepts, riscv,sv57 (the device-tree binding's
+/// meaning), where QEMU 7.2 writes riscv,sv48 for every rv64 hart although its hart takes Sv57 too
+/// (later QEMU releases name the deepest mode). Linux 6.1 ignores mmu-type and probes satp itself.
 /// </summary>
 public static class VirtDeviceTree
 {
@@ -53,7 +56,7 @@ public static class VirtDeviceTree
         cpus.Cells("#address-cells", 1).Cells("#size-cells", 0).Cells("timebase-frequency", (uint)MemoryMap.TimebaseHz);
         var cpu = cpus.AddChild("cpu@0");
         cpu.Cells("phandle", CpuPhandle).Strings("device_type", "cpu").Cells("reg", 0).Strings("status", "okay")
-            .Strings("compatible", "riscv").Strings("riscv,isa", IsaString(Hart.Hart.Misa)).Strings("mmu-type", "riscv,sv39");
+            .Strings("compatible", "riscv").Strings("riscv,isa", IsaString(Hart.Hart.Misa)).Strings("mmu-type", "riscv,sv57");
         cpu.AddChild("interrupt-controller").Cells("#interrupt-cells", 1).Empty("interrupt-controller")
             .Strings("compatible", "riscv,cpu-intc").Cells("phandle", CpuInterruptControllerPhandle);
         cpus.AddChild("cpu-map").AddChild("cluster0").AddChild("core0").Cells("cpu", CpuPhandle);

@@ -180,8 +180,9 @@ public sealed unsafe partial class Hart
                 return true;
             }
             case 0x180:
-                // Bare, Sv39 and Sv48; a write selecting an unsupported MODE has no effect at all (4.1.11).
-                if (value >> 60 is 0 or 8 or 9)
+                // Bare, Sv39, Sv48 and Sv57, as QEMU 7.2's rv64 hart; a write selecting an unsupported
+                // MODE (Sv64 or a reserved one) has no effect at all (4.1.11).
+                if (value >> 60 is 0 or 8 or 9 or 10)
                 {
                     _satp = value;
                     TranslationChanged();

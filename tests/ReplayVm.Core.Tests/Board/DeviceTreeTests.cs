@@ -100,6 +100,8 @@ public class DeviceTreeTests(ITestOutputHelper output)
         Assert.Equal("\"/soc/serial@10000000\"", dts["/chosen"]["stdout-path"]);
         Assert.Equal($"\"{VirtDeviceTree.IsaString(ReplayVm.Core.Hart.Hart.Misa)}\"", dts["/cpus/cpu@0"]["riscv,isa"]);
         Assert.StartsWith("\"rv64ima", dts["/cpus/cpu@0"]["riscv,isa"]);
+        // The deepest translation mode satp takes (Sv57; QEMU 7.2 says riscv,sv48 whatever its hart takes).
+        Assert.Equal("\"riscv,sv57\"", dts["/cpus/cpu@0"]["mmu-type"]);
         Assert.False(Parse(OurDts(new MachineConfig())).ContainsKey("/chosen/bootargs"));
     }
 

@@ -88,7 +88,8 @@ public sealed class PageTableModel(int levels)
     /// <summary>A table a level-0 non-leaf pointer can point at (any but the protected ones if possible).</summary>
     public int AnyTable(Random rng) => rng.Next(_tables.Count);
 
-    public ulong Satp(int asid) => (levels == 4 ? 9UL : 8UL) << 60 | (ulong)asid << 44 | PagingLayout.PageTablePool >> 12;
+    /// <summary>satp for these tables: MODE 8, 9 or 10 for Sv39, Sv48 or Sv57 (privileged spec 4.1.11).</summary>
+    public ulong Satp(int asid) => (ulong)(levels + 5) << 60 | (ulong)asid << 44 | PagingLayout.PageTablePool >> 12;
 
     /// <summary>Physical addresses of all non-zero entries, in table order.</summary>
     public IEnumerable<(ulong Address, string Meaning)> UsedEntries()

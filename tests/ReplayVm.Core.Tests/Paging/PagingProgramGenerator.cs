@@ -40,13 +40,21 @@ public sealed class PagingProgramGenerator
 
     private readonly List<Mapping> _mappings = [];
 
-    private PagingProgramGenerator(int seed)
+    /// <summary>Page-table levels when the program must use one mode (5: Sv57), else null: Sv39 or Sv48 by the seed.</summary>
+    private readonly int? _levels;
+
+    private PagingProgramGenerator(int seed, int? levels)
     {
         _seed = seed;
         _rng = new Random(seed);
+        _levels = levels;
     }
 
-    public static PagingProgram Generate(int seed) => new PagingProgramGenerator(seed).Build();
+    /// <summary>An Sv39 or Sv48 program (the seed picks).</summary>
+    public static PagingProgram Generate(int seed) => new PagingProgramGenerator(seed, null).Build();
+
+    /// <summary>An Sv57 program (privileged spec 4.5): five levels, up to 256 TiB petapages.</summary>
+    public static PagingProgram GenerateSv57(int seed) => new PagingProgramGenerator(seed, 5).Build();
 
     private bool Chance(double p) => _rng.NextDouble() < p;
 
@@ -58,7 +66,9 @@ public sealed class PagingProgramGenerator
 
     private PagingProgram Build()
     {
+        // The draw is made even when the mode is fixed, so that Generate's programs stay what their seeds name.
         int levels = Chance(0.5) ? 4 : 3;
+        levels = _levels ?? levels;
         _pt = new PageTableModel(levels);
         _mode = Pick(BodyMode.Supervisor, BodyMode.User, BodyMode.Supervisor, BodyMode.User, BodyMode.MprvSupervisor, BodyMode.MprvUser);
         bool dataAsUser = _mode is BodyMode.User or BodyMode.MprvUser;
@@ -137,7 +147,7 @@ public sealed class PagingProgramGenerator
 
     /// <summary>True if <paramref name="vpn"/>'s 1 GiB region is the code identity map or the handler alias.</summary>
     private bool InCodeRegion(int[] vpn) =>
-        vpn[2] is 2 or 3 && (_pt.Levels == 3 || vpn[3] == 0);
+        vpn[2] is 2 or 3 && vpn.Skip(3).All(index => index == 0);
 
     private ulong RandomLeafFlags(bool dataAsUser)
     {
@@ -181,16 +191,16 @@ public sealed class PagingProgramGenerator
         }
         else
         {
-            // Superpages map the start of RAM (terapages: physical 0), which holds the data pages.
-            ulong basePa = level == 3 ? 0 : PagingLayout.RamBase;
+            // Superpages map the start of RAM (tera- and petapages: physical 0), which holds the data pages.
+            ulong basePa = level >= 3 ? 0 : PagingLayout.RamBase;
             ppn = basePa >> 12;
             if (Chance(0.2))
             {
                 misaligned = true; // ppn bits below the superpage's size must be 0, else page fault (4.3.2 step 6)
-                ppn += (ulong)Pick(1, 2, 0x100, (1 << (9 * level)) - 1) & ((1UL << (9 * level)) - 1);
+                ppn += Pick(1UL, 2UL, 0x100UL, (1UL << (9 * level)) - 1) & ((1UL << (9 * level)) - 1);
             }
             dataOffset = PagingLayout.DataPages - basePa;
-            text = $"{(level == 1 ? "2M" : level == 2 ? "1G" : "512G")}{(misaligned ? " misaligned" : "")}";
+            text = $"{level switch { 1 => "2M", 2 => "1G", 3 => "512G", _ => "256T" }}{(misaligned ? " misaligned" : "")}";
         }
         ulong pte = Leaf(ppn, flags) | reserved;
         if (!_pt.TryInstall(vpn, level, pte, out var path)) return;

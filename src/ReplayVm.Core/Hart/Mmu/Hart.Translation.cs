@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace ReplayVm.Core.Hart;
 
 /// <summary>
-/// Address translation: Sv39 and Sv48 page walks (privileged spec 4.3–4.4) with hardware A/D
+/// Address translation: Sv39, Sv48 and Sv57 page walks (privileged spec 4.3–4.5) with hardware A/D
 /// updates as QEMU does them, PMP checks (3.7), and a software TLB so that a hit costs a compare.
 /// Whenever something that decides translation changes — mode, satp, mstatus, PMP, sfence.vma —
 /// the TLB is flushed and the fast-path switches below are recomputed.
@@ -107,9 +107,10 @@ public sealed unsafe partial class Hart
         bare = mode == PrivilegeLevel.Machine || satpMode == 0;
         if (bare) return true;
 
-        int levels = satpMode == 9 ? 4 : 3;
+        // satp only ever holds Bare, Sv39 (8), Sv48 (9) or Sv57 (10): each adds one 9-bit level (4.1.11).
+        int levels = (int)satpMode - 5;
         int vaBits = 12 + 9 * levels;
-        // Virtual addresses must be sign-extended from their top bit (4.3.1 / 4.4.1).
+        // Virtual addresses must be sign-extended from their top bit (4.3.1, 4.4.1, 4.5.1).
         if ((ulong)((long)(address << (64 - vaBits)) >> (64 - vaBits)) != address) return PageFault(address, type);
 
         ulong table = (_satp & PpnMask) << 12;
