@@ -51,6 +51,11 @@ public sealed class GdbCommandTests : IDisposable
             "continue",
             "printf \"FORWARD pc=%lx\\n\", $pc",
             "continue",
+            "printf \"CLEARED pc=%lx\\n\", $pc",
+            "echo @@again\\n",
+            "reverse-continue",
+            "printf \"AGAIN pc=%lx\\n\", $pc",
+            "echo @@earlier\\n",
             "reverse-continue",
             "printf \"REVERSE pc=%lx\\n\", $pc",
             "x/i $pc",
@@ -74,7 +79,13 @@ public sealed class GdbCommandTests : IDisposable
         // Forwards, the next write is the overflowing copy_name overwriting the secret (with '#', 35).
         Assert.Contains("New value = 35", output);
         Assert.InRange(Hex(Line(output, "FORWARD"), "pc"), CopyNameStart, CopyNameEnd - 1);
-        // Backwards from the win (which clears it), the last write is the store in copy_name.
+        // Backwards from the win's write (which clears it), reverse-continue stops at that same write
+        // first, as gdb on rr does: on the store, with the value it overwrote (the '#').
+        ulong cleared = Hex(Line(output, "CLEARED"), "pc"), again = Hex(Line(output, "AGAIN"), "pc");
+        Assert.InRange(cleared - again, 2UL, 4UL);
+        string againSection = output[output.IndexOf("@@again", StringComparison.Ordinal)..output.IndexOf("@@earlier", StringComparison.Ordinal)];
+        Assert.Contains("New value = 35", againSection);
+        // The next reverse-continue finds the write before it: the store in copy_name.
         ulong writer = Hex(Line(output, "REVERSE"), "pc");
         Assert.InRange(writer, CopyNameStart, CopyNameEnd - 1);
         Assert.Matches(@"<copy_name\+\d+>:\s+sb\s", output);
@@ -84,6 +95,38 @@ public sealed class GdbCommandTests : IDisposable
         Assert.Contains("No more reverse-execution history.", output);
         Assert.DoesNotContain("exited normally", output);
 
+        Assert.Equal(0, server.Stop());
+    }
+
+    /// <summary>
+    /// As in gdb on rr, reverse-continue from a breakpoint stop goes to the previous time the
+    /// breakpoint was reached, not to the one gdb stands on (and back to the start after the first).
+    /// </summary>
+    [Fact]
+    public void Reverse_continue_from_a_breakpoint_stop_reaches_the_previous_hit()
+    {
+        string gdb = GdbSession.GdbMultiarch();
+        string trace = RecordDemo();
+        using var server = GdbServerProcess.Start(trace);
+
+        // copy_name's loop comes back to its first instruction for each byte copied: the second
+        // stop is the second byte (a0, the destination, one further), and going back must reach the first.
+        string output = GdbSession.Run(gdb, server.Port, "tools/guests/elf/demo.elf", TimeSpan.FromSeconds(120),
+            "break copy_name",
+            "continue",
+            "printf \"FIRST pc=%lx a0=%lx\\n\", $pc, $a0",
+            "continue",
+            "printf \"SECOND pc=%lx a0=%lx\\n\", $pc, $a0",
+            "reverse-continue",
+            "printf \"BACK pc=%lx a0=%lx\\n\", $pc, $a0",
+            "reverse-continue",
+            "printf \"START pc=%lx\\n\", $pc");
+
+        Assert.Equal(CopyNameStart, Hex(Line(output, "SECOND"), "pc"));
+        Assert.Equal(Hex(Line(output, "FIRST"), "a0") + 1, Hex(Line(output, "SECOND"), "a0"));
+        Assert.Equal(Line(output, "FIRST"), Line(output, "BACK"));
+        Assert.Equal(0x1000UL, Hex(Line(output, "START"), "pc")); // the reset vector: step 0
+        Assert.Contains("No more reverse-execution history.", output);
         Assert.Equal(0, server.Stop());
     }
 

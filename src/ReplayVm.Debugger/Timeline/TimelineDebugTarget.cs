@@ -15,8 +15,10 @@ namespace ReplayVm.Debugger.Timeline;
 /// the accessing instruction; gdb treats RISC-V watchpoints as non-steppable (the Sdtrig triggers of
 /// the debug spec fire before the access) and expects the stop before that instruction in the
 /// direction of travel (see <see cref="StopReason.Watchpoint"/>). So a forward hit is moved back one
-/// step, to before the access; a reverse hit is already where gdb wants it, after the access, and
-/// gdb reverse-steps over the instruction itself.
+/// step, to before the access; a reverse hit (the timeline stops before the access going backwards)
+/// is moved forward one, to after it, and gdb reverse-steps over the instruction itself. A
+/// reverse-continue right after gdb stepped over a forward hit thus reports that same access
+/// again, as gdb on rr does.
 ///
 /// The end of the recording is a place, like its beginning: gdb hears "replaylog:end" there (with a
 /// note when the guest's exit ended the recording) and stays connected, so it can go back. A replay
@@ -125,8 +127,9 @@ public sealed class TimelineDebugTarget : IDebugTarget
         // The timeline reports the share of the way back to step 0 searched so far.
         var searched = progress is null ? null : new ProgressAdapter(f => progress.Report(new RunProgress((ulong)(origin * (1 - f)), f)));
         var stop = _timeline.ReverseContinue(_points.Breakpoints, _points.Watches, cancellation, searched);
-        // A reverse watch hit leaves the timeline right after the access: where gdb wants it.
-        return stop is { Kind: TimelineStopKind.Watchpoint, Hit: { } hit } ? WatchStop(hit) : Translate(stop);
+        if (stop is not { Kind: TimelineStopKind.Watchpoint, Hit: { } hit }) return Translate(stop);
+        _timeline.Seek(hit.Step + 1); // after the access, for gdb to reverse-step over it
+        return WatchStop(hit);
     });
 
     public string Monitor(string command, CancellationToken cancellation = default, IProgress<RunProgress>? progress = null)

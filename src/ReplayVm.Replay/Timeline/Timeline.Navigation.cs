@@ -14,9 +14,12 @@ public sealed partial class Timeline
 
     /// <summary>
     /// Goes back to the last breakpoint or watchpoint hit before the current position (gdb's
-    /// reverse-continue), or to step 0 when there is none. As rr does it: replay forward from the
-    /// latest earlier checkpoint to here, remembering the last hit; if that window has none, try
-    /// the window before it, and so on.
+    /// reverse-continue), or to step 0 when there is none. Going backwards, a watchpoint stops
+    /// before the accessing instruction (the first one undone) and a breakpoint where its pc is
+    /// next to run, as with gdb on rr: so the access that a forward continue just stopped after is
+    /// found again, and the breakpoint the position stands on is not. As rr does it: replay forward
+    /// from the latest earlier checkpoint to here, remembering the last hit; if that window has
+    /// none, try the window before it, and so on.
     /// </summary>
     public TimelineStop ReverseContinue(IEnumerable<ulong>? breakpoints, IEnumerable<WatchRange>? watchpoints,
         CancellationToken cancel = default, IProgress<double>? progress = null) =>
@@ -135,7 +138,7 @@ public sealed partial class Timeline
             if (windowEnd == 0) break;
             var checkpoint = NearestStart(windowEnd - 1, null);
             Restore(checkpoint);
-            var (last, cancelled) = ScanWindow(windowEnd, origin, watch, accept, cancel);
+            var (last, cancelled) = ScanWindow(windowEnd, watch, accept, cancel);
             if (!cancelled && last is null && anyHit && checkpoint.Step > 0 && CanScanInParallel)
             {
                 (last, cancelled) = ScanEarlierWindowsInParallel(checkpoint.Step, origin, watch, cancel, progress);
@@ -161,21 +164,20 @@ public sealed partial class Timeline
 
     /// <summary>
     /// From the position (a checkpoint at or before <paramref name="windowEnd"/>), the last hit before
-    /// <paramref name="windowEnd"/> that <paramref name="accept"/> takes, for a reverse scan from <paramref name="origin"/>.
+    /// <paramref name="windowEnd"/> that <paramref name="accept"/> takes, placed where a reverse
+    /// movement stops: a breakpoint at its own position, a watch hit before the instruction that
+    /// made it (its <see cref="DebugStop.Step"/>). The instruction that runs from windowEnd - 1 is
+    /// thus the window's last, and a breakpoint at windowEnd belongs to the next window; where
+    /// windows (checkpoints) lie cannot change what is found.
     /// </summary>
-    private (TimelineStop? Last, bool Cancelled) ScanWindow(ulong windowEnd, ulong origin, Watch watch, Func<TimelineStop, bool> accept,
+    private (TimelineStop? Last, bool Cancelled) ScanWindow(ulong windowEnd, Watch watch, Func<TimelineStop, bool> accept,
         CancellationToken cancel)
     {
         TimelineStop? last = null;
-        // Hits at positions before windowEnd: breakpoints up to windowEnd - 1, watch hits of instructions
-        // up to windowEnd - 2. Below the origin, also the watch hit of the instruction that ends on
-        // windowEnd: the later window began after it, so it was never run there. (Without this, where
-        // checkpoints sit would decide whether that hit is found.)
-        bool inner = windowEnd < origin;
-        var stop = Advance(inner ? windowEnd : windowEnd - 1, watch, hit =>
+        var stop = Advance(windowEnd, watch, hit =>
         {
-            bool before = hit.Step < windowEnd || (inner && hit.Step == windowEnd && hit.Kind == TimelineStopKind.Watchpoint);
-            if (before && accept(hit)) last = hit;
+            var backwards = hit is { Kind: TimelineStopKind.Watchpoint, Hit: { } access } ? hit with { Step = access.Step } : hit;
+            if (backwards.Step < windowEnd && accept(backwards)) last = backwards;
             return false;
         }, checkHere: true, cancel, null);
         return (last, stop is { Kind: TimelineStopKind.Cancelled });

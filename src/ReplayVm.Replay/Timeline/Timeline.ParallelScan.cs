@@ -93,7 +93,7 @@ public sealed partial class Timeline
                     var scanner = _scanners[k];
                     scanner.Seek(window.Start, cancel);
                     results[k] = scanner.Position == window.Start
-                        ? scanner.ScanWindow(window.End, origin, watch, _ => true, cancel)
+                        ? scanner.ScanWindow(window.End, watch, _ => true, cancel)
                         : (null, true);
                 }
                 catch (Exception e)

@@ -42,10 +42,9 @@ public sealed partial class Timeline
     }
 
     /// <summary>
-    /// Reverse-continue with a watch on <paramref name="register"/>: goes back to just after the
-    /// last write whose stop lies before the current position (a write by the instruction just
-    /// before here would stop where we already are, so it is passed over, as for any watchpoint),
-    /// or to step 0 when there is none.
+    /// Reverse-continue with a watch on <paramref name="register"/>: goes back to just before the
+    /// last instruction before the current position that wrote it (as any watchpoint stops going
+    /// backwards), or to step 0 when there is none.
     /// </summary>
     public TimelineStop ReverseToRegisterWrite(HartRegister register, CancellationToken cancel = default, IProgress<double>? progress = null)
     {
@@ -69,14 +68,15 @@ public sealed partial class Timeline
     {
         ulong origin = Position;
         if (origin == 0) return null;
-        // ReverseWhere reports stops before here, as reverse-continue must, so it never sees the
-        // instruction just before here (its stop is here): that one is looked at first.
+        // The instruction just before here first: one step, where a reverse scan replays a window.
         Seek(origin - 1, cancel);
         var justBefore = Advance(origin, watch, _ => true, checkHere: false, cancel, null);
         if (justBefore is { Kind: not TimelineStopKind.Cancelled, Hit: { } hit }) return hit;
         if (cancel.IsCancellationRequested || Position != origin) return null;
         var stop = ReverseWhere(watch, _ => true, cancel, null);
-        return stop is { Kind: TimelineStopKind.Watchpoint, Hit: { } last } ? last : null;
+        if (stop is not { Kind: TimelineStopKind.Watchpoint, Hit: { } last }) return null;
+        Seek(last.Step + 1, cancel); // reverse-continue stops before the write: step over it
+        return last;
     }
 
     /// <summary>A watch on <paramref name="register"/> alone; null for x0, which no instruction writes.</summary>

@@ -9,7 +9,10 @@ public enum TimelineStopKind
     Reached,
     /// <summary>About to execute an instruction at a breakpoint.</summary>
     Breakpoint,
-    /// <summary>Right after an instruction that accessed a watched range, or wrote a watched register (<see cref="DebugStopKind.RegisterWrite"/>).</summary>
+    /// <summary>
+    /// At an instruction that accessed a watched range, or wrote a watched register (<see
+    /// cref="DebugStopKind.RegisterWrite"/>): right after it going forwards, right before it going backwards.
+    /// </summary>
     Watchpoint,
     /// <summary>At a recorded input event's step (the input is consumed by the next step).</summary>
     InputEvent,

@@ -127,6 +127,36 @@ public sealed class TimelineDebugTargetTests
         Assert.Equal(printed, timeline.Output.Count);
     }
 
+    /// <summary>
+    /// gdb's own sequence after a forward watch stop is a step over the store, then (on
+    /// reverse-continue) a reverse run: that reports the same store again, stopping after it for
+    /// gdb to reverse-step over it; from before it, the next reverse-continue finds the store before.
+    /// </summary>
+    [Fact]
+    public void Reverse_continue_after_stepping_over_a_forward_watch_stop_reports_that_store_again()
+    {
+        var (target, _) = Open();
+        Assert.True(target.InsertBreakpoint(BreakpointType.WriteWatch, UartData, 1));
+        target.Continue(CancellationToken.None);
+        ulong firstStore = target.CurrentStep;
+        target.Step();
+        Assert.Equal(GdbStopReason.Watchpoint, target.Continue(CancellationToken.None).Reason);
+        ulong secondStore = target.CurrentStep;
+        ulong storePc = target.ReadPc();
+        target.Step(); // gdb steps over the store to compare the values
+
+        var again = target.ReverseContinue(CancellationToken.None);
+        Assert.Equal(GdbStopReason.Watchpoint, again.Reason);
+        Assert.Equal(UartData, again.WatchAddress);
+        Assert.Equal(secondStore + 1, target.CurrentStep);
+        target.ReverseStep(); // gdb's reverse step over the store
+        Assert.Equal(storePc, target.ReadPc());
+
+        var before = target.ReverseContinue(CancellationToken.None);
+        Assert.Equal(GdbStopReason.Watchpoint, before.Reason);
+        Assert.Equal(firstStore + 1, target.CurrentStep);
+    }
+
     [Fact]
     public void Writes_are_refused_and_memory_reads_follow_the_machine()
     {

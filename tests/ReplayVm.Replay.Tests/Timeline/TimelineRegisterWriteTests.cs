@@ -93,9 +93,9 @@ public sealed class TimelineRegisterWriteTests
         Assert.Equal(c.Position, timeline.Position); // the queries do not move
         Assert.Equal(here, timeline.ComputeHash());
 
-        // Reverse-continue stops right after the last write whose stop lies before here (as a
-        // watchpoint does: a write by the instruction just before here would stop where we are).
-        var reverseTarget = writes.LastOrDefault(w => w.Step + 1 < c.Position);
+        // Reverse-continue stops right before the last write before here (as a watchpoint does
+        // going backwards), even when the instruction just before here made it.
+        var reverseTarget = expected;
         var back = timeline.ReverseToRegisterWrite(c.Register);
         if (reverseTarget is null)
         {
@@ -106,7 +106,7 @@ public sealed class TimelineRegisterWriteTests
         Assert.Equal(DebugStopKind.RegisterWrite, back.Hit!.Value.Kind);
         Assert.Equal(c.Register, back.Hit.Value.Register);
         Assert.Equal(reverseTarget.Step, back.Hit.Value.Step);
-        Assert.Equal(reverseTarget.Step + 1, timeline.Position); // right after the writing instruction
+        Assert.Equal(reverseTarget.Step, timeline.Position); // right before the writing instruction
 
         // Forward from just before it, the next write is that same one.
         timeline.Seek(reverseTarget.Step);

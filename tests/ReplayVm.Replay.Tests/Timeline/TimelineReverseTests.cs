@@ -136,7 +136,7 @@ public sealed class TimelineReverseTests
         Assert.Equal(c.Position, timeline.Position);
         Assert.Equal(here, timeline.ComputeHash());
 
-        // A write watchpoint run backwards stops right after that store.
+        // A write watchpoint run backwards stops right before that store (the first one undone).
         var back = timeline.ReverseContinue(null, [new WatchRange(c.Address, c.Length, OnRead: false, OnWrite: true)]);
         if (expected is null)
         {
@@ -145,7 +145,8 @@ public sealed class TimelineReverseTests
         }
         Assert.Equal(TimelineStopKind.Watchpoint, back.Kind);
         Assert.Equal(expected, back.Hit!.Value.Step);
-        Assert.Equal(expected + 1, timeline.Position);
+        Assert.Equal(expected, back.Step);
+        Assert.Equal(expected, timeline.Position);
         Assert.Equal(AccessType.Store, back.Hit.Value.Access);
     }
 
@@ -190,6 +191,53 @@ public sealed class TimelineReverseTests
         Assert.Equal(TimelineStopKind.Breakpoint, stop.Kind);
         ulong? expected = LastVisitBefore(PcVisitsBySingleStepping(trace, [putc], input.Step)[putc], input.Step);
         Assert.Equal(expected, stop.Step);
+    }
+
+    /// <summary>
+    /// gdb on rr: after a forward continue stops on a write, reverse-continue finds that same write
+    /// (stopping before it), a second one the write before it, and a forward continue from there the
+    /// same write again; and reverse-continue from a breakpoint stop goes to the previous visit,
+    /// never the one the position stands on. Checkpoints every 4 Ki steps put window edges between
+    /// the hits, so the rule holds across windows too.
+    /// </summary>
+    [Fact]
+    public void Reverse_continue_from_a_stop_finds_that_write_again_but_not_that_breakpoint()
+    {
+        var trace = TimelineRecordings.Bench.Value;
+        ulong buffer = TimelineRecordings.Symbol("bench", "buffer_a");
+        WatchRange[] watch = [new WatchRange(buffer, 8, OnRead: false, OnWrite: true)];
+        var timeline = new TimelineEngine(trace, new TimelineOptions { CheckpointInterval = 1UL << 12 });
+
+        var first = timeline.Continue(null, watch);
+        var second = timeline.Continue(null, watch);
+        Assert.Equal(TimelineStopKind.Watchpoint, second.Kind);
+        ulong firstStore = first.Hit!.Value.Step, secondStore = second.Hit!.Value.Step;
+        Assert.Equal(secondStore + 1, timeline.Position);
+        Assert.True(firstStore < secondStore);
+
+        var again = timeline.ReverseContinue(null, watch);
+        Assert.Equal(TimelineStopKind.Watchpoint, again.Kind);
+        Assert.Equal(secondStore, again.Hit!.Value.Step);
+        Assert.Equal(secondStore, again.Step);
+        Assert.Equal(secondStore, timeline.Position);
+        Assert.Equal(second.Hit.Value.Pc, timeline.Machine.Hart.Pc); // the store is next to run
+
+        var before = timeline.ReverseContinue(null, watch);
+        Assert.Equal(firstStore, before.Hit!.Value.Step);
+        Assert.Equal(firstStore, timeline.Position);
+        var forward = timeline.Continue(null, watch);
+        Assert.Equal(firstStore, forward.Hit!.Value.Step);
+        Assert.Equal(firstStore + 1, timeline.Position);
+
+        ulong memset = TimelineRecordings.Symbol("bench", "memset");
+        timeline.Seek(0);
+        var visit1 = timeline.Continue([memset], null);
+        var visit2 = timeline.Continue([memset], null);
+        Assert.Equal(TimelineStopKind.Breakpoint, visit2.Kind);
+        var back = timeline.ReverseContinue([memset], null);
+        Assert.Equal(TimelineStopKind.Breakpoint, back.Kind);
+        Assert.Equal(visit1.Step, back.Step);
+        Assert.Equal(TimelineStopKind.Start, timeline.ReverseContinue([memset], null).Kind);
     }
 
     [Fact]
