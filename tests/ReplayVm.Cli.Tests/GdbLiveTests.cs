@@ -42,6 +42,7 @@ public sealed class GdbLiveTests : IDisposable
             "watch -l state.secret",
             "continue",
             "continue",
+            "reverse-continue", // the write the last continue stopped at, again (as on rr)
             "reverse-continue",
             "printf \"REVERSE pc=%lx\\n\", $pc",
             "delete",
