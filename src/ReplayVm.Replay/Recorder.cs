@@ -24,6 +24,12 @@ public sealed record RecorderOptions
 
     /// <summary>Where the hasher learns which RAM pages changed; null for the default.</summary>
     public IDirtyPageSource? DirtyPages { get; init; }
+
+    /// <summary>
+    /// The trace's index sidecar, written as the recording goes (<c>record --checkpoint-every</c>):
+    /// told of the machine, its input, output and hash points; the caller completes it once the trace is closed.
+    /// </summary>
+    public TraceIndex.RecordingIndex? Index { get; init; }
 }
 
 /// <summary>How a recording ended.</summary>
@@ -43,6 +49,7 @@ public sealed class Recorder : IDisposable
     private readonly ulong _interval;
     private int _hashPoints;
     private RecordResult? _result;
+    private readonly TraceIndex.RecordingIndex? _index;
 
     /// <summary>Builds the machine and writes the trace header to <paramref name="trace"/> (which the recorder then owns).</summary>
     public Recorder(MachineSetup setup, IInputPort liveInput, Action<byte> consoleOutput, Stream trace, RecorderOptions? options = null)
@@ -50,9 +57,11 @@ public sealed class Recorder : IDisposable
         options ??= new RecorderOptions();
         if (options.StateHashInterval == 0) throw new ArgumentOutOfRangeException(nameof(options), "the state-hash interval must be at least 1 step");
         _interval = options.StateHashInterval;
+        _index = options.Index;
         var port = new RecordingInputPort(liveInput, Log);
         // Build first: a setup that cannot load must not leave a half-written trace behind.
-        Machine = (options.Factory ?? ((s, i, o) => s.Build(i, o)))(setup, port, consoleOutput);
+        Machine = (options.Factory ?? ((s, i, o) => s.Build(i, o)))(setup, port, _index?.Console(consoleOutput) ?? consoleOutput);
+        _index?.Attach(Machine);
         _hasher = new MachineStateHasher(Machine, options.DirtyPages);
         _writer = new TraceWriter(trace, new TraceHeader(setup, _interval, options.RecorderName), options.Writer);
     }
@@ -84,17 +93,24 @@ public sealed class Recorder : IDisposable
         var final = _hasher.Compute();
         _writer.Append(new EndEvent(hart.Steps, run.Reason, run.ExitCode, final, run.Detail));
         _writer.Flush();
+        _index?.Finish(hart.Steps, _hashPoints + 1); // a replay checks the end record's hash too
         _result = new RecordResult(run, hart.Steps, final, _hashPoints, _writer.EventCount);
         return _result;
     }
 
     private void WriteHash()
     {
-        _writer.Append(new StateHashEvent(Machine.Hart.Steps, _hasher.Compute()));
+        var hash = _hasher.Compute();
+        _writer.Append(new StateHashEvent(Machine.Hart.Steps, hash));
         _hashPoints++;
+        _index?.AtHashPoint(Machine.Hart.Steps, hash);
     }
 
-    private void Log(TraceEvent e) => _writer.Append(e);
+    private void Log(TraceEvent e)
+    {
+        _writer.Append(e);
+        _index?.Logged(e);
+    }
 
     /// <summary>Writes out what is pending and closes the trace (a trace without end record reads as truncated).</summary>
     public void Dispose() => _writer.Dispose();

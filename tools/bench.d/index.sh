@@ -58,6 +58,9 @@ index_section() {
     printf '%-44s %24s %24s\n' "seek to the far end (fresh timeline)" "${ix[seek_far_with_ms]}" "${ix[seek_far_without_ms]}"
     printf '%-44s %24s %24s\n' "then seek back to the middle" "${ix[seek_back_with_ms]}" ""
     printf '%-44s %24s %24s\n' "reverse-continue ${ix[reverse_continue_distance]} steps back" "${ix[reverse_continue_with_ms]}" "${ix[reverse_continue_without_ms]}"
+    printf '%-44s %24s %24s\n' "reverse-continue ${ix[reverse_far_distance]} steps back" "${ix[reverse_far_with_ms]}" "${ix[reverse_far_without_ms]}"
+    printf '%-44s %24s %24s\n' "continue ${ix[continue_far_distance]} steps ahead" "${ix[continue_far_with_ms]}" "${ix[continue_far_without_ms]}"
+    echo "(the last two: a pc on a page the sidecar's executed-page lists show run in no later (earlier) stretch; 'none' when the recording has no such page that far away; without the sidecar, continue replays those steps on one machine)"
     echo "(reverse-continue target ${ix[reverse_continue_target]}: ecall@ is the last ecall before the far end, pc@ a pc first run at 2% of the recording when it has no ecall)"
     awk '{ n[$1]++; w[$1, n[$1]] = $2; u[$1, n[$1]] = $3 }
          END { for (j = 1; j <= 2; j++) { printf "replay --jobs %d: wall s", j; for (i = 1; i <= n[j]; i++) printf " %s", w[j, i];

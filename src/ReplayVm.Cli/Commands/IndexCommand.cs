@@ -58,7 +58,8 @@ internal static class IndexCommand
             try
             {
                 using var existing = TraceIndexFile.Open(sidecar, trace, identity);
-                if (!force && existing.Header.Every == spacing && existing.Header.Budget == budget)
+                // Without --every, any sound sidecar will do (one the recorder wrote has its own spacing).
+                if (!force && (every is null || existing.Header.Every == spacing) && existing.Header.Budget == budget)
                 {
                     Console.Error.WriteLine($"replayvm: {sidecar} is up to date: {Describe(existing.Snapshots.Count, existing.Length, trace)}");
                     return 0;

@@ -62,11 +62,20 @@ internal static class RecordCommand
                           "and print the 'replayvm inspect --salvage' command that rebuilds the recording from it [default: on].",
         };
         var noDumpOnCrash = new Option<bool>("--no-dump-on-crash") { Description = "Write no dump when the recorder crashes." };
+        var checkpointEvery = CliOptions.Parsed<ulong?>(["--checkpoint-every"], "N",
+            "Write the trace's index sidecar (FILE.rvtrace.rvindex, as 'replayvm index' does) while recording: a snapshot at the first " +
+            "state hash at least N steps after the previous one (K, M, G suffixes), so debug, gdb and replay --jobs start near any step at once.",
+            "checkpoint interval", "a positive count, e.g. 100M", (string text, out ulong? value) =>
+            {
+                bool ok = NumberSyntax.TryParseCount(text, out ulong n) && n > 0;
+                value = ok ? n : null;
+                return ok;
+            });
         var command = new Command("record",
             "Run a guest like 'run' and record it into a trace that 'replay' reproduces bit for bit. " +
             "In a terminal, Ctrl-A x ends the recording.")
         {
-            output, input, inputScript, hashInterval, deterministic, embedDisks, noEmbedDisks, dumpOnCrash, noDumpOnCrash,
+            output, input, inputScript, hashInterval, deterministic, embedDisks, noEmbedDisks, dumpOnCrash, noDumpOnCrash, checkpointEvery,
         };
         machineOptions.AddTo(command);
         command.SetAction(parsed =>
@@ -80,13 +89,14 @@ internal static class RecordCommand
             if (!parsed.GetValue(noDumpOnCrash)) CrashDump.Arm(parsed.GetValue(output)!);
             var embedding = parsed.GetValue(embedDisks) ? DiskEmbedding.Always : parsed.GetValue(noEmbedDisks) ? DiskEmbedding.Never : DiskEmbedding.Auto;
             return Execute(machineOptions.Read(parsed), parsed.GetValue(output)!, parsed.GetValue(input), parsed.GetValue(inputScript),
-                parsed.GetValue(hashInterval) ?? TraceHeader.DefaultStateHashInterval, parsed.GetValue(deterministic), embedding);
+                parsed.GetValue(hashInterval) ?? TraceHeader.DefaultStateHashInterval, parsed.GetValue(deterministic), embedding,
+                parsed.GetValue(checkpointEvery));
         });
         return command;
     }
 
     private static int Execute(RunSettings settings, string tracePath, string? inputPath, string? scriptPath, ulong hashInterval,
-        bool deterministic, DiskEmbedding embedding)
+        bool deterministic, DiskEmbedding embedding, ulong? checkpointEvery)
     {
         // A replay must see the disk the recording started from, so guest writes stay in the overlay.
         if (settings.Persist)
@@ -110,8 +120,12 @@ internal static class RecordCommand
             live = session = new ScriptedSessionPort(script, host.ReadWallClock, host.ReadEntropy);
         }
         if (deterministic) live = new FixedClockAndEntropy(live);
+        var inputs = settings.InputFiles.Concat([inputPath, scriptPath]);
+        var trace = OpenTrace(tracePath, inputs.OfType<string>());
+        using var index = checkpointEvery is { } every ? new ReplayVm.Replay.TraceIndex.RecordingIndex(tracePath, every) : null;
         var options = new RecorderOptions
         {
+            Index = index,
             StateHashInterval = hashInterval,
             RecorderName = "replayvm " + typeof(RecordCommand).Assembly.GetName().Version?.ToString(3),
             Factory = (s, i, o) => GuestBoot.CreateMachine(() => s.Build(i, o, supply)),
@@ -123,8 +137,6 @@ internal static class RecordCommand
             console.Output.Write(b);
         };
 
-        var inputs = settings.InputFiles.Concat([inputPath, scriptPath]);
-        var trace = OpenTrace(tracePath, inputs.OfType<string>());
         Recorder recorder;
         try
         {
@@ -153,6 +165,18 @@ internal static class RecordCommand
             console.Run(recorder.Machine, () => (recorded = recorder.Run(settings.MaxInstructions)).Run);
         }
         clock.Stop();
+        if (index is not null)
+        {
+            try
+            {
+                if (index.Complete(recorder.Header) is var (sidecar, bytes))
+                    Console.Error.WriteLine($"replayvm: wrote {sidecar}: {index.Snapshots} snapshots, {bytes} bytes");
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"replayvm: the index sidecar was not written ({e.Message}); 'replayvm index {tracePath}' builds it");
+            }
+        }
 
         if (settings.Stats) RunCommand.PrintStats(recorded!.Run, clock.Elapsed);
         int status = console.ExitStatus(recorded!.Run, settings.MaxInstructions);

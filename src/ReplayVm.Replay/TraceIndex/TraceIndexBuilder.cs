@@ -145,19 +145,19 @@ public static class TraceIndexBuilder
         else output.Flush();
         return new TraceIndexSummary(writer.Snapshots, writer.Bytes, every, skipped, result);
     }
+}
 
-    /// <summary>Collects trap entries on the building thread; written out before each snapshot and at the end.</summary>
-    private sealed class TrapCollector(ExecutedPageLog executed) : Core.Hart.ITrapObserver
+/// <summary>Collects trap entries on the machine's thread (written out before each snapshot and at the end), noting each trapping pc's page.</summary>
+internal sealed class TrapCollector(ExecutedPageLog executed) : ITrapObserver
+{
+    public readonly List<Timeline.TrapMarker> Found = [];
+
+    public void TrapTaken(in TrapEntry entry)
     {
-        public readonly List<Timeline.TrapMarker> Found = [];
-
-        public void TrapTaken(in Core.Hart.TrapEntry entry)
-        {
-            var marker = Timeline.TrapMarker.Of(entry);
-            Found.Add(marker);
-            executed.NotePc(marker.Pc);
-        }
-
-        public void TrapReturned(in Core.Hart.TrapReturn trapReturn) { }
+        var marker = Timeline.TrapMarker.Of(entry);
+        Found.Add(marker);
+        executed.NotePc(marker.Pc);
     }
+
+    public void TrapReturned(in TrapReturn trapReturn) { }
 }

@@ -68,6 +68,29 @@ internal sealed class TraceIndexWriter
     {
         _output = output;
         _budget = header.Budget;
+        var start = HeaderBytes(header);
+        _output.Write(start);
+        Bytes = start.Length;
+    }
+
+    /// <summary>
+    /// A writer of the records alone, for a header that can only be written once the trace is
+    /// finished (a recorder's sidecar: the header holds the trace's hash). <paramref name="budget"/>
+    /// counts <see cref="HeaderReserve"/> bytes for it.
+    /// </summary>
+    public TraceIndexWriter(Stream records, long budget)
+    {
+        _output = records;
+        _budget = budget;
+        Bytes = HeaderReserve;
+    }
+
+    /// <summary>More than any preamble and header take (20 bytes and at most 10 varints and a digest).</summary>
+    public const int HeaderReserve = 160;
+
+    /// <summary>The preamble and header of a sidecar.</summary>
+    public static byte[] HeaderBytes(TraceIndexHeader header)
+    {
         var body = new ByteWriter();
         header.Write(body);
         var preamble = new byte[TraceIndexFormat.PreambleSize];
@@ -76,9 +99,7 @@ internal sealed class TraceIndexWriter
         BinaryPrimitives.WriteUInt16LittleEndian(preamble.AsSpan(10), 0);
         BinaryPrimitives.WriteUInt32LittleEndian(preamble.AsSpan(12), (uint)body.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(preamble.AsSpan(16), HeaderCrc(preamble, body.Written));
-        _output.Write(preamble);
-        _output.Write(body.Written);
-        Bytes = preamble.Length + body.Length;
+        return [.. preamble, .. body.Written];
     }
 
     /// <summary>The CRC32C of the preamble's version, flags and length and of the header body.</summary>

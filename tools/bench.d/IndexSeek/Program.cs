@@ -102,6 +102,96 @@ for (int r = 0; r < runsWithout; r++)
     Console.Error.WriteLine($"without index: reverse-continue {reverseWithout[^1]:F0} ms");
 }
 
+// The issue's distances, 2.5x10^9 steps (or 5/6 of a shorter trace): a breakpoint whose last hit
+// before the far end lies at least that far back, and one whose first hit after an early position
+// lies at least that far ahead. Found from the sidecar's executed-page lists: a page run in some
+// stretch and in none after it (before it, for continue), whose first pc hit there is the target.
+ulong span = Math.Min(2_500_000_000UL, end / 6 * 5);
+ulong? PcOnPage(ulong page, int closing)
+{
+    var probe = new Timeline(trace, new TimelineOptions { Index = index });
+    probe.Seek(index.StretchStart(closing));
+    var stop = probe.Continue(Enumerable.Range(0, 2048).Select(i => page << 12 | (ulong)i * 2), null);
+    return stop is { Kind: TimelineStopKind.Breakpoint, Hit: { } hit } ? hit.Pc : null;
+}
+int Closing(ulong step) => index.LatestAtOrBefore(step) + 1;
+ulong[] Pages(int closing) => (closing < index.Snapshots.Count ? index.Snapshots[closing].ExecutedPages : index.TailExecutedPages) ?? [];
+ulong? backPc = null;
+{
+    var later = new HashSet<ulong>();
+    int from = Closing(far - span);
+    for (int j = index.Snapshots.Count; j >= 0 && backPc is null; j--)
+    {
+        if (j <= from)
+            foreach (ulong page in Pages(j))
+                if (!later.Contains(page) && PcOnPage(page, j) is { } onPage) { backPc = onPage; break; }
+        later.UnionWith(Pages(j));
+    }
+}
+var reverseFar = new List<double>();
+var reverseFarWithout = new List<double>();
+ulong reverseFarHit = 0;
+if (backPc is { } farPc)
+{
+    for (int r = 0; r < runs; r++)
+    {
+        var timeline = new Timeline(trace, new TimelineOptions { Index = index });
+        timeline.Seek(far);
+        clock.Restart();
+        reverseFarHit = timeline.ReverseContinue([farPc], null).Step;
+        reverseFar.Add(clock.Elapsed.TotalMilliseconds);
+        Console.Error.WriteLine($"with index: reverse-continue {reverseFar[^1]:F0} ms back {far - reverseFarHit} steps to pc 0x{farPc:x}");
+    }
+    for (int r = 0; r < runsWithout; r++)
+    {
+        var timeline = new Timeline(trace);
+        timeline.Seek(far);
+        clock.Restart();
+        var stop = timeline.ReverseContinue([farPc], null);
+        reverseFarWithout.Add(clock.Elapsed.TotalMilliseconds);
+        if (stop.Step != reverseFarHit) throw new InvalidOperationException($"reverse-continue found step {stop.Step} without the index, {reverseFarHit} with it");
+        Console.Error.WriteLine($"without index: reverse-continue {reverseFarWithout[^1]:F0} ms back {far - stop.Step} steps");
+    }
+}
+ulong origin = end / 30;
+ulong? aheadPc = null;
+{
+    var earlier = new HashSet<ulong>();
+    int from = Closing(origin);
+    for (int j = from; j <= index.Snapshots.Count && aheadPc is null; j++)
+    {
+        if (index.StretchStart(j) >= origin + span)
+            foreach (ulong page in Pages(j))
+                if (!earlier.Contains(page) && PcOnPage(page, j) is { } onPage) { aheadPc = onPage; break; }
+        earlier.UnionWith(Pages(j));
+    }
+}
+var continueFar = new List<double>();
+var continueFarWithout = new List<double>();
+ulong continueHit = 0;
+if (aheadPc is { } nearPc)
+{
+    for (int r = 0; r < runs; r++)
+    {
+        var timeline = new Timeline(trace, new TimelineOptions { Index = index });
+        timeline.Seek(origin);
+        clock.Restart();
+        continueHit = timeline.Continue([nearPc], null).Step;
+        continueFar.Add(clock.Elapsed.TotalMilliseconds);
+        Console.Error.WriteLine($"with index: continue {continueFar[^1]:F0} ms ahead {continueHit - origin} steps to pc 0x{nearPc:x}");
+    }
+    for (int r = 0; r < runsWithout; r++)
+    {
+        var timeline = new Timeline(trace);
+        timeline.Seek(origin);
+        clock.Restart();
+        var stop = timeline.Continue([nearPc], null);
+        continueFarWithout.Add(clock.Elapsed.TotalMilliseconds);
+        if (stop.Step != continueHit) throw new InvalidOperationException($"continue found step {stop.Step} without the index, {continueHit} with it");
+        Console.Error.WriteLine($"without index: continue {continueFarWithout[^1]:F0} ms (replaying those steps on one machine)");
+    }
+}
+
 var without = new List<double>();
 for (int r = 0; r < runsWithout; r++)
 {
@@ -133,4 +223,10 @@ Console.WriteLine($"traps {index.Traps.Count}");
 Console.WriteLine($"open_building_ms {Stats(openBuilding)}");
 Console.WriteLine($"seek_far_without_ms {Stats(without)}");
 Console.WriteLine($"reverse_continue_without_ms {Stats(reverseWithout)}");
+Console.WriteLine($"reverse_far_distance {(backPc is null ? "none" : (far - reverseFarHit).ToString())}");
+Console.WriteLine($"reverse_far_with_ms {Stats(reverseFar)}");
+Console.WriteLine($"reverse_far_without_ms {Stats(reverseFarWithout)}");
+Console.WriteLine($"continue_far_distance {(aheadPc is null ? "none" : (continueHit - origin).ToString())}");
+Console.WriteLine($"continue_far_with_ms {Stats(continueFar)}");
+Console.WriteLine($"continue_far_without_ms {Stats(continueFarWithout)}");
 return 0;
