@@ -36,6 +36,9 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
     private readonly bool[] _claimed = new bool[SourceCount];
     /// <summary>Pending bits, as the devices last drove their lines (cleared by a claim); may be set while claimed.</summary>
     private readonly bool[] _pending = new bool[SourceCount];
+    /// <summary>How many of <see cref="_pending"/> are set: the machine asks for the interrupt lines before
+    /// every slice, and with nothing pending (nearly always) the answer needs no scan of the sources.</summary>
+    private int _pendingCount;
 
     /// <summary>The line of interrupt source <paramref name="source"/> (1..95), for its device to drive.</summary>
     public Action<bool> Line(int source)
@@ -50,6 +53,7 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
         if (source is < 1 or >= SourceCount) throw new ArgumentOutOfRangeException(nameof(source));
         if (_pending[source] == level) return;
         _pending[source] = level;
+        _pendingCount += level ? 1 : -1;
         interruptStateChanged();
     }
 
@@ -70,6 +74,7 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
         for (int c = 0; c < ContextCount; c++) _threshold[c] = r.ReadUInt32();
         for (int i = 0; i < SourceCount; i++) _claimed[i] = r.ReadBoolean();
         for (int i = 0; i < SourceCount; i++) _pending[i] = r.ReadBoolean();
+        _pendingCount = _pending.Count(p => p);
     }
 
     /// <summary>Whether <paramref name="source"/> is pending and not claimed, so a claim could take it.</summary>
@@ -81,6 +86,7 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
     /// <summary>The pending, enabled source with the highest priority above the threshold; ties go to the lowest id; 0 if none.</summary>
     private int BestPending(int context)
     {
+        if (_pendingCount == 0) return 0;
         int best = 0;
         uint bestPriority = _threshold[context];
         for (int source = 1; source < SourceCount; source++)
@@ -173,6 +179,7 @@ public sealed class Plic(Action interruptStateChanged) : IMmioDevice, IDeviceSta
         if (source != 0)
         {
             _claimed[source] = true;
+            if (_pending[source]) _pendingCount--;
             _pending[source] = false;
             interruptStateChanged();
         }

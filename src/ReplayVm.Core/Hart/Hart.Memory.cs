@@ -21,19 +21,6 @@ public sealed unsafe partial class Hart
     private bool Store32(ulong address, uint value) => Store(address, value);
     private bool Store64(ulong address, ulong value) => Store(address, value);
 
-    // The same, never inlined: translated regions call these on their slow paths. Inlined there,
-    // every load and store of a region would carry a second copy of the whole access path, and the
-    // JIT's time to compile a region (the translator's main cost) would grow with it.
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionLoad8(ulong address, out byte value) => Load(address, out value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionLoad16(ulong address, out ushort value) => Load(address, out value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionLoad32(ulong address, out uint value) => Load(address, out value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionLoad64(ulong address, out ulong value) => Load(address, out value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionStore8(ulong address, byte value) => Store(address, value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionStore16(ulong address, ushort value) => Store(address, value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionStore32(ulong address, uint value) => Store(address, value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private bool RegionStore64(ulong address, ulong value) => Store(address, value);
-    [MethodImpl(MethodImplOptions.NoInlining)] private void RegionNoteCodeWrite(ulong offset, int size) => NoteCodeWrite(offset, size);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Load<T>(ulong address, out T value) where T : unmanaged
     {

@@ -14,11 +14,12 @@ namespace ReplayVm.Core.Hart;
 /// </summary>
 public sealed unsafe partial class Hart
 {
-    /// <summary>Arrivals at an entry before it is translated by default. The .NET JIT takes a few milliseconds
-    /// of CPU per region, the time to interpret about a million instructions, so only code that will run
-    /// a great many times is worth it (tools/bench: 64 made the translator lose to the interpreter on
-    /// OpenSBI + U-Boot, 4000 and 16000 won on bench.elf alike, 16000 lost least on U-Boot).</summary>
-    public const int DefaultTranslationThreshold = 16000;
+    /// <summary>Arrivals at an entry before it is translated by default. The .NET JIT takes one to three
+    /// milliseconds of CPU per region, the time to interpret about half a million instructions, so only
+    /// code that will run a great many times is worth it. Measured in-process (CPU time of all threads,
+    /// OpenSBI + U-Boot's first 6×10⁷ steps and bench.elf): 1000 and 4000 lost to the interpreter on
+    /// U-Boot by 2–3×, 16000 by 20–40%; 60000 about broke even there and was the fastest on bench.elf.</summary>
+    public const int DefaultTranslationThreshold = 60000;
 
     private int _hotThreshold = DefaultTranslationThreshold;
 
@@ -73,6 +74,9 @@ public sealed unsafe partial class Hart
     private readonly ushort[] _transferHeat = new ushort[TransferHeatSize];
     /// <summary>Set by <see cref="DispatchAt"/> when the interpreter returned because the target became hot.</summary>
     private bool _arrivedHot;
+    /// <summary>The exit link a region left through without a valid target (see <see cref="ExitLink"/>):
+    /// the dispatcher links it to the region it finds at pc next, so the exit chains from then on.</summary>
+    private ExitLink? _missedLink;
 
     /// <summary>Which engine runs guest code; see <see cref="ExecutionEngine"/>. Changing it never changes results.</summary>
     public ExecutionEngine Engine
@@ -152,15 +156,30 @@ public sealed unsafe partial class Hart
                 }
             }
             _arrivedHot = false;
+            var missed = _missedLink;
+            _missedLink = null;
             if (region?.Code is { } code)
             {
                 if (region.StartsAtBreakpoint && _breakpoints is not null && StopsAtBreakpoint(Pc, Steps)) break;
+                // Pc may have moved since the exit (an interrupt taken between slices, the interpreter).
+                if (missed is not null && region.Chainable && missed.Pc == region.VirtualPc) missed.Target = region;
                 ulong before = Steps;
-                code(this);
-                TranslatorStats.RegionRuns++;
+                // Chained regions run one after another without a lookup: each returns the next while
+                // its exit's link is valid. Each checks the slice's end itself, block by block, so the
+                // chain stops exactly where a return to this loop would have.
+                ulong runs = 0;
+                do
+                {
+                    region = code(this);
+                    runs++;
+                }
+                while (region is not null && (code = region.Code!) is not null);
+                TranslatorStats.RegionRuns += runs;
+                TranslatorStats.ChainedRuns += runs - 1;
                 TranslatorStats.RegionSteps += Steps - before;
                 if (Steps != before) continue;
                 // The entry block did not fit before the slice's end: the interpreter steps to it.
+                _missedLink = null;
             }
             _returnAtTransfer = true;
             ulong interpretedFrom = Steps;
@@ -226,6 +245,9 @@ public sealed unsafe partial class Hart
         if (_regionCount >= MaxRegions)
         {
             Array.Clear(_translationPages!);
+            // Regions link to one another: dropping the cache's references frees them all.
+            Array.Clear(_jumpCache);
+            _missedLink = null;
             _regionCount = 0;
             _translationEpoch++;
             _translationGeneration++;
@@ -313,6 +335,7 @@ public sealed unsafe partial class Hart
     {
         Registers = _xp,
         Ram = _ramPointer,
+        PageEpochs = _pageEpochs,
         RamBase = _ramBase,
         RamSize = _ramSize,
         Tlb = _tlbPointer,
@@ -325,21 +348,25 @@ public sealed unsafe partial class Hart
     {
         ulong pageOffset = entryOffset & ~(ulong)(MainMemory.PageSize - 1);
         ulong pageVirtual = pc & ~PageMask;
-        (bool, DecodedInstruction) Fetch(ulong at)
+        bool Fetch(ulong at, out DecodedInstruction instruction)
         {
+            instruction = default;
             int slotIndex = (int)(at - pageVirtual) >> 1;
             ref DecodedInstruction slot = ref decoded[slotIndex];
-            if (slot.Op != Opcode.NotDecoded) return (true, slot);
-            ulong offset = pageOffset + (at - pageVirtual);
-            uint raw = *(ushort*)(_ramPointer + offset);
-            if ((raw & 3) == 3)
+            if (slot.Op == Opcode.NotDecoded)
             {
-                // A 32-bit instruction in the last parcel is never cached (see FetchFull), nor translated.
-                if (slotIndex == MainMemory.SlotsPerPage - 1 || offset + 4 > _ramSize) return (false, default);
-                raw = *(uint*)(_ramPointer + offset);
+                ulong offset = pageOffset + (at - pageVirtual);
+                uint raw = *(ushort*)(_ramPointer + offset);
+                if ((raw & 3) == 3)
+                {
+                    // A 32-bit instruction in the last parcel is never cached (see FetchFull), nor translated.
+                    if (slotIndex == MainMemory.SlotsPerPage - 1 || offset + 4 > _ramSize) return false;
+                    raw = *(uint*)(_ramPointer + offset);
+                }
+                slot = Decoder.Decode(raw);
             }
-            slot = Decoder.Decode(raw);
-            return (true, slot);
+            instruction = slot;
+            return true;
         }
         var breakpoints = _breakpoints;
         return RegionPlan.Discover(pc, Fetch, at => breakpoints is not null && breakpoints.Contains(at));
@@ -379,6 +406,8 @@ public sealed class TranslatorStatistics
     public ulong InstructionsTranslated { get; internal set; }
     public ulong CacheFlushes { get; internal set; }
     public ulong RegionRuns { get; internal set; }
+    /// <summary>Region runs entered straight from the previous region (an exit link or the jump cache), without a dispatcher lookup.</summary>
+    public ulong ChainedRuns { get; internal set; }
     public ulong RegionSteps { get; internal set; }
     public ulong InterpreterRuns { get; internal set; }
     public ulong InterpretedSteps { get; internal set; }

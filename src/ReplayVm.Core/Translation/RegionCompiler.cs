@@ -28,12 +28,21 @@ internal sealed unsafe class RegionCompiler
     private static readonly FieldInfo PcField = Field(nameof(HartType.Pc));
     private static readonly FieldInfo StepsField = Field(nameof(HartType.Steps));
     private static readonly FieldInfo SliceEndField = Field("SliceEnd");
+    private static readonly FieldInfo EpochField = Field("_translationEpoch");
+    private static readonly FieldInfo MissedLinkField = Field("_missedLink");
+    private static readonly FieldInfo LinkTargetField = typeof(ExitLink).GetField(nameof(ExitLink.Target))!;
+    private static readonly FieldInfo RegionEpochField = typeof(TranslatedRegion).GetField(nameof(TranslatedRegion.Epoch))!;
+    private static readonly MethodInfo JumpTarget = Method("RegionJumpTarget");
     private static readonly FieldInfo TlbReadTag = typeof(TlbEntry).GetField(nameof(TlbEntry.ReadTag))!;
     private static readonly FieldInfo TlbWriteTag = typeof(TlbEntry).GetField(nameof(TlbEntry.WriteTag))!;
     private static readonly FieldInfo TlbPhysicalPage = typeof(TlbEntry).GetField(nameof(TlbEntry.PhysicalPage))!;
-    private static readonly MethodInfo NoteCodeWrite = Method("RegionNoteCodeWrite");
-    private static readonly MethodInfo ExecuteFloat = Method("ExecuteFloat");
-    private static readonly MethodInfo ExecuteAtomic = Method("ExecuteAtomic");
+    private static readonly FieldInfo RamField = Field("_ram");
+    private static readonly FieldInfo DecodedChunksField = Field("_decodedChunks");
+    private static readonly MethodInfo RamEpoch = typeof(MainMemory).GetProperty(nameof(MainMemory.Epoch))!.GetMethod!;
+    private static readonly MethodInfo DecodedPageAt = typeof(MainMemory).GetMethod(nameof(MainMemory.DecodedPageAt), BindingFlags.Static | BindingFlags.NonPublic)!;
+    private static readonly MethodInfo ExecuteFloat = Method("RegionFloat");
+    private static readonly MethodInfo ExecuteAtomic = Method("RegionAtomic");
+    private static readonly MethodInfo ExecuteCsr = Method("RegionCsr");
     private static readonly MethodInfo[] LoadHelpers = [Method("RegionLoad8"), Method("RegionLoad16"), Method("RegionLoad32"), Method("RegionLoad64")];
     private static readonly MethodInfo[] StoreHelpers = [Method("RegionStore8"), Method("RegionStore16"), Method("RegionStore32"), Method("RegionStore64")];
     private static readonly MethodInfo MulHigh = typeof(MulDiv).GetMethod(nameof(MulDiv.MulHighSigned))!;
@@ -52,41 +61,52 @@ internal sealed unsafe class RegionCompiler
 
     private readonly RegionPlan _plan;
     private readonly RegionTargets _targets;
-    private static readonly object ClosureTarget = new();
     private readonly DynamicMethod _method;
     private readonly ILGenerator _il;
     private readonly LocalBuilder?[] _registers = new LocalBuilder?[32];
     private readonly List<int> _written = [];
-    private readonly LocalBuilder _steps, _limit, _exitPc, _address, _physical, _entry;
+    private readonly LocalBuilder _steps, _exitPc, _exitIndex, _address, _physical, _entry, _status;
     private readonly LocalBuilder _byte, _half, _word, _double;
-    private readonly Label _exit, _trapExit;
-    private readonly Dictionary<ulong, Label> _blockLabels = [];
+    /// <summary>Leaves towards <c>_exitPc</c> after <c>_steps</c>, through link <c>_exitIndex</c> (or <see cref="NoLink"/>, <see cref="JumpLink"/>).</summary>
+    private readonly Label _exit;
+    /// <summary>Leaves with pc and steps as a helper set them (a trap, or the slice ended in it).</summary>
+    private readonly Label _leave;
+    private const int NoLink = -1, JumpLink = -2;
+    /// <summary>The region's exits to fixed pcs, one link each (the delegate's closure target holds them).</summary>
+    // Plain arrays searched linearly (a region has at most RegionPlan.MaxInstructions blocks and exits)
+    // rather than dictionaries: each dictionary over a value type is one more generic instantiation for
+    // the JIT to compile before the first region can run.
+    private readonly ulong[] _linkPcs = new ulong[2 * RegionPlan.MaxInstructions];
+    private int _linkCount;
+    private readonly Label[] _blockLabels;
     /// <summary>Cold code (slow paths, exits) emitted after the hot body, so the hot path falls through.</summary>
     private readonly List<Action> _cold = [];
     private readonly List<DecodedInstruction> _helperInstructions = [];
-    private readonly List<(int Index, LocalBuilder Slot)> _helperSlotFixups = [];
     private LocalBuilder? _helperBase;
 
     private RegionCompiler(RegionPlan plan, RegionTargets targets)
     {
         _plan = plan;
         _targets = targets;
-        // The first parameter is a dummy the delegate is closed over: invoking a delegate closed over
-        // its first argument is a plain call, where an open static one goes through a shuffle thunk.
-        _method = new DynamicMethod($"rv64_{plan.Entry:x}", typeof(void), [typeof(object), typeof(HartType)], typeof(HartType).Module, skipVisibility: true);
+        _blockLabels = new Label[plan.Blocks.Count];
+        // The first parameter is the region's exit links, which the delegate is closed over: invoking a
+        // delegate closed over its first argument is a plain call, where an open static one goes through
+        // a shuffle thunk.
+        _method = new DynamicMethod($"rv64_{plan.Entry:x}", typeof(TranslatedRegion), [typeof(ExitLink[]), typeof(HartType)], typeof(HartType).Module, skipVisibility: true);
         _il = _method.GetILGenerator();
         _steps = _il.DeclareLocal(typeof(ulong));
-        _limit = _il.DeclareLocal(typeof(ulong));
         _exitPc = _il.DeclareLocal(typeof(ulong));
+        _exitIndex = _il.DeclareLocal(typeof(int));
         _address = _il.DeclareLocal(typeof(ulong));
         _physical = _il.DeclareLocal(typeof(ulong));
         _entry = _il.DeclareLocal(typeof(nint));
+        _status = _il.DeclareLocal(typeof(int));
         _byte = _il.DeclareLocal(typeof(byte));
         _half = _il.DeclareLocal(typeof(ushort));
         _word = _il.DeclareLocal(typeof(uint));
         _double = _il.DeclareLocal(typeof(ulong));
         _exit = _il.DefineLabel();
-        _trapExit = _il.DefineLabel();
+        _leave = _il.DefineLabel();
     }
 
     /// <summary>Compiles <paramref name="plan"/>; <paramref name="helperSlots"/> must be kept alive with the code.</summary>
@@ -99,7 +119,7 @@ internal sealed unsafe class RegionCompiler
     private RegionCode Emit(out DecodedInstruction[]? helperSlots)
     {
         CollectRegisters();
-        foreach (var block in _plan.Blocks) _blockLabels[block[0].Pc] = _il.DefineLabel();
+        for (int b = 0; b < _blockLabels.Length; b++) _blockLabels[b] = _il.DefineLabel();
         // The helper slots' address is only known once they are allocated, after the body: the
         // body loads it from a local that the prologue sets (patched below through a constant).
         foreach (var block in _plan.Blocks)
@@ -118,6 +138,7 @@ internal sealed unsafe class RegionCompiler
         var run = _il.DefineLabel();
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Brtrue, run);
+        _il.Emit(OpCodes.Ldnull);
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(run);
 
@@ -125,7 +146,6 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, StepsField);
         _il.Emit(OpCodes.Stloc, _steps);
-        ReloadLimit();
         if (_helperBase is not null)
         {
             _il.Emit(OpCodes.Ldc_I8, (long)helperAddress);
@@ -144,7 +164,12 @@ internal sealed unsafe class RegionCompiler
         foreach (var block in _plan.Blocks) EmitBlock(block, ref helperIndex);
         for (int c = 0; c < _cold.Count; c++) _cold[c](); // cold code may add more cold code
 
-        // Exits: registers back, then pc (unless a trap set it) and steps.
+        // The exits, each once: registers back, then pc and steps (unless a helper set them), then
+        // the region to run next when the exit knows it.
+        _il.MarkLabel(_leave);
+        WriteBackRegisters();
+        _il.Emit(OpCodes.Ldnull);
+        _il.Emit(OpCodes.Ret);
         _il.MarkLabel(_exit);
         WriteBackRegisters();
         _il.Emit(OpCodes.Ldarg_1);
@@ -153,17 +178,61 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _steps);
         _il.Emit(OpCodes.Stfld, StepsField);
-        _il.Emit(OpCodes.Ret);
-        _il.MarkLabel(_trapExit);
-        WriteBackRegisters();
+        var unlinked = _il.DefineLabel();
+        var none = _il.DefineLabel();
+        if (_linkCount > 0)
+        {
+            // To a fixed pc: the region linked there, if its link is still valid; else null, leaving
+            // the link in the hart for the dispatcher to fill once it has looked the pc up.
+            var link = _il.DeclareLocal(typeof(ExitLink));
+            var next = _il.DeclareLocal(typeof(TranslatedRegion));
+            var miss = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _exitIndex);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Blt, unlinked);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldloc, _exitIndex);
+            _il.Emit(OpCodes.Ldelem_Ref);
+            _il.Emit(OpCodes.Stloc, link);
+            _il.Emit(OpCodes.Ldloc, link);
+            _il.Emit(OpCodes.Ldfld, LinkTargetField);
+            _il.Emit(OpCodes.Stloc, next);
+            _il.Emit(OpCodes.Ldloc, next);
+            _il.Emit(OpCodes.Brfalse, miss);
+            _il.Emit(OpCodes.Ldloc, next);
+            _il.Emit(OpCodes.Ldfld, RegionEpochField);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, EpochField);
+            _il.Emit(OpCodes.Bne_Un, miss);
+            _il.Emit(OpCodes.Ldloc, next);
+            _il.Emit(OpCodes.Ret);
+            _il.MarkLabel(miss);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, link);
+            _il.Emit(OpCodes.Stfld, MissedLinkField);
+            _il.Emit(OpCodes.Ldnull);
+            _il.Emit(OpCodes.Ret);
+        }
+        // An indirect jump: the region the hart's jump cache holds for its target, if any.
+        _il.MarkLabel(unlinked);
+        _il.Emit(OpCodes.Ldloc, _exitIndex);
+        _il.Emit(OpCodes.Ldc_I4, JumpLink);
+        _il.Emit(OpCodes.Bne_Un, none);
         _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _steps);
-        _il.Emit(OpCodes.Stfld, StepsField);
+        _il.Emit(OpCodes.Ldloc, _exitPc);
+        _il.Emit(OpCodes.Call, JumpTarget);
         _il.Emit(OpCodes.Ret);
-        return _method.CreateDelegate<RegionCode>(ClosureTarget);
+        _il.MarkLabel(none);
+        _il.Emit(OpCodes.Ldnull);
+        _il.Emit(OpCodes.Ret);
+        var links = new ExitLink[_linkCount];
+        for (int i = 0; i < links.Length; i++) links[i] = new ExitLink(_linkPcs[i]);
+        return _method.CreateDelegate<RegionCode>(links);
     }
 
-    private static bool UsesHelperSlot(Opcode op) => op >= Opcode.LrW;
+    private static bool UsesHelperSlot(Opcode op) => op >= Opcode.LrW || IsCsr(op);
+
+    private static bool IsCsr(Opcode op) => op is >= Opcode.Csrrw and <= Opcode.Csrrci;
 
     private void CollectRegisters()
     {
@@ -202,13 +271,6 @@ internal sealed unsafe class RegionCompiler
         }
     }
 
-    private void ReloadLimit()
-    {
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, SliceEndField);
-        _il.Emit(OpCodes.Stloc, _limit);
-    }
-
     private void LoadX(int r)
     {
         if (r == 0) _il.Emit(OpCodes.Ldc_I8, 0L);
@@ -234,36 +296,47 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Stloc, _steps);
     }
 
-    /// <summary>A label that leaves the region towards <paramref name="pc"/> (after <paramref name="stepsDone"/> more steps), or the block there.</summary>
+    private Label BlockLabel(ulong pc)
+    {
+        for (int b = 0; ; b++)
+            if (_plan.Blocks[b][0].Pc == pc) return _blockLabels[b];
+    }
+
+    /// <summary>A label that transfers control to <paramref name="pc"/>: the block there, or an exit through its link.</summary>
     private Label TransferTo(ulong pc)
     {
-        if (_plan.HasBlockAt(pc)) return _blockLabels[pc];
+        if (_plan.HasBlockAt(pc)) return BlockLabel(pc);
+        int index = Array.IndexOf(_linkPcs, pc, 0, _linkCount);
+        if (index < 0)
+        {
+            index = _linkCount++;
+            _linkPcs[index] = pc;
+        }
         var stub = _il.DefineLabel();
         _cold.Add(() =>
         {
             _il.MarkLabel(stub);
             Const(pc);
             _il.Emit(OpCodes.Stloc, _exitPc);
+            _il.Emit(OpCodes.Ldc_I4, index);
+            _il.Emit(OpCodes.Stloc, _exitIndex);
             _il.Emit(OpCodes.Br, _exit);
         });
         return stub;
     }
 
     /// <summary>A cold label that leaves the region at <paramref name="pc"/> after <paramref name="done"/> further steps.</summary>
-    private Label ExitAfter(ulong pc, int done, bool trap = false)
+    private Label ExitAfter(ulong pc, int done)
     {
         var stub = _il.DefineLabel();
         _cold.Add(() =>
         {
             _il.MarkLabel(stub);
             AdvanceSteps(done);
-            if (trap)
-            {
-                _il.Emit(OpCodes.Br, _trapExit);
-                return;
-            }
             Const(pc);
             _il.Emit(OpCodes.Stloc, _exitPc);
+            _il.Emit(OpCodes.Ldc_I4, NoLink);
+            _il.Emit(OpCodes.Stloc, _exitIndex);
             _il.Emit(OpCodes.Br, _exit);
         });
         return stub;
@@ -272,12 +345,14 @@ internal sealed unsafe class RegionCompiler
     private void EmitBlock(GuestInstruction[] block, ref int helperIndex)
     {
         int n = block.Length;
-        _il.MarkLabel(_blockLabels[block[0].Pc]);
-        // Budget: the whole block must complete before the slice's end (steps + n <= limit).
+        _il.MarkLabel(BlockLabel(block[0].Pc));
+        // Budget: the whole block must complete before the slice's end (steps + n <= SliceEnd). The
+        // field is read each time: a helper that ends the slice lowers it.
         _il.Emit(OpCodes.Ldloc, _steps);
         Const((ulong)n);
         _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Ldloc, _limit);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, SliceEndField);
         _il.Emit(OpCodes.Bgt_Un, ExitAfter(block[0].Pc, 0));
 
         for (int i = 0; i < n; i++)
@@ -318,6 +393,8 @@ internal sealed unsafe class RegionCompiler
                 Const(~1UL);
                 _il.Emit(OpCodes.And);
                 _il.Emit(OpCodes.Stloc, _exitPc);
+                _il.Emit(OpCodes.Ldc_I4, JumpLink);
+                _il.Emit(OpCodes.Stloc, _exitIndex);
                 Const(next);
                 StoreX(d.Rd);
                 AdvanceSteps(n);
@@ -410,7 +487,7 @@ internal sealed unsafe class RegionCompiler
         }
         if (UsesHelperSlot(d.Op))
         {
-            EmitExecutorCall(g, i, n, d.Op >= Opcode.Flw ? ExecuteFloat : ExecuteAtomic, helperIndex++);
+            EmitExecutorCall(g, i, n, d.Op >= Opcode.Flw ? ExecuteFloat : IsCsr(d.Op) ? ExecuteCsr : ExecuteAtomic, helperIndex++);
             return;
         }
         throw new InvalidOperationException($"the translator has no code for {d.Op}");
@@ -498,31 +575,36 @@ internal sealed unsafe class RegionCompiler
         LoadX(d.Rs1); LoadX(d.Rs2); _il.Emit(OpCodes.Call, method); StoreX(d.Rd);
     }
 
-    /// <summary>Pc and steps as the interpreter has them when instruction <paramref name="i"/> of the block calls out.</summary>
-    private void PublishPosition(GuestInstruction g, int i)
+    /// <summary>
+    /// Calls a helper for instruction <paramref name="i"/> of an <paramref name="n"/>-instruction block,
+    /// after the arguments pushed so far: adds the instruction's pc, the block's first step and its
+    /// shape (see <see cref="Hart.Hart.RegionShape"/>); the helper returns a status
+    /// (<see cref="Hart.Hart.RegionContinue"/>, RegionLeave, RegionTrapped) into <c>_status</c>.
+    /// </summary>
+    private void CallHelper(MethodInfo helper, GuestInstruction g, int i, int n)
     {
-        _il.Emit(OpCodes.Ldarg_1);
         Const(g.Pc);
-        _il.Emit(OpCodes.Stfld, PcField);
-        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _steps);
-        if (i != 0)
-        {
-            Const((ulong)i);
-            _il.Emit(OpCodes.Add);
-        }
-        _il.Emit(OpCodes.Stfld, StepsField);
+        _il.Emit(OpCodes.Ldc_I4, HartType.RegionShape(i, n, g.Decoded.Length));
+        _il.Emit(OpCodes.Call, helper);
+        _il.Emit(OpCodes.Stloc, _status);
     }
 
-    /// <summary>After a call that may have ended the slice: leave after this instruction unless the rest of the block still fits.</summary>
-    private void CheckSliceAfterCall(GuestInstruction g, int i, int n)
+    /// <summary>After <see cref="CallHelper"/>: leaves if the instruction trapped (rd untouched).</summary>
+    private void LeaveIfTrapped()
     {
-        ReloadLimit();
-        _il.Emit(OpCodes.Ldloc, _steps);
-        Const((ulong)n);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Ldloc, _limit);
-        _il.Emit(OpCodes.Bgt_Un, ExitAfter(g.Pc + g.Decoded.Length, i + 1));
+        _il.Emit(OpCodes.Ldloc, _status);
+        _il.Emit(OpCodes.Ldc_I4, HartType.RegionTrapped);
+        _il.Emit(OpCodes.Beq, _leave);
+    }
+
+    /// <summary>After <see cref="CallHelper"/> and rd's update: leaves if the helper ended the region
+    /// (the slice ended in it and the rest of the block does not fit), else goes on at <paramref name="done"/>.</summary>
+    private void LeaveOrContinue(Label done)
+    {
+        _il.Emit(OpCodes.Ldloc, _status);
+        _il.Emit(OpCodes.Brtrue, _leave);
+        _il.Emit(OpCodes.Br, done);
     }
 
     /// <summary>
@@ -610,22 +692,23 @@ internal sealed unsafe class RegionCompiler
         {
             // The interpreter's own load: TLB refill, MMIO, faults, watchpoints.
             _il.MarkLabel(slow);
-            PublishPosition(g, i);
+            var temporary = Temporary(sizeLog2);
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldloc, _address);
-            var temporary = Temporary(sizeLog2);
             _il.Emit(OpCodes.Ldloca, temporary);
-            _il.Emit(OpCodes.Call, LoadHelpers[sizeLog2]);
-            _il.Emit(OpCodes.Brfalse, ExitAfter(0, i + 1, trap: true));
-            _il.Emit(OpCodes.Ldloc, temporary);
-            if (sizeLog2 < 3)
+            CallHelper(LoadHelpers[sizeLog2], g, i, n);
+            LeaveIfTrapped();
+            if (Writes(d.Rd))
             {
-                if (signed) _il.Emit(sizeLog2 switch { 0 => OpCodes.Conv_I1, 1 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
-                _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+                _il.Emit(OpCodes.Ldloc, temporary);
+                if (sizeLog2 < 3)
+                {
+                    if (signed) _il.Emit(sizeLog2 switch { 0 => OpCodes.Conv_I1, 1 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
+                    _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+                }
+                StoreX(d.Rd);
             }
-            StoreX(d.Rd);
-            CheckSliceAfterCall(g, i, n);
-            _il.Emit(OpCodes.Br, done);
+            LeaveOrContinue(done);
         });
     }
 
@@ -635,22 +718,44 @@ internal sealed unsafe class RegionCompiler
         var slow = _il.DefineLabel();
         var done = _il.DefineLabel();
         EmitTranslate(d, sizeLog2, store: true, slow);
+        if (!_targets.DataViaTlb)
+        {
+            // Untranslated, the access may cross into the next page, whose write epoch it must stamp too: the helper does.
+            _il.Emit(OpCodes.Ldloc, _physical);
+            Const(0xFFF);
+            _il.Emit(OpCodes.And);
+            Const((ulong)MainMemory.PageSize - (1UL << sizeLog2));
+            _il.Emit(OpCodes.Bgt_Un, slow);
+        }
+        // A page holding decoded code: the interpreter's store drops its decodes and ends the slice.
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, DecodedChunksField);
+        _il.Emit(OpCodes.Ldloc, _physical);
+        _il.Emit(OpCodes.Call, DecodedPageAt);
+        _il.Emit(OpCodes.Brtrue, slow);
         RamAddress();
         LoadX(d.Rs2);
         if (sizeLog2 < 3) _il.Emit(OpCodes.Conv_I4);
         if (sizeLog2 > 0) _il.Emit(OpCodes.Unaligned, (byte)1);
         _il.Emit(store);
-        // Page epoch, and the decode cache of a page holding code: may end the slice.
-        _il.Emit(OpCodes.Ldarg_1);
+        // The page's write epoch, as every RAM store stamps it (Hart.NoteCodeWrite).
+        Const((ulong)_targets.PageEpochs);
+        _il.Emit(OpCodes.Conv_I);
         _il.Emit(OpCodes.Ldloc, _physical);
-        _il.Emit(OpCodes.Ldc_I4, 1 << sizeLog2);
-        _il.Emit(OpCodes.Call, NoteCodeWrite);
-        CheckSliceAfterCall(g, i, n);
+        _il.Emit(OpCodes.Ldc_I4, MainMemory.PageShift);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Ldc_I4_4);
+        _il.Emit(OpCodes.Mul);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, RamField);
+        _il.Emit(OpCodes.Call, RamEpoch);
+        _il.Emit(OpCodes.Stind_I4);
         _il.MarkLabel(done);
         _cold.Add(() =>
         {
             _il.MarkLabel(slow);
-            PublishPosition(g, i);
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldloc, _address);
             LoadX(d.Rs2);
@@ -660,26 +765,24 @@ internal sealed unsafe class RegionCompiler
                 case 1: _il.Emit(OpCodes.Conv_U2); break;
                 case 2: _il.Emit(OpCodes.Conv_U4); break;
             }
-            _il.Emit(OpCodes.Call, StoreHelpers[sizeLog2]);
-            _il.Emit(OpCodes.Brfalse, ExitAfter(0, i + 1, trap: true));
-            CheckSliceAfterCall(g, i, n);
-            _il.Emit(OpCodes.Br, done);
+            CallHelper(StoreHelpers[sizeLog2], g, i, n);
+            LeaveOrContinue(done);
         });
     }
 
-    /// <summary>An A or F/D instruction through the interpreter's executor, which reads and writes
+    /// <summary>An A, F/D or CSR instruction through the interpreter's executor, which reads and writes
     /// the register file itself: the region's written registers go back first, rd comes back after.</summary>
     private void EmitExecutorCall(GuestInstruction g, int i, int n, MethodInfo executor, int slot)
     {
         WriteBackRegisters();
-        PublishPosition(g, i);
+        var done = _il.DefineLabel();
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _helperBase!);
         _il.Emit(OpCodes.Ldc_I4, slot * sizeof(DecodedInstruction));
         _il.Emit(OpCodes.Conv_I);
         _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Call, executor);
-        _il.Emit(OpCodes.Brfalse, ExitAfter(0, i + 1, trap: true));
+        CallHelper(executor, g, i, n);
+        LeaveIfTrapped();
         int rd = g.Decoded.Rd;
         if (rd is > 0 and < 32 && _registers[rd] is { } local)
         {
@@ -687,6 +790,7 @@ internal sealed unsafe class RegionCompiler
             _il.Emit(OpCodes.Ldind_I8);
             _il.Emit(OpCodes.Stloc, local);
         }
-        CheckSliceAfterCall(g, i, n);
+        LeaveOrContinue(done);
+        _il.MarkLabel(done);
     }
 }

@@ -16,12 +16,14 @@ internal sealed class RegionPlan
     /// <summary>Most instructions one region holds: bounds translation time and the method's size.</summary>
     public const int MaxInstructions = 32;
 
+    /// <summary>Parcels (2-byte slots) of a 4 KiB page: where an instruction of the entry's page may start.</summary>
+    private const int SlotsPerPage = 2048;
+
     public ulong Entry { get; }
     public bool EntryIsBreakpoint { get; }
     /// <summary>Basic blocks in address order; the first is the entry's.</summary>
     public IReadOnlyList<GuestInstruction[]> Blocks { get; }
     public int InstructionCount { get; }
-    private readonly HashSet<ulong> _blockStarts;
 
     private RegionPlan(ulong entry, bool entryIsBreakpoint, List<GuestInstruction[]> blocks, int count)
     {
@@ -29,99 +31,121 @@ internal sealed class RegionPlan
         EntryIsBreakpoint = entryIsBreakpoint;
         Blocks = blocks;
         InstructionCount = count;
-        _blockStarts = blocks.Select(b => b[0].Pc).ToHashSet();
     }
 
     /// <summary>Whether a transfer to <paramref name="pc"/> can branch to a block of this region. A
     /// breakpoint entry is not: every arrival there must pass the dispatcher's breakpoint check.</summary>
-    public bool HasBlockAt(ulong pc) => _blockStarts.Contains(pc) && !(pc == Entry && EntryIsBreakpoint);
+    public bool HasBlockAt(ulong pc)
+    {
+        if (pc == Entry && EntryIsBreakpoint) return false;
+        foreach (var block in Blocks)
+            if (block[0].Pc == pc) return true;
+        return false;
+    }
 
     /// <summary>Instructions the region compiles (inline, or as a call to the interpreter's helper).
-    /// The rest (CSRs, traps, returns from traps, WFI, fences that flush, illegal encodings) end it.</summary>
+    /// The rest (traps, returns from traps, WFI, fences that flush, illegal encodings) end it. CSR
+    /// accesses are compiled as calls: boot code polls the time CSR in its delay loops, and a write
+    /// ends the slice, so the region leaves right after one that may change what it was compiled for.</summary>
     public static bool IsTranslatable(Opcode op) => op switch
     {
         Opcode.NotDecoded or Opcode.Illegal or Opcode.FenceI or Opcode.Ecall or Opcode.Ebreak or Opcode.Mret
             or Opcode.Sret or Opcode.Wfi or Opcode.SfenceVma => false,
-        >= Opcode.Csrrw and <= Opcode.Csrrci => false,
         _ => true,
     };
 
     public static bool IsConditionalBranch(Opcode op) => op is >= Opcode.Beq and <= Opcode.Bgeu;
 
+    /// <summary>Gives the decoded instruction at a pc of the entry's page; false when it cannot be
+    /// cached (a 32-bit instruction in the page's last parcel).</summary>
+    public delegate bool InstructionSource(ulong pc, out DecodedInstruction decoded);
+
+    /// <summary>Whether a breakpoint is set at a pc.</summary>
+    public delegate bool BreakpointTest(ulong pc);
+
     /// <summary>
     /// Discovers the region at <paramref name="entry"/>. <paramref name="fetch"/> gives the decoded
-    /// instruction at a pc of the entry's page (false when it cannot be cached: a 32-bit
-    /// instruction in the page's last parcel); <paramref name="isBreakpoint"/> tells breakpoint pcs.
+    /// instructions of the entry's page; <paramref name="isBreakpoint"/> tells breakpoint pcs.
     /// Returns null when the entry instruction itself is not translatable.
     /// </summary>
-    public static RegionPlan? Discover(ulong entry, Func<ulong, (bool Ok, DecodedInstruction Decoded)> fetch, Func<ulong, bool> isBreakpoint)
+    /// <remarks>Plain arrays indexed by the parcel within the page, rather than generic collections of
+    /// value types: planning runs on the hart's thread, and each generic instantiation over a value
+    /// type is JIT-compiled on first use (tens of milliseconds in all, at the first region).</remarks>
+    public static RegionPlan? Discover(ulong entry, InstructionSource fetch, BreakpointTest isBreakpoint)
     {
-        ulong page = entry >> 12;
-        var instructions = new SortedDictionary<ulong, DecodedInstruction>();
-        var leaders = new HashSet<ulong> { entry };
-        var work = new Stack<ulong>();
-        work.Push(entry);
+        ulong pageBase = entry & ~(ulong)(SlotsPerPage * 2 - 1);
+        var decoded = new DecodedInstruction[SlotsPerPage];
+        var present = new bool[SlotsPerPage];
+        var leader = new bool[SlotsPerPage];
+        int count = 0;
+        static int Slot(ulong pc, ulong pageBase) => (int)((pc - pageBase) >> 1);
+        bool OnPage(ulong pc) => pc - pageBase < SlotsPerPage * 2;
         bool Translatable(ulong pc, out DecodedInstruction d)
         {
             d = default;
-            if (pc >> 12 != page || instructions.Count >= MaxInstructions) return false;
+            if (!OnPage(pc) || count >= MaxInstructions) return false;
             if (pc != entry && isBreakpoint(pc)) return false;
-            var (ok, decoded) = fetch(pc);
-            if (!ok || !IsTranslatable(decoded.Op)) return false;
-            d = decoded;
-            return true;
+            return fetch(pc, out d) && IsTranslatable(d.Op);
         }
-        while (work.Count > 0)
+        // Each instruction pushes at most one branch target: the stack never holds more than this.
+        var work = new ulong[MaxInstructions + 1];
+        int top = 0;
+        work[top++] = entry;
+        leader[Slot(entry, pageBase)] = true;
+        while (top > 0)
         {
-            ulong pc = work.Pop();
+            ulong pc = work[--top];
             while (true)
             {
-                if (instructions.ContainsKey(pc))
+                if (OnPage(pc) && present[Slot(pc, pageBase)])
                 {
-                    leaders.Add(pc); // reached again: the code from here is shared
+                    leader[Slot(pc, pageBase)] = true; // reached again: the code from here is shared
                     break;
                 }
                 if (!Translatable(pc, out var d)) break;
-                instructions[pc] = d;
+                int slot = Slot(pc, pageBase);
+                present[slot] = true;
+                decoded[slot] = d;
+                count++;
                 ulong next = pc + d.Length;
-                if (IsConditionalBranch(d.Op))
+                if (IsConditionalBranch(d.Op) || d.Op == Opcode.Jal)
                 {
                     ulong target = pc + (ulong)d.Imm;
-                    if (target >> 12 == page) { leaders.Add(target); work.Push(target); }
-                    leaders.Add(next);
-                }
-                else if (d.Op == Opcode.Jal)
-                {
-                    ulong target = pc + (ulong)d.Imm;
-                    if (target >> 12 == page) { leaders.Add(target); work.Push(target); }
-                    break;
+                    if (OnPage(target))
+                    {
+                        leader[Slot(target, pageBase)] = true;
+                        work[top++] = target;
+                    }
+                    if (d.Op == Opcode.Jal) break;
+                    if (OnPage(next)) leader[Slot(next, pageBase)] = true;
                 }
                 else if (d.Op == Opcode.Jalr) break;
                 pc = next;
             }
         }
-        if (!instructions.ContainsKey(entry)) return null;
+        if (!present[Slot(entry, pageBase)]) return null;
 
         // Basic blocks: from each leader, straight on until a control transfer, an instruction
-        // outside the region, or the next leader.
+        // outside the region, or the next leader; in address order, the entry's first.
         var blocks = new List<GuestInstruction[]>();
-        var current = new List<GuestInstruction>();
-        foreach (ulong leader in leaders.Where(instructions.ContainsKey).Order())
+        var current = new GuestInstruction[MaxInstructions];
+        for (int first = 0; first < SlotsPerPage; first++)
         {
-            ulong pc = leader;
-            current.Clear();
-            while (instructions.TryGetValue(pc, out var d))
+            if (!leader[first] || !present[first]) continue;
+            int length = 0;
+            int slot = first;
+            while (slot < SlotsPerPage && present[slot])
             {
-                current.Add(new GuestInstruction(pc, d));
+                var d = decoded[slot];
+                current[length++] = new GuestInstruction(pageBase + (ulong)slot * 2, d);
                 if (IsConditionalBranch(d.Op) || d.Op is Opcode.Jal or Opcode.Jalr) break;
-                pc += d.Length;
-                if (leaders.Contains(pc)) break;
+                slot += d.Length >> 1;
+                if (slot < SlotsPerPage && leader[slot]) break;
             }
-            blocks.Add(current.ToArray());
+            var block = current.AsSpan(0, length).ToArray();
+            if (block[0].Pc == entry) blocks.Insert(0, block);
+            else blocks.Add(block);
         }
-        // The entry's block first: the compiled method starts there.
-        int entryIndex = blocks.FindIndex(b => b[0].Pc == entry);
-        (blocks[0], blocks[entryIndex]) = (blocks[entryIndex], blocks[0]);
-        return new RegionPlan(entry, isBreakpoint(entry), blocks, blocks.Sum(b => b.Length));
+        return new RegionPlan(entry, isBreakpoint(entry), blocks, count);
     }
 }

@@ -5,8 +5,24 @@ using ReplayVm.Core.Hart;
 namespace ReplayVm.Core.Translation;
 
 /// <summary>Compiled guest code: runs from the hart's <see cref="Hart.Hart.Pc"/> and <see cref="Hart.Hart.Steps"/>
-/// and leaves both (and the registers) exactly as the interpreter would at the point it stops.</summary>
-internal delegate void RegionCode(Hart.Hart hart);
+/// and leaves both (and the registers) exactly as the interpreter would at the point it stops. Returns
+/// the region to run next when it left through a link that is still valid (see <see cref="ExitLink"/>),
+/// else null: the dispatcher then looks pc up itself.</summary>
+internal delegate TranslatedRegion? RegionCode(Hart.Hart hart);
+
+/// <summary>
+/// One exit of a compiled region towards a fixed guest pc (a branch, a direct jump or straight-line
+/// code leaving the region): the region found there the last time, so that the next run of the exit
+/// hands it to the dispatcher without a lookup (block chaining). It is only a hint: the exit returns
+/// it only while its <see cref="TranslatedRegion.Epoch"/> is the hart's translation epoch, which
+/// every change a lookup depends on advances (mappings, modes, code, breakpoints, the cache).
+/// </summary>
+internal sealed class ExitLink(ulong pc)
+{
+    /// <summary>The guest pc the exit goes to: only a region at this pc may be linked.</summary>
+    public readonly ulong Pc = pc;
+    public TranslatedRegion? Target;
+}
 
 /// <summary>
 /// One translated region (see <see cref="RegionPlan"/>), or, with no <see cref="Code"/>, the note
@@ -22,6 +38,7 @@ internal sealed unsafe class TranslatedRegion
         InstructionCount = instructionCount;
         StartsAtBreakpoint = startsAtBreakpoint;
         HelperSlots = helperSlots;
+        Chainable = code is not null && !startsAtBreakpoint;
     }
 
     /// <summary>The virtual address the code was translated for: pc-relative values are baked in, so a
@@ -36,6 +53,9 @@ internal sealed unsafe class TranslatedRegion
     public int InstructionCount { get; }
     /// <summary>The entry is a breakpoint: the dispatcher checks it before every entry.</summary>
     public bool StartsAtBreakpoint { get; }
+    /// <summary>Whether other regions may run this one without the dispatcher: it has code and its
+    /// entry is no breakpoint (every arrival at a breakpoint must pass the dispatcher's check).</summary>
+    public readonly bool Chainable;
     /// <summary>Pinned copies of the instructions the code hands to the interpreter's A and F/D
     /// executors by reference; the code holds their addresses, so they live as long as the region.</summary>
     public DecodedInstruction[]? HelperSlots { get; }
@@ -59,6 +79,8 @@ internal readonly unsafe struct RegionTargets
 {
     public required ulong* Registers { get; init; }
     public required byte* Ram { get; init; }
+    /// <summary>The RAM's page write epochs (<see cref="Memory.MainMemory.EpochPointer"/>).</summary>
+    public required uint* PageEpochs { get; init; }
     public required ulong RamBase { get; init; }
     public required ulong RamSize { get; init; }
     public required void* Tlb { get; init; }

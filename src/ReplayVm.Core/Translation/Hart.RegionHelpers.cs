@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using ReplayVm.Core.Translation;
+
+namespace ReplayVm.Core.Hart;
+
+/// <summary>What translated regions call (see <see cref="RegionCompiler"/>).</summary>
+public sealed unsafe partial class Hart
+{
+    // The slow paths of a region's instructions: the interpreter's own loads, stores and A/F/D
+    // executors, wrapped so that the region's IL stays small (the JIT's time to compile a region is
+    // the translator's main cost). Each gets the instruction's pc, its block's first step and the
+    // block's shape, puts pc and steps where the interpreter has them during the instruction, runs
+    // it, and tells the region what to do next:
+    /// <summary>Done: the region goes on.</summary>
+    internal const int RegionContinue = 0;
+    /// <summary>Done, but the slice ended (MMIO, a watchpoint, code written) and the rest of the block
+    /// does not fit: pc and steps are set after the instruction; the region leaves.</summary>
+    internal const int RegionLeave = 1;
+    /// <summary>It trapped: steps count the trap, pc is the trap vector; the region leaves.</summary>
+    internal const int RegionTrapped = 2;
+
+    /// <summary>Packs instruction <paramref name="index"/> of a block of <paramref name="count"/> and its length.</summary>
+    internal static int RegionShape(int index, int count, int length) => index | count << 8 | length << 16;
+
+    // Optimized at once: tiered compilation would run them instrumented for the first part of a
+    // run, and regions reach them millions of times.
+    private const MethodImplOptions RegionHelper = MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization;
+
+    [MethodImpl(RegionHelper)]
+    private int RegionLoad8(ulong address, out byte value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    [MethodImpl(RegionHelper)]
+    private int RegionLoad16(ulong address, out ushort value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    [MethodImpl(RegionHelper)]
+    private int RegionLoad32(ulong address, out uint value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    [MethodImpl(RegionHelper)]
+    private int RegionLoad64(ulong address, out ulong value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    [MethodImpl(RegionHelper)]
+    private int RegionStore8(ulong address, byte value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    [MethodImpl(RegionHelper)]
+    private int RegionStore16(ulong address, ushort value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    [MethodImpl(RegionHelper)]
+    private int RegionStore32(ulong address, uint value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    [MethodImpl(RegionHelper)]
+    private int RegionStore64(ulong address, ulong value, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    /// <summary>An F or D instruction; the region has written its registers back and reloads rd after.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RegionFloat(DecodedInstruction* d, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return ExecuteFloat(ref *d) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    /// <summary>An A instruction; the region has written its registers back and reloads rd after.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RegionAtomic(DecodedInstruction* d, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return ExecuteAtomic(ref *d) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    /// <summary>A CSR instruction (a write ends the slice, so the region leaves after it); the region has
+    /// written its registers back and reloads rd after.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RegionCsr(DecodedInstruction* d, ulong pc, ulong steps, int shape)
+    {
+        EnterRegionHelper(pc, steps, shape);
+        return ExecuteCsr(ref *d) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
+    }
+
+    /// <summary>Pc and steps as the interpreter has them during the instruction (a trap reads them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EnterRegionHelper(ulong pc, ulong steps, int shape)
+    {
+        Pc = pc;
+        Steps = steps + (ulong)(shape & 0xFF);
+    }
+
+    /// <summary>After the instruction completed: the region goes on unless the slice ended in it and the
+    /// rest of the block no longer fits, as the interpreter stops right after such an instruction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int AfterRegionHelper(ulong pc, ulong steps, int shape)
+    {
+        if (steps + (ulong)((shape >> 8) & 0xFF) <= SliceEnd) return RegionContinue;
+        Pc = pc + (ulong)(shape >> 16);
+        Steps = steps + (ulong)(shape & 0xFF) + 1;
+        return RegionLeave;
+    }
+
+    /// <summary>The instruction trapped: the trap counts as its step, as in the interpreter (pc is the trap vector).</summary>
+    private int TrappedInRegion()
+    {
+        Steps++;
+        return RegionTrapped;
+    }
+
+    /// <summary>The region at an indirect jump's <paramref name="target"/> when the jump cache holds one
+    /// that is valid now and may be entered without the dispatcher (see <see cref="TranslatedRegion.Chainable"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TranslatedRegion? RegionJumpTarget(ulong target)
+    {
+        var region = _jumpCache[(target >> 1) & (JumpCacheSize - 1)];
+        return region is not null && region.VirtualPc == target && region.Epoch == _translationEpoch && region.Chainable ? region : null;
+    }
+}
