@@ -219,7 +219,8 @@ public sealed partial class ReplicaNode
                 if (!TryPublishSuccessor(stream.Id)) return;
                 _successorPublished = true;
             }
-            if (!_caughtUp && (lag <= _options.MaxLagSteps || _backupReplayed >= _joinedAt))
+            // A backup joining by snapshot has replayed nothing until its snapshot is in: only then is it caught up.
+            if (!_caughtUp && ((!_joinedBySnapshot && lag <= _options.MaxLagSteps) || _backupReplayed >= _joinedAt))
             {
                 _caughtUp = true;
                 Say($"backup {stream.Peer} caught up (replay {lag} steps behind): the guest is protected");
@@ -325,6 +326,12 @@ public sealed partial class ReplicaNode
             Say($"streaming the log to backup {backup} from step 0");
             return true;
         }
+        if (_role != ReplicaRole.Live)
+        {
+            why = "this replica is no longer live";
+            stream.Dispose();
+            return false;
+        }
         // The machine's thread takes the request at its next slice boundary (or at once, stopped by request).
         var request = new JoinRequest(stream);
         if (Interlocked.CompareExchange(ref _join, request, null) is not null)
@@ -360,7 +367,7 @@ public sealed partial class ReplicaNode
     }
 
     private JoinRequest? _join;
-    private bool _running;
+    private bool _running, _joinedBySnapshot;
 
     /// <summary>
     /// On the machine's thread, between runs: publishes the log through the current step S,
@@ -418,6 +425,7 @@ public sealed partial class ReplicaNode
                 _caughtUp = false;
                 _successorPublished = false;
                 _joinedAt = _published;
+                _joinedBySnapshot = snapshot is not null;
                 _backupStream = stream;
             }
             stream.Enqueue(MessageType.Header, header, 0);

@@ -203,4 +203,18 @@ public sealed class BadLogTests
             return b;
         }
     }
+
+    [Fact]
+    public void A_primary_lost_before_its_snapshot_arrived_leaves_the_joining_backup_stopped_never_live()
+    {
+        var (status, lines, _) = FeedBackup(channel =>
+        {
+            channel.Send((byte)MessageType.Header, Header(DemoHeader(), join: 1));
+            channel.Send((byte)MessageType.Log, new PayloadWriter().U64(5000).Blob([]).U32(0).ToArray());
+            channel.Dispose();
+        });
+        Assert.Equal(ExitStatuses.Diverged, status);
+        Assert.Contains(lines, l => l.Contains("went away while this backup joined") && l.Contains("holds no state to take over with"));
+        Assert.DoesNotContain(lines, l => l.Contains("live at step"));
+    }
 }

@@ -93,27 +93,31 @@ public sealed class FailoverTests
             pair.StartPrimary(Demo);
             pair.Backup!.WaitForLine("following the primary");
             using var console = pair.StartConsole();
-            // Type line by line, as a person would, so the kill lands between keys.
-            var typing = new Thread(() =>
+            // Type line by line, as a person would, so the kill lands between keys; "quit" only after
+            // the kill, so however starved this test is, the guest cannot finish on the primary first.
+            var lines = Encoding.UTF8.GetString(DemoInput).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            void Type(IEnumerable<string> keys, int pause)
             {
                 try
                 {
-                    foreach (var line in Encoding.UTF8.GetString(DemoInput).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    foreach (var line in keys)
                     {
                         console.Stdin.Write(Encoding.UTF8.GetBytes(line + "\n"));
                         console.Stdin.Flush();
-                        Thread.Sleep(30);
+                        Thread.Sleep(pause);
                     }
-                    console.Stdin.Close();
                 }
                 catch (IOException)
                 {
                 }
-            });
+            }
+            var typing = new Thread(() => Type(lines[..^1], 30));
             typing.Start();
             Thread.Sleep(delay);
             pair.Primary!.KillHard();
             typing.Join();
+            Type(lines[^1..], 0);
+            console.Stdin.Close();
             int consoleExit = console.WaitForExit(), backupExit = pair.Backup.WaitForExit();
             string context = $"round {round}, kill after {delay} ms: console exit {consoleExit}, backup exit {backupExit}\n--- backup ---\n{pair.Backup.Stderr}\n--- console ---\n{console.Stderr}";
             Assert.True(consoleExit == 0 && backupExit == 0, context);
