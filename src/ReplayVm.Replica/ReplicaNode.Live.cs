@@ -163,7 +163,8 @@ public sealed partial class ReplicaNode
     private void RecordPublishTime(long ticks, ulong frontier)
     {
         _publishTimes.Add((ticks, frontier));
-        if (_publishTimes.Count >= PublishTimesKept || (_publishTimes.Count > 1024 && _publishTimes[0].Ticks < ticks - PublishTimesSpan))
+        // Pruned in batches (once the oldest is twice the span old), so a publish does not shift the list each time.
+        if (_publishTimes.Count >= PublishTimesKept || _publishTimes[0].Ticks < ticks - 2 * PublishTimesSpan)
         {
             int drop = 0;
             while (drop < _publishTimes.Count - 1 && (_publishTimes[drop].Ticks < ticks - PublishTimesSpan || _publishTimes.Count - drop >= PublishTimesKept)) drop++;
