@@ -161,6 +161,46 @@ public class LinuxGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The same on screen: <c>replayvm debug TRACE --symbols vmlinux</c> in a tmux pane, a
+    /// breakpoint on start_kernel and a continue: the code pane shows start_kernel's
+    /// instructions under the kernel's own C source lines (file:line and the text, read from
+    /// Debian's linux-source-6.1 tree the DWARF names).
+    /// </summary>
+    [Fact]
+    public async Task The_debugger_in_a_terminal_shows_kernel_source_at_a_breakpoint()
+    {
+        var guest = LinuxGuest.Get();
+        string trace = Path.Combine(Directory.CreateTempSubdirectory("replayvm-linux-").FullName, "boot.rvtrace");
+        var recorded = CliProcess.Run(["record", "-o", trace, "--max-instructions", "20M", .. guest.ReplayvmBoot(guest.Disk)],
+            stdin: [], timeoutSeconds: 1800);
+        Assert.True(recorded.ExitCode == 124, $"record exited {recorded.ExitCode}: {recorded.Stderr}");
+
+        // Where start_kernel's source lies and what its first statement says, from vmlinux's DWARF.
+        var symbols = new DebugSession(new ReplayVm.Replay.Timeline.Timeline(ReplayVm.Replay.TraceReader.ReadFile(trace)),
+            symbolFiles: [SymbolFile.Read(guest.Vmlinux)]);
+        ulong entry = symbols.Symbols.Find("start_kernel") ?? throw new Xunit.Sdk.XunitException("no start_kernel in vmlinux");
+        string source = symbols.Lines.LineAt(entry)!.File.Path;
+        Assert.Contains("linux-source-6.1", source);
+        const string statement = "set_task_stack_end_magic(&init_task);";
+        int line = Array.FindIndex(File.ReadAllLines(source), l => l.Trim() == statement) + 1;
+        Assert.True(line > 0, $"{source} has no line '{statement}'");
+
+        using var pane = TmuxPane.Start($"dotnet '{CliProcess.CliDll}' debug '{trace}' --symbols '{guest.Vmlinux}'; sleep 600");
+        await pane.WaitFor(s => s.Contains("step 0 / 20000000") && s.Contains("Quit"), TimeSpan.FromMinutes(2), "the debugger");
+        pane.Press(":");
+        pane.Type("b start_kernel");
+        pane.Press("Enter");
+        await pane.WaitFor(s => s.Contains($"breakpoint 1 at 0x{entry:x} <start_kernel>"), TimeSpan.FromMinutes(1), "the breakpoint");
+        pane.Press("c");
+        string screen = await pane.WaitFor(s => s.Contains($"breakpoint hit at step") && s.Contains($"{Path.GetFileName(source)}:{line}  {statement}"),
+            TimeSpan.FromMinutes(3), "start_kernel's source");
+        Assert.Contains($"pc 0x{entry:x} <start_kernel>", screen);
+        Assert.Contains("<start_kernel>:", screen);
+        Assert.Matches($@"=>\*? 0x{entry:x}:", screen);
+        output.WriteLine(screen);
+    }
+
+    /// <summary>
     /// The in-memory file systems (rootfs, devtmpfs) are sized at half the free RAM, which differs
     /// by half the 8 KiB of <see cref="AssertSameMemoryLine"/>; those figures are blanked before
     /// the mount table is compared.
