@@ -182,3 +182,18 @@ public sealed class TimelineMarkerTests
         Assert.Contains("next-trap", s.Execute("help").Text);
     }
 }
+
+/// <summary>The background index build's progress beside the timeline: share, steps per second and time left.</summary>
+public sealed class IndexingProgressTextTests
+{
+    [Theory]
+    [InlineData(0.37, 212_345_678.0, 12.4, "  (indexing: 37%, 212.3 M steps/s, about 12 s left)")]
+    [InlineData(0.5, 9_870.0, 300.0, "  (indexing: 50%, 9.9 k steps/s, about 5 min left)")]
+    [InlineData(0.99, 1_500_000_000.0, 0.2, "  (indexing: 99%, 1.5 G steps/s, about 1 s left)")]
+    public void Shows_the_pace_and_the_time_left(double progress, double rate, double secondsLeft, string expected) =>
+        Assert.Equal(expected, Panes.PaneText.Indexing(progress, (rate, TimeSpan.FromSeconds(secondsLeft))));
+
+    [Fact]
+    public void Before_any_pace_is_measured_only_the_share() =>
+        Assert.Equal("  (indexing: 0%)", Panes.PaneText.Indexing(0, null));
+}

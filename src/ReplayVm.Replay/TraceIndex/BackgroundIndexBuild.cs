@@ -32,13 +32,16 @@ public sealed class BackgroundIndexBuild : IDisposable
     private readonly object _lock = new();
     private long _completeLength;
     private double _progress;
+    /// <summary>Host time since the build started, for <see cref="Pace"/> (never seen by the machine).</summary>
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
     private readonly Action<long>? _published;
 
     private BackgroundIndexBuild(string tracePath, TraceFile trace, TraceIndexOptions options, Action<long>? published)
     {
         _published = published;
-        Traps = Timeline.TimelineIndex.Following(trace.End?.Step ?? trace.LastStep);
+        TotalSteps = trace.End?.Step ?? trace.LastStep;
+        Traps = Timeline.TimelineIndex.Following(TotalSteps);
         options = options with
         {
             TrapsFound = options.TrapsFound is { } also
@@ -84,6 +87,23 @@ public sealed class BackgroundIndexBuild : IDisposable
     public double Progress
     {
         get { lock (_lock) return State == IndexBuildState.Complete ? 1 : _progress; }
+    }
+
+    /// <summary>The recording's length: what <see cref="Progress"/> is a share of.</summary>
+    public ulong TotalSteps { get; }
+
+    /// <summary>
+    /// How fast the build replays (steps per second of wall time since it started) and about how
+    /// long it has left at that pace; null until it has measured something. For a progress display only.
+    /// </summary>
+    public (double StepsPerSecond, TimeSpan Left)? Pace
+    {
+        get
+        {
+            double done = Progress, seconds = _clock.Elapsed.TotalSeconds;
+            if (State != IndexBuildState.Running || done <= 0 || done >= 1 || seconds <= 0) return null;
+            return (done * TotalSteps / seconds, TimeSpan.FromSeconds(seconds * (1 - done) / done));
+        }
     }
 
     /// <summary>Bytes at the start of <see cref="WorkingPath"/> that hold whole records (0 before the header is written).</summary>

@@ -211,6 +211,24 @@ public static class PaneText
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"running… [{bar}] {fraction * 100:0}%{left} (Esc cancels)");
     }
 
+    /// <summary>A build's progress beside the timeline bar: the share done and, once measured, its pace and the time left.</summary>
+    internal static string Indexing(double progress, (double StepsPerSecond, TimeSpan Left)? pace)
+    {
+        string share = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Math.Round(progress * 100):0}%");
+        return pace is var (rate, left)
+            ? $"  (indexing: {share}, {FormatRate(rate)} steps/s, about {FormatDuration(left.TotalSeconds)} left)"
+            : $"  (indexing: {share})";
+    }
+
+    /// <summary>A step rate in three significant figures with an SI prefix: "212 M", "9.87 k".</summary>
+    internal static string FormatRate(double perSecond) => perSecond switch
+    {
+        >= 1e9 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{perSecond / 1e9:0.##} G"),
+        >= 1e6 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{perSecond / 1e6:0.#} M"),
+        >= 1e3 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{perSecond / 1e3:0.#} k"),
+        _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{perSecond:0}"),
+    };
+
     private static string FormatDuration(double seconds) => seconds switch
     {
         < 1 => "1 s",
@@ -222,7 +240,7 @@ public static class PaneText
     private static string SidecarStatus(ReplayVm.Replay.TraceIndex.BackgroundIndexBuild? build) => build?.State switch
     {
         null or ReplayVm.Replay.TraceIndex.IndexBuildState.Complete => "",
-        ReplayVm.Replay.TraceIndex.IndexBuildState.Running => $"  (indexing: {build.Progress:P0})",
+        ReplayVm.Replay.TraceIndex.IndexBuildState.Running => Indexing(build.Progress, build.Pace),
         ReplayVm.Replay.TraceIndex.IndexBuildState.Cancelled => "",
         _ => $"  (index not built: {build.Error})",
     };
