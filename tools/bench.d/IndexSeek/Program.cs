@@ -18,10 +18,12 @@ if (args.Length < 1)
 }
 string path = args[0];
 int runs = 5, runsWithout = 2;
+string? symbolElf = null, symbolName = null;
 for (int i = 1; i + 1 < args.Length; i += 2)
 {
     if (args[i] == "--runs") runs = int.Parse(args[i + 1]);
     else if (args[i] == "--runs-without") runsWithout = int.Parse(args[i + 1]);
+    else if (args[i] == "--symbol" && i + 2 < args.Length) (symbolElf, symbolName, i) = (args[i + 1], args[i + 2], i + 1);
 }
 
 var trace = TraceReader.ReadFile(path);
@@ -192,6 +194,34 @@ if (aheadPc is { } nearPc)
     }
 }
 
+// A named breakpoint (e.g. a kernel's syscall entry, --symbol vmlinux do_trap_ecall_u): reverse-continue from the far end.
+var symbolWith = new List<double>();
+var symbolWithout = new List<double>();
+ulong symbolHit = 0;
+if (symbolElf is not null && ReplayVm.Core.Loading.ElfImage.Parse(File.ReadAllBytes(symbolElf)).FindSymbol(symbolName!) is { } symbol)
+{
+    for (int r = 0; r < runs; r++)
+    {
+        var timeline = new Timeline(trace, new TimelineOptions { Index = index });
+        timeline.Seek(far);
+        clock.Restart();
+        var stop = timeline.ReverseContinue([symbol.Value], null);
+        symbolWith.Add(clock.Elapsed.TotalMilliseconds);
+        symbolHit = stop.Step;
+        Console.Error.WriteLine($"with index: reverse-continue to {symbolName} {symbolWith[^1]:F0} ms back {far - symbolHit} steps ({stop.Kind}; {timeline.StretchesSkipped} stretches skipped)");
+    }
+    for (int r = 0; r < runsWithout; r++)
+    {
+        var timeline = new Timeline(trace);
+        timeline.Seek(far);
+        clock.Restart();
+        var stop = timeline.ReverseContinue([symbol.Value], null);
+        symbolWithout.Add(clock.Elapsed.TotalMilliseconds);
+        if (stop.Step != symbolHit) throw new InvalidOperationException($"reverse-continue found step {stop.Step} without the index, {symbolHit} with it");
+        Console.Error.WriteLine($"without index: reverse-continue to {symbolName} {symbolWithout[^1]:F0} ms");
+    }
+}
+
 var without = new List<double>();
 for (int r = 0; r < runsWithout; r++)
 {
@@ -226,6 +256,9 @@ Console.WriteLine($"reverse_continue_without_ms {Stats(reverseWithout)}");
 Console.WriteLine($"reverse_far_distance {(backPc is null ? "none" : (far - reverseFarHit).ToString())}");
 Console.WriteLine($"reverse_far_with_ms {Stats(reverseFar)}");
 Console.WriteLine($"reverse_far_without_ms {Stats(reverseFarWithout)}");
+Console.WriteLine($"symbol_distance {(symbolWith.Count == 0 ? "none" : (far - symbolHit).ToString())}");
+Console.WriteLine($"symbol_with_ms {Stats(symbolWith)}");
+Console.WriteLine($"symbol_without_ms {Stats(symbolWithout)}");
 Console.WriteLine($"continue_far_distance {(aheadPc is null ? "none" : (continueHit - origin).ToString())}");
 Console.WriteLine($"continue_far_with_ms {Stats(continueFar)}");
 Console.WriteLine($"continue_far_without_ms {Stats(continueFarWithout)}");
