@@ -16,12 +16,16 @@ namespace ReplayVm.Core.Translation;
 /// instructions complete before the slice's end, so slices (timer deadlines, input events, hash
 /// points, instruction limits) end at exactly the step they end at in the interpreter; otherwise
 /// the region returns and the interpreter steps to the deadline. Branches to blocks of the region
-/// are IL branches (loops run without leaving the method); other transfers set pc and return to
-/// the dispatcher. Loads and stores inline the TLB and RAM hit path and call the interpreter's own
-/// access functions otherwise; A and F/D instructions call the interpreter's executors. After any
-/// call that may end the slice (MMIO, a store into a page holding code, a watchpoint hit) the
-/// region leaves if the slice ended, as the interpreter stops after that instruction. A trap sets
-/// steps to the trapping instruction's plus one and leaves pc where the trap entry put it.
+/// are IL branches (loops run without leaving the method); other transfers set pc and return the
+/// region to run next when they know it (block chaining: an exit to a fixed pc through its
+/// <see cref="ExitLink"/>, an indirect jump through the hart's jump cache), else null for the
+/// dispatcher to look pc up. Loads and stores inline the TLB and RAM hit path (a store also stamps
+/// its page's write epoch) and call the interpreter's own access functions otherwise, as do stores
+/// into a page holding decoded code; A, F/D and CSR instructions call the interpreter's executors.
+/// Each such call is one helper (Hart.RegionHelpers.cs) that sets pc and steps as the interpreter has
+/// them, and tells the region to go on, or to leave because the instruction trapped (steps count the
+/// trap, pc is the trap vector) or ended the slice with the rest of its block not fitting (MMIO, a
+/// store into a page holding code, a watchpoint hit, a CSR write), as the interpreter stops after it.
 /// </summary>
 internal sealed unsafe class RegionCompiler
 {
