@@ -149,6 +149,9 @@ public class LinuxGuestTests(ITestOutputHelper output)
         var session = new DebugSession(timeline, symbolFiles: [SymbolFile.Read(guest.Vmlinux)]);
         ulong entry = session.Symbols.Find("start_kernel") ?? throw new Xunit.Sdk.XunitException("no start_kernel in vmlinux");
         Assert.Null(bare.Symbols.Find("start_kernel"));
+        Assert.Equal("start_kernel", session.Symbols.NameAt(entry));
+        // vmlinux's linker constants (PECOFF_SECTION_ALIGNMENT = 0x1000) do not name the reset vector.
+        Assert.Null(session.Symbols.NameAt(0x1000));
 
         timeline.Seek(timeline.End);
         ulong pc = session.Hart.Pc;

@@ -37,13 +37,17 @@ public sealed class SymbolTable
     /// "main" or "main+0x10", or null when no symbol plausibly owns the address: a sized symbol
     /// owns its own bytes only; a size-less label owns what follows it for at most
     /// <see cref="LabelReach"/> bytes, and a linker-made boundary ("__global_pointer$",
-    /// "__bss_start", "_end") owns only its own address — a stack address is nobody's "+0x10f8e8".
+    /// "__bss_start", "_end") owns only its own address — a stack address is nobody's "+0x10f8e8";
+    /// an absolute symbol outside the image's segments owns nothing.
     /// </summary>
     public string? NameAt(ulong address)
     {
         foreach (var image in _images)
         {
             if (!image.TryFindSymbolAt(address, out var symbol, out ulong offset)) continue;
+            // An absolute symbol outside the image's segments is a linker constant (vmlinux's
+            // PECOFF_SECTION_ALIGNMENT = 0x1000), not a place: it must not name the reset vector.
+            if (symbol.IsAbsolute && !image.Segments.Any(segment => segment.ContainsVirtual(symbol.Value))) continue;
             if (offset == 0) return symbol.Name;
             if (symbol.Size == 0 && (offset >= LabelReach || IsBoundary(symbol.Name))) return null;
             return $"{symbol.Name}+0x{offset:x}";
