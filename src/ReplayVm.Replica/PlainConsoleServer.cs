@@ -12,7 +12,7 @@ namespace ReplayVm.Replica;
 /// </summary>
 internal sealed class PlainConsoleServer : IDisposable
 {
-    private readonly TcpListener _listener;
+    private readonly ConnectionListener _listener;
     private readonly Action<TcpClient> _handle;
 
     public PlainConsoleServer(Endpoint endpoint, Action<TcpClient> handle)
@@ -23,52 +23,27 @@ internal sealed class PlainConsoleServer : IDisposable
             : throw new ReplicaException($"--plain-console-listen {endpoint}: give a loopback address (127.0.0.1 or ::1), not a host name");
         if (!IPAddress.IsLoopback(address))
             throw new ReplicaException($"--plain-console-listen {endpoint}: a plain console is unencrypted, so it listens on loopback only; from another host use 'replayvm console' (authenticated and encrypted) or an SSH tunnel");
-        _listener = new TcpListener(address, endpoint.Port);
+        _listener = new ConnectionListener(address, endpoint, "plain console", Serve);
+    }
+
+    public Endpoint Endpoint => _listener.Endpoint;
+
+    public void Start() => _listener.Start();
+
+    private void Serve(TcpClient tcp)
+    {
         try
         {
-            _listener.Start();
+            _handle(tcp);
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
         {
-            throw new ReplicaException($"{endpoint}: cannot listen: {e.Message}");
         }
-        var bound = (IPEndPoint)_listener.LocalEndpoint;
-        Endpoint = new Endpoint(bound.Address.ToString(), bound.Port);
-    }
-
-    public Endpoint Endpoint { get; }
-
-    public void Start() => new Thread(AcceptLoop) { IsBackground = true, Name = $"plain console {Endpoint}" }.Start();
-
-    private void AcceptLoop()
-    {
-        while (true)
+        finally
         {
-            TcpClient tcp;
-            try
-            {
-                tcp = _listener.AcceptTcpClient();
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            new Thread(() =>
-            {
-                try
-                {
-                    _handle(tcp);
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-                {
-                }
-                finally
-                {
-                    tcp.Dispose();
-                }
-            }) { IsBackground = true, Name = "plain console client" }.Start();
+            tcp.Dispose();
         }
     }
 
-    public void Dispose() => _listener.Stop();
+    public void Dispose() => _listener.Dispose();
 }

@@ -10,7 +10,7 @@ namespace ReplayVm.Replica;
 /// </summary>
 internal sealed class ReplicaServer : IDisposable
 {
-    private readonly TcpListener _listener;
+    private readonly ConnectionListener _listener;
     private readonly ReplicaKey _key;
     private readonly Action<SecureChannel> _handle;
     private readonly Action<string> _say;
@@ -31,40 +31,13 @@ internal sealed class ReplicaServer : IDisposable
         {
             throw new ReplicaException($"{endpoint}: cannot resolve {endpoint.Host}");
         }
-        _listener = new TcpListener(address, endpoint.Port);
-        try
-        {
-            _listener.Start();
-        }
-        catch (SocketException e)
-        {
-            throw new ReplicaException($"{endpoint}: cannot listen: {e.Message}");
-        }
-        var bound = (IPEndPoint)_listener.LocalEndpoint;
-        Endpoint = new Endpoint(bound.Address.ToString(), bound.Port);
+        _listener = new ConnectionListener(address, endpoint, "replica server", Serve);
     }
 
     /// <summary>Where it listens (port 0 resolved).</summary>
-    public Endpoint Endpoint { get; }
+    public Endpoint Endpoint => _listener.Endpoint;
 
-    public void Start() => new Thread(AcceptLoop) { IsBackground = true, Name = $"replica server {Endpoint}" }.Start();
-
-    private void AcceptLoop()
-    {
-        while (true)
-        {
-            TcpClient tcp;
-            try
-            {
-                tcp = _listener.AcceptTcpClient();
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            new Thread(() => Serve(tcp)) { IsBackground = true, Name = "replica connection" }.Start();
-        }
-    }
+    public void Start() => _listener.Start();
 
     private void Serve(TcpClient tcp)
     {
@@ -90,5 +63,5 @@ internal sealed class ReplicaServer : IDisposable
         }
     }
 
-    public void Dispose() => _listener.Stop();
+    public void Dispose() => _listener.Dispose();
 }
