@@ -230,10 +230,20 @@ public sealed partial class Machine : IInputSink
     /// (instructions retired plus exceptions), the guest is stuck, or the host asks to stop.
     /// <c>Run(1)</c> executes exactly one instruction or takes one exception.
     /// </summary>
-    public RunResult Run(ulong maxInstructions)
+    /// <param name="stopAtBreakpointHere">
+    /// Whether a breakpoint at the first instruction this run would execute stops it before that
+    /// instruction, as it would inside a longer run: true when the run merely continues one that
+    /// ended at a limit (a replay resuming from a checkpoint, a scan entering a window). False (the
+    /// default) when resuming from a breakpoint stop the debugger has reported: the run then steps
+    /// over a breakpoint at the pc it shows now, but still stops at one elsewhere, such as the
+    /// handler of an interrupt taken before that instruction. Interrupts due at this step are taken
+    /// first either way, so whether a breakpoint hits never depends on where runs begin.
+    /// </param>
+    public RunResult Run(ulong maxInstructions, bool stopAtBreakpointHere = false)
     {
         ulong limit = maxInstructions > ulong.MaxValue - Hart.Steps ? ulong.MaxValue : Hart.Steps + maxInstructions;
-        Hart.ResumeFromBreakpoint();
+        if (stopAtBreakpointHere) Hart.StopAtAnyBreakpoint();
+        else Hart.ResumeFromBreakpoint();
         while (true)
         {
             if (_exit is { } exit) return new RunResult(StopReason.GuestExit, exit.Code, InstructionsRetired, exit.Detail);
@@ -246,19 +256,7 @@ public sealed partial class Machine : IInputSink
             }
             if (Hart.Steps >= limit) return new RunResult(StopReason.InstructionLimit, 124, InstructionsRetired, null);
 
-            bool pollDue = Hart.Steps >= _nextPoll || Hart.Steps >= _input.NextDeliveryAt;
-            if (pollDue || _inputReady)
-            {
-                _deliveredByPoll = 0;
-                _input.Poll(Hart.Steps, this);
-                // A poll made only because a live port had input after an idle wait moves the schedule
-                // only if it delivered: a replay polls here only where the recording logged a delivery.
-                if (pollDue || _deliveredByPoll > 0) _nextPoll = Hart.Steps + PollInterval;
-                _inputReady = false;
-            }
-            Peripherals.Rtc.FireAlarmIfDue();
-            UpdateInterruptLines();
-            Hart.TakePendingInterrupt();
+            EnterStep();
 
             ulong end = Math.Min(Math.Min(limit, _nextPoll), Math.Min(_input.NextDeliveryAt, NextTimerStep()));
             if (end <= Hart.Steps) end = Hart.Steps + 1;
@@ -269,6 +267,30 @@ public sealed partial class Machine : IInputSink
             Pacer?.WaitForHost(Hart.Clock.Nanoseconds);
             _htif?.Poll();
         }
+    }
+
+    /// <summary>
+    /// What the run loop does before the instruction at the current step: delivers the input due
+    /// now, fires a due RTC alarm, raises the interrupt lines and takes a pending interrupt, so that
+    /// the state shows the instruction about to execute at this step (after a limit, a run stops
+    /// before this; the next run does it first). Doing it again at the same step changes nothing
+    /// more, so a debugger may call it to show a stop found by replaying as a forward run showed it.
+    /// </summary>
+    public void EnterStep()
+    {
+        bool pollDue = Hart.Steps >= _nextPoll || Hart.Steps >= _input.NextDeliveryAt;
+        if (pollDue || _inputReady)
+        {
+            _deliveredByPoll = 0;
+            _input.Poll(Hart.Steps, this);
+            // A poll made only because a live port had input after an idle wait moves the schedule
+            // only if it delivered: a replay polls here only where the recording logged a delivery.
+            if (pollDue || _deliveredByPoll > 0) _nextPoll = Hart.Steps + PollInterval;
+            _inputReady = false;
+        }
+        Peripherals.Rtc.FireAlarmIfDue();
+        UpdateInterruptLines();
+        Hart.TakePendingInterrupt();
     }
 
     private void UpdateInterruptLines()

@@ -23,16 +23,22 @@ internal static class TestGuests
     public static MachineSetup Committed(string name) =>
         MachineSetup.ForElf(Config, name + ".elf", File.ReadAllBytes(Path.Combine(RepoRoot, "tools", "guests", "elf", name + ".elf")));
 
-    private static readonly Lazy<byte[]> EchoElf = new(BuildEcho);
+    private static readonly Lazy<byte[]> EchoElf = new(() => Assemble("echo"));
+    private static readonly Lazy<byte[]> TimerElf = new(() => Assemble("timer"));
 
     public static MachineSetup Echo => MachineSetup.ForElf(Config, "echo.elf", EchoElf.Value);
 
-    /// <summary>Assembles Data/echo.S; a missing cross compiler fails the test (it is a required tool).</summary>
-    private static byte[] BuildEcho()
+    /// <summary>Data/timer.S: a loop interrupted by the CLINT's timer at ever different instructions.</summary>
+    public static MachineSetup Timer => MachineSetup.ForElf(Config, "timer.elf", TimerElf.Value);
+
+    public static byte[] TimerImage => TimerElf.Value;
+
+    /// <summary>Assembles Data/NAME.S; a missing cross compiler fails the test (it is a required tool).</summary>
+    private static byte[] Assemble(string name)
     {
-        var source = Path.Combine(RepoRoot, "tests", "ReplayVm.Replay.Tests", "Data", "echo.S");
-        var dir = Directory.CreateTempSubdirectory("replayvm-echo-").FullName;
-        var elf = Path.Combine(dir, "echo.elf");
+        var source = Path.Combine(RepoRoot, "tests", "ReplayVm.Replay.Tests", "Data", name + ".S");
+        var dir = Directory.CreateTempSubdirectory("replayvm-" + name + "-").FullName;
+        var elf = Path.Combine(dir, name + ".elf");
         var info = new ProcessStartInfo("riscv64-unknown-elf-gcc")
         {
             RedirectStandardError = true,
@@ -51,7 +57,7 @@ internal static class TestGuests
         }
         string errors = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException("assembling echo.S failed: " + errors);
+        if (process.ExitCode != 0) throw new InvalidOperationException($"assembling {name}.S failed: " + errors);
         try
         {
             return File.ReadAllBytes(elf);

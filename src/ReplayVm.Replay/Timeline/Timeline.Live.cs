@@ -155,7 +155,7 @@ public sealed partial class Timeline
             return Math.Min(Math.Min(limit, nextHash), position + MaxSlice);
         }
 
-        public RunResult Run(ulong limit)
+        public RunResult Run(ulong limit, bool stopAtBreakpointHere)
         {
             var live = timeline._live!;
             var machine = timeline.Machine;
@@ -165,7 +165,7 @@ public sealed partial class Timeline
             RunResult run;
             try
             {
-                run = machine.Run(limit - timeline.Position);
+                run = machine.Run(limit - timeline.Position, stopAtBreakpointHere);
             }
             finally
             {

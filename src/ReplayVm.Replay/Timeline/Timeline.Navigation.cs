@@ -152,6 +152,9 @@ public sealed partial class Timeline
             if (last is not null)
             {
                 Seek(last.Step);
+                // Show the hit as a forward run stopped at it: with an interrupt due at its step
+                // taken, so that the hart is at the instruction that hit (and a continue steps over it).
+                if (Position == last.Step) Machine.EnterStep();
                 _focus = Position;
                 return last;
             }

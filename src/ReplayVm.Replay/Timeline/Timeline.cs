@@ -174,9 +174,15 @@ public sealed partial class Timeline : IDisposable
 
     /// <summary>
     /// Replays forward to <paramref name="until"/>, checkpointing on interval boundaries. With
-    /// <paramref name="watch"/>, every hit at a position up to <paramref name="until"/> goes to
-    /// <paramref name="onHit"/>, which says whether to stop there. A breakpoint at the starting
-    /// pc counts only with <paramref name="checkHere"/> (the machine itself resumes past it).
+    /// <paramref name="watch"/>, every hit at a step in [start, <paramref name="until"/>) goes to
+    /// <paramref name="onHit"/>, which says whether to stop there. The hart decides every hit where it
+    /// would execute the instruction, after taking an interrupt due at that step, exactly as one long
+    /// run would; a run that ends at a limit only hands over to the next (which looks again at the
+    /// same instruction), so where runs and checkpoints begin never changes what is hit. The
+    /// instruction at <paramref name="until"/> belongs to a later movement: windows are half-open, a
+    /// hit on a boundary is reported once. A breakpoint at the starting position counts only with
+    /// <paramref name="checkHere"/> (a scan entering a window); otherwise the run resumes past the
+    /// breakpoint at the pc the position shows (one the debugger has reported).
     /// Returns the stop when one ended the run early, null on reaching <paramref name="until"/> or the guest's end.
     /// </summary>
     private TimelineStop? Advance(ulong until, Watch? watch, Func<TimelineStop, bool>? onHit, bool checkHere, CancellationToken cancel, IProgress<double>? progress)
@@ -191,13 +197,6 @@ public sealed partial class Timeline : IDisposable
         {
             while (true)
             {
-                if (watch is not null && checkHere && watch.Breakpoints.Contains(hart.Pc))
-                {
-                    var hit = new TimelineStop(TimelineStopKind.Breakpoint, Position,
-                        new DebugStop(DebugStopKind.Breakpoint, hart.Pc, Position, hart.Pc, AccessType.Fetch, default));
-                    if (onHit!(hit)) return hit;
-                }
-                checkHere = true;
                 if (Position >= until) return null;
                 if (cancel.IsCancellationRequested) return new TimelineStop(TimelineStopKind.Cancelled, Position);
 
@@ -206,8 +205,11 @@ public sealed partial class Timeline : IDisposable
                 bool atFrontier = live is not null && Position >= _frontier && CanExtend;
                 limit = live is null ? limit : atFrontier ? live.Limit(limit) : Math.Min(limit, _frontier);
                 if (limit <= Position) return null; // a finished live recording: nothing lies beyond its end
-                var run = atFrontier ? live!.Run(limit) : Machine.Run(limit - Position);
-                CheckHashHere();
+                ulong before = Position;
+                var run = atFrontier ? live!.Run(limit, checkHere) : Machine.Run(limit - Position, stopAtBreakpointHere: checkHere);
+                // A run that stopped at once, in front of a breakpoint, may have taken an interrupt due
+                // there: the recorded hash of that step is of the state before it (as every run's end is).
+                if (run.Reason != StopReason.DebugStop || Position != before) CheckHashHere();
                 if (run.Reason == StopReason.DebugStop)
                 {
                     var stop = Machine.TakeDebugStop()!.Value;
@@ -218,6 +220,7 @@ public sealed partial class Timeline : IDisposable
                     if (onHit!(hit)) return hit;
                     continue;
                 }
+                if (Position != before) checkHere = true; // the next run continues this one (a stale stop request ran nothing)
                 if (_input.Divergence is { } message)
                     throw new TimelineException($"the replay left its recording at step {_input.DivergenceStep}: {message}");
                 if (run.Reason == StopReason.HostRequest) continue; // a stale stop request: nothing happened

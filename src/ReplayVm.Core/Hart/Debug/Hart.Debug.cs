@@ -18,8 +18,9 @@ public sealed unsafe partial class Hart
     /// fetch path, where they are checked, so the straight-line fast path is off.</summary>
     private bool _stepByStep;
 
-    /// <summary>A breakpoint at the pc where a run resumes must not stop it again at once; this is the step it resumed at.</summary>
-    private ulong _breakpointResumeStep = ulong.MaxValue;
+    /// <summary>A breakpoint at the pc where a run resumes must not stop it again at once: the step and pc it
+    /// resumed at (a breakpoint elsewhere at that step, after an interrupt taken there, still stops it).</summary>
+    private ulong _breakpointResumeStep = ulong.MaxValue, _breakpointResumePc;
 
     /// <summary>Set when the last slice stopped for the debugger; cleared by <see cref="TakeDebugStop"/>.</summary>
     public DebugStop? PendingDebugStop { get; private set; }
@@ -58,7 +59,14 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>Called by the machine before it resumes: a breakpoint at the current pc is stepped over once.</summary>
-    public void ResumeFromBreakpoint() => _breakpointResumeStep = Steps;
+    public void ResumeFromBreakpoint()
+    {
+        _breakpointResumeStep = Steps;
+        _breakpointResumePc = Pc;
+    }
+
+    /// <summary>Called by the machine before a run that continues another: no breakpoint is stepped over.</summary>
+    public void StopAtAnyBreakpoint() => _breakpointResumeStep = ulong.MaxValue;
 
     public DebugStop? TakeDebugStop()
     {
@@ -70,7 +78,7 @@ public sealed unsafe partial class Hart
     /// <summary>True (and the slice ends without executing) when <paramref name="pc"/> is a breakpoint to stop at.</summary>
     private bool StopsAtBreakpoint(ulong pc, ulong steps)
     {
-        if (!_breakpoints!.Contains(pc) || steps == _breakpointResumeStep) return false;
+        if (!_breakpoints!.Contains(pc) || (steps == _breakpointResumeStep && pc == _breakpointResumePc)) return false;
         PendingDebugStop = new DebugStop(DebugStopKind.Breakpoint, pc, steps, pc, AccessType.Fetch, default);
         SliceEnd = 0;
         return true;
