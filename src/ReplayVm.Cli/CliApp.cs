@@ -47,7 +47,7 @@ public static class CliApp
         if (!errorsIgnored && FirstProblem(parsed) is { } problem)
             return Fail(problem);
 
-        if (parsed.GetValue(EngineOption) is { } engine) MachineConfig.DefaultEngine = engine;
+        MachineConfig.DefaultEngine = parsed.GetValue(EngineOption) ?? CommandDefaultEngine;
         // The command's machines compile hot code on the background compiler's thread while they keep
         // interpreting, so the JIT never stalls the guest (results are the same either way).
         Core.Hart.Hart.TranslateInBackgroundByDefault = true;
@@ -66,13 +66,19 @@ public static class CliApp
         }
     }
 
+    /// <summary>
+    /// The command runs guests on the translator unless told otherwise: it is the faster engine and
+    /// exact (the interpreter stays the library's default, as the reference the translator is tested against).
+    /// </summary>
+    private const ExecutionEngine CommandDefaultEngine = ExecutionEngine.Translator;
+
     /// <summary><c>--engine</c>, for every command that runs a guest (run, record, replay, debug, gdb); results never depend on it.</summary>
     private static readonly Option<ExecutionEngine?> EngineOption = CreateEngineOption();
 
     private static Option<ExecutionEngine?> CreateEngineOption()
     {
         var option = CliOptions.Parsed<ExecutionEngine?>(["--engine"], "translator|interpreter",
-            $"How guest code runs: translator (hot code compiled to .NET IL) or interpreter (the reference); results are identical [default: {MachineConfig.DefaultEngine.Name()}].",
+            $"How guest code runs: translator (hot code compiled to .NET IL) or interpreter (the reference); results are identical [default: {CommandDefaultEngine.Name()}].",
             "engine", "translator or interpreter",
             (string text, out ExecutionEngine? value) =>
             {

@@ -32,6 +32,8 @@ public static class Inspector
     private sealed class HeapScan
     {
         public readonly List<ClrObject> Machines = [];
+        /// <summary>Machines whose constructor had not finished when the target stopped: their devices are not all there to read.</summary>
+        public int MachinesBeingBuilt;
         public readonly Dictionary<ulong, (string Role, ClrObject Owner)> Owners = [];
         public readonly Dictionary<int, string> ThreadNames = [];
         /// <summary>Guest images the CLI read for a machine it built itself (run), for symbols.</summary>
@@ -48,7 +50,11 @@ public static class Inspector
                 if (name is null) continue;
                 switch (name)
                 {
-                    case MachineType: Machines.Add(obj); break;
+                    // The constructor assigns Peripherals last; without it the machine is half built.
+                    case MachineType:
+                        if (obj.Obj("Peripherals") is null) MachinesBeingBuilt++;
+                        else Machines.Add(obj);
+                        break;
                     case RecorderType: Own(obj, "record"); break;
                     case ReplayerType: Own(obj, "replay"); break;
                     case TraceWriterType: TraceWriters.Add(obj); break;
@@ -108,7 +114,8 @@ public static class Inspector
                 ? read with { Partial = read.Partial with { ExecutingGuestCode = executing } }
                 : read);
         }
-        if (reads.Count == 0) notes.Add("no machine on the heap: this replayvm had not built one yet, or had already finished with it");
+        if (scan.MachinesBeingBuilt > 0) notes.Add($"{scan.MachinesBeingBuilt} machine(s) still being built, not read: inspect again in a moment");
+        if (reads.Count == 0 && scan.MachinesBeingBuilt == 0) notes.Add("no machine on the heap: this replayvm had not built one yet, or had already finished with it");
         var machines = reads.Select(Derive).ToList();
         return new InspectionReport(target.Description, target.IsLive, target.ProcessId, InspectTarget.RuntimeVersionOf(runtime.ClrInfo), command,
             machines, threads, notes);

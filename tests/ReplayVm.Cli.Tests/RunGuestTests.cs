@@ -68,6 +68,20 @@ public class RunGuestTests
         Assert.Matches(@"^instructions: [1-9][0-9]*$", lines[0]);
         Assert.Matches(@"^mips: [0-9]+\.[0-9]{2}$", lines[1]);
         Assert.Equal("stop: GuestExit (exit code 0)", lines[2]);
-        Assert.Matches(@"^engine: interpreter, [0-9]+ regions ", lines[3]);
+        Assert.Matches(@"^engine: translator, [0-9]+ regions ", lines[3]);
+    }
+
+    [Fact]
+    public void The_translator_is_the_default_and_the_interpreter_is_one_option_away()
+    {
+        var chosen = CliProcess.Run("run", "--stats", "--engine", "interpreter", CliProcess.Guest("hello.elf"));
+        var byDefault = CliProcess.Run("run", "--stats", CliProcess.Guest("hello.elf"));
+        Assert.Equal(0, chosen.ExitCode);
+        Assert.Matches(@"^engine: interpreter\b", chosen.StderrLines[3]);
+        Assert.Matches(@"^engine: translator\b", byDefault.StderrLines[3]);
+        // Same guest, same instructions, whichever engine ran it.
+        Assert.Equal(byDefault.StderrLines[0], chosen.StderrLines[0]);
+        Assert.Equal(byDefault.Stdout, chosen.Stdout);
+        Assert.Contains("[default: translator]", CliProcess.Run("run", "--help").StdoutText);
     }
 }
