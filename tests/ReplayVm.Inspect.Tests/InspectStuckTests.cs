@@ -58,6 +58,39 @@ public sealed class InspectStuckTests
         }
     }
 
+    [Fact]
+    public void A_recording_whose_console_nobody_reads_still_stops_on_sigterm_and_closes_its_trace()
+    {
+        // write(2) into a full pipe cannot be interrupted from another thread; the stop must not wait on it.
+        string dir = Directory.CreateTempSubdirectory("replayvm-stuck-record-").FullName;
+        string trace = Path.Combine(dir, "flood.rvtrace");
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { CliProcess.CliDll, "record", "-o", trace, StuckGuests.Flood }) info.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        try
+        {
+            InspectUntil(process.Id, Blocked);
+            System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "replayvm blocked on its console did not stop on SIGTERM");
+            Assert.Equal(128 + 15, process.ExitCode);
+            Assert.Contains("recorded ", process.StandardError.ReadToEnd());
+            var replay = CliProcess.Run("replay", trace);
+            Assert.True(replay.ExitCode == 0, replay.ToString());
+            Assert.Contains("replay identical", replay.Stderr);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill();
+            process.WaitForExit();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>
     /// Some thread sits in the console's write(2), and the thread running the guest is stopped inside
     /// the UART's write: in that write(2) itself, or waiting for the console pump whose flusher (a

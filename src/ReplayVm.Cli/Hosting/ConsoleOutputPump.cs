@@ -9,7 +9,11 @@ internal sealed class ConsoleOutputPump : IDisposable
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>How long output may stall after the run was told to stop before it is dropped.</summary>
+    private static readonly TimeSpan StoppingGrace = TimeSpan.FromSeconds(1);
+
     private readonly Stream _output;
+    private readonly CancellationToken _stopping;
     private readonly byte[] _buffer = new byte[16 * 1024];
     private readonly Lock _lock = new();
     private readonly Timer _timer;
@@ -18,9 +22,12 @@ internal sealed class ConsoleOutputPump : IDisposable
 
     /// <param name="output">Usually stdout (a <see cref="FileDescriptorStream"/>, where a closed pipe
     /// shows up as an <see cref="IOException"/>).</param>
-    public ConsoleOutputPump(Stream output)
+    /// <param name="stopping">Cancelled when the host stops the run (a signal): from then on, output
+    /// that nobody takes within a second is dropped, so that a full pipe cannot keep the process alive.</param>
+    public ConsoleOutputPump(Stream output, CancellationToken stopping = default)
     {
         _output = output;
+        _stopping = stopping;
         _timer = new Timer(_ => FlushIfIdle(), null, FlushInterval, FlushInterval);
     }
 
@@ -61,7 +68,10 @@ internal sealed class ConsoleOutputPump : IDisposable
         if (_count == 0 || _broken) return;
         try
         {
-            _output.Write(_buffer, 0, _count);
+            if (_output is FileDescriptorStream descriptor && _stopping.CanBeCanceled)
+                descriptor.Write(_buffer.AsSpan(0, _count), _stopping, StoppingGrace);
+            else
+                _output.Write(_buffer, 0, _count);
             _output.Flush();
         }
         catch (IOException)

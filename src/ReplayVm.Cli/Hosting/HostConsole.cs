@@ -17,7 +17,7 @@ internal sealed class HostConsole : IDisposable
     private HostConsole(Func<HostConsole, IInputPort> input, bool interactive)
     {
         _interactive = interactive;
-        Output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout));
+        Output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout), Stop.Token);
         Input = input(this);
     }
 
