@@ -18,7 +18,7 @@ public sealed unsafe partial class Hart
         SliceEnd = sliceEnd;
         // Translated regions enter pages without passing the interpreter's loop top, where executed
         // pages are noted; while a log is kept the interpreter runs (engines never change results).
-        if (_engine == Translation.ExecutionEngine.Translator && _executedPages is null) RunTranslated();
+        if (_engine == Translation.ExecutionEngine.Translator && _executedPages is null && _storedPages is null) RunTranslated();
         else Interpret();
     }
 

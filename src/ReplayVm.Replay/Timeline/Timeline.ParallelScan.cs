@@ -51,7 +51,7 @@ public sealed partial class Timeline
             for (int i = index.LatestAtOrBefore(below - 1); low > 0; i--)
             {
                 ulong start = i >= 0 ? index.Snapshots[i].Step : 0;
-                if (!index.StretchMayRun(i + 1, watch.Breakpoints))
+                if (!StretchMayHit(index, i + 1, watch))
                 {
                     if (low < end) windows.Add((low, end));
                     end = low = start;

@@ -3,14 +3,15 @@ using ReplayVm.Replay.TraceIndex;
 namespace ReplayVm.Replay.Timeline;
 
 /// <summary>
-/// Breakpoint searches that pass over what cannot hold a hit. The index records, for each stretch
-/// between two of its snapshots, every virtual page the hart ran code from (with the pages of the
-/// pcs at both ends and of every interrupted pc: see <see cref="TraceIndexBuilder"/>). A breakpoint
-/// can only be hit at a pc the hart is at, so a stretch whose pages hold none of the breakpoints
-/// holds no hit, and a continue or reverse-continue for breakpoints alone goes straight past it
-/// (restoring the index's snapshot beyond) instead of replaying it. Stretches that may hold one are
-/// replayed exactly as without the index, so the answer is the same; only the time differs.
-/// Searches that also watch memory or registers replay every step.
+/// Breakpoint and write-watch searches that pass over what cannot hold a hit. The index records, for
+/// each stretch between two of its snapshots, every virtual page the hart ran code from (with the
+/// pages of the pcs at both ends and of every interrupted pc: see <see cref="TraceIndexBuilder"/>)
+/// and every virtual page it stored to. A breakpoint can only be hit at a pc the hart executes, and
+/// a write watch only by a store to one of its pages, so a stretch whose lists hold none of the
+/// watch's pages holds no hit, and a continue or reverse-continue goes straight past it (restoring
+/// the index's snapshot beyond) instead of replaying it. Stretches that may hold one are replayed
+/// exactly as without the index, so the answer is the same; only the time differs. Searches that
+/// also watch reads or registers replay every step.
 /// </summary>
 public sealed partial class Timeline
 {
@@ -20,15 +21,20 @@ public sealed partial class Timeline
     /// <summary>The index to skip by for <paramref name="watch"/>, or null: none, or the watch needs every step replayed.</summary>
     private TraceIndexFile? SkippingIndex(Watch watch)
     {
-        if (watch.Ranges.Length > 0 || !watch.Registers.IsEmpty) return null;
+        if (watch.Ranges.Any(r => r.OnRead) || !watch.Registers.IsEmpty) return null;
         FollowIndexBuild();
         return _index;
     }
 
+    /// <summary>Whether the index stretch closed by snapshot <paramref name="closing"/> may hold a hit of <paramref name="watch"/> (breakpoints and write watches only).</summary>
+    private static bool StretchMayHit(TraceIndexFile index, int closing, Watch watch) =>
+        (watch.Breakpoints.Count > 0 && index.StretchMayRun(closing, watch.Breakpoints))
+        || (watch.Ranges.Length > 0 && index.StretchMayStore(closing, watch.Ranges));
+
     /// <summary>
-    /// The lowest step <c>s</c> at or below <paramref name="windowEnd"/> such that no position in
-    /// [s, <paramref name="windowEnd"/>) can hold a breakpoint hit of <paramref name="watch"/>, walking
-    /// back over whole index stretches that ran none of its breakpoints' pages.
+    /// The lowest step <c>s</c> at or below <paramref name="windowEnd"/> such that no step in
+    /// [s, <paramref name="windowEnd"/>) can hold a hit of <paramref name="watch"/>, walking back over
+    /// whole index stretches that ran none of its breakpoints' pages and stored to none of its ranges' pages.
     /// </summary>
     private ulong SkipBack(ulong windowEnd, Watch watch)
     {
@@ -37,7 +43,7 @@ public sealed partial class Timeline
         {
             int closing = index.LatestAtOrBefore(windowEnd - 1) + 1;
             if (closing == index.Snapshots.Count && (!index.IsComplete || windowEnd - 1 > index.VerifiedThrough)) break;
-            if (index.StretchMayRun(closing, watch.Breakpoints)) break;
+            if (StretchMayHit(index, closing, watch)) break;
             windowEnd = index.StretchStart(closing);
             StretchesSkipped++;
         }
@@ -45,7 +51,7 @@ public sealed partial class Timeline
     }
 
     /// <summary>
-    /// Continue for breakpoints only, with an index: stretches that may hold a hit are replayed as
+    /// Continue for breakpoints and write watches, with an index: stretches that may hold a hit are replayed as
     /// usual (up to their end, where the next is looked at); a run of stretches that cannot is
     /// passed over by restoring the snapshot at the start of the next stretch that may.
     /// </summary>
@@ -57,7 +63,7 @@ public sealed partial class Timeline
         {
             var index = SkippingIndex(watch);
             int closing = index is null ? -1 : index.LatestAtOrBefore(Position) + 1;
-            if (index is not null && closing == index.Snapshots.Count && !index.StretchMayRun(closing, watch.Breakpoints))
+            if (index is not null && closing == index.Snapshots.Count && !StretchMayHit(index, closing, watch))
             {
                 // Nothing from here to the end can be hit.
                 StretchesSkipped++;
@@ -70,7 +76,7 @@ public sealed partial class Timeline
                 _focus = Position;
                 return rest ?? new TimelineStop(TimelineStopKind.End, Position);
             }
-            if (index.StretchMayRun(closing, watch.Breakpoints))
+            if (StretchMayHit(index, closing, watch))
             {
                 ulong stretchEnd = Math.Min(index.Snapshots[closing].Step, until);
                 var stop = Advance(stretchEnd, watch, accept, checkHere, cancel, null);
@@ -83,7 +89,7 @@ public sealed partial class Timeline
             else
             {
                 int next = closing + 1;
-                while (next < index.Snapshots.Count && !index.StretchMayRun(next, watch.Breakpoints)) next++;
+                while (next < index.Snapshots.Count && !StretchMayHit(index, next, watch)) next++;
                 StretchesSkipped += next - closing;
                 var reached = Seek(Math.Min(index.StretchStart(next), until), cancel);
                 if (reached.Kind == TimelineStopKind.Cancelled) return reached;

@@ -23,6 +23,7 @@ public sealed class RecordingIndex : IDisposable
     private readonly FileStream _records;
     private readonly TraceIndexWriter _writer;
     private readonly ExecutedPageLog _executed = new();
+    private readonly StoredPageLog _stored = new();
     private readonly TrapCollector _traps;
     private readonly List<byte> _output = [];
     private readonly long _budget;
@@ -64,6 +65,7 @@ public sealed class RecordingIndex : IDisposable
         _machine = machine;
         machine.Hart.TrapObserver = _traps;
         machine.Hart.ExecutedPages = _executed;
+        machine.Hart.StoredPages = _stored;
         _executed.NotePc(machine.Hart.Pc);
     }
 
@@ -86,10 +88,12 @@ public sealed class RecordingIndex : IDisposable
         _writer.AddTraps(_traps.Found, step);
         _traps.Found.Clear();
         _executed.NotePc(hart.Pc);
-        if (_writer.TryAdd(machine.CaptureSnapshot(), hash, new InputCursor(_console, _clock, _entropy), _output, _executed.Pages()))
+        if (_writer.TryAdd(machine.CaptureSnapshot(), hash, new InputCursor(_console, _clock, _entropy), _output, _executed.Pages(), _stored.Pages()))
         {
             _executed.Clear();
             hart.ExecutedPagesCleared();
+            _stored.Clear();
+            hart.StoredPagesCleared();
             _executed.NotePc(hart.Pc);
             _due = step + _spacing;
         }
@@ -108,8 +112,9 @@ public sealed class RecordingIndex : IDisposable
         _writer.AddTraps(_traps.Found, steps);
         _traps.Found.Clear();
         _executed.NotePc(machine.Hart.Pc);
-        _writer.Finish(hashPoints, steps, ReplayOutcome.Identical, _executed.Pages());
+        _writer.Finish(hashPoints, steps, ReplayOutcome.Identical, _executed.Pages(), _stored.Pages());
         machine.Hart.ExecutedPages = null;
+        machine.Hart.StoredPages = null;
         machine.Hart.TrapObserver = null;
         (_finished, _steps) = (true, steps);
     }

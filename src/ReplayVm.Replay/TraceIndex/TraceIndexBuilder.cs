@@ -84,6 +84,9 @@ public static class TraceIndexBuilder
         var executed = new ExecutedPageLog();
         hart.ExecutedPages = executed;
         executed.NotePc(hart.Pc);
+        // And the pages each stretch stored to, so that a write-watch search can pass over stretches too.
+        var stored = new StoredPageLog();
+        hart.StoredPages = stored;
         var traps = new TrapCollector(executed);
         hart.TrapObserver = traps;
         var header = new TraceIndexHeader(identity, trace.Header.BoardRevision, trace.Header.HasherVersion, HartSnapshot.ImageVersion,
@@ -115,11 +118,13 @@ public static class TraceIndexBuilder
             WriteTraps(point.Step);
             var snapshot = replayer.Machine.CaptureSnapshot();
             executed.NotePc(hart.Pc);
-            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console, executed.Pages()))
+            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console, executed.Pages(), stored.Pages()))
             {
                 // A stretch not written (over budget) runs on into the next one.
                 executed.Clear();
                 hart.ExecutedPagesCleared();
+                stored.Clear();
+                hart.StoredPagesCleared();
                 executed.NotePc(hart.Pc);
                 due = point.Step + spacing;
                 Published();
@@ -139,7 +144,7 @@ public static class TraceIndexBuilder
         {
             WriteTraps(result.Steps);
             executed.NotePc(hart.Pc);
-            writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome, executed.Pages());
+            writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome, executed.Pages(), stored.Pages());
             Published();
         }
         else output.Flush();

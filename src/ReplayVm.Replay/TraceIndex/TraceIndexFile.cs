@@ -13,11 +13,17 @@ namespace ReplayVm.Replay.TraceIndex;
 public sealed class IndexedSnapshot
 {
     internal IndexedSnapshot(ulong step, StateHash hash, InputCursor cursor, int outputEnd, HartSnapshot hart, byte[] devices,
-        int[] pages, int[] slots, PageChunk[] chunks, ulong[]? executedPages)
+        int[] pages, int[] slots, PageChunk[] chunks, ulong[]? executedPages, ulong[]? storedPages)
     {
         (Step, Hash, Cursor, OutputEnd, Hart, Devices, Pages, Slots, Chunks) = (step, hash, cursor, outputEnd, hart, devices, pages, slots, chunks);
-        ExecutedPages = executedPages;
+        (ExecutedPages, StoredPages) = (executedPages, storedPages);
     }
+
+    /// <summary>
+    /// The virtual pages (address &gt;&gt; 12, ascending) the hart stored to between the previous
+    /// snapshot (or step 0) and this one (instructions at steps before this one's); null when not recorded.
+    /// </summary>
+    public ulong[]? StoredPages { get; }
 
     /// <summary>
     /// The virtual pages (pc &gt;&gt; 12, ascending) the hart ran code from between the previous
@@ -99,6 +105,9 @@ public sealed class TraceIndexFile : IDisposable
     /// <summary>The virtual pages run from the last snapshot to <see cref="VerifiedThrough"/> (read with the end record; null before or when not recorded).</summary>
     public ulong[]? TailExecutedPages { get; private set; }
 
+    /// <summary>The virtual pages stored to from the last snapshot to <see cref="VerifiedThrough"/> (as <see cref="TailExecutedPages"/>).</summary>
+    public ulong[]? TailStoredPages { get; private set; }
+
     /// <summary>
     /// Whether the stretch of steps closed by snapshot <paramref name="closing"/> (the stretch after
     /// the last snapshot when it is <see cref="Snapshots"/>.Count) may hold a breakpoint hit at one
@@ -108,7 +117,18 @@ public sealed class TraceIndexFile : IDisposable
     public bool StretchMayRun(int closing, IReadOnlyCollection<ulong> pcs)
     {
         var pages = closing < _snapshots.Count ? _snapshots[closing].ExecutedPages : IsComplete ? TailExecutedPages : null;
-        return pages is null || ExecutedPageList.HoldsAny(pages, pcs);
+        return pages is null || VirtualPageList.HoldsAny(pages, pcs);
+    }
+
+    /// <summary>
+    /// Whether the stretch closed by snapshot <paramref name="closing"/> (as <see cref="StretchMayRun"/>
+    /// counts them) may hold a write-watch hit in one of <paramref name="ranges"/>: false only when its
+    /// stored-page list is known and touches none of their pages.
+    /// </summary>
+    public bool StretchMayStore(int closing, IEnumerable<WatchRange> ranges)
+    {
+        var pages = closing < _snapshots.Count ? _snapshots[closing].StoredPages : IsComplete ? TailStoredPages : null;
+        return pages is null || VirtualPageList.OverlapsAny(pages, ranges);
     }
 
     /// <summary>The first step of the stretch closed by snapshot <paramref name="closing"/> (see <see cref="StretchMayRun"/>).</summary>
@@ -284,13 +304,14 @@ public sealed class TraceIndexFile : IDisposable
                 ulong through = end.VarUInt();
                 end.Byte();
                 ulong trapsThrough = end.VarUInt();
-                var tail = ExecutedPageList.Read(ref end, "its end record");
+                var tail = VirtualPageList.Read(ref end, "its end record", "executed-page");
+                var tailStored = VirtualPageList.Read(ref end, "its end record", "stored-page");
                 if (trapsThrough != TrapsThrough || trapsThrough > through || !end.AtEnd)
                     throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {TrapsThrough}");
                 if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
                 if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
                     throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
-                (HashPointsVerified, VerifiedThrough, TailExecutedPages, IsComplete, _offset) = (verified, through, tail, true, offset);
+                (HashPointsVerified, VerifiedThrough, TailExecutedPages, TailStoredPages, IsComplete, _offset) = (verified, through, tail, tailStored, true, offset);
                 return;
             }
             if (raw[0] == TraceIndexFormat.TrapKind)
@@ -345,7 +366,8 @@ public sealed class TraceIndexFile : IDisposable
                 previous = (long)page;
             }
             int chunkCount = r.Length(changed, "page-chunk count");
-            var executed = ExecutedPageList.Read(ref r, $"its snapshot at step {step}");
+            var executed = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "executed-page");
+            var storedPages = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "stored-page");
             if (chunkCount != (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk || !r.AtEnd)
                 throw new TraceIndexException($"its snapshot at step {step} has a malformed page list");
             var chunks = new IndexedSnapshot.PageChunk[chunkCount];
@@ -361,7 +383,7 @@ public sealed class TraceIndexFile : IDisposable
                 offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
             }
             _output.AddRange(output);
-            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks, executed));
+            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks, executed, storedPages));
             _offset = offset;
         }
     }

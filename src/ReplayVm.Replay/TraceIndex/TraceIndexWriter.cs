@@ -117,7 +117,8 @@ internal sealed class TraceIndexWriter
     /// cursor and the console output since, and <paramref name="executedPages"/>: the virtual pages
     /// run since the previous snapshot written (null: not known). Returns false, writing nothing, when it would not fit the budget.
     /// </summary>
-    public bool TryAdd(MachineSnapshot snapshot, StateHash hash, InputCursor cursor, List<byte> output, ulong[]? executedPages = null)
+    public bool TryAdd(MachineSnapshot snapshot, StateHash hash, InputCursor cursor, List<byte> output, ulong[]? executedPages = null,
+        ulong[]? storedPages = null)
     {
         _changed.Clear();
         snapshot.ChangedPages(_previous, _changed);
@@ -146,7 +147,8 @@ internal sealed class TraceIndexWriter
         }
         int pageChunks = (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk;
         record.VarUInt((ulong)pageChunks);
-        ExecutedPageList.Write(record, executedPages);
+        VirtualPageList.Write(record, executedPages);
+        VirtualPageList.Write(record, storedPages);
         if (record.Length > TraceIndexFormat.MaxRecordSize) return false;
 
         var chunks = new List<byte[]> { ChunkCodec.Encode(snapshot.Step, record.Written) };
@@ -221,9 +223,10 @@ internal sealed class TraceIndexWriter
 
     /// <summary>
     /// Ends the file: how many snapshots it holds, how far the building replay checked the trace, how
-    /// far its traps are complete, and the virtual pages run from the last snapshot to the end.
+    /// far its traps are complete, and the virtual pages run from and stored to from the last snapshot to the end.
     /// </summary>
-    public void Finish(int hashPointsVerified, ulong verifiedThrough, ReplayOutcome outcome, ulong[]? executedPages = null)
+    public void Finish(int hashPointsVerified, ulong verifiedThrough, ReplayOutcome outcome, ulong[]? executedPages = null,
+        ulong[]? storedPages = null)
     {
         var record = new ByteWriter();
         record.Byte(TraceIndexFormat.EndKind);
@@ -232,7 +235,8 @@ internal sealed class TraceIndexWriter
         record.VarUInt(verifiedThrough);
         record.Byte((byte)outcome);
         record.VarUInt(TrapsThrough);
-        ExecutedPageList.Write(record, executedPages);
+        VirtualPageList.Write(record, executedPages);
+        VirtualPageList.Write(record, storedPages);
         var chunk = ChunkCodec.Encode(verifiedThrough, record.Written);
         _output.Write(chunk);
         Bytes += chunk.Length;

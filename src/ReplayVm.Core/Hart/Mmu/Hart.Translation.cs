@@ -54,7 +54,7 @@ public sealed unsafe partial class Hart
         _fetchVirtualPage = TlbEntry.Invalid;
         _translationEpoch++; // translated regions are found again through the new translation
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
-        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed;
+        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null;
     }
 
     /// <summary>
@@ -64,6 +64,7 @@ public sealed unsafe partial class Hart
     private bool Translate(ulong address, int size, AccessType type, out ulong physical)
     {
         var mode = type == AccessType.Fetch ? Mode : DataMode;
+        if (type == AccessType.Store) _storedPages?.NoteAddress(address); // before it may fault: a superset is harmless
         if (!Walk(address, type, mode, out physical, out ulong pte, out bool bare))
             return false;
         CheckWatch(address, size, type);
@@ -91,8 +92,9 @@ public sealed unsafe partial class Hart
             ulong virtualPage = address & ~PageMask;
             if (type == AccessType.Load || bare || LeafAllows(pte, AccessType.Load, mode))
                 if (wholePage(AccessType.Load) && !PageIsWatched(virtualPage, AccessType.Load)) e.ReadTag = vpn;
-            // Writes are cached only once D is set, so the first store still walks and sets it.
-            if (type == AccessType.Store || bare || ((pte & PteD) != 0 && LeafAllows(pte, AccessType.Store, mode)))
+            // Writes are cached only once D is set, so the first store still walks and sets it; while
+            // stored pages are logged, only by a store (noted above), so that every cached one was noted.
+            if (type == AccessType.Store || (_storedPages is null && (bare || ((pte & PteD) != 0 && LeafAllows(pte, AccessType.Store, mode)))))
                 if (wholePage(AccessType.Store) && !PageIsWatched(virtualPage, AccessType.Store)) e.WriteTag = vpn;
         }
         return true;

@@ -3,13 +3,13 @@ using ReplayVm.Replay.Format;
 namespace ReplayVm.Replay.TraceIndex;
 
 /// <summary>
-/// The executed-page list of a sidecar record (docs/index-format.md): the virtual pages the hart
-/// fetched instructions from during the stretch of steps the record closes, so that a breakpoint
-/// search can pass over stretches that cannot hold a hit. Encoded as varint <c>count + 1</c> (0:
-/// not recorded, every page may have run), then the pages ascending: the first as is, each next
-/// as the gap to the previous minus one.
+/// A virtual-page list of a sidecar record (docs/index-format.md): the pages the hart fetched
+/// instructions from, or stored to, during the stretch of steps the record closes, so that a
+/// breakpoint or watchpoint search can pass over stretches that cannot hold a hit. Encoded as
+/// varint <c>count + 1</c> (0: not recorded, every page may have been touched), then the pages
+/// ascending: the first as is, each next as the gap to the previous minus one.
 /// </summary>
-internal static class ExecutedPageList
+internal static class VirtualPageList
 {
     /// <summary>Highest virtual page number: 64-bit addresses, 4 KiB pages.</summary>
     private const ulong MaxPage = (1UL << 52) - 1;
@@ -26,20 +26,20 @@ internal static class ExecutedPageList
     }
 
     /// <summary>The list, checked (ascending pages, a count the bytes can hold); null when the record says it was not kept.</summary>
-    public static ulong[]? Read(ref ByteReader r, string where)
+    public static ulong[]? Read(ref ByteReader r, string where, string kind)
     {
         ulong countPlusOne = r.VarUInt();
         if (countPlusOne == 0) return null;
         ulong count = countPlusOne - 1;
         if (count > TraceIndexFormat.MaxExecutedPages || count > (ulong)r.Remaining)
-            throw new TraceIndexException($"{where} has an impossible executed-page count ({count})");
+            throw new TraceIndexException($"{where} has an impossible {kind} count ({count})");
         var pages = new ulong[count];
         ulong page = 0;
         for (int i = 0; i < pages.Length; i++)
         {
             ulong v = r.VarUInt();
             ulong next = i == 0 ? v : page + 1 + v;
-            if (v > MaxPage || next > MaxPage || (i > 0 && next <= page)) throw new TraceIndexException($"{where} has a malformed executed-page list");
+            if (v > MaxPage || next > MaxPage || (i > 0 && next <= page)) throw new TraceIndexException($"{where} has a malformed {kind} list");
             pages[i] = page = next;
         }
         return pages;
@@ -50,6 +50,21 @@ internal static class ExecutedPageList
     {
         foreach (ulong pc in pcs)
             if (Array.BinarySearch(pages, pc >> 12) >= 0) return true;
+        return false;
+    }
+
+    /// <summary>Whether any of <paramref name="pages"/> (ascending) holds a byte of one of <paramref name="ranges"/>.</summary>
+    public static bool OverlapsAny(ulong[] pages, IEnumerable<Core.Hart.WatchRange> ranges)
+    {
+        foreach (var range in ranges)
+        {
+            if (range.Length == 0) continue;
+            ulong first = range.Address >> 12;
+            ulong last = (range.Address + Math.Min(range.Length - 1, ulong.MaxValue - range.Address)) >> 12;
+            int i = Array.BinarySearch(pages, first);
+            if (i < 0) i = ~i;
+            if (i < pages.Length && pages[i] <= last) return true;
+        }
         return false;
     }
 }

@@ -1,0 +1,158 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using ReplayVm.Core.Hart;
+using ReplayVm.Replay.Timeline;
+using ReplayVm.Replay.TraceIndex;
+using TimelineEngine = ReplayVm.Replay.Timeline.Timeline;
+
+namespace ReplayVm.Replay.Tests.TraceIndex;
+
+/// <summary>
+/// Continue and reverse-continue to write watchpoints pass over index stretches that stored to none
+/// of the watched pages, and find exactly what a scan of every step without the index finds.
+/// </summary>
+public sealed class WatchSkippingTests
+{
+    private static IndexedRecording Get(string name) => name == "bench" ? IndexedRecordings.Bench.Value : IndexedRecordings.Kernel.Value;
+
+    /// <summary>Every page some stretch of the guest's index says it stored to: watches there can hit.</summary>
+    private static readonly Lazy<Dictionary<string, ulong[]>> StoredPages = new(() => new[] { "bench", "kernel" }.ToDictionary(g => g, g =>
+    {
+        using var index = Get(g).Open();
+        return index.Snapshots.SelectMany(s => s.StoredPages ?? []).Concat(index.TailStoredPages ?? []).Distinct().Order().ToArray();
+    }));
+
+    public sealed record Case(string Guest, double Where, ulong Address, ulong Length, bool Forward, int Jobs, bool WithBreakpoint);
+
+    public static class Cases
+    {
+        public static Arbitrary<Case> Arb() =>
+            (from guest in Gen.Elements("bench", "kernel")
+             from at in Gen.Choose(0, 1000)
+             from source in Gen.Choose(0, 3)
+             from pick in Gen.Choose(0, 1 << 20)
+             from offset in Gen.Choose(0, 4095)
+             from ram in Gen.Choose(0, (16 << 20) - 1)
+             from length in Gen.Elements(1UL, 2UL, 4UL, 8UL, 64UL, 4096UL, 3 * 4096UL)
+             from forward in Gen.Elements(false, true)
+             from jobs in Gen.Choose(1, 3)
+             from withBreakpoint in Gen.Elements(false, false, false, true)
+             let pages = StoredPages.Value[guest]
+             // Mostly pages the guest stores to (so there are hits), sometimes anywhere in RAM or nowhere near it.
+             let address = source switch
+             {
+                 0 => 0x8000_0000UL + (ulong)ram,
+                 1 => 0xffff_ffc0_0000_0000UL + (ulong)pick * 4096 + (ulong)offset,
+                 _ => pages[pick % pages.Length] * 4096 + (ulong)offset,
+             }
+             select new Case(guest, at / 1000.0, address, length, forward, jobs, withBreakpoint)).ToArbitrary();
+    }
+
+    [Property(Arbitrary = [typeof(Cases)], MaxTest = 14)]
+    public void The_indexed_answer_equals_a_plain_scan(Case c)
+    {
+        var recording = Get(c.Guest);
+        using var index = recording.Open();
+        ulong end = recording.Trace.End!.Step;
+        ulong position = (ulong)(end * c.Where);
+        WatchRange[] watch = [new WatchRange(c.Address, c.Length, OnRead: false, OnWrite: true)];
+        // Sometimes a breakpoint too (the entry, run once at the start): both kinds of list then decide.
+        ulong[] breakpoints = c.WithBreakpoint ? [EntryOf(c.Guest)] : [];
+        var plain = new TimelineEngine(recording.Trace, new TimelineOptions { ScanJobs = 1 });
+        var indexed = new TimelineEngine(recording.Trace, new TimelineOptions { Index = index, ScanJobs = c.Jobs });
+        plain.Seek(position);
+        indexed.Seek(position);
+        for (int move = 0; move < 2; move++)
+        {
+            var expected = c.Forward ? plain.Continue(breakpoints, watch) : plain.ReverseContinue(breakpoints, watch);
+            var actual = c.Forward ? indexed.Continue(breakpoints, watch) : indexed.ReverseContinue(breakpoints, watch);
+            Assert.Equal(expected, actual);
+            Assert.Equal(plain.Position, indexed.Position);
+            Assert.Equal(plain.ComputeHash(), indexed.ComputeHash());
+        }
+        Assert.Equal(plain.LastWriteBefore(c.Address, c.Length), indexed.LastWriteBefore(c.Address, c.Length));
+    }
+
+    private static ulong EntryOf(string guest) => Tests.Timeline.TimelineRecordings.Symbol(guest, "_start");
+
+    /// <summary>
+    /// Against the truth, one step at a time with a write watch on all memory: the page of every
+    /// store is in its stretch's stored-page list. A page missing from it would let a search skip a real hit.
+    /// </summary>
+    [Theory]
+    [InlineData("bench")]
+    [InlineData("kernel")]
+    public void Every_page_stored_to_is_in_its_stretch(string guest)
+    {
+        var recording = Get(guest);
+        using var index = recording.Open();
+        var replayer = new Replayer(recording.Trace, _ => { });
+        var machine = replayer.Machine;
+        machine.Hart.SetWatchpoints([new WatchRange(0, ulong.MaxValue, OnRead: false, OnWrite: true)]);
+        ulong end = recording.Trace.End!.Step;
+        int closing = 0, stores = 0;
+        var truth = new HashSet<ulong>();
+        void Close()
+        {
+            var listed = closing < index.Snapshots.Count ? index.Snapshots[closing].StoredPages : index.TailStoredPages;
+            Assert.NotNull(listed);
+            var absent = truth.Where(p => Array.BinarySearch(listed, p) < 0).ToList();
+            Assert.True(absent.Count == 0, $"stretch {closing} of {guest} lacks stored pages {string.Join(", ", absent.Select(p => $"0x{p:x}"))}");
+            truth.Clear();
+        }
+        while (true)
+        {
+            ulong step = machine.Hart.Steps;
+            if (closing < index.Snapshots.Count && step == index.Snapshots[closing].Step)
+            {
+                Close();
+                closing++;
+            }
+            if (step >= end) break;
+            var run = machine.Run(1);
+            if (machine.TakeDebugStop() is { Kind: DebugStopKind.Watchpoint } stop)
+            {
+                truth.Add(stop.Address >> 12);
+                stores++;
+            }
+            if (run.Reason is Core.StopReason.GuestExit or Core.StopReason.TrapLoop) break;
+        }
+        Assert.Equal(index.Snapshots.Count, closing);
+        Close();
+        Assert.True(stores > 1000, $"only {stores} stores seen");
+    }
+
+    [Fact]
+    public void A_page_stored_to_only_early_is_found_past_the_later_stretches()
+    {
+        var recording = IndexedRecordings.Bench.Value;
+        using var index = recording.Open();
+        Assert.All(index.Snapshots, s => Assert.NotNull(s.StoredPages));
+        Assert.NotNull(index.TailStoredPages);
+        // A page the first stretch stored to and the last did not: reverse-continue from the end
+        // passes over stretches and finds the same last write as a plain scan.
+        ulong page = index.Snapshots[0].StoredPages!.First(p => Array.BinarySearch(index.TailStoredPages!, p) < 0);
+        WatchRange[] watch = [new WatchRange(page * 4096, 4096, OnRead: false, OnWrite: true)];
+        var plain = new TimelineEngine(recording.Trace, new TimelineOptions { ScanJobs = 1 });
+        var indexed = new TimelineEngine(recording.Trace, new TimelineOptions { Index = index, ScanJobs = 1 });
+        ulong end = recording.Trace.End!.Step;
+        plain.Seek(end);
+        indexed.Seek(end);
+        var expected = plain.ReverseContinue(null, watch);
+        Assert.Equal(TimelineStopKind.Watchpoint, expected.Kind);
+        Assert.Equal(expected, indexed.ReverseContinue(null, watch));
+        Assert.True(indexed.StretchesSkipped >= 1, $"{indexed.StretchesSkipped} stretches skipped");
+        // A page nothing stores to: every stretch passed over, both ways.
+        WatchRange[] nowhere = [new WatchRange(0x9000_0000, 8, OnRead: false, OnWrite: true)];
+        int before = indexed.StretchesSkipped;
+        Assert.Equal(new TimelineStop(TimelineStopKind.Start, 0), indexed.ReverseContinue(null, nowhere));
+        Assert.Equal(new TimelineStop(TimelineStopKind.End, end), indexed.Continue(null, nowhere));
+        Assert.True(indexed.StretchesSkipped - before >= index.Snapshots.Count, $"{indexed.StretchesSkipped - before} stretches skipped");
+        // A read watch replays every step: nothing is skipped.
+        before = indexed.StretchesSkipped;
+        indexed.Seek(end / 2);
+        indexed.ReverseContinue(null, [new WatchRange(0x9000_0000, 8, OnRead: true, OnWrite: true)]);
+        Assert.Equal(before, indexed.StretchesSkipped);
+    }
+}
