@@ -53,6 +53,7 @@ internal sealed class ClientInputQueue
             {
                 _consumed[item.Client] = _consumed.GetValueOrDefault(item.Client) + 1;
                 _changed.Add(item.Client);
+                Volatile.Write(ref _changedCount, _changed.Count);
                 value = item.Value;
                 return true;
             }
@@ -66,13 +67,20 @@ internal sealed class ClientInputQueue
         lock (_lock) return _consumed.GetValueOrDefault(client);
     }
 
+    /// <summary>Whether a count changed since the last <see cref="TakeChanges"/> (the machine's thread asks every slice: no lock, no allocation).</summary>
+    public bool HasChanges => Volatile.Read(ref _changedCount) > 0;
+
+    private int _changedCount;
+
     /// <summary>The counts changed since the last call (what the next log batch carries).</summary>
     public List<(Guid Client, ulong Consumed)> TakeChanges()
     {
         lock (_lock)
         {
+            if (_changed.Count == 0) return [];
             var list = _changed.Select(c => (c, _consumed[c])).ToList();
             _changed.Clear();
+            Volatile.Write(ref _changedCount, 0);
             return list;
         }
     }

@@ -17,6 +17,7 @@ public sealed partial class ReplicaNode
     private string? _lossReason;
     private long _lossTicks;
     private ulong _stepsAtLoss;
+    private bool _profileFirstRun = true;
 
     /// <summary>Steps between what the log covers and what this backup has replayed.</summary>
     public ulong Lag => _frontier - Math.Min(_frontier, Steps);
@@ -60,7 +61,9 @@ public sealed partial class ReplicaNode
             {
                 throw new ReplicaException($"the log header from {channel.Peer} is not usable: {e.Message}");
             }
+            long built = ReplicaProfile.Now();
             Build(header);
+            _profile.Add("build from header", built);
             if (mode == 1) ReceiveState(channel, header);
             lock (_state)
             {
@@ -203,7 +206,11 @@ public sealed partial class ReplicaNode
                 }
                 default: throw new ReplicaException($"the primary at {channel.Peer} sent an unexpected message ({type})");
             }
-            if (!channel.HasPendingData) SendAck(channel);
+            if (!channel.HasPendingData)
+            {
+                _profile.Count("acks");
+                SendAck(channel);
+            }
         }
     }
 
@@ -374,6 +381,7 @@ public sealed partial class ReplicaNode
         {
             while (_role == ReplicaRole.Waiting) Monitor.Wait(_state);
         }
+        _profile.Add("start to following", _profile.StartTicks);
         if (_role != ReplicaRole.Backup) return false;
         var machine = _machine!;
         RunResult last = new(Core.StopReason.InstructionLimit, 0, 0, null);
@@ -392,7 +400,9 @@ public sealed partial class ReplicaNode
                     bool canCheck = check is not null && check.Step == machine.Hart.Steps;
                     bool logEnded = _primaryGone || _goodbye || _handoverAt is not null;
                     if (canRun || canCheck || logEnded) break;
+                    long w = ReplicaProfile.Now();
                     Monitor.Wait(_state, 50);
+                    _profile.Add("wait for log", w);
                 }
             }
             if (check is not null && check.Step == machine.Hart.Steps)
@@ -410,7 +420,10 @@ public sealed partial class ReplicaNode
                     Stop($"backup diverged: the log checks step {check!.Step}, but the replay is already at {machine.Hart.Steps}; stopping", ExitStatuses.Diverged);
                     return false;
                 }
+                long t = ReplicaProfile.Now();
                 last = machine.Run(target - machine.Hart.Steps);
+                _profile.Add(_profileFirstRun ? "first replay slice" : "replay", t);
+                _profileFirstRun = false;
                 if (_port.Divergence is { } message)
                 {
                     Stop($"backup diverged from the primary's log at step {machine.Hart.Steps}: {message}; stopping", ExitStatuses.Diverged);
@@ -437,7 +450,9 @@ public sealed partial class ReplicaNode
 
     private bool Verify(TraceEvent check, RunResult last)
     {
+        long t = ReplicaProfile.Now();
         var actual = _hasher!.Compute();
+        _profile.Add("hash", t);
         switch (check)
         {
             case StateHashEvent point when point.Hash != actual:
@@ -484,6 +499,7 @@ public sealed partial class ReplicaNode
                 _exitStatus = status;
             }
             Say($"the primary ended the run at step {end.Step}; this backup replayed all of it (exit status {status})");
+            if (ReplicaProfile.Enabled) Say(_profile.Report("backup"));
             return false;
         }
         // The primary died after logging the end: this replica must still deliver the console to clients.

@@ -39,20 +39,29 @@ public sealed partial class ReplicaNode
         ulong limit = _options.MaxSteps == ulong.MaxValue ? ulong.MaxValue : _options.MaxSteps;
         new Thread(ReconnectLoop) { IsBackground = true, Name = "backup reconnect" }.Start();
         lock (_state) _running = true;
+        _profile.Add("start to live", _profile.StartTicks);
         RunResult run;
         while (true)
         {
             ServeJoin();
             var hart = machine.Hart;
+            long t = ReplicaProfile.Now();
             if (hart.Steps % interval == 0 && hart.Steps != _lastHashStep) WriteHash();
+            _profile.Add("hash", t);
             ulong nextHash = hart.Steps / interval * interval + interval;
             if (nextHash < hart.Steps) nextHash = ulong.MaxValue;
             ulong target = Math.Min(Math.Min(nextHash, hart.Steps + _options.SliceSteps), limit);
+            t = ReplicaProfile.Now();
             run = machine.Run(target - hart.Steps);
+            _profile.Add("run", t);
             if (run.Reason == Core.StopReason.InstructionLimit && hart.Steps < limit)
             {
+                t = ReplicaProfile.Now();
                 Publish(force: false);
+                _profile.Add("publish", t);
+                t = ReplicaProfile.Now();
                 Throttle();
+                _profile.Add("throttle", t);
                 continue;
             }
             if (run.Reason == Core.StopReason.HostRequest && Interlocked.Exchange(ref _handover, null) is { } handover)
@@ -89,21 +98,35 @@ public sealed partial class ReplicaNode
     /// Closes the batch of events logged since the last one at the current step (the frontier: the
     /// log now covers every step before it), keeps it for later backups and sends it to the
     /// backup; the console output printed so far is held until the backup acknowledges it.
+    /// Unless forced, a batch goes out at most every <see cref="ReplicaOptions.BatchInterval"/>
+    /// while it carries something (input events, consumed client input, new console output), and
+    /// every <see cref="ReplicaOptions.QuietBatchInterval"/> when it would only move the frontier:
+    /// each batch costs both replicas a few thread wake-ups and system calls, and a frontier
+    /// alone only paces the backup's replay, which the lag bounds tolerate being coarser.
     /// </summary>
     private void Publish(bool force)
     {
         ulong frontier = _machine!.Hart.Steps;
-        var changes = _port.Clients.TakeChanges();
-        bool quiet = _pending.Count == 0 && changes.Count == 0 && Console.Produced == Console.Released;
         long now = _clock.ElapsedTicks;
-        if (!force && quiet && (frontier == _published || now - _lastPublishTicks < _options.BatchInterval.TotalSeconds * Stopwatch.Frequency)) return;
+        long produced = Console.Produced;
+        if (!force)
+        {
+            bool carries = _pending.Count > 0 || _port.Clients.HasChanges;
+            if (!carries && frontier == _published) return;
+            var interval = carries || produced != _producedAtPublish ? _options.BatchInterval : _options.QuietBatchInterval;
+            if (now - _lastPublishTicks < (long)(interval.TotalSeconds * Stopwatch.Frequency)) return;
+        }
+        var changes = _port.Clients.TakeChanges();
+        bool frontierOnly = _pending.Count == 0 && changes.Count == 0;
+        _profile.Count(frontierOnly ? "frontier-only batches" : "batches");
         _lastPublishTicks = now;
+        _producedAtPublish = produced;
         var batch = EncodeBatch(frontier, _pending, changes);
         _pending.Clear();
         LogStream? stream;
         lock (_history.Sync)
         {
-            _history.Add(batch, frontierOnly: quiet);
+            _history.Add(batch, frontierOnly);
             _published = frontier;
             stream = _backupStream;
             stream?.Enqueue(MessageType.Log, batch, frontier);
@@ -124,6 +147,9 @@ public sealed partial class ReplicaNode
         }
     }
 
+    /// <summary>Console bytes the guest had printed when the last batch went out.</summary>
+    private long _producedAtPublish;
+
     internal static byte[] EncodeBatch(ulong frontier, IReadOnlyList<TraceEvent> events, IReadOnlyList<(Guid Client, ulong Consumed)> changes)
     {
         var w = new PayloadWriter().U64(frontier).Blob(events.Count > 0 ? TraceLogCodec.EncodeEvents(events) : []).U32((uint)changes.Count);
@@ -143,13 +169,28 @@ public sealed partial class ReplicaNode
     private void Throttle()
     {
         ulong frontier = _machine!.Hart.Steps;
+        if (!MustWaitForBackup(frontier)) return;
+        // The backup cannot replay what it has not been sent: give it the log through here first.
+        if (_published != frontier || _pending.Count > 0) Publish(force: true);
         lock (_state)
         {
-            if (_backupStream is null || !_caughtUp) return;
+            while (MustWaitForBackup(frontier))
+            {
+                _profile.Count("throttle waits");
+                Monitor.Wait(_state, 10);
+            }
+        }
+    }
+
+    /// <summary>Whether the backup's replay is further behind <paramref name="frontier"/> than the lag bounds allow.</summary>
+    private bool MustWaitForBackup(ulong frontier)
+    {
+        lock (_state)
+        {
+            if (_backupStream is null || !_caughtUp || Volatile.Read(ref _handover) is not null || _role != ReplicaRole.Live) return false;
             ulong required = frontier - Math.Min(frontier, Math.Min(_options.MaxLagSteps, _migrationLagLimit));
             required = Math.Max(required, StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency)));
-            while (_backupStream is not null && _caughtUp && Volatile.Read(ref _handover) is null && _role == ReplicaRole.Live && _backupReplayed < required)
-                Monitor.Wait(_state, 10);
+            return _backupReplayed < required;
         }
     }
 
@@ -453,12 +494,15 @@ public sealed partial class ReplicaNode
     private int FinishEnded(int status, string description)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        long t = ReplicaProfile.Now();
         lock (_state)
         {
             while (_backupStream is not null && _ackedFrontier < _published && DateTime.UtcNow < deadline) Monitor.Wait(_state, 10);
             _role = ReplicaRole.Ended;
             _exitStatus = status;
         }
+        _profile.Add("end acknowledged", t);
+        if (ReplicaProfile.Enabled) Say(_profile.Report("live"));
         Console.ReleaseAll();
         Console.SetEnd(status, description);
         ReportLag();

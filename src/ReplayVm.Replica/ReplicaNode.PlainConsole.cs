@@ -63,7 +63,8 @@ public sealed partial class ReplicaNode
         var client = Guid.NewGuid();
         Interlocked.Increment(ref _attached);
         var done = new CancellationTokenSource();
-        var reader = new Thread(() => ReadPlainInput(stream, client, done)) { IsBackground = true, Name = "plain console input" };
+        var closed = new CancellationTokenSource();
+        var reader = new Thread(() => ReadPlainInput(stream, client, done, closed)) { IsBackground = true, Name = "plain console input" };
         reader.Start();
         try
         {
@@ -80,8 +81,9 @@ public sealed partial class ReplicaNode
                 {
                     Interlocked.Increment(ref _endsDelivered);
                     tcp.Client.Shutdown(SocketShutdown.Send);
-                    // Let the client read to the end before the connection goes.
-                    done.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+                    // Let the client read to the end before the connection goes (a script that has
+                    // closed its side has read it: no need to wait).
+                    WaitHandle.WaitAny([done.Token.WaitHandle, closed.Token.WaitHandle], TimeSpan.FromSeconds(1));
                     break;
                 }
                 else if (done.IsCancellationRequested && !tcp.Connected) break;
@@ -115,7 +117,7 @@ public sealed partial class ReplicaNode
         return null;
     }
 
-    private void ReadPlainInput(NetworkStream stream, Guid client, CancellationTokenSource done)
+    private void ReadPlainInput(NetworkStream stream, Guid client, CancellationTokenSource done, CancellationTokenSource closed)
     {
         ulong offset = 0;
         var buffer = new byte[4096];
@@ -125,7 +127,13 @@ public sealed partial class ReplicaNode
             while (!done.IsCancellationRequested)
             {
                 int n = stream.Read(buffer);
-                if (n == 0) return; // the script closed its side: output goes on to the end
+                if (n == 0)
+                {
+                    // The script closed its side: output goes on to the end, and once that has been
+                    // sent there is nothing left to wait for.
+                    closed.Cancel();
+                    return;
+                }
                 Offer(buffer.AsSpan(0, n));
             }
         }

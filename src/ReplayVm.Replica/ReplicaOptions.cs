@@ -39,6 +39,13 @@ public sealed record ReplicaOptions
     /// <summary>A batch goes out at least this often while the guest runs, so the backup's replay can follow.</summary>
     public TimeSpan BatchInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// A batch that would only move the frontier (no input, no new output) goes out at most this
+    /// often: it only paces the backup's replay, so it can be well under <see cref="MaxLagTime"/>
+    /// and <see cref="HeartbeatInterval"/> and still cost the replicas far fewer wake-ups.
+    /// </summary>
+    public TimeSpan QuietBatchInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
     public ulong StateHashInterval { get; init; } = TraceHeader.DefaultStateHashInterval;
 
     public string RecorderName { get; init; } = "replayvm replica";

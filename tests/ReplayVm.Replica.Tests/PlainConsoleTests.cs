@@ -49,6 +49,9 @@ public sealed class PlainConsoleTests
         int port = pair.Primary!.Port("primary plain console");
         string token = Token(pair);
 
+        // A client from offset 0 waits for the banner; an offset beyond what the guest has printed
+        // (the guest may not have run yet) would rightly be refused.
+        Assert.Equal(DemoOutput[..30], ReadSome(port, token + "\n", 30));
         Assert.Equal(DemoOutput[10..30], ReadSome(port, token + " 10\n", 20));
         var transcript = Session(port, [.. Encoding.ASCII.GetBytes(token + "\n"), .. DemoInput]);
         Assert.Equal(Masked(DemoOutput), Masked(transcript));

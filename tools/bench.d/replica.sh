@@ -17,7 +17,7 @@ replica_section() {
     local key_home="$work/replica-config" arb="file:$work/replica-arbiter" demo="$root/tools/guests/elf/demo.elf"
     mkdir -p "$key_home"
     export XDG_CONFIG_HOME="$key_home"
-    local timing=(--heartbeat-interval 25 --heartbeat-timeout 150 --linger 0)
+    local timing=(--heartbeat-interval 25 --heartbeat-timeout 150)
     # Where the backup listens and how processes are started: 127.0.0.1 on this host, or (two_ns)
     # the backup in namespace rvb at 10.215.0.2 and the primary in rva.
     local backup_host=127.0.0.1 in_a=() in_b=()
@@ -25,7 +25,7 @@ replica_section() {
         local tag="$1"; shift
         local timed=()
         [ -z "${BACKUP_TIMED:-}" ] || timed=(/usr/bin/time -f "%e %U %S" -o "$BACKUP_TIMED")
-        "${in_b[@]}" "${timed[@]}" "$replayvm" backup --listen "$backup_host:0" --console-listen "$backup_host:0" --arbiter "$arb" "${timing[@]}" "$@" \
+        "${in_b[@]}" "${timed[@]}" "$replayvm" backup --listen "$backup_host:0" --console-listen "$backup_host:0" --arbiter "$arb" "${timing[@]}" --linger 0 "$@" \
             >/dev/null 2>"$work/$tag.err" &
         backup_pid=$!
         local tries=0
@@ -40,49 +40,87 @@ replica_section() {
         until grep -q "$2" "$1" 2>/dev/null; do sleep 0.01; tries=$((tries + 1)); [ "$tries" -lt 12000 ] || die "no '$2' in $1: $(cat "$1")"; done
     }
     summary() { sort -n | awk '{ t[NR] = $1 } END { printf "%.1f %.1f %.1f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, t[1], t[NR] }'; }
+    summary3() { sort -n | awk '{ t[NR] = $1 } END { printf "%.3f %.3f %.3f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, t[1], t[NR] }'; }
 
-    cpu() { awk '{ printf "%.0f", ($2 + $3) * 1000 }' "$1"; } # ms of user+sys CPU from /usr/bin/time -f "%e %U %S"
-    throughput() { # LABEL: record alone vs primary + backup on bench.elf, wall and CPU
-        echo >&2
-        echo "replica ($1): record alone vs primary + backup on bench.elf, $runs runs each ..." >&2
-        local rec="" pri="" reccpu="" pricpu="" bakcpu="" lagline="" i start end bw="" lagms="" ms bytes lag
-        for ((i = 1; i <= runs; i++)); do
-            start=$(now_ns)
-            /usr/bin/time -f "%e %U %S" -o "$work/t-rec" "$replayvm" record -o "$work/replica-rec.rvtrace" "$bench_elf" </dev/null >/dev/null 2>&1
-            end=$(now_ns); rec="$rec $(((end - start) / 1000000))"; reccpu="$reccpu $(cpu "$work/t-rec")"
-            BACKUP_TIMED="$work/t-bak" start_backup "replica-b$i"
-            start=$(now_ns)
-            "${in_a[@]}" /usr/bin/time -f "%e %U %S" -o "$work/t-pri" "$replayvm" primary --backup "$backup_host:$backup_log" --arbiter "$arb" "${timing[@]}" "$bench_elf" </dev/null >/dev/null 2>"$work/replica-p$i.err"
-            end=$(now_ns); pri="$pri $(((end - start) / 1000000))"; pricpu="$pricpu $(cpu "$work/t-pri")"
-            wait "$backup_pid" || true
-            bakcpu="$bakcpu $(cpu "$work/t-bak")"
-            lagline=$(grep "backup replay lag" "$work/replica-p$i.err" || true)
-            # The log's rate over the primary's whole run, and the median lag in ms as the primary measured it.
-            ms=$(((end - start) / 1000000))
-            bytes=$(sed -n 's/.*; log \([0-9]*\) bytes.*/\1/p' <<<"$lagline")
-            lag=$(sed -n 's/.*in time .*: median \([0-9.]*\) ms.*/\1/p' <<<"$lagline")
-            [ -n "$bytes" ] && bw="$bw $(awk -v b="$bytes" -v m="$ms" 'BEGIN { printf "%.0f", b * 1000 / m }')"
-            [ -n "$lag" ] && lagms="$lagms $lag"
+    cpu() { awk '{ printf "%.0f", ($2 + $3) * 1000 }' "$1"; } # ms of user+sys CPU from /usr/bin/time -f "%e %U %S" (last line)
+    # The console-heavy guest: 2000 bursts of 16 lines (1.8 MB of console output) with short busy pauses.
+    local chatter="$work/chatter.elf" src="$root/tools/bench.d/chatter"
+    riscv64-unknown-elf-gcc -march=rv64imac -mabi=lp64 -O1 -nostdlib -nostartfiles -static -mcmodel=medany -Wl,--no-warn-rwx-segments \
+        -DBURSTS=2000 -T "$src/chatter.ld" "$src/start.S" "$src/chatter.c" -o "$chatter" || die "cannot build the console-heavy guest (riscv64-unknown-elf-gcc)"
+    local token; token=$("$replayvm" console --print-token) || die "replayvm console --print-token failed"
+    run_primary() { # TAG GUEST [extra...]: a primary (the backup, if any, is started) with a plain console client reading its output; sets pri_ms
+        local tag="$1" guest="$2"; shift 2
+        local start end tries=0 port
+        start=$(now_ns)
+        "${in_a[@]}" /usr/bin/time -f "%e %U %S" -o "$work/t-$tag" "$replayvm" primary --arbiter "$arb" "${timing[@]}" --linger 30 \
+            --plain-console-listen 127.0.0.1:0 "$@" "$guest" </dev/null >/dev/null 2>"$work/$tag.err" &
+        local ppid=$!
+        until port=$(sed -n 's/.*primary plain console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$tag.err" 2>/dev/null) && [ -n "$port" ]; do
+            sleep 0.005; tries=$((tries + 1)); [ "$tries" -lt 6000 ] || die "primary did not start: $(cat "$work/$tag.err")"
         done
-        local rec_s pri_s
-        # shellcheck disable=SC2086
-        rec_s=$(printf '%s\n' $rec | summary); pri_s=$(printf '%s\n' $pri | summary)
-        local reccpu_s pricpu_s bakcpu_s
-        # shellcheck disable=SC2086
-        reccpu_s=$(printf '%s\n' $reccpu | summary); pricpu_s=$(printf '%s\n' $pricpu | summary); bakcpu_s=$(printf '%s\n' $bakcpu | summary)
-        printf '\n%-40s %10s %8s %8s\n' "bench.elf (4.2e8 steps), ms ($1)" median min max
-        printf '%-40s %10s %8s %8s\n' "record alone, wall" $rec_s
-        printf '%-40s %10s %8s %8s\n' "primary (with backup), wall" $pri_s
-        printf '%-40s %10s %8s %8s\n' "record alone, CPU (user+sys)" $reccpu_s
-        printf '%-40s %10s %8s %8s\n' "primary, CPU (user+sys)" $pricpu_s
-        printf '%-40s %10s %8s %8s\n' "backup, CPU (user+sys)" $bakcpu_s
-        printf 'primary/record: wall %s, CPU %s\n' "$(ratio "${pri_s%% *}" "${rec_s%% *}")" "$(ratio "${pricpu_s%% *}" "${reccpu_s%% *}")"
-        printf 'last run: %s\n' "${lagline#replayvm: }"
-        printf '\n%-40s %10s %8s %8s\n' "log and lag, per run ($1)" median min max
-        # shellcheck disable=SC2086
-        printf '%-40s %10s %8s %8s\n' "log bandwidth, bytes/s" $(printf '%s\n' $bw | summary)
-        # shellcheck disable=SC2086
-        printf '%-40s %10s %8s %8s\n' "backup lag in time (median), ms" $(printf '%s\n' $lagms | summary)
+        # The client reads the whole console from offset 0 (however late it attaches) and closes once the run has ended.
+        "${in_a[@]}" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "%s\n" "$2" >&3 && cat <&3 >"$3"' _ "$port" "$token" "$work/$tag.out" &
+        local cpid=$!
+        wait "$ppid" || die "primary $tag failed: $(tail -n 3 "$work/$tag.err")"
+        end=$(now_ns)
+        wait "$cpid" || true
+        pri_ms=$(((end - start) / 1000000))
+    }
+    throughput() { # LABEL: record alone, primary alone and primary + backup on bench.elf and the console-heavy guest, wall and CPU
+        local guest name
+        for guest in "$bench_elf" "$chatter"; do
+            name=$(basename "$guest")
+            echo >&2
+            echo "replica ($1): record alone, primary alone, primary + backup on $name, $runs runs each ..." >&2
+            local rec="" solo="" pri="" reccpu="" solocpu="" pricpu="" bakcpu="" load="" r_solo="" r_pri="" c_solo="" c_pri=""
+            local lagline="" i start end bw="" lagms="" ms bytes lag rec_ms
+            for ((i = 1; i <= runs; i++)); do
+                load="$load $(cut -d' ' -f1 /proc/loadavg)"
+                start=$(now_ns)
+                /usr/bin/time -f "%e %U %S" -o "$work/t-rec" "$replayvm" record -o "$work/replica-rec.rvtrace" "$guest" </dev/null >"$work/replica-rec.out" 2>"$work/replica-rec.err"
+                end=$(now_ns); rec_ms=$(((end - start) / 1000000)); rec="$rec $rec_ms"; reccpu="$reccpu $(cpu "$work/t-rec")"
+                run_primary "replica-s$i"  "$guest"
+                solo="$solo $pri_ms"; solocpu="$solocpu $(cpu "$work/t-replica-s$i")"
+                cmp -s "$work/replica-rec.out" "$work/replica-s$i.out" || die "primary alone: the console client's output differs from record's"
+                BACKUP_TIMED="$work/t-bak" start_backup "replica-b$i"
+                run_primary "replica-p$i" "$guest" --backup "$backup_host:$backup_log"
+                pri="$pri $pri_ms"; pricpu="$pricpu $(cpu "$work/t-replica-p$i")"
+                cmp -s "$work/replica-rec.out" "$work/replica-p$i.out" || die "primary + backup: the console client's output differs from record's"
+                wait "$backup_pid" || true
+                bakcpu="$bakcpu $(cpu "$work/t-bak")"
+                # Ratios within the run (record, then the primaries, back to back).
+                r_solo="$r_solo $(ratio "$(echo "$solo" | awk '{ print $NF }')" "$rec_ms")"
+                r_pri="$r_pri $(ratio "$pri_ms" "$rec_ms")"
+                c_solo="$c_solo $(ratio "$(echo "$solocpu" | awk '{ print $NF }')" "$(echo "$reccpu" | awk '{ print $NF }')")"
+                c_pri="$c_pri $(ratio "$(echo "$pricpu" | awk '{ print $NF }')" "$(echo "$reccpu" | awk '{ print $NF }')")"
+                lagline=$(grep "backup replay lag" "$work/replica-p$i.err" || true)
+                # The log's rate over the primary's whole run, and the median lag in ms as the primary measured it.
+                bytes=$(sed -n 's/.*; log \([0-9]*\) bytes.*/\1/p' <<<"$lagline")
+                lag=$(sed -n 's/.*in time .*: median \([0-9.]*\) ms.*/\1/p' <<<"$lagline")
+                [ -n "$bytes" ] && bw="$bw $(awk -v b="$bytes" -v m="$pri_ms" 'BEGIN { printf "%.0f", b * 1000 / m }')"
+                [ -n "$lag" ] && lagms="$lagms $lag"
+            done
+            local row='%-44s %10s %8s %8s\n'
+            # shellcheck disable=SC2059
+            {
+            printf "\n$row" "$name, ms ($1)" median min max
+            printf "$row" "record alone, wall" $(printf '%s\n' $rec | summary)
+            printf "$row" "primary alone (no backup), wall" $(printf '%s\n' $solo | summary)
+            printf "$row" "primary + backup, wall" $(printf '%s\n' $pri | summary)
+            printf "$row" "record alone, CPU (user+sys)" $(printf '%s\n' $reccpu | summary)
+            printf "$row" "primary alone, CPU" $(printf '%s\n' $solocpu | summary)
+            printf "$row" "primary (with backup), CPU" $(printf '%s\n' $pricpu | summary)
+            printf "$row" "backup, CPU" $(printf '%s\n' $bakcpu | summary)
+            printf "$row" "ratio primary alone / record, wall" $(printf '%s\n' $r_solo | summary3)
+            printf "$row" "ratio primary + backup / record, wall" $(printf '%s\n' $r_pri | summary3)
+            printf "$row" "ratio primary alone / record, CPU" $(printf '%s\n' $c_solo | summary3)
+            printf "$row" "ratio primary (with backup) / record, CPU" $(printf '%s\n' $c_pri | summary3)
+            printf "$row" "load average (1 min) at each run's start" $(printf '%s\n' $load | summary)
+            printf "$row" "log bandwidth, bytes/s" $(printf '%s\n' $bw | summary)
+            printf "$row" "backup lag in time (median per run), ms" $(printf '%s\n' $lagms | summary)
+            }
+            printf 'last run: %s\n' "${lagline#replayvm: }"
+        done
     }
     throughput "one host, loopback"
 
@@ -96,7 +134,7 @@ replica_section() {
     while [ "$i" -lt "$runs" ] && [ "$attempt" -lt $((3 * runs)) ]; do
         attempt=$((attempt + 1))
         start_backup "replica-fb$attempt"
-        "${in_a[@]}" "$replayvm" primary --backup "$backup_host:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-fp$attempt.err" &
+        "${in_a[@]}" "$replayvm" primary --backup "$backup_host:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" --linger 0 "$demo" </dev/null >/dev/null 2>"$work/replica-fp$attempt.err" &
         local ppid=$!
         wait_line "$work/replica-fp$attempt.err" "caught up"
         # Kill a warm pair (both have compiled the guest's code), not one still starting up.
@@ -135,7 +173,7 @@ replica_section() {
     echo "replica: migration of the idle demo, $runs times ..." >&2
     local stop="" live=""
     for ((i = 1; i <= runs; i++)); do
-        "$replayvm" primary --console-listen 127.0.0.1:0 --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-mp$i.err" &
+        "$replayvm" primary --console-listen 127.0.0.1:0 --arbiter "$arb" --deterministic "${timing[@]}" --linger 0 "$demo" </dev/null >/dev/null 2>"$work/replica-mp$i.err" &
         local mpid=$!
         wait_line "$work/replica-mp$i.err" "primary console listening"
         local pc; pc=$(sed -n 's/.*primary console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/replica-mp$i.err")
@@ -162,7 +200,7 @@ replica_section() {
     echo "replica: join by state transfer after the demo ran alone for 3 s, $runs times ..." >&2
     local jt="" jb="" jp=""
     for ((i = 1; i <= runs; i++)); do
-        "$replayvm" primary --console-listen 127.0.0.1:0 --arbiter "$arb" --deterministic "${timing[@]}" "$demo" </dev/null >/dev/null 2>"$work/replica-jp$i.err" &
+        "$replayvm" primary --console-listen 127.0.0.1:0 --arbiter "$arb" --deterministic "${timing[@]}" --linger 0 "$demo" </dev/null >/dev/null 2>"$work/replica-jp$i.err" &
         local jpid=$!
         wait_line "$work/replica-jp$i.err" "primary console listening"
         local jc; jc=$(sed -n 's/.*primary console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/replica-jp$i.err")

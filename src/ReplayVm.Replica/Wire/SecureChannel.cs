@@ -71,8 +71,7 @@ public sealed class SecureChannel : IDisposable
         try
         {
             var wait = timeout ?? TimeSpan.FromSeconds(3);
-            if (!tcp.ConnectAsync(endpoint.Host, endpoint.Port).Wait(wait))
-                throw new ReplicaException($"{endpoint}: no answer within {wait.TotalMilliseconds:0} ms");
+            ConnectBlocking(tcp, endpoint, wait);
             var stream = tcp.GetStream();
             stream.ReadTimeout = stream.WriteTimeout = (int)wait.TotalMilliseconds;
             var clientNonce = RandomNumberGenerator.GetBytes(NonceSize);
@@ -107,6 +106,33 @@ public sealed class SecureChannel : IDisposable
             tcp.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Connects with a blocking call, bounded by closing the socket when <paramref name="wait"/>
+    /// passes. Not <c>ConnectAsync</c>: on Unix a socket that has seen one asynchronous operation
+    /// stays non-blocking for good, and every later synchronous read and write on it is then
+    /// emulated through .NET's socket event thread and a thread-pool worker (two extra thread
+    /// wake-ups per frame on the log channel, where a frame goes every few milliseconds).
+    /// </summary>
+    private static void ConnectBlocking(TcpClient tcp, Endpoint endpoint, TimeSpan wait)
+    {
+        const int Connecting = 0, TimedOut = 1, Connected = 2;
+        int state = Connecting;
+        using var watchdog = new Timer(_ =>
+        {
+            if (Interlocked.CompareExchange(ref state, TimedOut, Connecting) == Connecting) tcp.Dispose();
+        }, null, wait, Timeout.InfiniteTimeSpan);
+        try
+        {
+            tcp.Connect(endpoint.Host, endpoint.Port);
+        }
+        catch (Exception e) when (Volatile.Read(ref state) == TimedOut && e is SocketException or ObjectDisposedException or IOException)
+        {
+            throw new ReplicaException($"{endpoint}: no answer within {wait.TotalMilliseconds:0} ms");
+        }
+        if (Interlocked.CompareExchange(ref state, Connected, Connecting) == TimedOut)
+            throw new ReplicaException($"{endpoint}: no answer within {wait.TotalMilliseconds:0} ms");
     }
 
     /// <summary>
