@@ -166,12 +166,33 @@ public sealed class BackgroundIndexBuild : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Stops the build without waiting for it: its thread runs at nice 19, and on a loaded machine
+    /// it may not get a core for seconds, while the user waits on this call (quitting the debugger,
+    /// gdb's Ctrl-C ending a session). The working file is deleted here at once (it is open with
+    /// <see cref="FileShare.Delete"/>; the thread's writes then go nowhere), the thread stops at its
+    /// next slice and deletes it again if it had only just created it, and nothing it does after
+    /// this is reported (no <see cref="WhenFinished"/> action, no published length). A build that
+    /// had just completed has renamed its file into place already, or finds it gone and fails: a
+    /// sidecar is only ever whole. If the process ends first, the background thread ends with it.
+    /// </summary>
     public void Dispose()
     {
         Cancel();
-        _thread.Join();
-        _cancel.Dispose();
+        lock (_lock)
+        {
+            _disposed = true;
+            _whenFinished.Clear();
+        }
+        if (_thread.Join(0))
+        {
+            _cancel.Dispose();
+            return;
+        }
+        TryDelete(WorkingPath); // the thread still holds the token: it is left to the collector
     }
+
+    private bool _disposed;
 
     private void Build(TraceFile trace, TraceIndexOptions options)
     {
@@ -188,7 +209,7 @@ public sealed class BackgroundIndexBuild : IDisposable
                     new ProgressSink(this), bytes =>
                     {
                         Interlocked.Exchange(ref _completeLength, bytes);
-                        _published?.Invoke(bytes);
+                        if (!Volatile.Read(ref _disposed)) _published?.Invoke(bytes);
                     });
             }
             if (summary.Replay.Outcome == ReplayOutcome.Diverged)

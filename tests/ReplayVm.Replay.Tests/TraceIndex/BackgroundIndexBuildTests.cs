@@ -184,6 +184,38 @@ public sealed class BackgroundIndexBuildTests : IDisposable
     }
 
     [Fact]
+    public void Disposing_does_not_wait_for_a_build_that_cannot_run()
+    {
+        var (path, trace) = FreshBench();
+        using var started = new SemaphoreSlim(0);
+        using var gate = new SemaphoreSlim(0);
+        int publishedAfterDispose = 0;
+        bool disposed = false, told = false;
+        var build = BackgroundIndexBuild.Start(path, trace, SameAsBench, _ =>
+        {
+            if (Volatile.Read(ref disposed)) Interlocked.Increment(ref publishedAfterDispose);
+            started.Release();
+            gate.Wait();
+        });
+        build.WhenFinished(_ => told = true);
+        Assert.True(started.Wait(Generous));
+        Assert.True(File.Exists(build.WorkingPath));
+        // The build's thread is held, as a nice-19 thread on a loaded machine may be for seconds:
+        // disposing returns anyway (waiting on it would never return here), its working file gone.
+        var disposing = Task.Run(build.Dispose);
+        Assert.True(disposing.Wait(Generous), "Dispose waited for the build's thread");
+        Volatile.Write(ref disposed, true);
+        Assert.False(File.Exists(build.WorkingPath));
+        Assert.Equal(IndexBuildState.Running, build.State);
+        gate.Release(1 << 16);
+        Assert.True(build.Wait(Generous));
+        Assert.Equal(IndexBuildState.Cancelled, build.State);
+        Assert.False(told); // nothing is reported after disposal
+        Assert.Equal(0, publishedAfterDispose);
+        Assert.Equal(new[] { Path.GetFileName(path) }, Files());
+    }
+
+    [Fact]
     public void A_build_that_cannot_put_its_file_in_place_fails_with_one_line_and_leaves_nothing_behind()
     {
         var (path, trace) = FreshBench();

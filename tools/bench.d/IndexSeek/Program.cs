@@ -155,6 +155,51 @@ if (backPc is { } farPc)
         Console.Error.WriteLine($"without index: reverse-continue {reverseFarWithout[^1]:F0} ms back {far - stop.Step} steps");
     }
 }
+// A write watchpoint far back: a page some stretch at least that far back stored to and no later
+// stretch did (from the sidecar's stored-page lists); reverse-continue from the far end to the last
+// write to any byte of it.
+ulong[] Stored(int closing) => (closing < index.Snapshots.Count ? index.Snapshots[closing].StoredPages : index.TailStoredPages) ?? [];
+ulong? watchPage = null;
+{
+    var later = new HashSet<ulong>();
+    int from = Closing(far - span);
+    for (int j = index.Snapshots.Count; j >= 0 && watchPage is null; j--)
+    {
+        if (j <= from)
+            foreach (ulong page in Stored(j))
+                if (!later.Contains(page)) { watchPage = page; break; }
+        later.UnionWith(Stored(j));
+    }
+}
+var watchFar = new List<double>();
+var watchFarWithout = new List<double>();
+ulong watchHit = 0;
+int watchSkipped = 0;
+if (watchPage is { } watched)
+{
+    ReplayVm.Core.Hart.WatchRange[] watch = [new(watched << 12, 4096, OnRead: false, OnWrite: true)];
+    for (int r = 0; r < runs; r++)
+    {
+        var timeline = new Timeline(trace, new TimelineOptions { Index = index });
+        timeline.Seek(far);
+        clock.Restart();
+        var stop = timeline.ReverseContinue(null, watch);
+        watchFar.Add(clock.Elapsed.TotalMilliseconds);
+        (watchHit, watchSkipped) = (stop.Step, timeline.StretchesSkipped);
+        Console.Error.WriteLine($"with index: reverse-continue to a write of page 0x{watched:x} {watchFar[^1]:F0} ms back {far - watchHit} steps ({stop.Kind}; {watchSkipped} stretches skipped)");
+    }
+    for (int r = 0; r < runsWithout; r++)
+    {
+        var timeline = new Timeline(trace);
+        timeline.Seek(far);
+        clock.Restart();
+        var stop = timeline.ReverseContinue(null, watch);
+        watchFarWithout.Add(clock.Elapsed.TotalMilliseconds);
+        if (stop.Step != watchHit) throw new InvalidOperationException($"reverse-continue to the watch found step {stop.Step} without the index, {watchHit} with it");
+        Console.Error.WriteLine($"without index: reverse-continue to the watch {watchFarWithout[^1]:F0} ms");
+    }
+}
+
 ulong origin = end / 30;
 ulong? aheadPc = null;
 {
@@ -222,6 +267,34 @@ if (symbolElf is not null && ReplayVm.Core.Loading.ElfImage.Parse(File.ReadAllBy
     }
 }
 
+// The same named breakpoint forward: continue from an early position (end / 30) to its next hit.
+var symbolAheadWith = new List<double>();
+var symbolAheadWithout = new List<double>();
+ulong symbolAheadHit = 0;
+if (symbolElf is not null && ReplayVm.Core.Loading.ElfImage.Parse(File.ReadAllBytes(symbolElf)).FindSymbol(symbolName!) is { } ahead)
+{
+    for (int r = 0; r < runs; r++)
+    {
+        var timeline = new Timeline(trace, new TimelineOptions { Index = index });
+        timeline.Seek(origin);
+        clock.Restart();
+        var stop = timeline.Continue([ahead.Value], null);
+        symbolAheadWith.Add(clock.Elapsed.TotalMilliseconds);
+        symbolAheadHit = stop.Step;
+        Console.Error.WriteLine($"with index: continue to {symbolName} {symbolAheadWith[^1]:F0} ms ahead {symbolAheadHit - origin} steps ({stop.Kind}; {timeline.StretchesSkipped} stretches skipped)");
+    }
+    for (int r = 0; r < runsWithout; r++)
+    {
+        var timeline = new Timeline(trace);
+        timeline.Seek(origin);
+        clock.Restart();
+        var stop = timeline.Continue([ahead.Value], null);
+        symbolAheadWithout.Add(clock.Elapsed.TotalMilliseconds);
+        if (stop.Step != symbolAheadHit) throw new InvalidOperationException($"continue found step {stop.Step} without the index, {symbolAheadHit} with it");
+        Console.Error.WriteLine($"without index: continue to {symbolName} {symbolAheadWithout[^1]:F0} ms (replaying those steps on one machine)");
+    }
+}
+
 var without = new List<double>();
 for (int r = 0; r < runsWithout; r++)
 {
@@ -259,6 +332,14 @@ Console.WriteLine($"reverse_far_without_ms {Stats(reverseFarWithout)}");
 Console.WriteLine($"symbol_distance {(symbolWith.Count == 0 ? "none" : (far - symbolHit).ToString())}");
 Console.WriteLine($"symbol_with_ms {Stats(symbolWith)}");
 Console.WriteLine($"symbol_without_ms {Stats(symbolWithout)}");
+Console.WriteLine($"watch_far_distance {(watchPage is null ? "none" : (far - watchHit).ToString())}");
+Console.WriteLine($"watch_far_page {(watchPage is { } wp ? $"0x{wp << 12:x}" : "none")}");
+Console.WriteLine($"watch_far_skipped {watchSkipped}");
+Console.WriteLine($"watch_far_with_ms {Stats(watchFar)}");
+Console.WriteLine($"watch_far_without_ms {Stats(watchFarWithout)}");
+Console.WriteLine($"symbol_ahead_distance {(symbolAheadWith.Count == 0 ? "none" : (symbolAheadHit - origin).ToString())}");
+Console.WriteLine($"symbol_ahead_with_ms {Stats(symbolAheadWith)}");
+Console.WriteLine($"symbol_ahead_without_ms {Stats(symbolAheadWithout)}");
 Console.WriteLine($"continue_far_distance {(aheadPc is null ? "none" : (continueHit - origin).ToString())}");
 Console.WriteLine($"continue_far_with_ms {Stats(continueFar)}");
 Console.WriteLine($"continue_far_without_ms {Stats(continueFarWithout)}");
