@@ -176,7 +176,11 @@ public sealed partial class ReplicaNode
         {
             while (MustWaitForBackup(frontier))
             {
-                _profile.Count("throttle waits");
+                if (ReplicaProfile.Enabled)
+                {
+                    ulong byTime = StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency));
+                    _profile.Count(_backupReplayed < byTime ? "throttle waits (time bound)" : "throttle waits (step bound)");
+                }
                 Monitor.Wait(_state, 10);
             }
         }
@@ -344,18 +348,30 @@ public sealed partial class ReplicaNode
     /// the connect and handshake: short for the background reconnect, longer when a user asked (a
     /// loaded backup can take seconds to answer).
     /// </summary>
-    internal bool ConnectBackup(Endpoint backup, bool quiet, out string why, TimeSpan? patience = null)
+    internal bool ConnectBackup(Endpoint backup, bool quiet, out string why, TimeSpan? patience = null) =>
+        UseBackupChannel(backup, ConnectLog(backup, patience), quiet, out why);
+
+    /// <summary>Connects a log channel to <paramref name="backup"/>: the channel, or the one-line reason it could not.</summary>
+    private (SecureChannel? Channel, string? Failure) ConnectLog(Endpoint backup, TimeSpan? patience = null)
     {
-        SecureChannel channel;
-        why = "";
         try
         {
-            channel = SecureChannel.Connect(backup, _key, Purpose.Log, patience ?? TimeSpan.FromSeconds(2));
+            return (SecureChannel.Connect(backup, _key, Purpose.Log, patience ?? TimeSpan.FromSeconds(2)), null);
         }
         catch (ReplicaException e)
         {
-            why = e.Message;
-            if (!quiet) Say($"no backup: {e.Message}; running unprotected (retrying every second)");
+            return (null, e.Message);
+        }
+    }
+
+    /// <summary>Has the backup at the other end of <paramref name="connected"/> join (see <see cref="ConnectBackup"/>).</summary>
+    private bool UseBackupChannel(Endpoint backup, (SecureChannel? Channel, string? Failure) connected, bool quiet, out string why)
+    {
+        why = "";
+        if (connected.Channel is not { } channel)
+        {
+            why = connected.Failure ?? "not connected";
+            if (!quiet) Say($"no backup: {why}; running unprotected (retrying every second)");
             return false;
         }
         var stream = new LogStream(channel, _options, OnAck, OnHandoverAck, OnBackupLost);

@@ -81,12 +81,21 @@ public sealed partial class ReplicaNode : IDisposable
         IReadOnlyList<Endpoint> listen, Endpoint? backup)
     {
         var node = new ReplicaNode(options, key, arbiter);
+        // The backup's connection and handshake (a TCP round trip or two, the crypto library's
+        // first use on both sides) proceed while the guest is built, not before it runs.
+        (SecureChannel? Channel, string? Failure) connected = default;
+        Thread? connecting = null;
         try
         {
             node.OpenTrace();
             if (!arbiter.TryAcquire(TimeSpan.Zero))
                 throw new ReplicaException($"another replica is live: the arbiter {arbiter.Description} is held (a second primary is refused)");
             arbiter.PublishSuccessor(NoSuccessor);
+            if (backup is not null)
+            {
+                connecting = new Thread(() => connected = node.ConnectLog(backup)) { IsBackground = true, Name = "backup connect" };
+                connecting.Start();
+            }
             long built = ReplicaProfile.Now();
             node.Build(new TraceHeader(setup, options.StateHashInterval, options.RecorderName));
             node._profile.Add("build", built);
@@ -95,13 +104,20 @@ public sealed partial class ReplicaNode : IDisposable
             node.Listen(listen);
             node.ListenPlain();
             node._backupAddress = backup;
-            long connected = ReplicaProfile.Now();
-            if (backup is not null) node.ConnectBackup(backup, quiet: false, out _);
-            node._profile.Add("connect backup", connected);
+            if (connecting is not null)
+            {
+                long waited = ReplicaProfile.Now();
+                connecting.Join();
+                connecting = null;
+                node._profile.Add("connect backup (after the build)", waited);
+                node.UseBackupChannel(backup!, connected, quiet: false, out _);
+            }
             return node;
         }
         catch
         {
+            connecting?.Join();
+            connected.Channel?.Dispose();
             node.Dispose();
             throw;
         }
@@ -132,8 +148,9 @@ public sealed partial class ReplicaNode : IDisposable
     }
 
     /// <summary>
-    /// While a backup waits for its primary, runs a throwaway machine for a few steps and hashes
-    /// it, so that the interpreter's loop and the state hasher (compiled at their first call, not
+    /// While a backup waits for its primary, loads the channel's crypto (see
+    /// <see cref="SecureChannel.WarmUp"/>), then runs a throwaway machine for a few steps and hashes
+    /// it, so that the engine's loop and the state hasher (compiled at their first call, not
     /// ahead of time) are compiled before the log arrives: a backup that starts its replay tens of
     /// milliseconds late starts that far behind a primary that runs as fast as it replays, and the
     /// primary then waits for it (the lag bound). It touches nothing of the replica.
@@ -142,6 +159,7 @@ public sealed partial class ReplicaNode : IDisposable
     {
         try
         {
+            SecureChannel.WarmUp();
             var machine = new Machine(new MachineConfig { RamSize = 1 << 20 }, Core.Input.NoInput.Instance, _ => { });
             machine.Run(10_000);
             new MachineStateHasher(machine).Compute();

@@ -23,8 +23,13 @@ public sealed record ReplicaOptions
     /// </summary>
     public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>The primary waits when the backup's replay is this many steps behind it (never the reverse).</summary>
-    public ulong MaxLagSteps { get; init; } = 20_000_000;
+    /// <summary>
+    /// The primary waits when the backup's replay is this many steps behind it (never the reverse).
+    /// A backstop: <see cref="MaxLagTime"/> is the bound that matters, and this one stays well
+    /// above it at the translator's speed (about 10⁹ steps/s here), since a step bound tighter than
+    /// the backup's normal lag (a batch interval or two) makes the primary wait at every slice.
+    /// </summary>
+    public ulong MaxLagSteps { get; init; } = 200_000_000;
 
     /// <summary>
     /// The primary also waits when the backup's replay is behind where the primary was this long

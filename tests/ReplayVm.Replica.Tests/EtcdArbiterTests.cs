@@ -75,8 +75,11 @@ public sealed class EtcdArbiterTests
         pair.StartBackup();
         pair.StartPrimary(chatter);
         pair.Backup!.WaitForLine("following the primary");
+        // Killed before it has named the backup its successor (in etcd), the primary would leave a
+        // backup that rightly refuses to go live: kill it once the guest is protected.
+        pair.Primary!.WaitForLine("caught up");
         using var console = pair.StartConsole();
-        pair.Primary!.KillHard();
+        pair.Primary.KillHard();
         pair.Backup.WaitForLine(": live at step ");
         console.Stdin.Write("k"u8);
         console.Stdin.Close();

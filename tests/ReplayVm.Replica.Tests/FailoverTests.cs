@@ -61,6 +61,8 @@ public sealed class FailoverTests
             pair.StartBackup();
             pair.StartPrimary(chatter);
             pair.Backup!.WaitForLine("following the primary");
+            // The moments are counted from when the guest is protected (the backup named successor).
+            pair.Primary!.WaitForLine("caught up");
             using var console = pair.StartConsole();
             console.Stdin.Close();
             Thread.Sleep(delay);
@@ -92,6 +94,7 @@ public sealed class FailoverTests
             pair.StartBackup();
             pair.StartPrimary(Demo);
             pair.Backup!.WaitForLine("following the primary");
+            pair.Primary!.WaitForLine("caught up");
             using var console = pair.StartConsole();
             // Type line by line, as a person would, so the kill lands between keys; "quit" only after
             // the kill, so however starved this test is, the guest cannot finish on the primary first.

@@ -47,16 +47,72 @@ public sealed class ProtectionTests
         using var pair = new ReplicaPair();
         pair.StartBackup();
         using var proxy = new CuttableProxy(pair.BackupLogPort);
-        pair.StartPrimary(ChatterGuest.Path, proxy.Port);
+        // The guest waits for a key before its last line, so the cut lands while it runs, however
+        // fast the machine gets through the bursts.
+        pair.StartPrimary(ChatterGuest.KeyWaitingPath, proxy.Port);
         pair.Backup!.WaitForLine("following the primary");
+        pair.Primary!.WaitForLine("caught up");
         using var console = pair.StartConsole();
-        console.Stdin.Close();
         Thread.Sleep(300);
         proxy.Cut();
         Assert.Equal(ExitStatuses.LostArbiter, pair.Backup.WaitForExit());
         // Either the live primary still held the arbiter, or it had already finished: in both cases the
         // arbiter refuses this backup, whose log stopped where the primary went on without it.
         pair.Backup.WaitForLine("(is held by another replica|the primary had gone on without this backup).* this backup stops");
+        Assert.DoesNotContain("live at step", pair.Backup.Stderr);
+        console.Stdin.Write("k"u8);
+        console.Stdin.Close();
+        Assert.Equal(0, console.WaitForExit());
+        Assert.Equal(0, pair.Primary!.WaitForExit());
+        pair.Primary.WaitForLine("backup lost: .*running unprotected");
+        var expected = ReplicaProcess.Run(pair.ConfigHome, "run", ChatterGuest.Path);
+        Assert.Equal(expected.Stdout, console.Stdout);
+        Assert.Equal(expected.Stdout, pair.Replay(pair.PrimaryTrace).Console);
+    }
+
+    /// <summary>
+    /// A slow network on the log channel (each piece held up to 40 ms, in order, both ways): the
+    /// backup follows to the end without diverging or going live, the primary never loses it, the
+    /// client sees the console-heavy guest's output once, and both traces replay to it.
+    /// </summary>
+    [Fact]
+    public void A_slow_log_channel_holds_the_output_longer_but_never_diverges()
+    {
+        using var pair = new ReplicaPair();
+        pair.StartBackup();
+        using var proxy = new CuttableProxy(pair.BackupLogPort) { MaxDelayMs = 40 };
+        pair.StartPrimary(ChatterGuest.Path, proxy.Port);
+        using var console = pair.StartConsole();
+        console.Stdin.Close();
+        Assert.Equal(0, console.WaitForExit());
+        Assert.Equal(0, pair.Primary!.WaitForExit());
+        Assert.Equal(0, pair.Backup!.WaitForExit());
+        pair.Backup.WaitForLine(@"the primary ended the run at step \d+; this backup replayed all of it");
+        Assert.DoesNotContain("live at step", pair.Backup.Stderr);
+        Assert.DoesNotContain("backup lost", pair.Primary.Stderr);
+        var expected = ReplicaProcess.Run(pair.ConfigHome, "run", ChatterGuest.Path);
+        Assert.Equal(expected.Stdout, console.Stdout);
+        Assert.Equal(expected.Stdout, pair.Replay(pair.PrimaryTrace).Console);
+        Assert.Equal(expected.Stdout, pair.Replay(pair.BackupTrace).Console);
+    }
+
+    /// <summary>
+    /// A network that reorders the log (the primary's fourth frame delivered after its fifth): each
+    /// frame is authenticated with its position in the stream, so the backup refuses the stream
+    /// with one line and stops (exit 3) instead of replaying a log out of order; the primary runs
+    /// on unprotected, the client still sees the console once, and the backup never goes live.
+    /// </summary>
+    [Fact]
+    public void A_log_channel_that_reorders_frames_stops_the_backup_and_the_primary_runs_on()
+    {
+        using var pair = new ReplicaPair();
+        pair.StartBackup();
+        using var proxy = new CuttableProxy(pair.BackupLogPort) { SwapFrame = 3 };
+        pair.StartPrimary(ChatterGuest.Path, proxy.Port);
+        using var console = pair.StartConsole();
+        console.Stdin.Close();
+        Assert.Equal(ExitStatuses.Diverged, pair.Backup!.WaitForExit());
+        pair.Backup.WaitForLine(@"sent a frame that fails authentication \(corrupted, reordered or replayed\)");
         Assert.DoesNotContain("live at step", pair.Backup.Stderr);
         Assert.Equal(0, console.WaitForExit());
         Assert.Equal(0, pair.Primary!.WaitForExit());

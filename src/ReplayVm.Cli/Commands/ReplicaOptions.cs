@@ -55,9 +55,9 @@ internal sealed class ReplicaCliOptions
     };
     public readonly Option<ulong> MaxLag = new("--max-lag")
     {
-        Description = "Steps the backup's replay may fall behind before the primary slows down [default: 20000000].",
+        Description = "Steps the backup's replay may fall behind before the primary slows down; a backstop behind --max-lag-ms [default: 200000000].",
         HelpName = "STEPS",
-        DefaultValueFactory = _ => 20_000_000,
+        DefaultValueFactory = _ => 200_000_000,
     };
     public readonly Option<double> MaxLagMs = new("--max-lag-ms")
     {

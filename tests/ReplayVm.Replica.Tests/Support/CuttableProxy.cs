@@ -7,6 +7,10 @@ namespace ReplayVm.Replica.Tests.Support;
 /// A TCP proxy on 127.0.0.1 standing in for the log channel's network: it forwards both ways
 /// until <see cref="Cut"/>, after which it silently drops everything while keeping the
 /// connections open — a partition, not a crash, so neither side sees the connection close.
+/// With <see cref="MaxDelayMs"/> it holds each piece it forwards for a random time up to that
+/// (in order, as a slow network would); with <see cref="SwapFrame"/> it delivers that frame of
+/// the client's stream (counted from 0 after the handshake) after the next one, as a network
+/// that reordered the log would.
 /// </summary>
 public sealed class CuttableProxy : IDisposable
 {
@@ -24,6 +28,17 @@ public sealed class CuttableProxy : IDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    /// <summary>Each piece is forwarded after a random delay up to this (order kept); 0: at once.</summary>
+    public int MaxDelayMs { get; init; }
+
+    /// <summary>This frame from the client (the primary) reaches the server after the one that follows it; -1: none.</summary>
+    public int SwapFrame { get; init; } = -1;
+
+    /// <summary>Frames from the client seen so far.</summary>
+    public int FramesSeen => Volatile.Read(ref _framesSeen);
+
+    private int _framesSeen;
+
     public void Cut() => _cut = true;
 
     private void Accept()
@@ -35,8 +50,8 @@ public sealed class CuttableProxy : IDisposable
                 var inbound = _listener.AcceptTcpClient();
                 var outbound = new TcpClient("127.0.0.1", _target);
                 lock (_open) _open.AddRange([inbound, outbound]);
-                Pump(inbound.GetStream(), outbound.GetStream());
-                Pump(outbound.GetStream(), inbound.GetStream());
+                Pump(inbound.GetStream(), outbound.GetStream(), fromClient: true);
+                Pump(outbound.GetStream(), inbound.GetStream(), fromClient: false);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
@@ -44,19 +59,106 @@ public sealed class CuttableProxy : IDisposable
         }
     }
 
-    private void Pump(NetworkStream from, NetworkStream to) => new Thread(() =>
+    private void Pump(NetworkStream from, NetworkStream to, bool fromClient)
     {
-        var buffer = new byte[16384];
-        try
+        var delayed = new System.Collections.Concurrent.BlockingCollection<(long Due, byte[] Bytes)>();
+        var random = new Random(fromClient ? 1 : 2);
+        var reorder = fromClient && SwapFrame >= 0 ? new FrameSwapper(SwapFrame, () => Interlocked.Increment(ref _framesSeen)) : null;
+        void Forward(byte[] bytes)
         {
-            int n;
-            while ((n = from.Read(buffer)) > 0)
-                if (!_cut) to.Write(buffer, 0, n);
+            if (_cut) return;
+            to.Write(bytes);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        new Thread(() =>
         {
+            var buffer = new byte[16384];
+            long lastDue = 0;
+            try
+            {
+                int n;
+                while ((n = from.Read(buffer)) > 0)
+                {
+                    List<byte[]> pieces = reorder is null ? [buffer[..n]] : reorder.Take(buffer.AsSpan(0, n));
+                    foreach (var piece in pieces)
+                    {
+                        if (MaxDelayMs == 0)
+                        {
+                            Forward(piece);
+                            continue;
+                        }
+                        lastDue = Math.Max(lastDue, Environment.TickCount64 + random.Next(MaxDelayMs + 1));
+                        delayed.Add((lastDue, piece));
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+            }
+            delayed.CompleteAdding();
+        }) { IsBackground = true }.Start();
+        if (MaxDelayMs == 0) return;
+        new Thread(() =>
+        {
+            try
+            {
+                foreach (var (due, bytes) in delayed.GetConsumingEnumerable())
+                {
+                    long wait = due - Environment.TickCount64;
+                    if (wait > 0) Thread.Sleep((int)wait);
+                    Forward(bytes);
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+            }
+        }) { IsBackground = true }.Start();
+    }
+
+    /// <summary>
+    /// Cuts the client's stream into the replica handshake (hello, then proof) and frames (u32
+    /// length, that many bytes, a 16-byte tag), passing everything through in order except frame
+    /// <c>swap</c>, which it holds until the next frame has gone.
+    /// </summary>
+    private sealed class FrameSwapper(int swap, Action counted)
+    {
+        private const int HelloSize = 6 + 2 + 1 + 32, ProofSize = 32, TagSize = 16;
+        private readonly List<byte> _pending = [];
+        private int _handshakeLeft = HelloSize + ProofSize, _frame;
+        private byte[]? _held;
+
+        public List<byte[]> Take(ReadOnlySpan<byte> bytes)
+        {
+            var output = new List<byte[]>();
+            _pending.AddRange(bytes.ToArray());
+            if (_handshakeLeft > 0)
+            {
+                int n = Math.Min(_handshakeLeft, _pending.Count);
+                output.Add([.. _pending.GetRange(0, n)]);
+                _pending.RemoveRange(0, n);
+                _handshakeLeft -= n;
+            }
+            while (_handshakeLeft == 0 && _pending.Count >= 4)
+            {
+                int length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian([.. _pending.GetRange(0, 4)]) + 4 + TagSize;
+                if (_pending.Count < length) break;
+                byte[] frame = [.. _pending.GetRange(0, length)];
+                _pending.RemoveRange(0, length);
+                counted();
+                if (_frame == swap) _held = frame;
+                else
+                {
+                    output.Add(frame);
+                    if (_held is not null)
+                    {
+                        output.Add(_held);
+                        _held = null;
+                    }
+                }
+                _frame++;
+            }
+            return output;
         }
-    }) { IsBackground = true }.Start();
+    }
 
     public void Dispose()
     {
