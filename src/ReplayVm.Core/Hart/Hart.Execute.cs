@@ -253,7 +253,7 @@ public sealed unsafe partial class Hart
         continue;
         jumped:
         steps++;
-        if (_returnAtTransfer && DispatchAt(target))
+        if (_returnAtTransfer && DispatchAt(target, steps))
         {
             pc = target;
             break;

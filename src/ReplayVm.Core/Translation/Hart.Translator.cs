@@ -14,24 +14,29 @@ namespace ReplayVm.Core.Hart;
 /// </summary>
 public sealed unsafe partial class Hart
 {
-    /// <summary>Arrivals at an entry before it is translated by default. The .NET JIT takes one to three
-    /// milliseconds of CPU per region, the time to interpret about half a million instructions, so only
-    /// code that will run a great many times is worth it. Measured in-process (CPU time of all threads,
-    /// OpenSBI + U-Boot's first 6×10⁷ steps and bench.elf): 1000 and 4000 lost to the interpreter on
-    /// U-Boot by 2–3×, 16000 by 20–40%; 60000 about broke even there and was the fastest on bench.elf.</summary>
-    public const int DefaultTranslationThreshold = 60000;
+    /// <summary>Guest steps the interpreter runs from an entry before the entry is translated, by
+    /// default. Heat is counted in steps rather than arrivals because what a region saves is
+    /// proportional to the instructions it runs: the .NET JIT takes about a millisecond of CPU per
+    /// region, while the interpreter spends about 3 ns per step more than compiled code, so an entry
+    /// pays for its translation after some 300000 further steps. Translating once an entry has cost
+    /// that much in interpretation (the ski-rental rule) never spends more than twice the best
+    /// choice in hindsight. A threshold in arrivals cannot do this: one that suits an entry running
+    /// two instructions a time makes an entry with a 17-instruction loop body interpret a million
+    /// steps first (bench.elf's loops at 60000 arrivals).</summary>
+    public const int DefaultTranslationThreshold = 300_000;
 
     private int _hotThreshold = DefaultTranslationThreshold;
 
-    /// <summary>How many arrivals at an entry make it hot enough to translate (1 to 65535; 1 translates
-    /// everything at once, which tests use to put every instruction through the translator).</summary>
+    /// <summary>How many steps the interpreter runs from an entry before the entry is translated (1 to
+    /// 2^30; 1 translates everything at its first arrival, which tests use to put every instruction
+    /// through the translator).</summary>
     public int TranslationThreshold
     {
         get => _hotThreshold;
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, ushort.MaxValue);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1 << 30);
             _hotThreshold = value;
         }
     }
@@ -69,9 +74,12 @@ public sealed unsafe partial class Hart
     /// transfer to a translated region or to a target that has become hot (see <see cref="DispatchAt"/>).</summary>
     private bool _returnAtTransfer;
     private const int TransferHeatSize = 4096;
-    /// <summary>Arrivals by taken transfers the interpreter made while running for the translator, by target
-    /// pc (hashed: two targets may share a counter, which changes when code is translated, never what it does).</summary>
-    private readonly ushort[] _transferHeat = new ushort[TransferHeatSize];
+    /// <summary>Steps the interpreter ran for the translator from each entry (the target of a taken
+    /// transfer, or where the dispatcher started it) up to the next taken transfer; by pc, hashed: two
+    /// entries may share a counter, which changes when code is translated, never what it does.</summary>
+    private readonly uint[] _transferHeat = new uint[TransferHeatSize];
+    /// <summary>The entry whose steps the interpreter is running now, and <see cref="Steps"/> when it arrived there.</summary>
+    private ulong _heatEntry, _heatSince;
     /// <summary>Set by <see cref="DispatchAt"/> when the interpreter returned because the target became hot.</summary>
     private bool _arrivedHot;
     /// <summary>The exit link a region left through without a valid target (see <see cref="ExitLink"/>):
@@ -116,15 +124,30 @@ public sealed unsafe partial class Hart
     /// transfer keeps the dispatcher's cost (a lookup and a call per transfer) off code that is never translated.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private bool DispatchAt(ulong target)
+    private bool DispatchAt(ulong target, ulong steps)
     {
+        CreditHeat(steps);
+        _heatEntry = target;
         var region = _jumpCache[(target >> 1) & (JumpCacheSize - 1)];
         if (region is not null && region.VirtualPc == target && region.Epoch == _translationEpoch && region.Code is not null) return true;
-        ref ushort heat = ref _transferHeat[(target >> 1) & (TransferHeatSize - 1)];
-        if (++heat < _hotThreshold) return false;
+        ref uint heat = ref Heat(target);
+        if (heat + 1 < (uint)_hotThreshold) return false;
         heat = 0;
         _arrivedHot = true;
         return true;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private ref uint Heat(ulong pc) => ref _transferHeat[(pc >> 1) & (TransferHeatSize - 1)];
+
+    /// <summary>Adds the steps run since <see cref="_heatSince"/> to <see cref="_heatEntry"/>'s heat (saturating).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void CreditHeat(ulong steps)
+    {
+        ref uint heat = ref Heat(_heatEntry);
+        ulong sum = heat + (steps - _heatSince);
+        heat = sum > uint.MaxValue ? uint.MaxValue : (uint)sum;
+        _heatSince = steps;
     }
 
     // Optimized at once, as the interpreter is: the dispatcher runs millions of times in the first
@@ -183,7 +206,10 @@ public sealed unsafe partial class Hart
             }
             _returnAtTransfer = true;
             ulong interpretedFrom = Steps;
+            _heatEntry = Pc;
+            _heatSince = interpretedFrom;
             Interpret();
+            CreditHeat(Steps); // what ran after the last transfer (up to a trap or the slice's end)
             TranslatorStats.InterpreterRuns++;
             TranslatorStats.InterpretedSteps += Steps - interpretedFrom;
             _returnAtTransfer = false;
@@ -222,11 +248,9 @@ public sealed unsafe partial class Hart
         int slot = (int)(offset & (MainMemory.PageSize - 1)) >> 1;
         var region = page.Entries[slot];
         if (region is not null && region.VirtualPc == pc && region.DataViaTlb == _dataViaTlb) return region;
-        if (!hot && page.Heat[slot] < _hotThreshold - 1)
-        {
-            page.Heat[slot]++;
-            return null;
-        }
+        ref uint heat = ref Heat(pc);
+        if (!hot && heat + 1 < (uint)_hotThreshold) return null;
+        heat = 0; // code rewritten later must earn its translation again
         if (TranslateInBackground)
         {
             // Until the compiled region comes back, a placeholder without code sends the dispatcher
@@ -391,7 +415,7 @@ public sealed unsafe partial class Hart
                 if (page.Entries[i] is { } region && pages.Contains(region.VirtualPc >> 12))
                 {
                     page.Entries[i] = null;
-                    page.Heat[i] = (ushort)(_hotThreshold - 1); // hot already: retranslated at the next arrival
+                    Heat(region.VirtualPc) = uint.MaxValue; // hot already: retranslated at the next arrival
                     _regionCount--;
                 }
             }

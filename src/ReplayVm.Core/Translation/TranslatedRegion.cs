@@ -70,8 +70,6 @@ internal sealed class TranslationPage
     /// (<see cref="Memory.MainMemory.InvalidateCode"/>), so a different one means they are stale.</summary>
     public DecodedInstruction[] Source { get; }
     public readonly TranslatedRegion?[] Entries = new TranslatedRegion?[Memory.MainMemory.SlotsPerPage];
-    /// <summary>How often the dispatcher arrived at each parcel without a region: code is translated once hot.</summary>
-    public readonly ushort[] Heat = new ushort[Memory.MainMemory.SlotsPerPage];
 }
 
 /// <summary>Addresses the compiled code bakes in: all point to pinned memory owned by one hart.</summary>
