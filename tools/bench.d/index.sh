@@ -1,13 +1,18 @@
-# tools/bench --index: the persistent-checkpoint figures of issue 14 (sourced by tools/bench).
+# tools/bench --index (or --timeline): the persistent-checkpoint figures of issue 14 (sourced by tools/bench).
 #
-# Records OpenSBI + U-Boot for 3x10^9 instructions (REPLAYVM_BENCH_INDEX_STEPS overrides): an
-# S-mode OS (U-Boot) on M-mode firmware that boots, calls the firmware (SBI ecalls), then idles
-# busy-polling at its prompt (no bundled guest runs that long; xv6 is not bundled), times
-# `replayvm index` on it and reports the sidecar's size, then tools/bench.d/IndexSeek opens fresh
-# timelines and times opening while a sidecar builds behind, a seek to the far end, and a
-# reverse-continue to the last ecall (a "syscall" breakpoint, found in the sidecar's trap
-# records), with the sidecar and without; finally `replay --jobs 1` against `--jobs 2` (wall and
-# CPU time; on a loaded 2-core machine the wall-time ratio says little).
+# Records OpenSBI + U-Boot for 3.2x10^9 instructions (REPLAYVM_BENCH_INDEX_STEPS overrides): an
+# S-mode OS (U-Boot) on M-mode firmware that boots, calls the firmware (SBI ecalls), is stopped at
+# its autoboot countdown, runs `sleep 2.6` (a busy wait on the timer, 2.6x10^9 steps) and then
+# `version`, and idles busy-polling at its prompt (no bundled guest runs that long; xv6 is not
+# bundled), times `replayvm index` on it and reports the sidecar's size, then
+# tools/bench.d/IndexSeek opens fresh timelines and times opening while a sidecar builds behind, a
+# seek to the far end, a reverse-continue to the last ecall (a "syscall" breakpoint, found in the
+# sidecar's trap records), to a pc and to a write watch last hit 2.5x10^9 steps back, and a
+# continue to a pc first run 2.5x10^9 steps ahead (the `version` command's code), with the sidecar
+# and without; then `replay --jobs 1` against `--jobs 2` (wall and CPU time; on a loaded 2-core
+# machine the wall-time ratio says little). Then the same on Linux (tools/guests/linux): boot,
+# `ls /`, `sleep 19500` (idle: about 2.7x10^9 steps), `echo late`, recorded to 3x10^9 steps with
+# `record --checkpoint-every 10M`, with breakpoints on `ksys_write` (vmlinux's symbol) both ways.
 
 index_steps=${REPLAYVM_BENCH_INDEX_STEPS:-3000000000}
 
@@ -25,9 +30,10 @@ index_section() {
 
     local trace="$work/index-uboot.rvtrace"
     echo "index: recording OpenSBI + U-Boot for $index_steps instructions ..." >&2
+    printf 'wait autoboot:\nsend \\x20\nwait =>\\x20\nsend sleep 2.6\\r\nwait =>\\x20\nsend version\\r\nwait =>\\x20\n' >"$work/uboot.script"
     # Exit status 124: the instruction limit, which is what we asked for.
     "$replayvm" record --deterministic --bios "$opensbi" --kernel "$uboot" --max-instructions "$index_steps" \
-        -o "$trace" </dev/null >"$work/index-rec.out" 2>"$work/index-rec.err" || [ $? = 124 ] \
+        --input-script "$work/uboot.script" -o "$trace" </dev/null >"$work/index-rec.out" 2>"$work/index-rec.err" || [ $? = 124 ] \
         || die "recording U-Boot failed: $(tail -n 1 "$work/index-rec.err")"
 
     echo "index: building the sidecar ..." >&2
@@ -65,5 +71,47 @@ index_section() {
     awk '{ n[$1]++; w[$1, n[$1]] = $2; u[$1, n[$1]] = $3 }
          END { for (j = 1; j <= 2; j++) { printf "replay --jobs %d: wall s", j; for (i = 1; i <= n[j]; i++) printf " %s", w[j, i];
                                           printf "; CPU s"; for (i = 1; i <= n[j]; i++) printf " %s", u[j, i]; printf "\n" } }' "$work/index-jobs.txt"
+    index_watch_lines ix
     echo "Each figure opens a fresh Timeline in-process (as gdb or debug does on opening a trace)."
+    index_linux
+}
+
+# index_watch_lines ARRAY: the write-watch and named-symbol lines of an IndexSeek result.
+index_watch_lines() {
+    local -n r=$1
+    printf '%-44s %24s %24s\n' "reverse-continue to a write watch ${r[watch_far_distance]} back" "${r[watch_far_with_ms]}" "${r[watch_far_without_ms]}"
+    echo "(the watch: the 4 KiB page at ${r[watch_far_page]}, stored to in no later stretch; ${r[watch_far_skipped]} stretches passed over)"
+    if [ "${r[symbol_distance]}" != none ]; then
+        printf '%-44s %24s %24s\n' "reverse-continue to the symbol ${r[symbol_distance]} back" "${r[symbol_with_ms]}" "${r[symbol_without_ms]}"
+        printf '%-44s %24s %24s\n' "continue to the symbol ${r[symbol_ahead_distance]} ahead" "${r[symbol_ahead_with_ms]}" "${r[symbol_ahead_without_ms]}"
+    fi
+}
+
+# The Linux target: recorded with its sidecar written as it records, then IndexSeek with ksys_write.
+index_linux() {
+    local paths image vmlinux initramfs disk trace="$work/index-linux.rvtrace"
+    echo "index: building or finding the Linux guest (tools/guests/linux/build) ..." >&2
+    paths="$("$root/tools/guests/linux/build" --print-paths)" || die "tools/guests/linux/build failed"
+    image="$(sed -n 1p <<<"$paths")" vmlinux="$(sed -n 2p <<<"$paths")" initramfs="$(sed -n 3p <<<"$paths")" disk="$(sed -n 4p <<<"$paths")"
+    cp "$disk" "$work/index-linux-disk.img"
+    printf 'wait #\\x20\nsend ls /\\r\nwait #\\x20\nsend sleep 19500\\r\nwait #\\x20\nsend echo late\\r\nwait #\\x20\n' >"$work/linux.script"
+    echo "index: recording Linux for 3x10^9 instructions with --checkpoint-every 10M ..." >&2
+    "$replayvm" record --deterministic --bios "$opensbi" --kernel "$image" --initrd "$initramfs" --append "console=ttyS0 earlycon" \
+        --drive "$work/index-linux-disk.img" --input-script "$work/linux.script" --max-instructions 3000000000 --checkpoint-every 10M \
+        -o "$trace" </dev/null >"$work/index-linux.out" 2>"$work/index-linux.err" || [ $? = 124 ] \
+        || die "recording Linux failed: $(tail -n 1 "$work/index-linux.err")"
+    local helper="$root/tools/bench.d/IndexSeek/bin/Release/net10.0/replayvm-bench-index-seek"
+    echo "index: IndexSeek on Linux ($runs runs with the index, 1 without) ..." >&2
+    "$helper" "$trace" --runs "$runs" --runs-without 1 --symbol "$vmlinux" ksys_write >"$work/index-linux.seek" 2>"$work/index-linux.seek.err" \
+        || die "IndexSeek on Linux failed: $(tail -n 1 "$work/index-linux.seek.err")"
+    local -A lx
+    local key value
+    while read -r key value; do lx[$key]=$value; done <"$work/index-linux.seek"
+    echo
+    echo "Linux (boot, ls /, sleep 19500, echo late), ${lx[steps]} steps; sidecar written while recording: ${lx[snapshots]} snapshots, ${lx[traps]} traps, ${lx[index_bytes]} bytes, opened in ${lx[open_ms]} ms (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    printf '%-44s %24s %24s\n' measure "with sidecar" "without"
+    printf '%-44s %24s %24s\n' "seek to the far end (fresh timeline)" "${lx[seek_far_with_ms]}" "${lx[seek_far_without_ms]}"
+    printf '%-44s %24s %24s\n' "reverse-continue to the last ecall ${lx[reverse_continue_distance]} back" "${lx[reverse_continue_with_ms]}" "${lx[reverse_continue_without_ms]}"
+    index_watch_lines lx
+    echo "(the symbol is ksys_write, the write syscall's entry: continue goes from step ${lx[steps]}/30 to the 'echo late' typed after the sleep; without the sidecar, continue replays those steps on one machine)"
 }
