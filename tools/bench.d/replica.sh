@@ -1,11 +1,14 @@
 # shellcheck shell=bash
 # tools/bench --replica: the replicas' figures (issue 15), ratios measured in the same run.
-#   - primary (with a backup on this machine) against `record` alone on bench.elf: wall time, min/median/max
 #   - the log's size and the backup's replay lag, from the primary's own report
 #   - failover: from kill -9 of an idle primary (the demo waiting for input) to the backup's
 #     "live at step" line, polled every 10 ms, and the backup's own figure after detection
 #   - migration: the source's stop-to-handover time and the target's handover-to-live time
-#   - join by state transfer: the demo run alone for a while, then a backup joins it
+#   - join by state transfer: the demo run alone for a while, then a backup joins it; with --linux
+#     also Linux (tools/guests/linux) at its shell prompt
+#   - primary alone (no backup) and primary + backup against `record` alone, on bench.elf and on a
+#     console-heavy guest (tools/bench.d/chatter, built here), whose console a plain-console client
+#     reads (and checks against record's)
 #   - with --replica on a root host where `ip netns` works, the throughput and failover figures
 #     again with primary and backup in two network namespaces joined by a veth pair (the TCP path
 #     two hosts would use; the same cores, and no added delay: tc netem needs sch_netem)
@@ -25,6 +28,8 @@ replica_section() {
         local tag="$1"; shift
         local timed=()
         [ -z "${BACKUP_TIMED:-}" ] || timed=(/usr/bin/time -f "%e %U %S" -o "$BACKUP_TIMED")
+        # Tags repeat across sections: a stale file must not be read before the new process truncates it.
+        rm -f "$work/$tag.err"
         "${in_b[@]}" "${timed[@]}" "$replayvm" backup --listen "$backup_host:0" --console-listen "$backup_host:0" --arbiter "$arb" "${timing[@]}" --linger 0 "$@" \
             >/dev/null 2>"$work/$tag.err" &
         backup_pid=$!
@@ -51,11 +56,13 @@ replica_section() {
     run_primary() { # TAG GUEST [extra...]: a primary (the backup, if any, is started) with a plain console client reading its output; sets pri_ms
         local tag="$1" guest="$2"; shift 2
         local start end tries=0 port
+        rm -f "$work/$tag.err"
         start=$(now_ns)
         "${in_a[@]}" /usr/bin/time -f "%e %U %S" -o "$work/t-$tag" "$replayvm" primary --arbiter "$arb" "${timing[@]}" --linger 30 \
             --plain-console-listen 127.0.0.1:0 "$@" "$guest" </dev/null >/dev/null 2>"$work/$tag.err" &
         local ppid=$!
         until port=$(sed -n 's/.*primary plain console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$tag.err" 2>/dev/null) && [ -n "$port" ]; do
+            kill -0 "$ppid" 2>/dev/null || die "primary $tag exited: $(cat "$work/$tag.err")"
             sleep 0.005; tries=$((tries + 1)); [ "$tries" -lt 6000 ] || die "primary did not start: $(cat "$work/$tag.err")"
         done
         # The client reads the whole console from offset 0 (however late it attaches) and closes once the run has ended.
@@ -134,6 +141,7 @@ replica_section() {
     while [ "$i" -lt "$runs" ] && [ "$attempt" -lt $((3 * runs)) ]; do
         attempt=$((attempt + 1))
         start_backup "replica-fb$attempt"
+        rm -f "$work/replica-fp$attempt.err"
         "${in_a[@]}" "$replayvm" primary --backup "$backup_host:$backup_log" --arbiter "$arb" --deterministic "${timing[@]}" --linger 0 "$demo" </dev/null >/dev/null 2>"$work/replica-fp$attempt.err" &
         local ppid=$!
         wait_line "$work/replica-fp$attempt.err" "caught up"
@@ -222,6 +230,51 @@ replica_section() {
     printf '%-40s %10s %8s %8s\n' "bytes on the wire (before encryption)" $(printf '%s\n' $jb | summary)
     # shellcheck disable=SC2086
     printf '%-40s %10s %8s %8s\n' "primary's pause to snapshot, ms" $(printf '%s\n' $jp | summary)
+
+    # Join by state transfer of Linux at its shell prompt (with --linux: it needs tools/guests/linux/build's kernel).
+    if [ "$with_linux" = 1 ]; then
+        local paths image initramfs disk
+        paths="$("$root/tools/guests/linux/build" --print-paths)" || die "tools/guests/linux/build failed"
+        image="$(sed -n 1p <<<"$paths")" initramfs="$(sed -n 3p <<<"$paths")" disk="$(sed -n 4p <<<"$paths")"
+        echo "replica: join by state transfer of Linux at its shell prompt, $runs times ..." >&2
+        local lt="" lb="" lp="" lpid cpid lport lplain tries
+        for ((i = 1; i <= runs; i++)); do
+            cp "$disk" "$work/replica-linux$i.img"
+            "$replayvm" primary --console-listen 127.0.0.1:0 --plain-console-listen 127.0.0.1:0 --arbiter "$arb" "${timing[@]}" --linger 0 \
+                -m 128M --bios "$opensbi" --kernel "$image" --initrd "$initramfs" --append "console=ttyS0 earlycon" \
+                --drive "$work/replica-linux$i.img" </dev/null >/dev/null 2>"$work/replica-lp$i.err" &
+            lpid=$!
+            wait_line "$work/replica-lp$i.err" "primary plain console listening"
+            lport=$(sed -n 's/.*primary console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/replica-lp$i.err")
+            lplain=$(sed -n 's/.*primary plain console listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/replica-lp$i.err")
+            : >"$work/replica-lc$i.out"
+            bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "%s\n" "$2" >&3 && cat <&3 >"$3"' _ "$lplain" "$token" "$work/replica-lc$i.out" &
+            cpid=$!
+            tries=0
+            until grep -q '^# ' "$work/replica-lc$i.out"; do
+                sleep 0.05; tries=$((tries + 1)); [ "$tries" -lt 12000 ] || die "Linux under the primary did not reach its prompt in 600 s"
+            done
+            start_backup "replica-lb$i" --join "127.0.0.1:$lport"
+            wait_line "$work/replica-lb$i.err" "joined at step"
+            lt="$lt $(sed -n 's/.*by state transfer: [0-9]* bytes in \([0-9]*\) ms.*/\1/p' "$work/replica-lb$i.err")"
+            lb="$lb $(sed -n 's/.*by state transfer: \([0-9]*\) bytes in.*/\1/p' "$work/replica-lb$i.err")"
+            wait_line "$work/replica-lp$i.err" "the guest paused"
+            lp="$lp $(sed -n 's/.*the guest paused \([0-9.]*\) ms.*/\1/p' "$work/replica-lp$i.err")"
+            printf 'Linux join %d: %s\n' "$i" "$(grep -o 'with a snapshot at step.*' "$work/replica-lp$i.err")"
+            { kill -9 "$lpid"; wait "$lpid"; } 2>/dev/null || true
+            { kill "$cpid"; wait "$cpid"; } 2>/dev/null || true
+            kill "$backup_pid" 2>/dev/null || true; wait "$backup_pid" 2>/dev/null || true
+        done
+        printf '\n%-40s %10s %8s %8s\n' "join by state transfer, Linux at its prompt" median min max
+        # shellcheck disable=SC2086
+        printf '%-40s %10s %8s %8s\n' "transfer (log + snapshot), ms" $(printf '%s\n' $lt | summary)
+        # shellcheck disable=SC2086
+        printf '%-40s %10s %8s %8s\n' "bytes on the wire (before encryption)" $(printf '%s\n' $lb | summary)
+        # shellcheck disable=SC2086
+        printf '%-40s %10s %8s %8s\n' "primary's pause to snapshot, ms" $(printf '%s\n' $lp | summary)
+    else
+        echo "replica: no Linux join figures (add --linux: it needs the kernel tools/guests/linux/build makes)"
+    fi
 
     # Two network namespaces joined by a veth pair: the backup at 10.215.0.2 in rvb, the primary in rva.
     if [ "$(id -u)" = 0 ] && ip netns add rvbench-probe 2>/dev/null; then
