@@ -16,9 +16,10 @@ public sealed unsafe partial class Hart
     public void RunSlice(ulong sliceEnd)
     {
         SliceEnd = sliceEnd;
-        // Translated regions enter pages without passing the interpreter's loop top, where executed
-        // pages are noted; while a log is kept the interpreter runs (engines never change results).
-        if (_engine == Translation.ExecutionEngine.Translator && _executedPages is null && _storedPages is null) RunTranslated();
+        // Executed pages are noted at the interpreter's loop top and, for translated code, where the
+        // dispatcher runs each region (a region never leaves its entry's page); stores are noted where
+        // they are translated, which translated code does through the same TLB (Hart.StoredPages).
+        if (_engine == Translation.ExecutionEngine.Translator) RunTranslated();
         else Interpret();
     }
 
@@ -288,8 +289,8 @@ public sealed unsafe partial class Hart
     private ulong _lastExecutedPage = ulong.MaxValue;
 
     /// <summary>
-    /// Told the virtual page of every instruction the hart fetches (see <see cref="ExecutedPageLog"/>);
-    /// null (the default) for none. While set, the interpreter runs whatever the engine.
+    /// Told the virtual page of every instruction the hart fetches (see <see cref="ExecutedPageLog"/>)
+    /// or runs translated; null (the default) for none.
     /// </summary>
     public ExecutedPageLog? ExecutedPages
     {

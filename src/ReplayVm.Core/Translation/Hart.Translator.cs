@@ -193,6 +193,8 @@ public sealed unsafe partial class Hart
                 ulong runs = 0;
                 do
                 {
+                    // A region runs on its entry's page only: that page is what an executed-page log needs.
+                    _executedPages?.NotePc(region!.VirtualPc);
                     region = code(this);
                     runs++;
                 }

@@ -123,6 +123,66 @@ public sealed class WatchSkippingTests
         Assert.True(stores > 1000, $"only {stores} stores seen");
     }
 
+    /// <summary>
+    /// The translator keeps both logs too (so a recording or build writing a sidecar keeps its engine):
+    /// the same pages as the interpreter, and the same sidecar, byte for byte.
+    /// </summary>
+    [Fact]
+    public void The_translator_logs_the_pages_the_interpreter_logs()
+    {
+        var recording = IndexedRecordings.Bench.Value; // its sidecar was built on the interpreter
+        var trace = recording.Trace;
+        var setup = trace.Header.Setup;
+        Assert.Equal(Core.Translation.ExecutionEngine.Interpreter, setup.Config.Engine);
+        var translated = trace with { Header = trace.Header with { Setup = setup with { Config = setup.Config with { Engine = Core.Translation.ExecutionEngine.Translator } } } };
+
+        // Per stretch, cleared as the builder clears them, but short ones (7000 steps, over the first
+        // 3 M steps) so that hot loops fill whole stretches; the translator at its eagerest (every
+        // entry translated on arrival, at once): a region the dispatcher failed to note is missed.
+        List<(ulong[] Executed, ulong[] Stored)> Logged(TraceFile t, bool translator, out ulong regionRuns)
+        {
+            var replayer = new Replayer(t, _ => { });
+            var hart = replayer.Machine.Hart;
+            if (translator)
+            {
+                hart.TranslationThreshold = 1;
+                hart.TranslateInBackground = false;
+            }
+            var executed = new ExecutedPageLog();
+            var stored = new StoredPageLog();
+            hart.ExecutedPages = executed;
+            hart.StoredPages = stored;
+            var stretches = new List<(ulong[], ulong[])>();
+            for (ulong step = 7_000; step < 3_000_000; step += 7_000)
+            {
+                Assert.Null(replayer.RunTo(step));
+                stretches.Add((executed.Pages(), stored.Pages()));
+                executed.Clear();
+                hart.ExecutedPagesCleared();
+                stored.Clear();
+                hart.StoredPagesCleared();
+            }
+            Assert.Equal(ReplayOutcome.Identical, replayer.Run().Outcome);
+            stretches.Add((executed.Pages(), stored.Pages()));
+            regionRuns = hart.TranslatorStats.RegionRuns;
+            return stretches;
+        }
+        var byInterpreter = Logged(trace, translator: false, out ulong interpreted);
+        var byTranslator = Logged(translated, translator: true, out ulong regionRuns);
+        Assert.Equal(0UL, interpreted);
+        Assert.True(regionRuns > 100_000, $"only {regionRuns} translated region runs");
+        Assert.Equal(byInterpreter.Count, byTranslator.Count);
+        for (int i = 0; i < byInterpreter.Count; i++)
+        {
+            Assert.Equal(byInterpreter[i].Executed, byTranslator[i].Executed);
+            Assert.Equal(byInterpreter[i].Stored, byTranslator[i].Stored);
+        }
+
+        using var output = new MemoryStream();
+        TraceIndexBuilder.Build(translated, recording.Identity, output, new TraceIndexOptions { Every = 2_000_000 });
+        Assert.Equal(recording.IndexBytes, output.ToArray());
+    }
+
     [Fact]
     public void A_page_stored_to_only_early_is_found_past_the_later_stretches()
     {
