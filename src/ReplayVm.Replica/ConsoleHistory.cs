@@ -16,13 +16,7 @@ internal sealed class ConsoleHistory
     private (int Status, string Description)? _end;
 
     /// <summary>Bytes the guest has printed.</summary>
-    public long Produced
-    {
-        get
-        {
-            lock (_lock) return _produced;
-        }
-    }
+    public long Produced => Volatile.Read(ref _produced);
 
     /// <summary>Bytes clients may see.</summary>
     public long Released
@@ -38,24 +32,37 @@ internal sealed class ConsoleHistory
     {
         get
         {
-            lock (_lock) return _released == _produced ? _end : null;
+            lock (_lock) return _released == Volatile.Read(ref _produced) ? _end : null;
         }
     }
 
-    /// <summary>One byte from the guest (the machine's thread).</summary>
+    /// <summary>
+    /// One byte from the guest. Only the machine's thread appends, so it takes the lock only to
+    /// grow the buffer (readers copy under the lock): a console-heavy guest prints millions of
+    /// bytes, each through here. The byte is stored before the count that shows it is published,
+    /// and a grown buffer holds every byte already counted, so a reader that reads the count and
+    /// then the buffer sees them all.
+    /// </summary>
     public void Append(byte value)
     {
-        lock (_lock)
+        long produced = _produced;
+        var bytes = _bytes;
+        if (produced == bytes.Length)
         {
-            if (_produced == _bytes.Length) Array.Resize(ref _bytes, _bytes.Length * 2);
-            _bytes[_produced++] = value;
+            lock (_lock)
+            {
+                Array.Resize(ref _bytes, _bytes.Length * 2);
+                bytes = _bytes;
+            }
         }
+        bytes[produced] = value;
+        Volatile.Write(ref _produced, produced + 1);
     }
 
     /// <summary>Every byte printed so far (a joining backup's console history).</summary>
     public byte[] CopyProduced()
     {
-        lock (_lock) return _bytes.AsSpan(0, (int)_produced).ToArray();
+        lock (_lock) return _bytes.AsSpan(0, (int)Volatile.Read(ref _produced)).ToArray();
     }
 
     /// <summary>A joining backup starts from the primary's history: what the guest printed before the snapshot (nothing printed here yet).</summary>
@@ -66,7 +73,7 @@ internal sealed class ConsoleHistory
             if (_produced != 0) throw new InvalidOperationException("the console history is not empty");
             _bytes = new byte[(int)Math.Min(Array.MaxLength, Math.Max(4096L, history.Length * 2L))];
             history.CopyTo(_bytes, 0);
-            _produced = history.Length;
+            Volatile.Write(ref _produced, history.Length);
         }
     }
 
@@ -75,9 +82,10 @@ internal sealed class ConsoleHistory
     {
         lock (_lock)
         {
-            if (_produced <= Math.Max(_released, _lastHeld)) return;
-            _lastHeld = _produced;
-            _held.Enqueue((frontier, _produced));
+            long produced = Volatile.Read(ref _produced);
+            if (produced <= Math.Max(_released, _lastHeld)) return;
+            _lastHeld = produced;
+            _held.Enqueue((frontier, produced));
         }
     }
 
@@ -97,7 +105,7 @@ internal sealed class ConsoleHistory
         lock (_lock)
         {
             _held.Clear();
-            _released = _produced;
+            _released = Volatile.Read(ref _produced);
             Monitor.PulseAll(_lock);
         }
     }
