@@ -34,6 +34,7 @@ internal static class BackgroundCompiler
         /// <summary>What the compiler threw, rethrown on the hart's thread at install.</summary>
         public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure;
         public DecodedInstruction[]? HelperSlots;
+        /// <summary>CPU time the compiler thread spent on the job, in <see cref="Stopwatch"/> ticks.</summary>
         public long Ticks;
     }
 
@@ -60,7 +61,7 @@ internal static class BackgroundCompiler
         foreach (var job in Queue.GetConsumingEnumerable())
         {
             Gate.Wait();
-            long start = Stopwatch.GetTimestamp();
+            long start = ThreadCpuClock.Now();
             try
             {
                 var code = RegionCompiler.Compile(job.Plan, job.Targets, out var helperSlots);
@@ -72,7 +73,7 @@ internal static class BackgroundCompiler
             {
                 job.Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
             }
-            job.Ticks = Stopwatch.GetTimestamp() - start;
+            job.Ticks = ThreadCpuClock.Now() - start;
             job.Done.Enqueue(job);
         }
     }

@@ -290,9 +290,9 @@ public sealed unsafe partial class Hart
     /// instruction is not translatable (then nothing is queued).</summary>
     private TranslatedRegion? QueueTranslation(ulong pc, ulong offset, DecodedInstruction[] decoded, ulong pageIndex, int slot)
     {
-        long start = Stopwatch.GetTimestamp();
+        long start = ThreadCpuClock.Now();
         var plan = Plan(pc, offset, decoded);
-        TranslatorStats.TranslationTicks += Stopwatch.GetTimestamp() - start;
+        TranslatorStats.TranslationTicks += ThreadCpuClock.Now() - start;
         if (plan is null) return null;
         var placeholder = new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
         var job = new BackgroundCompiler.Job(plan, Targets(), _translationGeneration, decoded, _compiled)
@@ -338,7 +338,7 @@ public sealed unsafe partial class Hart
 
     private TranslatedRegion Translate(ulong pc, ulong entryOffset, DecodedInstruction[] decoded)
     {
-        long start = Stopwatch.GetTimestamp();
+        long start = ThreadCpuClock.Now();
         var plan = Plan(pc, entryOffset, decoded);
         TranslatedRegion region;
         if (plan is null)
@@ -352,7 +352,7 @@ public sealed unsafe partial class Hart
             TranslatorStats.RegionsTranslated++;
             TranslatorStats.InstructionsTranslated += (ulong)plan.InstructionCount;
         }
-        TranslatorStats.TranslationTicks += Stopwatch.GetTimestamp() - start;
+        TranslatorStats.TranslationTicks += ThreadCpuClock.Now() - start;
         return region;
     }
 
@@ -437,9 +437,9 @@ public sealed class TranslatorStatistics
     public ulong RegionSteps { get; internal set; }
     public ulong InterpreterRuns { get; internal set; }
     public ulong InterpretedSteps { get; internal set; }
-    /// <summary>Host time spent discovering and compiling regions, in <see cref="Stopwatch"/> ticks.</summary>
+    /// <summary>CPU time the hart's thread spent discovering and compiling regions, in <see cref="Stopwatch"/> ticks.</summary>
     public long TranslationTicks { get; internal set; }
-    /// <summary>Time the background compiler spent on this hart's regions (on its own thread), in <see cref="Stopwatch"/> ticks.</summary>
+    /// <summary>CPU time the background compiler spent on this hart's regions (on its own thread), in <see cref="Stopwatch"/> ticks.</summary>
     public long BackgroundTicks { get; internal set; }
     public TimeSpan TranslationTime => Stopwatch.GetElapsedTime(0, TranslationTicks);
     public TimeSpan BackgroundTime => Stopwatch.GetElapsedTime(0, BackgroundTicks);
