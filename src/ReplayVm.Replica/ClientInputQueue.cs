@@ -13,6 +13,8 @@ internal sealed class ClientInputQueue
     private readonly Dictionary<Guid, ulong> _received = [];
     private readonly Dictionary<Guid, ulong> _consumed = [];
     private readonly HashSet<Guid> _changed = [];
+    /// <summary>Set while bytes are queued (changed under <c>_lock</c> with the queue): what an idle live guest waits on.</summary>
+    private readonly ManualResetEventSlim _available = new();
 
     /// <summary>
     /// Queues <paramref name="bytes"/>, which start at <paramref name="offset"/> in the client's input
@@ -28,6 +30,7 @@ internal sealed class ClientInputQueue
             if (skip >= (ulong)bytes.Length) return true;
             foreach (byte b in bytes[(int)skip..]) _pending.Enqueue((client, b));
             _received[client] = offset + (ulong)bytes.Length;
+            _available.Set();
             return true;
         }
     }
@@ -42,6 +45,7 @@ internal sealed class ClientInputQueue
             _pending.Clear();
             foreach (var p in keep) _pending.Enqueue(p);
             _received[client] = _consumed.GetValueOrDefault(client);
+            if (_pending.Count == 0) _available.Reset();
         }
     }
 
@@ -53,6 +57,7 @@ internal sealed class ClientInputQueue
             {
                 _consumed[item.Client] = _consumed.GetValueOrDefault(item.Client) + 1;
                 _changed.Add(item.Client);
+                if (_pending.Count == 0) _available.Reset();
                 Volatile.Write(ref _changedCount, _changed.Count);
                 value = item.Value;
                 return true;
@@ -60,6 +65,23 @@ internal sealed class ClientInputQueue
         }
         value = 0;
         return false;
+    }
+
+    /// <summary>
+    /// Blocks until some client's bytes are queued (true) or <paramref name="wake"/> is cancelled
+    /// (false): an idle live guest sleeps here instead of spinning through its input loop.
+    /// </summary>
+    public bool WaitForInput(CancellationToken wake)
+    {
+        try
+        {
+            _available.Wait(wake);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     public ulong Consumed(Guid client)

@@ -136,6 +136,37 @@ internal sealed class ReplicaInputPort(Action<TraceEvent> log, bool deterministi
         if (destination.Length > 0) log(new EntropyEvent(instret, destination.ToArray()));
     }
 
+    /// <summary>
+    /// Called on the machine's thread just before a live idle wait: the node publishes the log
+    /// through here, so the backup may replay to the idle step and the output rule can release
+    /// what the guest printed before it went idle (the prompt the user is looking at).
+    /// </summary>
+    public Action? BeforeIdle { get; set; }
+
+    /// <summary>
+    /// Whether a live guest's WFI with nothing pending waits for a client's input (as a recording
+    /// waits for stdin) or acts as a no-op so the guest runs on (<see cref="ReplicaOptions.IdleSpin"/>).
+    /// </summary>
+    public bool IdleSpin { get; set; }
+
+    /// <summary>
+    /// A live replica's guest is idle (see <see cref="IInputPort.WaitForInput"/>): sleep until a
+    /// client's byte arrives, or the machine is woken (a stop, a join, a migration's handover, a
+    /// divergence all call <see cref="Core.Machine.RequestStop"/>). Following, the port never waits:
+    /// the logged inputs decide when the guest goes on, as in any replay. The heartbeats and acks
+    /// run on the log stream's own threads, so the backup keeps hearing from an idle primary.
+    /// </summary>
+    public bool WaitForInput(ulong instret, CancellationToken wake)
+    {
+        if (!_live || IdleSpin || Divergence is not null) return false;
+        lock (_lock)
+        {
+            if (_console.Count > 0) return false;
+        }
+        BeforeIdle?.Invoke();
+        return _clients.WaitForInput(wake);
+    }
+
     /// <summary>Flags a divergence found outside the port (a state hash that differs).</summary>
     public void Diverge(string message)
     {

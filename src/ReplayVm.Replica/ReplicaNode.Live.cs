@@ -147,6 +147,17 @@ public sealed partial class ReplicaNode
         }
     }
 
+    /// <summary>
+    /// The guest is about to wait idle at the current step: the rate limit of <see cref="Publish"/>
+    /// would otherwise leave its last output (the prompt) and the frontier unpublished for as long
+    /// as it idles, so publish now if anything moved since the last batch.
+    /// </summary>
+    private void PublishBeforeIdle()
+    {
+        if (_pending.Count > 0 || _port.Clients.HasChanges || _machine!.Hart.Steps != _published || Console.Produced != _producedAtPublish)
+            Publish(force: true);
+    }
+
     /// <summary>Console bytes the guest had printed when the last batch went out.</summary>
     private long _producedAtPublish;
 

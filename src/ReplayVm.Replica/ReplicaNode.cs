@@ -42,7 +42,7 @@ public sealed partial class ReplicaNode : IDisposable
         _options = options;
         _key = key;
         _arbiter = arbiter;
-        _port = new ReplicaInputPort(LogLive, options.Deterministic);
+        _port = new ReplicaInputPort(LogLive, options.Deterministic) { IdleSpin = options.IdleSpin, BeforeIdle = PublishBeforeIdle };
         _port.Diverged += () => _machine?.RequestStop();
         _arbiter.Lost += reason => LostArbiter(reason);
     }

@@ -58,6 +58,13 @@ public sealed record ReplicaOptions
     /// <summary>Clock and entropy from fixed sources while live (as <c>record --deterministic</c>).</summary>
     public bool Deterministic { get; init; }
 
+    /// <summary>
+    /// While live, a WFI with nothing pending is a no-op and the guest runs on at full speed
+    /// (steps, and so guest time, advance while it idles), as QEMU's <c>-icount sleep=off</c>;
+    /// by default an idle guest waits for a client's input as a recording waits for stdin.
+    /// </summary>
+    public bool IdleSpin { get; init; }
+
     /// <summary>Where this replica writes its trace, or null.</summary>
     public string? TracePath { get; init; }
 

@@ -29,13 +29,16 @@ public sealed class JoinTests
     /// takes over; it then protects itself with a second backup (its <c>--backup</c>), which joins
     /// it the same way; the first is killed and the second takes over. One client, typing all
     /// along, sees the demo's transcript exactly once, and the last replica's trace, which holds
-    /// the whole history from step 0, replays to the same console.
+    /// the whole history from step 0, replays to the same console. The demo idles at its prompt
+    /// until typed at, and an idle live replica takes no steps, so the primary runs with
+    /// <c>--idle-spin</c> (its wfi is a no-op, as QEMU's <c>-icount sleep=off</c>) to build the long
+    /// history; the backups go live without it, so the second joins a replica idling at the prompt.
     /// </summary>
     [Fact]
     public void A_backup_joins_a_long_running_primary_by_snapshot_takes_over_and_is_itself_re_protected()
     {
         using var pair = new ReplicaPair();
-        pair.StartPrimary(ReplicaProcess.Guest("demo.elf"));
+        pair.StartPrimary(ReplicaProcess.Guest("demo.elf"), null, "--idle-spin");
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
         ulong seen;
         while ((seen = StatusStep(pair.ConfigHome, pair.PrimaryConsolePort)) < LongRun)

@@ -47,13 +47,14 @@ public sealed class MigrationTests
     /// handover's bound of the guest and migrate waited silently. Here the target is stopped half
     /// of the time, so it certainly replays slower than the guest runs: the source must hold the
     /// guest back until the target is close, and the target must take over at the step the source
-    /// stopped at.
+    /// stopped at. An idle demo takes no steps, so the source runs it with <c>--idle-spin</c>: the
+    /// guest must keep running for the target to fall behind it.
     /// </summary>
     [Fact]
     public void A_target_that_replays_slower_than_the_guest_runs_still_takes_the_guest_over()
     {
         using var pair = new ReplicaPair();
-        pair.StartPrimary(ReplicaProcess.Guest("demo.elf"));
+        pair.StartPrimary(ReplicaProcess.Guest("demo.elf"), null, "--idle-spin");
         using var target = StartTarget(pair, "target");
         int targetLog = target.Port("backup"), targetConsole = target.Port("backup console");
         using var migrate = new ReplicaProcess(["migrate", "--from", $"127.0.0.1:{pair.PrimaryConsolePort}", "--to", $"127.0.0.1:{targetLog}"], pair.ConfigHome, "migrate");

@@ -76,11 +76,16 @@ internal sealed class ReplicaCliOptions
         Description = "While live, answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
     };
 
+    public readonly Option<bool> IdleSpin = new("--idle-spin")
+    {
+        Description = "While live, let the guest's wfi run on instead of waiting for console input (steps advance while it idles, as QEMU's -icount sleep=off).",
+    };
+
     public void AddKey(Command command) => command.Options.Add(Key);
 
     public void AddReplica(Command command)
     {
-        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, PlainConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, MaxLagMs, Linger, Deterministic })
+        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, PlainConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, MaxLagMs, Linger, Deterministic, IdleSpin })
             command.Options.Add(option);
     }
 
@@ -107,6 +112,7 @@ internal sealed class ReplicaCliOptions
             MaxLagTime = parsed.GetValue(MaxLagMs) is var ms && ms > 0 && !double.IsNaN(ms) && ms < 1e9 ? TimeSpan.FromMilliseconds(ms) : throw new UsageException("--max-lag-ms takes a positive number of milliseconds"),
             Linger = TimeSpan.FromSeconds(linger),
             Deterministic = parsed.GetValue(Deterministic),
+            IdleSpin = parsed.GetValue(IdleSpin),
             TracePath = parsed.GetValue(Output),
             PlainConsoleListen = parsed.GetValue(PlainConsoleListen) is { } plain ? [Endpoint.Parse(plain, "--plain-console-listen")] : [],
             TraceInputs = InputFiles(parsed, guestFiles ?? []),
