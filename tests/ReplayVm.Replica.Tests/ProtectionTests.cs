@@ -87,7 +87,11 @@ public sealed class ProtectionTests
         Assert.Equal(0, console.WaitForExit());
         Assert.Equal(0, pair.Primary!.WaitForExit());
         Assert.Equal(0, pair.Backup!.WaitForExit());
-        pair.Backup.WaitForLine(@"the primary ended the run at step \d+; this backup replayed all of it");
+        // The primary's goodbye travels the slow channel too: on a loaded machine it can arrive after
+        // the backup has heard nothing for its heartbeat timeout and found the arbiter free (the
+        // primary released it on exit). Taking over after the end, only to serve the console's rest,
+        // is then the right call; either way the backup replayed the whole run and never diverged.
+        pair.Backup.WaitForLine(@"the primary ended the run at step \d+; this backup replayed all of it|took over after the end of the run \(step \d+\)");
         Assert.DoesNotContain("live at step", pair.Backup.Stderr);
         Assert.DoesNotContain("backup lost", pair.Primary.Stderr);
         var expected = ReplicaProcess.Run(pair.ConfigHome, "run", ChatterGuest.Path);
