@@ -82,8 +82,9 @@ public sealed class GdbSessionTests : IDisposable
     public void Ctrl_c_in_gdb_interrupts_a_long_continue_that_shows_its_progress()
     {
         string gdb = GdbSession.GdbMultiarch();
-        // bench.elf runs 4.2e8 instructions: a continue over it takes seconds, long enough to interrupt.
-        using var server = GdbServerProcess.Start(Record("bench.elf"));
+        // bench.elf runs 4.2e8 instructions: on the interpreter a continue over it takes seconds, long
+        // enough to interrupt (the translator replays it in under half a second).
+        using var server = GdbServerProcess.Start(["--engine", "interpreter", Record("bench.elf")], stdin: null);
 
         string output = GdbSession.RunInterrupting(gdb, server.Port, "tools/guests/elf/bench.elf", Patience,
             interruptWhen: "Ctrl-C stops it",
