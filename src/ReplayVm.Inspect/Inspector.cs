@@ -65,12 +65,19 @@ public static class Inspector
                         break;
                 }
             }
+            MachinesBeingBuilt += Machines.RemoveAll(m => _ownedWhileBuilt.Contains(m.Address));
         }
 
         private void Own(ClrObject owner, string role)
         {
-            if (owner.Obj("Machine") is { } machine) Owners.TryAdd(machine.Address, (role, owner));
+            if (owner.Obj("Machine") is not { } machine) return;
+            // A Recorder builds its machine first and assigns its trace writer last: without the
+            // writer it is half built, and so, for the inspection, is its machine.
+            if (role == "record" && owner.Obj("_writer") is null) _ownedWhileBuilt.Add(machine.Address);
+            else Owners.TryAdd(machine.Address, (role, owner));
         }
+
+        private readonly HashSet<ulong> _ownedWhileBuilt = [];
     }
 
     /// <summary>The raw reads of one machine, before symbols and disassembly.</summary>
