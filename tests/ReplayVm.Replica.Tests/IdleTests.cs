@@ -8,15 +8,6 @@ namespace ReplayVm.Replica.Tests;
 /// <summary>An idle primary waits for its clients as <c>record</c> waits for stdin, instead of spinning.</summary>
 public sealed class IdleTests
 {
-    private static ulong StatusStep(string configHome, int port)
-    {
-        var status = ReplicaProcess.Run(configHome, "status", $"127.0.0.1:{port}");
-        Assert.True(status.Exit == 0, status.Stderr);
-        var step = Regex.Match(Encoding.UTF8.GetString(status.Stdout), @"^step (\d+)$", RegexOptions.Multiline);
-        Assert.True(step.Success, Encoding.UTF8.GetString(status.Stdout));
-        return ulong.Parse(step.Groups[1].Value);
-    }
-
     private static TimeSpan Cpu(int pid) => Process.GetProcessById(pid).TotalProcessorTime;
 
     /// <summary>
@@ -38,23 +29,23 @@ public sealed class IdleTests
         pair.Primary!.WaitForLine("caught up");
         // The guest reaches its prompt within a few million steps of boot: from then on its step stays put.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        ulong last = StatusStep(pair.ConfigHome, pair.PrimaryConsolePort), now;
+        ulong last = ReplicaProcess.StatusStep(pair.ConfigHome, pair.PrimaryConsolePort), now;
         while (true)
         {
             Thread.Sleep(500);
-            if ((now = StatusStep(pair.ConfigHome, pair.PrimaryConsolePort)) == last) break;
+            if ((now = ReplicaProcess.StatusStep(pair.ConfigHome, pair.PrimaryConsolePort)) == last) break;
             Assert.True(DateTime.UtcNow < deadline, $"the guest at its prompt was still taking steps after 60 s (step {now})");
             last = now;
         }
 
-        ulong before = StatusStep(pair.ConfigHome, pair.PrimaryConsolePort);
+        ulong before = ReplicaProcess.StatusStep(pair.ConfigHome, pair.PrimaryConsolePort);
         var wall = Stopwatch.StartNew();
         TimeSpan primaryCpu = Cpu(pair.Primary.Id), backupCpu = Cpu(pair.Backup!.Id);
         Thread.Sleep(3000);
         primaryCpu = Cpu(pair.Primary.Id) - primaryCpu;
         backupCpu = Cpu(pair.Backup.Id) - backupCpu;
         var idled = wall.Elapsed;
-        ulong after = StatusStep(pair.ConfigHome, pair.PrimaryConsolePort);
+        ulong after = ReplicaProcess.StatusStep(pair.ConfigHome, pair.PrimaryConsolePort);
         Assert.True(after == before, $"the idle guest ran from step {before} to {after} while nobody typed");
         Assert.True(primaryCpu < idled / 4, $"the idle primary used {primaryCpu.TotalSeconds:0.00} s of CPU in {idled.TotalSeconds:0.00} s");
         Assert.True(backupCpu < idled / 4, $"the backup of an idle primary used {backupCpu.TotalSeconds:0.00} s of CPU in {idled.TotalSeconds:0.00} s");

@@ -10,15 +10,6 @@ public sealed class JoinTests
     /// <summary>Steps the primary runs alone before the first backup joins: far more than a backup replaying from step 0 would want to catch up on.</summary>
     private const ulong LongRun = 50_000_000;
 
-    private static ulong StatusStep(string configHome, int port)
-    {
-        var status = ReplicaProcess.Run(configHome, "status", $"127.0.0.1:{port}");
-        Assert.True(status.Exit == 0, status.Stderr);
-        var step = Regex.Match(Encoding.UTF8.GetString(status.Stdout), @"^step (\d+)$", RegexOptions.Multiline);
-        Assert.True(step.Success, Encoding.UTF8.GetString(status.Stdout));
-        return ulong.Parse(step.Groups[1].Value);
-    }
-
     private static ReplicaProcess Backup(ReplicaPair pair, string trace, string name, params string[] extra) =>
         new(["backup", "--listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0", "--arbiter", pair.Arbiter,
             "-o", trace, "--deterministic", .. ReplicaPair.Timing, .. extra], pair.ConfigHome, name);
@@ -41,7 +32,7 @@ public sealed class JoinTests
         pair.StartPrimary(ReplicaProcess.Guest("demo.elf"), null, "--idle-spin");
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
         ulong seen;
-        while ((seen = StatusStep(pair.ConfigHome, pair.PrimaryConsolePort)) < LongRun)
+        while ((seen = ReplicaProcess.StatusStep(pair.ConfigHome, pair.PrimaryConsolePort)) < LongRun)
         {
             Assert.True(DateTime.UtcNow < deadline, $"the primary reached only step {seen} in 5 minutes");
             // Each look starts a process: look every 2 s, not back to back, or the looking starves the guest on 2 cores.

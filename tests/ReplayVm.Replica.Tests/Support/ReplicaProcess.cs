@@ -150,6 +150,16 @@ public sealed class ReplicaProcess : IDisposable
     }
 
     /// <summary>Runs replayvm to completion with no input.</summary>
+    /// <summary>The step <c>replayvm status</c> reports for the replica whose console listens on <paramref name="port"/>.</summary>
+    public static ulong StatusStep(string configHome, int port)
+    {
+        var status = Run(configHome, "status", $"127.0.0.1:{port}");
+        Assert.True(status.Exit == 0, status.Stderr);
+        var step = Regex.Match(Encoding.UTF8.GetString(status.Stdout), @"^step (\d+)$", RegexOptions.Multiline);
+        Assert.True(step.Success, Encoding.UTF8.GetString(status.Stdout));
+        return ulong.Parse(step.Groups[1].Value);
+    }
+
     public static (int Exit, byte[] Stdout, string Stderr) Run(string configHome, params string[] arguments)
     {
         using var p = new ReplicaProcess(arguments, configHome);
