@@ -19,12 +19,21 @@ public sealed class ConsoleClient(IReadOnlyList<Endpoint> endpoints, ReplicaKey 
     /// <summary>Bytes of the guest's console shown so far.</summary>
     public long Shown => Interlocked.Read(ref _shown);
 
+    /// <summary>
+    /// The offset in the guest's console stream to show from (<c>--from</c>), or null: from the
+    /// start, or, when the live replica no longer holds the start, from the oldest byte it holds
+    /// (said on one line). Output asked for explicitly, or needed to resume after bytes were shown,
+    /// that is no longer held ends the client with one line instead.
+    /// </summary>
+    public long? From { get; init; }
+
     /// <summary>How long to keep looking for a live replica before giving up.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs until the guest's run ends (returns its exit status) or no replica is live for <see cref="Patience"/>.</summary>
     public int Run()
     {
+        _shown = From ?? 0;
         new Thread(ReadInput) { IsBackground = true, Name = "console stdin" }.Start();
         var lastLive = DateTime.UtcNow;
         string? lastProblem = null;
@@ -39,7 +48,7 @@ public sealed class ConsoleClient(IReadOnlyList<Endpoint> endpoints, ReplicaKey 
                 lastLive = DateTime.UtcNow;
                 lastProblem = null;
             }
-            catch (ReplicaException e) when (!e.Message.Contains("refused us: authentication", StringComparison.Ordinal) && !e.Message.Contains("does not hold our replica key", StringComparison.Ordinal))
+            catch (ReplicaException e) when (!e.Final && !e.Message.Contains("refused us: authentication", StringComparison.Ordinal) && !e.Message.Contains("does not hold our replica key", StringComparison.Ordinal))
             {
                 lastProblem = e.Message;
             }
@@ -61,6 +70,7 @@ public sealed class ConsoleClient(IReadOnlyList<Endpoint> endpoints, ReplicaKey 
         channel.ReceiveTimeout = TimeSpan.FromSeconds(2);
         var (type, payload) = channel.Receive();
         if (type == (byte)MessageType.NotLive) return null;
+        if (type == (byte)MessageType.OutputDropped) return Dropped(payload, endpoint, attaching: true);
         if (type == (byte)MessageType.Error) throw new ReplicaException($"{endpoint}: {new PayloadReader(payload, "error").Text()}");
         if (type != (byte)MessageType.AttachOk) throw new ReplicaException($"{endpoint}: unexpected answer {type} to attach");
         var r = new PayloadReader(payload, "attach answer");
@@ -102,6 +112,9 @@ public sealed class ConsoleClient(IReadOnlyList<Endpoint> endpoints, ReplicaKey 
                         say(e.Text());
                         return status;
                     }
+                    case MessageType.OutputDropped:
+                        Dropped(payload, endpoint, attaching: false);
+                        return null;
                     case MessageType.Error: throw new ReplicaException($"{endpoint}: {new PayloadReader(payload, "error").Text()}");
                     default: throw new ReplicaException($"{endpoint}: unexpected message {type}");
                 }
@@ -117,6 +130,29 @@ public sealed class ConsoleClient(IReadOnlyList<Endpoint> endpoints, ReplicaKey 
             lock (_lock) Monitor.PulseAll(_lock);
         }
     }
+
+    /// <summary>
+    /// The replica no longer holds the output this client needs next. A client that has shown
+    /// nothing and was not told where to start goes on from the oldest byte held (null: attach
+    /// again); otherwise showing every byte exactly once is no longer possible, and it stops.
+    /// </summary>
+    private int? Dropped(byte[] payload, Endpoint endpoint, bool attaching)
+    {
+        var r = new PayloadReader(payload, "output dropped");
+        long offset = (long)r.U64(), oldest = (long)r.U64(), capacity = (long)r.U64();
+        r.End();
+        if (oldest <= offset) throw new ReplicaException($"{endpoint}: said output from byte {offset} was dropped, yet holds from byte {oldest}");
+        if (attaching && From is null && Interlocked.Read(ref _shown) == 0 && !_skippedToOldest)
+        {
+            _skippedToOldest = true;
+            say(ConsoleHistory.DescribeDropped(0, oldest, capacity, $"showing from byte {oldest}"));
+            Interlocked.Exchange(ref _shown, oldest);
+            return null;
+        }
+        throw new ReplicaException($"{endpoint}: {ConsoleHistory.DescribeDropped(offset, oldest, capacity, $"'replayvm console --from {oldest}' goes on from the oldest byte held")}", final: true);
+    }
+
+    private bool _skippedToOldest;
 
     private void AcknowledgeInput(ulong consumed)
     {

@@ -46,6 +46,11 @@ public sealed partial class ReplicaNode
             TrySend(channel, MessageType.Error, new PayloadWriter().Text($"output offset {offset} is beyond the guest's {Console.Produced} bytes").ToArray());
             return;
         }
+        if ((long)offset < Console.Oldest)
+        {
+            SendDropped(channel, (long)offset);
+            return;
+        }
         _port.Clients.Reattach(client);
         channel.Send((byte)MessageType.AttachOk, new PayloadWriter().U64(_port.Clients.Consumed(client)).U64(Steps).ToArray());
         Interlocked.Increment(ref _attached);
@@ -59,6 +64,13 @@ public sealed partial class ReplicaNode
             while (!done.IsCancellationRequested && _role is ReplicaRole.Live or ReplicaRole.Ended)
             {
                 var bytes = Console.Read(at, 64 * 1024, TimeSpan.FromMilliseconds(20));
+                if (bytes is null)
+                {
+                    // This client fell further behind than the history holds: the guest goes on, the client is told.
+                    SendDropped(channel, at);
+                    done.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+                    break;
+                }
                 if (bytes.Length > 0)
                 {
                     channel.Send((byte)MessageType.Output, new PayloadWriter().U64((ulong)at).Bytes(bytes).ToArray());
@@ -89,6 +101,13 @@ public sealed partial class ReplicaNode
             Interlocked.Decrement(ref _attached);
             lock (_state) Monitor.PulseAll(_state);
         }
+    }
+
+    /// <summary>Tells a console client that output from <paramref name="offset"/> is no longer held (and what is).</summary>
+    private void SendDropped(SecureChannel channel, long offset)
+    {
+        Say($"console client {channel.Peer} asked for output from byte {offset}, which is no longer held (bytes from {Console.Oldest} are): told it so");
+        TrySend(channel, MessageType.OutputDropped, new PayloadWriter().U64((ulong)offset).U64((ulong)Console.Oldest).U64((ulong)Console.Capacity).ToArray());
     }
 
     private void ReadConsoleInput(SecureChannel channel, Guid client, CancellationTokenSource done)
@@ -164,6 +183,7 @@ public sealed partial class ReplicaNode
         Line("log-bytes", _history.Bytes);
         Line("log-bytes-per-s", (long)(_history.Bytes / seconds));
         Line("console-bytes", Console.Produced);
+        Line("console-held-from", Console.Oldest);
         Line("arbiter", _arbiter.Description + (_arbiter.Held ? " (held)" : ""));
         if (_stopReason is not null) Line("stopped", _stopReason);
         return text.ToString();

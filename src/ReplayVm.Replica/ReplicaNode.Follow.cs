@@ -53,6 +53,8 @@ public sealed partial class ReplicaNode
             _streamId = hr.Text(64);
             byte mode = hr.U8();
             if (mode > 1) throw new ReplicaException($"the primary at {channel.Peer} asked for an unknown way of joining ({mode})");
+            // The primary's --max-instructions: should this backup take over, the run still ends there.
+            KeepToBudget(hr.U64());
             try
             {
                 header = TraceLogCodec.DecodeHeader(hr.Rest());
@@ -126,13 +128,12 @@ public sealed partial class ReplicaNode
                     case MessageType.Log when snapshot is null: ApplyBatch(payload, channel.Peer, replay: false); break;
                     case MessageType.Heartbeat: break;
                     case MessageType.SnapshotBegin when snapshot is null:
-                        snapshot = new SnapshotReceiver(payload, _machine!, header.Setup, _frontier, channel.Peer);
+                        snapshot = new SnapshotReceiver(payload, _machine!, header.Setup, _frontier, channel.Peer, Console);
                         break;
                     case MessageType.SnapshotPart when snapshot is not null: snapshot.Part(payload); break;
                     case MessageType.SnapshotEnd when snapshot is not null:
                     {
                         snapshot.Restore(_hasher!);
-                        Console.Preload(snapshot.Console);
                         _lastHashStep = snapshot.Step;
                         Say($"joined at step {snapshot.Step} by state transfer: {bytes} bytes in {clock.Elapsed.TotalMilliseconds:0} ms, state hash checked; replaying from there");
                         return;

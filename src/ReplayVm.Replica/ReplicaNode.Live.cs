@@ -36,7 +36,7 @@ public sealed partial class ReplicaNode
         var machine = _machine!;
         if (_options.Pacer is { } pacer) machine.Pacer = pacer();
         ulong interval = _options.StateHashInterval;
-        ulong limit = _options.MaxSteps == ulong.MaxValue ? ulong.MaxValue : _options.MaxSteps;
+        ulong limit = _maxSteps;
         new Thread(ReconnectLoop) { IsBackground = true, Name = "backup reconnect" }.Start();
         lock (_state) _running = true;
         _profile.Add("start to live", _profile.StartTicks);
@@ -83,6 +83,8 @@ public sealed partial class ReplicaNode
         LogLive(new EndEvent(machine.Hart.Steps, run.Reason, run.ExitCode, final, run.Detail));
         Publish(force: true);
         _final = run;
+        // As record says it (the same step, status and line, whichever replica ran the last steps).
+        if (run.Reason == Core.StopReason.InstructionLimit) Say($"instruction limit {limit} reached");
         return FinishEnded(ExitStatuses.For(run), Describe(run));
     }
 
@@ -175,7 +177,8 @@ public sealed partial class ReplicaNode
     /// keeps a failover's catch-up short whatever the machine's speed, since the backup then has
     /// at most that much of the primary's running to replay — or, during a migration, more than
     /// the migration's tighter bound, which is what makes the target converge on a guest that runs
-    /// as fast as it replays. A handover request ends the wait at once.
+    /// as fast as it replays — or when the output held for the backup's acknowledgement fills half
+    /// the console history. A handover request ends the wait at once.
     /// </summary>
     private void Throttle()
     {
@@ -202,7 +205,12 @@ public sealed partial class ReplicaNode
     {
         lock (_state)
         {
-            if (_backupStream is null || !_caughtUp || Volatile.Read(ref _handover) is not null || _role != ReplicaRole.Live) return false;
+            if (_backupStream is null || Volatile.Read(ref _handover) is not null || _role != ReplicaRole.Live) return false;
+            // Output waiting for the backup's acknowledgement must stay inside the console history,
+            // or a client that keeps up would find it dropped before it was ever released. Half the
+            // history leaves room for a slice's output (at most a byte a step) on top.
+            if (Console.Unreleased > Console.Capacity / 2) return true;
+            if (!_caughtUp) return false;
             ulong required = frontier - Math.Min(frontier, Math.Min(_options.MaxLagSteps, _migrationLagLimit));
             required = Math.Max(required, StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency)));
             return _backupReplayed < required;
@@ -453,7 +461,7 @@ public sealed partial class ReplicaNode
         // The capture was only for the backup: its page copies go with it once sent.
         machine.ForgetSnapshotLineage();
         var hash = _hasher!.Compute();
-        var console = Console.CopyProduced();
+        var console = Console.CopyRetained();
         double pause = clock.Elapsed.TotalMilliseconds;
         if (!Attach(request.Stream, out string why, (snapshot, hash, console)))
         {
@@ -464,7 +472,7 @@ public sealed partial class ReplicaNode
         request.Stream.Start();
         var pages = new List<int>();
         snapshot.ChangedPages(null, pages);
-        Say($"streaming the log to backup {request.Stream.Peer} with a snapshot at step {snapshot.Step}: the log through there ({_history.Bytes} bytes) for its trace, then the snapshot ({pages.Count} RAM pages, {snapshot.DeviceStateBytes.Length} bytes of devices and disks, {console.Length} console bytes; the guest paused {pause:0.0} ms for it)");
+        Say($"streaming the log to backup {request.Stream.Peer} with a snapshot at step {snapshot.Step}: the log through there ({_history.Bytes} bytes) for its trace, then the snapshot ({pages.Count} RAM pages, {snapshot.DeviceStateBytes.Length} bytes of devices and disks, {console.Bytes.Length} console bytes from byte {console.Start}; the guest paused {pause:0.0} ms for it)");
         request.Done.Set();
     }
 
@@ -477,10 +485,10 @@ public sealed partial class ReplicaNode
     }
 
     /// <summary>Makes <paramref name="stream"/> this replica's backup and queues the header, the log so far and, when joining late, the snapshot.</summary>
-    private bool Attach(LogStream stream, out string why, (Core.State.MachineSnapshot Snapshot, Core.State.StateHash Hash, byte[] Console)? snapshot)
+    private bool Attach(LogStream stream, out string why, (Core.State.MachineSnapshot Snapshot, Core.State.StateHash Hash, (long Start, byte[] Bytes) Console)? snapshot)
     {
         why = "";
-        var header = new PayloadWriter().Text(stream.Id).U8(snapshot is null ? (byte)0 : (byte)1).Bytes(_history.Header!).ToArray();
+        var header = new PayloadWriter().Text(stream.Id).U8(snapshot is null ? (byte)0 : (byte)1).U64(_maxSteps).Bytes(_history.Header!).ToArray();
         lock (_history.Sync)
         {
             lock (_state)

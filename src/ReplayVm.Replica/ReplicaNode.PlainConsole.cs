@@ -60,6 +60,11 @@ public sealed partial class ReplicaNode
             stream.Write(Encoding.UTF8.GetBytes($"replayvm: this replica is not live ({_role.ToString().ToLowerInvariant()}): connect to the live one\n"));
             return;
         }
+        if ((long)offset < Console.Oldest)
+        {
+            WritePlainDropped(stream, peer, (long)offset, midStream: false);
+            return;
+        }
         var client = Guid.NewGuid();
         Interlocked.Increment(ref _attached);
         var done = new CancellationTokenSource();
@@ -72,6 +77,11 @@ public sealed partial class ReplicaNode
             while (_role is ReplicaRole.Live or ReplicaRole.Ended)
             {
                 var bytes = Console.Read(at, 64 * 1024, TimeSpan.FromMilliseconds(20));
+                if (bytes is null)
+                {
+                    WritePlainDropped(stream, peer, at, midStream: true);
+                    break;
+                }
                 if (bytes.Length > 0)
                 {
                     stream.Write(bytes);
@@ -95,6 +105,18 @@ public sealed partial class ReplicaNode
             Interlocked.Decrement(ref _attached);
             lock (_state) Monitor.PulseAll(_state);
         }
+    }
+
+    /// <summary>
+    /// One line to a plain console client whose output from <paramref name="offset"/> is no longer
+    /// held (so the byte count it has seen is no longer a place to go on from); the caller closes.
+    /// </summary>
+    private void WritePlainDropped(NetworkStream stream, string peer, long offset, bool midStream)
+    {
+        long oldest = Console.Oldest;
+        Say($"plain console client {peer} asked for output from byte {offset}, which is no longer held (bytes from {oldest} are): told it so");
+        stream.Write(Encoding.UTF8.GetBytes((midStream ? "\n" : "") + "replayvm: " + ConsoleHistory.DescribeDropped(offset, oldest, Console.Capacity,
+            $"reconnect with '{oldest}' after the token to go on from the oldest byte held") + "\n"));
     }
 
     /// <summary>Reads up to the first newline, byte by byte (so what follows it stays in the socket, as input): the line, or null.</summary>

@@ -40,9 +40,11 @@ public sealed partial class ReplicaNode : IDisposable
     private ReplicaNode(ReplicaOptions options, ReplicaKey key, IArbiter arbiter)
     {
         _options = options;
+        Console = new ConsoleHistory(options.ConsoleHistoryBytes);
         _key = key;
         _arbiter = arbiter;
-        _port = new ReplicaInputPort(LogLive, options.Deterministic) { IdleSpin = options.IdleSpin, BeforeIdle = PublishBeforeIdle };
+        _port = new ReplicaInputPort(LogLive, options.Deterministic) { BeforeIdle = PublishBeforeIdle };
+        KeepToBudget(options.MaxSteps);
         _port.Diverged += () => _machine?.RequestStop();
         _arbiter.Lost += reason => LostArbiter(reason);
     }
@@ -58,8 +60,23 @@ public sealed partial class ReplicaNode : IDisposable
 
     public ReplicaRole Role => _role;
 
+    /// <summary>Steps the guest may run at most, live: this replica's <c>--max-instructions</c>, or its primary's (which a backup keeps to once it takes over).</summary>
+    private ulong _maxSteps = ulong.MaxValue;
+
+    /// <summary>
+    /// Keeps the live guest to <paramref name="budget"/> steps (the tighter of it and any budget
+    /// already set). With a budget an idle guest's WFI does not wait for input but runs on, as
+    /// <c>record --max-instructions</c> does once its stdin has ended: the budget counts steps,
+    /// and a guest waiting for input takes none, so the run would never reach its end.
+    /// </summary>
+    private void KeepToBudget(ulong budget)
+    {
+        _maxSteps = Math.Min(_maxSteps, budget);
+        _port.IdleSpin = _options.IdleSpin || _maxSteps != ulong.MaxValue;
+    }
+
     /// <summary>The guest's console stream (released bytes are what clients may see).</summary>
-    internal ConsoleHistory Console { get; } = new();
+    internal ConsoleHistory Console { get; }
 
     /// <summary>Steps the machine has run (0 before a following replica has its header).</summary>
     public ulong Steps => _machine?.Hart.Steps ?? 0;

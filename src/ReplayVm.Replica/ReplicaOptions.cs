@@ -65,6 +65,15 @@ public sealed record ReplicaOptions
     /// </summary>
     public bool IdleSpin { get; init; }
 
+    /// <summary>
+    /// The most recent console bytes a replica keeps for clients to read from their offsets (and
+    /// to resume from after a failover): memory is bounded by this, never by what the guest prints.
+    /// A client asking for an older offset is told which bytes were dropped.
+    /// </summary>
+    public long ConsoleHistoryBytes { get; init; } = ConsoleHistory.DefaultCapacity;
+
+    public const long DefaultConsoleHistoryBytes = ConsoleHistory.DefaultCapacity, MaxConsoleHistoryBytes = ConsoleHistory.MaxCapacity;
+
     /// <summary>Where this replica writes its trace, or null.</summary>
     public string? TracePath { get; init; }
 

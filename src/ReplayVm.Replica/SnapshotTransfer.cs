@@ -11,7 +11,7 @@ namespace ReplayVm.Replica;
 /// <summary>
 /// State transfer for a backup that joins a running primary: the primary's machine at step S
 /// (hart, devices with the disks' copy-on-write overlays, the RAM pages that are not zero) and the
-/// guest's console stream up to S, as a <see cref="MessageType.SnapshotBegin"/>, parts and a
+/// most recent part of the guest's console stream up to S (what its <see cref="ConsoleHistory"/> holds), as a <see cref="MessageType.SnapshotBegin"/>, parts and a
 /// <see cref="MessageType.SnapshotEnd"/> on the log channel. Each frame is authenticated by the
 /// channel; the whole is checked by the state hash at S, which the backup recomputes after restoring.
 /// </summary>
@@ -25,11 +25,11 @@ internal static class SnapshotTransfer
     /// <summary>The largest hart state accepted (it is about 5 KiB).</summary>
     public const int MaxHartBytes = 64 << 10;
 
-    /// <summary>The longest console history a joining backup accepts (what <see cref="ConsoleHistory"/> holds in one array).</summary>
-    public const long MaxConsoleBytes = 1L << 30;
+    /// <summary>The longest console history a joining backup accepts (the most a <see cref="ConsoleHistory"/> holds).</summary>
+    public const long MaxConsoleBytes = ConsoleHistory.MaxCapacity + 2L * ConsoleHistory.MaxChunkSize;
 
     /// <summary>The frames of a snapshot, made one at a time as the log sender asks (the pages are never all encoded at once).</summary>
-    public static IEnumerable<(MessageType Type, byte[] Payload)> Encode(MachineSnapshot snapshot, StateHash hash, byte[] console)
+    public static IEnumerable<(MessageType Type, byte[] Payload)> Encode(MachineSnapshot snapshot, StateHash hash, (long Start, byte[] Bytes) history)
     {
         var pages = new List<int>();
         snapshot.ChangedPages(null, pages);
@@ -38,8 +38,9 @@ internal static class SnapshotTransfer
         var hashBytes = new byte[StateHash.Size];
         hash.WriteTo(hashBytes);
         byte[] devices = snapshot.DeviceStateBytes.ToArray();
+        byte[] console = history.Bytes;
         yield return (MessageType.SnapshotBegin, new PayloadWriter().U64(snapshot.Step).Bytes(hashBytes).Blob(hart.ToArray())
-            .U64((ulong)devices.Length).U32((uint)pages.Count).U64((ulong)console.Length).ToArray());
+            .U64((ulong)devices.Length).U32((uint)pages.Count).U64((ulong)console.Length).U64((ulong)history.Start).ToArray());
         for (int at = 0; at < devices.Length; at += BytesPerPart)
             yield return (MessageType.SnapshotPart, new PayloadWriter().U8(DevicePart).Blob(devices.AsSpan(at, Math.Min(BytesPerPart, devices.Length - at))).ToArray());
         for (int at = 0; at < console.Length; at += BytesPerPart)
@@ -91,11 +92,14 @@ internal sealed class SnapshotReceiver
     private readonly HartSnapshot _hart;
     private readonly long _deviceLength, _consoleLength;
     private readonly int _pageCount;
-    private readonly MemoryStream _devices, _console;
+    private readonly MemoryStream _devices;
+    private readonly ConsoleHistory _console;
+    private long _consoleReceived;
     private readonly List<KeyValuePair<int, byte[]>> _pages;
     private long _lastPage = -1;
 
-    public SnapshotReceiver(ReadOnlySpan<byte> begin, Machine machine, MachineSetup setup, ulong frontier, string peer)
+    /// <param name="console">The backup's console history, still empty: it gets the primary's, from the offset the primary still holds.</param>
+    public SnapshotReceiver(ReadOnlySpan<byte> begin, Machine machine, MachineSetup setup, ulong frontier, string peer, ConsoleHistory console)
     {
         _machine = machine;
         _peer = peer;
@@ -105,14 +109,16 @@ internal sealed class SnapshotReceiver
         var hartBytes = r.Blob(SnapshotTransfer.MaxHartBytes).ToArray();
         ulong devices = r.U64();
         uint pages = r.U32();
-        ulong console = r.U64();
+        ulong consoleLength = r.U64();
+        ulong consoleStart = r.U64();
         r.End();
         if (_step != frontier) throw Lie($"a snapshot at step {_step}, but its log so far ends at step {frontier}");
         long maxDevices = SnapshotTransfer.MaxDeviceBytes(setup);
         if (devices > (ulong)maxDevices || devices > (ulong)Array.MaxLength)
             throw Lie($"a snapshot with {devices} bytes of device state; this guest's devices and disks hold at most {maxDevices}");
         if (pages > machine.Ram.PageCount) throw Lie($"a snapshot of {pages} RAM pages; the guest has {machine.Ram.PageCount}");
-        if (console > (ulong)SnapshotTransfer.MaxConsoleBytes) throw Lie($"a console history of {console} bytes (at most {SnapshotTransfer.MaxConsoleBytes})");
+        if (consoleLength > (ulong)SnapshotTransfer.MaxConsoleBytes) throw Lie($"a console history of {consoleLength} bytes (at most {SnapshotTransfer.MaxConsoleBytes})");
+        if (consoleStart > long.MaxValue / 2) throw Lie($"a console history starting at byte {consoleStart}");
         try
         {
             using var br = new BinaryReader(new MemoryStream(hartBytes, writable: false));
@@ -124,10 +130,12 @@ internal sealed class SnapshotReceiver
             throw Lie($"a snapshot with {e.Message}");
         }
         if (_hart.StepCount != _step) throw Lie($"a snapshot at step {_step} holding a hart at step {_hart.StepCount}");
-        (_deviceLength, _consoleLength, _pageCount) = ((long)devices, (long)console, (int)pages);
+        (_deviceLength, _consoleLength, _pageCount) = ((long)devices, (long)consoleLength, (int)pages);
+        // The bytes go straight into the history, which keeps at most its own capacity of them.
+        _console = console;
+        _console.StartAt((long)consoleStart);
         // Grown as bytes arrive, so what is allocated is what was sent, never merely what was announced.
         _devices = new MemoryStream((int)Math.Min(_deviceLength, 1 << 20));
-        _console = new MemoryStream((int)Math.Min(_consoleLength, 1 << 20));
         _pages = new List<KeyValuePair<int, byte[]>>(Math.Min(_pageCount, 4096));
     }
 
@@ -145,7 +153,13 @@ internal sealed class SnapshotReceiver
                 Append(_devices, r.Blob(1 << 20), _deviceLength, "device state");
                 break;
             case SnapshotTransfer.ConsolePart:
-                Append(_console, r.Blob(1 << 20), _consoleLength, "console history");
+            {
+                var bytes = r.Blob(1 << 20);
+                if (_consoleReceived + bytes.Length > _consoleLength) throw Lie($"more console history than the {_consoleLength} bytes it announced");
+                _console.Append(bytes);
+                _consoleReceived += bytes.Length;
+                break;
+            }
                 break;
             case SnapshotTransfer.PagePart:
             {
@@ -178,17 +192,14 @@ internal sealed class SnapshotReceiver
         into.Write(bytes);
     }
 
-    /// <summary>The console history up to the snapshot's step.</summary>
-    public byte[] Console => _console.ToArray();
-
     /// <summary>
     /// Everything announced has arrived: restore the machine to it and check the state hash (the
     /// snapshot's end-to-end checksum: RAM, devices, disks, hart). Throws on any mismatch.
     /// </summary>
     public void Restore(MachineStateHasher hasher)
     {
-        if (_devices.Length != _deviceLength || _console.Length != _consoleLength || _pages.Count != _pageCount)
-            throw Lie($"a snapshot that ended early ({_devices.Length} of {_deviceLength} device bytes, {_console.Length} of {_consoleLength} console bytes, {_pages.Count} of {_pageCount} pages)");
+        if (_devices.Length != _deviceLength || _consoleReceived != _consoleLength || _pages.Count != _pageCount)
+            throw Lie($"a snapshot that ended early ({_devices.Length} of {_deviceLength} device bytes, {_consoleReceived} of {_consoleLength} console bytes, {_pages.Count} of {_pageCount} pages)");
         try
         {
             var snapshot = _machine.ImportSnapshot(_hart, _devices.ToArray(), _pages);

@@ -51,7 +51,7 @@ public sealed class BadLogTests
         return (status, lines, refusal);
     }
 
-    private static byte[] Header(TraceHeader header, byte join = 0) => new PayloadWriter().Text("stream").U8(join).Bytes(TraceLogCodec.EncodeHeader(header)).ToArray();
+    private static byte[] Header(TraceHeader header, byte join = 0) => new PayloadWriter().Text("stream").U8(join).U64(ulong.MaxValue).Bytes(TraceLogCodec.EncodeHeader(header)).ToArray();
 
     [Fact]
     public void A_log_for_another_board_revision_is_refused_with_one_line()
@@ -67,7 +67,7 @@ public sealed class BadLogTests
     public void A_log_header_that_is_not_a_trace_header_is_refused()
     {
         var (status, lines, _) = FeedBackup(channel =>
-            channel.Send((byte)MessageType.Header, new PayloadWriter().Text("stream").U8(0).Bytes("RVTRACE\0garbage"u8).ToArray()));
+            channel.Send((byte)MessageType.Header, new PayloadWriter().Text("stream").U8(0).U64(ulong.MaxValue).Bytes("RVTRACE\0garbage"u8).ToArray()));
         Assert.Equal(ExitStatuses.Diverged, status);
         Assert.Contains(lines, l => l.Contains("log header") && l.Contains("not usable"));
     }
@@ -125,7 +125,7 @@ public sealed class BadLogTests
         var (snapshot, _) = DemoSnapshot();
         var hart = new MemoryStream();
         using (var w = new BinaryWriter(hart)) snapshot.HartState.Write(w);
-        return new PayloadWriter().U64(step).Bytes(new byte[16]).Blob(hart.ToArray()).U64(deviceBytes).U32(pages).U64(consoleBytes).ToArray();
+        return new PayloadWriter().U64(step).Bytes(new byte[16]).Blob(hart.ToArray()).U64(deviceBytes).U32(pages).U64(consoleBytes).U64(0).ToArray();
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public sealed class BadLogTests
             var (snapshot, hash) = DemoSnapshot();
             // The true snapshot with a hash one bit off: restored, then caught by its state hash.
             var forged = hash with { Low = hash.Low ^ 1 };
-            foreach (var (type, payload) in SnapshotTransfer.Encode(snapshot, forged, "hello\n"u8.ToArray())) channel.Send((byte)type, payload);
+            foreach (var (type, payload) in SnapshotTransfer.Encode(snapshot, forged, (0, "hello\n"u8.ToArray()))) channel.Send((byte)type, payload);
         });
         Assert.Equal(ExitStatuses.Diverged, status);
         Assert.Contains(lines, l => l.Contains("whose state hashes to") && l.Contains("stopping this backup"));
@@ -150,7 +150,7 @@ public sealed class BadLogTests
         {
             channel.Send((byte)MessageType.Header, Header(DemoHeader(), join: 1));
             var (snapshot, hash) = DemoSnapshot();
-            foreach (var (type, payload) in SnapshotTransfer.Encode(snapshot, hash, [])) channel.Send((byte)type, payload);
+            foreach (var (type, payload) in SnapshotTransfer.Encode(snapshot, hash, (0, []))) channel.Send((byte)type, payload);
             channel.Send((byte)MessageType.Error, new PayloadWriter().Text("test over").ToArray());
         });
         Assert.Contains(lines, l => l.StartsWith("joined at step 0 by state transfer") && l.Contains("state hash checked"));

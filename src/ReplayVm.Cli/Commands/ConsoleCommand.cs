@@ -26,7 +26,12 @@ internal static class ConsoleCommand
             HelpName = "S",
             DefaultValueFactory = _ => 30,
         };
-        var command = new Command("console", "Attach to the guest's console on whichever replica is live.") { addresses, patience, printToken };
+        var from = new Option<long?>("--from")
+        {
+            Description = "Show the guest's console from this byte offset [default: from its start, or from the oldest byte the live replica still holds (--console-history)].",
+            HelpName = "OFFSET",
+        };
+        var command = new Command("console", "Attach to the guest's console on whichever replica is live.") { addresses, patience, printToken, from };
         replica.AddKey(command);
         command.SetAction(parsed =>
         {
@@ -42,6 +47,7 @@ internal static class ConsoleCommand
             var client = new ConsoleClient(endpoints, key, stdin, stdout, line => Console.Error.WriteLine($"replayvm: {line}"))
             {
                 Patience = TimeSpan.FromSeconds(parsed.GetValue(patience)),
+                From = parsed.GetValue(from) is { } offset ? (offset >= 0 ? offset : throw new UsageException("--from takes a byte offset, 0 or more")) : null,
             };
             return client.Run();
         });

@@ -76,6 +76,13 @@ internal sealed class ReplicaCliOptions
         Description = "While live, answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
     };
 
+    public readonly Option<int> ConsoleHistory = new("--console-history")
+    {
+        Description = "MiB of the guest's most recent console output kept for clients to read from their offsets, also across a failover; a client asking for older output is told what was dropped (the trace holds it all) [default: 64; 1 to 1024].",
+        HelpName = "MIB",
+        DefaultValueFactory = _ => (int)(ReplicaOptions.DefaultConsoleHistoryBytes >> 20),
+    };
+
     public readonly Option<bool> IdleSpin = new("--idle-spin")
     {
         Description = "While live, let the guest's wfi run on instead of waiting for console input (steps advance while it idles, as QEMU's -icount sleep=off).",
@@ -85,7 +92,7 @@ internal sealed class ReplicaCliOptions
 
     public void AddReplica(Command command)
     {
-        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, PlainConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, MaxLagMs, Linger, Deterministic, IdleSpin })
+        foreach (var option in new Option[] { Key, Arbiter, ConsoleListen, PlainConsoleListen, Output, HeartbeatInterval, HeartbeatTimeout, PeerTimeout, MaxLag, MaxLagMs, Linger, Deterministic, IdleSpin, ConsoleHistory })
             command.Options.Add(option);
     }
 
@@ -101,6 +108,9 @@ internal sealed class ReplicaCliOptions
         if (peerTimeout <= timeout)
             throw new UsageException("--peer-timeout must be longer than --heartbeat-timeout");
         double linger = parsed.GetValue(Linger);
+        int history = parsed.GetValue(ConsoleHistory);
+        if (history < 1 || history > (int)(ReplicaOptions.MaxConsoleHistoryBytes >> 20))
+            throw new UsageException($"--console-history takes MiB from 1 to {ReplicaOptions.MaxConsoleHistoryBytes >> 20}");
         if (linger < 0 || double.IsNaN(linger)) throw new UsageException("--linger takes seconds, 0 or more");
         return new ReplicaOptions
         {
@@ -113,6 +123,7 @@ internal sealed class ReplicaCliOptions
             Linger = TimeSpan.FromSeconds(linger),
             Deterministic = parsed.GetValue(Deterministic),
             IdleSpin = parsed.GetValue(IdleSpin),
+            ConsoleHistoryBytes = (long)history << 20,
             TracePath = parsed.GetValue(Output),
             PlainConsoleListen = parsed.GetValue(PlainConsoleListen) is { } plain ? [Endpoint.Parse(plain, "--plain-console-listen")] : [],
             TraceInputs = InputFiles(parsed, guestFiles ?? []),

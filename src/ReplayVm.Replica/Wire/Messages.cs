@@ -8,8 +8,9 @@ public enum MessageType : byte
     // Log channel, primary to backup.
     /// <summary>
     /// stream id text, join mode u8 (0: replay the log from step 0; 1: the log through step S,
-    /// then a snapshot at S, then the log after S), the trace header (the file's bytes): which
-    /// machine the log is for.
+    /// then a snapshot at S, then the log after S), the run's step budget u64 (<c>--max-instructions</c>;
+    /// <see cref="ulong.MaxValue"/> for none: a backup that goes live keeps to it), the trace header
+    /// (the file's bytes): which machine the log is for.
     /// </summary>
     Header = 1,
     /// <summary>frontier u64, chunk length u32, a trace chunk of events (may be empty), then the client-input attribution.</summary>
@@ -23,7 +24,8 @@ public enum MessageType : byte
     /// <summary>
     /// A joining backup's state at step S (after the header and every batch through S, before the
     /// batches after S): step u64, state hash [16], hart state blob, device-state bytes u64, RAM
-    /// pages sent u32, console bytes u64. Parts follow, then <see cref="SnapshotEnd"/>.
+    /// pages sent u32, console bytes u64, the console offset they start at u64 (the primary holds
+    /// only its most recent console output). Parts follow, then <see cref="SnapshotEnd"/>.
     /// </summary>
     SnapshotBegin = 6,
     /// <summary>kind u8 (0 device state, 1 console, 2 pages), then a blob of bytes, or for pages: count u32, page numbers u32 ascending, LZ4 blob of count × 4 KiB.</summary>
@@ -52,6 +54,12 @@ public enum MessageType : byte
     InputAck = 25,
     /// <summary>exit status i32, a text: the guest's run ended.</summary>
     Ended = 26,
+    /// <summary>
+    /// requested offset u64, oldest offset held u64, bytes held at most u64: the client asked for
+    /// console output this replica no longer holds (it keeps only its most recent output); the
+    /// replica closes the connection.
+    /// </summary>
+    OutputDropped = 27,
 
     // Status and control.
     StatusRequest = 30,

@@ -20,8 +20,12 @@ namespace ReplayVm.Replica.Wire;
 /// </summary>
 public sealed class SecureChannel : IDisposable
 {
-    /// <summary>2: a joining backup gets a snapshot (state transfer) instead of replaying from step 0.</summary>
-    public const ushort Version = 2;
+    /// <summary>
+    /// 2: a joining backup gets a snapshot (state transfer) instead of replaying from step 0.
+    /// 3: the header carries the run's step budget, a snapshot's console history its start offset,
+    /// and a console client asking for dropped output gets <see cref="MessageType.OutputDropped"/>.
+    /// </summary>
+    public const ushort Version = 3;
     private static ReadOnlySpan<byte> Magic => "RVREPL"u8;
     private const int NonceSize = 32, ProofSize = 32, TagSize = 16, HelloSize = 6 + 2 + 1 + NonceSize;
     public const int DefaultMaxFrame = 16 << 20;

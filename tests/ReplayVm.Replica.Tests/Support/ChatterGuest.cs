@@ -21,6 +21,22 @@ public static class ChatterGuest
     /// </summary>
     public static string KeyWaitingPath => KeyWaitingElf.Value;
 
+    private static readonly Lazy<string> LongKeyWaitingElf = new(() => Build("chatter-long-key", ["-DWAIT_FOR_KEY", "-DBURSTS=2500", "-DPAUSE=100"]));
+
+    /// <summary>
+    /// The key-waiting guest with 2500 bursts and short pauses: 2.4 MB of output in about 4×10⁷
+    /// steps, more than a small console history (<c>--console-history 1</c>) holds, then it waits.
+    /// </summary>
+    public static string LongKeyWaitingPath => LongKeyWaitingElf.Value;
+
+    private static readonly Lazy<string> PacedElf = new(() => Build("chatter-paced", ["-DWAIT_FIRST", "-DWAIT_FOR_KEY", "-DBURSTS=2500", "-DPAUSE=50000"]));
+
+    /// <summary>
+    /// The long guest, waiting for a key before its first burst too, and with longer pauses (about
+    /// 7×10⁸ steps in all): a client attached before the key sees every byte, and keeps up with it.
+    /// </summary>
+    public static string PacedPath => PacedElf.Value;
+
     private const string Start = """
         .section .text.start, "ax"
         .globl _start
@@ -37,17 +53,26 @@ public static class ChatterGuest
         static void put(char c) { while (!(UART[5] & 0x20)) {} UART[0] = c; }
         static void text(const char *s) { while (*s) put(*s++); }
         static void number(unsigned n) { char b[12]; int i = 0; do { b[i++] = '0' + n % 10; n /= 10; } while (n); while (i) put(b[--i]); }
+        #ifndef BURSTS
+        #define BURSTS 40
+        #endif
+        #ifndef PAUSE
+        #define PAUSE 250000
+        #endif
+        static void key(void) { while (!(UART[5] & 0x01)) {} (void)UART[0]; }
         int main(void) {
-          for (unsigned burst = 0; burst < 40; burst++) {
+        #ifdef WAIT_FIRST
+          key();
+        #endif
+          for (unsigned burst = 0; burst < BURSTS; burst++) {
             for (unsigned line = 0; line < 16; line++) {
               text("burst "); number(burst); text(" line "); number(line);
               text(" the quick brown fox jumps over the lazy dog\n");
             }
-            for (volatile long i = 0; i < 250000; i++) {}
+            for (volatile long i = 0; i < PAUSE; i++) {}
           }
         #ifdef WAIT_FOR_KEY
-          while (!(UART[5] & 0x01)) {}
-          (void)UART[0];
+          key();
         #endif
           text("chatter done\n");
           *FINISHER = 0x5555;
