@@ -110,7 +110,7 @@ public sealed class MigrationTests
             migrate.Stdin.Close();
             pair.Primary.WaitForLine($@"streaming the log to backup 127\.0\.0\.1:{proxy.Port} ");
             proxy.Cut();
-            Signals.Send("STOP", pair.Primary.Id);
+            Assert.True(Signals.TrySend("STOP", pair.Primary.Id), "kill -STOP failed: the source exited?\n" + pair.Primary.Stderr);
             try
             {
                 Assert.True(migrate.WaitForExit() == 2, migrate.Stderr);
