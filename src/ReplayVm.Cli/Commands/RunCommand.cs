@@ -59,6 +59,6 @@ internal static class RunCommand
         if (machine is null) return;
         var t = machine.Hart.TranslatorStats;
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"engine: {machine.Hart.Engine.Name()}, {t.RegionsTranslated} regions ({t.InstructionsTranslated} instructions) translated in {t.TranslationTime.TotalMilliseconds:F0} ms (+{t.BackgroundTime.TotalMilliseconds:F0} ms on the background compiler), {t.CacheFlushes} cache flushes, {GC.CollectionCount(0)} gen0 GCs; {t.RegionRuns} region runs ({t.ChainedRuns} chained; {t.RegionSteps} steps), {t.InterpreterRuns} interpreter runs ({t.InterpretedSteps} steps)"));
+            $"engine: {machine.Hart.Engine.Name()}, {t.RegionsTranslated} regions ({t.InstructionsTranslated} instructions) translated in {t.TranslationTime.TotalMilliseconds:F0} ms (+{t.BackgroundTime.TotalMilliseconds:F0} ms on the background compiler), {t.CacheFlushes} cache flushes, {GC.CollectionCount(0)} gen0 GCs; {t.RegionRuns} region runs ({t.ChainedRuns} chained; {t.RegionSteps} steps), {t.InterpreterRuns} interpreter runs ({t.InterpretedSteps} steps); {t.Slices} slices, {machine.Hart.ExceptionsTaken} exceptions, {t.TlbFlushes} TLB flushes, {t.PageWalks} page walks, {t.DecodePagesCreated} decode pages made, {t.CodeInvalidations} code invalidations, {GC.GetTotalAllocatedBytes() >> 10} KiB allocated"));
     }
 }

@@ -162,7 +162,7 @@ public sealed unsafe partial class Hart
             case >= 0x001 and <= 0x003: WriteFloatCsr(csr, value); return true;
             case 0x100:
                 _mstatus = (_mstatus & ~(Mstatus.WritableByS | Mstatus.Fs)) | (value & (Mstatus.WritableByS | Mstatus.Fs));
-                TranslationChanged(); // SUM and MXR change what pages allow
+                StatusChanged(); // SUM and MXR change what pages allow
                 return true;
             case 0x104: _mie = (_mie & ~_mideleg) | (value & _mideleg & AllInterrupts); return true;
             case 0x105: if ((value & 3) < 2) _stvec = value; return true;
@@ -191,7 +191,7 @@ public sealed unsafe partial class Hart
 
             case 0x300:
                 WriteMstatus(value);
-                TranslationChanged(); // MPRV, MPP, SUM, MXR
+                StatusChanged(); // MPRV, MPP, SUM, MXR
                 return true;
             case 0x301: return true; // misa is read-only here: extensions cannot be turned off
             case 0x302: _medeleg = value & DelegableExceptions; return true;

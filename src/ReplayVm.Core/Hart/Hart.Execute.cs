@@ -16,6 +16,7 @@ public sealed unsafe partial class Hart
     public void RunSlice(ulong sliceEnd)
     {
         SliceEnd = sliceEnd;
+        TranslatorStats.Slices++;
         // Executed pages are noted at the interpreter's loop top and, for translated code, where the
         // dispatcher runs each region (a region never leaves its entry's page); stores are noted where
         // they are translated, which translated code does through the same TLB (Hart.StoredPages).

@@ -88,7 +88,8 @@ public sealed unsafe partial class Hart
         Pc = 0x1000;
         ResetCsrs();
         Pmp.Reset();
-        SetMode(PrivilegeLevel.Machine);
+        Mode = PrivilegeLevel.Machine;
+        TranslationChanged();
         _reservationAddress = NoReservation;
     }
 
@@ -175,6 +176,7 @@ public sealed unsafe partial class Hart
         if (ramOffset < _ramSize)
         {
             _ram.CreateDecodedPage(ramOffset);
+            TranslatorStats.DecodePagesCreated++;
             retry = true;
             return false;
         }

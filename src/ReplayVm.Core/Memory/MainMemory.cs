@@ -83,7 +83,33 @@ public sealed unsafe class MainMemory
         ulong page = offset >> PageShift;
         ref DecodedInstruction[]?[]? chunk = ref DecodedChunks[page >> DecodeChunkShift];
         chunk ??= new DecodedInstruction[]?[1 << DecodeChunkShift];
-        chunk[page & DecodeChunkMask] = new DecodedInstruction[DecodePageLength];
+        DecodedInstruction[] decoded;
+        if (_freeDecodePages.Count > 0)
+        {
+            decoded = _freeDecodePages.Pop();
+            Array.Clear(decoded);
+        }
+        else
+        {
+            decoded = new DecodedInstruction[DecodePageLength];
+        }
+        chunk[page & DecodeChunkMask] = decoded;
+    }
+
+    /// <summary>
+    /// Decode pages dropped since, kept for reuse. A booting OS executes code on a thousand pages and
+    /// rewrites many of them (freed memory reused for data, then for other code): allocating each
+    /// decode page anew (32 KiB) cost gen0 collections that copied the live ones, and fresh memory's
+    /// page faults. A dropped page is referenced by nothing that may still take it for current: the
+    /// hart forgets what it keyed on it when told of the drop (see <see cref="CodeInvalidated"/>).
+    /// </summary>
+    private readonly Stack<DecodedInstruction[]> _freeDecodePages = new();
+    /// <summary>Most decode pages kept for reuse (8 MiB).</summary>
+    private const int MaxFreeDecodePages = 256;
+
+    private void Recycle(DecodedInstruction[] decoded)
+    {
+        if (_freeDecodePages.Count < MaxFreeDecodePages) _freeDecodePages.Push(decoded);
     }
 
     /// <summary>RAM's first byte. Stable for the memory's lifetime: the hart and generated code keep it.</summary>
@@ -123,9 +149,14 @@ public sealed unsafe class MainMemory
 
     public bool Contains(ulong address, ulong length) => address - Base < Size && length <= Size - (address - Base);
 
-    /// <summary>Called whenever cached decodes are dropped: the hart ends its slice, because it may be
-    /// walking the dropped page's slots.</summary>
-    public Action? CodeInvalidated { get; set; }
+    /// <summary>Called whenever cached decodes are dropped, with the index of the RAM page whose decode
+    /// page was dropped (<see cref="AllPages"/>: all of them): the hart ends its slice, because it may
+    /// be walking the dropped page's slots, and forgets whatever it keyed on the dropped decode page,
+    /// which may be handed out again for other code.</summary>
+    internal Action<ulong>? CodeInvalidated { get; set; }
+
+    /// <summary>The page index <see cref="CodeInvalidated"/> is given when every decode page was dropped.</summary>
+    internal const ulong AllPages = ulong.MaxValue;
 
     /// <summary>Drops cached decodes of the page holding <paramref name="offset"/>. (Instructions that
     /// span two pages are never cached, so no other page can hold a stale copy of these bytes.)</summary>
@@ -135,16 +166,23 @@ public sealed unsafe class MainMemory
         ulong page = offset >> PageShift;
         // Writes to pages without cached code (data, page tables, DMA buffers) leave the hart's slice alone.
         DecodedInstruction[]?[]? chunk = DecodedChunks[page >> DecodeChunkShift];
-        if (chunk?[page & DecodeChunkMask] is null) return;
+        if (chunk?[page & DecodeChunkMask] is not { } dropped) return;
         chunk[page & DecodeChunkMask] = null;
-        CodeInvalidated?.Invoke();
+        CodeInvalidated?.Invoke(page);
+        Recycle(dropped);
     }
 
     /// <summary>Drops every cached decode (FENCE.I, loading an image).</summary>
     public void InvalidateAllCode()
     {
+        CodeInvalidated?.Invoke(AllPages);
+        foreach (var chunk in DecodedChunks)
+        {
+            if (chunk is null) continue;
+            foreach (var dropped in chunk)
+                if (dropped is not null) Recycle(dropped);
+        }
         Array.Clear(DecodedChunks);
-        CodeInvalidated?.Invoke();
     }
 
     /// <summary>Copies bytes into RAM from the host side (loaders, devices doing DMA).</summary>

@@ -110,11 +110,21 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>Cached decodes were dropped (a store into code, DMA, fence.i, a restore): the slice ends
-    /// (the interpreter may be walking the dropped page) and cached region lookups are stale.</summary>
-    private void CodeChanged()
+    /// (the interpreter may be walking the dropped page) and cached region lookups are stale. What was
+    /// keyed on the dropped decode page (of RAM page <paramref name="pageIndex"/>, or every page) is
+    /// forgotten, since the memory reuses it for other code: the translations made from it and
+    /// breakpoint shadows copied from it. (A region being compiled from it finds its placeholder gone.)</summary>
+    private void CodeChanged(ulong pageIndex)
     {
+        TranslatorStats.CodeInvalidations++;
         SliceEnd = 0;
         _translationEpoch++;
+        if (_translationPages is { } pages)
+        {
+            if (pageIndex == MainMemory.AllPages) Array.Clear(pages);
+            else pages[pageIndex] = null;
+        }
+        ForgetBreakpointShadowSources();
     }
 
     /// <summary>
@@ -242,17 +252,19 @@ public sealed unsafe partial class Hart
         var decoded = MainMemory.DecodedPageAt(_decodedChunks, offset);
         if (decoded is null) return null; // first execution since the page was written: the interpreter decodes
         var page = _translationPages![pageIndex];
-        if (page is null || !ReferenceEquals(page.Source, decoded))
-        {
-            page = new TranslationPage(decoded);
-            _translationPages[pageIndex] = page;
-        }
+        if (page is not null && !ReferenceEquals(page.Source, decoded)) page = null;
         int slot = (int)(offset & (MainMemory.PageSize - 1)) >> 1;
-        var region = page.Entries[slot];
+        var region = page?.Entries[slot];
         if (region is not null && region.VirtualPc == pc && region.DataViaTlb == _dataViaTlb) return region;
         ref uint heat = ref Heat(pc);
         if (!hot && heat + 1 < (uint)_hotThreshold) return null;
         heat = 0; // code rewritten later must earn its translation again
+        // Made only for a page with something to hold (16 KiB each): most code is never hot.
+        if (page is null)
+        {
+            page = new TranslationPage(decoded);
+            _translationPages[pageIndex] = page;
+        }
         if (TranslateInBackground)
         {
             // Until the compiled region comes back, a placeholder without code sends the dispatcher
@@ -441,6 +453,16 @@ public sealed class TranslatorStatistics
     public long TranslationTicks { get; internal set; }
     /// <summary>CPU time the background compiler spent on this hart's regions (on its own thread), in <see cref="Stopwatch"/> ticks.</summary>
     public long BackgroundTicks { get; internal set; }
+    /// <summary>Slices the machine ran (each ends at a trap, an interrupt check, a CSR write that may change what is deliverable, a timer or input deadline).</summary>
+    public ulong Slices { get; internal set; }
+    /// <summary>Decode pages made for RAM pages executed for the first time since their last write.</summary>
+    public ulong DecodePagesCreated { get; internal set; }
+    /// <summary>Times cached decodes were dropped (stores into code, DMA, fence.i).</summary>
+    public ulong CodeInvalidations { get; internal set; }
+    /// <summary>Whole-TLB flushes (mode changes, satp, sfence.vma, status writes).</summary>
+    public ulong TlbFlushes { get; internal set; }
+    /// <summary>Page-table walks (TLB misses), every access type.</summary>
+    public ulong PageWalks { get; internal set; }
     public TimeSpan TranslationTime => Stopwatch.GetElapsedTime(0, TranslationTicks);
     public TimeSpan BackgroundTime => Stopwatch.GetElapsedTime(0, BackgroundTicks);
 }

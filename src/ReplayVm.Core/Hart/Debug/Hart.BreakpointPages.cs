@@ -63,6 +63,13 @@ public sealed unsafe partial class Hart
         return (_breakpointPageFilter[(int)(vpn >> 6) & (BreakpointFilterBits / 64 - 1)] & (1UL << (int)(vpn & 63))) != 0;
     }
 
+    /// <summary>Decode pages were dropped, to be reused for other code: no shadow may take one for its
+    /// source any longer (each is copied again from the page's new decode page at its next visit).</summary>
+    private void ForgetBreakpointShadowSources()
+    {
+        foreach (var shadow in _breakpointShadows.Values) shadow.Source = null;
+    }
+
     /// <summary>
     /// <paramref name="d"/>, fetched for <paramref name="pc"/> from the decode page <paramref name="source"/>
     /// (null for an uncached fetch), or its place in the shadow of pc's page when that page holds

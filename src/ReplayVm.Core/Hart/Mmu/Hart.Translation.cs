@@ -39,19 +39,40 @@ public sealed unsafe partial class Hart
     private void SetMode(PrivilegeLevel mode)
     {
         Mode = mode;
-        TranslationChanged();
+        StatusChanged();
+    }
+
+    /// <summary>What the TLB's entries and the fast-path switches depend on besides satp, PMP, watches
+    /// and the stored-page log (whose changes flush on their own): the fetch and data modes, SUM and MXR.</summary>
+    private ulong TranslationKey => (ulong)Mode | (ulong)DataMode << 2 | (_mstatus & (Mstatus.Sum | Mstatus.Mxr));
+
+    /// <summary><see cref="TranslationKey"/> when the TLB was last flushed.</summary>
+    private ulong _translationKey = ulong.MaxValue;
+
+    /// <summary>
+    /// The mode or mstatus changed (a trap, a return, a status write): the TLB is flushed only if what
+    /// it caches depends on what changed. Linux writes sstatus.SIE around every lock that masks
+    /// interrupts and switches within S-mode on every interrupt; flushing on those made it walk its
+    /// five-level page tables again after each. The TLB is a cache of the page tables: keeping
+    /// entries that are still right changes no result.
+    /// </summary>
+    private void StatusChanged()
+    {
+        if (TranslationKey != _translationKey) TranslationChanged();
     }
 
     /// <summary>Flushes the TLB and recomputes which accesses need it.</summary>
     internal void TranslationChanged()
     {
         if (_tlbPointer == null) _tlbPointer = (TlbEntry*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb));
+        TranslatorStats.TlbFlushes++;
         for (int i = 0; i < _tlb.Length; i++)
         {
             ref TlbEntry e = ref _tlb[i];
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
         }
         _fetchVirtualPage = TlbEntry.Invalid;
+        _translationKey = TranslationKey;
         _translationEpoch++; // translated regions are found again through the new translation
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
         _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null;
@@ -64,6 +85,7 @@ public sealed unsafe partial class Hart
     private bool Translate(ulong address, int size, AccessType type, out ulong physical)
     {
         var mode = type == AccessType.Fetch ? Mode : DataMode;
+        TranslatorStats.PageWalks++;
         if (type == AccessType.Store) _storedPages?.NoteAddress(address); // before it may fault: a superset is harmless
         if (!Walk(address, type, mode, out physical, out ulong pte, out bool bare))
             return false;
