@@ -91,7 +91,9 @@ public sealed unsafe class MainMemory
         }
         else
         {
-            decoded = new DecodedInstruction[DecodePageLength];
+            // On the pinned heap: decode pages live long, and in gen0 each was copied up the
+            // generations by the collections a booting OS's thousand of them set off.
+            decoded = GC.AllocateArray<DecodedInstruction>(DecodePageLength, pinned: true);
         }
         chunk[page & DecodeChunkMask] = decoded;
     }
