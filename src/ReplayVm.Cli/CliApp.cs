@@ -51,6 +51,9 @@ public static class CliApp
         // The command's machines compile hot code on the background compiler's thread while they keep
         // interpreting, so the JIT never stalls the guest (results are the same either way).
         Core.Hart.Hart.TranslateInBackgroundByDefault = true;
+        // and share what they compile: segment machines, scanners and restored timelines of the same
+        // guest JIT each region once per process (results are the same either way).
+        Core.Hart.Hart.DefaultTranslations = Core.Translation.TranslationCache.Process;
         try
         {
             // Our own Ctrl-C handling (RunCommand) and error reporting replace the library's.

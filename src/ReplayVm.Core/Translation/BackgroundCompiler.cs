@@ -17,10 +17,13 @@ namespace ReplayVm.Core.Translation;
 internal static class BackgroundCompiler
 {
     /// <summary>A region to compile and where to hand it back.</summary>
-    internal sealed class Job(RegionPlan plan, RegionTargets targets, ulong generation, DecodedInstruction[] source, ConcurrentQueue<Job> done)
+    internal sealed class Job(RegionPlan plan, RegionSpecialization specialization, ulong generation, DecodedInstruction[] source, ConcurrentQueue<Job> done)
     {
         public RegionPlan Plan { get; } = plan;
-        public RegionTargets Targets { get; } = targets;
+        public RegionSpecialization Specialization { get; } = specialization;
+        /// <summary>The shared cache to look in before compiling and to add the region to, with its key; or null.</summary>
+        public TranslationCache? Cache { get; init; }
+        public RegionKey? Key { get; init; }
         /// <summary>The hart's translation generation when the job was made: a different one at install time means stale.</summary>
         public ulong Generation { get; } = generation;
         /// <summary>The decode page the plan was read from: the region is stale if the page was written since.</summary>
@@ -30,10 +33,11 @@ internal static class BackgroundCompiler
         public int Slot { get; init; }
         /// <summary>The code-less region standing at the entry until this one is installed.</summary>
         public required TranslatedRegion Placeholder { get; init; }
-        public RegionCode? Code;
+        public CompiledRegion? Compiled;
+        /// <summary>The region came from the cache (another hart's job, or its own earlier, compiled it).</summary>
+        public bool Shared;
         /// <summary>What the compiler threw, rethrown on the hart's thread at install.</summary>
         public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure;
-        public DecodedInstruction[]? HelperSlots;
         /// <summary>CPU time the compiler thread spent on the job, in <see cref="Stopwatch"/> ticks.</summary>
         public long Ticks;
     }
@@ -64,10 +68,17 @@ internal static class BackgroundCompiler
             long start = ThreadCpuClock.Now();
             try
             {
-                var code = RegionCompiler.Compile(job.Plan, job.Targets, out var helperSlots);
-                code(null!); // the warm-up call: the JIT compiles the method now, here, not on the hart's thread
-                job.Code = code;
-                job.HelperSlots = helperSlots;
+                // Jobs run one at a time, so a region two harts queued is compiled once: the second finds it here.
+                if (job.Cache?.Find(job.Key!) is { } cached)
+                {
+                    job.Compiled = cached;
+                    job.Shared = true;
+                }
+                else
+                {
+                    var compiled = RegionCompiler.Compile(job.Plan, job.Specialization); // JIT-compiled here, not on the hart's thread
+                    job.Compiled = job.Cache?.Add(job.Key!, compiled) ?? compiled;
+                }
             }
             catch (Exception e)
             {

@@ -26,6 +26,15 @@ public sealed unsafe partial class Hart
     public const int DefaultTranslationThreshold = 300_000;
 
     private int _hotThreshold = DefaultTranslationThreshold;
+    /// <summary>Steps after which an entry's region is looked for in <see cref="Translations"/> (<see cref="_hotThreshold"/> without a cache).</summary>
+    private int _warmThreshold = WarmThreshold(DefaultTranslationThreshold, DefaultTranslations);
+
+    /// <summary>Taking a region from the shared cache costs no JIT, only planning it (tens of
+    /// microseconds): by the same ski-rental rule as <see cref="DefaultTranslationThreshold"/>, an
+    /// entry asks the cache after a thirty-second of the steps that earn a compilation.</summary>
+    private const int WarmFraction = 32;
+
+    private static int WarmThreshold(int hot, TranslationCache? cache) => cache is null ? hot : Math.Max(1, hot / WarmFraction);
 
     /// <summary>How many steps the interpreter runs from an entry before the entry is translated (1 to
     /// 2^30; 1 translates everything at its first arrival, which tests use to put every instruction
@@ -38,8 +47,35 @@ public sealed unsafe partial class Hart
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1 << 30);
             _hotThreshold = value;
+            _warmThreshold = WarmThreshold(value, _translations);
         }
     }
+
+    /// <summary>The cache of compiled regions new harts share (null: each hart compiles its own). The
+    /// CLI sets <see cref="TranslationCache.Process"/>.</summary>
+    public static TranslationCache? DefaultTranslations { get; set; }
+
+    private TranslationCache? _translations = DefaultTranslations;
+
+    /// <summary>
+    /// Where this hart finds regions other harts compiled and leaves the ones it compiles (null: it
+    /// compiles its own). Sharing never changes results: a region is taken only for exactly the code
+    /// and modes it was compiled for (see <see cref="TranslationCache"/>). With a cache, an entry
+    /// whose region may be there is looked up after a fraction of <see cref="TranslationThreshold"/>.
+    /// </summary>
+    public TranslationCache? Translations
+    {
+        get => _translations;
+        set
+        {
+            _translations = value;
+            _warmThreshold = WarmThreshold(_hotThreshold, value);
+        }
+    }
+
+    /// <summary>Entries (by the heat table's slot) whose region was not in the shared cache when they
+    /// became warm: they are not looked up again before they become hot.</summary>
+    private readonly ulong[] _warmMissed = new ulong[TransferHeatSize];
 
     /// <summary>Most regions kept; beyond it the whole cache is dropped (as QEMU flushes its code buffer) and refills with what is hot.</summary>
     internal const int MaxRegions = 16384;
@@ -141,11 +177,16 @@ public sealed unsafe partial class Hart
         var region = _jumpCache[(target >> 1) & (JumpCacheSize - 1)];
         if (region is not null && region.VirtualPc == target && region.Epoch == _translationEpoch && region.Code is not null) return true;
         ref uint heat = ref Heat(target);
-        if (heat + 1 < (uint)_hotThreshold) return false;
+        if (heat + 1 < (uint)_warmThreshold) return false;
+        if (heat + 1 < (uint)_hotThreshold) return MayBeShared(target); // the dispatcher looks in the cache
         heat = 0;
         _arrivedHot = true;
         return true;
     }
+
+    /// <summary>Whether a warm (not yet hot) entry's region may be in the shared cache and was not missed there before.</summary>
+    private bool MayBeShared(ulong pc) =>
+        _translations is { } cache && _warmMissed[(pc >> 1) & (TransferHeatSize - 1)] != pc + 1 && cache.MayHold(pc);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private ref uint Heat(ulong pc) => ref _transferHeat[(pc >> 1) & (TransferHeatSize - 1)];
@@ -257,25 +298,64 @@ public sealed unsafe partial class Hart
         var region = page?.Entries[slot];
         if (region is not null && region.VirtualPc == pc && region.DataViaTlb == _dataViaTlb) return region;
         ref uint heat = ref Heat(pc);
-        if (!hot && heat + 1 < (uint)_hotThreshold) return null;
-        heat = 0; // code rewritten later must earn its translation again
-        // Made only for a page with something to hold (16 KiB each): most code is never hot.
-        if (page is null)
+        if (!hot && heat + 1 < (uint)_hotThreshold)
         {
-            page = new TranslationPage(decoded);
-            _translationPages[pageIndex] = page;
-        }
-        if (TranslateInBackground)
-        {
-            // Until the compiled region comes back, a placeholder without code sends the dispatcher
-            // to the interpreter (and keeps the entry from being queued twice).
-            region = QueueTranslation(pc, offset, decoded, pageIndex, slot) ?? new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
-            page.Entries[slot] = region;
+            // Warm: worth taking from the shared cache if another hart compiled it, not yet worth compiling.
+            if (heat + 1 < (uint)_warmThreshold || !MayBeShared(pc)) return null;
+            long started = ThreadCpuClock.Now();
+            var warm = Plan(pc, offset, decoded) is { } warmPlan ? _translations!.Find(new RegionKey(warmPlan, Specialization())) : null;
+            TranslatorStats.TranslationTicks += ThreadCpuClock.Now() - started;
+            if (warm is null)
+            {
+                _warmMissed[(pc >> 1) & (TransferHeatSize - 1)] = pc + 1;
+                return null;
+            }
+            heat = 0;
+            region = Instantiate(pc, warm, shared: true);
+            Install(page ?? NewTranslationPage(pageIndex, decoded), pageIndex, slot, decoded, region);
             return region;
         }
-        region = Translate(pc, offset, decoded);
-        Install(page, pageIndex, slot, decoded, region);
+        heat = 0; // code rewritten later must earn its translation again
+        // Made only for a page with something to hold (16 KiB each): most code is never hot.
+        page ??= NewTranslationPage(pageIndex, decoded);
+        long start = ThreadCpuClock.Now();
+        var plan = Plan(pc, offset, decoded);
+        RegionKey? key = plan is not null && _translations is not null ? new RegionKey(plan, Specialization()) : null;
+        var cached = key is not null ? _translations!.Find(key) : null;
+        TranslatorStats.TranslationTicks += ThreadCpuClock.Now() - start;
+        if (plan is null || cached is not null || !TranslateInBackground)
+        {
+            region = plan is null ? new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb)
+                : cached is not null ? Instantiate(pc, cached, shared: true)
+                : Compile(pc, plan, key);
+            if (plan is null && TranslateInBackground) page.Entries[slot] = region; // as a placeholder: not counted
+            else Install(page, pageIndex, slot, decoded, region);
+            return region;
+        }
+        // Until the compiled region comes back, a placeholder without code sends the dispatcher
+        // to the interpreter (and keeps the entry from being queued twice).
+        region = QueueTranslation(plan, key, decoded, pageIndex, slot);
+        page.Entries[slot] = region;
         return region;
+    }
+
+    private TranslationPage NewTranslationPage(ulong pageIndex, DecodedInstruction[] decoded)
+    {
+        var page = new TranslationPage(decoded);
+        _translationPages![pageIndex] = page;
+        return page;
+    }
+
+    /// <summary>This hart's region running <paramref name="compiled"/> at <paramref name="pc"/>, with its own exit links.</summary>
+    private TranslatedRegion Instantiate(ulong pc, CompiledRegion compiled, bool shared)
+    {
+        if (shared) TranslatorStats.RegionsShared++;
+        else
+        {
+            TranslatorStats.RegionsTranslated++;
+            TranslatorStats.InstructionsTranslated += (ulong)compiled.InstructionCount;
+        }
+        return new TranslatedRegion(pc, compiled.Instantiate(), compiled.InstructionCount, compiled.EntryIsBreakpoint, compiled.HelperSlots, _dataViaTlb);
     }
 
     private void Install(TranslationPage page, ulong pageIndex, int slot, DecodedInstruction[] decoded, TranslatedRegion region)
@@ -297,19 +377,14 @@ public sealed unsafe partial class Hart
         _regionCount++;
     }
 
-    /// <summary>Plans the region at <paramref name="pc"/> here (it reads guest memory) and queues its
-    /// compilation; returns the placeholder that stands for it meanwhile, or null when the entry
-    /// instruction is not translatable (then nothing is queued).</summary>
-    private TranslatedRegion? QueueTranslation(ulong pc, ulong offset, DecodedInstruction[] decoded, ulong pageIndex, int slot)
+    /// <summary>Queues the compilation of <paramref name="plan"/> (planned on this thread: it reads guest
+    /// memory); returns the placeholder that stands for it meanwhile.</summary>
+    private TranslatedRegion QueueTranslation(RegionPlan plan, RegionKey? key, DecodedInstruction[] decoded, ulong pageIndex, int slot)
     {
-        long start = ThreadCpuClock.Now();
-        var plan = Plan(pc, offset, decoded);
-        TranslatorStats.TranslationTicks += ThreadCpuClock.Now() - start;
-        if (plan is null) return null;
-        var placeholder = new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
-        var job = new BackgroundCompiler.Job(plan, Targets(), _translationGeneration, decoded, _compiled)
+        var placeholder = new TranslatedRegion(plan.Entry, null, 0, false, null, _dataViaTlb);
+        var job = new BackgroundCompiler.Job(plan, Specialization(), _translationGeneration, decoded, _compiled)
         {
-            PageIndex = pageIndex, Slot = slot, Placeholder = placeholder,
+            PageIndex = pageIndex, Slot = slot, Placeholder = placeholder, Cache = _translations, Key = key,
         };
         _pendingJobs++;
         BackgroundCompiler.Enqueue(job);
@@ -338,9 +413,7 @@ public sealed unsafe partial class Hart
                 page.Entries[job.Slot] = null;
                 continue;
             }
-            var region = new TranslatedRegion(job.Placeholder.VirtualPc, job.Code, job.Plan.InstructionCount, job.Plan.EntryIsBreakpoint, job.HelperSlots, job.Placeholder.DataViaTlb);
-            TranslatorStats.RegionsTranslated++;
-            TranslatorStats.InstructionsTranslated += (ulong)job.Plan.InstructionCount;
+            var region = Instantiate(job.Placeholder.VirtualPc, job.Compiled!, job.Shared);
             Install(page, job.PageIndex, job.Slot, job.Source, region);
             // The jump cache may hold the placeholder as valid for this epoch: a new epoch sends the
             // dispatcher back to the page, where it finds the region.
@@ -348,38 +421,21 @@ public sealed unsafe partial class Hart
         }
     }
 
-    private TranslatedRegion Translate(ulong pc, ulong entryOffset, DecodedInstruction[] decoded)
+    /// <summary>Compiles <paramref name="plan"/> on this thread (and leaves it in the shared cache, if any).</summary>
+    private TranslatedRegion Compile(ulong pc, RegionPlan plan, RegionKey? key)
     {
         long start = ThreadCpuClock.Now();
-        var plan = Plan(pc, entryOffset, decoded);
-        TranslatedRegion region;
-        if (plan is null)
-        {
-            region = new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb);
-        }
-        else
-        {
-            var code = RegionCompiler.Compile(plan, Targets(), out var helperSlots);
-            region = new TranslatedRegion(pc, code, plan.InstructionCount, plan.EntryIsBreakpoint, helperSlots, _dataViaTlb);
-            TranslatorStats.RegionsTranslated++;
-            TranslatorStats.InstructionsTranslated += (ulong)plan.InstructionCount;
-        }
+        var compiled = RegionCompiler.Compile(plan, Specialization());
+        if (key is not null) compiled = _translations!.Add(key, compiled);
         TranslatorStats.TranslationTicks += ThreadCpuClock.Now() - start;
-        return region;
+        return Instantiate(pc, compiled, shared: false);
     }
 
-    /// <summary>The addresses compiled code bakes in, all pinned and owned by this hart.</summary>
-    private RegionTargets Targets() => new()
-    {
-        Registers = _xp,
-        Ram = _ramPointer,
-        PageEpochs = _pageEpochs,
-        RamBase = _ramBase,
-        RamSize = _ramSize,
-        Tlb = _tlbPointer,
-        TlbMask = TlbMask,
-        DataViaTlb = _dataViaTlb,
-    };
+    /// <summary>What compiled code is specialised on besides its instructions (see <see cref="RegionSpecialization"/>).</summary>
+    private RegionSpecialization Specialization() => new(_ramBase, _ramSize, _dataViaTlb);
+
+    /// <summary>The TLB's index mask, for the compiled code's inline lookups.</summary>
+    internal const ulong RegionTlbMask = TlbMask;
 
     /// <summary>Discovers the region at <paramref name="pc"/> from its page's decodes (decoding what is not yet), or null.</summary>
     private RegionPlan? Plan(ulong pc, ulong entryOffset, DecodedInstruction[] decoded)
@@ -441,6 +497,8 @@ public sealed unsafe partial class Hart
 public sealed class TranslatorStatistics
 {
     public ulong RegionsTranslated { get; internal set; }
+    /// <summary>Regions this hart took compiled from its <see cref="Hart.Translations"/> cache instead of compiling (not in <see cref="RegionsTranslated"/>).</summary>
+    public ulong RegionsShared { get; internal set; }
     public ulong InstructionsTranslated { get; internal set; }
     public ulong CacheFlushes { get; internal set; }
     public ulong RegionRuns { get; internal set; }

@@ -41,6 +41,10 @@ internal sealed unsafe class RegionCompiler
     private static readonly FieldInfo TlbWriteTag = typeof(TlbEntry).GetField(nameof(TlbEntry.WriteTag))!;
     private static readonly FieldInfo TlbPhysicalPage = typeof(TlbEntry).GetField(nameof(TlbEntry.PhysicalPage))!;
     private static readonly FieldInfo RamField = Field("_ram");
+    private static readonly FieldInfo RegistersPointerField = Field("_xp");
+    private static readonly FieldInfo RamPointerField = Field("_ramPointer");
+    private static readonly FieldInfo PageEpochsPointerField = Field("_pageEpochs");
+    private static readonly FieldInfo TlbPointerField = Field("_tlbPointer");
     private static readonly FieldInfo DecodedChunksField = Field("_decodedChunks");
     private static readonly MethodInfo RamEpoch = typeof(MainMemory).GetProperty(nameof(MainMemory.Epoch))!.GetMethod!;
     private static readonly MethodInfo DecodedPageAt = typeof(MainMemory).GetMethod(nameof(MainMemory.DecodedPageAt), BindingFlags.Static | BindingFlags.NonPublic)!;
@@ -64,7 +68,7 @@ internal sealed unsafe class RegionCompiler
     private static ulong MulHighUnsigned(ulong a, ulong b) => Math.BigMul(a, b, out _);
 
     private readonly RegionPlan _plan;
-    private readonly RegionTargets _targets;
+    private readonly RegionSpecialization _specialization;
     private readonly DynamicMethod _method;
     private readonly ILGenerator _il;
     private readonly LocalBuilder?[] _registers = new LocalBuilder?[32];
@@ -88,10 +92,10 @@ internal sealed unsafe class RegionCompiler
     private readonly List<DecodedInstruction> _helperInstructions = [];
     private LocalBuilder? _helperBase;
 
-    private RegionCompiler(RegionPlan plan, RegionTargets targets)
+    private RegionCompiler(RegionPlan plan, RegionSpecialization specialization)
     {
         _plan = plan;
-        _targets = targets;
+        _specialization = specialization;
         _blockLabels = new Label[plan.Blocks.Count];
         // The first parameter is the region's exit links, which the delegate is closed over: invoking a
         // delegate closed over its first argument is a plain call, where an open static one goes through
@@ -113,14 +117,17 @@ internal sealed unsafe class RegionCompiler
         _leave = _il.DefineLabel();
     }
 
-    /// <summary>Compiles <paramref name="plan"/>; <paramref name="helperSlots"/> must be kept alive with the code.</summary>
-    public static RegionCode Compile(RegionPlan plan, RegionTargets targets, out DecodedInstruction[]? helperSlots)
+    /// <summary>Compiles <paramref name="plan"/> for harts whose machines have <paramref name="specialization"/>'s
+    /// RAM placement and data-access mode, and has the JIT compile it at once (the first call, with no hart).</summary>
+    public static CompiledRegion Compile(RegionPlan plan, RegionSpecialization specialization)
     {
-        var compiler = new RegionCompiler(plan, targets);
-        return compiler.Emit(out helperSlots);
+        var compiler = new RegionCompiler(plan, specialization);
+        var compiled = compiler.Emit();
+        compiled.Instantiate()(null!); // the warm-up call: the JIT compiles the method now, on this thread
+        return compiled;
     }
 
-    private RegionCode Emit(out DecodedInstruction[]? helperSlots)
+    private CompiledRegion Emit()
     {
         CollectRegisters();
         for (int b = 0; b < _blockLabels.Length; b++) _blockLabels[b] = _il.DefineLabel();
@@ -129,7 +136,7 @@ internal sealed unsafe class RegionCompiler
         foreach (var block in _plan.Blocks)
             foreach (var g in block)
                 if (UsesHelperSlot(g.Decoded.Op)) _helperInstructions.Add(g.Decoded);
-        helperSlots = null;
+        DecodedInstruction[]? helperSlots = null;
         nint helperAddress = 0;
         if (_helperInstructions.Count > 0)
         {
@@ -146,7 +153,7 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(run);
 
-        // Prologue: steps, the slice end and the registers into locals.
+        // Prologue: steps and the registers into locals.
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, StepsField);
         _il.Emit(OpCodes.Stloc, _steps);
@@ -229,9 +236,7 @@ internal sealed unsafe class RegionCompiler
         _il.MarkLabel(none);
         _il.Emit(OpCodes.Ldnull);
         _il.Emit(OpCodes.Ret);
-        var links = new ExitLink[_linkCount];
-        for (int i = 0; i < links.Length; i++) links[i] = new ExitLink(_linkPcs[i]);
-        return _method.CreateDelegate<RegionCode>(links);
+        return new CompiledRegion(_method, _linkPcs.AsSpan(0, _linkCount).ToArray(), helperSlots, _plan.InstructionCount, _plan.EntryIsBreakpoint);
     }
 
     private static bool UsesHelperSlot(Opcode op) => op >= Opcode.LrW || IsCsr(op);
@@ -259,10 +264,26 @@ internal sealed unsafe class RegionCompiler
         for (int r = 1; r < 32; r++) if (written[r]) _written.Add(r);
     }
 
+    /// <summary>
+    /// One of the running hart's pinned memory addresses (its register file, RAM, TLB, RAM page write
+    /// epochs), loaded from the hart where it is used: the code bakes in no hart's addresses, so one
+    /// compiled method serves every hart running the same guest code (see <see cref="TranslationCache"/>).
+    /// Loaded at each use rather than kept in locals or passed as arguments: either would hold host
+    /// registers through the region that the guest's registers need (measured: the guest's registers
+    /// went to the stack, and U-Boot's idle loop ran 8% slower); a load from the hart is an L1 hit
+    /// whose latency hides behind the address arithmetic it feeds.
+    /// </summary>
+    private void HartPointer(FieldInfo field)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, field);
+    }
+
     private void LoadRegisterAddress(int r)
     {
-        _il.Emit(OpCodes.Ldc_I8, (long)(_targets.Registers + r));
-        _il.Emit(OpCodes.Conv_I);
+        HartPointer(RegistersPointerField);
+        _il.Emit(OpCodes.Ldc_I4, r * sizeof(ulong));
+        _il.Emit(OpCodes.Add);
     }
 
     private void WriteBackRegisters()
@@ -623,15 +644,14 @@ internal sealed unsafe class RegionCompiler
         Const((ulong)d.Imm);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _address);
-        if (_targets.DataViaTlb)
+        if (_specialization.DataViaTlb)
         {
             // entry = tlb + ((address >> 12) & mask); a hit needs the tag and an access inside the page.
-            Const((ulong)_targets.Tlb);
-            _il.Emit(OpCodes.Conv_I);
+            HartPointer(TlbPointerField);
             _il.Emit(OpCodes.Ldloc, _address);
             _il.Emit(OpCodes.Ldc_I4, 12);
             _il.Emit(OpCodes.Shr_Un);
-            Const(_targets.TlbMask);
+            Const(HartType.RegionTlbMask);
             _il.Emit(OpCodes.And);
             _il.Emit(OpCodes.Conv_I);
             _il.Emit(OpCodes.Sizeof, typeof(TlbEntry));
@@ -661,18 +681,17 @@ internal sealed unsafe class RegionCompiler
             _il.Emit(OpCodes.Ldloc, _address);
         }
         // offset = physical - ramBase, which must be <= ramSize - size
-        Const(_targets.RamBase);
+        Const(_specialization.RamBase);
         _il.Emit(OpCodes.Sub);
         _il.Emit(OpCodes.Stloc, _physical);
         _il.Emit(OpCodes.Ldloc, _physical);
-        Const(_targets.RamSize - size);
+        Const(_specialization.RamSize - size);
         _il.Emit(OpCodes.Bgt_Un, slow);
     }
 
     private void RamAddress()
     {
-        Const((ulong)_targets.Ram);
-        _il.Emit(OpCodes.Conv_I);
+        HartPointer(RamPointerField);
         _il.Emit(OpCodes.Ldloc, _physical);
         _il.Emit(OpCodes.Conv_I);
         _il.Emit(OpCodes.Add);
@@ -722,7 +741,7 @@ internal sealed unsafe class RegionCompiler
         var slow = _il.DefineLabel();
         var done = _il.DefineLabel();
         EmitTranslate(d, sizeLog2, store: true, slow);
-        if (!_targets.DataViaTlb)
+        if (!_specialization.DataViaTlb)
         {
             // Untranslated, the access may cross into the next page, whose write epoch it must stamp too: the helper does.
             _il.Emit(OpCodes.Ldloc, _physical);
@@ -743,8 +762,7 @@ internal sealed unsafe class RegionCompiler
         if (sizeLog2 > 0) _il.Emit(OpCodes.Unaligned, (byte)1);
         _il.Emit(store);
         // The page's write epoch, as every RAM store stamps it (Hart.NoteCodeWrite).
-        Const((ulong)_targets.PageEpochs);
-        _il.Emit(OpCodes.Conv_I);
+        HartPointer(PageEpochsPointerField);
         _il.Emit(OpCodes.Ldloc, _physical);
         _il.Emit(OpCodes.Ldc_I4, MainMemory.PageShift);
         _il.Emit(OpCodes.Shr_Un);

@@ -72,18 +72,35 @@ internal sealed class TranslationPage
     public readonly TranslatedRegion?[] Entries = new TranslatedRegion?[Memory.MainMemory.SlotsPerPage];
 }
 
-/// <summary>Addresses the compiled code bakes in: all point to pinned memory owned by one hart.</summary>
-internal readonly unsafe struct RegionTargets
+/// <summary>
+/// What compiled code depends on besides its guest instructions: where RAM sits and how data
+/// accesses go (through the TLB or straight to RAM). It holds no hart's addresses: the code reads
+/// those from the hart it runs on, so harts that agree on these and on the code can share it.
+/// </summary>
+internal readonly record struct RegionSpecialization(ulong RamBase, ulong RamSize, bool DataViaTlb);
+
+/// <summary>
+/// A region compiled once, for any hart (see <see cref="TranslationCache"/>): the JIT-compiled method
+/// and what it needs alive. Each hart runs its own <see cref="Instantiate"/>d delegate, whose exit
+/// links are that hart's: they point at the hart's own <see cref="TranslatedRegion"/>s and are checked
+/// against its own translation epoch, so nothing one hart learns while running reaches another.
+/// </summary>
+internal sealed class CompiledRegion(System.Reflection.Emit.DynamicMethod method, ulong[] linkPcs, DecodedInstruction[]? helperSlots,
+    int instructionCount, bool entryIsBreakpoint)
 {
-    public required ulong* Registers { get; init; }
-    public required byte* Ram { get; init; }
-    /// <summary>The RAM's page write epochs (<see cref="Memory.MainMemory.EpochPointer"/>).</summary>
-    public required uint* PageEpochs { get; init; }
-    public required ulong RamBase { get; init; }
-    public required ulong RamSize { get; init; }
-    public required void* Tlb { get; init; }
-    public required ulong TlbMask { get; init; }
-    public required bool DataViaTlb { get; init; }
+    /// <summary>Pinned copies of the instructions the code hands to the interpreter's executors by
+    /// address (read only), kept alive as long as the code.</summary>
+    public DecodedInstruction[]? HelperSlots { get; } = helperSlots;
+    public int InstructionCount { get; } = instructionCount;
+    public bool EntryIsBreakpoint { get; } = entryIsBreakpoint;
+
+    /// <summary>A delegate running the code with fresh exit links (no JIT: the method is compiled once).</summary>
+    public RegionCode Instantiate()
+    {
+        var links = new ExitLink[linkPcs.Length];
+        for (int i = 0; i < links.Length; i++) links[i] = new ExitLink(linkPcs[i]);
+        return method.CreateDelegate<RegionCode>(links);
+    }
 }
 
 internal static class PinnedSlots

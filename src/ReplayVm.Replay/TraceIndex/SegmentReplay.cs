@@ -10,7 +10,9 @@ namespace ReplayVm.Replay.TraceIndex;
 /// way. Results are merged in step order into exactly what a serial <see cref="Replayer.Run"/>
 /// returns: the first divergence wins, the hash points counted are those before it, and the guest's
 /// output is handed on in order, up to where the serial replay would have stopped. Thread count and
-/// snapshot placement change only the speed.
+/// snapshot placement change only the speed. The segment machines share their translations (a
+/// <see cref="Core.Translation.TranslationCache"/>, the process's when the CLI set one, else one per
+/// run): each region of the guest is JIT-compiled once, not once per segment.
 /// </summary>
 public static class SegmentReplay
 {
@@ -33,11 +35,18 @@ public static class SegmentReplay
     /// <paramref name="output"/> gets the console output in order. When a snapshot turns out wrong
     /// (its restored state hash or its input cursor is not what the replay reaches there), the
     /// index is given up with one line to <paramref name="notice"/> and the trace is replayed
-    /// serially from step 0, the output already handed on not repeated.
+    /// serially from step 0, the output already handed on not repeated. <paramref name="prepare"/>, if
+    /// given, is applied to each segment's machine before it runs (tests pick the engine with it).
     /// </summary>
     public static ReplayResult Run(TraceFile trace, TraceIndexFile index, int jobs, Action<byte> output, DiskSupply? disks = null,
-        Action<string>? notice = null, CancellationToken cancel = default)
+        Action<string>? notice = null, CancellationToken cancel = default, Action<Core.Machine>? prepare = null)
     {
+        var translations = new Core.Translation.TranslationCache();
+        void Prepare(Core.Machine machine)
+        {
+            machine.Hart.Translations ??= translations;
+            prepare?.Invoke(machine);
+        }
         long delivered = 0;
         try
         {
@@ -45,7 +54,7 @@ public static class SegmentReplay
             {
                 delivered++;
                 output(b);
-            }, disks, cancel);
+            }, disks, cancel, Prepare);
         }
         catch (TraceIndexException e)
         {
@@ -55,12 +64,12 @@ public static class SegmentReplay
             {
                 if (skip > 0) skip--;
                 else output(b);
-            }, disks: disks).Run();
+            }, disks: disks).Run(); // one machine: nothing to share
         }
     }
 
     private static ReplayResult RunSegments(TraceFile trace, TraceIndexFile index, int jobs, Action<byte> output, DiskSupply? disks,
-        CancellationToken cancel)
+        CancellationToken cancel, Action<Core.Machine> prepare)
     {
         if (jobs < 1) throw new ArgumentOutOfRangeException(nameof(jobs), "at least one job");
         ulong end = trace.End?.Step ?? trace.LastStep;
@@ -82,7 +91,7 @@ public static class SegmentReplay
                 {
                     if (i <= Volatile.Read(ref firstStop) && !cancel.IsCancellationRequested)
                     {
-                        RunSegment(trace, index, segment, i == 0 ? null : starts[i - 1], disks);
+                        RunSegment(trace, index, segment, i == 0 ? null : starts[i - 1], disks, prepare);
                         if (segment.Result is { Outcome: ReplayOutcome.Diverged } || segment.BadStart is not null)
                             for (int seen = firstStop; i < seen; seen = firstStop)
                                 if (Interlocked.CompareExchange(ref firstStop, i, seen) == seen) break;
@@ -151,9 +160,11 @@ public static class SegmentReplay
         return starts;
     }
 
-    private static void RunSegment(TraceFile trace, TraceIndexFile index, Segment segment, IndexedSnapshot? start, DiskSupply? disks)
+    private static void RunSegment(TraceFile trace, TraceIndexFile index, Segment segment, IndexedSnapshot? start, DiskSupply? disks,
+        Action<Core.Machine> prepare)
     {
         var replayer = new Replayer(trace, segment.Output.Add, disks: disks);
+        prepare(replayer.Machine);
         if (start is not null)
         {
             try

@@ -77,6 +77,38 @@ public sealed class SegmentReplayTests
         AssertSame(Serial(recording.Trace), parallel);
     }
 
+    /// <summary>
+    /// Segment machines on the translator sharing one cache of compiled regions, every entry translated
+    /// at its first arrival, on the segment's own thread: the kernel guest's user processes run different programs at the same
+    /// virtual addresses, in segments replayed at once on separate threads. Every state hash of the
+    /// trace (recorded on the interpreter) must still match, the output and result be the serial
+    /// replay's, and the segments must actually have shared code.
+    /// </summary>
+    [Theory]
+    [InlineData("kernel", 2)]
+    [InlineData("kernel", 3)]
+    [InlineData("bench", 2)]
+    public void Segment_machines_sharing_translations_replay_as_the_serial_interpreter(string guest, int jobs)
+    {
+        var recording = guest == "kernel" ? IndexedRecordings.Kernel.Value : IndexedRecordings.Bench.Value;
+        using var index = recording.Open();
+        var cache = new Core.Translation.TranslationCache();
+        var output = new List<byte>();
+        var notices = new List<string>();
+        var result = SegmentReplay.Run(recording.Trace, index, jobs, output.Add, notice: notices.Add, prepare: machine =>
+        {
+            machine.Hart.Engine = Core.Translation.ExecutionEngine.Translator;
+            machine.Hart.TranslationThreshold = 1;
+            machine.Hart.TranslateInBackground = false; // each thread compiles what it meets, the cache takes the first of equal regions
+            machine.Hart.Translations = cache;
+        });
+        Assert.Equal(ReplayOutcome.Identical, result.Outcome);
+        Assert.Empty(notices);
+        AssertSame(Serial(recording.Trace), (result, [.. output], notices));
+        Assert.True(cache.Added > 0, "nothing was translated");
+        Assert.True(cache.Hits > 0, "no segment machine took a region another compiled");
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]

@@ -32,6 +32,7 @@ var image = ElfImage.Parse(File.ReadAllBytes(positional[1]));
 var breakpoints = positional.Skip(2).Select(name => image.FindSymbol(name)?.Value ?? throw new ArgumentException($"no symbol {name} in {positional[1]}")).ToArray();
 ulong end = trace.End?.Step ?? trace.LastStep;
 Hart.TranslateInBackgroundByDefault = true; // as the CLI runs
+Hart.DefaultTranslations = ReplayVm.Core.Translation.TranslationCache.Process;
 
 var process = Process.GetCurrentProcess();
 var samples = new Dictionary<string, List<double>>();
