@@ -56,9 +56,19 @@ public sealed unsafe partial class Hart
         ref DecodedInstruction d = ref Unsafe.NullRef<DecodedInstruction>();
         ulong offset = pc - _ramBase;
         if (_fetchViaTlb)
+        {
+            // A new page (a call, a return, a jump elsewhere) whose fetch translation the TLB holds
+            // becomes the fetch page here, rather than on the slow path: an OS kernel changes pages
+            // every few dozen instructions.
+            if (pc >> 12 != _fetchVirtualPage && _tlbPointer[(pc >> 12) & TlbMask].ExecuteTag == pc >> 12)
+            {
+                _fetchVirtualPage = pc >> 12;
+                _fetchPhysicalPage = _tlbPointer[(pc >> 12) & TlbMask].PhysicalPage;
+            }
             offset = pc >> 12 == _fetchVirtualPage && (pc & PageMask) != PageMask - 1
                 ? (_fetchPhysicalPage | (pc & PageMask)) - _ramBase
                 : ulong.MaxValue; // not in the fetch TLB, or split: the slow path translates
+        }
         DecodedInstruction[]? page;
         // offset < _ramSize bounds both indexes, so they are taken without the JIT's checks.
         if (offset < _ramSize && (page = MainMemory.DecodedPageAt(_decodedChunks, offset)) is not null)

@@ -175,7 +175,8 @@ public sealed unsafe partial class Hart
         CreditHeat(steps);
         _heatEntry = target;
         var region = _jumpCache[(target >> 1) & (JumpCacheSize - 1)];
-        if (region is not null && region.VirtualPc == target && region.Epoch == _translationEpoch && region.Code is not null) return true;
+        if (region is not null && region.VirtualPc == target && region.Code is not null
+            && (region.Epoch == _translationEpoch || StillFound(region))) return true;
         ref uint heat = ref Heat(target);
         if (heat + 1 < (uint)_warmThreshold) return false;
         if (heat + 1 < (uint)_hotThreshold) return MayBeShared(target); // the dispatcher looks in the cache
@@ -187,6 +188,22 @@ public sealed unsafe partial class Hart
     /// <summary>Whether a warm (not yet hot) entry's region may be in the shared cache and was not missed there before.</summary>
     private bool MayBeShared(ulong pc) =>
         _translations is { } cache && _warmMissed[(pc >> 1) & (TransferHeatSize - 1)] != pc + 1 && cache.MayHold(pc);
+
+    /// <summary>
+    /// Whether <paramref name="region"/>, held by the jump cache from an earlier epoch, is still the one
+    /// a lookup finds at its pc; if so it is valid for this epoch again. Every epoch (a TLB flush, a
+    /// region installed, code written anywhere) leaves the jump cache stale, and without this the
+    /// interpreter ran on past translated code until the dispatcher next looked (a trap, the slice's
+    /// end, an entry becoming hot).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool StillFound(TranslatedRegion region)
+    {
+        if (_translationPages is null || !ReferenceEquals(FindRegion(region.VirtualPc, hot: false), region)) return false;
+        region.Epoch = _translationEpoch;
+        TranslatorStats.RegionsFoundAgain++;
+        return true;
+    }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private ref uint Heat(ulong pc) => ref _transferHeat[(pc >> 1) & (TransferHeatSize - 1)];
@@ -511,6 +528,9 @@ public sealed class TranslatorStatistics
     public long TranslationTicks { get; internal set; }
     /// <summary>CPU time the background compiler spent on this hart's regions (on its own thread), in <see cref="Stopwatch"/> ticks.</summary>
     public long BackgroundTicks { get; internal set; }
+    /// <summary>Regions the interpreter's jumps found in the jump cache from an earlier epoch and entered
+    /// once a lookup found them still valid.</summary>
+    public ulong RegionsFoundAgain { get; internal set; }
     /// <summary>Slices the machine ran (each ends at a trap, an interrupt check, a CSR write that may change what is deliverable, a timer or input deadline).</summary>
     public ulong Slices { get; internal set; }
     /// <summary>Decode pages made for RAM pages executed for the first time since their last write.</summary>

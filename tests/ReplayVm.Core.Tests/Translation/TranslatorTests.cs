@@ -190,7 +190,14 @@ public sealed class TranslatorTests
         Assert.Equal(translated.Hart.GetX(19), again.Hart.GetX(19));
     }
 
-    private static readonly Lazy<byte[]> Remapping = new(() => EngineComparison.Assemble($$"""
+    private static readonly Lazy<byte[]> Remapping = new(() => RemappingProgram(flushBeforeEachCall: false));
+    private static readonly Lazy<byte[]> RemappingFlushingEachCall = new(() => RemappingProgram(flushBeforeEachCall: true));
+
+    /// <summary>Calls made before the remap: with a flush before every other call, an odd number, so
+    /// that the first call after it is one the interpreter makes.</summary>
+    private static int RemapAfter(bool flushBeforeEachCall) => flushBeforeEachCall ? 51 : 50;
+
+    private static byte[] RemappingProgram(bool flushBeforeEachCall) => EngineComparison.Assemble($$"""
         .option norvc
         .globl _start
         _start:
@@ -235,10 +242,11 @@ public sealed class TranslatorTests
           li s1, 0
         1:
           li t0, 0x40000000
+          {{(flushBeforeEachCall ? "andi t1, s0, 1\n  beqz t1, 3f\n  sfence.vma   # every other call: the interpreter runs it, then the call\n3:" : "")}}
           jalr t0               # returns 1 from code_a, later 1000 from code_b
           add s1, s1, a0
           addi s0, s0, 1
-          li t0, 50
+          li t0, {{RemapAfter(flushBeforeEachCall)}}
           bne s0, t0, 2f
           la t1, pt_l0          # remap the code page under the same virtual address
           la t2, code_b
@@ -263,7 +271,7 @@ public sealed class TranslatorTests
         pt_root: .zero 4096
         pt_l1: .zero 4096
         pt_l0: .zero 4096
-        """));
+        """);
 
     [Fact]
     public void Sfence_vma_after_remapping_a_code_page_runs_the_new_page()
@@ -271,6 +279,22 @@ public sealed class TranslatorTests
         var (_, translated) = EngineComparison.RunBoth(Remapping.Value, Slices);
         Assert.Equal(50UL * 1 + 50UL * 1000, translated.Hart.GetX(9));
         AssertTranslated(translated);
+    }
+
+    /// <summary>Every other call is made by the interpreter (sfence.vma ends the caller's region), whose
+    /// jump meets the callee's region in the jump cache from an earlier epoch and may enter it only
+    /// once a lookup through the current mapping finds it again; the first such call after the remap
+    /// must run the new page.</summary>
+    [Fact]
+    public void An_interpreted_jump_does_not_enter_a_region_its_page_no_longer_maps_to()
+    {
+        foreach (var slices in new[] { Slices, [10_000_000] })
+        {
+            var (_, translated) = EngineComparison.RunBoth(RemappingFlushingEachCall.Value, slices);
+            Assert.Equal(51UL * 1 + 49UL * 1000, translated.Hart.GetX(9));
+            AssertTranslated(translated);
+            Assert.True(translated.Hart.TranslatorStats.RegionsFoundAgain > 0, "the interpreter's calls never met a region from an earlier epoch");
+        }
     }
 
     [Fact]
