@@ -11,6 +11,11 @@ using ReplayVm.Replay.TraceIndex;
 // Prints "key value" lines that tools/bench parses; progress goes to stderr.
 //   replayvm-bench-index-seek TRACE [--runs N] [--runs-without N]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+// The machines run as the CLI's do (replayvm debug/gdb): on the translator, compiling in the
+// background, sharing compiled regions across the process's machines (scanners, fresh timelines).
+ReplayVm.Core.MachineConfig.DefaultEngine = ReplayVm.Core.Translation.ExecutionEngine.Translator;
+ReplayVm.Core.Hart.Hart.TranslateInBackgroundByDefault = true;
+ReplayVm.Core.Hart.Hart.DefaultTranslations = ReplayVm.Core.Translation.TranslationCache.Process;
 if (args.Length < 1)
 {
     Console.Error.WriteLine("usage: replayvm-bench-index-seek TRACE [--runs N] [--runs-without N]");
