@@ -195,7 +195,7 @@ public sealed partial class ReplicaNode
         if (_published != frontier || _pending.Count > 0) Publish(force: true);
         lock (_state)
         {
-            while (MustWaitForBackup(frontier))
+            while (MustWaitForBackup(frontier, resuming: true))
             {
                 if (ReplicaProfile.Enabled)
                 {
@@ -207,8 +207,14 @@ public sealed partial class ReplicaNode
         }
     }
 
-    /// <summary>Whether the backup's replay is further behind <paramref name="frontier"/> than the lag bounds allow.</summary>
-    private bool MustWaitForBackup(ulong frontier)
+    /// <summary>
+    /// Whether the backup's replay is further behind <paramref name="frontier"/> than the lag
+    /// bounds allow. A primary that waits (<paramref name="resuming"/>) goes on only once the
+    /// backup is within half the time bound: resuming as soon as it was just inside the bound, it
+    /// ran one slice, found the backup just outside again and waited, a batch and an
+    /// acknowledgement per slice (hundreds a second), each waking both replicas' threads.
+    /// </summary>
+    private bool MustWaitForBackup(ulong frontier, bool resuming = false)
     {
         lock (_state)
         {
@@ -219,7 +225,8 @@ public sealed partial class ReplicaNode
             if (Console.Unreleased > Console.Capacity / 2) return true;
             if (!_caughtUp) return false;
             ulong required = frontier - Math.Min(frontier, Math.Min(_options.MaxLagSteps, _migrationLagLimit));
-            required = Math.Max(required, StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency)));
+            double lagTime = _options.MaxLagTime.TotalSeconds * (resuming ? 0.5 : 1);
+            required = Math.Max(required, StepPublishedBefore(_clock.ElapsedTicks - (long)(lagTime * Stopwatch.Frequency)));
             return _backupReplayed < required;
         }
     }

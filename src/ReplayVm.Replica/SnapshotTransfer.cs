@@ -160,7 +160,6 @@ internal sealed class SnapshotReceiver
                 _consoleReceived += bytes.Length;
                 break;
             }
-                break;
             case SnapshotTransfer.PagePart:
             {
                 uint count = r.U32();
