@@ -102,9 +102,13 @@ public sealed unsafe partial class Hart
         ulong offset = physical - _ramBase;
         if (offset <= _ramSize - (ulong)size)
         {
+            // Linux changes page-table entries with AMOs (clearing A to age a page, swapping one out).
+            bool pageTable = StoresIntoPageTable(offset, size);
+            ulong before = !pageTable ? 0 : size == 4 ? Unsafe.ReadUnaligned<uint>(_ramPointer + offset) : Unsafe.ReadUnaligned<ulong>(_ramPointer + offset);
             if (size == 4) Unsafe.WriteUnaligned(_ramPointer + offset, (uint)value);
             else Unsafe.WriteUnaligned(_ramPointer + offset, value);
             NoteCodeWrite(offset, size);
+            if (pageTable && before != (size == 4 ? (uint)value : value)) PageTablesChanged();
             return true;
         }
         if (_bus.Write(physical, size, value)) return true;

@@ -188,8 +188,12 @@ public sealed unsafe partial class Hart
             ulong offset = physical - _ramBase;
             if (offset <= _ramSize - (ulong)size)
             {
+                bool pageTable = StoresIntoPageTable(offset, size);
+                ulong before = 0;
+                if (pageTable) Unsafe.As<ulong, T>(ref before) = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
                 Unsafe.WriteUnaligned(_ramPointer + offset, value);
                 NoteCodeWrite(offset, size);
+                if (pageTable && before != raw) PageTablesChanged();
                 return true;
             }
             return StoreToBus(address, physical, value);
@@ -214,13 +218,17 @@ public sealed unsafe partial class Hart
                 return false;
             }
         }
+        bool pageTablesChanged = false;
         for (int i = 0; i < size; i++)
         {
             if (!IsRam(physicals[i])) continue;
             ulong offset = physicals[i] - _ramBase;
-            _ramPointer[offset] = (byte)(raw >> (8 * i));
+            byte b = (byte)(raw >> (8 * i));
+            pageTablesChanged |= _ramPointer[offset] != b && StoresIntoPageTable(offset, 1);
+            _ramPointer[offset] = b;
             NoteCodeWrite(offset, 1);
         }
+        if (pageTablesChanged) PageTablesChanged();
         return true;
     }
 

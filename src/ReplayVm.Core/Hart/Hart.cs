@@ -49,6 +49,7 @@ public sealed unsafe partial class Hart
         _pageEpochs = _ram.EpochPointer;
         Clock = new GuestClock(this);
         _ram.CodeInvalidated = CodeChanged;
+        _ram.PageTablesWritten = PageTablesChanged;
         Reset();
     }
 

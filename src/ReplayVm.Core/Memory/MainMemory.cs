@@ -64,6 +64,7 @@ public sealed unsafe class MainMemory
         Size = size;
         _bytes = new LazyZeroedRegion(size);
         _epochs = new LazyZeroedRegion(PageCount * sizeof(uint));
+        PageTables = new PageTablePages(PageCount);
         DecodedChunks = new DecodedInstruction[]?[]?[(PageCount + DecodeChunkMask) >> DecodeChunkShift];
     }
 
@@ -149,6 +150,13 @@ public sealed unsafe class MainMemory
         return false;
     }
 
+    /// <summary>The pages the hart's TLB translations were read from (see <see cref="PageTablePages"/>).</summary>
+    internal PageTablePages PageTables { get; }
+
+    /// <summary>Called when a host-side write (<see cref="Write"/>: DMA, loaders) lands on a page in
+    /// <see cref="PageTables"/>: the hart's TLB may hold translations the write changed.</summary>
+    internal Action? PageTablesWritten { get; set; }
+
     public bool Contains(ulong address, ulong length) => address - Base < Size && length <= Size - (address - Base);
 
     /// <summary>Called whenever cached decodes are dropped, with the index of the RAM page whose decode
@@ -209,11 +217,14 @@ public sealed unsafe class MainMemory
 
     private void NoteWritten(ulong offset, ulong length)
     {
+        bool pageTables = false;
         for (ulong page = offset >> PageShift; page <= (offset + length - 1) >> PageShift; page++)
         {
             InvalidateCode(page << PageShift);
             EpochPointer[page] = Epoch;
+            pageTables |= PageTables.Contains(page);
         }
+        if (pageTables) PageTablesWritten?.Invoke();
     }
 
     public ReadOnlySpan<byte> Read(ulong address, int length)

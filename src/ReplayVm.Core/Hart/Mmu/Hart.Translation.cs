@@ -73,6 +73,7 @@ public sealed unsafe partial class Hart
         }
         _fetchVirtualPage = TlbEntry.Invalid;
         _translationKey = TranslationKey;
+        _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
         _translationEpoch++; // translated regions are found again through the new translation
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
         _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null;
@@ -117,7 +118,7 @@ public sealed unsafe partial class Hart
             // Writes are cached only once D is set, so the first store still walks and sets it; while
             // stored pages are logged, only by a store (noted above), so that every cached one was noted.
             if (type == AccessType.Store || (_storedPages is null && (bare || ((pte & PteD) != 0 && LeafAllows(pte, AccessType.Store, mode)))))
-                if (wholePage(AccessType.Store) && !PageIsWatched(virtualPage, AccessType.Store)) e.WriteTag = vpn;
+                if (wholePage(AccessType.Store) && !PageIsWatched(virtualPage, AccessType.Store) && !IsPageTablePage(page)) e.WriteTag = vpn;
         }
         return true;
     }
@@ -147,6 +148,7 @@ public sealed unsafe partial class Hart
                 RaiseException(type.AccessFault(), address);
                 return false;
             }
+            NotePageTableRead(pteAddress);
             bool valid = (pte & PteV) != 0, r = (pte & PteR) != 0, w = (pte & PteW) != 0, x = (pte & PteX) != 0;
             // Bits 63:54 are reserved (no Svpbmt/Svnapot here) and must be zero.
             if (!valid || (!r && w) || (pte >> 54) != 0) return PageFault(address, type);
@@ -164,7 +166,7 @@ public sealed unsafe partial class Hart
             if (wanted != pte)
             {
                 // Hardware A/D update, as QEMU performs it (4.3.2 step 7); the PTE write is PMP-checked too.
-                if (!Pmp.Allows(pteAddress, 8, AccessType.Store, PrivilegeLevel.Supervisor) || !_bus.Write(pteAddress, 8, wanted))
+                if (!Pmp.Allows(pteAddress, 8, AccessType.Store, PrivilegeLevel.Supervisor) || !WritePageTableEntry(pteAddress, wanted))
                 {
                     RaiseException(type.AccessFault(), address);
                     return false;
