@@ -54,7 +54,8 @@ public sealed partial class ReplicaNode
             _profile.Add("hash", t);
             ulong nextHash = hart.Steps / interval * interval + interval;
             if (nextHash < hart.Steps) nextHash = ulong.MaxValue;
-            ulong target = Math.Min(Math.Min(nextHash, hart.Steps + _options.SliceSteps), limit);
+            // A budget already spent (a backup taking over at or past its primary's budget) ends the run here.
+            ulong target = Math.Max(hart.Steps, Math.Min(Math.Min(nextHash, hart.Steps + _options.SliceSteps), limit));
             t = ReplicaProfile.Now();
             run = machine.Run(target - hart.Steps);
             _profile.Add("run", t);

@@ -15,9 +15,17 @@ public sealed class BadLogTests
         new(MachineSetup.ForElf(new MachineConfig(), "demo.elf", File.ReadAllBytes(ReplicaProcess.Guest("demo.elf"))), TraceHeader.DefaultStateHashInterval, "test");
 
     /// <summary>Runs a backup in this process, lets <paramref name="primary"/> talk to it as a primary would, and returns its exit status and messages.</summary>
-    private static (int Status, List<string> Lines, byte[]? Refusal) FeedBackup(Action<SecureChannel> primary)
+    /// <param name="liveBefore">The fake primary holds the arbiter, naming this backup's stream ("stream") its successor, until it is done: the backup may then take over.</param>
+    private static (int Status, List<string> Lines, byte[]? Refusal) FeedBackup(Action<SecureChannel> primary, bool liveBefore = false)
     {
         var dir = Directory.CreateTempSubdirectory("replayvm-badlog-").FullName;
+        FileArbiter? held = null;
+        if (liveBefore)
+        {
+            held = new FileArbiter(Path.Combine(dir, "arbiter"));
+            Assert.True(held.TryAcquire(TimeSpan.FromSeconds(5)));
+            held.PublishSuccessor("stream");
+        }
         var lines = new List<string>();
         var options = new ReplicaOptions { Say = line => { lock (lines) lines.Add(line); }, HeartbeatTimeout = TimeSpan.FromSeconds(5) };
         using var arbiter = new FileArbiter(Path.Combine(dir, "arbiter"));
@@ -29,6 +37,7 @@ public sealed class BadLogTests
         using (var channel = SecureChannel.Connect(node.Listening[0], Key, Purpose.Log))
         {
             primary(channel);
+            held?.Dispose();
             try
             {
                 channel.ReceiveTimeout = TimeSpan.FromSeconds(10);
@@ -51,7 +60,7 @@ public sealed class BadLogTests
         return (status, lines, refusal);
     }
 
-    private static byte[] Header(TraceHeader header, byte join = 0) => new PayloadWriter().Text("stream").U8(join).U64(ulong.MaxValue).Bytes(TraceLogCodec.EncodeHeader(header)).ToArray();
+    private static byte[] Header(TraceHeader header, byte join = 0, ulong budget = ulong.MaxValue) => new PayloadWriter().Text("stream").U8(join).U64(budget).Bytes(TraceLogCodec.EncodeHeader(header)).ToArray();
 
     [Fact]
     public void A_log_for_another_board_revision_is_refused_with_one_line()
@@ -202,6 +211,30 @@ public sealed class BadLogTests
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(b, step);
             return b;
         }
+    }
+
+    /// <summary>
+    /// The budget in the header binds a backup that takes over: one whose log goes past the budget
+    /// the header announced (only a faulty primary sends that) ends its run at once, at the step it
+    /// took over, with the instruction limit's status, instead of running on unbounded.
+    /// </summary>
+    [Fact]
+    public void A_backup_taking_over_past_its_primarys_budget_ends_there()
+    {
+        var (status, lines, _) = FeedBackup(channel =>
+        {
+            // bench.elf reads no input, so a log with no events covers its first 5000 steps.
+            var bench = new TraceHeader(MachineSetup.ForElf(new MachineConfig(), "bench.elf", File.ReadAllBytes(ReplicaProcess.Guest("bench.elf"))), TraceHeader.DefaultStateHashInterval, "test");
+            channel.Send((byte)MessageType.Header, Header(bench, budget: 2000));
+            channel.Send((byte)MessageType.Log, new PayloadWriter().U64(5000).Blob([]).U32(0).ToArray());
+            // Wait until the backup has the log through 5000 (its acknowledgement), then die.
+            channel.ReceiveTimeout = TimeSpan.FromSeconds(60);
+            while (channel.Receive() is var (type, payload) && !(type == (byte)MessageType.Ack && new PayloadReader(payload, "ack").U64() == 5000)) { }
+            channel.Dispose();
+        }, liveBefore: true);
+        Assert.True(lines.Any(l => l.Contains("live at step 5000")), string.Join("\n", lines));
+        Assert.Contains(lines, l => l == "instruction limit 2000 reached");
+        Assert.Equal(ExitStatuses.InstructionLimit, status);
     }
 
     [Fact]
