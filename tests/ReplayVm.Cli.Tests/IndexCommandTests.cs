@@ -164,13 +164,14 @@ public sealed class IndexCommandTests : IDisposable
         CliProcess.Run("record", "-o", trace, CliProcess.Guest("bench.elf"));
         Assert.Equal(0, CliProcess.Run("index", trace).ExitCode);
         using var server = GdbServerProcess.Start(trace);
-        // A read watchpoint on code (fetched, never loaded) is never hit, and a watchpoint makes the
-        // scan replay every step (no stretch of the index is passed over): it crosses every window back
-        // to step 0 (4.2x10^8 steps, on several machines), long enough to show its progress and be interrupted.
+        // A read watchpoint on main's saved return address (read only when main returns, at the very
+        // end) is never hit before step 4x10^8, and it lies on the stack's top page, which every stretch
+        // of the index loads from, so no stretch is passed over: the scan crosses every window back to
+        // step 0 (4x10^8 steps, on several machines), long enough to show its progress and be interrupted.
         string output = GdbSession.RunInterrupting(gdb, server.Port, "tools/guests/elf/bench.elf", TimeSpan.FromMinutes(5),
             interruptWhen: "Ctrl-C stops it",
             "monitor seek 400000000",
-            "rwatch *(int *)main",
+            "rwatch *(long *)((char *)&__stack_top - 8)",
             "reverse-continue",
             "monitor when",
             "printf \"PC %lx\\n\", $pc");

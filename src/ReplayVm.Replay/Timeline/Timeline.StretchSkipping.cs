@@ -6,12 +6,12 @@ namespace ReplayVm.Replay.Timeline;
 /// Breakpoint and write-watch searches that pass over what cannot hold a hit. The index records, for
 /// each stretch between two of its snapshots, every virtual page the hart ran code from (with the
 /// pages of the pcs at both ends and of every interrupted pc: see <see cref="TraceIndexBuilder"/>)
-/// and every virtual page it stored to. A breakpoint can only be hit at a pc the hart executes, and
-/// a write watch only by a store to one of its pages, so a stretch whose lists hold none of the
-/// watch's pages holds no hit, and a continue or reverse-continue goes straight past it (restoring
-/// the index's snapshot beyond) instead of replaying it. Stretches that may hold one are replayed
-/// exactly as without the index, so the answer is the same; only the time differs. Searches that
-/// also watch reads or registers replay every step.
+/// and every virtual page it stored to and loaded from. A breakpoint can only be hit at a pc the hart
+/// executes, a write watch only by a store to one of its pages, a read watch only by a load from one
+/// (an access watch by either), so a stretch whose lists hold none of the watch's pages holds no hit,
+/// and a continue or reverse-continue goes straight past it (restoring the index's snapshot beyond)
+/// instead of replaying it. Stretches that may hold one are replayed exactly as without the index,
+/// so the answer is the same; only the time differs. Searches that also watch registers replay every step.
 /// </summary>
 public sealed partial class Timeline
 {
@@ -21,15 +21,16 @@ public sealed partial class Timeline
     /// <summary>The index to skip by for <paramref name="watch"/>, or null: none, or the watch needs every step replayed.</summary>
     private TraceIndexFile? SkippingIndex(Watch watch)
     {
-        if (watch.Ranges.Any(r => r.OnRead) || !watch.Registers.IsEmpty) return null;
+        if (!watch.Registers.IsEmpty) return null;
         FollowIndexBuild();
         return _index;
     }
 
-    /// <summary>Whether the index stretch closed by snapshot <paramref name="closing"/> may hold a hit of <paramref name="watch"/> (breakpoints and write watches only).</summary>
+    /// <summary>Whether the index stretch closed by snapshot <paramref name="closing"/> may hold a hit of <paramref name="watch"/> (breakpoints and data watches).</summary>
     private static bool StretchMayHit(TraceIndexFile index, int closing, Watch watch) =>
         (watch.Breakpoints.Count > 0 && index.StretchMayRun(closing, watch.Breakpoints))
-        || (watch.Ranges.Length > 0 && index.StretchMayStore(closing, watch.Ranges));
+        || (watch.Ranges.Any(r => r.OnWrite) && index.StretchMayStore(closing, watch.Ranges.Where(r => r.OnWrite)))
+        || (watch.Ranges.Any(r => r.OnRead) && index.StretchMayLoad(closing, watch.Ranges.Where(r => r.OnRead)));
 
     /// <summary>
     /// The lowest step <c>s</c> at or below <paramref name="windowEnd"/> such that no step in

@@ -24,6 +24,7 @@ public sealed class RecordingIndex : IDisposable
     private readonly TraceIndexWriter _writer;
     private readonly ExecutedPageLog _executed = new();
     private readonly StoredPageLog _stored = new();
+    private readonly LoadedPageLog _loaded = new();
     private readonly TrapCollector _traps;
     private readonly List<byte> _output = [];
     private readonly long _budget;
@@ -66,6 +67,7 @@ public sealed class RecordingIndex : IDisposable
         machine.Hart.TrapObserver = _traps;
         machine.Hart.ExecutedPages = _executed;
         machine.Hart.StoredPages = _stored;
+        machine.Hart.LoadedPages = _loaded;
         _executed.NotePc(machine.Hart.Pc);
     }
 
@@ -88,12 +90,14 @@ public sealed class RecordingIndex : IDisposable
         _writer.AddTraps(_traps.Found, step);
         _traps.Found.Clear();
         _executed.NotePc(hart.Pc);
-        if (_writer.TryAdd(machine.CaptureSnapshot(), hash, new InputCursor(_console, _clock, _entropy), _output, _executed.Pages(), _stored.Pages()))
+        if (_writer.TryAdd(machine.CaptureSnapshot(), hash, new InputCursor(_console, _clock, _entropy), _output, _executed.Pages(), _stored.Pages(), _loaded.Pages()))
         {
             _executed.Clear();
             hart.ExecutedPagesCleared();
             _stored.Clear();
             hart.StoredPagesCleared();
+            _loaded.Clear();
+            hart.LoadedPagesCleared();
             _executed.NotePc(hart.Pc);
             _due = step + _spacing;
         }
@@ -112,9 +116,10 @@ public sealed class RecordingIndex : IDisposable
         _writer.AddTraps(_traps.Found, steps);
         _traps.Found.Clear();
         _executed.NotePc(machine.Hart.Pc);
-        _writer.Finish(hashPoints, steps, ReplayOutcome.Identical, _executed.Pages(), _stored.Pages());
+        _writer.Finish(hashPoints, steps, ReplayOutcome.Identical, _executed.Pages(), _stored.Pages(), _loaded.Pages());
         machine.Hart.ExecutedPages = null;
         machine.Hart.StoredPages = null;
+        machine.Hart.LoadedPages = null;
         machine.Hart.TrapObserver = null;
         (_finished, _steps) = (true, steps);
     }

@@ -87,6 +87,9 @@ public static class TraceIndexBuilder
         // And the pages each stretch stored to, so that a write-watch search can pass over stretches too.
         var stored = new StoredPageLog();
         hart.StoredPages = stored;
+        // And the pages it loaded from, for read and access watches.
+        var loaded = new LoadedPageLog();
+        hart.LoadedPages = loaded;
         var traps = new TrapCollector(executed);
         hart.TrapObserver = traps;
         var header = new TraceIndexHeader(identity, trace.Header.BoardRevision, trace.Header.HasherVersion, HartSnapshot.ImageVersion,
@@ -118,13 +121,15 @@ public static class TraceIndexBuilder
             WriteTraps(point.Step);
             var snapshot = replayer.Machine.CaptureSnapshot();
             executed.NotePc(hart.Pc);
-            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console, executed.Pages(), stored.Pages()))
+            if (writer.TryAdd(snapshot, point.Hash, replayer.InputConsumed, console, executed.Pages(), stored.Pages(), loaded.Pages()))
             {
                 // A stretch not written (over budget) runs on into the next one.
                 executed.Clear();
                 hart.ExecutedPagesCleared();
                 stored.Clear();
                 hart.StoredPagesCleared();
+                loaded.Clear();
+                hart.LoadedPagesCleared();
                 executed.NotePc(hart.Pc);
                 due = point.Step + spacing;
                 Published();
@@ -144,7 +149,7 @@ public static class TraceIndexBuilder
         {
             WriteTraps(result.Steps);
             executed.NotePc(hart.Pc);
-            writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome, executed.Pages(), stored.Pages());
+            writer.Finish(result.HashPointsChecked, result.Steps, result.Outcome, executed.Pages(), stored.Pages(), loaded.Pages());
             Published();
         }
         else output.Flush();

@@ -13,11 +13,14 @@ namespace ReplayVm.Replay.TraceIndex;
 public sealed class IndexedSnapshot
 {
     internal IndexedSnapshot(ulong step, StateHash hash, InputCursor cursor, int outputEnd, HartSnapshot hart, byte[] devices,
-        int[] pages, int[] slots, PageChunk[] chunks, ulong[]? executedPages, ulong[]? storedPages)
+        int[] pages, int[] slots, PageChunk[] chunks, ulong[]? executedPages, ulong[]? storedPages, ulong[]? loadedPages)
     {
         (Step, Hash, Cursor, OutputEnd, Hart, Devices, Pages, Slots, Chunks) = (step, hash, cursor, outputEnd, hart, devices, pages, slots, chunks);
-        (ExecutedPages, StoredPages) = (executedPages, storedPages);
+        (ExecutedPages, StoredPages, LoadedPages) = (executedPages, storedPages, loadedPages);
     }
+
+    /// <summary>The virtual pages the hart loaded from over the same steps as <see cref="StoredPages"/>; null when not recorded.</summary>
+    public ulong[]? LoadedPages { get; }
 
     /// <summary>
     /// The virtual pages (address &gt;&gt; 12, ascending) the hart stored to between the previous
@@ -108,6 +111,9 @@ public sealed class TraceIndexFile : IDisposable
     /// <summary>The virtual pages stored to from the last snapshot to <see cref="VerifiedThrough"/> (as <see cref="TailExecutedPages"/>).</summary>
     public ulong[]? TailStoredPages { get; private set; }
 
+    /// <summary>The virtual pages loaded from from the last snapshot to <see cref="VerifiedThrough"/> (as <see cref="TailExecutedPages"/>).</summary>
+    public ulong[]? TailLoadedPages { get; private set; }
+
     /// <summary>
     /// Whether the stretch of steps closed by snapshot <paramref name="closing"/> (the stretch after
     /// the last snapshot when it is <see cref="Snapshots"/>.Count) may hold a breakpoint hit at one
@@ -128,6 +134,16 @@ public sealed class TraceIndexFile : IDisposable
     public bool StretchMayStore(int closing, IEnumerable<WatchRange> ranges)
     {
         var pages = closing < _snapshots.Count ? _snapshots[closing].StoredPages : IsComplete ? TailStoredPages : null;
+        return pages is null || VirtualPageList.OverlapsAny(pages, ranges);
+    }
+
+    /// <summary>
+    /// Whether the stretch closed by snapshot <paramref name="closing"/> may hold a read-watch hit in
+    /// one of <paramref name="ranges"/>: false only when its loaded-page list is known and touches none of their pages.
+    /// </summary>
+    public bool StretchMayLoad(int closing, IEnumerable<WatchRange> ranges)
+    {
+        var pages = closing < _snapshots.Count ? _snapshots[closing].LoadedPages : IsComplete ? TailLoadedPages : null;
         return pages is null || VirtualPageList.OverlapsAny(pages, ranges);
     }
 
@@ -306,12 +322,13 @@ public sealed class TraceIndexFile : IDisposable
                 ulong trapsThrough = end.VarUInt();
                 var tail = VirtualPageList.Read(ref end, "its end record", "executed-page");
                 var tailStored = VirtualPageList.Read(ref end, "its end record", "stored-page");
+                var tailLoaded = VirtualPageList.Read(ref end, "its end record", "loaded-page");
                 if (trapsThrough != TrapsThrough || trapsThrough > through || !end.AtEnd)
                     throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {TrapsThrough}");
                 if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
                 if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
                     throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
-                (HashPointsVerified, VerifiedThrough, TailExecutedPages, TailStoredPages, IsComplete, _offset) = (verified, through, tail, tailStored, true, offset);
+                (HashPointsVerified, VerifiedThrough, TailExecutedPages, TailStoredPages, TailLoadedPages, IsComplete, _offset) = (verified, through, tail, tailStored, tailLoaded, true, offset);
                 return;
             }
             if (raw[0] == TraceIndexFormat.TrapKind)
@@ -368,6 +385,7 @@ public sealed class TraceIndexFile : IDisposable
             int chunkCount = r.Length(changed, "page-chunk count");
             var executed = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "executed-page");
             var storedPages = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "stored-page");
+            var loadedPages = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "loaded-page");
             if (chunkCount != (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk || !r.AtEnd)
                 throw new TraceIndexException($"its snapshot at step {step} has a malformed page list");
             var chunks = new IndexedSnapshot.PageChunk[chunkCount];
@@ -383,7 +401,7 @@ public sealed class TraceIndexFile : IDisposable
                 offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
             }
             _output.AddRange(output);
-            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks, executed, storedPages));
+            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks, executed, storedPages, loadedPages));
             _offset = offset;
         }
     }

@@ -11,7 +11,7 @@ public static class TraceIndexFormat
     /// docs/index-format.md. A reader ignores (and <c>replayvm index</c> rebuilds) any other version:
     /// the sidecar is a cache, so there is nothing to migrate.
     /// </summary>
-    public const ushort Version = 4;
+    public const ushort Version = 5;
 
     /// <summary>"RVINDEX" and a NUL.</summary>
     public static ReadOnlySpan<byte> FileMagic => "RVINDEX\0"u8;

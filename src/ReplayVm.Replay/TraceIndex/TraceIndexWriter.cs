@@ -118,7 +118,7 @@ internal sealed class TraceIndexWriter
     /// run since the previous snapshot written (null: not known). Returns false, writing nothing, when it would not fit the budget.
     /// </summary>
     public bool TryAdd(MachineSnapshot snapshot, StateHash hash, InputCursor cursor, List<byte> output, ulong[]? executedPages = null,
-        ulong[]? storedPages = null)
+        ulong[]? storedPages = null, ulong[]? loadedPages = null)
     {
         _changed.Clear();
         snapshot.ChangedPages(_previous, _changed);
@@ -149,6 +149,7 @@ internal sealed class TraceIndexWriter
         record.VarUInt((ulong)pageChunks);
         VirtualPageList.Write(record, executedPages);
         VirtualPageList.Write(record, storedPages);
+        VirtualPageList.Write(record, loadedPages);
         if (record.Length > TraceIndexFormat.MaxRecordSize) return false;
 
         var chunks = new List<byte[]> { ChunkCodec.Encode(snapshot.Step, record.Written) };
@@ -223,10 +224,10 @@ internal sealed class TraceIndexWriter
 
     /// <summary>
     /// Ends the file: how many snapshots it holds, how far the building replay checked the trace, how
-    /// far its traps are complete, and the virtual pages run from and stored to from the last snapshot to the end.
+    /// far its traps are complete, and the virtual pages run from, stored to and loaded from from the last snapshot to the end.
     /// </summary>
     public void Finish(int hashPointsVerified, ulong verifiedThrough, ReplayOutcome outcome, ulong[]? executedPages = null,
-        ulong[]? storedPages = null)
+        ulong[]? storedPages = null, ulong[]? loadedPages = null)
     {
         var record = new ByteWriter();
         record.Byte(TraceIndexFormat.EndKind);
@@ -237,6 +238,7 @@ internal sealed class TraceIndexWriter
         record.VarUInt(TrapsThrough);
         VirtualPageList.Write(record, executedPages);
         VirtualPageList.Write(record, storedPages);
+        VirtualPageList.Write(record, loadedPages);
         var chunk = ChunkCodec.Encode(verifiedThrough, record.Written);
         _output.Write(chunk);
         Bytes += chunk.Length;

@@ -9,21 +9,24 @@ using TimelineEngine = ReplayVm.Replay.Timeline.Timeline;
 namespace ReplayVm.Replay.Tests.TraceIndex;
 
 /// <summary>
-/// Continue and reverse-continue to write watchpoints pass over index stretches that stored to none
-/// of the watched pages, and find exactly what a scan of every step without the index finds.
+/// Continue and reverse-continue to write, read and access watchpoints pass over index stretches
+/// that stored to (loaded from) none of the watched pages, and find exactly what a scan of every
+/// step without the index finds.
 /// </summary>
 public sealed class WatchSkippingTests
 {
     private static IndexedRecording Get(string name) => name == "bench" ? IndexedRecordings.Bench.Value : IndexedRecordings.Kernel.Value;
 
-    /// <summary>Every page some stretch of the guest's index says it stored to: watches there can hit.</summary>
-    private static readonly Lazy<Dictionary<string, ulong[]>> StoredPages = new(() => new[] { "bench", "kernel" }.ToDictionary(g => g, g =>
+    /// <summary>Every page some stretch of the guest's index says it stored to or loaded from: watches there can hit.</summary>
+    private static readonly Lazy<Dictionary<string, ulong[]>> AccessedPages = new(() => new[] { "bench", "kernel" }.ToDictionary(g => g, g =>
     {
         using var index = Get(g).Open();
-        return index.Snapshots.SelectMany(s => s.StoredPages ?? []).Concat(index.TailStoredPages ?? []).Distinct().Order().ToArray();
+        return index.Snapshots.SelectMany(s => (s.StoredPages ?? []).Concat(s.LoadedPages ?? []))
+            .Concat(index.TailStoredPages ?? []).Concat(index.TailLoadedPages ?? []).Distinct().Order().ToArray();
     }));
 
-    public sealed record Case(string Guest, double Where, ulong Address, ulong Length, bool Forward, int Jobs, bool WithBreakpoint);
+    /// <summary>A watch on reads, writes or both (an access watch).</summary>
+    public sealed record Case(string Guest, double Where, ulong Address, ulong Length, bool Forward, int Jobs, bool WithBreakpoint, bool OnRead, bool OnWrite);
 
     public static class Cases
     {
@@ -38,7 +41,8 @@ public sealed class WatchSkippingTests
              from forward in Gen.Elements(false, true)
              from jobs in Gen.Choose(1, 3)
              from withBreakpoint in Gen.Elements(false, false, false, true)
-             let pages = StoredPages.Value[guest]
+             from kind in Gen.Choose(0, 2)
+             let pages = AccessedPages.Value[guest]
              // Mostly pages the guest stores to (so there are hits), sometimes anywhere in RAM or nowhere near it.
              let address = source switch
              {
@@ -46,17 +50,17 @@ public sealed class WatchSkippingTests
                  1 => 0xffff_ffc0_0000_0000UL + (ulong)pick * 4096 + (ulong)offset,
                  _ => pages[pick % pages.Length] * 4096 + (ulong)offset,
              }
-             select new Case(guest, at / 1000.0, address, length, forward, jobs, withBreakpoint)).ToArbitrary();
+             select new Case(guest, at / 1000.0, address, length, forward, jobs, withBreakpoint, OnRead: kind != 1, OnWrite: kind != 0)).ToArbitrary();
     }
 
-    [Property(Arbitrary = [typeof(Cases)], MaxTest = 14)]
+    [Property(Arbitrary = [typeof(Cases)], MaxTest = 20)]
     public void The_indexed_answer_equals_a_plain_scan(Case c)
     {
         var recording = Get(c.Guest);
         using var index = recording.Open();
         ulong end = recording.Trace.End!.Step;
         ulong position = (ulong)(end * c.Where);
-        WatchRange[] watch = [new WatchRange(c.Address, c.Length, OnRead: false, OnWrite: true)];
+        WatchRange[] watch = [new WatchRange(c.Address, c.Length, c.OnRead, c.OnWrite)];
         // Sometimes a breakpoint too (the entry, run once at the start): both kinds of list then decide.
         ulong[] breakpoints = c.WithBreakpoint ? [EntryOf(c.Guest)] : [];
         var plain = new TimelineEngine(recording.Trace, new TimelineOptions { ScanJobs = 1 });
@@ -71,34 +75,38 @@ public sealed class WatchSkippingTests
             Assert.Equal(plain.Position, indexed.Position);
             Assert.Equal(plain.ComputeHash(), indexed.ComputeHash());
         }
-        Assert.Equal(plain.LastWriteBefore(c.Address, c.Length), indexed.LastWriteBefore(c.Address, c.Length));
+        if (c.OnWrite) Assert.Equal(plain.LastWriteBefore(c.Address, c.Length), indexed.LastWriteBefore(c.Address, c.Length));
     }
 
     private static ulong EntryOf(string guest) => Tests.Timeline.TimelineRecordings.Symbol(guest, "_start");
 
     /// <summary>
-    /// Against the truth, one step at a time with a write watch on all memory: the page of every
-    /// store is in its stretch's stored-page list. A page missing from it would let a search skip a real hit.
+    /// Against the truth, one step at a time with a write (read) watch on all memory: the page of every
+    /// store (load) is in its stretch's stored-page (loaded-page) list. A page missing from it would let a search skip a real hit.
     /// </summary>
     [Theory]
-    [InlineData("bench")]
-    [InlineData("kernel")]
-    public void Every_page_stored_to_is_in_its_stretch(string guest)
+    [InlineData("bench", false)]
+    [InlineData("kernel", false)]
+    [InlineData("bench", true)]
+    [InlineData("kernel", true)]
+    public void Every_page_stored_to_or_loaded_from_is_in_its_stretch(string guest, bool loads)
     {
         var recording = Get(guest);
         using var index = recording.Open();
         var replayer = new Replayer(recording.Trace, _ => { });
         var machine = replayer.Machine;
-        machine.Hart.SetWatchpoints([new WatchRange(0, ulong.MaxValue, OnRead: false, OnWrite: true)]);
+        machine.Hart.SetWatchpoints([new WatchRange(0, ulong.MaxValue, OnRead: loads, OnWrite: !loads)]);
         ulong end = recording.Trace.End!.Step;
-        int closing = 0, stores = 0;
+        int closing = 0, accesses = 0;
         var truth = new HashSet<ulong>();
         void Close()
         {
-            var listed = closing < index.Snapshots.Count ? index.Snapshots[closing].StoredPages : index.TailStoredPages;
+            var listed = loads
+                ? closing < index.Snapshots.Count ? index.Snapshots[closing].LoadedPages : index.TailLoadedPages
+                : closing < index.Snapshots.Count ? index.Snapshots[closing].StoredPages : index.TailStoredPages;
             Assert.NotNull(listed);
             var absent = truth.Where(p => Array.BinarySearch(listed, p) < 0).ToList();
-            Assert.True(absent.Count == 0, $"stretch {closing} of {guest} lacks stored pages {string.Join(", ", absent.Select(p => $"0x{p:x}"))}");
+            Assert.True(absent.Count == 0, $"stretch {closing} of {guest} lacks {(loads ? "loaded" : "stored")} pages {string.Join(", ", absent.Select(p => $"0x{p:x}"))}");
             truth.Clear();
         }
         while (true)
@@ -114,13 +122,13 @@ public sealed class WatchSkippingTests
             if (machine.TakeDebugStop() is { Kind: DebugStopKind.Watchpoint } stop)
             {
                 truth.Add(stop.Address >> 12);
-                stores++;
+                accesses++;
             }
             if (run.Reason is Core.StopReason.GuestExit or Core.StopReason.TrapLoop) break;
         }
         Assert.Equal(index.Snapshots.Count, closing);
         Close();
-        Assert.True(stores > 1000, $"only {stores} stores seen");
+        Assert.True(accesses > 1000, $"only {accesses} {(loads ? "loads" : "stores")} seen");
     }
 
     /// <summary>
@@ -209,10 +217,33 @@ public sealed class WatchSkippingTests
         Assert.Equal(new TimelineStop(TimelineStopKind.Start, 0), indexed.ReverseContinue(null, nowhere));
         Assert.Equal(new TimelineStop(TimelineStopKind.End, end), indexed.Continue(null, nowhere));
         Assert.True(indexed.StretchesSkipped - before >= index.Snapshots.Count, $"{indexed.StretchesSkipped - before} stretches skipped");
-        // A read watch replays every step: nothing is skipped.
+        // An access watch on a page nothing loads from or stores to: passed over too.
         before = indexed.StretchesSkipped;
         indexed.Seek(end / 2);
-        indexed.ReverseContinue(null, [new WatchRange(0x9000_0000, 8, OnRead: true, OnWrite: true)]);
-        Assert.Equal(before, indexed.StretchesSkipped);
+        Assert.Equal(new TimelineStop(TimelineStopKind.Start, 0), indexed.ReverseContinue(null, [new WatchRange(0x9000_0000, 8, OnRead: true, OnWrite: true)]));
+        Assert.True(indexed.StretchesSkipped - before >= index.Snapshots.Count / 2, $"{indexed.StretchesSkipped - before} stretches skipped");
+    }
+
+    [Fact]
+    public void A_page_loaded_from_only_early_is_found_past_the_later_stretches()
+    {
+        var recording = IndexedRecordings.Bench.Value;
+        using var index = recording.Open();
+        Assert.All(index.Snapshots, s => Assert.NotNull(s.LoadedPages));
+        Assert.NotNull(index.TailLoadedPages);
+        // A page the first stretch read and the last did not: a read watch's reverse-continue from the
+        // end passes over stretches and stops at the same last load as a plain scan.
+        ulong page = index.Snapshots[0].LoadedPages!.First(p => Array.BinarySearch(index.TailLoadedPages!, p) < 0);
+        WatchRange[] watch = [new WatchRange(page * 4096, 4096, OnRead: true, OnWrite: false)];
+        var plain = new TimelineEngine(recording.Trace, new TimelineOptions { ScanJobs = 1 });
+        var indexed = new TimelineEngine(recording.Trace, new TimelineOptions { Index = index, ScanJobs = 1 });
+        ulong end = recording.Trace.End!.Step;
+        plain.Seek(end);
+        indexed.Seek(end);
+        var expected = plain.ReverseContinue(null, watch);
+        Assert.Equal(TimelineStopKind.Watchpoint, expected.Kind);
+        Assert.Equal(expected, indexed.ReverseContinue(null, watch));
+        Assert.Equal(plain.ComputeHash(), indexed.ComputeHash());
+        Assert.True(indexed.StretchesSkipped >= 1, $"{indexed.StretchesSkipped} stretches skipped");
     }
 }

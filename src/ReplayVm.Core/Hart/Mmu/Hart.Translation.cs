@@ -76,7 +76,7 @@ public sealed unsafe partial class Hart
         _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
         _translationEpoch++; // translated regions are found again through the new translation
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
-        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null;
+        _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null || _loadedPages is not null;
     }
 
     /// <summary>
@@ -88,6 +88,7 @@ public sealed unsafe partial class Hart
         var mode = type == AccessType.Fetch ? Mode : DataMode;
         TranslatorStats.PageWalks++;
         if (type == AccessType.Store) _storedPages?.NoteAddress(address); // before it may fault: a superset is harmless
+        else if (type == AccessType.Load) _loadedPages?.NoteAddress(address);
         if (!Walk(address, type, mode, out physical, out ulong pte, out bool bare))
             return false;
         CheckWatch(address, size, type);
@@ -113,7 +114,8 @@ public sealed unsafe partial class Hart
         else
         {
             ulong virtualPage = address & ~PageMask;
-            if (type == AccessType.Load || bare || LeafAllows(pte, AccessType.Load, mode))
+            // Likewise reads, while loaded pages are logged: only by a load (noted above).
+            if (type == AccessType.Load || (_loadedPages is null && (bare || LeafAllows(pte, AccessType.Load, mode))))
                 if (wholePage(AccessType.Load) && !PageIsWatched(virtualPage, AccessType.Load)) e.ReadTag = vpn;
             // Writes are cached only once D is set, so the first store still walks and sets it; while
             // stored pages are logged, only by a store (noted above), so that every cached one was noted.
