@@ -67,13 +67,14 @@ public sealed unsafe partial class Hart
         if (write)
         {
             ulong value = swap ? operand : d.Op is Opcode.Csrrs or Opcode.Csrrsi ? old | operand : old & ~operand;
+            ulong statusBefore = _mstatus;
             if (!TryWriteCsr(csr, value))
             {
                 IllegalInstruction(ref d);
                 return false;
             }
             // A write may enable or raise an interrupt: let the machine look before the next instruction.
-            SliceEnd = 0;
+            if (!WriteLeavesSliceAlone(csr, statusBefore)) SliceEnd = 0;
         }
         X(d.Rd) = old;
         return true;
@@ -153,6 +154,23 @@ public sealed unsafe partial class Hart
         }
         return false;
     }
+
+    /// <summary>
+    /// Whether a write to <paramref name="csr"/> (mstatus was <paramref name="statusBefore"/>) may leave
+    /// the slice running: it can make no interrupt deliverable (none deliverable is pending mid-slice,
+    /// since whatever raises one ends the slice) and changes nothing a running region or the
+    /// interpreter's fast path assumes fixed (modes, translation, triggers, timers). Only the trap
+    /// scratch registers and status writes that at most clear xIE or change xPIE qualify: Linux
+    /// masks interrupts (csrrc sstatus, SIE) around every irq-saving lock and writes sscratch on every
+    /// trap, and each of those used to end the slice.
+    /// </summary>
+    private bool WriteLeavesSliceAlone(uint csr, ulong statusBefore) => csr switch
+    {
+        0x140 or 0x141 or 0x142 or 0x143 or 0x340 or 0x341 or 0x342 or 0x343 => true, // xscratch, xepc, xcause, xtval
+        0x100 or 0x300 => ((_mstatus ^ statusBefore) & ~(Mstatus.Sie | Mstatus.Mie | Mstatus.Spie | Mstatus.Mpie)) == 0
+                          && (_mstatus & ~statusBefore & (Mstatus.Sie | Mstatus.Mie)) == 0,
+        _ => false,
+    };
 
     /// <summary>Writes a CSR, keeping only its writable fields (WARL); false if it does not exist.</summary>
     private bool TryWriteCsr(uint csr, ulong value)

@@ -1,0 +1,69 @@
+namespace ReplayVm.Core.Tests.Translation;
+
+/// <summary>
+/// CSR writes that cannot make an interrupt deliverable (clearing mstatus.MIE, the scratch and
+/// epc registers) leave the slice running; one that enables a pending interrupt must still end it,
+/// so that the interrupt is taken right after the enabling instruction (privileged spec 3.1.9),
+/// whatever the slices and the engine.
+/// </summary>
+public sealed class StatusWriteSliceTests
+{
+    private const int Rounds = 20;
+
+    private static readonly Lazy<byte[]> Program = new(() => EngineComparison.Assemble($$"""
+        .option norvc
+        .globl _start
+        _start:
+          la t0, handler
+          csrw mtvec, t0
+          li t0, 8              # MSIE
+          csrw mie, t0
+          li s0, 0              # rounds
+          li s5, 0              # interrupts taken anywhere but right after the enabling write
+          li s6, 0              # interrupts taken
+        round:
+          li t0, 0x2000000      # CLINT msip: a machine software interrupt pending, masked by MIE = 0
+          li t1, 1
+          sw t1, 0(t0)
+          csrci mstatus, 8      # MIE stays clear: nothing to take
+          csrw mscratch, s0
+          addi s1, s1, 1
+          csrsi mstatus, 8      # enables it: taken before the next instruction
+        expected:
+          addi s1, s1, 100
+          csrci mstatus, 8
+          addi s0, s0, 1
+          li t0, {{Rounds}}
+          blt s0, t0, round
+          li t0, 0x100000
+          li t1, 0x5555
+          sw t1, 0(t0)
+        1: j 1b
+
+        .balign 4
+        handler:
+          addi s6, s6, 1
+          csrr t2, mepc
+          la t3, expected
+          beq t2, t3, 2f
+          addi s5, s5, 1
+        2:
+          li t0, 0x2000000
+          sw zero, 0(t0)        # msip cleared
+          mret
+        """));
+
+    [Fact]
+    public void Enabling_a_pending_interrupt_takes_it_at_once_and_masking_writes_keep_the_slice()
+    {
+        foreach (var slices in new[] { new ulong[] { 1, 7, 333, 4096, 13 }, new ulong[] { 10_000_000 } })
+        {
+            var (reference, translated) = EngineComparison.RunBoth(Program.Value, slices);
+            foreach (var m in new[] { reference, translated })
+            {
+                Assert.Equal((ulong)Rounds, m.Hart.GetX(22)); // s6
+                Assert.Equal(0UL, m.Hart.GetX(21));           // s5
+            }
+        }
+    }
+}
