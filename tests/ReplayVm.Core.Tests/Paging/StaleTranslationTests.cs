@@ -23,45 +23,7 @@ public sealed class StaleTranslationTests
     private const ulong ExpectedSum = Blocks / 2 * PerBlock * 1000UL + Blocks / 2 * PerBlock * 1UL;
 
     private static readonly Lazy<byte[]> Remapper = new(() => EngineComparison.Assemble($$"""
-        .option norvc
-        .globl _start
-        _start:
-          li t0, -1
-          csrw pmpaddr0, t0
-          li t0, 0x1f           # NAPOT, RWX over everything: S-mode may access memory
-          csrw pmpcfg0, t0
-          la t0, pt_root        # Sv39: 0x0 and 0x8000_0000 identity gigapages, 0x4000_0000 via pt_l1/pt_l0
-          li t1, 0xCF
-          sd t1, 0(t0)          # root[0]: 0x0 gigapage (the test finisher)
-          li t1, (0x80000000 >> 12 << 10) | 0xCF
-          sd t1, 16(t0)         # root[2]: RAM
-          la t1, pt_l1
-          srli t1, t1, 12
-          slli t1, t1, 10
-          ori t1, t1, 1
-          sd t1, 8(t0)          # root[1] -> pt_l1
-          la t2, pt_l0
-          srli t2, t2, 12
-          slli t2, t2, 10
-          ori t2, t2, 1
-          la t1, pt_l1
-          sd t2, 0(t1)          # pt_l1[0] -> pt_l0
-          la t1, data_a
-          srli t1, t1, 12
-          slli t1, t1, 10
-          ori t1, t1, 0xC7      # V R W A D
-          la t2, pt_l0
-          sd t1, 0(t2)          # 0x4000_0000 -> data_a
-          srli t0, t0, 12
-          li t1, 8 << 60
-          or t0, t0, t1
-          csrw satp, t0
-          sfence.vma
-          li t0, 1 << 11
-          csrs mstatus, t0      # MPP = S
-          la t0, supervisor
-          csrw mepc, t0
-          mret
+        {{SupervisorPrologue.MappingOnePageTo("data_a", "0xC7")}}
         supervisor:
           la s2, pt_l0
           la t0, data_a
