@@ -48,7 +48,9 @@ public sealed class ReplayInputPort : IInputPort
     /// </summary>
     internal void SkipTo(int console, int clock, int entropy)
     {
-        if (_nextConsole + _nextClock + _nextEntropy != 0) throw new InvalidOperationException("the port has already delivered input");
+        // Forward only: a port that delivered input past the cursor cannot take it back.
+        if (Divergence is not null || console < _nextConsole || clock < _nextClock || entropy < _nextEntropy)
+            throw new InvalidOperationException("the port has already delivered input past that cursor");
         if ((uint)console > (uint)_console.Length || (uint)clock > (uint)_clock.Length || (uint)entropy > (uint)_entropy.Length)
             throw new ArgumentOutOfRangeException(nameof(console), "the cursor lies beyond the recorded input");
         (_nextConsole, _nextClock, _nextEntropy) = (console, clock, entropy);

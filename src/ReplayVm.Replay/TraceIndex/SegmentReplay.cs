@@ -80,9 +80,13 @@ public static class SegmentReplay
 
         int next = -1, firstStop = int.MaxValue;
         // Workers take segments in step order, so the earliest (whose output is due first) run first;
-        // none starts a segment after one that diverged (the serial replay stops there).
+        // none starts a segment after one that diverged (the serial replay stops there). Each worker
+        // keeps its machine from segment to segment, restoring the next one's snapshot into it: a new
+        // machine per segment cost more than the segments saved (building it, and warming up again).
         var workers = Enumerable.Range(0, Math.Min(jobs, segments.Length)).Select(_ => new Thread(() =>
         {
+            Replayer? replayer = null;
+            Segment? current = null;
             int i;
             while ((i = Interlocked.Increment(ref next)) < segments.Length)
             {
@@ -91,7 +95,15 @@ public static class SegmentReplay
                 {
                     if (i <= Volatile.Read(ref firstStop) && !cancel.IsCancellationRequested)
                     {
-                        RunSegment(trace, index, segment, i == 0 ? null : starts[i - 1], disks, prepare);
+                        current = segment;
+                        if (replayer is null)
+                        {
+                            replayer = new Replayer(trace, b => current.Output.Add(b), disks: disks);
+                            prepare(replayer.Machine);
+                        }
+                        RunSegment(replayer, trace, index, segment, i == 0 ? null : starts[i - 1]);
+                        // A segment that ended in divergence or a bad start leaves its machine unusable.
+                        if (segment.Result is not { Outcome: not ReplayOutcome.Diverged } || segment.BadStart is not null) replayer = null;
                         if (segment.Result is { Outcome: ReplayOutcome.Diverged } || segment.BadStart is not null)
                             for (int seen = firstStop; i < seen; seen = firstStop)
                                 if (Interlocked.CompareExchange(ref firstStop, i, seen) == seen) break;
@@ -100,6 +112,7 @@ public static class SegmentReplay
                 catch (Exception e)
                 {
                     segment.Failure = e;
+                    replayer = null;
                 }
                 finally
                 {
@@ -160,11 +173,8 @@ public static class SegmentReplay
         return starts;
     }
 
-    private static void RunSegment(TraceFile trace, TraceIndexFile index, Segment segment, IndexedSnapshot? start, DiskSupply? disks,
-        Action<Core.Machine> prepare)
+    private static void RunSegment(Replayer replayer, TraceFile trace, TraceIndexFile index, Segment segment, IndexedSnapshot? start)
     {
-        var replayer = new Replayer(trace, segment.Output.Add, disks: disks);
-        prepare(replayer.Machine);
         if (start is not null)
         {
             try
