@@ -201,16 +201,8 @@ public sealed class WatchSkippingTests
         // A page the first stretch stored to and the last did not: reverse-continue from the end
         // passes over stretches and finds the same last write as a plain scan.
         ulong page = index.Snapshots[0].StoredPages!.First(p => Array.BinarySearch(index.TailStoredPages!, p) < 0);
-        WatchRange[] watch = [new WatchRange(page * 4096, 4096, OnRead: false, OnWrite: true)];
-        var plain = new TimelineEngine(recording.Trace, new TimelineOptions { ScanJobs = 1 });
-        var indexed = new TimelineEngine(recording.Trace, new TimelineOptions { Index = index, ScanJobs = 1 });
+        var indexed = ReverseContinueFromTheEndAsAPlainScanDoes(recording, index, new WatchRange(page * 4096, 4096, OnRead: false, OnWrite: true));
         ulong end = recording.Trace.End!.Step;
-        plain.Seek(end);
-        indexed.Seek(end);
-        var expected = plain.ReverseContinue(null, watch);
-        Assert.Equal(TimelineStopKind.Watchpoint, expected.Kind);
-        Assert.Equal(expected, indexed.ReverseContinue(null, watch));
-        Assert.True(indexed.StretchesSkipped >= 1, $"{indexed.StretchesSkipped} stretches skipped");
         // A page nothing stores to: every stretch passed over, both ways.
         WatchRange[] nowhere = [new WatchRange(0x9000_0000, 8, OnRead: false, OnWrite: true)];
         int before = indexed.StretchesSkipped;
@@ -234,16 +226,23 @@ public sealed class WatchSkippingTests
         // A page the first stretch read and the last did not: a read watch's reverse-continue from the
         // end passes over stretches and stops at the same last load as a plain scan.
         ulong page = index.Snapshots[0].LoadedPages!.First(p => Array.BinarySearch(index.TailLoadedPages!, p) < 0);
-        WatchRange[] watch = [new WatchRange(page * 4096, 4096, OnRead: true, OnWrite: false)];
+        ReverseContinueFromTheEndAsAPlainScanDoes(recording, index, new WatchRange(page * 4096, 4096, OnRead: true, OnWrite: false));
+    }
+
+    /// <summary>From the recording's end, reverse-continue to <paramref name="watch"/> with the index stops
+    /// where a plain scan does, in the same state, having passed over at least one stretch; returns the indexed timeline there.</summary>
+    private static TimelineEngine ReverseContinueFromTheEndAsAPlainScanDoes(IndexedRecording recording, TraceIndexFile index, WatchRange watch)
+    {
         var plain = new TimelineEngine(recording.Trace, new TimelineOptions { ScanJobs = 1 });
         var indexed = new TimelineEngine(recording.Trace, new TimelineOptions { Index = index, ScanJobs = 1 });
         ulong end = recording.Trace.End!.Step;
         plain.Seek(end);
         indexed.Seek(end);
-        var expected = plain.ReverseContinue(null, watch);
+        var expected = plain.ReverseContinue(null, [watch]);
         Assert.Equal(TimelineStopKind.Watchpoint, expected.Kind);
-        Assert.Equal(expected, indexed.ReverseContinue(null, watch));
+        Assert.Equal(expected, indexed.ReverseContinue(null, [watch]));
         Assert.Equal(plain.ComputeHash(), indexed.ComputeHash());
         Assert.True(indexed.StretchesSkipped >= 1, $"{indexed.StretchesSkipped} stretches skipped");
+        return indexed;
     }
 }
