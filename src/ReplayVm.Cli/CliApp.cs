@@ -22,25 +22,8 @@ public static class CliApp
         // nothing but what we write reaches stdout, even when it is a terminal.
         Console.SetOut(new StreamWriter(new FileDescriptorStream(FileDescriptorStream.Stdout)) { AutoFlush = true, NewLine = "\n" });
         Console.SetError(new StreamWriter(new FileDescriptorStream(FileDescriptorStream.Stderr)) { AutoFlush = true, NewLine = "\n" });
-        var root = new RootCommand("ReplayVm: a deterministic RISC-V (RV64) emulator of QEMU's virt board.")
-        {
-            RunCommand.Create(),
-            RecordCommand.Create(),
-            ReplayCommand.Create(),
-            IndexCommand.Create(),
-            InfoCommand.Create(),
-            DiffCommand.Create(),
-            DisasmCommand.Create(),
-            GdbCommand.Create(),
-            DebugCommand.Create(),
-            PrimaryCommand.Create(),
-            BackupCommand.Create(),
-            ConsoleCommand.Create(),
-            StatusCommand.Create(),
-            MigrateCommand.Create(),
-            InspectCommand.Create(),
-            EngineOption,
-        };
+        var root = new RootCommand("ReplayVm: a deterministic RISC-V (RV64) emulator of QEMU's virt board.") { EngineOption };
+        foreach (var command in CommandsFor(args)) root.Subcommands.Add(command);
 
         ParseResult parsed = root.Parse(args);
         bool errorsIgnored = parsed.Action is { ClearsParseErrors: true } and not ParseErrorAction;
@@ -67,6 +50,40 @@ public static class CliApp
         {
             return Fail(e.Message);
         }
+    }
+
+    /// <summary>The subcommands, by name, in the order help lists them.</summary>
+    internal static readonly (string Name, Func<Command> Create)[] Commands =
+    [
+        ("run", RunCommand.Create),
+        ("record", RecordCommand.Create),
+        ("replay", ReplayCommand.Create),
+        ("index", IndexCommand.Create),
+        ("info", InfoCommand.Create),
+        ("diff", DiffCommand.Create),
+        ("disasm", DisasmCommand.Create),
+        ("gdb", GdbCommand.Create),
+        ("debug", DebugCommand.Create),
+        ("primary", PrimaryCommand.Create),
+        ("backup", BackupCommand.Create),
+        ("console", ConsoleCommand.Create),
+        ("status", StatusCommand.Create),
+        ("migrate", MigrateCommand.Create),
+        ("inspect", InspectCommand.Create),
+    ];
+
+    /// <summary>
+    /// Only the command the first word names, when it names one: building every command's options
+    /// costs a short run (`replayvm run hello.elf`) a tenth of its start-up, mostly in JIT-compiling
+    /// the parser's generic option types, which ReadyToRun cannot precompile for another assembly's
+    /// generics. Anything else (no command, `--help`, a typo) gets them all, so top-level help and
+    /// "unknown command" are what they always were.
+    /// </summary>
+    internal static IEnumerable<Command> CommandsFor(string[] args)
+    {
+        foreach (var (name, create) in Commands)
+            if (args.Length > 0 && args[0] == name) return [create()];
+        return Commands.Select(entry => entry.Create());
     }
 
     /// <summary>
