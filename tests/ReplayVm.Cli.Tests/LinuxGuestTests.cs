@@ -60,6 +60,7 @@ public class LinuxGuestTests(ITestOutputHelper output)
         Assert.Contains("    1 R init", all); // the shell itself, reading /proc
         Assert.Contains("kworker/0:1H", all);   // started after the block layer's timeout work (session.script)
         Assert.Contains("sqrt(2) = 1.4142135623730951", all);
+        Assert.Contains("spawn: 20 processes, exit statuses sum to 940\n", all); // fork, exec of /init, page faults, exit, wait
         Assert.Contains("/dev/vda /mnt ext2", all);
         Assert.Contains("reboot: Power down", ours.Tail);
         Assert.Equal(0, qemu.ExitCode);

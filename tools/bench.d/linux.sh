@@ -4,6 +4,9 @@
 # (user + system, read from /proc just before it is killed at the prompt). The steps to the
 # prompt come from `replayvm record` of boot + poweroff (the recording's step count, poweroff
 # included: a few hundred thousand more than the prompt itself).
+# A second workload, "boot + spawn 200", passes `-- spawn 200` on the kernel command line: before
+# its first prompt the guest's init forks 200 times, each child execs /init afresh, faults in fresh
+# pages and exits (a process-heavy OS workload: fork, exec, page faults, context switches).
 
 linux_section() {
     local paths image initramfs disk cmdline="console=ttyS0 earlycon"
@@ -11,9 +14,10 @@ linux_section() {
     paths="$("$root/tools/guests/linux/build" --print-paths)" || die "tools/guests/linux/build failed"
     image="$(sed -n 1p <<<"$paths")" initramfs="$(sed -n 3p <<<"$paths")" disk="$(sed -n 4p <<<"$paths")"
 
-    # linux_boot_once ENGINE TAG: "WALL_NS CPU_TICKS" from start until the prompt; then killed.
+    # linux_boot_once ENGINE TAG [WORDS]: "WALL_NS CPU_TICKS" from start until the prompt; then killed.
+    # WORDS, if given, go after `--` on the kernel command line: a command init runs before the prompt.
     linux_boot_once() {
-        local engine="$1" tag="$2" cmd start end pid ticks copy="$work/linux-disk-$2.img"
+        local engine="$1" tag="$2" cmdline="$cmdline${3:+ -- $3}" cmd start end pid ticks copy="$work/linux-disk-$2.img"
         cp "$disk" "$copy"
         case "$engine" in
             replayvm) cmd=("$replayvm" run -m 128M --bios "$opensbi" --kernel "$image" --initrd "$initramfs"
@@ -46,16 +50,17 @@ linux_section() {
         echo "$((end - start)) $ticks"
     }
 
-    local engines=(qemu-icount qemu) hz
+    local engines=(qemu-icount qemu) hz workload
     [ "$with_replayvm" = 1 ] && engines=(replayvm "${engines[@]}")
     hz=$(getconf CLK_TCK)
-    declare -A linux_median
-    printf '\n%-12s %14s %10s %10s %14s\n' engine "prompt ms med" "min" "max" "CPU s med"
+    declare -A linux_median linux_cpu
+    for workload in "" "spawn 200"; do
+    printf '\n%s\n%-12s %14s %10s %10s %14s\n' "Linux: boot${workload:+ + $workload}, to the prompt" engine "prompt ms med" "min" "max" "CPU s med"
     for engine in "${engines[@]}"; do
-        echo "booting Linux to its prompt on $engine $runs times ..." >&2
+        echo "booting Linux${workload:+ with $workload} to its prompt on $engine $runs times ..." >&2
         local walls="" cpus="" wall cpu
         for ((i = 1; i <= runs; i++)); do
-            read -r wall cpu < <(linux_boot_once "$engine" "$engine-linux-$i")
+            read -r wall cpu < <(linux_boot_once "$engine" "$engine-linux-$i" "$workload")
             walls="$walls $wall" cpus="$cpus $cpu"
         done
         # shellcheck disable=SC2086
@@ -66,13 +71,18 @@ linux_section() {
         cpu=$(printf '%s\n' $cpus | sort -n | awk -v hz="$hz" '
             { t[NR] = $1 / hz }
             END { printf "%.2f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }')
-        linux_median[$engine]=$med
+        linux_median[$engine]=$med linux_cpu[$engine]=$cpu
         printf '%-12s %14s %10s %10s %14s\n' "$engine" "$med" "$min" "$max" "$cpu"
     done
     if [ "$with_replayvm" = 1 ]; then
-        printf 'Linux boot to prompt replayvm/QEMU(icount): %s, replayvm/QEMU(plain): %s\n' \
+        printf 'Linux boot%s to prompt, time replayvm/QEMU(icount): %s wall, %s CPU; replayvm/QEMU(plain): %s wall, %s CPU\n' "${workload:+ + $workload}" \
             "$(ratio "${linux_median[replayvm]}" "${linux_median[qemu-icount]}")" \
-            "$(ratio "${linux_median[replayvm]}" "${linux_median[qemu]}")"
+            "$(ratio "${linux_cpu[replayvm]}" "${linux_cpu[qemu-icount]}")" \
+            "$(ratio "${linux_median[replayvm]}" "${linux_median[qemu]}")" \
+            "$(ratio "${linux_cpu[replayvm]}" "${linux_cpu[qemu]}")"
+    fi
+    done
+    if [ "$with_replayvm" = 1 ]; then
         printf 'wait #\\x20\nsend poweroff\\r\n' >"$work/linux-poweroff.script"
         "$replayvm" record -o "$work/linux.rvtrace" --input-script "$work/linux-poweroff.script" -m 128M --bios "$opensbi" \
             --kernel "$image" --initrd "$initramfs" --append "$cmdline" --drive "$disk" >/dev/null 2>"$work/linux-record.err" \

@@ -12,6 +12,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,6 +298,55 @@ static int cmd_fp(int argc, char **argv)
     return 0;
 }
 
+// A process-heavy workload, as a shell running many short commands is: each round forks, the child
+// execs this binary afresh (a new address space, its pages faulted in on demand), touches memory
+// of its own and exits; the parent waits. The output is deterministic (the children's statuses are
+// a function of their arguments only), so QEMU and ReplayVm print the same line.
+static int cmd_spawn(int argc, char **argv)
+{
+    if (argc != 2 || !is_number(argv[1]) || strlen(argv[1]) > 6)
+        return usage(argv[0]);
+    long rounds = strtol(argv[1], NULL, 10);
+    unsigned long sum = 0;
+    for (long i = 0; i < rounds; i++) {
+        char round[24];
+        snprintf(round, sizeof round, "%ld", i);
+        pid_t pid = fork();
+        if (pid < 0)
+            return fail(argv[0], "fork");
+        if (pid == 0) {
+            execl("/init", "spawned", round, (char *)NULL);
+            _exit(127);
+        }
+        int status;
+        if (waitpid(pid, &status, 0) != pid)
+            return fail(argv[0], "waitpid");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
+            fprintf(stderr, "%s: child %ld did not run\n", argv[0], i);
+            return 1;
+        }
+        sum += (unsigned long)WEXITSTATUS(status);
+    }
+    printf("spawn: %ld processes, exit statuses sum to %lu\n", rounds, sum);
+    return 0;
+}
+
+int spawned_child(int argc, char **argv)
+{
+    // 16 pages the kernel must fault in (zero-filled), each written and read back.
+    enum { PAGES = 16, PAGE = 4096 };
+    unsigned char *memory = malloc(PAGES * PAGE);
+    if (argc != 2 || memory == NULL)
+        return 127;
+    unsigned long seed = strtoul(argv[1], NULL, 10), sum = 0;
+    for (int page = 0; page < PAGES; page++)
+        memory[page * PAGE + (int)(seed % PAGE)] = (unsigned char)(seed + (unsigned long)page);
+    for (int page = 0; page < PAGES; page++)
+        sum += memory[page * PAGE + (int)(seed % PAGE)];
+    free(memory);
+    return (int)(sum % 100);
+}
+
 static int cmd_poweroff(int argc, char **argv)
 {
     (void)argc;
@@ -320,6 +370,7 @@ const struct command commands[] = {
     { "uname", "uname", cmd_uname },
     { "sleep", "sleep SECONDS", cmd_sleep },
     { "fp", "fp", cmd_fp },
+    { "spawn", "spawn N", cmd_spawn },
     { "poweroff", "poweroff", cmd_poweroff },
     { NULL, NULL, NULL },
 };

@@ -12,4 +12,8 @@ struct command {
 // The table of commands, ended by an entry whose name is NULL.
 extern const struct command commands[];
 
+// The program a `spawn`ed process runs (this binary, exec'd again): touches fresh memory and exits
+// with a status computed from it and from its argument.
+int spawned_child(int argc, char **argv);
+
 #endif

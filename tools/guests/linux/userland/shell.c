@@ -76,7 +76,7 @@ static const struct command *find_command(const char *name)
 }
 
 // Runs words[0] with stdout sent to `> FILE` (or appended with `>> FILE`) when the line asks.
-static void run_words(int argc, char **words)
+void shell_run_words(int argc, char **words)
 {
     const char *target = NULL;
     int append = 0;
@@ -127,6 +127,6 @@ void shell_run(void)
         }
         int argc = split_words(line, words, WORDS_MAX);
         if (argc > 0)
-            run_words(argc, words);
+            shell_run_words(argc, words);
     }
 }
