@@ -103,12 +103,12 @@ public sealed unsafe partial class Hart
         if (offset <= _ramSize - (ulong)size)
         {
             // Linux changes page-table entries with AMOs (clearing A to age a page, swapping one out).
-            bool pageTable = StoresIntoPageTable(offset, size);
-            ulong before = !pageTable ? 0 : size == 4 ? Unsafe.ReadUnaligned<uint>(_ramPointer + offset) : Unsafe.ReadUnaligned<ulong>(_ramPointer + offset);
+            var overwritten = StoresIntoPageTable(offset, size) ? EntriesUnder(offset, size) : OverwrittenEntry.Invalid;
+            ulong before = overwritten == OverwrittenEntry.Invalid ? 0 : size == 4 ? Unsafe.ReadUnaligned<uint>(_ramPointer + offset) : Unsafe.ReadUnaligned<ulong>(_ramPointer + offset);
             if (size == 4) Unsafe.WriteUnaligned(_ramPointer + offset, (uint)value);
             else Unsafe.WriteUnaligned(_ramPointer + offset, value);
             NoteCodeWrite(offset, size);
-            if (pageTable && before != (size == 4 ? (uint)value : value)) PageTablesChanged();
+            if (overwritten != OverwrittenEntry.Invalid && before != (size == 4 ? (uint)value : value)) EntriesChanged(overwritten, offset, size);
             return true;
         }
         if (_bus.Write(physical, size, value)) return true;

@@ -213,7 +213,8 @@ public sealed unsafe partial class Hart
                     IllegalInstruction(ref d);
                     goto trapped;
                 }
-                TranslationChanged(); // the TLB is flushed whole, whatever the address and ASID
+                // Nothing to flush: the TLB and the walk cache never hold a translation the page tables
+                // no longer give (Hart.PageTableCoherence.cs), so the fence's ordering is already met.
                 break;
 
             case Opcode.NotDecoded: // never executed (an empty slot is decoded first); listed to keep the table starting at 0

@@ -188,12 +188,12 @@ public sealed unsafe partial class Hart
             ulong offset = physical - _ramBase;
             if (offset <= _ramSize - (ulong)size)
             {
-                bool pageTable = StoresIntoPageTable(offset, size);
+                var overwritten = StoresIntoPageTable(offset, size) ? EntriesUnder(offset, size) : OverwrittenEntry.Invalid;
                 ulong before = 0;
-                if (pageTable) Unsafe.As<ulong, T>(ref before) = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
+                if (overwritten != OverwrittenEntry.Invalid) Unsafe.As<ulong, T>(ref before) = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
                 Unsafe.WriteUnaligned(_ramPointer + offset, value);
                 NoteCodeWrite(offset, size);
-                if (pageTable && before != raw) PageTablesChanged();
+                if (overwritten != OverwrittenEntry.Invalid && before != raw) EntriesChanged(overwritten, offset, size);
                 return true;
             }
             return StoreToBus(address, physical, value);
@@ -224,7 +224,7 @@ public sealed unsafe partial class Hart
             if (!IsRam(physicals[i])) continue;
             ulong offset = physicals[i] - _ramBase;
             byte b = (byte)(raw >> (8 * i));
-            pageTablesChanged |= _ramPointer[offset] != b && StoresIntoPageTable(offset, 1);
+            pageTablesChanged |= _ramPointer[offset] != b && StoresIntoPageTable(offset, 1) && OverlapsValidEntry(offset, 1);
             _ramPointer[offset] = b;
             NoteCodeWrite(offset, 1);
         }

@@ -12,11 +12,14 @@ namespace ReplayVm.Core.Hart;
 /// debugger, differently from how it ran. So the TLB never holds a translation the page tables no
 /// longer give: the walker marks every RAM page it reads an entry from (until the next flush); a
 /// marked page never gets a TLB write entry, so each guest store into it takes the slow path, which
-/// flushes the TLB if the store changed its bytes; a host-side write (DMA) into one flushes through
+/// flushes the TLB if the store changed the bytes of a valid entry (an invalid one gave no cached
+/// translation); a host-side write (DMA) into one flushes through
 /// <see cref="MainMemory.PageTablesWritten"/>. Untranslated M-mode stores bypass the TLB, and need
 /// not: M-mode uses no translation without MPRV, and a change of mode or of MPRV flushes the TLB
 /// before one is used again. A/D updates by the walker itself change no cached translation (a
-/// write entry is only made once D is set), so they flush nothing.
+/// write entry is only made once D is set), so they flush nothing. The same holds for the page-walk
+/// cache, whose tables stay marked as long as it holds them. Because the TLB is always coherent,
+/// SFENCE.VMA has nothing left to flush.
 /// </summary>
 public sealed unsafe partial class Hart
 {
@@ -43,6 +46,65 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool StoresIntoPageTable(ulong offset, int size) =>
         _ram.PageTables.Contains(offset >> MainMemory.PageShift) || _ram.PageTables.Contains((offset + (ulong)size - 1) >> MainMemory.PageShift);
+
+    /// <summary>
+    /// Whether a RAM store at <paramref name="offset"/> of <paramref name="size"/> bytes (at most 8)
+    /// overlaps an entry that is valid (V set) before it. Only those can have given a cached
+    /// translation: a walk that meets an invalid entry faults and caches nothing. Linux fills an
+    /// empty entry on every page fault and at every fork; those stores need not flush anything.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool OverlapsValidEntry(ulong offset, int size) =>
+        (_ramPointer[offset & ~7UL] & PteV) != 0 || (_ramPointer[(offset + (ulong)size - 1) & ~7UL] & PteV) != 0;
+
+    /// <summary>What a store into a page-table page is about to overwrite, by what was cached from it.</summary>
+    private enum OverwrittenEntry { Invalid, Leaf, Pointer }
+
+    /// <summary>
+    /// The most a store of <paramref name="size"/> bytes (at most 8) at RAM <paramref name="offset"/>
+    /// can make stale, read before it writes: nothing (invalid entries), the translations made from
+    /// one leaf, or a pointer to a table (whole subtrees, and the walk cache).
+    /// </summary>
+    private OverwrittenEntry EntriesUnder(ulong offset, int size)
+    {
+        ulong first = offset & ~7UL, last = (offset + (ulong)size - 1) & ~7UL;
+        var kind = KindOf(Unsafe.ReadUnaligned<ulong>(_ramPointer + first));
+        if (last != first) kind = (OverwrittenEntry)Math.Max((int)kind, (int)KindOf(Unsafe.ReadUnaligned<ulong>(_ramPointer + last)));
+        return kind;
+
+        static OverwrittenEntry KindOf(ulong pte) =>
+            (pte & PteV) == 0 ? OverwrittenEntry.Invalid : (pte & (PteR | PteW | PteX)) != 0 ? OverwrittenEntry.Leaf : OverwrittenEntry.Pointer;
+    }
+
+    /// <summary>A store at RAM <paramref name="offset"/> changed the bytes of entries that were <paramref name="kind"/> before it.</summary>
+    private void EntriesChanged(OverwrittenEntry kind, ulong offset, int size)
+    {
+        if (kind == OverwrittenEntry.Pointer)
+        {
+            PageTablesChanged();
+            return;
+        }
+        ulong first = _ramBase + (offset & ~7UL), last = _ramBase + ((offset + (ulong)size - 1) & ~7UL);
+        if (FetchedThrough(first) || FetchedThrough(last))
+        {
+            // Code may have been found through it: regions and links go too (the walk cache and the
+            // marks stay: no table pointer changed).
+            FlushTlb(keepWalks: true);
+            SliceEnd = 0;
+            return;
+        }
+        // Only data translations came from it: forget those, wherever they sit (a superpage's leaf
+        // gives one entry per 4 KiB page touched).
+        for (int i = 0; i < _tlb.Length; i++)
+        {
+            if (_tlbLeaf[i] != first && _tlbLeaf[i] != last) continue;
+            ref TlbEntry e = ref _tlbPointer[i];
+            e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
+        }
+    }
+
+    private bool FetchedThrough(ulong leafAddress) =>
+        (_fetchedLeaves[(leafAddress >> 3) & 63] & (1UL << (int)((leafAddress >> 9) & 63))) != 0;
 
     /// <summary>A store changed the bytes of a page the TLB's translations were read from.</summary>
     private void PageTablesChanged()

@@ -22,6 +22,24 @@ public sealed unsafe partial class Hart
     private readonly TlbEntry[] _tlb = GC.AllocateArray<TlbEntry>(1 << TlbBits, pinned: true);
     private TlbEntry* _tlbPointer;
 
+    /// <summary>
+    /// For each TLB entry, the physical address of the leaf page-table entry it was made from
+    /// (<see cref="NoLeaf"/> without translation), so that a store changing one leaf forgets only
+    /// the translations made from it (Hart.PageTableCoherence.cs).
+    /// </summary>
+    private readonly ulong[] _tlbLeaf = new ulong[1 << TlbBits];
+    private const ulong NoLeaf = ulong.MaxValue;
+
+    /// <summary>
+    /// The leaf entries instructions were fetched through since the last flush, hashed to one bit
+    /// each: changing one of those must also drop the translated regions found through it, which
+    /// only a flush does (collisions only flush more).
+    /// </summary>
+    private readonly ulong[] _fetchedLeaves = new ulong[64];
+
+    /// <summary>Where walks of recently translated regions start (see <see cref="PageWalkCache"/>).</summary>
+    private readonly PageWalkCache _walkCache = new();
+
     public PhysicalMemoryProtection Pmp { get; } = new();
 
     /// <summary>Data (and fetch) accesses go through the TLB: translation or PMP applies to them.</summary>
@@ -54,15 +72,28 @@ public sealed unsafe partial class Hart
     /// it caches depends on what changed. Linux writes sstatus.SIE around every lock that masks
     /// interrupts and switches within S-mode on every interrupt; flushing on those made it walk its
     /// five-level page tables again after each. The TLB is a cache of the page tables: keeping
-    /// entries that are still right changes no result.
+    /// entries that are still right changes no result. Between S and U (every system call and page
+    /// fault) the TLB's permissions change but the page tables do not, so the walk cache and the
+    /// page-table marks stay; a change involving M-mode drops them too, because M-mode's stores
+    /// skip the coherence check (see Hart.PageTableCoherence.cs).
     /// </summary>
     private void StatusChanged()
     {
-        if (TranslationKey != _translationKey) TranslationChanged();
+        ulong key = TranslationKey;
+        if (key == _translationKey) return;
+        bool machineInvolved = Mode == PrivilegeLevel.Machine || DataMode == PrivilegeLevel.Machine
+                               || (_translationKey & 3) == (ulong)PrivilegeLevel.Machine || ((_translationKey >> 2) & 3) == (ulong)PrivilegeLevel.Machine;
+        FlushTlb(keepWalks: !machineInvolved);
     }
 
-    /// <summary>Flushes the TLB and recomputes which accesses need it.</summary>
-    internal void TranslationChanged()
+    /// <summary>Flushes the TLB, the walk cache and the page-table marks, and recomputes which accesses need the TLB.</summary>
+    internal void TranslationChanged() => FlushTlb(keepWalks: false);
+
+    /// <summary>
+    /// Flushes the TLB and recomputes which accesses need it; with <paramref name="keepWalks"/> the
+    /// walk cache and the marks of the pages it was read from stay (the page tables did not change).
+    /// </summary>
+    private void FlushTlb(bool keepWalks)
     {
         if (_tlbPointer == null) _tlbPointer = (TlbEntry*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb));
         TranslatorStats.TlbFlushes++;
@@ -72,8 +103,13 @@ public sealed unsafe partial class Hart
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
         }
         _fetchVirtualPage = TlbEntry.Invalid;
+        Array.Clear(_fetchedLeaves);
         _translationKey = TranslationKey;
-        _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
+        if (!keepWalks)
+        {
+            _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
+            _walkCache.Clear();
+        }
         _translationEpoch++; // translated regions are found again through the new translation
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
         _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null || _loadedPages is not null;
@@ -89,7 +125,7 @@ public sealed unsafe partial class Hart
         TranslatorStats.PageWalks++;
         if (type == AccessType.Store) _storedPages?.NoteAddress(address); // before it may fault: a superset is harmless
         else if (type == AccessType.Load) _loadedPages?.NoteAddress(address);
-        if (!Walk(address, type, mode, out physical, out ulong pte, out bool bare))
+        if (!Walk(address, type, mode, out physical, out ulong pte, out ulong leafAddress, out bool bare))
             return false;
         CheckWatch(address, size, type);
         if (!Pmp.Allows(physical, (ulong)size, type, mode))
@@ -105,11 +141,13 @@ public sealed unsafe partial class Hart
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
             e.PhysicalPage = page;
         }
+        _tlbLeaf[vpn & TlbMask] = leafAddress;
         // Cache only what is known to be allowed for the whole page; the rest keeps taking this path.
         bool wholePage(AccessType t) => Pmp.Allows(page, PageMask + 1, t, mode);
         if (type == AccessType.Fetch)
         {
             if (wholePage(AccessType.Fetch)) e.ExecuteTag = vpn;
+            if (leafAddress != NoLeaf) _fetchedLeaves[(leafAddress >> 3) & 63] |= 1UL << (int)((leafAddress >> 9) & 63);
         }
         else
         {
@@ -126,10 +164,11 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>The page walk (4.3.2). On success <paramref name="leaf"/> is the final PTE (after A/D update).</summary>
-    private bool Walk(ulong address, AccessType type, PrivilegeLevel mode, out ulong physical, out ulong leaf, out bool bare)
+    private bool Walk(ulong address, AccessType type, PrivilegeLevel mode, out ulong physical, out ulong leaf, out ulong leafAddress, out bool bare)
     {
         physical = address;
         leaf = 0;
+        leafAddress = NoLeaf;
         ulong satpMode = _satp >> 60;
         bare = mode == PrivilegeLevel.Machine || satpMode == 0;
         if (bare) return true;
@@ -140,8 +179,16 @@ public sealed unsafe partial class Hart
         // Virtual addresses must be sign-extended from their top bit (4.3.1, 4.4.1, 4.5.1).
         if ((ulong)((long)(address << (64 - vaBits)) >> (64 - vaBits)) != address) return PageFault(address, type);
 
+        // The walk cache knows, for this 2 MiB of address space, the table holding the leaf entry
+        // and its level: the walk reads that one entry instead of one per level.
         ulong table = (_satp & PpnMask) << 12;
-        for (int level = levels - 1; level >= 0; level--)
+        int start = levels - 1;
+        if (_walkCache.TryFind(address, out ulong cachedTable, out int cachedLevel))
+        {
+            table = cachedTable;
+            start = cachedLevel;
+        }
+        for (int level = start; level >= 0; level--)
         {
             ulong pteAddress = table + ((address >> (12 + 9 * level)) & 511) * 8;
             // Implicit page-table reads are checked by PMP as S-mode accesses (3.7.1).
@@ -160,6 +207,8 @@ public sealed unsafe partial class Hart
                 table = ((pte >> 10) & PpnMask) << 12;
                 continue;
             }
+            // A leaf: the table it sits in is where the next walk of these 2 MiB can start.
+            _walkCache.Note(address, table, level);
             if (!LeafAllows(pte, type, mode)) return PageFault(address, type);
             ulong ppn = (pte >> 10) & PpnMask;
             ulong superpageMask = (1UL << (9 * level)) - 1;
@@ -176,6 +225,7 @@ public sealed unsafe partial class Hart
                 pte = wanted;
             }
             leaf = pte;
+            leafAddress = pteAddress;
             physical = ((ppn & ~superpageMask) << 12) | (address & ((1UL << (12 + 9 * level)) - 1));
             return true;
         }

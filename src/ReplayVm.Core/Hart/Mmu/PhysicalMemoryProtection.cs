@@ -16,6 +16,15 @@ public sealed class PhysicalMemoryProtection
     private readonly ulong[] _address = new ulong[Entries];
 
     /// <summary>
+    /// The active entries' byte ranges and config, in priority order, recomputed when an entry
+    /// changes: every page walk checks PMP several times (each table read, the leaf, the whole page
+    /// for the TLB), so a check must not decode the 16 address registers again.
+    /// </summary>
+    private readonly ulong[] _activeLow = new ulong[Entries], _activeHigh = new ulong[Entries];
+    private readonly byte[] _activeConfig = new byte[Entries];
+    private int _activeCount;
+
+    /// <summary>
     /// True if some entry is active (A != OFF). M-mode accesses then need checking too: a locked
     /// entry binds M-mode, and any entry that matches only part of an access makes it fail, in
     /// every mode (3.7.1).
@@ -30,7 +39,7 @@ public sealed class PhysicalMemoryProtection
         if ((_config[index] & Locked) != 0) return;
         // Bits 6:5 are reserved (read-only zero); R=0,W=1 is reserved: QEMU keeps it, and so do we.
         _config[index] = (byte)(value & 0x9F);
-        AnyActive = Array.Exists(_config, c => ((c >> 3) & 3) != ModeOff);
+        EntriesChanged();
     }
 
     public void SetAddress(int index, ulong value)
@@ -39,6 +48,7 @@ public sealed class PhysicalMemoryProtection
         // A locked TOR entry also locks the address register below it (3.7.1).
         if (index + 1 < Entries && (_config[index + 1] & Locked) != 0 && ((_config[index + 1] >> 3) & 3) == ModeTor) return;
         _address[index] = value & ((1UL << 54) - 1);
+        EntriesChanged();
     }
 
     /// <summary>Puts back entries copied out with <see cref="GetConfig"/> and <see cref="GetAddress"/> (checkpoints).</summary>
@@ -46,25 +56,39 @@ public sealed class PhysicalMemoryProtection
     {
         config.CopyTo(_config);
         address.CopyTo(_address);
-        AnyActive = Array.Exists(_config, c => ((c >> 3) & 3) != ModeOff);
+        EntriesChanged();
     }
 
     public void Reset()
     {
         Array.Clear(_config);
         Array.Clear(_address);
-        AnyActive = false;
+        EntriesChanged();
+    }
+
+    private void EntriesChanged()
+    {
+        AnyActive = Array.Exists(_config, c => ((c >> 3) & 3) != ModeOff);
+        _activeCount = 0;
+        for (int i = 0; i < Entries; i++)
+        {
+            if (!TryRange(i, _config[i], out ulong lo, out ulong hi)) continue;
+            _activeLow[_activeCount] = lo;
+            _activeHigh[_activeCount] = hi;
+            _activeConfig[_activeCount] = _config[i];
+            _activeCount++;
+        }
     }
 
     /// <summary>Whether <paramref name="mode"/> may access [address, address + size) for <paramref name="type"/>.</summary>
     public bool Allows(ulong address, ulong size, AccessType type, PrivilegeLevel mode)
     {
         ulong last = address + size - 1;
-        for (int i = 0; i < Entries; i++)
+        for (int i = 0; i < _activeCount; i++)
         {
-            byte cfg = _config[i];
-            if (!TryRange(i, cfg, out ulong lo, out ulong hi)) continue;
+            ulong lo = _activeLow[i], hi = _activeHigh[i];
             if (address > hi || last < lo) continue;
+            byte cfg = _activeConfig[i];
             if (address < lo || last > hi) return false; // an access matching only partly fails (3.7.1)
             if (mode == PrivilegeLevel.Machine && (cfg & Locked) == 0) return true;
             byte need = type switch { AccessType.Fetch => Execute, AccessType.Load => Read, _ => Write };
