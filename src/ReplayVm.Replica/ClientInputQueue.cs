@@ -49,6 +49,13 @@ internal sealed class ClientInputQueue
         }
     }
 
+    /// <summary>
+    /// Whether bytes may be queued: a lock-free look the machine's thread takes at every input
+    /// poll (every few thousand steps) before it takes the lock. A byte queued just after it
+    /// answers false waits for the next poll, as it would had it arrived a moment later.
+    /// </summary>
+    public bool MayHaveInput => _available.IsSet;
+
     public bool TryTake(out byte value)
     {
         lock (_lock)

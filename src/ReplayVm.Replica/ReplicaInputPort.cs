@@ -66,6 +66,9 @@ internal sealed class ReplicaInputPort(Action<TraceEvent> log, bool deterministi
 
     public void Poll(ulong instret, IInputSink sink)
     {
+        // The machine polls every few thousand steps: a live port with no logged input due and
+        // no client input queued (the usual case) answers without a lock or a call into the sink.
+        if (_live && Volatile.Read(ref _nextConsoleStep) > instret && !_clients.MayHaveInput && Divergence is null) return;
         lock (_lock)
         {
             while (Divergence is null && _console.Count > 0 && _console.Peek().Step <= instret)

@@ -294,6 +294,8 @@ public sealed partial class ReplicaNode
             if (WaitForTarget(stream, report) is { } failure) return failure;
             var request = new HandoverRequest(stream);
             _handover = request;
+            // A primary waiting for its backup (the throttle) takes the handover at once.
+            lock (_state) Monitor.PulseAll(_state);
             _machine!.RequestStop();
             return WaitForHandover(request, report);
         }

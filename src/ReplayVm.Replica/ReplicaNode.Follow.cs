@@ -284,7 +284,10 @@ public sealed partial class ReplicaNode
     private void Watch(SecureChannel channel)
     {
         if (_role != ReplicaRole.Backup) return;
-        SendAck(channel);
+        // The acknowledgement is this backup's heartbeat: needed only when no other went out for an
+        // interval (while the log flows, every batch is acknowledged as it comes). Each one wakes a
+        // thread of the primary, on the primary's core.
+        if (_clock.ElapsedTicks - Volatile.Read(ref _lastAckTicks) >= HeartbeatTicks * 3 / 4) SendAck(channel);
         if (Interlocked.Exchange(ref _watching, 1) != 0) return;
         try
         {
@@ -337,8 +340,12 @@ public sealed partial class ReplicaNode
         }
     }
 
+    private long _lastAckTicks;
+    private long HeartbeatTicks => (long)(_options.HeartbeatInterval.TotalSeconds * Stopwatch.Frequency);
+
     private void SendAck(SecureChannel channel)
     {
+        Volatile.Write(ref _lastAckTicks, _clock.ElapsedTicks);
         ulong frontier, replayed;
         lock (_state)
         {

@@ -139,8 +139,8 @@ public sealed partial class ReplicaNode
             _history.Add(batch, frontierOnly);
             _published = frontier;
             stream = _backupStream;
-            stream?.Enqueue(MessageType.Log, batch, frontier);
         }
+        // What this batch covers is held before it goes out: its acknowledgement may come back at once.
         lock (_state)
         {
             RecordPublishTime(now, frontier);
@@ -155,6 +155,9 @@ public sealed partial class ReplicaNode
                 if (changes.Count > 0) _inputHeld.Enqueue((frontier, changes));
             }
         }
+        // Only this thread posts batches, so they go in order; a backup attached meanwhile got this
+        // one with the history (added above), before any later batch.
+        stream?.Post(MessageType.Log, batch, frontier);
     }
 
     /// <summary>
@@ -203,7 +206,10 @@ public sealed partial class ReplicaNode
                     ulong byTime = StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency));
                     _profile.Count(_backupReplayed < byTime ? "throttle waits (time bound)" : "throttle waits (step bound)");
                 }
-                Monitor.Wait(_state, 10);
+                // Only a change under this lock ends the wait (an acknowledgement, the backup lost, a
+                // handover, a stop): time passing only moves the bound further. Not a timed poll: each
+                // wake-up of this thread is a context switch on the core the guest runs on.
+                Monitor.Wait(_state, 250);
             }
         }
     }

@@ -37,6 +37,18 @@ public sealed class SecureChannel : IDisposable
     private ulong _sendCounter, _receiveCounter;
     private bool _disposed;
 
+    /// <summary>
+    /// Bytes read from the socket ahead of the frame being received: one <c>recv</c> usually
+    /// brings a whole frame (length prefix and body), or several, instead of one call for the
+    /// prefix and another for the body. Every system call counts on the log channel, where frames
+    /// and acknowledgements go every few milliseconds and each read is a thread's wake-up.
+    /// </summary>
+    private readonly byte[] _readAhead = new byte[ReadAheadSize];
+    private int _readStart, _readEnd;
+    /// <summary>Bytes in <see cref="_readAhead"/> not yet taken, for <see cref="HasPendingData"/> on other threads.</summary>
+    private volatile int _readBuffered;
+    private const int ReadAheadSize = 64 << 10;
+
     private SecureChannel(TcpClient tcp, NetworkStream stream, byte[] sendKey, byte[] receiveKey, Purpose purpose, string peer)
     {
         _tcp = tcp;
@@ -266,7 +278,7 @@ public sealed class SecureChannel : IDisposable
         {
             try
             {
-                return _stream.DataAvailable;
+                return _readBuffered > 0 || _stream.DataAvailable;
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
             {
@@ -281,13 +293,16 @@ public sealed class SecureChannel : IDisposable
         int length = 1 + payload.Length;
         var frame = new byte[4 + length + TagSize];
         BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)length);
-        var plain = new byte[length];
-        plain[0] = type;
-        payload.CopyTo(plain.AsSpan(1));
+        // Encrypted in place: AES-GCM allows the plaintext and ciphertext to be the same buffer.
+        var body = frame.AsSpan(4, length);
+        body[0] = type;
+        payload.CopyTo(body[1..]);
+        Span<byte> nonce = stackalloc byte[NonceBytes];
         lock (_sendLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _send.Encrypt(CounterNonce(_sendCounter++), plain, frame.AsSpan(4, length), frame.AsSpan(4 + length, TagSize), frame.AsSpan(0, 4));
+            CounterNonce(_sendCounter++, nonce);
+            _send.Encrypt(nonce, body, body, frame.AsSpan(4 + length, TagSize), frame.AsSpan(0, 4));
             _stream.Write(frame);
         }
     }
@@ -299,34 +314,69 @@ public sealed class SecureChannel : IDisposable
     /// </summary>
     public (byte Type, byte[] Payload) Receive(int maxFrame = DefaultMaxFrame)
     {
-        byte[] prefix;
         try
         {
-            prefix = ReadExactly(_stream, 4);
+            Span<byte> prefix = stackalloc byte[4];
+            Take(prefix);
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(prefix);
+            if (length == 0 || length > (uint)maxFrame + 1) throw new ReplicaException($"{Peer} sent a frame of {length} bytes (at most {maxFrame + 1})");
+            var body = new byte[(int)length + TagSize];
+            Take(body);
+            Span<byte> nonce = stackalloc byte[NonceBytes];
+            CounterNonce(_receiveCounter++, nonce);
+            var sealedPart = body.AsSpan(0, (int)length);
+            try
+            {
+                _receive.Decrypt(nonce, sealedPart, body.AsSpan((int)length), sealedPart, prefix);
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                throw new ReplicaException($"{Peer} sent a frame that fails authentication (corrupted, reordered or replayed)");
+            }
+            return (body[0], body[1..(int)length]);
         }
         catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
         {
             throw new TimeoutException("no frame within the receive timeout");
         }
-        uint length = BinaryPrimitives.ReadUInt32LittleEndian(prefix);
-        if (length == 0 || length > (uint)maxFrame + 1) throw new ReplicaException($"{Peer} sent a frame of {length} bytes (at most {maxFrame + 1})");
-        var body = ReadExactly(_stream, (int)length + TagSize);
-        var plain = new byte[length];
-        try
+    }
+
+    /// <summary>Fills <paramref name="destination"/> from the read-ahead buffer, reading the socket as needed (a large body goes straight into place).</summary>
+    private void Take(Span<byte> destination)
+    {
+        while (destination.Length > 0)
         {
-            _receive.Decrypt(CounterNonce(_receiveCounter++), body.AsSpan(0, (int)length), body.AsSpan((int)length), plain, prefix);
+            if (_readStart == _readEnd)
+            {
+                if (destination.Length >= ReadAheadSize)
+                {
+                    _stream.ReadExactly(destination);
+                    return;
+                }
+                _readStart = 0;
+                _readEnd = _stream.Read(_readAhead, 0, ReadAheadSize);
+                if (_readEnd == 0) throw new EndOfStreamException("the peer closed the connection");
+            }
+            int n = Math.Min(destination.Length, _readEnd - _readStart);
+            _readAhead.AsSpan(_readStart, n).CopyTo(destination);
+            _readStart += n;
+            destination = destination[n..];
+            _readBuffered = _readEnd - _readStart;
         }
-        catch (AuthenticationTagMismatchException)
-        {
-            throw new ReplicaException($"{Peer} sent a frame that fails authentication (corrupted, reordered or replayed)");
-        }
-        return (plain[0], plain[1..]);
+    }
+
+    private const int NonceBytes = 12;
+
+    private static void CounterNonce(ulong counter, Span<byte> nonce)
+    {
+        nonce.Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(nonce[4..], counter);
     }
 
     private static byte[] CounterNonce(ulong counter)
     {
-        var nonce = new byte[12];
-        BinaryPrimitives.WriteUInt64LittleEndian(nonce.AsSpan(4), counter);
+        var nonce = new byte[NonceBytes];
+        CounterNonce(counter, nonce);
         return nonce;
     }
 
