@@ -102,12 +102,13 @@ internal sealed class ClientInputQueue
     private int _changedCount;
 
     /// <summary>The counts changed since the last call (what the next log batch carries).</summary>
-    public List<(Guid Client, ulong Consumed)> TakeChanges()
+    public IReadOnlyList<ClientInputCount> TakeChanges()
     {
         lock (_lock)
         {
             if (_changed.Count == 0) return [];
-            var list = _changed.Select(c => (c, _consumed[c])).ToList();
+            var list = new List<ClientInputCount>(_changed.Count);
+            foreach (var client in _changed) list.Add(new ClientInputCount(client, _consumed[client]));
             _changed.Clear();
             Volatile.Write(ref _changedCount, 0);
             return list;
@@ -123,3 +124,9 @@ internal sealed class ClientInputQueue
         }
     }
 }
+
+/// <summary>
+/// How many bytes of a client's input stream the guest has consumed, as a log batch carries it.
+/// A class, not a value tuple: lists of value tuples are JIT-compiled afresh in every process.
+/// </summary>
+internal sealed record ClientInputCount(Guid Client, ulong Consumed);

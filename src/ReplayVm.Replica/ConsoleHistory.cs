@@ -31,7 +31,14 @@ internal sealed class ConsoleHistory
     private const int MinChunkSize = 64;
 
     private readonly object _lock = new();
-    private readonly Queue<(ulong Frontier, long Produced)> _held = new();
+    /// <summary>Output held for the backup: the bytes printed by each published frontier. Objects, not value tuples: a queue of a value type is JIT-compiled in every process.</summary>
+    private readonly Queue<HeldOutput> _held = new();
+
+    private sealed class HeldOutput(ulong frontier, long produced)
+    {
+        public ulong Frontier { get; } = frontier;
+        public long Produced { get; } = produced;
+    }
     private readonly byte[]?[] _slots;
     private readonly int _chunkShift;
     private readonly int _chunkSize;
@@ -179,7 +186,7 @@ internal sealed class ConsoleHistory
             long produced = Volatile.Read(ref _produced);
             if (produced <= Math.Max(_released, _lastHeld)) return;
             _lastHeld = produced;
-            _held.Enqueue((frontier, produced));
+            _held.Enqueue(new HeldOutput(frontier, produced));
         }
     }
 

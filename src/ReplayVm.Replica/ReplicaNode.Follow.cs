@@ -235,8 +235,8 @@ public sealed partial class ReplicaNode
         }
         uint count = r.U32();
         if (count > 1 << 16) throw new ReplicaException($"malformed log batch from {peer} ({count} client entries)");
-        var changes = new List<(Guid, ulong)>((int)count);
-        for (uint i = 0; i < count; i++) changes.Add((r.Guid(), r.U64()));
+        var changes = new List<ClientInputCount>((int)count);
+        for (uint i = 0; i < count; i++) changes.Add(new ClientInputCount(r.Guid(), r.U64()));
         r.End();
         if (frontier < _frontier) throw new ReplicaException($"the log from {peer} went back from step {_frontier} to {frontier}");
         foreach (var e in events)

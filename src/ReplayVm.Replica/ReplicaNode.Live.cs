@@ -9,10 +9,9 @@ namespace ReplayVm.Replica;
 public sealed partial class ReplicaNode
 {
     private readonly List<TraceEvent> _pending = [];
-    private readonly Queue<(ulong Frontier, List<(Guid Client, ulong Consumed)> Changes)> _inputHeld = new();
+    private readonly Queue<HeldInput> _inputHeld = new();
     private readonly Dictionary<Guid, ulong> _inputAcked = [];
-    private readonly List<ulong> _lagSamples = [];
-    private readonly List<double> _lagMilliseconds = [];
+    private readonly LagSamples _lags = new();
     private Endpoint? _backupAddress;
     private LogStream? _backupStream;
     private ulong _published, _ackedFrontier, _backupReplayed, _lastHashStep = ulong.MaxValue;
@@ -143,7 +142,7 @@ public sealed partial class ReplicaNode
         // What this batch covers is held before it goes out: its acknowledgement may come back at once.
         lock (_state)
         {
-            RecordPublishTime(now, frontier);
+            _publishTimes.Add(now, frontier);
             if (stream is null)
             {
                 Console.ReleaseAll();
@@ -152,7 +151,7 @@ public sealed partial class ReplicaNode
             else
             {
                 Console.Hold(frontier);
-                if (changes.Count > 0) _inputHeld.Enqueue((frontier, changes));
+                if (changes.Count > 0) _inputHeld.Enqueue(new HeldInput(frontier, changes));
             }
         }
         // Only this thread posts batches, so they go in order; a backup attached meanwhile got this
@@ -174,7 +173,14 @@ public sealed partial class ReplicaNode
     /// <summary>Console bytes the guest had printed when the last batch went out.</summary>
     private long _producedAtPublish;
 
-    internal static byte[] EncodeBatch(ulong frontier, IReadOnlyList<TraceEvent> events, IReadOnlyList<(Guid Client, ulong Consumed)> changes)
+    /// <summary>Client input counts a batch carries, released to the clients once the backup acknowledges its frontier.</summary>
+    private sealed class HeldInput(ulong frontier, IReadOnlyList<ClientInputCount> changes)
+    {
+        public ulong Frontier { get; } = frontier;
+        public IReadOnlyList<ClientInputCount> Changes { get; } = changes;
+    }
+
+    internal static byte[] EncodeBatch(ulong frontier, IReadOnlyList<TraceEvent> events, IReadOnlyList<ClientInputCount> changes)
     {
         var w = new PayloadWriter().U64(frontier).Blob(events.Count > 0 ? TraceLogCodec.EncodeEvents(events) : []).U32((uint)changes.Count);
         foreach (var (client, consumed) in changes) w.Guid(client).U64(consumed);
@@ -203,7 +209,7 @@ public sealed partial class ReplicaNode
             {
                 if (ReplicaProfile.Enabled)
                 {
-                    ulong byTime = StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency));
+                    ulong byTime = _publishTimes.StepPublishedBefore(_clock.ElapsedTicks - (long)(_options.MaxLagTime.TotalSeconds * Stopwatch.Frequency));
                     _profile.Count(_backupReplayed < byTime ? "throttle waits (time bound)" : "throttle waits (step bound)");
                 }
                 // Only a change under this lock ends the wait (an acknowledgement, the backup lost, a
@@ -233,56 +239,13 @@ public sealed partial class ReplicaNode
             if (!_caughtUp) return false;
             ulong required = frontier - Math.Min(frontier, Math.Min(_options.MaxLagSteps, _migrationLagLimit));
             double lagTime = _options.MaxLagTime.TotalSeconds * (resuming ? 0.5 : 1);
-            required = Math.Max(required, StepPublishedBefore(_clock.ElapsedTicks - (long)(lagTime * Stopwatch.Frequency)));
+            required = Math.Max(required, _publishTimes.StepPublishedBefore(_clock.ElapsedTicks - (long)(lagTime * Stopwatch.Frequency)));
             return _backupReplayed < required;
         }
     }
 
-    /// <summary>When each frontier was published (ticks, step), oldest first, for the last few seconds: what the lag is in time.</summary>
-    private readonly List<(long Ticks, ulong Step)> _publishTimes = [];
-
-    /// <summary>Keeps publish times this long (and at most this many).</summary>
-    private const int PublishTimesKept = 100_000;
-    private static readonly long PublishTimesSpan = 5 * Stopwatch.Frequency;
-
-    private void RecordPublishTime(long ticks, ulong frontier)
-    {
-        _publishTimes.Add((ticks, frontier));
-        // Pruned in batches (once the oldest is twice the span old), so a publish does not shift the list each time.
-        if (_publishTimes.Count >= PublishTimesKept || _publishTimes[0].Ticks < ticks - 2 * PublishTimesSpan)
-        {
-            int drop = 0;
-            while (drop < _publishTimes.Count - 1 && (_publishTimes[drop].Ticks < ticks - PublishTimesSpan || _publishTimes.Count - drop >= PublishTimesKept)) drop++;
-            _publishTimes.RemoveRange(0, drop);
-        }
-    }
-
-    /// <summary>The last frontier published at or before <paramref name="ticks"/> (0 if none is known): call holding <c>_state</c>.</summary>
-    private ulong StepPublishedBefore(long ticks)
-    {
-        int lo = 0, hi = _publishTimes.Count - 1, found = -1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) / 2;
-            if (_publishTimes[mid].Ticks <= ticks) { found = mid; lo = mid + 1; }
-            else hi = mid - 1;
-        }
-        return found < 0 ? 0 : _publishTimes[found].Step;
-    }
-
-    /// <summary>How long ago this replica first published a frontier at or beyond <paramref name="step"/>, in ms (0 if it is the present): call holding <c>_state</c>.</summary>
-    private double MillisecondsSincePublished(ulong step, long now)
-    {
-        int lo = 0, hi = _publishTimes.Count - 1, found = -1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) / 2;
-            if (_publishTimes[mid].Step >= step) { found = mid; hi = mid - 1; }
-            else lo = mid + 1;
-        }
-        if (found < 0) return 0;
-        return (now - _publishTimes[found].Ticks) * 1000.0 / Stopwatch.Frequency;
-    }
+    /// <summary>When each frontier was published, for the last few seconds: what the lag is in time. Under <c>_state</c>.</summary>
+    private readonly PublishTimeline _publishTimes = new();
 
     /// <summary>The lag bound a migration in progress holds the guest to (<see cref="ulong.MaxValue"/>: none).</summary>
     private ulong _migrationLagLimit = ulong.MaxValue;
@@ -311,11 +274,7 @@ public sealed partial class ReplicaNode
                 _caughtUp = true;
                 Say($"backup {stream.Peer} caught up (replay {lag} steps behind): the guest is protected");
             }
-            if (_caughtUp && _lagSamples.Count < 1_000_000)
-            {
-                _lagSamples.Add(lag);
-                _lagMilliseconds.Add(MillisecondsSincePublished(_backupReplayed + 1, _clock.ElapsedTicks));
-            }
+            if (_caughtUp) _lags.Add(lag, _publishTimes.MillisecondsSincePublished(_backupReplayed + 1, _clock.ElapsedTicks));
             Console.ReleaseThrough(_ackedFrontier);
             while (_inputHeld.Count > 0 && _inputHeld.Peek().Frontier <= _ackedFrontier)
                 foreach (var (client, consumed) in _inputHeld.Dequeue().Changes) _inputAcked[client] = consumed;
@@ -576,17 +535,15 @@ public sealed partial class ReplicaNode
 
     private void ReportLag()
     {
-        List<ulong> lags;
-        List<double> times;
+        LagSummary lag;
+        int count;
         lock (_state)
         {
-            lags = [.. _lagSamples];
-            times = [.. _lagMilliseconds];
+            count = _lags.Count;
+            lag = _lags.Summary();
         }
-        if (lags.Count == 0) return;
-        lags.Sort();
-        times.Sort();
-        Say($"backup replay lag over {lags.Count} acknowledgements: median {lags[lags.Count / 2]} steps, max {lags[^1]} steps; in time (since this replica was where the backup's replay is): median {times[times.Count / 2]:0.0} ms, max {times[^1]:0.0} ms; log {_history.Bytes} bytes");
+        if (count == 0) return;
+        Say($"backup replay lag over {count} acknowledgements: median {lag.MedianSteps} steps, max {lag.MaxSteps} steps; in time (since this replica was where the backup's replay is): median {lag.MedianMilliseconds:0.0} ms, max {lag.MaxMilliseconds:0.0} ms; log {_history.Bytes} bytes");
     }
 
     private static string Describe(RunResult run) => run.Reason switch

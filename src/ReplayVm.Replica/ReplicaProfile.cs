@@ -14,7 +14,13 @@ internal sealed class ReplicaProfile
 {
     public static readonly bool Enabled = Environment.GetEnvironmentVariable("REPLAYVM_REPLICA_PROFILE") == "1";
 
-    private readonly Dictionary<string, (long Ticks, long Count)> _phases = [];
+    private readonly Dictionary<string, Phase> _phases = [];
+
+    /// <summary>A phase's totals (an object, so the dictionary shares code already compiled for reference types).</summary>
+    private sealed class Phase
+    {
+        public long Ticks, Count;
+    }
     private readonly List<string> _order = [];
     private readonly long _start = Stopwatch.GetTimestamp();
 
@@ -31,8 +37,13 @@ internal sealed class ReplicaProfile
         long ticks = Stopwatch.GetTimestamp() - since;
         lock (_phases)
         {
-            if (!_phases.TryGetValue(phase, out var sum)) _order.Add(phase);
-            _phases[phase] = (sum.Ticks + ticks, sum.Count + 1);
+            if (!_phases.TryGetValue(phase, out var sum))
+            {
+                _order.Add(phase);
+                _phases[phase] = sum = new Phase();
+            }
+            sum.Ticks += ticks;
+            sum.Count++;
         }
     }
 
@@ -42,8 +53,12 @@ internal sealed class ReplicaProfile
         if (!Enabled) return;
         lock (_phases)
         {
-            if (!_phases.TryGetValue(what, out var sum)) _order.Add(what);
-            _phases[what] = (sum.Ticks, sum.Count + 1);
+            if (!_phases.TryGetValue(what, out var sum))
+            {
+                _order.Add(what);
+                _phases[what] = sum = new Phase();
+            }
+            sum.Count++;
         }
     }
 
@@ -57,7 +72,7 @@ internal sealed class ReplicaProfile
         var text = new StringBuilder($"profile ({role}): {Milliseconds(Stopwatch.GetTimestamp() - _start):0.0} ms since the replica started");
         foreach (var phase in _order)
         {
-            var (ticks, count) = _phases[phase];
+            var (ticks, count) = (_phases[phase].Ticks, _phases[phase].Count);
             text.Append(ticks == 0 ? $"; {phase} x{count}" : $"; {phase} {Milliseconds(ticks):0.0} ms x{count}");
         }
         text.Append($"; process CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds:0} ms, since its start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds:0} ms");

@@ -300,7 +300,7 @@ public sealed class SecureChannel : IDisposable
         Span<byte> nonce = stackalloc byte[NonceBytes];
         lock (_sendLock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_disposed || _sendingFinished, this);
             CounterNonce(_sendCounter++, nonce);
             _send.Encrypt(nonce, body, body, frame.AsSpan(4 + length, TagSize), frame.AsSpan(0, 4));
             _stream.Write(frame);
@@ -386,6 +386,28 @@ public sealed class SecureChannel : IDisposable
         stream.ReadExactly(buffer);
         return buffer;
     }
+
+    /// <summary>
+    /// Sends no more: the peer gets everything sent so far, then the end of the stream (a FIN).
+    /// Receiving goes on, and the descriptor stays open until <see cref="Dispose"/> (or the process's exit).
+    /// </summary>
+    public void FinishSending()
+    {
+        lock (_sendLock)
+        {
+            if (_disposed || _sendingFinished) return;
+            _sendingFinished = true;
+        }
+        try
+        {
+            _tcp.Client?.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+        }
+    }
+
+    private bool _sendingFinished;
 
     /// <summary>
     /// Closes after everything sent so far has gone out: a FIN, not a reset (a reset may make the
