@@ -104,26 +104,21 @@ public sealed partial class ReplicaNode
     /// Closes the batch of events logged since the last one at the current step (the frontier: the
     /// log now covers every step before it), keeps it for later backups and sends it to the
     /// backup; the console output printed so far is held until the backup acknowledges it.
-    /// Unless forced, a batch goes out at most every <see cref="ReplicaOptions.BatchInterval"/>
-    /// while it carries something (input events, consumed client input, new console output), and
-    /// every <see cref="ReplicaOptions.QuietBatchInterval"/> when it would only move the frontier
-    /// or carry state hashes: each batch costs both replicas a few thread wake-ups and system
-    /// calls, and a frontier alone only paces the backup's replay, which the lag bounds tolerate
-    /// being coarser, while a state hash only lets the backup check itself a little later (on a
-    /// CPU-bound guest, hash points every 10⁷ steps made half the batches).
+    /// Unless forced, batches are spaced by <see cref="BatchSpacing"/>.
     /// </summary>
     private void Publish(bool force)
     {
         ulong frontier = _machine!.Hart.Steps;
         long now = _clock.ElapsedTicks;
         long produced = Console.Produced;
+        bool carries = _pendingInputs > 0 || _port.Clients.HasChanges || produced != _producedAtPublish;
         if (!force)
         {
-            bool carries = _pendingInputs > 0 || _port.Clients.HasChanges;
             if (!carries && frontier == _published) return;
-            var interval = carries || produced != _producedAtPublish ? _options.BatchInterval : _options.QuietBatchInterval;
-            if (now - _lastPublishTicks < (long)(interval.TotalSeconds * Stopwatch.Frequency)) return;
+            var spacing = BatchSpacing(_options, carries, _lastBatchCarried);
+            if (now - _lastPublishTicks < (long)(spacing.TotalSeconds * Stopwatch.Frequency)) return;
         }
+        _lastBatchCarried = carries;
         var changes = _port.Clients.TakeChanges();
         bool frontierOnly = _pending.Count == 0 && changes.Count == 0;
         _profile.Count(frontierOnly ? "frontier-only batches" : "batches");
@@ -172,6 +167,22 @@ public sealed partial class ReplicaNode
 
     /// <summary>Console bytes the guest had printed when the last batch went out.</summary>
     private long _producedAtPublish;
+
+    /// <summary>Whether the last batch carried input (events, consumed client input) or new console output.</summary>
+    private bool _lastBatchCarried;
+
+    /// <summary>
+    /// How long after the last batch the next may go. Input or new console output that follows a
+    /// quiet batch (a key's echo, a prompt) goes after <see cref="ReplicaOptions.BatchInterval"/>;
+    /// while input or output keeps coming, and when a batch would only move the frontier or carry
+    /// state hashes, every <see cref="ReplicaOptions.QuietBatchInterval"/>. Each batch costs both
+    /// replicas thread wake-ups and system calls (a write, the backup's read and acknowledgement,
+    /// the primary's read of it): a console-heavy guest printing without pause sent one every 2 ms.
+    /// A frontier alone only paces the backup's replay, which the lag bounds tolerate being
+    /// coarser, and a state hash only lets the backup check itself a little later.
+    /// </summary>
+    internal static TimeSpan BatchSpacing(ReplicaOptions options, bool carries, bool lastCarried) =>
+        carries && !lastCarried ? options.BatchInterval : options.QuietBatchInterval;
 
     /// <summary>Client input counts a batch carries, released to the clients once the backup acknowledges its frontier.</summary>
     private sealed class HeldInput(ulong frontier, IReadOnlyList<ClientInputCount> changes)

@@ -41,13 +41,14 @@ public sealed record ReplicaOptions
     /// <summary>Steps the live replica runs between looks at its log; bounds how late output and batches are.</summary>
     public ulong SliceSteps { get; init; } = 250_000;
 
-    /// <summary>A batch goes out at least this often while the guest runs, so the backup's replay can follow.</summary>
+    /// <summary>Input or new console output after a quiet spell goes out in a batch this soon after the last batch (the output rule then waits only a round trip more).</summary>
     public TimeSpan BatchInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>
-    /// A batch that would only move the frontier (no input, no new output) goes out at most this
-    /// often: it only paces the backup's replay, so it can be well under <see cref="MaxLagTime"/>
-    /// and <see cref="HeartbeatInterval"/> and still cost the replicas far fewer wake-ups.
+    /// Otherwise a batch goes out at most this often: while input or output keeps coming, and when
+    /// it would only move the frontier. A frontier only paces the backup's replay, so this can be
+    /// well under <see cref="MaxLagTime"/> and <see cref="HeartbeatInterval"/> and still cost the
+    /// replicas far fewer wake-ups.
     /// </summary>
     public TimeSpan QuietBatchInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace ReplayVm.Replica.Tests;
 
-/// <summary>The primary's lag bookkeeping: the publish timeline the lag bound reads, and the lag summary it prints at its end.</summary>
+/// <summary>The primary's bookkeeping for its backup: how batches are spaced, the publish timeline the lag bound reads, and the lag summary it prints at its end.</summary>
 public sealed class LagBookkeepingTests
 {
     [Fact]
@@ -67,5 +67,17 @@ public sealed class LagBookkeepingTests
         Assert.InRange(timeline.Count, 1, PublishTimeline.MaxKept);
         Assert.Equal((ulong)(3 * PublishTimeline.MaxKept), timeline.StepPublishedBefore(long.MaxValue));
         Assert.Equal((ulong)(3 * PublishTimeline.MaxKept - 10), timeline.StepPublishedBefore(3 * PublishTimeline.MaxKept - 10));
+    }
+
+    [Fact]
+    public void Output_after_a_quiet_batch_goes_soon_and_a_stream_of_it_at_the_quiet_rate()
+    {
+        var options = new ReplicaOptions { BatchInterval = TimeSpan.FromMilliseconds(2), QuietBatchInterval = TimeSpan.FromMilliseconds(10) };
+        // A key's echo or a prompt after a quiet spell: the output rule waits one short interval.
+        Assert.Equal(TimeSpan.FromMilliseconds(2), ReplicaNode.BatchSpacing(options, carries: true, lastCarried: false));
+        // Output that keeps coming, and a batch that only moves the frontier: the quiet interval, never longer.
+        Assert.Equal(TimeSpan.FromMilliseconds(10), ReplicaNode.BatchSpacing(options, carries: true, lastCarried: true));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), ReplicaNode.BatchSpacing(options, carries: false, lastCarried: true));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), ReplicaNode.BatchSpacing(options, carries: false, lastCarried: false));
     }
 }
