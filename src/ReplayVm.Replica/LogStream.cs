@@ -24,6 +24,8 @@ internal sealed class LogStream : IDisposable
     private bool _writing;
     /// <summary>Frames written since the backup's last acknowledgement. Under <c>_outgoing</c>.</summary>
     private int _unacknowledged;
+    /// <summary>Bytes of frames written (by either thread) since the backup's last acknowledgement. Under <c>_outgoing</c>.</summary>
+    private long _unacknowledgedBytes;
     /// <summary>When the last frame went out (<see cref="Environment.TickCount64"/>): the sender's heartbeat is due an interval after it.</summary>
     private long _lastWrite = Environment.TickCount64;
     private readonly Action<LogStream, ulong, ulong> _acked;
@@ -94,7 +96,9 @@ internal sealed class LogStream : IDisposable
                 {
                     _writing = true;
                     _unacknowledged++;
-                    return _outgoing.Dequeue();
+                    var frame = _outgoing.Dequeue();
+                    _unacknowledgedBytes += frame.Payload.Length;
+                    return frame;
                 }
                 long wait = _lastWrite + interval - Environment.TickCount64;
                 if (wait <= 0 && !_writing)
@@ -109,24 +113,30 @@ internal sealed class LogStream : IDisposable
     }
 
     /// <summary>What was being written is out (<paramref name="more"/> frames beyond the one counted when it was taken): the next may go (the sender may be waiting for an inline write to finish).</summary>
-    private void Written(int more = 0)
+    private void Written(int more = 0, long moreBytes = 0)
     {
         lock (_outgoing)
         {
             _writing = false;
             _unacknowledged += more;
+            _unacknowledgedBytes += moreBytes;
             _lastWrite = Environment.TickCount64;
             if (_outgoing.Count > 0) Monitor.Pulse(_outgoing);
         }
     }
 
     /// <summary>
-    /// At most this many frames go inline (<see cref="Post"/>) without an acknowledgement from the
-    /// backup in between; after that frames wait for the sending thread. Acknowledged frames have
-    /// left the socket's buffers, and a few small frames fit any socket buffer, so an inline write
-    /// never blocks the machine's thread on a backup that stopped reading.
+    /// At most this many frames, and <see cref="InlineBytesLimit"/> bytes of frames, may be out
+    /// unacknowledged (whichever thread wrote them) for <see cref="Post"/> to write inline; after
+    /// that frames wait for the sending thread. Acknowledged frames have left the socket's
+    /// buffers, and 8 KiB fits any TCP send buffer (Linux's smallest default is 16 KiB), so an
+    /// inline write never blocks the machine's thread on a backup that stopped reading (a stopped
+    /// or wedged process, which only the sending thread may wait for).
     /// </summary>
     internal const int InlineFramesLimit = 8;
+
+    /// <inheritdoc cref="InlineFramesLimit"/>
+    internal const int InlineBytesLimit = 8 * 1024;
 
     /// <summary>This stream's id: the token the arbiter holds while this backup may succeed the primary.</summary>
     public string Id { get; } = Guid.NewGuid().ToString("N");
@@ -153,7 +163,8 @@ internal sealed class LogStream : IDisposable
         lock (_outgoing)
         {
             if (_addingCompleted) return;
-            if (_outgoing.Count > 0 || _writing || _unacknowledged >= InlineFramesLimit || _sender is null)
+            if (_outgoing.Count > 0 || _writing || _unacknowledged >= InlineFramesLimit
+                || _unacknowledgedBytes + payload.Length > InlineBytesLimit || _sender is null)
             {
                 _outgoing.Enqueue(new Frame(type, payload, null));
                 if (_outgoing.Count == 1) Monitor.Pulse(_outgoing);
@@ -161,6 +172,7 @@ internal sealed class LogStream : IDisposable
             }
             _writing = true;
             _unacknowledged++;
+            _unacknowledgedBytes += payload.Length;
             InlineWrites++;
         }
         try
@@ -213,6 +225,7 @@ internal sealed class LogStream : IDisposable
                 var item = Take(interval, out bool completed);
                 if (item is null && (completed || _stop.IsCancellationRequested)) return;
                 int more = 0;
+                long moreBytes = 0;
                 try
                 {
                     if (item is null) _channel.Send((byte)MessageType.Heartbeat, new PayloadWriter().U64(Volatile.Read(ref _frontier)).ToArray());
@@ -223,6 +236,7 @@ internal sealed class LogStream : IDisposable
                             if (_stop.IsCancellationRequested) return;
                             _channel.Send((byte)type, payload);
                             more++;
+                            moreBytes += payload.Length;
                         }
                     }
                     else
@@ -233,7 +247,7 @@ internal sealed class LogStream : IDisposable
                 }
                 finally
                 {
-                    Written(Math.Max(0, more - 1));
+                    Written(Math.Max(0, more - 1), moreBytes);
                 }
             }
         }
@@ -267,7 +281,7 @@ internal sealed class LogStream : IDisposable
                         var r = new PayloadReader(payload, "ack");
                         ulong received = r.U64(), replayed = r.U64();
                         r.End();
-                        lock (_outgoing) _unacknowledged = 0;
+                        lock (_outgoing) (_unacknowledged, _unacknowledgedBytes) = (0, 0);
                         _acked(this, received, replayed);
                         break;
                     }

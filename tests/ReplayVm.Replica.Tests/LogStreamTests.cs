@@ -134,6 +134,36 @@ public sealed class LogStreamTests
         Assert.Equal(0, pair.Stream.InlineWrites);
     }
 
+    /// <summary>
+    /// A backup that neither reads nor acknowledges (a stopped process) while the guest posts large
+    /// batches: far more than any socket buffer holds, so one inline write would block the posting
+    /// thread for good. Every post returns; the sending thread is the one left waiting.
+    /// </summary>
+    [Fact(Timeout = 120_000)] // a blocked post cannot be unblocked from here: the runner gives up on the test instead
+    public async Task Large_batches_to_a_backup_that_reads_nothing_never_block_the_posting_thread()
+    {
+        using var pair = new Pair();
+        const int count = 200, size = 64 * 1024;
+        var posting = Task.Run(() =>
+        {
+            for (int n = 0; n < count; n++)
+            {
+                var payload = new byte[size];
+                BitConverter.TryWriteBytes(payload, (ulong)n);
+                pair.Stream.Post(MessageType.Log, payload, (ulong)n);
+            }
+        });
+        await posting.WaitAsync(TimeSpan.FromSeconds(60)); // throws TimeoutException if posting blocked
+        Assert.Equal(0, pair.Stream.InlineWrites);
+        for (int n = 0; n < count; n++)
+        {
+            var (type, payload) = pair.Read();
+            Assert.Equal(MessageType.Log, type);
+            Assert.Equal((ulong)n, BitConverter.ToUInt64(payload));
+        }
+        Assert.Empty(pair.Lost);
+    }
+
     private static (MessageType, int) Frame((MessageType Type, byte[] Payload) frame) => (frame.Type, Number(frame.Payload));
 
     [Fact]
