@@ -111,19 +111,20 @@ public sealed class Replayer
 
     /// <summary>
     /// Resumes the replay from a checkpoint of this machine (a trace index's snapshot) instead of
-    /// step 0, or jumps ahead to a later one: restores <paramref name="snapshot"/>, skips the inputs
-    /// <paramref name="cursor"/> says were consumed, and checks only the hash points after its step,
-    /// counting them afresh (<see cref="HashPointsChecked"/> is of this stretch). Never backwards, and
-    /// not after a divergence. Whether the snapshot is right is the caller's to check (its hash
-    /// against the trace's at that step).
+    /// step 0, or moves it to another, later or earlier: restores <paramref name="snapshot"/>, sets
+    /// the input port to where <paramref name="cursor"/> says the replay had got, and checks only the
+    /// hash points after its step, counting them afresh (<see cref="HashPointsChecked"/> is of this
+    /// stretch). Not after a divergence. Whether the snapshot is right is the caller's to check (its
+    /// hash against the trace's at that step).
     /// </summary>
     public void StartFrom(MachineSnapshot snapshot, Timeline.InputCursor cursor)
     {
-        if (_divergence is not null || snapshot.Step < Steps) throw new InvalidOperationException("the replay has already run past that snapshot");
-        Input.SkipTo(cursor.Console, cursor.Clock, cursor.Entropy);
+        if (_divergence is not null) throw new InvalidOperationException("the replay has diverged");
+        Input.MoveTo(cursor.Console, cursor.Clock, cursor.Entropy);
         Machine.RestoreSnapshot(snapshot);
         HashPointsChecked = 0;
         _last = new(StopReason.InstructionLimit, 0, 0, null);
+        if (_nextCheckpoint > 0 && _checkpoints[_nextCheckpoint - 1].Step > snapshot.Step) _nextCheckpoint = 0;
         while (_nextCheckpoint < _checkpoints.Count && _checkpoints[_nextCheckpoint].Step <= snapshot.Step && _checkpoints[_nextCheckpoint] is not EndEvent)
             _nextCheckpoint++;
     }

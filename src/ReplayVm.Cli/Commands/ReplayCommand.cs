@@ -74,13 +74,16 @@ internal static class ReplayCommand
 
     private static int Execute(string path, string[] drivePaths, int jobs)
     {
+        Replay.TraceIndex.SegmentTrace.Mark("replay command");
         var trace = TraceReader.ReadFile(path);
+        Replay.TraceIndex.SegmentTrace.Mark("trace read");
         using var drives = TraceDrives.ForReplay(drivePaths, trace.Header);
         ReplayResult result;
         using (var output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout)))
         {
             var disks = drives.For(trace.Header.Setup);
             var index = jobs > 1 ? TraceSidecar.Open(path, trace) : null;
+            Replay.TraceIndex.SegmentTrace.Mark("index opened");
             if (jobs > 1 && index is null)
                 Console.Error.WriteLine($"replayvm: {path} has no usable index: replaying on one machine (run 'replayvm index {path}' for --jobs)");
             using (index)
@@ -89,6 +92,7 @@ internal static class ReplayCommand
                     : new Replayer(trace, output.Write, disks: disks).Run();
         }
 
+        Replay.TraceIndex.SegmentTrace.Mark("replayed");
         return ReportVerdict(path, trace, result.Outcome, result.Steps, result.HashPointsChecked, result.Divergence?.ToString());
     }
 

@@ -42,15 +42,15 @@ public sealed class ReplayInputPort : IInputPort
     public int PendingEntropyReads => _entropy.Length - _nextEntropy;
 
     /// <summary>
-    /// Starts the port after the first <paramref name="console"/>, <paramref name="clock"/> and
-    /// <paramref name="entropy"/> inputs of each kind, as if a replay had consumed them: a replay
-    /// resumed from a checkpoint (<see cref="Replayer.StartFrom"/>). Only before any input is used.
+    /// Sets the port to deliver from the <paramref name="console"/>-th, <paramref name="clock"/>-th
+    /// and <paramref name="entropy"/>-th input of each kind on, as if a replay had consumed those
+    /// before: a replay resumed from a checkpoint, ahead of or behind where it was
+    /// (<see cref="Replayer.StartFrom"/>). The recorded inputs never change, so moving back only
+    /// delivers them again; not after a divergence, which the port keeps.
     /// </summary>
-    internal void SkipTo(int console, int clock, int entropy)
+    internal void MoveTo(int console, int clock, int entropy)
     {
-        // Forward only: a port that delivered input past the cursor cannot take it back.
-        if (Divergence is not null || console < _nextConsole || clock < _nextClock || entropy < _nextEntropy)
-            throw new InvalidOperationException("the port has already delivered input past that cursor");
+        if (Divergence is not null) throw new InvalidOperationException("the port has diverged");
         if ((uint)console > (uint)_console.Length || (uint)clock > (uint)_clock.Length || (uint)entropy > (uint)_entropy.Length)
             throw new ArgumentOutOfRangeException(nameof(console), "the cursor lies beyond the recorded input");
         (_nextConsole, _nextClock, _nextEntropy) = (console, clock, entropy);

@@ -19,11 +19,12 @@ public sealed class SegmentReplayTests
         return (result, [.. output]);
     }
 
-    private static (ReplayResult Result, byte[] Output, List<string> Notices) Parallel(TraceFile trace, TraceIndexFile index, int jobs)
+    private static (ReplayResult Result, byte[] Output, List<string> Notices) Parallel(TraceFile trace, TraceIndexFile index, int jobs,
+        ulong minTaken = SegmentReplay.DefaultMinTakenSteps)
     {
         var output = new List<byte>();
         var notices = new List<string>();
-        var result = SegmentReplay.Run(trace, index, jobs, output.Add, notice: notices.Add);
+        var result = SegmentReplay.Run(trace, index, jobs, output.Add, notice: notices.Add, minTakenSteps: minTaken);
         return (result, [.. output], notices);
     }
 
@@ -40,16 +41,18 @@ public sealed class SegmentReplayTests
 
     public static class Placements
     {
-        /// <summary>Snapshot spacing in hash intervals of the demo recording (250 K steps), a budget factor, and a job count.</summary>
-        public static Arbitrary<(int Every, int BudgetEighths, int Jobs)> Arb() =>
+        /// <summary>Snapshot spacing in hash intervals of the demo recording (250 K steps), a budget factor, a job
+        /// count, and the fewest steps a worker takes over from another (1: any stretch between snapshots).</summary>
+        public static Arbitrary<(int Every, int BudgetEighths, int Jobs, ulong MinTaken)> Arb() =>
             (from every in Gen.Choose(1, 12)
              from budget in Gen.Choose(1, 8)
              from jobs in Gen.Choose(1, 4)
-             select (every, budget, jobs)).ToArbitrary();
+             from minTaken in Gen.Elements(1UL, 1_000_000UL, SegmentReplay.DefaultMinTakenSteps)
+             select (every, budget, jobs, minTaken)).ToArbitrary();
     }
 
     [Property(Arbitrary = [typeof(Placements)], MaxTest = 10)]
-    public void Any_snapshot_placement_and_job_count_gives_the_serial_result((int Every, int BudgetEighths, int Jobs) c)
+    public void Any_snapshot_placement_and_job_count_gives_the_serial_result((int Every, int BudgetEighths, int Jobs, ulong MinTaken) c)
     {
         var demo = IndexedRecordings.Demo.Value;
         long fullSize = demo.IndexBytes.Length;
@@ -59,7 +62,7 @@ public sealed class SegmentReplayTests
             Budget = Math.Max(TraceIndexFormat.MinBudget, fullSize * c.BudgetEighths / 8),
         });
         using var index = recording.Open();
-        var parallel = Parallel(recording.Trace, index, c.Jobs);
+        var parallel = Parallel(recording.Trace, index, c.Jobs, c.MinTaken);
         AssertSame(Serial(recording.Trace), parallel);
         Assert.Empty(parallel.Notices);
     }
@@ -75,6 +78,40 @@ public sealed class SegmentReplayTests
         var parallel = Parallel(recording.Trace, index, jobs);
         Assert.Equal(ReplayOutcome.Identical, parallel.Result.Outcome);
         AssertSame(Serial(recording.Trace), parallel);
+    }
+
+    /// <summary>
+    /// The second worker held back until the first has finished its piece: the first then takes over
+    /// half of the other's (before or after its own, whichever worker started first), restoring a
+    /// snapshot into the machine it already ran. The finished segments tile the trace and the result
+    /// and output are the serial replay's.
+    /// </summary>
+    [Fact]
+    public void A_worker_done_first_takes_over_half_of_the_others_piece_and_the_result_is_the_serial_one()
+    {
+        var recording = IndexedRecordings.Bench.Value;
+        using var index = recording.Open();
+        using var firstDone = new ManualResetEventSlim();
+        int prepared = 0;
+        var segments = new List<(ulong Start, ulong End)>();
+        var output = new List<byte>();
+        var result = SegmentReplay.Run(recording.Trace, index, 2, output.Add, minTakenSteps: 1,
+            prepare: _ =>
+            {
+                if (Interlocked.Increment(ref prepared) == 2) Assert.True(firstDone.Wait(TimeSpan.FromMinutes(2)), "the first worker never finished");
+            },
+            segmentDone: (start, end) =>
+            {
+                lock (segments) segments.Add((start, end));
+                firstDone.Set();
+            });
+        AssertSame(Serial(recording.Trace), (result, [.. output], []));
+        Assert.Equal(2, prepared); // each worker kept its machine
+        Assert.True(segments.Count >= 3, $"segments: {string.Join(", ", segments)}");
+        segments.Sort();
+        Assert.Equal(0UL, segments[0].Start);
+        Assert.Equal(recording.Trace.End!.Step, segments[^1].End);
+        for (int i = 1; i < segments.Count; i++) Assert.Equal(segments[i - 1].End, segments[i].Start);
     }
 
     /// <summary>
@@ -110,9 +147,11 @@ public sealed class SegmentReplayTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(3)]
-    public void A_divergence_inside_a_segment_is_reported_as_the_serial_replay_reports_it(int jobs)
+    [InlineData(1, SegmentReplay.DefaultMinTakenSteps)]
+    [InlineData(3, SegmentReplay.DefaultMinTakenSteps)]
+    [InlineData(2, 1UL)]
+    [InlineData(3, 1UL)]
+    public void A_divergence_inside_a_segment_is_reported_as_the_serial_replay_reports_it(int jobs, ulong minTaken)
     {
         // The trace with the hash at 5 M steps altered (between snapshots at 4 M and 6 M): the index still opens against it.
         var recording = IndexedRecordings.Bench.Value;
@@ -123,7 +162,7 @@ public sealed class SegmentReplayTests
         var serial = Serial(tampered);
         Assert.Equal(ReplayOutcome.Diverged, serial.Result.Outcome);
         Assert.Equal(5_000_000UL, serial.Result.Divergence!.Step);
-        AssertSame(serial, Parallel(tampered, index, jobs));
+        AssertSame(serial, Parallel(tampered, index, jobs, minTaken));
     }
 
     [Fact]
@@ -132,10 +171,11 @@ public sealed class SegmentReplayTests
         var recording = IndexedRecordings.Demo.Value;
         using var index = recording.OpenChanged(b =>
         {
-            // x5 changed in the snapshots of the second half, CRCs made valid: only restoring one shows it is
-            // wrong, after the segments of the first half have handed on their output.
-            ulong half = recording.Trace.End!.Step / 2;
-            foreach (var chunk in SidecarBytes.Chunks(b).Where(c => c.Raw.Length > 0 && c.Raw[0] == 1 && c.BaseStep > half).Reverse())
+            // x5 changed in the snapshots after the first quarter, CRCs made valid: only restoring one shows it is
+            // wrong (the second of two jobs starts at the one nearest the middle), after the segment before it
+            // has handed on its output.
+            ulong quarter = recording.Trace.End!.Step / 4;
+            foreach (var chunk in SidecarBytes.Chunks(b).Where(c => c.Raw.Length > 0 && c.Raw[0] == 1 && c.BaseStep > quarter).Reverse())
             {
                 var record = SidecarBytes.SnapshotRecord.Parse(chunk.Raw);
                 var hart = record.Hart.ToArray();

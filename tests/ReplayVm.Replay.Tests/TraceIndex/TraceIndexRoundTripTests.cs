@@ -64,6 +64,39 @@ public sealed class TraceIndexRoundTripTests
         }
     }
 
+    /// <summary>
+    /// One replayer moved back and forth between snapshots (as a <c>replay --jobs</c> worker takes
+    /// over segments before and after the one it ran): from each it checks exactly the hash points
+    /// after it and produces exactly the output a fresh replayer started there would.
+    /// </summary>
+    [Fact]
+    public void A_replayer_moved_back_to_an_earlier_snapshot_replays_from_there_as_a_fresh_one()
+    {
+        var recording = IndexedRecordings.Demo.Value;
+        using var index = recording.Open();
+        int late = index.Snapshots.Count * 3 / 4, early = index.Snapshots.Count / 4, middle = index.Snapshots.Count / 2;
+        var output = new List<byte>();
+        var moved = new Replayer(recording.Trace, output.Add);
+        foreach (int i in new[] { late, early, middle, early })
+        {
+            var fresh = new List<byte>();
+            var reference = new Replayer(recording.Trace, fresh.Add);
+            reference.StartFrom(index.Compose(reference.Machine, i), index.Snapshots[i].Cursor);
+            var expected = reference.Run();
+
+            output.Clear();
+            moved.StartFrom(index.Compose(moved.Machine, i), index.Snapshots[i].Cursor);
+            Assert.Equal(index.Snapshots[i].Hash, moved.ComputeHash());
+            var result = moved.Run();
+            Assert.Equal(ReplayOutcome.Identical, result.Outcome);
+            Assert.Equal(expected.HashPointsChecked, result.HashPointsChecked);
+            Assert.True(result.HashPointsChecked > 0);
+            Assert.Equal(expected.Steps, result.Steps);
+            Assert.Equal(expected.Final, result.Final);
+            Assert.Equal(fresh, output);
+        }
+    }
+
     [Fact]
     public void The_timeline_seeks_from_the_index_to_the_same_states_as_without()
     {
