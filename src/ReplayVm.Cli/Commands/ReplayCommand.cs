@@ -92,7 +92,7 @@ internal static class ReplayCommand
                     : new Replayer(trace, output.Write, disks: disks).Run();
         }
 
-        Replay.TraceIndex.SegmentTrace.Mark("replayed");
+        Replay.TraceIndex.SegmentTrace.Mark($"replayed ({GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms paused for GC)");
         return ReportVerdict(path, trace, result.Outcome, result.Steps, result.HashPointsChecked, result.Divergence?.ToString());
     }
 

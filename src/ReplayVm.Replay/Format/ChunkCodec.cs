@@ -77,19 +77,28 @@ internal static class ChunkCodec
     /// <summary>Checks the payload against the header's CRC and decompresses it; null with a reason when damaged.</summary>
     public static byte[]? TryDecodePayload(Header header, ReadOnlySpan<byte> payload, out string? problem)
     {
+        var raw = new byte[header.RawLength];
+        return TryDecodePayloadInto(header, payload, raw, out problem) ? raw : null;
+    }
+
+    /// <summary>
+    /// <see cref="TryDecodePayload"/> into the first <see cref="Header.RawLength"/> bytes of
+    /// <paramref name="destination"/> (at least that long), for callers that reuse one buffer.
+    /// </summary>
+    public static bool TryDecodePayloadInto(Header header, ReadOnlySpan<byte> payload, Span<byte> destination, out string? problem)
+    {
         problem = null;
         uint crc = Crc32C.Finish(Crc32C.Append(Crc32C.Append(Crc32C.Start, header.Fields), payload));
         if (crc != header.Crc)
         {
             problem = "a chunk with a bad CRC32C";
-            return null;
+            return false;
         }
-        var raw = new byte[header.RawLength];
-        if (header.RawLength > 0 && LZ4Codec.Decode(payload, raw) != header.RawLength)
+        if (header.RawLength > 0 && LZ4Codec.Decode(payload, destination[..(int)header.RawLength]) != header.RawLength)
         {
             problem = "a chunk that does not decompress";
-            return null;
+            return false;
         }
-        return raw;
+        return true;
     }
 }

@@ -19,10 +19,11 @@ namespace ReplayVm.Replay.TraceIndex;
 public static class SegmentReplay
 {
     /// <summary>
-    /// The fewest steps a worker takes over from another by default: about what restoring a snapshot
-    /// costs, several times over (tens of milliseconds).
+    /// What taking over part of another worker's segment costs by default, in steps: a worker could
+    /// run about this many in the time it takes to compose and restore a snapshot into a machine that
+    /// has not restored one yet (tens of milliseconds; later ones share the pages unchanged since).
     /// </summary>
-    public const ulong DefaultMinTakenSteps = 20_000_000;
+    public const ulong DefaultTakeOverSteps = 30_000_000;
 
     /// <summary>
     /// Replays <paramref name="trace"/> with <paramref name="index"/>'s snapshots as segment starts.
@@ -31,12 +32,13 @@ public static class SegmentReplay
     /// index is given up with one line to <paramref name="notice"/> and the trace is replayed
     /// serially from step 0, the output already handed on not repeated. <paramref name="prepare"/>, if
     /// given, is applied to each segment's machine before it runs (tests pick the engine with it).
-    /// <paramref name="minTakenSteps"/> is the fewest steps a worker takes over from another;
+    /// <paramref name="takeOverSteps"/> is what taking over from another worker costs, in steps (0 in
+    /// tests: take over any stretch between snapshots);
     /// <paramref name="segmentDone"/>, if given, hears each segment's start and end steps as its worker finishes it.
     /// </summary>
     public static ReplayResult Run(TraceFile trace, TraceIndexFile index, int jobs, Action<byte> output, DiskSupply? disks = null,
         Action<string>? notice = null, CancellationToken cancel = default, Action<Core.Machine>? prepare = null,
-        ulong minTakenSteps = DefaultMinTakenSteps, Action<ulong, ulong>? segmentDone = null)
+        ulong takeOverSteps = DefaultTakeOverSteps, Action<ulong, ulong>? segmentDone = null)
     {
         var translations = new Core.Translation.TranslationCache();
         void Prepare(Core.Machine machine)
@@ -51,7 +53,7 @@ public static class SegmentReplay
             {
                 delivered++;
                 output(b);
-            }, disks, cancel, Prepare, minTakenSteps, segmentDone);
+            }, disks, cancel, Prepare, takeOverSteps, segmentDone);
         }
         catch (TraceIndexException e)
         {
@@ -66,12 +68,12 @@ public static class SegmentReplay
     }
 
     private static ReplayResult RunSegments(TraceFile trace, TraceIndexFile index, int jobs, Action<byte> output, DiskSupply? disks,
-        CancellationToken cancel, Action<Core.Machine> prepare, ulong minTakenSteps, Action<ulong, ulong>? segmentDone)
+        CancellationToken cancel, Action<Core.Machine> prepare, ulong takeOverSteps, Action<ulong, ulong>? segmentDone)
     {
         if (jobs < 1) throw new ArgumentOutOfRangeException(nameof(jobs), "at least one job");
         ulong end = trace.End?.Step ?? trace.LastStep;
         var cuts = index.Snapshots.Where(s => s.Step > 0 && s.Step < end).ToList();
-        var schedule = new SegmentSchedule(cuts.Select(s => s.Step).ToList(), end, jobs, minTakenSteps);
+        var schedule = new SegmentSchedule(cuts.Select(s => s.Step).ToList(), end, jobs, takeOverSteps);
         SegmentTrace.Mark($"{cuts.Count} cuts, {jobs} workers starting");
         // Each worker keeps its machine from segment to segment, restoring the next one's snapshot
         // into it: a new machine per segment costs more than a restore (building it, and warming up again).
@@ -79,6 +81,9 @@ public static class SegmentReplay
         {
             Replayer? replayer = null;
             Segment? current = null;
+            // The pages of the last snapshot this worker composed: the next composition shares the
+            // unchanged ones, and restoring it copies only those that differ.
+            var composed = new Composed();
             while (schedule.Take() is { } segment)
             {
                 try
@@ -90,9 +95,10 @@ public static class SegmentReplay
                     {
                         replayer = new Replayer(trace, b => current.Output.Add(b), disks: disks);
                         prepare(replayer.Machine);
+                        composed = new Composed();
                         SegmentTrace.Mark("machine built");
                     }
-                    if (!RunSegment(replayer, trace, index, schedule, segment, segment.StartCut < 0 ? null : cuts[segment.StartCut], end, cancel))
+                    if (!RunSegment(replayer, trace, index, composed, schedule, segment, segment.StartCut < 0 ? null : cuts[segment.StartCut], end, cancel))
                         schedule.Stop(segment);
                     SegmentTrace.Mark($"segment [{segment.Start}, {segment.End}) done");
                     // A segment that diverged or could not start leaves its machine unusable.
@@ -150,14 +156,22 @@ public static class SegmentReplay
     /// False when the segment stopped the replay (a divergence or a bad start); true when it reached
     /// its end or is no longer needed (no result then).
     /// </summary>
-    private static bool RunSegment(Replayer replayer, TraceFile trace, TraceIndexFile index, SegmentSchedule schedule, Segment segment,
-        IndexedSnapshot? start, ulong end, CancellationToken cancel)
+    /// <summary>A worker's last composed snapshot, and the index pages it holds.</summary>
+    private sealed class Composed
+    {
+        public readonly IndexPageCache Pages = new();
+        public Core.State.MachineSnapshot? Last;
+    }
+
+    private static bool RunSegment(Replayer replayer, TraceFile trace, TraceIndexFile index, Composed composed, SegmentSchedule schedule,
+        Segment segment, IndexedSnapshot? start, ulong end, CancellationToken cancel)
     {
         if (start is not null)
         {
             try
             {
-                replayer.StartFrom(index.Compose(replayer.Machine, index.LatestAtOrBefore(start.Step)), start.Cursor);
+                composed.Last = index.Compose(replayer.Machine, index.LatestAtOrBefore(start.Step), composed.Pages, composed.Last);
+                replayer.StartFrom(composed.Last, start.Cursor);
             }
             catch (Exception e) when (e is TraceIndexException or InvalidDataException or EndOfStreamException or ArgumentException)
             {

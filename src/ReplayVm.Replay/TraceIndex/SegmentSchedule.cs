@@ -45,9 +45,9 @@ internal sealed class Segment
 /// restores as few snapshots as it can. The steps are first cut into one piece per worker at the
 /// snapshots nearest to equal shares; a worker runs its piece forward from snapshot to snapshot,
 /// asking the schedule at each (<see cref="Advance"/>) how far it may go, and a worker with nothing
-/// left takes the second half of the piece with the most steps still ahead of its worker (cut at
-/// the snapshot nearest its middle, past where that worker has been allowed to run), restoring that
-/// snapshot into its own machine. A worker thus restores one snapshot per piece it takes, not one
+/// left takes the end of the piece with the most steps still ahead of its worker (cut at the
+/// snapshot nearest where both would finish together, the taker first paying for the restore, and
+/// past where that worker has been allowed to run), restoring that snapshot into its own machine. A worker thus restores one snapshot per piece it takes, not one
 /// per fixed segment, and the last pieces shrink until both workers finish within a few snapshots of
 /// each other, whichever stretches of the guest run slower (a boot runs slower than an idle loop).
 /// Nothing is taken over that starts after a segment that diverged or could not start (the serial
@@ -58,16 +58,16 @@ internal sealed class SegmentSchedule
 {
     private readonly Lock _gate = new();
     private readonly IReadOnlyList<ulong> _cuts;
-    private readonly ulong _minTaken;
+    private readonly ulong _takeOverCost;
     private readonly List<Segment> _open = [];
     private ulong _stopAfter = ulong.MaxValue;
     private bool _abandoned;
 
     /// <param name="cuts">The steps segments may start at (where the index has snapshots), ascending, each strictly between step 0 and <paramref name="end"/>.</param>
-    /// <param name="minTaken">The fewest steps worth taking over from another worker (a restore costs some).</param>
-    public SegmentSchedule(IReadOnlyList<ulong> cuts, ulong end, int workers, ulong minTaken)
+    /// <param name="takeOverCost">What taking over costs a worker (restoring a snapshot), in the steps it could run in that time.</param>
+    public SegmentSchedule(IReadOnlyList<ulong> cuts, ulong end, int workers, ulong takeOverCost)
     {
-        (_cuts, _minTaken) = (cuts, minTaken);
+        (_cuts, _takeOverCost) = (cuts, takeOverCost);
         Segment? previous = null;
         int previousCut = -1;
         for (int k = 0; k < workers; k++)
@@ -92,9 +92,9 @@ internal sealed class SegmentSchedule
     public Segment First { get; } = null!;
 
     /// <summary>
-    /// A segment for a worker with nothing to do: the earliest piece no worker has yet, else the
-    /// second half of the open segment with the most steps ahead of its worker; null when there is
-    /// none worth taking (or the replay is stopping).
+    /// A segment for a worker with nothing to do: the earliest piece no worker has yet, else the end
+    /// of the open segment with the most steps ahead of its worker; null when there is none worth
+    /// taking (or the replay is stopping).
     /// </summary>
     public Segment? Take()
     {
@@ -113,9 +113,14 @@ internal sealed class SegmentSchedule
                     && (victim is null || segment.End - segment.Committed > victim.End - victim.Committed))
                     victim = segment;
             if (victim is null) return null;
+            // With R steps left beyond where its worker may run and a cost of C to take over, both
+            // finish together when the taker gets (R - C) / 2 of them, which gains (R - C) / 2 over
+            // leaving them: worth it from R = 2C.
+            ulong left = victim.End - victim.Committed;
+            if (left < 2 * _takeOverCost) return null;
             int from = FirstCutAfter(victim.Committed), to = FirstCutAfter(victim.End - 1);
-            int cut = Nearest(victim.Committed + (victim.End - victim.Committed) / 2, from, to);
-            if (cut < 0 || victim.End - _cuts[cut] < _minTaken) return null;
+            int cut = Nearest(victim.End - (left - _takeOverCost) / 2, from, to);
+            if (cut < 0) return null;
             var taken = new Segment(_cuts[cut], cut, victim.End, victim.EndCut) { Next = victim.Next, Taken = true };
             (victim.End, victim.EndCut, victim.Next) = (taken.Start, cut, taken);
             _open.Add(taken);

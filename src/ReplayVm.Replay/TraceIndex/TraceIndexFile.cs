@@ -395,8 +395,9 @@ public sealed class TraceIndexFile : IDisposable
                 var pageHeader = ReadChunkHeader(_handle, offset, length);
                 if (pageHeader.RawLength != (uint)expected * MainMemory.PageSize || pageHeader.BaseStep != step)
                     throw new TraceIndexException($"a page chunk of the snapshot at step {step} has the wrong size");
-                var payload = ReadAt(_handle, offset + TraceFormat.ChunkHeaderSize, (int)pageHeader.PayloadLength, length);
-                if (!CrcMatches(pageHeader, payload)) throw new TraceIndexException($"a page chunk of the snapshot at step {step} is damaged (bad CRC32C)");
+                if (!WithBytesAt(_handle, offset + TraceFormat.ChunkHeaderSize, (int)pageHeader.PayloadLength, length,
+                        (payload, count) => CrcMatches(pageHeader, payload.AsSpan(0, count))))
+                    throw new TraceIndexException($"a page chunk of the snapshot at step {step} is damaged (bad CRC32C)");
                 chunks[c] = new IndexedSnapshot.PageChunk(offset, pageHeader, expected);
                 offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
             }
@@ -421,33 +422,50 @@ public sealed class TraceIndexFile : IDisposable
             var s = Snapshots[j];
             for (int i = 0; i < s.Pages.Length; i++) latest.TryAdd(s.Pages[i], (j, s.Slots[i]));
         }
-        var decoded = new Dictionary<(int Snapshot, int Chunk), byte[]>();
-        var kept = new Dictionary<(int, int), byte[]>();
-        var pages = new List<KeyValuePair<int, byte[]>>(latest.Count);
+        // Read by record and slot, so that each page chunk is decoded once, into one reused buffer
+        // (a chunk's pages are a megabyte: a new array per chunk would be garbage the size of RAM).
+        var wanted = new List<(int Snapshot, int Slot, int Page)>(latest.Count);
         foreach (var (page, (j, slot)) in latest)
+            if (slot >= 0) wanted.Add((j, slot, page));
+        wanted.Sort();
+        var kept = new Dictionary<(int, int), byte[]>(wanted.Count);
+        var pages = new List<KeyValuePair<int, byte[]>>(wanted.Count);
+        byte[]? buffer = null;
+        (int Snapshot, int Chunk) inBuffer = (-1, -1);
+        try
         {
-            if (slot < 0) continue;
-            if (cache is null || !cache.Pages.TryGetValue((j, slot), out var bytes))
+            foreach (var (j, slot, page) in wanted)
             {
-                int chunk = slot / TraceIndexFormat.PagesPerChunk;
-                if (!decoded.TryGetValue((j, chunk), out var raw)) decoded[(j, chunk)] = raw = DecodePageChunk(Snapshots[j].Chunks[chunk]);
-                bytes = raw.AsSpan(slot % TraceIndexFormat.PagesPerChunk * MainMemory.PageSize, MainMemory.PageSize).ToArray();
+                if (cache is null || !cache.Pages.TryGetValue((j, slot), out var bytes))
+                {
+                    int chunk = slot / TraceIndexFormat.PagesPerChunk;
+                    if (inBuffer != (j, chunk))
+                    {
+                        buffer ??= System.Buffers.ArrayPool<byte>.Shared.Rent(TraceIndexFormat.PagesPerChunk * MainMemory.PageSize);
+                        DecodePageChunk(Snapshots[j].Chunks[chunk], buffer);
+                        inBuffer = (j, chunk);
+                    }
+                    bytes = buffer.AsSpan(slot % TraceIndexFormat.PagesPerChunk * MainMemory.PageSize, MainMemory.PageSize).ToArray();
+                }
+                kept[(j, slot)] = bytes;
+                pages.Add(new(page, bytes));
             }
-            kept[(j, slot)] = bytes;
-            pages.Add(new(page, bytes));
+        }
+        finally
+        {
+            if (buffer is not null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
         if (cache is not null) cache.Pages = kept;
         var record = Snapshots[index];
         return machine.ImportSnapshot(record.Hart, record.Devices, pages, sharesWith);
     }
 
-    private byte[] DecodePageChunk(IndexedSnapshot.PageChunk chunk)
+    private void DecodePageChunk(IndexedSnapshot.PageChunk chunk, byte[] destination)
     {
-        var payload = ReadAt(_handle, chunk.Offset + TraceFormat.ChunkHeaderSize, (int)chunk.Header.PayloadLength, _offset);
-        var raw = ChunkCodec.TryDecodePayload(chunk.Header, payload, out string? problem);
-        if (raw is null || raw.Length != chunk.PageCount * MainMemory.PageSize)
-            throw new TraceIndexException($"a page chunk at byte {chunk.Offset} is damaged ({problem ?? "wrong size"})");
-        return raw;
+        string? problem = chunk.Header.RawLength != chunk.PageCount * MainMemory.PageSize || chunk.Header.RawLength > destination.Length ? "wrong size"
+            : WithBytesAt(_handle, chunk.Offset + TraceFormat.ChunkHeaderSize, (int)chunk.Header.PayloadLength, _offset,
+                (payload, count) => ChunkCodec.TryDecodePayloadInto(chunk.Header, payload.AsSpan(0, count), destination, out string? damage) ? null : damage);
+        if (problem is not null) throw new TraceIndexException($"a page chunk at byte {chunk.Offset} is damaged ({problem})");
     }
 
     /// <summary>
@@ -508,15 +526,40 @@ public sealed class TraceIndexFile : IDisposable
     /// <summary>Reads exactly <paramref name="count"/> bytes (lengths were checked against the file's size first).</summary>
     private static byte[] ReadAt(SafeFileHandle handle, long offset, int count, long length)
     {
-        if (count < 0 || offset < 0 || offset > length - count) throw new TraceIndexException($"it ends early (needs {count} bytes at byte {offset})");
+        if (count < 0) throw new TraceIndexException($"it ends early (needs {count} bytes at byte {offset})");
         var buffer = new byte[count];
+        ReadInto(handle, offset, buffer, length);
+        return buffer;
+    }
+
+    /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/>, which with it must lie within the first <paramref name="length"/> bytes.</summary>
+    private static void ReadInto(SafeFileHandle handle, long offset, Span<byte> destination, long length)
+    {
+        int count = destination.Length;
+        if (offset < 0 || offset > length - count) throw new TraceIndexException($"it ends early (needs {count} bytes at byte {offset})");
         int done = 0;
         while (done < count)
         {
-            int n = RandomAccess.Read(handle, buffer.AsSpan(done), offset + done);
+            int n = RandomAccess.Read(handle, destination[done..], offset + done);
             if (n <= 0) throw new TraceIndexException($"it ends early (at byte {offset + done})");
             done += n;
         }
-        return buffer;
+    }
+
+    /// <summary>Runs <paramref name="use"/> on the <paramref name="count"/> bytes at <paramref name="offset"/>, read into a pooled buffer
+    /// (page chunks run to a megabyte: a new array for each would be garbage the size of the file).</summary>
+    private static T WithBytesAt<T>(SafeFileHandle handle, long offset, int count, long length, Func<byte[], int, T> use)
+    {
+        if (count < 0) throw new TraceIndexException($"it ends early (needs {count} bytes at byte {offset})");
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(count);
+        try
+        {
+            ReadInto(handle, offset, buffer.AsSpan(0, count), length);
+            return use(buffer, count);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

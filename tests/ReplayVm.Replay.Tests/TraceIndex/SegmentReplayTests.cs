@@ -20,11 +20,11 @@ public sealed class SegmentReplayTests
     }
 
     private static (ReplayResult Result, byte[] Output, List<string> Notices) Parallel(TraceFile trace, TraceIndexFile index, int jobs,
-        ulong minTaken = SegmentReplay.DefaultMinTakenSteps)
+        ulong takeOver = SegmentReplay.DefaultTakeOverSteps)
     {
         var output = new List<byte>();
         var notices = new List<string>();
-        var result = SegmentReplay.Run(trace, index, jobs, output.Add, notice: notices.Add, minTakenSteps: minTaken);
+        var result = SegmentReplay.Run(trace, index, jobs, output.Add, notice: notices.Add, takeOverSteps: takeOver);
         return (result, [.. output], notices);
     }
 
@@ -42,17 +42,17 @@ public sealed class SegmentReplayTests
     public static class Placements
     {
         /// <summary>Snapshot spacing in hash intervals of the demo recording (250 K steps), a budget factor, a job
-        /// count, and the fewest steps a worker takes over from another (1: any stretch between snapshots).</summary>
-        public static Arbitrary<(int Every, int BudgetEighths, int Jobs, ulong MinTaken)> Arb() =>
+        /// count, and the fewest steps a worker takes over from another (0: any stretch between snapshots).</summary>
+        public static Arbitrary<(int Every, int BudgetEighths, int Jobs, ulong TakeOver)> Arb() =>
             (from every in Gen.Choose(1, 12)
              from budget in Gen.Choose(1, 8)
              from jobs in Gen.Choose(1, 4)
-             from minTaken in Gen.Elements(1UL, 1_000_000UL, SegmentReplay.DefaultMinTakenSteps)
-             select (every, budget, jobs, minTaken)).ToArbitrary();
+             from takeOver in Gen.Elements(0UL, 1_000_000UL, SegmentReplay.DefaultTakeOverSteps)
+             select (every, budget, jobs, takeOver)).ToArbitrary();
     }
 
     [Property(Arbitrary = [typeof(Placements)], MaxTest = 10)]
-    public void Any_snapshot_placement_and_job_count_gives_the_serial_result((int Every, int BudgetEighths, int Jobs, ulong MinTaken) c)
+    public void Any_snapshot_placement_and_job_count_gives_the_serial_result((int Every, int BudgetEighths, int Jobs, ulong TakeOver) c)
     {
         var demo = IndexedRecordings.Demo.Value;
         long fullSize = demo.IndexBytes.Length;
@@ -62,7 +62,7 @@ public sealed class SegmentReplayTests
             Budget = Math.Max(TraceIndexFormat.MinBudget, fullSize * c.BudgetEighths / 8),
         });
         using var index = recording.Open();
-        var parallel = Parallel(recording.Trace, index, c.Jobs, c.MinTaken);
+        var parallel = Parallel(recording.Trace, index, c.Jobs, c.TakeOver);
         AssertSame(Serial(recording.Trace), parallel);
         Assert.Empty(parallel.Notices);
     }
@@ -95,7 +95,7 @@ public sealed class SegmentReplayTests
         int prepared = 0;
         var segments = new List<(ulong Start, ulong End)>();
         var output = new List<byte>();
-        var result = SegmentReplay.Run(recording.Trace, index, 2, output.Add, minTakenSteps: 1,
+        var result = SegmentReplay.Run(recording.Trace, index, 2, output.Add, takeOverSteps: 0,
             prepare: _ =>
             {
                 if (Interlocked.Increment(ref prepared) == 2) Assert.True(firstDone.Wait(TimeSpan.FromMinutes(2)), "the first worker never finished");
@@ -147,11 +147,11 @@ public sealed class SegmentReplayTests
     }
 
     [Theory]
-    [InlineData(1, SegmentReplay.DefaultMinTakenSteps)]
-    [InlineData(3, SegmentReplay.DefaultMinTakenSteps)]
-    [InlineData(2, 1UL)]
-    [InlineData(3, 1UL)]
-    public void A_divergence_inside_a_segment_is_reported_as_the_serial_replay_reports_it(int jobs, ulong minTaken)
+    [InlineData(1, SegmentReplay.DefaultTakeOverSteps)]
+    [InlineData(3, SegmentReplay.DefaultTakeOverSteps)]
+    [InlineData(2, 0UL)]
+    [InlineData(3, 0UL)]
+    public void A_divergence_inside_a_segment_is_reported_as_the_serial_replay_reports_it(int jobs, ulong takeOver)
     {
         // The trace with the hash at 5 M steps altered (between snapshots at 4 M and 6 M): the index still opens against it.
         var recording = IndexedRecordings.Bench.Value;
@@ -162,7 +162,7 @@ public sealed class SegmentReplayTests
         var serial = Serial(tampered);
         Assert.Equal(ReplayOutcome.Diverged, serial.Result.Outcome);
         Assert.Equal(5_000_000UL, serial.Result.Divergence!.Step);
-        AssertSame(serial, Parallel(tampered, index, jobs, minTaken));
+        AssertSame(serial, Parallel(tampered, index, jobs, takeOver));
     }
 
     [Fact]

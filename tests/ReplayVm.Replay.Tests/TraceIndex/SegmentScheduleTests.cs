@@ -31,19 +31,19 @@ public sealed class SegmentScheduleTests
     [Fact]
     public void Each_worker_starts_with_a_piece_cut_at_the_snapshot_nearest_an_equal_share()
     {
-        var schedule = new SegmentSchedule(Tens, 100, 3, 1);
+        var schedule = new SegmentSchedule(Tens, 100, 3, 0);
         Assert.Equal([(0UL, 30UL), (30UL, 70UL), (70UL, 100UL)], Chain(schedule));
         Assert.Equal(-1, schedule.First.StartCut);
         Assert.Equal(2, schedule.First.EndCut); // the cut at 30
         Assert.Equal(-1, schedule.First.Next!.Next!.EndCut);
         // Without snapshots there is one piece, whatever the workers.
-        Assert.Equal([(0UL, 100UL)], Chain(new SegmentSchedule([], 100, 4, 1)));
+        Assert.Equal([(0UL, 100UL)], Chain(new SegmentSchedule([], 100, 4, 0)));
     }
 
     [Fact]
     public void A_worker_that_finishes_first_takes_the_second_half_of_what_the_other_has_not_yet_been_allowed_to_run()
     {
-        var schedule = new SegmentSchedule(Tens, 100, 2, 1);
+        var schedule = new SegmentSchedule(Tens, 100, 2, 0);
         var a = schedule.Take()!;
         var b = schedule.Take()!;
         Assert.Equal((0UL, 50UL), (a.Start, a.End));
@@ -61,25 +61,37 @@ public sealed class SegmentScheduleTests
     [Fact]
     public void Nothing_is_taken_that_its_worker_may_already_be_running_or_that_is_too_short()
     {
-        var schedule = new SegmentSchedule(Tens, 100, 2, 1);
+        var schedule = new SegmentSchedule(Tens, 100, 2, 0);
         var a = schedule.Take()!;
         var b = schedule.Take()!;
         Assert.Equal(40UL, schedule.Advance(a, 30, false, out _)); // a may run to 40: no cut left in (40, 50)
         RunOut(schedule, b, 50);
         Assert.Null(schedule.Take());
 
-        var wide = new SegmentSchedule(Tens, 100, 2, 30);
-        var c = wide.Take()!;
-        var d = wide.Take()!;
-        RunOut(wide, d, 50);
-        Assert.Equal(10UL, wide.Advance(c, 0, false, out _));
-        Assert.Null(wide.Take()); // the half of [10, 50) is 20 steps, under the minimum of 30
+        var costly = new SegmentSchedule(Tens, 100, 2, 30);
+        var c = costly.Take()!;
+        var d = costly.Take()!;
+        RunOut(costly, d, 50);
+        Assert.Equal(10UL, costly.Advance(c, 0, false, out _));
+        Assert.Null(costly.Take()); // 40 steps left, under twice the cost of taking over (30)
+    }
+
+    [Fact]
+    public void The_taker_gets_less_than_half_by_what_taking_over_costs_it()
+    {
+        var schedule = new SegmentSchedule(Tens, 100, 2, 20);
+        var a = schedule.Take()!;
+        var b = schedule.Take()!;
+        Assert.Equal(10UL, schedule.Advance(a, 0, false, out _));
+        RunOut(schedule, b, 50);
+        var taken = schedule.Take()!;
+        Assert.Equal((40UL, 50UL), (taken.Start, taken.End)); // 40 left: a runs 30 while the taker restores (20) and runs 10
     }
 
     [Fact]
     public void After_a_segment_stops_the_replay_nothing_after_it_is_taken_or_run_further()
     {
-        var schedule = new SegmentSchedule(Tens, 100, 3, 1);
+        var schedule = new SegmentSchedule(Tens, 100, 3, 0);
         var first = schedule.Take()!;
         var middle = schedule.Take()!;
         var last = schedule.Take()!;
@@ -99,14 +111,14 @@ public sealed class SegmentScheduleTests
 
     public static class Runs
     {
-        /// <summary>Cuts (ascending, within the end), the end, workers, the minimum taken, and the order the workers act in.</summary>
-        public static Arbitrary<(ulong[] Cuts, ulong End, int Workers, ulong MinTaken, int[] Order)> Arb() =>
+        /// <summary>Cuts (ascending, within the end), the end, workers, what taking over costs, and the order the workers act in.</summary>
+        public static Arbitrary<(ulong[] Cuts, ulong End, int Workers, ulong TakeOver, int[] Order)> Arb() =>
             (from end in Gen.Choose(2, 400)
              from cuts in Gen.ArrayOf(Gen.Choose(1, end - 1))
              from workers in Gen.Choose(1, 5)
-             from minTaken in Gen.Choose(1, 40)
+             from takeOver in Gen.Choose(0, 40)
              from order in Gen.ArrayOf(Gen.Choose(0, 4))
-             select (cuts.Distinct().Order().Select(c => (ulong)c).ToArray(), (ulong)end, workers, (ulong)minTaken, order)).ToArbitrary();
+             select (cuts.Distinct().Order().Select(c => (ulong)c).ToArray(), (ulong)end, workers, (ulong)takeOver, order)).ToArbitrary();
     }
 
     /// <summary>
@@ -115,9 +127,9 @@ public sealed class SegmentScheduleTests
     /// worker, never past it, and the segments tile the steps from 0 to the end, each starting at a cut.
     /// </summary>
     [Property(Arbitrary = [typeof(Runs)], MaxTest = 300)]
-    public void Workers_in_any_order_run_every_step_once((ulong[] Cuts, ulong End, int Workers, ulong MinTaken, int[] Order) c)
+    public void Workers_in_any_order_run_every_step_once((ulong[] Cuts, ulong End, int Workers, ulong TakeOver, int[] Order) c)
     {
-        var schedule = new SegmentSchedule(c.Cuts, c.End, c.Workers, c.MinTaken);
+        var schedule = new SegmentSchedule(c.Cuts, c.End, c.Workers, c.TakeOver);
         var current = new Segment?[c.Workers];
         var at = new ulong[c.Workers];
         var retired = new bool[c.Workers];

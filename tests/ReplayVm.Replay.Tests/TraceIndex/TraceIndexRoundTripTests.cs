@@ -1,4 +1,5 @@
 using ReplayVm.Core.State;
+using ReplayVm.Replay.Input;
 using ReplayVm.Replay.Timeline;
 using ReplayVm.Replay.TraceIndex;
 using TimelineEngine = ReplayVm.Replay.Timeline.Timeline;
@@ -62,6 +63,36 @@ public sealed class TraceIndexRoundTripTests
             new Replayer(recording.Trace, reference.Add).Run();
             Assert.Equal(reference, whole);
         }
+    }
+
+    /// <summary>
+    /// A guest whose RAM holds 3 MiB of data from the start (an idle loop before it): the first
+    /// snapshot's pages fill several page chunks, and composing it (alone, and after another with the
+    /// pages shared) gives the machine the trace's state there.
+    /// </summary>
+    [Fact]
+    public void A_snapshot_whose_pages_fill_several_chunks_composes_to_the_recorded_state()
+    {
+        var image = new byte[4 + (3 << 20)];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(image, 0x0000_006f); // j . (jal x0, 0)
+        new Random(7).NextBytes(image.AsSpan(4));
+        var setup = MachineSetup.ForRaw(TestGuests.Config, "pages.bin", image, 0x8000_0000);
+        var recording = IndexedRecording.Make("pages", RoundTrip.Record(setup, new ScriptedInputPort([]), 10_000, 50_000), new TraceIndexOptions { Every = 1 });
+        using var index = recording.Open();
+        Assert.True(index.Snapshots[0].Chunks.Length >= 3, $"{index.Snapshots[0].Chunks.Length} page chunks");
+        var cache = new IndexPageCache();
+        var replayer = new Replayer(recording.Trace, _ => { });
+        Core.State.MachineSnapshot? last = null;
+        foreach (int i in new[] { 0, index.Snapshots.Count - 1, 0 })
+        {
+            last = index.Compose(replayer.Machine, i, cache, last);
+            replayer.StartFrom(last, index.Snapshots[i].Cursor);
+            Assert.Equal(index.Snapshots[i].Hash, replayer.ComputeHash());
+            var alone = new Replayer(recording.Trace, _ => { });
+            alone.StartFrom(index.Compose(alone.Machine, i), index.Snapshots[i].Cursor);
+            Assert.Equal(index.Snapshots[i].Hash, alone.ComputeHash());
+        }
+        Assert.Equal(ReplayOutcome.Identical, replayer.Run().Outcome);
     }
 
     /// <summary>
