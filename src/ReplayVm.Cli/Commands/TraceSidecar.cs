@@ -8,11 +8,12 @@ internal static class TraceSidecar
 {
     /// <summary>
     /// The sidecar beside <paramref name="tracePath"/>, opened and checked; null when there is none,
-    /// or (with a one-line notice on stderr) when it is damaged or belongs to another trace.
+    /// or (with a one-line notice on stderr) when it is damaged or belongs to another trace. Without
+    /// <paramref name="withTraps"/>, its trap records are not read (see <see cref="TraceIndexFile.Open"/>).
     /// </summary>
-    public static TraceIndexFile? Open(string tracePath, TraceFile trace)
+    public static TraceIndexFile? Open(string tracePath, TraceFile trace, bool withTraps = true)
     {
-        var index = TryOpen(tracePath, trace, out string? problem);
+        var index = TryOpen(tracePath, trace, out string? problem, withTraps);
         if (problem is not null)
             Console.Error.WriteLine($"replayvm: index {TraceIndexFormat.SidecarPath(tracePath)} ignored: {problem} (run 'replayvm index {tracePath}' to rebuild it)");
         return index;
@@ -53,14 +54,14 @@ internal static class TraceSidecar
         _ => $"building {build.SidecarPath}: {build.Progress:P0}",
     };
 
-    private static TraceIndexFile? TryOpen(string tracePath, TraceFile trace, out string? problem)
+    private static TraceIndexFile? TryOpen(string tracePath, TraceFile trace, out string? problem, bool withTraps = true)
     {
         problem = null;
         string path = TraceIndexFormat.SidecarPath(tracePath);
         if (!File.Exists(path)) return null;
         try
         {
-            return TraceIndexFile.Open(path, trace, TraceIdentity.OfFile(tracePath));
+            return TraceIndexFile.Open(path, trace, TraceIdentity.OfFile(tracePath), withTraps);
         }
         catch (TraceIndexException e)
         {

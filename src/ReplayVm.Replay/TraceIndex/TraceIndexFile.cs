@@ -82,12 +82,16 @@ public sealed class TraceIndexFile : IDisposable
     private readonly List<IndexedSnapshot> _snapshots = [];
     private readonly List<TrapMarker> _traps = [];
     private readonly RecordChecks _checks;
+    /// <summary>Whether trap records are read into <see cref="Traps"/> (else only their framing and order are checked).</summary>
+    private readonly bool _readTraps;
     /// <summary>Where the next record starts.</summary>
     private long _offset;
+    /// <summary>The step of the last trap record read or passed over.</summary>
+    private ulong _trapRecordsThrough;
 
-    private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, RecordChecks checks, long offset)
+    private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, RecordChecks checks, long offset, bool readTraps)
     {
-        (_handle, Path, Header, _checks, _offset) = (handle, path, header, checks, offset);
+        (_handle, Path, Header, _checks, _offset, _readTraps) = (handle, path, header, checks, offset, readTraps);
     }
 
     public string Path { get; }
@@ -102,8 +106,8 @@ public sealed class TraceIndexFile : IDisposable
     /// <summary>Every trap before this step is in <see cref="Traps"/> (the step of the last trap record read; 0 before any).</summary>
     public ulong TrapsThrough { get; private set; }
 
-    /// <summary>Whether <see cref="Traps"/> holds every trap of the recording (the build kept them to its end).</summary>
-    public bool TrapsComplete => IsComplete && TrapsThrough >= VerifiedThrough;
+    /// <summary>Whether <see cref="Traps"/> holds every trap of the recording (the build kept them to its end, and they were read).</summary>
+    public bool TrapsComplete => _readTraps && IsComplete && TrapsThrough >= VerifiedThrough;
 
     /// <summary>The virtual pages run from the last snapshot to <see cref="VerifiedThrough"/> (read with the end record; null before or when not recorded).</summary>
     public ulong[]? TailExecutedPages { get; private set; }
@@ -183,13 +187,19 @@ public sealed class TraceIndexFile : IDisposable
 
     public void Dispose() => _handle.Dispose();
 
-    /// <summary>Opens and checks the sidecar at <paramref name="path"/> against <paramref name="trace"/>, whose file is <paramref name="identity"/>.</summary>
-    public static TraceIndexFile Open(string path, TraceFile trace, TraceIdentity identity)
+    /// <summary>
+    /// Opens and checks the sidecar at <paramref name="path"/> against <paramref name="trace"/>, whose
+    /// file is <paramref name="identity"/>. Without <paramref name="withTraps"/> (for a caller that
+    /// needs only the snapshots, such as <c>replay --jobs</c>) the trap records are not decoded:
+    /// <see cref="Traps"/> stays empty and <see cref="TrapsComplete"/> false (a recording of an OS
+    /// holds millions of traps: reading them is most of the time opening takes).
+    /// </summary>
+    public static TraceIndexFile Open(string path, TraceFile trace, TraceIdentity identity, bool withTraps = true)
     {
         return OpenChecked(path, trace, identity, handle =>
         {
             long length = RandomAccess.GetLength(handle);
-            var file = ReadHeader(handle, path, trace, identity, length);
+            var file = ReadHeader(handle, path, trace, identity, length, withTraps);
             file.ReadRecords(length, requireEnd: true);
             return file;
         });
@@ -206,7 +216,7 @@ public sealed class TraceIndexFile : IDisposable
         return OpenChecked(path, trace, identity, handle =>
         {
             long length = Math.Min(completeLength, RandomAccess.GetLength(handle));
-            var file = ReadHeader(handle, path, trace, identity, length);
+            var file = ReadHeader(handle, path, trace, identity, length, readTraps: true);
             file.ReadRecords(length, requireEnd: false);
             return file;
         });
@@ -269,7 +279,7 @@ public sealed class TraceIndexFile : IDisposable
         public readonly ulong[] EntropySteps = [.. trace.Events.OfType<EntropyEvent>().Select(e => e.Step)];
     }
 
-    private static TraceIndexFile ReadHeader(SafeFileHandle handle, string path, TraceFile trace, TraceIdentity identity, long length)
+    private static TraceIndexFile ReadHeader(SafeFileHandle handle, string path, TraceFile trace, TraceIdentity identity, long length, bool readTraps)
     {
         if (length < TraceIndexFormat.PreambleSize) throw new TraceIndexException($"it is too short to be an index ({length} bytes)");
         var preamble = ReadAt(handle, 0, TraceIndexFormat.PreambleSize, length);
@@ -293,7 +303,7 @@ public sealed class TraceIndexFile : IDisposable
             || header.HasherVersion != MachineStateHasher.Version || header.HartImageVersion != HartSnapshot.ImageVersion
             || header.PageCount != pageCount)
             throw new TraceIndexException("it was written for another board revision, hasher, hart layout or RAM size");
-        return new TraceIndexFile(handle, path, header, new RecordChecks(trace, pageCount), TraceIndexFormat.PreambleSize + headerLength);
+        return new TraceIndexFile(handle, path, header, new RecordChecks(trace, pageCount), TraceIndexFormat.PreambleSize + headerLength, readTraps);
     }
 
     /// <summary>
@@ -323,8 +333,8 @@ public sealed class TraceIndexFile : IDisposable
                 var tail = VirtualPageList.Read(ref end, "its end record", "executed-page");
                 var tailStored = VirtualPageList.Read(ref end, "its end record", "stored-page");
                 var tailLoaded = VirtualPageList.Read(ref end, "its end record", "loaded-page");
-                if (trapsThrough != TrapsThrough || trapsThrough > through || !end.AtEnd)
-                    throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {TrapsThrough}");
+                if (trapsThrough != _trapRecordsThrough || trapsThrough > through || !end.AtEnd)
+                    throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {_trapRecordsThrough}");
                 if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
                 if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
                     throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
@@ -333,7 +343,9 @@ public sealed class TraceIndexFile : IDisposable
             }
             if (raw[0] == TraceIndexFormat.TrapKind)
             {
-                ReadTraps(raw, chunkHeader.BaseStep);
+                if (chunkHeader.BaseStep < _trapRecordsThrough) throw new TraceIndexException($"a trap record out of order (through step {chunkHeader.BaseStep})");
+                if (_readTraps) ReadTraps(raw, chunkHeader.BaseStep);
+                _trapRecordsThrough = chunkHeader.BaseStep;
                 _offset = offset;
                 continue;
             }

@@ -25,13 +25,13 @@ internal sealed class IndexedRecording
     public TraceIndexFile Open() => TraceIndexFile.Open(IndexPath, Trace, Identity);
 
     /// <summary>A copy of the sidecar with <paramref name="change"/> applied, opened against this trace.</summary>
-    public TraceIndexFile OpenChanged(Func<byte[], byte[]> change)
+    public TraceIndexFile OpenChanged(Func<byte[], byte[]> change, bool withTraps = true)
     {
         var path = Path.Combine(Path.GetDirectoryName(TracePath)!, $"changed-{Guid.NewGuid():n}.rvindex");
         File.WriteAllBytes(path, change(IndexBytes));
         try
         {
-            return TraceIndexFile.Open(path, Trace, Identity);
+            return TraceIndexFile.Open(path, Trace, Identity, withTraps);
         }
         finally
         {

@@ -102,9 +102,9 @@ public sealed class TrapIndexSidecarTests
         return records;
     }
 
-    private static string Refusal(Func<byte[], byte[]> change)
+    private static string Refusal(Func<byte[], byte[]> change, bool withTraps = true)
     {
-        var e = Assert.Throws<TraceIndexException>(() => IndexedRecordings.Kernel.Value.OpenChanged(change).Dispose());
+        var e = Assert.Throws<TraceIndexException>(() => IndexedRecordings.Kernel.Value.OpenChanged(change, withTraps).Dispose());
         Assert.DoesNotContain('\n', e.Message);
         return e.Message;
     }
@@ -139,8 +139,29 @@ public sealed class TrapIndexSidecarTests
         Assert.Contains("after its traps", ForgedTraps(c => (c.BaseStep, [.. c.Raw, 0])));
     }
 
+    /// <summary>
+    /// <c>replay --jobs</c> opens the sidecar without decoding its trap records: the same snapshots,
+    /// no traps, and never taken for a complete trap index (a timeline given it would scan instead).
+    /// </summary>
     [Fact]
-    public void An_end_record_that_disagrees_with_the_trap_records_is_refused()
+    public void Opened_without_its_traps_the_sidecar_has_the_same_snapshots_and_no_trap_index()
+    {
+        var kernel = IndexedRecordings.Kernel.Value;
+        using var with = kernel.Open();
+        using var without = TraceIndexFile.Open(kernel.IndexPath, kernel.Trace, kernel.Identity, withTraps: false);
+        Assert.NotEmpty(with.Traps);
+        Assert.True(with.TrapsComplete);
+        Assert.Empty(without.Traps);
+        Assert.False(without.TrapsComplete);
+        Assert.True(without.IsComplete);
+        Assert.Equal(with.Snapshots.Select(s => (s.Step, s.Hash, s.Cursor, s.OutputEnd)), without.Snapshots.Select(s => (s.Step, s.Hash, s.Cursor, s.OutputEnd)));
+        Assert.Equal((with.VerifiedThrough, with.HashPointsVerified), (without.VerifiedThrough, without.HashPointsVerified));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void An_end_record_that_disagrees_with_the_trap_records_is_refused(bool withTraps)
     {
         Assert.Contains("traps are complete through", Refusal(b =>
         {
@@ -155,6 +176,6 @@ public sealed class TrapIndexSidecarTests
             int start = at;
             ulong through = SidecarBytes.VarUInt(raw, ref at);
             return SidecarBytes.Replace(b, end, SidecarBytes.Encode(end.BaseStep, [.. raw[..start], .. SidecarBytes.VarBytes(through - 1), .. raw[at..]]));
-        }));
+        }, withTraps));
     }
 }
