@@ -41,7 +41,7 @@ public sealed unsafe partial class Hart
         return LoadSlow(address, physical, translate: false, out value);
     }
 
-    /// <summary>Value of the last out-of-line load (see <see cref="LoadSlow"/>).</summary>
+    /// <summary>Value of the last out-of-line load (see <see cref="LoadSlow"/>), zero-extended.</summary>
     private ulong _slowLoadValue;
 
     /// <summary>
@@ -52,17 +52,19 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool LoadSlow<T>(ulong address, ulong physical, bool translate, out T value) where T : unmanaged
     {
-        bool ok = LoadOutOfLine<T>(address, physical, translate);
+        bool ok = LoadOutOfLine(address, physical, translate, sizeof(T));
         value = Unsafe.As<ulong, T>(ref _slowLoadValue);
         return ok;
     }
 
+    // The slow paths below take the access size as a value rather than a type parameter: generic
+    // methods instantiated over primitive types are not precompiled (ReadyToRun), so each size of each
+    // was JIT-compiled, fully optimized for its loops, by every run whose guest pages or touches a device.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool LoadOutOfLine<T>(ulong address, ulong physical, bool translate) where T : unmanaged
+    private bool LoadOutOfLine(ulong address, ulong physical, bool translate, int size)
     {
-        bool ok = translate ? LoadTranslated(address, out T value) : LoadFromBus(address, physical, out value);
-        _slowLoadValue = 0;
-        Unsafe.As<ulong, T>(ref _slowLoadValue) = value;
+        bool ok = translate ? LoadTranslated(address, size, out ulong value) : LoadFromBus(address, physical, size, out value);
+        _slowLoadValue = value;
         return ok;
     }
 
@@ -74,7 +76,7 @@ public sealed unsafe partial class Hart
         {
             ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
             if (e.WriteTag != address >> 12 || (address & PageMask) > (ulong)(MainMemory.PageSize - sizeof(T)))
-                return StoreTranslated(address, value);
+                return StoreTranslated(address, Widen(value), sizeof(T));
             physical = e.PhysicalPage | (address & PageMask);
         }
         ulong offset = physical - _ramBase;
@@ -84,7 +86,7 @@ public sealed unsafe partial class Hart
             NoteCodeWrite(offset, sizeof(T));
             return true;
         }
-        return StoreToBus(address, physical, value);
+        return StoreToBus(address, physical, Widen(value), sizeof(T));
     }
 
     /// <summary>
@@ -112,21 +114,52 @@ public sealed unsafe partial class Hart
         _ram.InvalidateCode(offset + (ulong)size - 1);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool LoadFromBus<T>(ulong address, ulong physical, out T value) where T : unmanaged
+    /// <summary><paramref name="value"/> zero-extended to 64 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Widen<T>(T value) where T : unmanaged
     {
-        bool ok = _bus.Read(physical, sizeof(T), out ulong raw);
-        value = Unsafe.As<ulong, T>(ref raw);
+        ulong raw = 0;
+        Unsafe.As<ulong, T>(ref raw) = value;
+        return raw;
+    }
+
+    /// <summary>The low <paramref name="size"/> bytes of <paramref name="raw"/> (1, 2, 4 or 8), zero-extended.</summary>
+    private static ulong Truncate(ulong raw, int size) => size == 8 ? raw : raw & ((1UL << (8 * size)) - 1);
+
+    /// <summary>Reads <paramref name="size"/> bytes at RAM offset <paramref name="offset"/>, which the caller has checked.</summary>
+    private ulong ReadRam(ulong offset, int size) => size switch
+    {
+        1 => _ramPointer[offset],
+        2 => Unsafe.ReadUnaligned<ushort>(_ramPointer + offset),
+        4 => Unsafe.ReadUnaligned<uint>(_ramPointer + offset),
+        _ => Unsafe.ReadUnaligned<ulong>(_ramPointer + offset),
+    };
+
+    /// <summary>Writes the low <paramref name="size"/> bytes of <paramref name="raw"/> at RAM offset <paramref name="offset"/>, which the caller has checked.</summary>
+    private void WriteRam(ulong offset, ulong raw, int size)
+    {
+        switch (size)
+        {
+            case 1: _ramPointer[offset] = (byte)raw; break;
+            case 2: Unsafe.WriteUnaligned(_ramPointer + offset, (ushort)raw); break;
+            case 4: Unsafe.WriteUnaligned(_ramPointer + offset, (uint)raw); break;
+            default: Unsafe.WriteUnaligned(_ramPointer + offset, raw); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool LoadFromBus(ulong address, ulong physical, int size, out ulong value)
+    {
+        bool ok = _bus.Read(physical, size, out ulong raw);
+        value = Truncate(raw, size);
         if (!ok) RaiseException(ExceptionCause.LoadAccessFault, address);
         return ok;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool StoreToBus<T>(ulong address, ulong physical, T value) where T : unmanaged
+    private bool StoreToBus(ulong address, ulong physical, ulong raw, int size)
     {
-        ulong raw = 0;
-        Unsafe.As<ulong, T>(ref raw) = value;
-        if (_bus.Write(physical, sizeof(T), raw)) return true;
+        if (_bus.Write(physical, size, raw)) return true;
         RaiseException(ExceptionCause.StoreAccessFault, address);
         return false;
     }
@@ -134,10 +167,9 @@ public sealed unsafe partial class Hart
     /// <summary>TLB miss or page-crossing load: translate (each byte separately when crossing). A
     /// load trigger is checked after translation, as QEMU checks watchpoints after its TLB fill.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool LoadTranslated<T>(ulong address, out T value) where T : unmanaged
+    private bool LoadTranslated(ulong address, int size, out ulong value)
     {
-        value = default;
-        int size = sizeof(T);
+        value = 0;
         if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
         {
             if (!Translate(address, size, AccessType.Load, out ulong physical)) return false;
@@ -145,10 +177,10 @@ public sealed unsafe partial class Hart
             ulong offset = physical - _ramBase;
             if (offset <= _ramSize - (ulong)size)
             {
-                value = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
+                value = ReadRam(offset, size);
                 return true;
             }
-            return LoadFromBus(address, physical, out value);
+            return LoadFromBus(address, physical, size, out value);
         }
         Span<ulong> physicals = stackalloc ulong[8];
         for (int i = 0; i < size; i++)
@@ -164,23 +196,21 @@ public sealed unsafe partial class Hart
             }
             raw |= b << (8 * i);
         }
-        value = Unsafe.As<ulong, T>(ref raw);
+        value = raw;
         return true;
     }
 
     /// <summary>
-    /// TLB miss or page-crossing store. A store that faults leaves memory unchanged (precise
+    /// TLB miss or page-crossing store of the low <paramref name="size"/> bytes of <paramref name="raw"/>
+    /// (zero-extended). A store that faults leaves memory unchanged (precise
     /// exceptions, privileged spec 1.6): when it crosses a page, every byte is translated and its
     /// target checked to exist before any is written, and device bytes are written before RAM
     /// bytes, so that a device refusing its part leaves RAM as it was. A store trigger is checked
     /// after translation, as QEMU checks watchpoints after its TLB fill.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool StoreTranslated<T>(ulong address, T value) where T : unmanaged
+    private bool StoreTranslated(ulong address, ulong raw, int size)
     {
-        int size = sizeof(T);
-        ulong raw = 0;
-        Unsafe.As<ulong, T>(ref raw) = value;
         if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
         {
             if (!Translate(address, size, AccessType.Store, out ulong physical)) return false;
@@ -189,14 +219,13 @@ public sealed unsafe partial class Hart
             if (offset <= _ramSize - (ulong)size)
             {
                 var overwritten = StoresIntoPageTable(offset, size) ? EntriesUnder(offset, size) : OverwrittenEntry.Invalid;
-                ulong before = 0;
-                if (overwritten != OverwrittenEntry.Invalid) Unsafe.As<ulong, T>(ref before) = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
-                Unsafe.WriteUnaligned(_ramPointer + offset, value);
+                ulong before = overwritten != OverwrittenEntry.Invalid ? ReadRam(offset, size) : 0;
+                WriteRam(offset, raw, size);
                 NoteCodeWrite(offset, size);
                 if (overwritten != OverwrittenEntry.Invalid && before != raw) EntriesChanged(overwritten, offset, size);
                 return true;
             }
-            return StoreToBus(address, physical, value);
+            return StoreToBus(address, physical, raw, size);
         }
         Span<ulong> physicals = stackalloc ulong[8];
         for (int i = 0; i < size; i++)
