@@ -31,8 +31,8 @@ public sealed unsafe partial class Hart
         if (offset >= _ramSize || !_ram.PageTables.Mark(offset >> MainMemory.PageShift)) return;
         // Entries made before the page became a table must stop letting stores into it skip the check.
         ulong page = pteAddress & ~PageMask;
-        for (int i = 0; i < _tlb.Length; i++)
-            if (_tlbPointer[i].PhysicalPage == page) _tlbPointer[i].WriteTag = TlbEntry.Invalid;
+        for (int i = 0; i < _tlb.Length; i++) // every bank
+            if (_tlb[i].PhysicalPage == page) _tlb[i].WriteTag = TlbEntry.Invalid;
     }
 
     /// <summary>Whether physical page <paramref name="page"/> (an address) is RAM holding entries the TLB may have used.</summary>
@@ -85,21 +85,21 @@ public sealed unsafe partial class Hart
             return;
         }
         ulong first = _ramBase + (offset & ~7UL), last = _ramBase + ((offset + (ulong)size - 1) & ~7UL);
-        if (FetchedThrough(first) || FetchedThrough(last))
-        {
-            // Code may have been found through it: regions and links go too (the walk cache and the
-            // marks stay: no table pointer changed).
-            FlushTlb(keepWalks: true);
-            SliceEnd = 0;
-            return;
-        }
-        // Only data translations came from it: forget those, wherever they sit (a superpage's leaf
-        // gives one entry per 4 KiB page touched).
+        // Forget the translations made from it, in every bank (a superpage's leaf gives one entry
+        // per 4 KiB page touched).
         for (int i = 0; i < _tlb.Length; i++)
         {
             if (_tlbLeaf[i] != first && _tlbLeaf[i] != last) continue;
-            ref TlbEntry e = ref _tlbPointer[i];
+            ref TlbEntry e = ref _tlb[i];
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
+        }
+        if (FetchedThrough(first) || FetchedThrough(last))
+        {
+            // Code may have been found through it: so were translated regions and their links, and
+            // the interpreter may be running on through the page as it was mapped.
+            _fetchVirtualPage = TlbEntry.Invalid;
+            _translationEpoch++;
+            SliceEnd = 0;
         }
     }
 

@@ -5,9 +5,10 @@ namespace ReplayVm.Core.Hart;
 
 /// <summary>
 /// Address translation: Sv39, Sv48 and Sv57 page walks (privileged spec 4.3–4.5) with hardware A/D
-/// updates as QEMU does them, PMP checks (3.7), and a software TLB so that a hit costs a compare.
-/// Whenever something that decides translation changes — mode, satp, mstatus, PMP, sfence.vma —
-/// the TLB is flushed and the fast-path switches below are recomputed.
+/// updates as QEMU does them, PMP checks (3.7), a page-walk cache and a software TLB so that a hit
+/// costs a compare. A change of mode or of mstatus's translation bits switches TLB banks; satp,
+/// PMP and page-table changes that could make a cached translation wrong flush what they affect,
+/// and the fast-path switches below are recomputed.
 /// </summary>
 public sealed unsafe partial class Hart
 {
@@ -19,21 +20,38 @@ public sealed unsafe partial class Hart
     private const ulong PteV = 1, PteR = 2, PteW = 4, PteX = 8, PteU = 16, PteA = 64, PteD = 128;
     private const ulong PpnMask = (1UL << 44) - 1;
 
-    private readonly TlbEntry[] _tlb = GC.AllocateArray<TlbEntry>(1 << TlbBits, pinned: true);
+    /// <summary>
+    /// The TLB, in banks of 2^<see cref="TlbBits"/> direct-mapped entries, one bank per
+    /// <see cref="TranslationKey"/> in recent use (a bank's tags say what its key may do). A system
+    /// call or page fault moves between U-mode's bank and S-mode's, and back, keeping both: Linux
+    /// running processes traps thousands of times a second, and refilling the TLB after every trap
+    /// and return was most of its walks. Entries hold only what the page tables give now (see
+    /// Hart.PageTableCoherence.cs), whichever bank they sit in.
+    /// </summary>
+    private const int TlbBanks = 4;
+    private readonly TlbEntry[] _tlb = GC.AllocateArray<TlbEntry>(TlbBanks << TlbBits, pinned: true);
+    /// <summary>The current bank's first entry.</summary>
     private TlbEntry* _tlbPointer;
+    /// <summary>Index of the current bank's first entry in <see cref="_tlb"/> and <see cref="_tlbLeaf"/>.</summary>
+    private int _tlbBankBase;
+    private readonly ulong[] _bankKey = new ulong[TlbBanks];
+    /// <summary>A bank is valid while its generation is <see cref="_tlbGeneration"/>; a full flush moves that on.</summary>
+    private readonly ulong[] _bankGeneration = new ulong[TlbBanks];
+    private readonly ulong[] _bankLastUsed = new ulong[TlbBanks];
+    private ulong _tlbGeneration = 1, _bankClock;
 
     /// <summary>
     /// For each TLB entry, the physical address of the leaf page-table entry it was made from
     /// (<see cref="NoLeaf"/> without translation), so that a store changing one leaf forgets only
     /// the translations made from it (Hart.PageTableCoherence.cs).
     /// </summary>
-    private readonly ulong[] _tlbLeaf = new ulong[1 << TlbBits];
+    private readonly ulong[] _tlbLeaf = new ulong[TlbBanks << TlbBits];
     private const ulong NoLeaf = ulong.MaxValue;
 
     /// <summary>
-    /// The leaf entries instructions were fetched through since the last flush, hashed to one bit
-    /// each: changing one of those must also drop the translated regions found through it, which
-    /// only a flush does (collisions only flush more).
+    /// The leaf entries instructions were fetched through since the last full flush (by any bank),
+    /// hashed to one bit each: changing one of those must also drop the translated regions found
+    /// through it (collisions only drop more).
     /// </summary>
     private readonly ulong[] _fetchedLeaves = new ulong[64];
 
@@ -86,33 +104,56 @@ public sealed unsafe partial class Hart
         FlushTlb(keepWalks: !machineInvolved);
     }
 
-    /// <summary>Flushes the TLB, the walk cache and the page-table marks, and recomputes which accesses need the TLB.</summary>
+    /// <summary>Flushes the TLB (every bank), the walk cache and the page-table marks, and recomputes which accesses need the TLB.</summary>
     internal void TranslationChanged() => FlushTlb(keepWalks: false);
 
     /// <summary>
-    /// Flushes the TLB and recomputes which accesses need it; with <paramref name="keepWalks"/> the
-    /// walk cache and the marks of the pages it was read from stay (the page tables did not change).
+    /// Makes the bank for the current <see cref="TranslationKey"/> current; without
+    /// <paramref name="keepWalks"/> every bank, the walk cache and the page-table marks are dropped
+    /// first (the page tables, satp, PMP or a debugger's view changed). Either way translated
+    /// regions are found again, and the fast-path switches are recomputed.
     /// </summary>
     private void FlushTlb(bool keepWalks)
     {
-        if (_tlbPointer == null) _tlbPointer = (TlbEntry*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb));
-        TranslatorStats.TlbFlushes++;
-        for (int i = 0; i < _tlb.Length; i++)
-        {
-            ref TlbEntry e = ref _tlb[i];
-            e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
-        }
-        _fetchVirtualPage = TlbEntry.Invalid;
-        Array.Clear(_fetchedLeaves);
-        _translationKey = TranslationKey;
         if (!keepWalks)
         {
+            _tlbGeneration++;
             _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
             _walkCache.Clear();
+            Array.Clear(_fetchedLeaves);
         }
+        SelectBank(TranslationKey);
+        _fetchVirtualPage = TlbEntry.Invalid;
+        _translationKey = TranslationKey;
         _translationEpoch++; // translated regions are found again through the new translation
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
         _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null || _loadedPages is not null;
+    }
+
+    private ulong BankAge(int bank) => _bankGeneration[bank] != _tlbGeneration ? ulong.MaxValue : _bankClock - _bankLastUsed[bank];
+
+    /// <summary>Switches to the valid bank made for <paramref name="key"/>, or empties the least recently used one for it.</summary>
+    private void SelectBank(ulong key)
+    {
+        int bank = -1;
+        for (int b = 0; b < TlbBanks; b++)
+            if (_bankGeneration[b] == _tlbGeneration && _bankKey[b] == key) bank = b;
+        if (bank < 0)
+        {
+            // An invalid bank if there is one, else the one unused longest.
+            bank = 0;
+            for (int b = 1; b < TlbBanks; b++)
+                if (BankAge(b) > BankAge(bank)) bank = b;
+            TranslatorStats.TlbFlushes++;
+            var entries = _tlb.AsSpan(bank << TlbBits, 1 << TlbBits);
+            for (int i = 0; i < entries.Length; i++)
+                entries[i].ReadTag = entries[i].WriteTag = entries[i].ExecuteTag = TlbEntry.Invalid;
+            _bankKey[bank] = key;
+            _bankGeneration[bank] = _tlbGeneration;
+        }
+        _bankLastUsed[bank] = ++_bankClock;
+        _tlbBankBase = bank << TlbBits;
+        _tlbPointer = (TlbEntry*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb)) + _tlbBankBase;
     }
 
     /// <summary>
@@ -141,7 +182,7 @@ public sealed unsafe partial class Hart
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
             e.PhysicalPage = page;
         }
-        _tlbLeaf[vpn & TlbMask] = leafAddress;
+        _tlbLeaf[_tlbBankBase + (int)(vpn & TlbMask)] = leafAddress;
         // Cache only what is known to be allowed for the whole page; the rest keeps taking this path.
         bool wholePage(AccessType t) => Pmp.Allows(page, PageMask + 1, t, mode);
         if (type == AccessType.Fetch)
