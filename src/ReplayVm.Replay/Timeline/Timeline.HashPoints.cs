@@ -68,15 +68,5 @@ public sealed partial class Timeline
     }
 
     /// <summary>Index of the first hash point whose step is greater than <paramref name="step"/>.</summary>
-    private int FirstHashIndexAfter(ulong step)
-    {
-        int lo = 0, hi = _hashSteps.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (_hashSteps[mid] <= step) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
+    private int FirstHashIndexAfter(ulong step) => SortedSteps.FirstAfter(_hashSteps, step);
 }

@@ -172,17 +172,7 @@ internal sealed class SegmentSchedule
     }
 
     /// <summary>The index of the first cut after <paramref name="step"/> (the count when none).</summary>
-    private int FirstCutAfter(ulong step)
-    {
-        int lo = 0, hi = _cuts.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (_cuts[mid] <= step) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
+    private int FirstCutAfter(ulong step) => SortedSteps.FirstAfter(_cuts, step);
 
     /// <summary>The index in [<paramref name="from"/>, <paramref name="to"/>) of the cut nearest <paramref name="target"/>, or -1 when the range is empty.</summary>
     private int Nearest(ulong target, int from, int to)
