@@ -64,11 +64,12 @@ public class RunGuestTests
         Assert.Equal(File.ReadAllBytes(CliProcess.Expected("hello.out")), outcome.Stdout);
         Assert.Equal(0, outcome.ExitCode);
         var lines = outcome.StderrLines;
-        Assert.Equal(4, lines.Length);
+        Assert.Equal(5, lines.Length);
         Assert.Matches(@"^instructions: [1-9][0-9]*$", lines[0]);
         Assert.Matches(@"^mips: [0-9]+\.[0-9]{2}$", lines[1]);
         Assert.Equal("stop: GuestExit (exit code 0)", lines[2]);
         Assert.Matches(@"^engine: translator, [0-9]+ regions ", lines[3]);
+        Assert.Matches(@"^process: [1-9][0-9]* methods JIT-compiled in [0-9]+ ms; CPU [0-9]+ ms \(user [0-9]+, system [0-9]+\)$", lines[4]);
     }
 
     [Fact]
