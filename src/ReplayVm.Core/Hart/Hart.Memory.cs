@@ -253,7 +253,7 @@ public sealed unsafe partial class Hart
             if (!IsRam(physicals[i])) continue;
             ulong offset = physicals[i] - _ramBase;
             byte b = (byte)(raw >> (8 * i));
-            pageTablesChanged |= _ramPointer[offset] != b && StoresIntoPageTable(offset, 1) && OverlapsValidEntry(offset, 1);
+            pageTablesChanged |= _ramPointer[offset] != b && StoresIntoPageTable(offset, 1) && EntriesUnder(offset, 1) != OverwrittenEntry.Invalid;
             _ramPointer[offset] = b;
             NoteCodeWrite(offset, 1);
         }

@@ -47,23 +47,14 @@ public sealed unsafe partial class Hart
     private bool StoresIntoPageTable(ulong offset, int size) =>
         _ram.PageTables.Contains(offset >> MainMemory.PageShift) || _ram.PageTables.Contains((offset + (ulong)size - 1) >> MainMemory.PageShift);
 
-    /// <summary>
-    /// Whether a RAM store at <paramref name="offset"/> of <paramref name="size"/> bytes (at most 8)
-    /// overlaps an entry that is valid (V set) before it. Only those can have given a cached
-    /// translation: a walk that meets an invalid entry faults and caches nothing. Linux fills an
-    /// empty entry on every page fault and at every fork; those stores need not flush anything.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool OverlapsValidEntry(ulong offset, int size) =>
-        (_ramPointer[offset & ~7UL] & PteV) != 0 || (_ramPointer[(offset + (ulong)size - 1) & ~7UL] & PteV) != 0;
-
     /// <summary>What a store into a page-table page is about to overwrite, by what was cached from it.</summary>
     private enum OverwrittenEntry { Invalid, Leaf, Pointer }
 
     /// <summary>
     /// The most a store of <paramref name="size"/> bytes (at most 8) at RAM <paramref name="offset"/>
-    /// can make stale, read before it writes: nothing (invalid entries), the translations made from
-    /// one leaf, or a pointer to a table (whole subtrees, and the walk cache).
+    /// can make stale, read before it writes: nothing (invalid entries: a walk that meets one faults
+    /// and caches nothing, and Linux fills empty entries on every page fault and fork), the
+    /// translations made from one leaf, or a pointer to a table (whole subtrees, and the walk cache).
     /// </summary>
     private OverwrittenEntry EntriesUnder(ulong offset, int size)
     {

@@ -82,7 +82,7 @@ public sealed unsafe partial class Hart
     /// and the stored-page log (whose changes flush on their own): the fetch and data modes, SUM and MXR.</summary>
     private ulong TranslationKey => (ulong)Mode | (ulong)DataMode << 2 | (_mstatus & (Mstatus.Sum | Mstatus.Mxr));
 
-    /// <summary><see cref="TranslationKey"/> when the TLB was last flushed.</summary>
+    /// <summary>The <see cref="TranslationKey"/> the current TLB bank was selected for (all ones before the first).</summary>
     private ulong _translationKey = ulong.MaxValue;
 
     /// <summary>
@@ -99,10 +99,12 @@ public sealed unsafe partial class Hart
     {
         ulong key = TranslationKey;
         if (key == _translationKey) return;
-        bool machineInvolved = Mode == PrivilegeLevel.Machine || DataMode == PrivilegeLevel.Machine
-                               || (_translationKey & 3) == (ulong)PrivilegeLevel.Machine || ((_translationKey >> 2) & 3) == (ulong)PrivilegeLevel.Machine;
-        FlushTlb(keepWalks: !machineInvolved);
+        FlushTlb(keepWalks: !InvolvesMachineMode(key) && !InvolvesMachineMode(_translationKey));
     }
+
+    /// <summary>Whether a <see cref="TranslationKey"/> fetches or accesses data in M-mode.</summary>
+    private static bool InvolvesMachineMode(ulong key) =>
+        (key & 3) == (ulong)PrivilegeLevel.Machine || ((key >> 2) & 3) == (ulong)PrivilegeLevel.Machine;
 
     /// <summary>Flushes the TLB (every bank), the walk cache and the page-table marks, and recomputes which accesses need the TLB.</summary>
     internal void TranslationChanged() => FlushTlb(keepWalks: false);
