@@ -205,6 +205,39 @@ public sealed unsafe partial class Hart
         return true;
     }
 
+    /// <summary>
+    /// Steps after which every entry's heat is halved, by default. What predicts an entry's future steps is the
+    /// rate at which it runs now, not all it ever ran: without decay, kernel code that runs a few
+    /// thousand steps per million (system calls, page faults, fork) reached the threshold over
+    /// 10⁸ steps and was compiled at ~1–3 ms of JIT a region, to run about as many steps again as it
+    /// had run before — on Linux running `spawn 200`, 90 regions whose JIT cost more than their code
+    /// saved (the translator took 1.5× the interpreter's CPU). Halved every 2^25 steps, an entry is
+    /// compiled only while it runs at least ~0.6% of all steps (300000 of the last ~2^25 / ln 2);
+    /// a CPU benchmark's loops get there within a few million steps, as before.
+    /// </summary>
+    public const ulong DefaultHeatHalfLife = 1UL << 25;
+    private ulong _heatDecayedAt;
+
+    /// <summary>Steps after which heat is halved (<see cref="DefaultHeatHalfLife"/>; ulong.MaxValue: never).</summary>
+    public ulong TranslationHeatHalfLife
+    {
+        get => _heatHalfLife;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfZero(value);
+            _heatHalfLife = value;
+        }
+    }
+    private ulong _heatHalfLife = DefaultHeatHalfLife;
+
+    /// <summary>Halves every entry's heat (<see cref="TranslationHeatHalfLife"/>): 4096 shifts every 2^25 steps.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void DecayHeat()
+    {
+        foreach (ref uint heat in _transferHeat.AsSpan()) heat >>= 1;
+        _heatDecayedAt = Steps;
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private ref uint Heat(ulong pc) => ref _transferHeat[(pc >> 1) & (TransferHeatSize - 1)];
 
@@ -226,6 +259,8 @@ public sealed unsafe partial class Hart
         _translationPages ??= new TranslationPage?[(int)(_ramSize >> MainMemory.PageShift)];
         while (Steps < SliceEnd)
         {
+            // Unsigned: a restore that moved Steps back also decays (and restarts the period).
+            if (Steps - _heatDecayedAt >= _heatHalfLife) DecayHeat();
             if (_pendingJobs != 0 && !_compiled.IsEmpty) InstallCompiled();
             if (_watchingRegisters || _executeTriggersArmed || _dataTriggersArmed)
             {

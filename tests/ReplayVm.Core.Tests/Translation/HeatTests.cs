@@ -5,7 +5,8 @@ namespace ReplayVm.Core.Tests.Translation;
 /// <summary>
 /// When code becomes hot: an entry is translated once the interpreter has run
 /// <see cref="Hart.Hart.TranslationThreshold"/> steps from it, however those steps are split into
-/// arrivals — a long loop body earns its translation in few arrivals, a two-instruction loop in many.
+/// arrivals — a long loop body earns its translation in few arrivals, a two-instruction loop in many —
+/// and while it still runs at a rate that heat's halving (<see cref="Hart.Hart.TranslationHeatHalfLife"/>) leaves it.
 /// </summary>
 public sealed class HeatTests
 {
@@ -52,5 +53,51 @@ public sealed class HeatTests
         Assert.Equal(0UL, machine.Hart.TranslatorStats.RegionsTranslated);
         machine = Run(TightLoop.Value, Threshold * 3 / 2);
         Assert.Equal(1UL, machine.Hart.TranslatorStats.RegionsTranslated);
+    }
+
+    /// <summary>An outer loop that runs a tight inner loop of 1000 iterations (2000 steps), then calls
+    /// a function of 11 steps through a register (so no region of the loop's takes it in): the
+    /// function's entry runs 11 steps in every ~2014.</summary>
+    private static readonly Lazy<byte[]> HotLoopAndRareCall = new(() => EngineComparison.Assemble("""
+        .option norvc
+        .globl _start
+        _start:
+          li a0, 0
+        outer:
+          li t0, 1000
+        inner:
+          addi t0, t0, -1
+          bnez t0, inner
+          la t1, rare
+          jalr ra, t1
+          j outer
+        rare:
+        """ + string.Concat(Enumerable.Repeat("  addi a0, a0, 1\n", 10)) + """
+          ret
+        """));
+
+    private static Machine RunWithHalfLife(ulong halfLife, ulong steps)
+    {
+        var machine = EngineComparison.Boot(ExecutionEngine.Translator, HotLoopAndRareCall.Value, Threshold);
+        machine.Hart.TranslationHeatHalfLife = halfLife;
+        var reference = EngineComparison.Boot(ExecutionEngine.Interpreter, HotLoopAndRareCall.Value);
+        machine.Run(steps);
+        reference.Run(steps);
+        Assert.Equal(EngineComparison.Describe(reference), EngineComparison.Describe(machine));
+        return machine;
+    }
+
+    [Fact]
+    public void Code_that_runs_at_a_low_rate_is_never_translated_however_long_it_runs()
+    {
+        // Halved every 4096 steps, the function's heat stays near 2 × 22 steps, far below 2000;
+        // the inner loop earns its 2000 steps within one outer iteration.
+        var decaying = RunWithHalfLife(4096, 1_000_000);
+        // Without decay the function (and the code after its return) reach 2000 steps after ~180 calls.
+        var accumulating = RunWithHalfLife(ulong.MaxValue, 1_000_000);
+        Assert.Equal(1UL, decaying.Hart.TranslatorStats.RegionsTranslated);
+        Assert.True(accumulating.Hart.TranslatorStats.RegionsTranslated > 1,
+            $"without decay only {accumulating.Hart.TranslatorStats.RegionsTranslated} region was translated");
+        Assert.True(decaying.Hart.TranslatorStats.RegionSteps > 900_000, $"the hot loop ran only {decaying.Hart.TranslatorStats.RegionSteps} steps translated");
     }
 }
