@@ -1,4 +1,5 @@
-# tools/bench --reverse: reverse-step latency figures of issue 5 (sourced by tools/bench).
+# tools/bench --reverse: reverse-step latency figures of issue 5 and reverse-continue over a whole
+# recording against QEMU (issue 14's anchor) (sourced by tools/bench).
 #
 # ReplayVm: bench.elf recorded whole (~4.2×10^8 instructions; issue 5 asks for ≥ 10^9, which no
 # bundled guest reaches), then tools/bench.d/ReverseStep drives the Timeline: one replay to the
@@ -9,6 +10,10 @@
 # to each position with `monitor replay_break` + continue and times `reverse-stepi` end to end
 # (gdb's round trips included). QEMU restores the snapshot and replays forward for every reverse
 # step, so its latency grows with the distance from the snapshot (here: the start).
+# Then reverse-continue over the whole recording, through gdb on both (tools/bench.d/reverse-continue.py):
+# from 1000 steps before the end back to a breakpoint on `main` (run once, ~36000 steps in):
+# replayvm's `gdb` on the trace, opened without its sidecar (built behind on first open) and again
+# with it; QEMU's replay of its rr recording.
 
 reverse_positions=24 reverse_steps_back=8 qemu_steps_back=2
 
@@ -61,6 +66,68 @@ reverse_section() {
         "first replay to the end ${ours[first_pass_s]} s; seek median ${ours[seek_median_ms]} ms, worst ${ours[seek_worst_ms]} ms; peak RSS ${ours[peak_rss_mib]} MiB."
     echo "replayvm times the Timeline call in-process; QEMU's figure is gdb's reverse-stepi end to end (remote protocol round trips included)."
     [ -z "$qemu_line" ] || echo "QEMU: one rrsnapshot at instruction 0 ($qemu_snapshot_size in the qcow2 drive); each reverse-stepi reloads it and replays forward, so cost grows with the position: $(qemu_by_position)."
+    reverse_continue_rows "$trace" "$steps" "$([ -n "$qemu_line" ] && echo 1 || echo 0)"
+}
+
+# reverse_continue_rows TRACE STEPS QEMU_RECORDED: `reverse-continue` from near the end of the bench
+# recording back to `main`, through gdb-multiarch on replayvm and (when its rr recording exists) QEMU.
+reverse_continue_rows() {
+    local trace="$1" steps="$2" with_qemu="$3" position=$(($2 - 1000)) rc_runs=$((runs < 3 ? runs : 3))
+    local script="$root/tools/bench.d/reverse-continue.py"
+    echo "reverse: timing reverse-continue over the recording on replayvm ($rc_runs runs, a fresh server each) ..." >&2
+    local i port pid out="$work/rc-replayvm.out"
+    : >"$out"
+    for ((i = 1; i <= rc_runs; i++)); do
+        rm -f "$trace.rvindex" # each run opens the trace as a first-time user would; the sidecar builds behind
+        "$replayvm" gdb "$trace" --port 0 >"$work/rc-gdb.out" 2>&1 </dev/null &
+        pid=$!
+        port="" tries=0
+        until [ -n "$port" ]; do
+            port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/rc-gdb.out")
+            kill -0 "$pid" 2>/dev/null || die "replayvm gdb exited: $(tail -n 1 "$work/rc-gdb.out")"
+            tries=$((tries + 1)); [ "$tries" -lt 1000 ] || die "replayvm gdb never said its port"
+            sleep 0.01
+        done
+        timeout 600 gdb-multiarch -nx --batch -ex "set \$target = \"127.0.0.1:$port\"" -ex 'set $kind = "replayvm"' \
+            -ex "set \$position = $position" -ex 'set $breakpoint = "main"' -ex 'set $runs = 2' \
+            -x "$script" "$bench_elf" 2>"$work/rc-replayvm.gdb.err" | grep -E '^(seek|rc|error)' >>"$out" || true
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    grep -q '^error' "$out" && die "reverse-continue on replayvm: $(grep -m1 '^error' "$out")"
+    local qemu_rc="not measured (no QEMU rr recording)"
+    if [ "$with_qemu" = 1 ]; then
+        echo "reverse: timing reverse-continue over QEMU's rr recording (1 run: each replays the whole recording twice) ..." >&2
+        local sock="$work/qemu-rc.sock" disk="$work/qemu-snap.qcow2" rr="$work/qemu-reverse.rr"
+        rm -f "$sock"
+        "$QEMU" "${QEMU_ARGS[@]}" -drive "file=$disk,if=none,id=rrsnap" -kernel "$bench_elf" \
+            -icount "shift=auto,rr=replay,rrfile=$rr,rrsnapshot=init" \
+            -chardev "socket,path=$sock,server=on,wait=off,id=gdb0" -gdb chardev:gdb0 -S </dev/null >/dev/null 2>"$work/qemu-rc.err" &
+        pid=$! tries=0
+        until [ -S "$sock" ]; do
+            kill -0 "$pid" 2>/dev/null || die "QEMU rr=replay exited at once: $(head -n 1 "$work/qemu-rc.err")"
+            tries=$((tries + 1)); [ "$tries" -lt 500 ] || die "QEMU's gdbstub socket never appeared"
+            sleep 0.01
+        done
+        timeout 900 gdb-multiarch -nx --batch -ex "set \$target = \"$sock\"" -ex 'set $kind = "qemu"' \
+            -ex "set \$position = $position" -ex 'set $breakpoint = "main"' -ex 'set $runs = 1' \
+            -x "$script" "$bench_elf" 2>"$work/rc-qemu.gdb.err" | grep -E '^(seek|rc|error)' >"$work/rc-qemu.out" || true
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        if grep -q '^rc ' "$work/rc-qemu.out"; then
+            qemu_rc="$(awk '$1 == "rc" { printf "%.0f ms to step %d", $2, $3 }' "$work/rc-qemu.out") (going to step $position first: $(awk '$1 == "seek" { printf "%.0f ms", $2 }' "$work/rc-qemu.out"))"
+        else
+            qemu_rc="not measured: $(grep -m1 '^error' "$work/rc-qemu.out" || tail -n 1 "$work/rc-gdb-qemu.err" 2>/dev/null)"
+        fi
+    fi
+    # Each replayvm run: the first reverse-continue right after the first seek (sidecar building
+    # behind), the second with whatever the first left (checkpoints, the sidecar if done).
+    echo
+    echo "reverse-continue over bench.elf's recording, from step $position back to main (gdb-multiarch, end to end):"
+    awk '$1 == "rc" { n++; if (n % 2) first = first " " int($2 + 0.5); else again = again " " int($2 + 0.5); at = $3 }
+         $1 == "seek" { m++; if (m % 2) seek = seek " " int($2 + 0.5) }
+         END { printf "replayvm: first reverse-continue after opening%s ms (the seek there:%s ms), again%s ms; stops at step %d\n", first, seek, again, at }' "$out"
+    echo "qemu:     $qemu_rc"
 }
 
 # qemu_reverse: records bench with rrsnapshot, then runs the gdb script; leaves "rsi POS MS" lines
