@@ -56,8 +56,8 @@ public sealed class HeatTests
     }
 
     /// <summary>An outer loop that runs a tight inner loop of 1000 iterations (2000 steps), then calls
-    /// a function of 11 steps through a register (so no region of the loop's takes it in): the
-    /// function's entry runs 11 steps in every ~2014.</summary>
+    /// a function of 40 steps through a register (so no region of the loop's takes it in): the
+    /// function's entry runs 40 steps in every ~2045.</summary>
     private static readonly Lazy<byte[]> HotLoopAndRareCall = new(() => EngineComparison.Assemble("""
         .option norvc
         .globl _start
@@ -72,7 +72,7 @@ public sealed class HeatTests
           jalr ra, t1
           j outer
         rare:
-        """ + string.Concat(Enumerable.Repeat("  addi a0, a0, 1\n", 10)) + """
+        """ + string.Concat(Enumerable.Repeat("  addi a0, a0, 1\n", 39)) + """
           ret
         """));
 
@@ -88,16 +88,27 @@ public sealed class HeatTests
     }
 
     [Fact]
-    public void Code_that_runs_at_a_low_rate_is_never_translated_however_long_it_runs()
+    public void Code_that_runs_at_a_low_rate_is_not_translated_until_the_run_is_long()
     {
-        // Halved every 4096 steps, the function's heat stays near 2 × 22 steps, far below 2000;
-        // the inner loop earns its 2000 steps within one outer iteration.
-        var decaying = RunWithHalfLife(4096, 1_000_000);
-        // Without decay the function (and the code after its return) reach 2000 steps after ~180 calls.
-        var accumulating = RunWithHalfLife(ulong.MaxValue, 1_000_000);
+        // Over 150000 steps the period stays at most 37500 steps (a quarter of the steps run): the
+        // function's heat stays below about 2 × 40 × 37500 / 2045 ≈ 1470, under 2000, while the inner
+        // loop earns its 2000 steps within one outer iteration.
+        var decaying = RunWithHalfLife(4096, 150_000);
+        // Without decay the function's entry reaches 2000 steps after ~50 calls (~102000 steps).
+        var accumulating = RunWithHalfLife(ulong.MaxValue, 150_000);
         Assert.Equal(1UL, decaying.Hart.TranslatorStats.RegionsTranslated);
         Assert.True(accumulating.Hart.TranslatorStats.RegionsTranslated > 1,
             $"without decay only {accumulating.Hart.TranslatorStats.RegionsTranslated} region was translated");
-        Assert.True(decaying.Hart.TranslatorStats.RegionSteps > 900_000, $"the hot loop ran only {decaying.Hart.TranslatorStats.RegionSteps} steps translated");
+        Assert.True(decaying.Hart.TranslatorStats.RegionSteps > 100_000, $"the hot loop ran only {decaying.Hart.TranslatorStats.RegionSteps} steps translated");
+    }
+
+    [Fact]
+    public void Over_a_long_run_the_period_grows_and_warm_code_is_translated_too()
+    {
+        // By 3×10⁶ steps the period is 750000 steps: the function earns ~2 × 40 × 750000 / 2045 ≈
+        // 29000 steps of heat, past 2000 (with the period stuck at 4096 it would stay near 160).
+        var machine = RunWithHalfLife(4096, 3_000_000);
+        Assert.True(machine.Hart.TranslatorStats.RegionsTranslated > 1,
+            $"after 3×10⁶ steps only {machine.Hart.TranslatorStats.RegionsTranslated} region was translated");
     }
 }
