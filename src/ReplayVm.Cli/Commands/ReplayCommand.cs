@@ -82,7 +82,7 @@ internal static class ReplayCommand
         using (var output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout)))
         {
             var disks = drives.For(trace.Header.Setup);
-            var index = jobs > 1 ? TraceSidecar.Open(path, trace, withTraps: false) : null; // the segments need only its snapshots
+            var index = jobs > 1 ? TraceSidecar.Open(path, trace) : null; // the segments need only its snapshots
             Replay.TraceIndex.SegmentTrace.Mark("index opened");
             if (jobs > 1 && index is null)
                 Console.Error.WriteLine($"replayvm: {path} has no usable index: replaying on one machine (run 'replayvm index {path}' for --jobs)");

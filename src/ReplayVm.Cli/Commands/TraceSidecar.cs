@@ -8,12 +8,11 @@ internal static class TraceSidecar
 {
     /// <summary>
     /// The sidecar beside <paramref name="tracePath"/>, opened and checked; null when there is none,
-    /// or (with a one-line notice on stderr) when it is damaged or belongs to another trace. Without
-    /// <paramref name="withTraps"/>, its trap records are not read (see <see cref="TraceIndexFile.Open"/>).
+    /// or (with a one-line notice on stderr) when it is damaged or belongs to another trace.
     /// </summary>
-    public static TraceIndexFile? Open(string tracePath, TraceFile trace, bool withTraps = true)
+    public static TraceIndexFile? Open(string tracePath, TraceFile trace)
     {
-        var index = TryOpen(tracePath, trace, out string? problem, withTraps);
+        var index = TryOpen(tracePath, trace, out string? problem);
         if (problem is not null)
             Console.Error.WriteLine($"replayvm: index {TraceIndexFormat.SidecarPath(tracePath)} ignored: {problem} (run 'replayvm index {tracePath}' to rebuild it)");
         return index;
@@ -54,14 +53,14 @@ internal static class TraceSidecar
         _ => $"building {build.SidecarPath}: {build.Progress:P0}",
     };
 
-    private static TraceIndexFile? TryOpen(string tracePath, TraceFile trace, out string? problem, bool withTraps = true)
+    private static TraceIndexFile? TryOpen(string tracePath, TraceFile trace, out string? problem)
     {
         problem = null;
         string path = TraceIndexFormat.SidecarPath(tracePath);
         if (!File.Exists(path)) return null;
         try
         {
-            return TraceIndexFile.Open(path, trace, TraceIdentity.OfFile(tracePath), withTraps);
+            return TraceIndexFile.Open(path, trace, TraceIdentity.OfFile(tracePath));
         }
         catch (TraceIndexException e)
         {

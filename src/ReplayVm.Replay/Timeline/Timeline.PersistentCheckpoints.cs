@@ -116,7 +116,7 @@ public sealed partial class Timeline
         if (_trapIndex is { } known) return known;
         if (IsLive) throw new InvalidOperationException("a live recording's traps are not indexed: it is still growing");
         FollowIndexBuild();
-        if (_index is { TrapsComplete: true } index) return _trapIndex = TimelineIndex.Of(End, index.Traps);
+        if (_index is { TrapsComplete: true } index) return _trapIndex = TimelineIndex.Of(End, index.Traps, index.Path);
         if (_givenBuild is { } build && build.Traps.State is TimelineIndexState.Running or TimelineIndexState.Complete)
             return _trapIndex = build.Traps;
         return _trapIndex = new TimelineIndex(Trace, new TimelineIndexOptions { Disks = _options.Disks });

@@ -66,6 +66,8 @@ public sealed class TimelineIndex : IDisposable
     private readonly long[] _totals = new long[KindCount];
     private readonly Dictionary<(bool Interrupt, byte Cause), long> _byCause = [];
     private readonly Collector _collector = new();
+    /// <summary>A sidecar's traps, which answer every query themselves (decoding records as needed); null for an index that keeps its markers.</summary>
+    private readonly TraceIndex.SidecarTraps? _stored;
     private readonly int _buckets;
     private int _exactCount;
     private ulong _exactBefore = ulong.MaxValue;
@@ -122,7 +124,46 @@ public sealed class TimelineIndex : IDisposable
     /// </summary>
     public static TimelineIndex Following(ulong end, TimelineIndexOptions? options = null) => new(end, options);
 
-    /// <summary>A complete index of <paramref name="markers"/> (in step order): a sidecar's traps, no replay needed.</summary>
+    /// <summary>
+    /// A complete index answering from a sidecar's trap records, decoded as queries need them (no
+    /// replay, and nothing read beyond their summaries until asked). Should a record turn out damaged
+    /// or forged when decoded, the index becomes <see cref="TimelineIndexState.Failed"/> with a one-line
+    /// <see cref="Error"/> and answers nothing more.
+    /// </summary>
+    public static TimelineIndex Of(ulong end, TraceIndex.SidecarTraps traps, string sidecarPath) => new(end, traps, sidecarPath);
+
+    private TimelineIndex(ulong end, TraceIndex.SidecarTraps traps, string sidecarPath)
+        : this(end, new TimelineIndexOptions { Buckets = 1, MaxExactMarkers = 0 }) // it keeps no markers of its own
+    {
+        _stored = traps;
+        _sidecarPath = sidecarPath;
+        Finish(TimelineIndexState.Complete, null);
+    }
+
+    private readonly string? _sidecarPath;
+
+    /// <summary>A query of the sidecar's traps; a record found damaged fails the index (what it answers from then on: nothing).</summary>
+    private T? FromStored<T>(Func<TraceIndex.SidecarTraps, T> query, T? none)
+    {
+        if (State == TimelineIndexState.Failed) return none;
+        try
+        {
+            return query(_stored!);
+        }
+        catch (TraceIndex.TraceIndexException e)
+        {
+            Error = $"index {_sidecarPath} ignored: {e.Message} (run replayvm index to rebuild it)";
+            lock (_lock)
+            {
+                _state = TimelineIndexState.Failed;
+                Monitor.PulseAll(_lock);
+            }
+            Interlocked.Increment(ref _version);
+            return none;
+        }
+    }
+
+    /// <summary>A complete index of <paramref name="markers"/> (in step order), kept one by one (up to <see cref="TimelineIndexOptions.MaxExactMarkers"/>).</summary>
     public static TimelineIndex Of(ulong end, IReadOnlyList<TrapMarker> markers, TimelineIndexOptions? options = null)
     {
         var index = new TimelineIndex(end, options);
@@ -134,7 +175,7 @@ public sealed class TimelineIndex : IDisposable
     /// <summary>Adds markers found (after every one added before), and says every trap before <paramref name="scannedTo"/> has now been added.</summary>
     public void Add(IReadOnlyList<TrapMarker> markers, ulong scannedTo)
     {
-        if (_scans) throw new InvalidOperationException("a scanning index finds its own markers");
+        if (_scans || _stored is not null) throw new InvalidOperationException("a scanning index, or one of a sidecar's traps, finds its own markers");
         Publish(markers, scannedTo);
     }
 
@@ -195,6 +236,7 @@ public sealed class TimelineIndex : IDisposable
     /// <summary>Traps of <paramref name="kinds"/> found so far.</summary>
     public long Count(TrapMarkerKinds kinds)
     {
+        if (_stored is not null) return FromStored(t => t.Count(kinds), 0);
         lock (_lock)
         {
             long total = 0;
@@ -207,6 +249,7 @@ public sealed class TimelineIndex : IDisposable
     /// <summary>Traps found so far by cause, e.g. (false, 8) for ecalls from U.</summary>
     public IReadOnlyDictionary<(bool Interrupt, byte Cause), long> CountsByCause()
     {
+        if (_stored is not null) return FromStored(t => t.CountsByCause(), new Dictionary<(bool Interrupt, byte Cause), long>())!;
         lock (_lock) return new Dictionary<(bool Interrupt, byte Cause), long>(_byCause);
     }
 
@@ -214,6 +257,7 @@ public sealed class TimelineIndex : IDisposable
     public TrapMarker? Next(TrapMarkerKinds kinds, ulong afterStep)
     {
         if (afterStep == ulong.MaxValue) return null;
+        if (_stored is not null) return FromStored(t => t.Next(kinds, afterStep), null);
         lock (_lock)
         {
             TrapMarker? best = null;
@@ -227,6 +271,7 @@ public sealed class TimelineIndex : IDisposable
     public TrapMarker? Previous(TrapMarkerKinds kinds, ulong beforeStep)
     {
         if (beforeStep == 0) return null;
+        if (_stored is not null) return FromStored(t => t.Previous(kinds, beforeStep), null);
         lock (_lock)
         {
             TrapMarker? best = null;
@@ -238,7 +283,8 @@ public sealed class TimelineIndex : IDisposable
 
     /// <summary>Whether some marker of <paramref name="kinds"/> lies in [<paramref name="fromStep"/>, <paramref name="toStep"/>).</summary>
     public bool Any(TrapMarkerKinds kinds, ulong fromStep, ulong toStep) =>
-        toStep > fromStep && (fromStep == 0 ? FirstAtOrAfterZero(kinds) : Next(kinds, fromStep - 1)) is { } m && m.Step < toStep;
+        _stored is not null ? FromStored(t => t.Any(kinds, fromStep, toStep), false)
+        : toStep > fromStep && (fromStep == 0 ? FirstAtOrAfterZero(kinds) : Next(kinds, fromStep - 1)) is { } m && m.Step < toStep;
 
     private TrapMarker? FirstAtOrAfterZero(TrapMarkerKinds kinds)
     {

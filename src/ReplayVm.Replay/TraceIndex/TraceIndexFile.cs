@@ -80,18 +80,18 @@ public sealed class TraceIndexFile : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly List<byte> _output = [];
     private readonly List<IndexedSnapshot> _snapshots = [];
-    private readonly List<TrapMarker> _traps = [];
+    private readonly List<TrapRecordSummary> _trapRecords = [];
+    private long _trapCount;
+    private SidecarTraps? _traps;
     private readonly RecordChecks _checks;
-    /// <summary>Whether trap records are read into <see cref="Traps"/> (else only their framing and order are checked).</summary>
-    private readonly bool _readTraps;
     /// <summary>Where the next record starts.</summary>
     private long _offset;
     /// <summary>The step of the last trap record read or passed over.</summary>
     private ulong _trapRecordsThrough;
 
-    private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, RecordChecks checks, long offset, bool readTraps)
+    private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, RecordChecks checks, long offset)
     {
-        (_handle, Path, Header, _checks, _offset, _readTraps) = (handle, path, header, checks, offset, readTraps);
+        (_handle, Path, Header, _checks, _offset) = (handle, path, header, checks, offset);
     }
 
     public string Path { get; }
@@ -100,14 +100,19 @@ public sealed class TraceIndexFile : IDisposable
     /// <summary>By step, ascending.</summary>
     public IReadOnlyList<IndexedSnapshot> Snapshots => _snapshots;
 
-    /// <summary>The traps and interrupts of the recording, in step order: all of them before <see cref="TrapsThrough"/>.</summary>
-    public IReadOnlyList<TrapMarker> Traps => _traps;
+    /// <summary>
+    /// The traps and interrupts of the recording, all of them before <see cref="TrapsThrough"/>,
+    /// decoded from their records as queries need them. Only once <see cref="IsComplete"/>.
+    /// </summary>
+    public SidecarTraps Traps => IsComplete
+        ? _traps ??= new SidecarTraps(_trapRecords, DecodeTrapRecord)
+        : throw new InvalidOperationException("the sidecar's traps are known once its end record is read");
 
     /// <summary>Every trap before this step is in <see cref="Traps"/> (the step of the last trap record read; 0 before any).</summary>
     public ulong TrapsThrough { get; private set; }
 
-    /// <summary>Whether <see cref="Traps"/> holds every trap of the recording (the build kept them to its end, and they were read).</summary>
-    public bool TrapsComplete => _readTraps && IsComplete && TrapsThrough >= VerifiedThrough;
+    /// <summary>Whether <see cref="Traps"/> holds every trap of the recording (the build kept them to its end).</summary>
+    public bool TrapsComplete => IsComplete && TrapsThrough >= VerifiedThrough;
 
     /// <summary>The virtual pages run from the last snapshot to <see cref="VerifiedThrough"/> (read with the end record; null before or when not recorded).</summary>
     public ulong[]? TailExecutedPages { get; private set; }
@@ -189,17 +194,16 @@ public sealed class TraceIndexFile : IDisposable
 
     /// <summary>
     /// Opens and checks the sidecar at <paramref name="path"/> against <paramref name="trace"/>, whose
-    /// file is <paramref name="identity"/>. Without <paramref name="withTraps"/> (for a caller that
-    /// needs only the snapshots, such as <c>replay --jobs</c>) the trap records are not decoded:
-    /// <see cref="Traps"/> stays empty and <see cref="TrapsComplete"/> false (a recording of an OS
-    /// holds millions of traps: reading them is most of the time opening takes).
+    /// file is <paramref name="identity"/>. Trap records are checked as far as their summaries go
+    /// (framing, CRC, order, counts and causes); their markers are decoded, and checked, when a query
+    /// needs them (<see cref="SidecarTraps"/>): a recording of an OS holds millions.
     /// </summary>
-    public static TraceIndexFile Open(string path, TraceFile trace, TraceIdentity identity, bool withTraps = true)
+    public static TraceIndexFile Open(string path, TraceFile trace, TraceIdentity identity)
     {
         return OpenChecked(path, trace, identity, handle =>
         {
             long length = RandomAccess.GetLength(handle);
-            var file = ReadHeader(handle, path, trace, identity, length, withTraps);
+            var file = ReadHeader(handle, path, trace, identity, length);
             file.ReadRecords(length, requireEnd: true);
             return file;
         });
@@ -216,7 +220,7 @@ public sealed class TraceIndexFile : IDisposable
         return OpenChecked(path, trace, identity, handle =>
         {
             long length = Math.Min(completeLength, RandomAccess.GetLength(handle));
-            var file = ReadHeader(handle, path, trace, identity, length, readTraps: true);
+            var file = ReadHeader(handle, path, trace, identity, length);
             file.ReadRecords(length, requireEnd: false);
             return file;
         });
@@ -279,7 +283,7 @@ public sealed class TraceIndexFile : IDisposable
         public readonly ulong[] EntropySteps = [.. trace.Events.OfType<EntropyEvent>().Select(e => e.Step)];
     }
 
-    private static TraceIndexFile ReadHeader(SafeFileHandle handle, string path, TraceFile trace, TraceIdentity identity, long length, bool readTraps)
+    private static TraceIndexFile ReadHeader(SafeFileHandle handle, string path, TraceFile trace, TraceIdentity identity, long length)
     {
         if (length < TraceIndexFormat.PreambleSize) throw new TraceIndexException($"it is too short to be an index ({length} bytes)");
         var preamble = ReadAt(handle, 0, TraceIndexFormat.PreambleSize, length);
@@ -303,7 +307,7 @@ public sealed class TraceIndexFile : IDisposable
             || header.HasherVersion != MachineStateHasher.Version || header.HartImageVersion != HartSnapshot.ImageVersion
             || header.PageCount != pageCount)
             throw new TraceIndexException("it was written for another board revision, hasher, hart layout or RAM size");
-        return new TraceIndexFile(handle, path, header, new RecordChecks(trace, pageCount), TraceIndexFormat.PreambleSize + headerLength, readTraps);
+        return new TraceIndexFile(handle, path, header, new RecordChecks(trace, pageCount), TraceIndexFormat.PreambleSize + headerLength);
     }
 
     /// <summary>
@@ -313,110 +317,141 @@ public sealed class TraceIndexFile : IDisposable
     /// </summary>
     private void ReadRecords(long length, bool requireEnd)
     {
-        var checks = _checks;
-        ulong pageCount = checks.PageCount;
         while (!IsComplete)
         {
             long offset = _offset;
             if (!requireEnd && offset >= length) return;
-            var (chunkHeader, raw) = ReadRecordChunk(_handle, offset, length, out long next);
-            offset = next;
-            if (raw.Length == 0) throw new TraceIndexException($"an empty record at byte {offset}");
-            if (raw[0] == TraceIndexFormat.EndKind)
-            {
-                var end = new ByteReader(raw.AsSpan(1), "the index's end record");
-                ulong count = end.VarUInt();
-                int verified = (int)Math.Min(end.VarUInt(), int.MaxValue);
-                ulong through = end.VarUInt();
-                end.Byte();
-                ulong trapsThrough = end.VarUInt();
-                var tail = VirtualPageList.Read(ref end, "its end record", "executed-page");
-                var tailStored = VirtualPageList.Read(ref end, "its end record", "stored-page");
-                var tailLoaded = VirtualPageList.Read(ref end, "its end record", "loaded-page");
-                if (trapsThrough != _trapRecordsThrough || trapsThrough > through || !end.AtEnd)
-                    throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {_trapRecordsThrough}");
-                if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
-                if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
-                    throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
-                (HashPointsVerified, VerifiedThrough, TailExecutedPages, TailStoredPages, TailLoadedPages, IsComplete, _offset) = (verified, through, tail, tailStored, tailLoaded, true, offset);
-                return;
-            }
-            if (raw[0] == TraceIndexFormat.TrapKind)
-            {
-                if (chunkHeader.BaseStep < _trapRecordsThrough) throw new TraceIndexException($"a trap record out of order (through step {chunkHeader.BaseStep})");
-                if (_readTraps) ReadTraps(raw, chunkHeader.BaseStep);
-                _trapRecordsThrough = chunkHeader.BaseStep;
-                _offset = offset;
-                continue;
-            }
-            if (raw[0] != TraceIndexFormat.SnapshotKind) throw new TraceIndexException($"a record of unknown kind {raw[0]} at byte {offset}");
-            if (_snapshots.Count >= TraceIndexFormat.MaxSnapshots) throw new TraceIndexException("it holds too many snapshots");
-
-            var r = new ByteReader(raw.AsSpan(1), "an index snapshot record");
-            ulong step = r.VarUInt();
-            var hash = StateHash.ReadFrom(r.Bytes(StateHash.Size));
-            if (step != chunkHeader.BaseStep || (_snapshots.Count > 0 && step <= _snapshots[^1].Step))
-                throw new TraceIndexException($"a snapshot record out of order (step {step})");
-            if (!checks.Hashes.TryGetValue(step, out var recorded) || recorded != hash)
-                throw new TraceIndexException($"its snapshot at step {step} is not at a hash point of the trace with the same hash");
-            var cursor = new InputCursor(r.Length(checks.ConsoleSteps.Length, "console input count"), r.Length(checks.ClockSteps.Length, "clock read count"),
-                r.Length(checks.EntropySteps.Length, "entropy read count"));
-            // A replay at step S has consumed every input recorded before S and none recorded after it.
-            if (!Consumable(checks.ConsoleSteps, cursor.Console, step) || !Consumable(checks.ClockSteps, cursor.Clock, step)
-                || !Consumable(checks.EntropySteps, cursor.Entropy, step))
-                throw new TraceIndexException($"its snapshot at step {step} has an input cursor the trace contradicts");
-            var output = r.Blob(r.Remaining, "console output");
-            var hartBytes = r.Blob(r.Remaining, "hart state");
-            HartSnapshot hart;
+            var chunkHeader = ReadChunkHeader(_handle, offset, length);
+            if (chunkHeader.RawLength > TraceIndexFormat.MaxRecordSize) throw new TraceIndexException($"a record with an impossible length at byte {offset}");
+            // Decoded into a pooled buffer: a Linux recording's trap records alone come to megabytes,
+            // and what a record keeps (blobs, page lists) is copied out of it.
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)chunkHeader.RawLength);
             try
             {
-                using var br = new BinaryReader(new MemoryStream(hartBytes, writable: false));
-                hart = HartSnapshot.Read(br);
-                if (br.BaseStream.Position != hartBytes.Length) throw new InvalidDataException("a hart state longer than its layout");
+                var problem = WithBytesAt(_handle, offset + TraceFormat.ChunkHeaderSize, (int)chunkHeader.PayloadLength, length,
+                    (payload, count) => ChunkCodec.TryDecodePayloadInto(chunkHeader, payload.AsSpan(0, count), buffer, out string? damage) ? null : damage);
+                if (problem is not null) throw new TraceIndexException($"{problem} at byte {offset}");
+                var raw = buffer.AsSpan(0, (int)chunkHeader.RawLength);
+                long next = offset + TraceFormat.ChunkHeaderSize + chunkHeader.PayloadLength;
+                if (raw.Length == 0) throw new TraceIndexException($"an empty record at byte {next}");
+                if (raw[0] == TraceIndexFormat.EndKind) ReadEnd(raw, next, length, requireEnd);
+                else if (raw[0] == TraceIndexFormat.TrapKind) ReadTrapSummary(raw, offset, chunkHeader, next);
+                else if (raw[0] == TraceIndexFormat.SnapshotKind) ReadSnapshot(raw, chunkHeader, next, length);
+                else throw new TraceIndexException($"a record of unknown kind {raw[0]} at byte {next}");
             }
-            catch (InvalidDataException e)
+            finally
             {
-                throw new TraceIndexException($"its snapshot at step {step} has {e.Message}");
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
             }
-            if (hart.StepCount != step) throw new TraceIndexException($"its snapshot at step {step} holds a hart at step {hart.StepCount}");
-            var devices = r.Blob(r.Remaining, "device state");
-            int changed = r.Length((int)Math.Min(pageCount, (ulong)r.Remaining), "changed-page count");
-            var pages = new int[changed];
-            var slots = new int[changed];
-            long previous = -1;
-            int stored = 0;
-            for (int i = 0; i < changed; i++)
-            {
-                ulong v = r.VarUInt();
-                ulong page = (ulong)(previous + 1) + (v >> 1);
-                if (v >> 1 >= pageCount || page >= pageCount) throw new TraceIndexException($"its snapshot at step {step} names a page beyond RAM");
-                pages[i] = (int)page;
-                slots[i] = (v & 1) != 0 ? -1 : stored++;
-                previous = (long)page;
-            }
-            int chunkCount = r.Length(changed, "page-chunk count");
-            var executed = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "executed-page");
-            var storedPages = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "stored-page");
-            var loadedPages = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "loaded-page");
-            if (chunkCount != (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk || !r.AtEnd)
-                throw new TraceIndexException($"its snapshot at step {step} has a malformed page list");
-            var chunks = new IndexedSnapshot.PageChunk[chunkCount];
-            for (int c = 0; c < chunkCount; c++)
-            {
-                int expected = Math.Min(TraceIndexFormat.PagesPerChunk, stored - c * TraceIndexFormat.PagesPerChunk);
-                var pageHeader = ReadChunkHeader(_handle, offset, length);
-                if (pageHeader.RawLength != (uint)expected * MainMemory.PageSize || pageHeader.BaseStep != step)
-                    throw new TraceIndexException($"a page chunk of the snapshot at step {step} has the wrong size");
-                if (!WithBytesAt(_handle, offset + TraceFormat.ChunkHeaderSize, (int)pageHeader.PayloadLength, length,
-                        (payload, count) => CrcMatches(pageHeader, payload.AsSpan(0, count))))
-                    throw new TraceIndexException($"a page chunk of the snapshot at step {step} is damaged (bad CRC32C)");
-                chunks[c] = new IndexedSnapshot.PageChunk(offset, pageHeader, expected);
-                offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
-            }
-            _output.AddRange(output);
-            _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks, executed, storedPages, loadedPages));
-            _offset = offset;
         }
+    }
+
+    /// <summary>The end record, which must end the file (<paramref name="offset"/>: where its chunk ends).</summary>
+    private void ReadEnd(ReadOnlySpan<byte> raw, long offset, long length, bool requireEnd)
+    {
+        var end = new ByteReader(raw[1..], "the index's end record");
+        ulong count = end.VarUInt();
+        int verified = (int)Math.Min(end.VarUInt(), int.MaxValue);
+        ulong through = end.VarUInt();
+        end.Byte();
+        ulong trapsThrough = end.VarUInt();
+        var tail = VirtualPageList.Read(ref end, "its end record", "executed-page");
+        var tailStored = VirtualPageList.Read(ref end, "its end record", "stored-page");
+        var tailLoaded = VirtualPageList.Read(ref end, "its end record", "loaded-page");
+        if (trapsThrough != _trapRecordsThrough || trapsThrough > through || !end.AtEnd)
+            throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {_trapRecordsThrough}");
+        if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
+        if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
+            throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
+        (HashPointsVerified, VerifiedThrough, TailExecutedPages, TailStoredPages, TailLoadedPages, IsComplete, _offset) = (verified, through, tail, tailStored, tailLoaded, true, offset);
+    }
+
+    /// <summary>
+    /// A trap record's summary (its markers stay in the file until a query decodes them): base steps
+    /// never go back, and the markers of all records stay within <see cref="TraceIndexFormat.MaxTrapMarkers"/>.
+    /// </summary>
+    private void ReadTrapSummary(ReadOnlySpan<byte> raw, long offset, ChunkCodec.Header chunkHeader, long next)
+    {
+        if (chunkHeader.BaseStep < _trapRecordsThrough) throw new TraceIndexException($"a trap record out of order (through step {chunkHeader.BaseStep})");
+        var summary = TrapRecordCodec.ReadSummary(raw, offset, chunkHeader, _trapRecordsThrough);
+        if (_trapCount + summary.Count > TraceIndexFormat.MaxTrapMarkers) throw new TraceIndexException("it holds too many traps");
+        _trapCount += summary.Count;
+        _trapRecords.Add(summary);
+        TrapsThrough = _trapRecordsThrough = chunkHeader.BaseStep;
+        _offset = next;
+    }
+
+    /// <summary>A snapshot record and the page chunks after it (<paramref name="offset"/>: where its chunk ends).</summary>
+    private void ReadSnapshot(ReadOnlySpan<byte> raw, ChunkCodec.Header chunkHeader, long offset, long length)
+    {
+        var checks = _checks;
+        ulong pageCount = checks.PageCount;
+        if (_snapshots.Count >= TraceIndexFormat.MaxSnapshots) throw new TraceIndexException("it holds too many snapshots");
+
+        var r = new ByteReader(raw[1..], "an index snapshot record");
+        ulong step = r.VarUInt();
+        var hash = StateHash.ReadFrom(r.Bytes(StateHash.Size));
+        if (step != chunkHeader.BaseStep || (_snapshots.Count > 0 && step <= _snapshots[^1].Step))
+            throw new TraceIndexException($"a snapshot record out of order (step {step})");
+        if (!checks.Hashes.TryGetValue(step, out var recorded) || recorded != hash)
+            throw new TraceIndexException($"its snapshot at step {step} is not at a hash point of the trace with the same hash");
+        var cursor = new InputCursor(r.Length(checks.ConsoleSteps.Length, "console input count"), r.Length(checks.ClockSteps.Length, "clock read count"),
+            r.Length(checks.EntropySteps.Length, "entropy read count"));
+        // A replay at step S has consumed every input recorded before S and none recorded after it.
+        if (!Consumable(checks.ConsoleSteps, cursor.Console, step) || !Consumable(checks.ClockSteps, cursor.Clock, step)
+            || !Consumable(checks.EntropySteps, cursor.Entropy, step))
+            throw new TraceIndexException($"its snapshot at step {step} has an input cursor the trace contradicts");
+        var output = r.Blob(r.Remaining, "console output");
+        var hartBytes = r.Blob(r.Remaining, "hart state");
+        HartSnapshot hart;
+        try
+        {
+            using var br = new BinaryReader(new MemoryStream(hartBytes, writable: false));
+            hart = HartSnapshot.Read(br);
+            if (br.BaseStream.Position != hartBytes.Length) throw new InvalidDataException("a hart state longer than its layout");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TraceIndexException($"its snapshot at step {step} has {e.Message}");
+        }
+        if (hart.StepCount != step) throw new TraceIndexException($"its snapshot at step {step} holds a hart at step {hart.StepCount}");
+        var devices = r.Blob(r.Remaining, "device state");
+        int changed = r.Length((int)Math.Min(pageCount, (ulong)r.Remaining), "changed-page count");
+        var pages = new int[changed];
+        var slots = new int[changed];
+        long previous = -1;
+        int stored = 0;
+        for (int i = 0; i < changed; i++)
+        {
+            ulong v = r.VarUInt();
+            ulong page = (ulong)(previous + 1) + (v >> 1);
+            if (v >> 1 >= pageCount || page >= pageCount) throw new TraceIndexException($"its snapshot at step {step} names a page beyond RAM");
+            pages[i] = (int)page;
+            slots[i] = (v & 1) != 0 ? -1 : stored++;
+            previous = (long)page;
+        }
+        int chunkCount = r.Length(changed, "page-chunk count");
+        var executed = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "executed-page");
+        var storedPages = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "stored-page");
+        var loadedPages = VirtualPageList.Read(ref r, $"its snapshot at step {step}", "loaded-page");
+        if (chunkCount != (stored + TraceIndexFormat.PagesPerChunk - 1) / TraceIndexFormat.PagesPerChunk || !r.AtEnd)
+            throw new TraceIndexException($"its snapshot at step {step} has a malformed page list");
+        var chunks = new IndexedSnapshot.PageChunk[chunkCount];
+        for (int c = 0; c < chunkCount; c++)
+        {
+            int expected = Math.Min(TraceIndexFormat.PagesPerChunk, stored - c * TraceIndexFormat.PagesPerChunk);
+            var pageHeader = ReadChunkHeader(_handle, offset, length);
+            if (pageHeader.RawLength != (uint)expected * MainMemory.PageSize || pageHeader.BaseStep != step)
+                throw new TraceIndexException($"a page chunk of the snapshot at step {step} has the wrong size");
+            if (!WithBytesAt(_handle, offset + TraceFormat.ChunkHeaderSize, (int)pageHeader.PayloadLength, length,
+                    (payload, count) => CrcMatches(pageHeader, payload.AsSpan(0, count))))
+                throw new TraceIndexException($"a page chunk of the snapshot at step {step} is damaged (bad CRC32C)");
+            chunks[c] = new IndexedSnapshot.PageChunk(offset, pageHeader, expected);
+            offset += TraceFormat.ChunkHeaderSize + pageHeader.PayloadLength;
+        }
+        _output.AddRange(output);
+        _snapshots.Add(new IndexedSnapshot(step, hash, cursor, _output.Count, hart, devices, pages, slots, chunks, executed, storedPages, loadedPages));
+        _offset = offset;
     }
 
     /// <summary>
@@ -480,33 +515,26 @@ public sealed class TraceIndexFile : IDisposable
         if (problem is not null) throw new TraceIndexException($"a page chunk at byte {chunk.Offset} is damaged ({problem})");
     }
 
-    /// <summary>
-    /// A trap record: markers in step order, none beyond <paramref name="through"/> (the chunk's
-    /// base step), which never goes back. Causes and modes must be ones a hart can take.
-    /// </summary>
-    private void ReadTraps(byte[] raw, ulong through)
+    /// <summary>Decodes a trap record's markers (read again from the file and checked: CRC, then every marker against its summary).</summary>
+    private TrapMarker[] DecodeTrapRecord(TrapRecordSummary summary)
     {
-        if (through < TrapsThrough) throw new TraceIndexException($"a trap record out of order (through step {through})");
-        var r = new ByteReader(raw.AsSpan(1), "an index trap record");
-        int count = r.Length(Math.Min(TraceIndexFormat.MaxTrapsPerRecord, r.Remaining / 4), "trap count");
-        if (_traps.Count + count > TraceIndexFormat.MaxTrapMarkers) throw new TraceIndexException("it holds too many traps");
-        ulong step = _traps.Count > 0 ? _traps[^1].Step : 0, pc = _traps.Count > 0 ? _traps[^1].Pc : 0;
-        for (int i = 0; i < count; i++)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)summary.Header.RawLength);
+        try
         {
-            ulong delta = r.VarUInt();
-            if (delta > through - step) throw new TraceIndexException($"a trap record through step {through} holds a trap beyond it");
-            step += delta;
-            pc += (ulong)r.VarInt();
-            byte cause = r.Byte(), modes = r.Byte();
-            if ((cause & 0x7f) > 63 || !IsMode(modes >> 4) || !IsMode(modes & 0xf))
-                throw new TraceIndexException($"a trap record holds an impossible trap at step {step}");
-            _traps.Add(new TrapMarker(step, pc, (byte)(cause & 0x7f), (cause & 0x80) != 0, (PrivilegeLevel)(modes >> 4), (PrivilegeLevel)(modes & 0xf)));
+            var problem = WithBytesAt(_handle, summary.Offset + TraceFormat.ChunkHeaderSize, (int)summary.Header.PayloadLength, _offset,
+                (payload, count) => ChunkCodec.TryDecodePayloadInto(summary.Header, payload.AsSpan(0, count), buffer, out string? damage) ? null : damage);
+            if (problem is not null) throw new TraceIndexException($"the trap record at byte {summary.Offset} is damaged ({problem})");
+            return TrapRecordCodec.ReadMarkers(buffer.AsSpan(0, (int)summary.Header.RawLength), summary);
         }
-        if (!r.AtEnd) throw new TraceIndexException($"a trap record through step {through} has bytes after its traps");
-        TrapsThrough = through;
+        catch (TraceFormatException e)
+        {
+            throw new TraceIndexException(e.Message);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
-
-    private static bool IsMode(int mode) => mode is (int)PrivilegeLevel.User or (int)PrivilegeLevel.Supervisor or (int)PrivilegeLevel.Machine;
 
     /// <summary>Whether having consumed the first <paramref name="count"/> inputs (recorded at <paramref name="steps"/>, ascending) is possible at <paramref name="step"/>.</summary>
     private static bool Consumable(ulong[] steps, int count, ulong step) =>
@@ -522,17 +550,6 @@ public sealed class TraceIndexFile : IDisposable
         return ChunkCodec.TryReadHeader(bytes, length - offset, out string? problem) is { } header
             ? header
             : throw new TraceIndexException($"{problem} at byte {offset}");
-    }
-
-    private static (ChunkCodec.Header Header, byte[] Raw) ReadRecordChunk(SafeFileHandle handle, long offset, long length, out long next)
-    {
-        var header = ReadChunkHeader(handle, offset, length);
-        if (header.RawLength > TraceIndexFormat.MaxRecordSize) throw new TraceIndexException($"a record with an impossible length at byte {offset}");
-        var payload = ReadAt(handle, offset + TraceFormat.ChunkHeaderSize, (int)header.PayloadLength, length);
-        var raw = ChunkCodec.TryDecodePayload(header, payload, out string? problem)
-                  ?? throw new TraceIndexException($"{problem} at byte {offset}");
-        next = offset + TraceFormat.ChunkHeaderSize + header.PayloadLength;
-        return (header, raw);
     }
 
     /// <summary>Reads exactly <paramref name="count"/> bytes (lengths were checked against the file's size first).</summary>

@@ -11,7 +11,7 @@ public static class TraceIndexFormat
     /// docs/index-format.md. A reader ignores (and <c>replayvm index</c> rebuilds) any other version:
     /// the sidecar is a cache, so there is nothing to migrate.
     /// </summary>
-    public const ushort Version = 5;
+    public const ushort Version = 6;
 
     /// <summary>"RVINDEX" and a NUL.</summary>
     public static ReadOnlySpan<byte> FileMagic => "RVINDEX\0"u8;
@@ -38,7 +38,8 @@ public static class TraceIndexFormat
     public const byte SnapshotKind = 1, EndKind = 2, TrapKind = 3;
 
     /// <summary>
-    /// Most trap markers one sidecar holds (about 100 MB once loaded). Past it the build stops
+    /// Most trap markers one sidecar holds (a reader decodes them a record at a time, but a build
+    /// collects each stretch's in memory, and they count against the budget). Past it the build stops
     /// recording traps and the end record says how far they are complete; the debugger then finds
     /// traps by replaying, as without a sidecar.
     /// </summary>

@@ -55,7 +55,8 @@ internal sealed class TraceIndexWriter
     private readonly List<int> _changed = [];
     private MachineSnapshot? _previous;
     private int _outputWritten;
-    private ulong _lastTrapStep, _lastTrapPc;
+    /// <summary>The base step of the last trap record written (0: none yet): where the next one's steps count from.</summary>
+    private ulong _lastTrapRecordThrough;
     private long _trapsWritten;
 
     /// <summary>Every trap before this step has been written (0: none yet).</summary>
@@ -192,23 +193,15 @@ internal sealed class TraceIndexWriter
             return;
         }
         var chunks = new List<byte[]>();
+        ulong recordFrom = _lastTrapRecordThrough;
         for (int first = 0; first < markers.Count || first == 0; first += TraceIndexFormat.MaxTrapsPerRecord)
         {
             int count = Math.Min(TraceIndexFormat.MaxTrapsPerRecord, markers.Count - first);
-            var record = new ByteWriter(16 + count * 8);
-            record.Byte(TraceIndexFormat.TrapKind);
-            record.VarUInt((ulong)count);
-            for (int i = first; i < first + count; i++)
-            {
-                var m = markers[i];
-                record.VarUInt(m.Step - _lastTrapStep);
-                record.VarInt((long)(m.Pc - _lastTrapPc));
-                record.Byte((byte)(m.Cause | (m.Interrupt ? 0x80 : 0)));
-                record.Byte((byte)((int)m.From << 4 | (int)m.To));
-                (_lastTrapStep, _lastTrapPc) = (m.Step, m.Pc);
-            }
+            var record = new ByteWriter(64 + count * 8);
+            TrapRecordCodec.Write(record, markers, first, count, recordFrom);
             // A record covers the steps up to through only once its last marker is written.
-            chunks.Add(ChunkCodec.Encode(first + count >= markers.Count ? through : _lastTrapStep, record.Written));
+            recordFrom = first + count >= markers.Count ? through : markers[first + count - 1].Step;
+            chunks.Add(ChunkCodec.Encode(recordFrom, record.Written));
         }
         long size = chunks.Sum(c => (long)c.Length);
         if (Bytes + size + TraceIndexFormat.EndReserve > _budget)
@@ -219,7 +212,7 @@ internal sealed class TraceIndexWriter
         foreach (var chunk in chunks) _output.Write(chunk);
         Bytes += size;
         _trapsWritten += markers.Count;
-        TrapsThrough = through;
+        TrapsThrough = _lastTrapRecordThrough = through;
     }
 
     /// <summary>

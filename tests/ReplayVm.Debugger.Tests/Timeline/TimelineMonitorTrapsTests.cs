@@ -56,6 +56,45 @@ public sealed class TimelineMonitorTrapsTests
         Assert.Equal($"no traps or interrupts after event {timeline.End}", monitor.Run("traps"));
     }
 
+    /// <summary>
+    /// With the trace's sidecar, the traps come from its trap records (decoded as the listing needs
+    /// them) rather than from a replay, and the listing is the same, from anywhere.
+    /// </summary>
+    [Fact]
+    public void From_the_sidecar_the_listing_is_the_one_a_replay_finds()
+    {
+        var dir = Directory.CreateTempSubdirectory("replayvm-monitor-traps-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "traps.rvtrace");
+            File.WriteAllBytes(path, TrapsTrace.Value);
+            var trace = TraceReader.ReadFile(path);
+            var identity = ReplayVm.Replay.TraceIndex.TraceIdentity.OfFile(path);
+            string sidecar = ReplayVm.Replay.TraceIndex.TraceIndexFormat.SidecarPath(path);
+            using (var output = File.Create(sidecar))
+                ReplayVm.Replay.TraceIndex.TraceIndexBuilder.Build(trace, identity, output, new ReplayVm.Replay.TraceIndex.TraceIndexOptions { Every = 1 });
+            using var index = ReplayVm.Replay.TraceIndex.TraceIndexFile.Open(sidecar, trace, identity);
+            Assert.True(index.Traps.RecordCount > 2, $"{index.Traps.RecordCount} trap records");
+            var scanned = new ReplayTimeline(trace);
+            var indexed = new ReplayTimeline(trace, new TimelineOptions { Index = index });
+            var fromScan = new TimelineMonitor(scanned, "traps.rvtrace");
+            var fromSidecar = new TimelineMonitor(indexed, "traps.rvtrace");
+            Assert.Equal(TimelineIndexState.Complete, indexed.TrapIndex().State);
+            foreach (ulong step in new ulong[] { 0, trace.End!.Step / 3, trace.End.Step / 2, trace.End.Step - 1 })
+            {
+                scanned.Seek(step);
+                indexed.Seek(step);
+                string expected = fromScan.Run("traps 30");
+                while (expected.Contains("(still searching", StringComparison.Ordinal)) expected = fromScan.Run("traps 30");
+                Assert.Equal(expected, fromSidecar.Run("traps 30"));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void Bad_counts_get_a_usage_line_and_help_lists_the_command()
     {

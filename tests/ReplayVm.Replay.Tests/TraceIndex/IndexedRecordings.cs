@@ -25,13 +25,13 @@ internal sealed class IndexedRecording
     public TraceIndexFile Open() => TraceIndexFile.Open(IndexPath, Trace, Identity);
 
     /// <summary>A copy of the sidecar with <paramref name="change"/> applied, opened against this trace.</summary>
-    public TraceIndexFile OpenChanged(Func<byte[], byte[]> change, bool withTraps = true)
+    public TraceIndexFile OpenChanged(Func<byte[], byte[]> change)
     {
         var path = Path.Combine(Path.GetDirectoryName(TracePath)!, $"changed-{Guid.NewGuid():n}.rvindex");
         File.WriteAllBytes(path, change(IndexBytes));
         try
         {
-            return TraceIndexFile.Open(path, Trace, Identity, withTraps);
+            return TraceIndexFile.Open(path, Trace, Identity);
         }
         finally
         {
@@ -71,13 +71,16 @@ internal static class IndexedRecordings
         return IndexedRecording.Make("demo", RoundTrip.Record(TestGuests.Committed("demo"), live, 250_000, 100_000_000), new TraceIndexOptions { Every = 1 });
     });
 
-    /// <summary>The kernel guest with its disk and scripted input: S-mode, user processes, ecalls, timer and external interrupts; a snapshot at each hash point.</summary>
+    /// <summary>
+    /// The kernel guest with its disk and scripted input: S-mode, user processes, ecalls, timer and
+    /// external interrupts; a hash every 20 K steps and a snapshot at each, so its traps span dozens of trap records.
+    /// </summary>
     public static readonly Lazy<IndexedRecording> Kernel = new(() =>
     {
         string Guest(params string[] parts) => Path.Combine([TestGuests.RepoRoot, "tools", "guests", .. parts]);
         var setup = MachineSetup.ForElf(new Core.MachineConfig(), "kernel.elf", File.ReadAllBytes(Guest("elf", "kernel.elf")))
             with { Disks = [GuestDisk.Embedded("disk.img", File.ReadAllBytes(Guest("kernel", "disk.img")))] };
         var input = new ScriptedInputPort([new ScriptedKeys(0, File.ReadAllBytes(Guest("expected", "kernel.stdin")))]);
-        return IndexedRecording.Make("kernel", RoundTrip.Record(setup, input, 100_000), new TraceIndexOptions { Every = 1 });
+        return IndexedRecording.Make("kernel", RoundTrip.Record(setup, input, 20_000), new TraceIndexOptions { Every = 1 });
     });
 }

@@ -6,7 +6,9 @@ namespace ReplayVm.Replay.Tests.TraceIndex;
 
 /// <summary>
 /// The traps and interrupts a sidecar holds: exactly those a replay finds, read back without a
-/// replay, fed to the debugger's trap index by a background build, and refused when forged.
+/// replay (a record at a time, as queries need them), fed to the debugger's trap index by a
+/// background build, and refused when forged: at opening for what a record's summary says, at the
+/// first query decoding it for its markers.
 /// </summary>
 public sealed class TrapIndexSidecarTests
 {
@@ -41,7 +43,34 @@ public sealed class TrapIndexSidecarTests
         Assert.True(index.TrapsComplete);
         var expected = Scanned(recording.Trace);
         if (name == "kernel") Assert.True(expected.Count > 10, $"only {expected.Count} traps in the kernel's run"); // ecalls, timer and UART interrupts
-        Assert.Equal(expected, index.Traps);
+        Assert.Equal(expected, index.Traps.All());
+        Assert.Equal(expected.Count, index.Traps.Count(TrapMarkerKinds.All));
+        Assert.Equal(expected.CountBy(m => (m.Interrupt, m.Cause)).Select(p => (p.Key, (long)p.Value)).Order(),
+            index.Traps.CountsByCause().Select(p => (p.Key, p.Value)).Order());
+    }
+
+    /// <summary>
+    /// Opening reads the trap records' summaries only, and a query decodes at most the two records
+    /// around its step: opening a Linux recording's sidecar no longer reads its millions of markers.
+    /// </summary>
+    [Fact]
+    public void Opening_decodes_no_trap_record_and_a_query_at_most_two()
+    {
+        var kernel = IndexedRecordings.Kernel.Value;
+        using var index = kernel.Open();
+        var traps = index.Traps;
+        Assert.True(traps.RecordCount > 10, $"only {traps.RecordCount} trap records");
+        Assert.True(traps.Count(TrapMarkerKinds.All) > 10);
+        Assert.Equal(0, traps.RecordsDecoded);
+        ulong end = kernel.Trace.End!.Step;
+        foreach (var kinds in new[] { TrapMarkerKinds.Ecall, TrapMarkerKinds.TimerInterrupt, TrapMarkerKinds.All })
+        {
+            int before = traps.RecordsDecoded;
+            traps.Previous(kinds, end);
+            traps.Next(kinds, end / 2);
+            traps.Any(kinds, end / 3, end / 3 + 1);
+            Assert.InRange(traps.RecordsDecoded - before, 1, 6);
+        }
     }
 
     [Fact]
@@ -102,20 +131,43 @@ public sealed class TrapIndexSidecarTests
         return records;
     }
 
-    private static string Refusal(Func<byte[], byte[]> change, bool withTraps = true)
+    private static string Refusal(Func<byte[], byte[]> change)
     {
-        var e = Assert.Throws<TraceIndexException>(() => IndexedRecordings.Kernel.Value.OpenChanged(change, withTraps).Dispose());
+        var e = Assert.Throws<TraceIndexException>(() => IndexedRecordings.Kernel.Value.OpenChanged(change).Dispose());
         Assert.DoesNotContain('\n', e.Message);
         return e.Message;
     }
 
-    /// <summary>The first trap record holding markers, replaced by <paramref name="forge"/>'s bytes re-framed with a valid CRC.</summary>
-    private static string ForgedTraps(Func<SidecarBytes.Chunk, (ulong Through, byte[] Raw)> forge) => Refusal(b =>
+    /// <summary>The first trap record holding markers (an empty one is [3, 0, 0]), replaced by <paramref name="forge"/>'s raw bytes re-framed with a valid CRC.</summary>
+    private static Func<byte[], byte[]> ForgeTraps(Func<SidecarBytes.Chunk, byte[]> forge) => b =>
     {
-        var record = Records(b).First(c => c.Raw[0] == 3 && c.Raw.Length > 2);
-        var (through, raw) = forge(record);
-        return SidecarBytes.Replace(b, record, SidecarBytes.Encode(through, raw));
-    });
+        var record = Records(b).First(c => c.Raw[0] == 3 && c.Raw.Length > 3);
+        return SidecarBytes.Replace(b, record, SidecarBytes.Encode(record.BaseStep, forge(record)));
+    };
+
+    /// <summary>A trap record holding one marker of cause byte <paramref name="cause"/> (its summary says so), with <paramref name="marker"/>'s bytes.</summary>
+    private static byte[] OneTrap(byte cause, params byte[] marker) => [3, 1, 1, cause, 1, .. marker];
+
+    /// <summary>
+    /// What the forged record's first query says: the sidecar opened (its summaries are sound), the
+    /// timeline's trap index answers nothing and fails with one line naming the sidecar and the problem.
+    /// </summary>
+    private static string QueryRefusal(Func<SidecarBytes.Chunk, byte[]> forge)
+    {
+        var kernel = IndexedRecordings.Kernel.Value;
+        using var index = kernel.OpenChanged(ForgeTraps(forge));
+        var e = Assert.Throws<TraceIndexException>(() => index.Traps.All().ToList());
+        Assert.DoesNotContain('\n', e.Message);
+        var traps = new TimelineEngine(kernel.Trace, new TimelineOptions { Index = index }).TrapIndex();
+        Assert.Equal(TimelineIndexState.Complete, traps.State);
+        // The forged record is the first holding markers: the first marker lies in it.
+        Assert.Null(traps.Next(TrapMarkerKinds.All, 0));
+        Assert.Equal(TimelineIndexState.Failed, traps.State);
+        Assert.DoesNotContain('\n', traps.Error);
+        Assert.Contains($"index {index.Path} ignored: {e.Message}", traps.Error);
+        Assert.Null(traps.Previous(TrapMarkerKinds.All, ulong.MaxValue));
+        return e.Message;
+    }
 
     [Fact]
     public void The_genuine_sidecar_has_trap_records_and_opens()
@@ -123,45 +175,66 @@ public sealed class TrapIndexSidecarTests
         var kernel = IndexedRecordings.Kernel.Value;
         Assert.Contains(Records(kernel.IndexBytes), c => c.Raw[0] == 3 && c.Raw.Length > 2);
         using var index = kernel.OpenChanged(b => b);
-        Assert.NotEmpty(index.Traps);
+        Assert.NotEmpty(index.Traps.All());
     }
 
     [Fact]
-    public void Forged_trap_records_with_valid_CRCs_are_refused()
+    public void Forged_trap_summaries_with_valid_CRCs_are_refused_on_opening()
+    {
+        // A cause above 63; causes out of order; a cause counted twice as many times as the record holds traps.
+        Assert.Contains("cause list", Refusal(ForgeTraps(_ => OneTrap(64, 0, 0, 64, 0x33))));
+        Assert.Contains("cause list", Refusal(ForgeTraps(_ => [3, 2, 2, 8, 1, 5, 1, 0, 0, 8, 0x01, 0, 0, 5, 0x11])));
+        Refusal(ForgeTraps(_ => [3, 1, 1, 8, 2, 0, 0, 8, 0x01]));
+        // Causes adding up to less than the count.
+        Assert.Contains("its causes", Refusal(ForgeTraps(_ => [3, 2, 1, 8, 1, 0, 0, 8, 0x01, 0, 0, 8, 0x01])));
+        // A count beyond the bytes.
+        Refusal(ForgeTraps(_ => [3, .. SidecarBytes.VarBytes(1UL << 40)]));
+        Refusal(ForgeTraps(_ => [3, 3, 1, 8, 3, 0, 0, 8, 0x01, 0, 0]));
+    }
+
+    [Fact]
+    public void Forged_trap_markers_with_valid_CRCs_are_refused_by_the_first_query_that_decodes_them()
     {
         // A trap beyond the step its record covers.
-        Assert.Contains("beyond", ForgedTraps(c => (c.BaseStep, [3, 1, .. SidecarBytes.VarBytes(ulong.MaxValue >> 1), 0, 5, 0x33])));
-        // A mode no hart has (2), and a cause above 63.
-        Assert.Contains("impossible", ForgedTraps(c => (c.BaseStep, [3, 1, .. SidecarBytes.VarBytes(1), 0, 5, 0x32])));
-        Assert.Contains("impossible", ForgedTraps(c => (c.BaseStep, [3, 1, .. SidecarBytes.VarBytes(1), 0, 64, 0x33])));
-        // A count beyond the bytes, and bytes after the markers.
-        ForgedTraps(c => (c.BaseStep, [3, .. SidecarBytes.VarBytes(1UL << 40)]));
-        Assert.Contains("after its traps", ForgedTraps(c => (c.BaseStep, [.. c.Raw, 0])));
+        Assert.Contains("beyond", QueryRefusal(_ => OneTrap(5 | 0x80, [.. SidecarBytes.VarBytes(ulong.MaxValue >> 1), 0, 5 | 0x80, 0x33])));
+        // A mode no hart has (2).
+        Assert.Contains("impossible", QueryRefusal(_ => OneTrap(5 | 0x80, 0, 0, 5 | 0x80, 0x32)));
+        // A cause other than the summary counts, and bytes after the markers.
+        Assert.Contains("other causes", QueryRefusal(_ => OneTrap(5 | 0x80, 0, 0, 8, 0x01)));
+        Assert.Contains("after its traps", QueryRefusal(c => [.. c.Raw, 0]));
     }
 
-    /// <summary>
-    /// <c>replay --jobs</c> opens the sidecar without decoding its trap records: the same snapshots,
-    /// no traps, and never taken for a complete trap index (a timeline given it would scan instead).
-    /// </summary>
+    /// <summary>A trap record damaged on disk (a flipped bit, a cut) is refused on opening with one line: the sidecar is ignored, and rebuilt by whoever opened it.</summary>
     [Fact]
-    public void Opened_without_its_traps_the_sidecar_has_the_same_snapshots_and_no_trap_index()
+    public void A_damaged_or_cut_trap_record_is_refused_on_opening()
     {
-        var kernel = IndexedRecordings.Kernel.Value;
-        using var with = kernel.Open();
-        using var without = TraceIndexFile.Open(kernel.IndexPath, kernel.Trace, kernel.Identity, withTraps: false);
-        Assert.NotEmpty(with.Traps);
-        Assert.True(with.TrapsComplete);
-        Assert.Empty(without.Traps);
-        Assert.False(without.TrapsComplete);
-        Assert.True(without.IsComplete);
-        Assert.Equal(with.Snapshots.Select(s => (s.Step, s.Hash, s.Cursor, s.OutputEnd)), without.Snapshots.Select(s => (s.Step, s.Hash, s.Cursor, s.OutputEnd)));
-        Assert.Equal((with.VerifiedThrough, with.HashPointsVerified), (without.VerifiedThrough, without.HashPointsVerified));
+        var record = Records(IndexedRecordings.Kernel.Value.IndexBytes).First(c => c.Raw[0] == 3 && c.Raw.Length > 3);
+        foreach (int at in new[] { record.Offset + 24, record.Offset + record.Length / 2, record.Offset + record.Length - 1 })
+            Assert.Contains("CRC", Refusal(b =>
+            {
+                b[at] ^= 0x10;
+                return b;
+            }));
+        foreach (int cut in new[] { record.Offset + 10, record.Offset + record.Length / 2, record.Offset + record.Length - 1 })
+            Refusal(b => b[..cut]);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void An_end_record_that_disagrees_with_the_trap_records_is_refused(bool withTraps)
+    /// <summary>A sidecar of the format before trap records were self-contained (version 5) is refused with one line, not misread.</summary>
+    [Fact]
+    public void A_sidecar_of_an_older_format_version_is_refused()
+    {
+        Assert.Contains("index format version 5", Refusal(b =>
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(8), 5);
+            int headerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(12));
+            uint crc = Format.Crc32C.Finish(Format.Crc32C.Append(Format.Crc32C.Append(Format.Crc32C.Start, b.AsSpan(8, 8)), b.AsSpan(20, headerLength)));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(16), crc);
+            return b;
+        }));
+    }
+
+    [Fact]
+    public void An_end_record_that_disagrees_with_the_trap_records_is_refused()
     {
         Assert.Contains("traps are complete through", Refusal(b =>
         {
@@ -176,6 +249,6 @@ public sealed class TrapIndexSidecarTests
             int start = at;
             ulong through = SidecarBytes.VarUInt(raw, ref at);
             return SidecarBytes.Replace(b, end, SidecarBytes.Encode(end.BaseStep, [.. raw[..start], .. SidecarBytes.VarBytes(through - 1), .. raw[at..]]));
-        }, withTraps));
+        }));
     }
 }

@@ -73,9 +73,7 @@ for (int r = 0; r < runs; r++)
 // Reverse-continue from the far end to a "syscall" breakpoint: the pc of the last ecall before it
 // (an S-mode kernel calling M-mode firmware, or a user process calling its kernel), found in the
 // sidecar's trap records; when the recording has none, the pc found at 2% of the trace.
-var lastEcall = index.TrapsComplete
-    ? index.Traps.LastOrDefault(t => t.Step < far && t.Kind == TrapMarkerKinds.Ecall) is { Step: > 0 } e ? e : (TrapMarker?)null
-    : null;
+var lastEcall = index.TrapsComplete ? index.Traps.Previous(TrapMarkerKinds.Ecall, far) : null;
 ulong pc;
 if (lastEcall is { } ecall) pc = ecall.Pc;
 else
@@ -327,7 +325,7 @@ Console.WriteLine($"seek_back_with_ms {Stats(backToMiddle)}");
 Console.WriteLine($"reverse_continue_with_ms {Stats(reverseWith)}");
 Console.WriteLine($"reverse_continue_distance {far - hitStep}");
 Console.WriteLine($"reverse_continue_target {(lastEcall is { } t ? $"ecall@0x{t.Pc:x}" : $"pc@0x{pc:x}")}");
-Console.WriteLine($"traps {index.Traps.Count}");
+Console.WriteLine($"traps {index.Traps.Count(TrapMarkerKinds.All)}");
 Console.WriteLine($"open_building_ms {Stats(openBuilding)}");
 Console.WriteLine($"seek_far_without_ms {Stats(without)}");
 Console.WriteLine($"reverse_continue_without_ms {Stats(reverseWithout)}");
