@@ -62,6 +62,7 @@ index_section() {
     printf '%-44s %24s %24s\n' measure "with sidecar" "without"
     printf '%-44s %24s %24s\n' "open (first screen's state) while it builds" "" "${ix[open_building_ms]}"
     printf '%-44s %24s %24s\n' "seek to the far end (fresh timeline)" "${ix[seek_far_with_ms]}" "${ix[seek_far_without_ms]}"
+    printf '%-44s %24s %24s\n' "  its CPU time (every thread)" "${ix[seek_far_with_cpu_ms]}" ""
     printf '%-44s %24s %24s\n' "then seek back to the middle" "${ix[seek_back_with_ms]}" ""
     printf '%-44s %24s %24s\n' "reverse-continue ${ix[reverse_continue_distance]} steps back" "${ix[reverse_continue_with_ms]}" "${ix[reverse_continue_without_ms]}"
     printf '%-44s %24s %24s\n' "reverse-continue ${ix[reverse_far_distance]} steps back" "${ix[reverse_far_with_ms]}" "${ix[reverse_far_without_ms]}"
@@ -111,6 +112,7 @@ index_linux() {
     echo "Linux (boot, ls /, sleep 19500, echo late), ${lx[steps]} steps; sidecar written while recording: ${lx[snapshots]} snapshots, ${lx[traps]} traps, ${lx[index_bytes]} bytes, opened in ${lx[open_ms]} ms (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
     printf '%-44s %24s %24s\n' measure "with sidecar" "without"
     printf '%-44s %24s %24s\n' "seek to the far end (fresh timeline)" "${lx[seek_far_with_ms]}" "${lx[seek_far_without_ms]}"
+    printf '%-44s %24s %24s\n' "  its CPU time (every thread)" "${lx[seek_far_with_cpu_ms]}" ""
     printf '%-44s %24s %24s\n' "reverse-continue to the last ecall ${lx[reverse_continue_distance]} back" "${lx[reverse_continue_with_ms]}" "${lx[reverse_continue_without_ms]}"
     index_watch_lines lx
     echo "(the symbol is ksys_write, the write syscall's entry: continue goes from step ${lx[steps]}/30 to the 'echo late' typed after the sleep; without the sidecar, continue replays those steps on one machine)"
