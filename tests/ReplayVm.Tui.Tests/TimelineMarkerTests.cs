@@ -13,7 +13,9 @@ namespace ReplayVm.Tui.Tests;
 /// </summary>
 public sealed class TimelineMarkerTests
 {
-    private static readonly Lazy<TraceFile> Traps = new(() =>
+    private static readonly Lazy<TraceFile> Traps = new(() => TraceReader.Read(TrapsBytes.Value));
+
+    private static readonly Lazy<byte[]> TrapsBytes = new(() =>
     {
         string elf = Path.Combine(Recordings.RepoRoot, "tools", "guests", "elf", "traps.elf");
         var setup = MachineSetup.ForElf(new MachineConfig { RamSize = 16UL << 20 }, "traps.elf", File.ReadAllBytes(elf));
@@ -21,7 +23,7 @@ public sealed class TimelineMarkerTests
         using (var recorder = new Recorder(setup, NoInput.Instance, _ => { }, stream,
                    new RecorderOptions { StateHashInterval = 50_000, Writer = new TraceWriterOptions { FlushInterval = TimeSpan.Zero } }))
             Assert.Equal(StopReason.GuestExit, recorder.Run(50_000_000).Run.Reason);
-        return TraceReader.Read(stream.ToArray());
+        return stream.ToArray();
     });
 
     private static DebugSession IndexedTrapsSession()
@@ -66,6 +68,45 @@ public sealed class TimelineMarkerTests
         }
         Assert.Equal("i input (0)  t trap (20)  ! interrupt (4)  B breakpoint hit (0)", text.Split('\n')[2]);
         Assert.Equal($"step 100 / {s.End}", text.Split('\n')[0]);
+    }
+
+    /// <summary>
+    /// With the trace's sidecar the session's traps come from its trap records (complete at once,
+    /// no replay): the bar, its legend and every trap and interrupt jump are those of a replay's.
+    /// </summary>
+    [Fact]
+    public void From_the_trace_sidecar_the_bar_and_the_jumps_are_those_of_a_replay()
+    {
+        var dir = Directory.CreateTempSubdirectory("replayvm-tui-traps-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "traps.rvtrace");
+            File.WriteAllBytes(path, TrapsBytes.Value);
+            var trace = TraceReader.ReadFile(path);
+            var identity = Replay.TraceIndex.TraceIdentity.OfFile(path);
+            string sidecar = Replay.TraceIndex.TraceIndexFormat.SidecarPath(path);
+            using (var output = File.Create(sidecar))
+                Replay.TraceIndex.TraceIndexBuilder.Build(trace, identity, output, new Replay.TraceIndex.TraceIndexOptions { Every = 1 });
+            using var index = Replay.TraceIndex.TraceIndexFile.Open(sidecar, trace, identity);
+            var scanned = IndexedTrapsSession();
+            var indexed = new DebugSession(new Timeline(trace, new TimelineOptions { CheckpointInterval = 4096, Index = index }));
+            Assert.Equal(TimelineIndexState.Complete, indexed.StartIndex()!.State);
+            foreach (string verb in new[] { "next-trap", "next-irq", "prev-trap", "prev-irq" })
+            {
+                for (int jump = 0; jump < 40; jump++)
+                {
+                    foreach (int width in new[] { 10, 61, 150 }) Assert.Equal(PaneText.Timeline(scanned, width), PaneText.Timeline(indexed, width));
+                    var expected = scanned.Execute(verb);
+                    Assert.Equal(expected, indexed.Execute(verb));
+                    Assert.Equal(scanned.Position, indexed.Position);
+                    if (expected.IsError) break;
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
