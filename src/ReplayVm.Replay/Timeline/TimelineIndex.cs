@@ -99,7 +99,7 @@ public sealed class TimelineIndex : IDisposable
         Completion = Task.Factory.StartNew(() => Scan(machine), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    /// <summary>An index that something else fills (<see cref="Add"/>, <see cref="Finish"/>): a sidecar's build, or a sidecar's traps.</summary>
+    /// <summary>An index that something else fills (<see cref="Add"/>, <see cref="Finish"/>): a sidecar's build (or, holding none itself, a sidecar's traps).</summary>
     private TimelineIndex(ulong end, TimelineIndexOptions? options)
     {
         _options = options ?? new TimelineIndexOptions();
@@ -161,15 +161,6 @@ public sealed class TimelineIndex : IDisposable
             Interlocked.Increment(ref _version);
             return none;
         }
-    }
-
-    /// <summary>A complete index of <paramref name="markers"/> (in step order), kept one by one (up to <see cref="TimelineIndexOptions.MaxExactMarkers"/>).</summary>
-    public static TimelineIndex Of(ulong end, IReadOnlyList<TrapMarker> markers, TimelineIndexOptions? options = null)
-    {
-        var index = new TimelineIndex(end, options);
-        index.Add(markers, end);
-        index.Finish(TimelineIndexState.Complete, null);
-        return index;
     }
 
     /// <summary>Adds markers found (after every one added before), and says every trap before <paramref name="scannedTo"/> has now been added.</summary>

@@ -106,6 +106,7 @@ internal static class TrapRecordCodec
         }
         var markers = new TrapMarker[summary.Count];
         Span<int> seen = stackalloc int[CauseBytes];
+        seen.Clear(); // whatever the assembly's locals-init setting
         ulong step = summary.From, pc = 0, through = summary.Through;
         for (int i = 0; i < markers.Length; i++)
         {
