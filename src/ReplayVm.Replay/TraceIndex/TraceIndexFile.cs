@@ -86,8 +86,6 @@ public sealed class TraceIndexFile : IDisposable
     private readonly RecordChecks _checks;
     /// <summary>Where the next record starts.</summary>
     private long _offset;
-    /// <summary>The step of the last trap record read or passed over.</summary>
-    private ulong _trapRecordsThrough;
 
     private TraceIndexFile(SafeFileHandle handle, string path, TraceIndexHeader header, RecordChecks checks, long offset)
     {
@@ -358,8 +356,8 @@ public sealed class TraceIndexFile : IDisposable
         var tail = VirtualPageList.Read(ref end, "its end record", "executed-page");
         var tailStored = VirtualPageList.Read(ref end, "its end record", "stored-page");
         var tailLoaded = VirtualPageList.Read(ref end, "its end record", "loaded-page");
-        if (trapsThrough != _trapRecordsThrough || trapsThrough > through || !end.AtEnd)
-            throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {_trapRecordsThrough}");
+        if (trapsThrough != TrapsThrough || trapsThrough > through || !end.AtEnd)
+            throw new TraceIndexException($"its end record says traps are complete through step {trapsThrough}, its trap records through {TrapsThrough}");
         if (count != (ulong)_snapshots.Count) throw new TraceIndexException($"its end record counts {count} snapshots, the file holds {_snapshots.Count}");
         if (requireEnd ? offset != length : offset != RandomAccess.GetLength(_handle))
             throw new TraceIndexException($"bytes follow its end record (at byte {offset})");
@@ -372,12 +370,12 @@ public sealed class TraceIndexFile : IDisposable
     /// </summary>
     private void ReadTrapSummary(ReadOnlySpan<byte> raw, long offset, ChunkCodec.Header chunkHeader, long next)
     {
-        if (chunkHeader.BaseStep < _trapRecordsThrough) throw new TraceIndexException($"a trap record out of order (through step {chunkHeader.BaseStep})");
-        var summary = TrapRecordCodec.ReadSummary(raw, offset, chunkHeader, _trapRecordsThrough);
+        if (chunkHeader.BaseStep < TrapsThrough) throw new TraceIndexException($"a trap record out of order (through step {chunkHeader.BaseStep})");
+        var summary = TrapRecordCodec.ReadSummary(raw, offset, chunkHeader, TrapsThrough);
         if (_trapCount + summary.Count > TraceIndexFormat.MaxTrapMarkers) throw new TraceIndexException("it holds too many traps");
         _trapCount += summary.Count;
         _trapRecords.Add(summary);
-        TrapsThrough = _trapRecordsThrough = chunkHeader.BaseStep;
+        TrapsThrough = chunkHeader.BaseStep;
         _offset = next;
     }
 
