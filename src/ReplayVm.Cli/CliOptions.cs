@@ -37,4 +37,21 @@ internal static class CliOptions
         ValueErrors.TryGetValue(optionName, out var error) ? error(value) : null;
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<string, string>> ValueErrors = new();
+
+    /// <summary>
+    /// A decimal option's value (any finite number; the command checks its range). A class, not a
+    /// double: an option over a reference type runs System.CommandLine's precompiled shared code,
+    /// where an option over double is JIT-compiled in every process that declares one.
+    /// </summary>
+    public sealed class Number(double value)
+    {
+        public double Value { get; } = value;
+
+        public static bool TryParse(string text, out Number? number)
+        {
+            bool ok = double.TryParse(text.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value) && double.IsFinite(value);
+            number = ok ? new Number(value) : null;
+            return ok;
+        }
+    }
 }

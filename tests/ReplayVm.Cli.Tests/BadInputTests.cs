@@ -21,6 +21,7 @@ public class BadInputTests
         File.SetUnixFileMode(readOnlyDisk, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         // Literal paths (not RequiredTools): a missing package then fails only the cases that use it.
         const string openSbi = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+        string arbiter = "file:" + Path.Combine(Path.GetTempPath(), $"replayvm-bad-input-arbiter-{Environment.ProcessId}");
         return new()
         {
             { "missing file", ["run", "/no/such/guest.elf"], "no such file" },
@@ -62,6 +63,16 @@ public class BadInputTests
             { "disasm missing file", ["disasm", "/no/such.elf"], "no such file" },
             { "disasm text file", ["disasm", textFile], "not an ELF file" },
             { "disasm unknown symbol", ["disasm", hello, "--symbol", "no_such_function"], "no function named 'no_such_function'" },
+            // The replica commands' numeric options (checked before any key, arbiter or socket is touched).
+            { "bad replica milliseconds", ["primary", "--arbiter", arbiter, "--heartbeat-interval", "soon", hello], "bad milliseconds 'soon' for --heartbeat-interval" },
+            { "bad replica seconds", ["backup", "--listen", "0", "--arbiter", arbiter, "--linger", "later"], "bad seconds 'later' for --linger" },
+            { "negative linger", ["primary", "--arbiter", arbiter, "--linger", "-1", hello], "'-1'" },
+            { "bad lag steps", ["primary", "--arbiter", arbiter, "--max-lag", "far", hello], "bad step count 'far' for --max-lag" },
+            { "zero lag time", ["primary", "--arbiter", arbiter, "--max-lag-ms", "0", hello], "--max-lag-ms takes a positive number of milliseconds" },
+            { "console history too big", ["backup", "--listen", "0", "--arbiter", arbiter, "--console-history", "4096"], "--console-history takes MiB from 1 to 1024" },
+            // Only the default heartbeat interval (25 ms) makes a 20 ms timeout too short.
+            { "timeout under the default interval", ["primary", "--arbiter", arbiter, "--heartbeat-timeout", "20", hello], "--heartbeat-timeout must be longer than --heartbeat-interval" },
+            { "peer timeout under the default timeout", ["backup", "--listen", "0", "--arbiter", arbiter, "--peer-timeout", "100"], "--peer-timeout must be longer than --heartbeat-timeout" },
         };
     }
 

@@ -127,7 +127,7 @@ internal sealed class MachineOptions
     }
 
     /// <summary>Options are nullable so that "not given" is distinguishable and help shows our own default text.</summary>
-    private static CliOptions.TryParse<T?> Nullable<T>(CliOptions.TryParse<T> parse) where T : struct =>
+    internal static CliOptions.TryParse<T?> Nullable<T>(CliOptions.TryParse<T> parse) where T : struct =>
         (string text, out T? value) =>
         {
             bool ok = parse(text, out T parsed);

@@ -35,53 +35,40 @@ internal sealed class ReplicaCliOptions
         Description = "Write this replica's trace here (the two replicas' traces replay identically).",
         HelpName = "FILE.rvtrace",
     };
-    public readonly Option<int> HeartbeatInterval = new("--heartbeat-interval")
-    {
-        Description = "Milliseconds between heartbeats on the log channel [default: 25].",
-        HelpName = "MS",
-        DefaultValueFactory = _ => 25,
-    };
-    public readonly Option<int> HeartbeatTimeout = new("--heartbeat-timeout")
-    {
-        Description = "Milliseconds of silence after which a backup suspects its primary and asks the arbiter, which decides: it takes over only if it wins [default: 150].",
-        HelpName = "MS",
-        DefaultValueFactory = _ => 150,
-    };
-    public readonly Option<int> PeerTimeout = new("--peer-timeout")
-    {
-        Description = "Milliseconds of silence after which the primary drops its backup (and runs on unprotected), and a backup whose primary holds the arbiter stops [default: 3000].",
-        HelpName = "MS",
-        DefaultValueFactory = _ => 3000,
-    };
-    public readonly Option<ulong> MaxLag = new("--max-lag")
-    {
-        Description = "Steps the backup's replay may fall behind before the primary slows down; a backstop behind --max-lag-ms [default: 200000000].",
-        HelpName = "STEPS",
-        DefaultValueFactory = _ => 200_000_000,
-    };
-    public readonly Option<double> MaxLagMs = new("--max-lag-ms")
-    {
-        Description = "The primary also slows down when the backup's replay is behind where the primary was this many milliseconds ago (bounds a failover's catch-up) [default: 50].",
-        HelpName = "MS",
-        DefaultValueFactory = _ => 50,
-    };
-    public readonly Option<double> Linger = new("--linger")
-    {
-        Description = "Seconds a live replica keeps its console open after the guest's run ends, for clients to collect the end [default: 3].",
-        HelpName = "S",
-        DefaultValueFactory = _ => 3,
-    };
+    // The numeric options are declared over int?, ulong? (as record's are) and a class, never over
+    // int, ulong or double: System.CommandLine's code for an option over a value type is compiled
+    // afresh in each process that declares one (40 methods, a few milliseconds of every primary's
+    // and backup's start-up), while int? and ulong? are compiled for the machine options anyway and
+    // a class shares the precompiled code of every option over a reference type.
+    public readonly Option<int?> HeartbeatInterval = Milliseconds("--heartbeat-interval",
+        "Milliseconds between heartbeats on the log channel [default: 25].");
+    public readonly Option<int?> HeartbeatTimeout = Milliseconds("--heartbeat-timeout",
+        "Milliseconds of silence after which a backup suspects its primary and asks the arbiter, which decides: it takes over only if it wins [default: 150].");
+    public readonly Option<int?> PeerTimeout = Milliseconds("--peer-timeout",
+        "Milliseconds of silence after which the primary drops its backup (and runs on unprotected), and a backup whose primary holds the arbiter stops [default: 3000].");
+    public readonly Option<ulong?> MaxLag = CliOptions.Parsed<ulong?>(["--max-lag"], "STEPS",
+        "Steps the backup's replay may fall behind before the primary slows down; a backstop behind --max-lag-ms [default: 200000000].",
+        "step count", "a count, e.g. 200000000, 200M", MachineOptions.Nullable<ulong>(NumberSyntax.TryParseCount));
+    public readonly Option<CliOptions.Number?> MaxLagMs = CliOptions.Parsed<CliOptions.Number?>(["--max-lag-ms"], "MS",
+        "The primary also slows down when the backup's replay is behind where the primary was this many milliseconds ago (bounds a failover's catch-up) [default: 50].",
+        "milliseconds", "a positive number, e.g. 50", CliOptions.Number.TryParse);
+    public readonly Option<CliOptions.Number?> Linger = CliOptions.Parsed<CliOptions.Number?>(["--linger"], "S",
+        "Seconds a live replica keeps its console open after the guest's run ends, for clients to collect the end [default: 3].",
+        "seconds", "0 or more, e.g. 3, 0.5", CliOptions.Number.TryParse);
     public readonly Option<bool> Deterministic = new("--deterministic")
     {
         Description = "While live, answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
     };
 
-    public readonly Option<int> ConsoleHistory = new("--console-history")
-    {
-        Description = "MiB of the guest's most recent console output kept for clients to read from their offsets, also across a failover; a client asking for older output is told what was dropped (the trace holds it all) [default: 64; 1 to 1024].",
-        HelpName = "MIB",
-        DefaultValueFactory = _ => (int)(ReplicaOptions.DefaultConsoleHistoryBytes >> 20),
-    };
+    public readonly Option<int?> ConsoleHistory = CliOptions.Parsed<int?>(["--console-history"], "MIB",
+        "MiB of the guest's most recent console output kept for clients to read from their offsets, also across a failover; a client asking for older output is told what was dropped (the trace holds it all) [default: 64; 1 to 1024].",
+        "size in MiB", "a whole number from 1 to 1024", MachineOptions.Nullable<int>(TryParseWhole));
+
+    private static Option<int?> Milliseconds(string name, string description) =>
+        CliOptions.Parsed<int?>([name], "MS", description, "milliseconds", "a whole number, e.g. 25", MachineOptions.Nullable<int>(TryParseWhole));
+
+    private static bool TryParseWhole(string text, out int value) =>
+        int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
 
     public readonly Option<bool> IdleSpin = new("--idle-spin")
     {
@@ -101,14 +88,17 @@ internal sealed class ReplicaCliOptions
     /// <summary>The options; <paramref name="guestFiles"/> (images and disks the replica reads) join the key and arbiter files as inputs the trace may not overwrite.</summary>
     public ReplicaOptions Read(ParseResult parsed, IEnumerable<string?>? guestFiles = null)
     {
-        int interval = parsed.GetValue(HeartbeatInterval), timeout = parsed.GetValue(HeartbeatTimeout);
+        // An option not given takes the replica's own default (the help text says it).
+        var defaults = new ReplicaOptions();
+        int interval = parsed.GetValue(HeartbeatInterval) ?? (int)defaults.HeartbeatInterval.TotalMilliseconds;
+        int timeout = parsed.GetValue(HeartbeatTimeout) ?? (int)defaults.HeartbeatTimeout.TotalMilliseconds;
         if (interval <= 0 || timeout <= interval)
             throw new UsageException("--heartbeat-timeout must be longer than --heartbeat-interval, and both positive");
-        int peerTimeout = parsed.GetValue(PeerTimeout);
+        int peerTimeout = parsed.GetValue(PeerTimeout) ?? (int)defaults.PeerTimeout.TotalMilliseconds;
         if (peerTimeout <= timeout)
             throw new UsageException("--peer-timeout must be longer than --heartbeat-timeout");
-        double linger = parsed.GetValue(Linger);
-        int history = parsed.GetValue(ConsoleHistory);
+        double linger = parsed.GetValue(Linger)?.Value ?? defaults.Linger.TotalSeconds;
+        int history = parsed.GetValue(ConsoleHistory) ?? (int)(ReplicaOptions.DefaultConsoleHistoryBytes >> 20);
         if (history < 1 || history > (int)(ReplicaOptions.MaxConsoleHistoryBytes >> 20))
             throw new UsageException($"--console-history takes MiB from 1 to {ReplicaOptions.MaxConsoleHistoryBytes >> 20}");
         if (linger < 0 || double.IsNaN(linger)) throw new UsageException("--linger takes seconds, 0 or more");
@@ -118,8 +108,8 @@ internal sealed class ReplicaCliOptions
             HeartbeatTimeout = TimeSpan.FromMilliseconds(timeout),
             PeerTimeout = TimeSpan.FromMilliseconds(peerTimeout),
             ArbiterPatience = TimeSpan.FromMilliseconds(2 * timeout),
-            MaxLagSteps = parsed.GetValue(MaxLag),
-            MaxLagTime = parsed.GetValue(MaxLagMs) is var ms && ms > 0 && !double.IsNaN(ms) && ms < 1e9 ? TimeSpan.FromMilliseconds(ms) : throw new UsageException("--max-lag-ms takes a positive number of milliseconds"),
+            MaxLagSteps = parsed.GetValue(MaxLag) ?? defaults.MaxLagSteps,
+            MaxLagTime = (parsed.GetValue(MaxLagMs)?.Value ?? defaults.MaxLagTime.TotalMilliseconds) is var ms && ms > 0 && !double.IsNaN(ms) && ms < 1e9 ? TimeSpan.FromMilliseconds(ms) : throw new UsageException("--max-lag-ms takes a positive number of milliseconds"),
             Linger = TimeSpan.FromSeconds(linger),
             Deterministic = parsed.GetValue(Deterministic),
             IdleSpin = parsed.GetValue(IdleSpin),
