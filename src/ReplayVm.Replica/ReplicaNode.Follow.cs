@@ -14,6 +14,12 @@ public sealed partial class ReplicaNode
     private string? _streamId;
     private ulong _frontier, _lastEventStep;
     private bool _primaryGone, _goodbye;
+
+    /// <summary>
+    /// A heartbeat came while the replay was behind the log (the primary may be waiting for it):
+    /// acknowledge as soon as the replay has caught up with all the log holds. Set under <c>_state</c>.
+    /// </summary>
+    private bool _ackAtCatchUp;
     private string? _lossReason;
     private long _lossTicks;
     private ulong _stepsAtLoss;
@@ -168,13 +174,32 @@ public sealed partial class ReplicaNode
             Volatile.Write(ref _lastHeardTicks, _clock.ElapsedTicks);
             switch ((MessageType)type)
             {
-                case MessageType.Log: ApplyBatch(payload, channel.Peer); break;
+                case MessageType.Log:
+                    ApplyBatch(payload, channel.Peer);
+                    // More log: the primary runs again, and every batch is acknowledged as it comes.
+                    Volatile.Write(ref _ackAtCatchUp, false);
+                    break;
                 case MessageType.Heartbeat:
                 {
                     var r = new PayloadReader(payload, "heartbeat");
                     ulong frontier = r.U64();
                     r.End();
                     if (frontier < _frontier) throw new ReplicaException($"the log from {channel.Peer} went back from step {_frontier} to {frontier}");
+                    // The primary has nothing more for now: it idles, or it waits for this replay to
+                    // come within its lag bound. The acknowledgement below reports the replay as it is
+                    // now. A wait longer than half the time bound ends only once the replay has caught
+                    // up, so one more acknowledgement then ends it at once: otherwise this backup
+                    // would sit idle until its next heartbeat (up to an interval later) while the
+                    // primary waits for news of it, and a loaded backup makes the primary wait every
+                    // few tens of milliseconds.
+                    lock (_state)
+                    {
+                        if (Steps < _frontier)
+                        {
+                            _ackAtCatchUp = true;
+                            Monitor.PulseAll(_state);
+                        }
+                    }
                     break;
                 }
                 case MessageType.Goodbye:
@@ -397,6 +422,7 @@ public sealed partial class ReplicaNode
         {
             ulong frontier;
             TraceEvent? check;
+            bool caughtUp = false;
             lock (_state)
             {
                 while (true)
@@ -408,10 +434,22 @@ public sealed partial class ReplicaNode
                     bool canCheck = check is not null && check.Step == machine.Hart.Steps;
                     bool logEnded = _primaryGone || _goodbye || _handoverAt is not null;
                     if (canRun || canCheck || logEnded) break;
+                    if (_ackAtCatchUp)
+                    {
+                        _ackAtCatchUp = false;
+                        caughtUp = true;
+                        break;
+                    }
                     long w = ReplicaProfile.Now();
                     Monitor.Wait(_state, 50);
                     _profile.Add("wait for log", w);
                 }
+            }
+            if (caughtUp)
+            {
+                _profile.Count("acks at catch-up");
+                if (_upstream is { } upstream) SendAck(upstream);
+                continue;
             }
             if (check is not null && check.Step == machine.Hart.Steps)
             {

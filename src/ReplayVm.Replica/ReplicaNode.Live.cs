@@ -212,8 +212,12 @@ public sealed partial class ReplicaNode
     {
         ulong frontier = _machine!.Hart.Steps;
         if (!MustWaitForBackup(frontier)) return;
-        // The backup cannot replay what it has not been sent: give it the log through here first.
+        // The backup cannot replay what it has not been sent: give it the log through here first,
+        // and a heartbeat, which asks it to acknowledge as soon as it has replayed all of it: the
+        // acknowledgement that ends this wait then comes at once, not with the backup's next
+        // heartbeat up to an interval later.
         if (_published != frontier || _pending.Count > 0) Publish(force: true);
+        _backupStream?.Post(MessageType.Heartbeat, new PayloadWriter().U64(frontier).ToArray(), frontier);
         lock (_state)
         {
             while (MustWaitForBackup(frontier, resuming: true))
