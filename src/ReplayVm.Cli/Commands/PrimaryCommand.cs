@@ -51,7 +51,14 @@ internal static class PrimaryCommand
             foreach (var endpoint in node.Listening) Console.Error.WriteLine($"replayvm: primary console listening on {endpoint}");
             foreach (var endpoint in node.PlainListening) Console.Error.WriteLine($"replayvm: primary plain console listening on {endpoint}");
             using var signals = ReplicaCliOptions.StopOnSignals(node);
-            return node.Run();
+            int status = node.Run();
+            if (settings.Stats)
+            {
+                // Steps and the process's JIT and CPU figures, as run --stats ends, to set beside record's.
+                Console.Error.WriteLine($"instructions: {node.Steps}");
+                RunCommand.PrintProcessLine();
+            }
+            return status;
         });
         return command;
     }

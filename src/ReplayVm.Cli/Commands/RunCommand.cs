@@ -60,9 +60,14 @@ internal static class RunCommand
         var t = machine.Hart.TranslatorStats;
         error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"engine: {machine.Hart.Engine.Name()}, {t.RegionsTranslated} regions ({t.InstructionsTranslated} instructions) translated in {t.TranslationTime.TotalMilliseconds:F0} ms (+{t.BackgroundTime.TotalMilliseconds:F0} ms on the background compiler), {t.CacheFlushes} cache flushes, {GC.CollectionCount(0)} gen0 GCs; {t.RegionRuns} region runs ({t.ChainedRuns} chained; {t.RegionSteps} steps), {t.InterpreterRuns} interpreter runs ({t.InterpretedSteps} steps); {t.Slices} slices, {machine.Hart.ExceptionsTaken} exceptions, {t.TlbFlushes} TLB flushes, {t.PageWalks} page walks, {t.DecodePagesCreated} decode pages made, {t.CodeInvalidations} code invalidations, {GC.GetTotalAllocatedBytes() >> 10} KiB allocated"));
-        // Where a short run's time goes: the runtime's own start-up and JIT work against the guest's.
+        PrintProcessLine();
+    }
+
+    /// <summary>The --stats line of where a short run's time goes: the runtime's own start-up and JIT work against the guest's.</summary>
+    public static void PrintProcessLine()
+    {
         var cpu = Environment.CpuUsage;
-        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"process: {System.Runtime.JitInfo.GetCompiledMethodCount()} methods JIT-compiled in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms; CPU {cpu.TotalTime.TotalMilliseconds:F0} ms (user {cpu.UserTime.TotalMilliseconds:F0}, system {cpu.PrivilegedTime.TotalMilliseconds:F0})"));
     }
 }
