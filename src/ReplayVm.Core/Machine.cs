@@ -170,13 +170,16 @@ public sealed partial class Machine : IInputSink
         foreach (var segment in image.Segments)
         {
             if (segment.MemorySize == 0) continue;
-            var bytes = new byte[segment.MemorySize];
-            segment.FileBytes.CopyTo(bytes, 0);
             ulong start = segment.LoadAddress;
             // A segment may begin below RAM when it carries the ELF headers (as with -Ttext=0x80000000);
             // QEMU drops bytes that land where there is no memory, and so do we.
-            int skip = start < Ram.Base ? (int)(Ram.Base - start) : 0;
-            Ram.Write(start + (ulong)skip, bytes.AsSpan(skip));
+            ulong skip = start < Ram.Base ? Ram.Base - start : 0;
+            ulong fileSize = Math.Min((ulong)segment.FileBytes.Length, segment.MemorySize);
+            if (skip < fileSize) Ram.Write(start + skip, segment.FileBytes.AsSpan((int)skip, (int)(fileSize - skip)));
+            // The rest (.bss, and the stack and heap a bare-metal image reserves there: 1.1 MB of
+            // hello's 1.1 MB) is zeros: only pages already written need clearing.
+            ulong zeroFrom = Math.Max(skip, fileSize);
+            if (zeroFrom < segment.MemorySize) Ram.Zero(start + zeroFrom, segment.MemorySize - zeroFrom);
         }
         return low == ulong.MaxValue ? (Ram.Base, Ram.Base) : (low, high);
     }

@@ -205,6 +205,28 @@ public sealed unsafe class MainMemory
     }
 
     /// <summary>
+    /// Sets [<paramref name="address"/>, + <paramref name="length"/>) to zeros from the host side (a
+    /// loader's .bss). Pages never written already hold zeros (see the class comment) and are left
+    /// untouched, so they cost no host memory until the guest writes them; the others are cleared and
+    /// stamped like any <see cref="Write"/>.
+    /// </summary>
+    public void Zero(ulong address, ulong length)
+    {
+        if (!Contains(address, length)) throw new ArgumentOutOfRangeException(nameof(address));
+        ulong offset = address - Base, end = offset + length;
+        while (offset < end)
+        {
+            ulong pageEnd = Math.Min(end, (offset | (PageSize - 1)) + 1);
+            if (EverWritten(offset >> PageShift))
+            {
+                new Span<byte>(Pointer + offset, (int)(pageEnd - offset)).Clear();
+                NoteWritten(offset, pageEnd - offset);
+            }
+            offset = pageEnd;
+        }
+    }
+
+    /// <summary>
     /// Sets page <paramref name="page"/> to zeros by handing its host memory back (it reads as zeros
     /// and costs nothing until written again); stamped and invalidated like any write.
     /// </summary>

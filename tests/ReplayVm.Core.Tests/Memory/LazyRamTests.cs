@@ -1,3 +1,4 @@
+using ReplayVm.Core.Board;
 using ReplayVm.Core.Input;
 using ReplayVm.Core.Loading;
 using ReplayVm.Core.Memory;
@@ -84,6 +85,33 @@ public sealed class LazyRamTests
         ram.ZeroPage(ram.PageCount - 1);
         Assert.Equal(-1, ram.Read(top, 8).IndexOfAnyExcept((byte)0));
         Assert.True(ram.EverWritten(ram.PageCount - 1), "a zeroed page counts as written: consumers must re-read it");
+    }
+
+    [Fact]
+    public void Loading_an_elf_leaves_its_untouched_bss_unwritten_and_clears_bss_written_before()
+    {
+        // hello's one segment: 0x1e60 bytes from the file, then 1.1 MB of .bss, heap and stack.
+        var image = ElfImage.Parse(File.ReadAllBytes(RepoPaths.GuestBinary("hello.elf")));
+        var segment = Assert.Single(image.Segments, s => s.MemorySize != 0);
+        Assert.True(segment.MemorySize > (ulong)segment.FileBytes.Length + 64 * 4096);
+        ulong bssStart = segment.LoadAddress + (ulong)segment.FileBytes.Length;
+        ulong lastPage = (segment.LoadAddress + segment.MemorySize - 1 - MemoryMap.RamBase) >> MainMemory.PageShift;
+
+        var fresh = new Machine(new MachineConfig(), NoInput.Instance, _ => { });
+        fresh.LoadElf(image);
+        Assert.True(fresh.Ram.EverWritten((segment.LoadAddress - fresh.Ram.Base) >> MainMemory.PageShift));
+        Assert.False(fresh.Ram.EverWritten(lastPage), "loading wrote the zeros of a page that already held them");
+
+        // RAM written before the load (a second image, a debugger's load) is cleared where the .bss lies,
+        // on the page the file's bytes end in and on whole pages alike.
+        var used = new Machine(new MachineConfig(), NoInput.Instance, _ => { });
+        used.Ram.Write(bssStart, [0xEE, 0xEE]);
+        ulong lastByte = segment.LoadAddress + segment.MemorySize - 1;
+        used.Ram.Write(lastByte, [0xEE]);
+        used.LoadElf(image);
+        Assert.Equal(new byte[] { 0, 0 }, used.Ram.Read(bssStart, 2).ToArray());
+        Assert.Equal(0, used.Ram.Read(lastByte, 1)[0]);
+        Assert.Equal(new MachineStateHasher(fresh).Compute(), new MachineStateHasher(used).Compute());
     }
 
     [Fact]
