@@ -74,9 +74,9 @@ public static class CliApp
 
     /// <summary>
     /// Only the command the first word names, when it names one: building every command's options
-    /// costs a short run (`replayvm run hello.elf`) a tenth of its start-up, mostly in JIT-compiling
-    /// the parser's generic option types, which ReadyToRun cannot precompile for another assembly's
-    /// generics. Anything else (no command, `--help`, a typo) gets them all, so top-level help and
+    /// cost a short run (`replayvm run hello.elf`) a tenth of its start-up, mostly in JIT-compiling
+    /// the parser's generic option types (now precompiled too: see the Cli project's cross-module
+    /// ReadyToRun), and what is not built costs nothing. Anything else (no command, `--help`, a typo) gets them all, so top-level help and
     /// "unknown command" are what they always were.
     /// </summary>
     internal static IEnumerable<Command> CommandsFor(string[] args)

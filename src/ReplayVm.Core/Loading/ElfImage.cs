@@ -9,7 +9,12 @@ namespace ReplayVm.Core.Loading;
 /// </summary>
 public sealed class ElfImage
 {
-    private readonly ElfSymbolIndex _symbolIndex;
+    /// <summary>Built at the first symbol lookup: running an image looks none up, and sorting a
+    /// symbol table (hundreds of entries in a C guest) was a tenth of <c>run hello.elf</c>'s own start-up.
+    /// Two threads racing here build equal indexes; either may be kept.</summary>
+    private ElfSymbolIndex? _symbolIndex;
+
+    private ElfSymbolIndex SymbolIndex => _symbolIndex ??= new ElfSymbolIndex(Symbols, Segments);
 
     private ElfImage(ulong entry, ushort type, IReadOnlyList<ElfSegment> segments, IReadOnlyList<ElfSymbol> symbols)
     {
@@ -17,7 +22,6 @@ public sealed class ElfImage
         IsPositionIndependent = type == TypeShared;
         Segments = segments;
         Symbols = symbols;
-        _symbolIndex = new ElfSymbolIndex(symbols, segments);
     }
 
     /// <summary>e_entry: where the hart starts.</summary>
@@ -44,14 +48,14 @@ public sealed class ElfImage
     }
 
     /// <summary>The symbol called <paramref name="name"/>, preferring code and data over section/file symbols.</summary>
-    public ElfSymbol? FindSymbol(string name) => _symbolIndex.Find(name);
+    public ElfSymbol? FindSymbol(string name) => SymbolIndex.Find(name);
 
     /// <summary>
     /// The function, object or label at or just before <paramref name="address"/> with the offset
     /// into it; false when no symbol plausibly owns the address.
     /// </summary>
     public bool TryFindSymbolAt(ulong address, out ElfSymbol symbol, out ulong offset) =>
-        _symbolIndex.TryFindAt(address, out symbol, out offset);
+        SymbolIndex.TryFindAt(address, out symbol, out offset);
 
     /// <summary>"main" or "main+0x10" for an address, as objdump writes it; null when unknown.</summary>
     public string? SymbolAt(ulong address)
