@@ -69,11 +69,30 @@ reverse_section() {
     reverse_continue_rows "$trace" "$steps" "$([ -n "$qemu_line" ] && echo 1 || echo 0)"
 }
 
+# wait_ready PID WHAT LOG CHECK...: polls CHECK every 10 ms (for up to 10 s) until it succeeds;
+# dies with LOG's last line if PID exits first.
+wait_ready() {
+    local pid="$1" what="$2" log="$3" tries=0
+    shift 3
+    until "$@"; do
+        kill -0 "$pid" 2>/dev/null || die "$what exited: $(tail -n 1 "$log")"
+        tries=$((tries + 1)); [ "$tries" -lt 1000 ] || die "$what was not ready within 10 s"
+        sleep 0.01
+    done
+}
+
+# gdb_reverse_continue TARGET KIND RUNS GDB_ERR: tools/bench.d/reverse-continue.py against one target,
+# from $position back to main, RUNS times; prints its seek/rc/error lines.
+gdb_reverse_continue() {
+    timeout 900 gdb-multiarch -nx --batch -ex "set \$target = \"$1\"" -ex "set \$kind = \"$2\"" \
+        -ex "set \$position = $position" -ex 'set $breakpoint = "main"' -ex "set \$runs = $3" \
+        -x "$root/tools/bench.d/reverse-continue.py" "$bench_elf" 2>"$4" | grep -E '^(seek|rc|error)' || true
+}
+
 # reverse_continue_rows TRACE STEPS QEMU_RECORDED: `reverse-continue` from near the end of the bench
 # recording back to `main`, through gdb-multiarch on replayvm and (when its rr recording exists) QEMU.
 reverse_continue_rows() {
     local trace="$1" steps="$2" with_qemu="$3" position=$(($2 - 1000)) rc_runs=$((runs < 3 ? runs : 3))
-    local script="$root/tools/bench.d/reverse-continue.py"
     echo "reverse: timing reverse-continue over the recording on replayvm ($rc_runs runs, a fresh server each) ..." >&2
     local i port pid out="$work/rc-replayvm.out"
     : >"$out"
@@ -81,16 +100,9 @@ reverse_continue_rows() {
         rm -f "$trace.rvindex" # each run opens the trace as a first-time user would; the sidecar builds behind
         "$replayvm" gdb "$trace" --port 0 >"$work/rc-gdb.out" 2>&1 </dev/null &
         pid=$!
-        port="" tries=0
-        until [ -n "$port" ]; do
-            port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/rc-gdb.out")
-            kill -0 "$pid" 2>/dev/null || die "replayvm gdb exited: $(tail -n 1 "$work/rc-gdb.out")"
-            tries=$((tries + 1)); [ "$tries" -lt 1000 ] || die "replayvm gdb never said its port"
-            sleep 0.01
-        done
-        timeout 600 gdb-multiarch -nx --batch -ex "set \$target = \"127.0.0.1:$port\"" -ex 'set $kind = "replayvm"' \
-            -ex "set \$position = $position" -ex 'set $breakpoint = "main"' -ex 'set $runs = 2' \
-            -x "$script" "$bench_elf" 2>"$work/rc-replayvm.gdb.err" | grep -E '^(seek|rc|error)' >>"$out" || true
+        wait_ready "$pid" "replayvm gdb" "$work/rc-gdb.out" grep -q 'listening on 127\.0\.0\.1:' "$work/rc-gdb.out"
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/rc-gdb.out")
+        gdb_reverse_continue "127.0.0.1:$port" replayvm 2 "$work/rc-replayvm.gdb.err" >>"$out"
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -103,21 +115,15 @@ reverse_continue_rows() {
         "$QEMU" "${QEMU_ARGS[@]}" -drive "file=$disk,if=none,id=rrsnap" -kernel "$bench_elf" \
             -icount "shift=auto,rr=replay,rrfile=$rr,rrsnapshot=init" \
             -chardev "socket,path=$sock,server=on,wait=off,id=gdb0" -gdb chardev:gdb0 -S </dev/null >/dev/null 2>"$work/qemu-rc.err" &
-        pid=$! tries=0
-        until [ -S "$sock" ]; do
-            kill -0 "$pid" 2>/dev/null || die "QEMU rr=replay exited at once: $(head -n 1 "$work/qemu-rc.err")"
-            tries=$((tries + 1)); [ "$tries" -lt 500 ] || die "QEMU's gdbstub socket never appeared"
-            sleep 0.01
-        done
-        timeout 900 gdb-multiarch -nx --batch -ex "set \$target = \"$sock\"" -ex 'set $kind = "qemu"' \
-            -ex "set \$position = $position" -ex 'set $breakpoint = "main"' -ex 'set $runs = 1' \
-            -x "$script" "$bench_elf" 2>"$work/rc-qemu.gdb.err" | grep -E '^(seek|rc|error)' >"$work/rc-qemu.out" || true
+        pid=$!
+        wait_ready "$pid" "QEMU rr=replay" "$work/qemu-rc.err" test -S "$sock"
+        gdb_reverse_continue "$sock" qemu 1 "$work/rc-qemu.gdb.err" >"$work/rc-qemu.out"
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
         if grep -q '^rc ' "$work/rc-qemu.out"; then
             qemu_rc="$(awk '$1 == "rc" { printf "%.0f ms to step %d", $2, $3 }' "$work/rc-qemu.out") (going to step $position first: $(awk '$1 == "seek" { printf "%.0f ms", $2 }' "$work/rc-qemu.out"))"
         else
-            qemu_rc="not measured: $(grep -m1 '^error' "$work/rc-qemu.out" || tail -n 1 "$work/rc-gdb-qemu.err" 2>/dev/null)"
+            qemu_rc="not measured: $(grep -m1 '^error' "$work/rc-qemu.out" || tail -n 1 "$work/rc-qemu.gdb.err" 2>/dev/null)"
         fi
     fi
     # Each replayvm run: the first reverse-continue right after the first seek (sidecar building

@@ -360,17 +360,7 @@ public sealed class TimelineIndex : IDisposable
         return i >= 0 ? list[i] : null;
     }
 
-    private static int FirstAtOrAfter(List<TrapMarker> list, ulong step)
-    {
-        int low = 0, high = list.Count;
-        while (low < high)
-        {
-            int mid = (low + high) >>> 1;
-            if (list[mid].Step < step) low = mid + 1;
-            else high = mid;
-        }
-        return low;
-    }
+    private static int FirstAtOrAfter(List<TrapMarker> list, ulong step) => SortedSteps.FirstAtOrAfter(list, step, static m => m.Step);
 
     private void Scan(Machine machine)
     {

@@ -116,30 +116,10 @@ public sealed class SidecarTraps
     }
 
     /// <summary>The first record whose Through exceeds <paramref name="step"/> (Through ascends).</summary>
-    private int FirstThroughAbove(ulong step)
-    {
-        int low = 0, high = _records.Length;
-        while (low < high)
-        {
-            int mid = (low + high) >>> 1;
-            if (_records[mid].Through <= step) low = mid + 1;
-            else high = mid;
-        }
-        return low;
-    }
+    private int FirstThroughAbove(ulong step) => SortedSteps.FirstAfter(_records, step, static r => r.Through);
 
     /// <summary>The first record whose From is at least <paramref name="step"/> (From ascends).</summary>
-    private int FirstFromAtOrAbove(ulong step)
-    {
-        int low = 0, high = _records.Length;
-        while (low < high)
-        {
-            int mid = (low + high) >>> 1;
-            if (_records[mid].From < step) low = mid + 1;
-            else high = mid;
-        }
-        return low;
-    }
+    private int FirstFromAtOrAbove(ulong step) => SortedSteps.FirstAtOrAfter(_records, step, static r => r.From);
 
     private TrapMarker[] Markers(int record)
     {

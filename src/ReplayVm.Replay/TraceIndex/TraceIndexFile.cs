@@ -176,17 +176,7 @@ public sealed class TraceIndexFile : IDisposable
         System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_output)[..Snapshots[index].OutputEnd];
 
     /// <summary>The index of the latest snapshot at or before <paramref name="step"/>, or -1.</summary>
-    public int LatestAtOrBefore(ulong step)
-    {
-        int lo = 0, hi = Snapshots.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (Snapshots[mid].Step <= step) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo - 1;
-    }
+    public int LatestAtOrBefore(ulong step) => SortedSteps.FirstAfter(Snapshots, step, static s => s.Step) - 1;
 
     public void Dispose() => _handle.Dispose();
 
