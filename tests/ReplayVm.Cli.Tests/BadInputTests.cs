@@ -67,6 +67,7 @@ public class BadInputTests
             { "bad replica milliseconds", ["primary", "--arbiter", arbiter, "--heartbeat-interval", "soon", hello], "bad milliseconds 'soon' for --heartbeat-interval" },
             { "bad replica seconds", ["backup", "--listen", "0", "--arbiter", arbiter, "--linger", "later"], "bad seconds 'later' for --linger" },
             { "negative linger", ["primary", "--arbiter", arbiter, "--linger", "-1", hello], "'-1'" },
+            { "linger beyond a TimeSpan", ["primary", "--arbiter", arbiter, "--linger", "1e300", hello], "--linger takes seconds, from 0 to 86400" },
             { "bad lag steps", ["primary", "--arbiter", arbiter, "--max-lag", "far", hello], "bad step count 'far' for --max-lag" },
             { "zero lag time", ["primary", "--arbiter", arbiter, "--max-lag-ms", "0", hello], "--max-lag-ms takes a positive number of milliseconds" },
             { "console history too big", ["backup", "--listen", "0", "--arbiter", arbiter, "--console-history", "4096"], "--console-history takes MiB from 1 to 1024" },

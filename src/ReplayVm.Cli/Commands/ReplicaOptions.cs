@@ -54,7 +54,7 @@ internal sealed class ReplicaCliOptions
         "milliseconds", "a positive number, e.g. 50", CliOptions.Number.TryParse);
     public readonly Option<CliOptions.Number?> Linger = CliOptions.Parsed<CliOptions.Number?>(["--linger"], "S",
         "Seconds a live replica keeps its console open after the guest's run ends, for clients to collect the end [default: 3].",
-        "seconds", "0 or more, e.g. 3, 0.5", CliOptions.Number.TryParse);
+        "seconds", "0 to 86400, e.g. 3, 0.5", CliOptions.Number.TryParse);
     public readonly Option<bool> Deterministic = new("--deterministic")
     {
         Description = "While live, answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
@@ -63,6 +63,9 @@ internal sealed class ReplicaCliOptions
     public readonly Option<int?> ConsoleHistory = CliOptions.Parsed<int?>(["--console-history"], "MIB",
         "MiB of the guest's most recent console output kept for clients to read from their offsets, also across a failover; a client asking for older output is told what was dropped (the trace holds it all) [default: 64; 1 to 1024].",
         "size in MiB", "a whole number from 1 to 1024", MachineOptions.Nullable<int>(TryParseWhole));
+
+    /// <summary>The longest --linger: a day.</summary>
+    private const int MaxLingerSeconds = 86400;
 
     private static Option<int?> Milliseconds(string name, string description) =>
         CliOptions.Parsed<int?>([name], "MS", description, "milliseconds", "a whole number, e.g. 25", MachineOptions.Nullable<int>(TryParseWhole));
@@ -101,13 +104,14 @@ internal sealed class ReplicaCliOptions
         int history = parsed.GetValue(ConsoleHistory) ?? (int)(ReplicaOptions.DefaultConsoleHistoryBytes >> 20);
         if (history < 1 || history > (int)(ReplicaOptions.MaxConsoleHistoryBytes >> 20))
             throw new UsageException($"--console-history takes MiB from 1 to {ReplicaOptions.MaxConsoleHistoryBytes >> 20}");
-        if (linger < 0 || double.IsNaN(linger)) throw new UsageException("--linger takes seconds, 0 or more");
+        // Bounded so that it makes a TimeSpan (1e300 seconds overflowed it: a stack trace).
+        if (linger < 0 || double.IsNaN(linger) || linger > MaxLingerSeconds) throw new UsageException($"--linger takes seconds, from 0 to {MaxLingerSeconds}");
         return new ReplicaOptions
         {
             HeartbeatInterval = TimeSpan.FromMilliseconds(interval),
             HeartbeatTimeout = TimeSpan.FromMilliseconds(timeout),
             PeerTimeout = TimeSpan.FromMilliseconds(peerTimeout),
-            ArbiterPatience = TimeSpan.FromMilliseconds(2 * timeout),
+            ArbiterPatience = TimeSpan.FromMilliseconds(2L * timeout), // long: twice an int timeout may not fit one
             MaxLagSteps = parsed.GetValue(MaxLag) ?? defaults.MaxLagSteps,
             MaxLagTime = (parsed.GetValue(MaxLagMs)?.Value ?? defaults.MaxLagTime.TotalMilliseconds) is var ms && ms > 0 && !double.IsNaN(ms) && ms < 1e9 ? TimeSpan.FromMilliseconds(ms) : throw new UsageException("--max-lag-ms takes a positive number of milliseconds"),
             Linger = TimeSpan.FromSeconds(linger),

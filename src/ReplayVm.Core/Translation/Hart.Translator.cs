@@ -242,7 +242,10 @@ public sealed unsafe partial class Hart
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void DecayHeat()
     {
-        foreach (ref uint heat in _transferHeat.AsSpan()) heat >>= 1;
+        // Reached also when a restore moved Steps back, which only restarts the period; a hart told
+        // never to decay keeps its heat then too.
+        if (_heatHalfLife != ulong.MaxValue)
+            foreach (ref uint heat in _transferHeat.AsSpan()) heat >>= 1;
         _heatDecayedAt = Steps;
         _heatDecayPeriod = Math.Max(_heatHalfLife, Steps / HeatPeriodGrowth);
     }
@@ -268,7 +271,7 @@ public sealed unsafe partial class Hart
         _translationPages ??= new TranslationPage?[(int)(_ramSize >> MainMemory.PageShift)];
         while (Steps < SliceEnd)
         {
-            // Unsigned: a restore that moved Steps back also decays (and restarts the period).
+            // Unsigned: a restore that moved Steps back also lands here (and restarts the period).
             if (Steps - _heatDecayedAt >= _heatDecayPeriod) DecayHeat();
             if (_pendingJobs != 0 && !_compiled.IsEmpty) InstallCompiled();
             if (_watchingRegisters || _executeTriggersArmed || _dataTriggersArmed)

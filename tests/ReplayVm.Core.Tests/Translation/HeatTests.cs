@@ -26,9 +26,12 @@ public sealed class HeatTests
     private static readonly Lazy<byte[]> LongLoop = new(() => Loop(40));
     private static readonly Lazy<byte[]> TightLoop = new(() => Loop(1));
 
-    private static Machine Run(byte[] elf, ulong steps)
+    /// <summary>Runs <paramref name="elf"/> on the translator (heat halved every <paramref name="halfLife"/>
+    /// steps or more) and on the interpreter, checks they agree, and returns the translator's machine.</summary>
+    private static Machine Run(byte[] elf, ulong steps, ulong halfLife = Hart.Hart.DefaultHeatHalfLife)
     {
         var machine = EngineComparison.Boot(ExecutionEngine.Translator, elf, Threshold);
+        machine.Hart.TranslationHeatHalfLife = halfLife;
         var reference = EngineComparison.Boot(ExecutionEngine.Interpreter, elf);
         machine.Run(steps);
         reference.Run(steps);
@@ -76,16 +79,7 @@ public sealed class HeatTests
           ret
         """));
 
-    private static Machine RunWithHalfLife(ulong halfLife, ulong steps)
-    {
-        var machine = EngineComparison.Boot(ExecutionEngine.Translator, HotLoopAndRareCall.Value, Threshold);
-        machine.Hart.TranslationHeatHalfLife = halfLife;
-        var reference = EngineComparison.Boot(ExecutionEngine.Interpreter, HotLoopAndRareCall.Value);
-        machine.Run(steps);
-        reference.Run(steps);
-        Assert.Equal(EngineComparison.Describe(reference), EngineComparison.Describe(machine));
-        return machine;
-    }
+    private static Machine RunWithHalfLife(ulong halfLife, ulong steps) => Run(HotLoopAndRareCall.Value, steps, halfLife);
 
     [Fact]
     public void Code_that_runs_at_a_low_rate_is_not_translated_until_the_run_is_long()
