@@ -82,14 +82,11 @@ internal static class ReplayCommand
         using (var output = new ConsoleOutputPump(new FileDescriptorStream(FileDescriptorStream.Stdout)))
         {
             var disks = drives.For(trace.Header.Setup);
-            var index = jobs > 1 ? TraceSidecar.Open(path, trace) : null; // the segments need only its snapshots
-            Replay.TraceIndex.SegmentTrace.Mark("index opened");
-            if (jobs > 1 && index is null)
-                Console.Error.WriteLine($"replayvm: {path} has no usable index: replaying on one machine (run 'replayvm index {path}' for --jobs)");
-            using (index)
-                result = index is not null
-                    ? Replay.TraceIndex.SegmentReplay.Run(trace, index, jobs, output.Write, disks, TraceSidecar.Notice)
-                    : new Replayer(trace, output.Write, disks: disks).Run();
+            // The segments need only the index's snapshots; it opens while their machines are built.
+            result = jobs > 1
+                ? Replay.TraceIndex.SegmentReplay.Run(trace, () => TraceSidecar.Open(path, trace), jobs, output.Write, disks, TraceSidecar.Notice,
+                    noIndex: () => Console.Error.WriteLine($"replayvm: {path} has no usable index: replaying on one machine (run 'replayvm index {path}' for --jobs)"))
+                : new Replayer(trace, output.Write, disks: disks).Run();
         }
 
         Replay.TraceIndex.SegmentTrace.Mark($"replayed ({GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms paused for GC)");

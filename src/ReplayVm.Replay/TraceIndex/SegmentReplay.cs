@@ -38,7 +38,25 @@ public static class SegmentReplay
     /// </summary>
     public static ReplayResult Run(TraceFile trace, TraceIndexFile index, int jobs, Action<byte> output, DiskSupply? disks = null,
         Action<string>? notice = null, CancellationToken cancel = default, Action<Core.Machine>? prepare = null,
-        ulong takeOverSteps = DefaultTakeOverSteps, Action<ulong, ulong>? segmentDone = null)
+        ulong takeOverSteps = DefaultTakeOverSteps, Action<ulong, ulong>? segmentDone = null) =>
+        Run(trace, () => index, jobs, output, disks, notice, noIndex: null, cancel, prepare, takeOverSteps, segmentDone, ownsIndex: false);
+
+    /// <summary>
+    /// As <see cref="Run(TraceFile, TraceIndexFile, int, Action{byte}, DiskSupply?, Action{string}?, CancellationToken, Action{Core.Machine}?, ulong, Action{ulong, ulong}?)"/>,
+    /// with the index opened by <paramref name="openIndex"/> while the workers build their machines:
+    /// at the start of a replay both take tens of milliseconds and nothing else can run, so doing them
+    /// one after the other kept a core idle. When <paramref name="openIndex"/> finds no usable index
+    /// (null), <paramref name="noIndex"/> is told and the trace is replayed on one machine. The index
+    /// it opened is disposed before it returns.
+    /// </summary>
+    public static ReplayResult Run(TraceFile trace, Func<TraceIndexFile?> openIndex, int jobs, Action<byte> output, DiskSupply? disks = null,
+        Action<string>? notice = null, Action? noIndex = null, CancellationToken cancel = default, Action<Core.Machine>? prepare = null,
+        ulong takeOverSteps = DefaultTakeOverSteps, Action<ulong, ulong>? segmentDone = null) =>
+        Run(trace, openIndex, jobs, output, disks, notice, noIndex, cancel, prepare, takeOverSteps, segmentDone, ownsIndex: true);
+
+    private static ReplayResult Run(TraceFile trace, Func<TraceIndexFile?> openIndex, int jobs, Action<byte> output, DiskSupply? disks,
+        Action<string>? notice, Action? noIndex, CancellationToken cancel, Action<Core.Machine>? prepare,
+        ulong takeOverSteps, Action<ulong, ulong>? segmentDone, bool ownsIndex)
     {
         var translations = new Core.Translation.TranslationCache();
         void Prepare(Core.Machine machine)
@@ -47,40 +65,67 @@ public static class SegmentReplay
             prepare?.Invoke(machine);
         }
         long delivered = 0;
+        TraceIndexFile? index = null;
         try
         {
-            return RunSegments(trace, index, jobs, b =>
+            var result = RunSegments(trace, () => index = openIndex(), jobs, b =>
             {
                 delivered++;
                 output(b);
             }, disks, cancel, Prepare, takeOverSteps, segmentDone);
+            if (result is not null) return result;
+            noIndex?.Invoke();
+            return new Replayer(trace, output, disks: disks).Run(); // one machine: nothing to share
         }
         catch (TraceIndexException e)
         {
-            notice?.Invoke($"index {index.Path} ignored: {e.Message}; replaying from step 0 on one machine");
+            notice?.Invoke($"index {index?.Path} ignored: {e.Message}; replaying from step 0 on one machine");
             long skip = delivered;
             return new Replayer(trace, b =>
             {
                 if (skip > 0) skip--;
                 else output(b);
-            }, disks: disks).Run(); // one machine: nothing to share
+            }, disks: disks).Run();
+        }
+        finally
+        {
+            if (ownsIndex) index?.Dispose();
         }
     }
 
-    private static ReplayResult RunSegments(TraceFile trace, TraceIndexFile index, int jobs, Action<byte> output, DiskSupply? disks,
+    /// <summary>The parallel replay; null when <paramref name="openIndex"/> finds no index (nothing has run then).</summary>
+    private static ReplayResult? RunSegments(TraceFile trace, Func<TraceIndexFile?> openIndex, int jobs, Action<byte> output, DiskSupply? disks,
         CancellationToken cancel, Action<Core.Machine> prepare, ulong takeOverSteps, Action<ulong, ulong>? segmentDone)
     {
         if (jobs < 1) throw new ArgumentOutOfRangeException(nameof(jobs), "at least one job");
         ulong end = trace.End?.Step ?? trace.LastStep;
-        var cuts = index.Snapshots.Where(s => s.Step > 0 && s.Step < end).ToList();
-        var schedule = new SegmentSchedule(cuts.Select(s => s.Step).ToList(), end, jobs, takeOverSteps);
-        SegmentTrace.Mark($"{cuts.Count} cuts, {jobs} workers starting");
+        // The schedule needs the index's cuts; the workers build their machines while it opens.
+        SegmentSchedule? schedule = null;
+        TraceIndexFile? index = null;
+        List<IndexedSnapshot> cuts = [];
+        using var scheduled = new ManualResetEventSlim();
+        SegmentTrace.Mark($"{jobs} workers starting");
         // Each worker keeps its machine from segment to segment, restoring the next one's snapshot
         // into it: a new machine per segment costs more than a restore (building it, and warming up again).
         var workers = Enumerable.Range(0, jobs).Select(_ => new Thread(() =>
         {
             Replayer? replayer = null;
             Segment? current = null;
+            // Its machine stands at step 0 as built: the segment there can run on it as it is.
+            bool fresh = false;
+            try
+            {
+                replayer = new Replayer(trace, b => current!.Output.Add(b), disks: disks);
+                prepare(replayer.Machine);
+                fresh = true;
+                SegmentTrace.Mark("machine built");
+            }
+            catch (Exception)
+            {
+                replayer = null; // built again for its first segment, where the failure is reported
+            }
+            scheduled.Wait();
+            if (schedule is null) return;
             // The pages of the last snapshot this worker composed: the next composition shares the
             // unchanged ones, and restoring it copies only those that differ.
             var composed = new Composed();
@@ -91,14 +136,15 @@ public static class SegmentReplay
                     current = segment;
                     SegmentTrace.Mark($"segment [{segment.Start}, {segment.End}) taken");
                     // Only a fresh machine stands at step 0 (the one segment there is the first taken).
-                    if (replayer is null || segment.StartCut < 0)
+                    if (replayer is null || (segment.StartCut < 0 && !fresh))
                     {
                         replayer = new Replayer(trace, b => current.Output.Add(b), disks: disks);
                         prepare(replayer.Machine);
                         composed = new Composed();
                         SegmentTrace.Mark("machine built");
                     }
-                    if (!RunSegment(replayer, trace, index, composed, schedule, segment, segment.StartCut < 0 ? null : cuts[segment.StartCut], end, cancel))
+                    fresh = false;
+                    if (!RunSegment(replayer, trace, index!, composed, schedule, segment, segment.StartCut < 0 ? null : cuts[segment.StartCut], end, cancel))
                         schedule.Stop(segment);
                     SegmentTrace.Mark($"segment [{segment.Start}, {segment.End}) done");
                     // A segment that diverged or could not start leaves its machine unusable.
@@ -118,6 +164,27 @@ public static class SegmentReplay
             }
         }) { IsBackground = true, Name = "replay segment" }).ToList();
         foreach (var worker in workers) worker.Start();
+        try
+        {
+            index = openIndex();
+            SegmentTrace.Mark("index opened");
+            if (index is not null)
+            {
+                cuts = index.Snapshots.Where(s => s.Step > 0 && s.Step < end).ToList();
+                schedule = new SegmentSchedule(cuts.Select(s => s.Step).ToList(), end, jobs, takeOverSteps);
+                SegmentTrace.Mark($"{cuts.Count} cuts");
+            }
+        }
+        finally
+        {
+            if (schedule is null)
+            {
+                scheduled.Set(); // no schedule: the workers end without running anything
+                foreach (var worker in workers) worker.Join();
+            }
+        }
+        if (schedule is null) return null;
+        scheduled.Set();
 
         ReplayResult? merged = null;
         int hashPoints = 0;
@@ -150,12 +217,6 @@ public static class SegmentReplay
         return merged!;
     }
 
-    /// <summary>
-    /// Runs <paramref name="segment"/> on <paramref name="replayer"/>: restores its snapshot and checks
-    /// it, then runs forward as far as the schedule allows, one stretch between snapshots at a time.
-    /// False when the segment stopped the replay (a divergence or a bad start); true when it reached
-    /// its end or is no longer needed (no result then).
-    /// </summary>
     /// <summary>A worker's last composed snapshot, and the index pages it holds.</summary>
     private sealed class Composed
     {
@@ -163,6 +224,12 @@ public static class SegmentReplay
         public Core.State.MachineSnapshot? Last;
     }
 
+    /// <summary>
+    /// Runs <paramref name="segment"/> on <paramref name="replayer"/>: restores its snapshot and checks
+    /// it, then runs forward as far as the schedule allows, one stretch between snapshots at a time.
+    /// False when the segment stopped the replay (a divergence or a bad start); true when it reached
+    /// its end or is no longer needed (no result then).
+    /// </summary>
     private static bool RunSegment(Replayer replayer, TraceFile trace, TraceIndexFile index, Composed composed, SegmentSchedule schedule,
         Segment segment, IndexedSnapshot? start, ulong end, CancellationToken cancel)
     {

@@ -189,4 +189,49 @@ public sealed class SegmentReplayTests
         Assert.Single(parallel.Notices);
         Assert.Contains("ignored", parallel.Notices[0]);
     }
+
+    /// <summary>
+    /// The index opened while the workers build their machines (<c>replay --jobs</c>): the result is the
+    /// serial one, and every worker runs on the machine it built first, the one that takes the segment
+    /// at step 0 too, without building another.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void An_index_opened_while_the_machines_are_built_gives_the_serial_result_with_one_machine_per_worker(int jobs)
+    {
+        var recording = IndexedRecordings.Bench.Value;
+        int prepared = 0, noIndex = 0;
+        var output = new List<byte>();
+        var result = SegmentReplay.Run(recording.Trace, () => recording.Open(), jobs, output.Add,
+            noIndex: () => noIndex++, prepare: _ => Interlocked.Increment(ref prepared));
+        AssertSame(Serial(recording.Trace), (result, [.. output], []));
+        Assert.Equal(0, noIndex);
+        Assert.Equal(jobs, prepared);
+    }
+
+    [Fact]
+    public void With_no_index_found_the_caller_is_told_and_the_trace_replays_on_one_machine()
+    {
+        var recording = IndexedRecordings.Demo.Value;
+        int noIndex = 0;
+        var output = new List<byte>();
+        var notices = new List<string>();
+        var result = SegmentReplay.Run(recording.Trace, () => null, 2, output.Add, notice: notices.Add, noIndex: () => noIndex++);
+        AssertSame(Serial(recording.Trace), (result, [.. output], notices));
+        Assert.Equal(1, noIndex);
+        Assert.Empty(notices);
+    }
+
+    [Fact]
+    public void An_index_that_fails_to_open_is_ignored_with_one_notice_and_the_trace_replays_on_one_machine()
+    {
+        var recording = IndexedRecordings.Demo.Value;
+        var output = new List<byte>();
+        var notices = new List<string>();
+        var result = SegmentReplay.Run(recording.Trace, () => throw new TraceIndexException("forged"), 2, output.Add, notice: notices.Add);
+        AssertSame(Serial(recording.Trace), (result, [.. output], notices));
+        Assert.Single(notices);
+        Assert.Contains("forged", notices[0]);
+    }
 }
