@@ -19,9 +19,10 @@ namespace ReplayVm.Replay.TraceIndex;
 public static class SegmentReplay
 {
     /// <summary>
-    /// What taking over part of another worker's segment costs by default, in steps: a worker could
-    /// run about this many in the time it takes to compose and restore a snapshot into a machine that
-    /// has not restored one yet (tens of milliseconds; later ones share the pages unchanged since).
+    /// What taking over part of another worker's segment costs, in steps, until the workers have
+    /// measured it (the last restore's time at their rate): a worker could run about this many in the
+    /// time it takes to compose and restore a snapshot into a machine that has not restored one yet
+    /// (tens of milliseconds; later ones share the pages unchanged since).
     /// </summary>
     public const ulong DefaultTakeOverSteps = 30_000_000;
 
@@ -33,12 +34,12 @@ public static class SegmentReplay
     /// serially from step 0, the output already handed on not repeated. <paramref name="prepare"/>, if
     /// given, is applied to each segment's machine before it runs (tests pick the engine with it).
     /// <paramref name="takeOverSteps"/> is what taking over from another worker costs, in steps (0 in
-    /// tests: take over any stretch between snapshots);
+    /// tests: take over any stretch between snapshots); null measures it as the workers go;
     /// <paramref name="segmentDone"/>, if given, hears each segment's start and end steps as its worker finishes it.
     /// </summary>
     public static ReplayResult Run(TraceFile trace, TraceIndexFile index, int jobs, Action<byte> output, DiskSupply? disks = null,
         Action<string>? notice = null, CancellationToken cancel = default, Action<Core.Machine>? prepare = null,
-        ulong takeOverSteps = DefaultTakeOverSteps, Action<ulong, ulong>? segmentDone = null) =>
+        ulong? takeOverSteps = null, Action<ulong, ulong>? segmentDone = null) =>
         Run(trace, () => index, jobs, output, disks, notice, noIndex: null, cancel, prepare, takeOverSteps, segmentDone, ownsIndex: false);
 
     /// <summary>
@@ -51,12 +52,12 @@ public static class SegmentReplay
     /// </summary>
     public static ReplayResult Run(TraceFile trace, Func<TraceIndexFile?> openIndex, int jobs, Action<byte> output, DiskSupply? disks = null,
         Action<string>? notice = null, Action? noIndex = null, CancellationToken cancel = default, Action<Core.Machine>? prepare = null,
-        ulong takeOverSteps = DefaultTakeOverSteps, Action<ulong, ulong>? segmentDone = null) =>
+        ulong? takeOverSteps = null, Action<ulong, ulong>? segmentDone = null) =>
         Run(trace, openIndex, jobs, output, disks, notice, noIndex, cancel, prepare, takeOverSteps, segmentDone, ownsIndex: true);
 
     private static ReplayResult Run(TraceFile trace, Func<TraceIndexFile?> openIndex, int jobs, Action<byte> output, DiskSupply? disks,
         Action<string>? notice, Action? noIndex, CancellationToken cancel, Action<Core.Machine>? prepare,
-        ulong takeOverSteps, Action<ulong, ulong>? segmentDone, bool ownsIndex)
+        ulong? takeOverSteps, Action<ulong, ulong>? segmentDone, bool ownsIndex)
     {
         var translations = new Core.Translation.TranslationCache();
         void Prepare(Core.Machine machine)
@@ -95,7 +96,7 @@ public static class SegmentReplay
 
     /// <summary>The parallel replay; null when <paramref name="openIndex"/> finds no index (nothing has run then).</summary>
     private static ReplayResult? RunSegments(TraceFile trace, Func<TraceIndexFile?> openIndex, int jobs, Action<byte> output, DiskSupply? disks,
-        CancellationToken cancel, Action<Core.Machine> prepare, ulong takeOverSteps, Action<ulong, ulong>? segmentDone)
+        CancellationToken cancel, Action<Core.Machine> prepare, ulong? takeOverSteps, Action<ulong, ulong>? segmentDone)
     {
         if (jobs < 1) throw new ArgumentOutOfRangeException(nameof(jobs), "at least one job");
         ulong end = trace.End?.Step ?? trace.LastStep;
@@ -134,7 +135,7 @@ public static class SegmentReplay
                 try
                 {
                     current = segment;
-                    SegmentTrace.Mark($"segment [{segment.Start}, {segment.End}) taken");
+                    SegmentTrace.Mark($"segment [{segment.Start}, {segment.End}) taken (a take-over costs {schedule.TakeOverCost} steps)");
                     // Only a fresh machine stands at step 0 (the one segment there is the first taken).
                     if (replayer is null || (segment.StartCut < 0 && !fresh))
                     {
@@ -171,7 +172,7 @@ public static class SegmentReplay
             if (index is not null)
             {
                 cuts = index.Snapshots.Where(s => s.Step > 0 && s.Step < end).ToList();
-                schedule = new SegmentSchedule(cuts.Select(s => s.Step).ToList(), end, jobs, takeOverSteps);
+                schedule = new SegmentSchedule(cuts.Select(s => s.Step).ToList(), end, jobs, takeOverSteps ?? DefaultTakeOverSteps, measureTakeOver: takeOverSteps is null);
                 SegmentTrace.Mark($"{cuts.Count} cuts");
             }
         }
@@ -235,6 +236,7 @@ public static class SegmentReplay
     {
         if (start is not null)
         {
+            long restoring = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 composed.Last = index.Compose(replayer.Machine, index.LatestAtOrBefore(start.Step), composed.Pages, composed.Last);
@@ -252,14 +254,18 @@ public static class SegmentReplay
                 segment.BadStart = $"its snapshot at step {start.Step} restores to state hash {now}, which the trace does not have there";
                 return false;
             }
+            schedule.NoteRestore(System.Diagnostics.Stopwatch.GetElapsedTime(restoring).TotalSeconds);
         }
         ReplayResult? last = null;
         bool finished;
         while (schedule.Advance(segment, replayer.Steps, cancel.IsCancellationRequested, out finished) is { } target)
         {
             // The trace's end: the whole replay's last checks (the end record, no input left over).
+            ulong from = replayer.Steps;
+            long running = System.Diagnostics.Stopwatch.GetTimestamp();
             if (target >= end) last = replayer.Run();
             else replayer.RunTo(target);
+            schedule.NoteRun(replayer.Steps - from, System.Diagnostics.Stopwatch.GetElapsedTime(running).TotalSeconds);
             if (replayer.Divergence is not null) break;
         }
         if (replayer.Divergence is null && !finished) return true; // stopped early: not needed

@@ -59,15 +59,22 @@ internal sealed class SegmentSchedule
     private readonly Lock _gate = new();
     private readonly IReadOnlyList<ulong> _cuts;
     private readonly ulong _takeOverCost;
+    private readonly bool _measureTakeOver;
+    // What the workers measured (host time: it moves only where the cuts fall, never a result).
+    private double _restoreSeconds = -1, _stepsRun, _secondsRun;
     private readonly List<Segment> _open = [];
     private ulong _stopAfter = ulong.MaxValue;
     private bool _abandoned;
 
     /// <param name="cuts">The steps segments may start at (where the index has snapshots), ascending, each strictly between step 0 and <paramref name="end"/>.</param>
     /// <param name="takeOverCost">What taking over costs a worker (restoring a snapshot), in the steps it could run in that time.</param>
-    public SegmentSchedule(IReadOnlyList<ulong> cuts, ulong end, int workers, ulong takeOverCost)
+    /// <param name="measureTakeOver">Whether that cost is, once the workers have reported a restore and
+    /// some running (<see cref="NoteRestore"/>, <see cref="NoteRun"/>), the last restore's time at their
+    /// rate instead: a cost fixed in steps is too high for a guest that runs slowly (an OS kernel runs
+    /// a third as fast as a compute loop) and too low where snapshots are large.</param>
+    public SegmentSchedule(IReadOnlyList<ulong> cuts, ulong end, int workers, ulong takeOverCost, bool measureTakeOver = false)
     {
-        (_cuts, _takeOverCost) = (cuts, takeOverCost);
+        (_cuts, _takeOverCost, _measureTakeOver) = (cuts, takeOverCost, measureTakeOver);
         Segment? previous = null;
         int previousCut = -1;
         for (int k = 0; k < workers; k++)
@@ -116,10 +123,10 @@ internal sealed class SegmentSchedule
             // With R steps left beyond where its worker may run and a cost of C to take over, both
             // finish together when the taker gets (R - C) / 2 of them, which gains (R - C) / 2 over
             // leaving them: worth it from R = 2C.
-            ulong left = victim.End - victim.Committed;
-            if (left < 2 * _takeOverCost) return null;
+            ulong left = victim.End - victim.Committed, cost = TakeOverCost;
+            if (left < 2 * cost) return null;
             int from = FirstCutAfter(victim.Committed), to = FirstCutAfter(victim.End - 1);
-            int cut = Nearest(victim.End - (left - _takeOverCost) / 2, from, to);
+            int cut = Nearest(victim.End - (left - cost) / 2, from, to);
             if (cut < 0) return null;
             var taken = new Segment(_cuts[cut], cut, victim.End, victim.EndCut) { Next = victim.Next, Taken = true };
             (victim.End, victim.EndCut, victim.Next) = (taken.Start, cut, taken);
@@ -146,6 +153,34 @@ internal sealed class SegmentSchedule
             int next = FirstCutAfter(at);
             segment.Committed = next < _cuts.Count ? Math.Min(_cuts[next], segment.End) : segment.End;
             return segment.Committed;
+        }
+    }
+
+    /// <summary>A worker restored a snapshot (composed it, restored it, checked its hash) in <paramref name="seconds"/>.</summary>
+    public void NoteRestore(double seconds)
+    {
+        lock (_gate) _restoreSeconds = seconds;
+    }
+
+    /// <summary>A worker ran <paramref name="steps"/> in <paramref name="seconds"/>.</summary>
+    public void NoteRun(ulong steps, double seconds)
+    {
+        lock (_gate)
+        {
+            _stepsRun += steps;
+            _secondsRun += seconds;
+        }
+    }
+
+    /// <summary>What taking over costs, in steps (see the constructor).</summary>
+    internal ulong TakeOverCost
+    {
+        get
+        {
+            lock (_gate)
+                return _measureTakeOver && _restoreSeconds >= 0 && _secondsRun > 0
+                    ? (ulong)Math.Min(_restoreSeconds * _stepsRun / _secondsRun, ulong.MaxValue / 4)
+                    : _takeOverCost;
         }
     }
 

@@ -88,6 +88,35 @@ public sealed class SegmentScheduleTests
         Assert.Equal((40UL, 50UL), (taken.Start, taken.End)); // 40 left: a runs 30 while the taker restores (20) and runs 10
     }
 
+    /// <summary>
+    /// Measured, the cost of taking over is the last restore's time at the workers' rate: the fixed
+    /// cost (30 steps) holds until a restore and some running are reported, then 0.05 s of restore at
+    /// 100 steps/s (5 steps) makes the 40 steps the other worker has left worth sharing.
+    /// </summary>
+    [Fact]
+    public void A_measured_take_over_cost_is_the_last_restore_time_at_the_workers_rate()
+    {
+        var schedule = new SegmentSchedule(Tens, 100, 2, 30, measureTakeOver: true);
+        var a = schedule.Take()!;
+        var b = schedule.Take()!;
+        RunOut(schedule, b, 50);
+        Assert.Equal(10UL, schedule.Advance(a, 0, false, out _));
+        Assert.Equal(30UL, schedule.TakeOverCost);
+        schedule.NoteRestore(0.05);
+        Assert.Equal(30UL, schedule.TakeOverCost); // no rate yet
+        Assert.Null(schedule.Take());
+        schedule.NoteRun(60, 0.5);
+        schedule.NoteRun(40, 0.5);
+        Assert.Equal(5UL, schedule.TakeOverCost);
+        var taken = schedule.Take()!;
+        Assert.Equal((30UL, 50UL), (taken.Start, taken.End)); // 40 left: the taker gets (40 - 5) / 2, from the cut nearest 33
+        // Not measured, the notes change nothing.
+        var fixedCost = new SegmentSchedule(Tens, 100, 2, 30);
+        fixedCost.NoteRestore(0.1);
+        fixedCost.NoteRun(100, 1);
+        Assert.Equal(30UL, fixedCost.TakeOverCost);
+    }
+
     [Fact]
     public void After_a_segment_stops_the_replay_nothing_after_it_is_taken_or_run_further()
     {
