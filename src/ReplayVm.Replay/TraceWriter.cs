@@ -38,6 +38,17 @@ public sealed class TraceWriter : IDisposable
     private bool _hasPending, _ended, _disposed;
 
     public TraceWriter(Stream stream, TraceHeader header, TraceWriterOptions? options = null, bool ownsStream = true)
+        : this(stream, header, encodedHeader: null, options, ownsStream)
+    {
+    }
+
+    /// <summary>
+    /// Writes <paramref name="encodedHeader"/>, which must be <see cref="TraceLogCodec.EncodeHeader"/>
+    /// of <paramref name="header"/>, instead of encoding the header again: a replica keeps those bytes
+    /// for the backups it streams to, and encoding twice compressed every embedded image twice at
+    /// LZ4's high-compression level (for a Linux guest, megabytes of kernel and initramfs).
+    /// </summary>
+    public TraceWriter(Stream stream, TraceHeader header, byte[]? encodedHeader, TraceWriterOptions? options = null, bool ownsStream = true)
     {
         _stream = stream;
         _ownsStream = ownsStream;
@@ -45,7 +56,8 @@ public sealed class TraceWriter : IDisposable
         Header = header;
         Path = (stream as FileStream)?.Name;
         // Streamed: embedded disks go out block by block, never whole in memory.
-        HeaderCodec.Write(_stream, header);
+        if (encodedHeader is null) HeaderCodec.Write(_stream, header);
+        else _stream.Write(encodedHeader);
         _stream.Flush();
         if (_options.FlushInterval > TimeSpan.Zero)
             _timer = new Timer(_ => FlushIfPending(), null, _options.FlushInterval, _options.FlushInterval);

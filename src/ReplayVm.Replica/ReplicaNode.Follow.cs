@@ -55,6 +55,7 @@ public sealed partial class ReplicaNode
             var (type, payload) = channel.Receive(TraceFormat.MaxHeaderSize);
             if (type != (byte)MessageType.Header) throw new ReplicaException($"the primary at {channel.Peer} did not start with a header");
             TraceHeader header;
+            byte[] encodedHeader;
             var hr = new PayloadReader(payload, "header");
             _streamId = hr.Text(64);
             byte mode = hr.U8();
@@ -63,14 +64,15 @@ public sealed partial class ReplicaNode
             KeepToBudget(hr.U64());
             try
             {
-                header = TraceLogCodec.DecodeHeader(hr.Rest());
+                encodedHeader = hr.Rest().ToArray();
+                header = TraceLogCodec.DecodeHeader(encodedHeader);
             }
             catch (TraceFormatException e)
             {
                 throw new ReplicaException($"the log header from {channel.Peer} is not usable: {e.Message}");
             }
             long built = ReplicaProfile.Now();
-            Build(header);
+            Build(header, encodedHeader);
             _profile.Add("build from header", built);
             if (mode == 1) ReceiveState(channel, header);
             lock (_state)

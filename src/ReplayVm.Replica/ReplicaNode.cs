@@ -215,8 +215,12 @@ public sealed partial class ReplicaNode : IDisposable
         }
     }
 
-    /// <summary>Builds the machine for <paramref name="header"/> and opens the trace file, if any.</summary>
-    private void Build(TraceHeader header)
+    /// <summary>
+    /// Builds the machine for <paramref name="header"/> and opens the trace file, if any.
+    /// <paramref name="encoded"/> is the header as the primary sent it (a backup), or null to encode
+    /// it here (a primary); the trace file gets the same bytes, encoded once.
+    /// </summary>
+    private void Build(TraceHeader header, byte[]? encoded = null)
     {
         if (header.BoardRevision != MachineConfig.BoardRevision)
             throw new ReplicaException($"the log is for board revision {header.BoardRevision}, this replayvm has {MachineConfig.BoardRevision}: run the same replayvm on both replicas");
@@ -233,10 +237,10 @@ public sealed partial class ReplicaNode : IDisposable
         }
         _hasher = new MachineStateHasher(machine);
         _header = header;
-        _history.Header = TraceLogCodec.EncodeHeader(header);
+        _history.Header = encoded ?? TraceLogCodec.EncodeHeader(header);
         if (_traceFile is not null)
         {
-            _trace = new TraceWriter(_traceFile, header);
+            _trace = new TraceWriter(_traceFile, header, _history.Header);
             _traceFile = null;
         }
         _machine = machine;

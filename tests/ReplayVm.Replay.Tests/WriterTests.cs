@@ -37,6 +37,30 @@ public class WriterTests
     }
 
     [Fact]
+    public void A_header_encoded_beforehand_writes_the_same_file()
+    {
+        // A replica encodes its header once, for its backups and its own trace file.
+        static byte[] Written(TraceHeader header, byte[]? encoded)
+        {
+            var stream = new MemoryStream();
+            using (var writer = new TraceWriter(stream, header, encoded, new TraceWriterOptions { FlushInterval = TimeSpan.Zero }, ownsStream: false))
+            {
+                writer.Append(new ConsoleInputEvent(10, "x"u8.ToArray()));
+                writer.Append(new EndEvent(20, StopReason.GuestExit, 0, default, null));
+            }
+            return stream.ToArray();
+        }
+        var header = Header;
+        var encoded = TraceLogCodec.EncodeHeader(header);
+        var file = Written(header, encoded);
+        Assert.Equal(Written(header, null), file);
+        Assert.Equal(encoded, file[..encoded.Length]);
+        var read = TraceReader.Read(new MemoryStream(file));
+        Assert.Equal(2, read.Events.Count);
+        Assert.False(read.Truncated);
+    }
+
+    [Fact]
     public void StepsMustNotGoBackAndNothingFollowsTheEnd()
     {
         using var writer = new TraceWriter(new MemoryStream(), Header, new TraceWriterOptions { FlushInterval = TimeSpan.Zero });
