@@ -70,15 +70,15 @@ internal sealed unsafe class RegionCompiler
     private readonly RegionPlan _plan;
     private readonly RegionSpecialization _specialization;
     private readonly DynamicMethod _method;
-    private readonly ILGenerator _il;
-    private readonly LocalBuilder?[] _registers = new LocalBuilder?[32];
+    private readonly IlWriter _il;
+    private readonly IlLocal?[] _registers = new IlLocal?[32];
     private readonly List<int> _written = [];
-    private readonly LocalBuilder _steps, _exitPc, _exitIndex, _address, _physical, _entry, _status;
-    private readonly LocalBuilder _byte, _half, _word, _double;
+    private readonly IlLocal _steps, _exitPc, _exitIndex, _address, _physical, _entry, _status;
+    private readonly IlLocal _byte, _half, _word, _double;
     /// <summary>Leaves towards <c>_exitPc</c> after <c>_steps</c>, through link <c>_exitIndex</c> (or <see cref="NoLink"/>, <see cref="JumpLink"/>).</summary>
-    private readonly Label _exit;
+    private readonly IlLabel _exit;
     /// <summary>Leaves with pc and steps as a helper set them (a trap, or the slice ended in it).</summary>
-    private readonly Label _leave;
+    private readonly IlLabel _leave;
     private const int NoLink = -1, JumpLink = -2;
     /// <summary>The region's exits to fixed pcs, one link each (the delegate's closure target holds them).</summary>
     // Plain arrays searched linearly (a region has at most RegionPlan.MaxInstructions blocks and exits)
@@ -86,22 +86,22 @@ internal sealed unsafe class RegionCompiler
     // the JIT to compile before the first region can run.
     private readonly ulong[] _linkPcs = new ulong[2 * RegionPlan.MaxInstructions];
     private int _linkCount;
-    private readonly Label[] _blockLabels;
+    private readonly IlLabel[] _blockLabels;
     /// <summary>Cold code (slow paths, exits) emitted after the hot body, so the hot path falls through.</summary>
     private readonly List<Action> _cold = [];
     private readonly List<DecodedInstruction> _helperInstructions = [];
-    private LocalBuilder? _helperBase;
+    private IlLocal? _helperBase;
 
     private RegionCompiler(RegionPlan plan, RegionSpecialization specialization)
     {
         _plan = plan;
         _specialization = specialization;
-        _blockLabels = new Label[plan.Blocks.Count];
+        _blockLabels = new IlLabel[plan.Blocks.Count];
         // The first parameter is the region's exit links, which the delegate is closed over: invoking a
         // delegate closed over its first argument is a plain call, where an open static one goes through
         // a shuffle thunk.
         _method = new DynamicMethod($"rv64_{plan.Entry:x}", typeof(TranslatedRegion), [typeof(ExitLink[]), typeof(HartType)], typeof(HartType).Module, skipVisibility: true);
-        _il = _method.GetILGenerator();
+        _il = new IlWriter(_method);
         _steps = _il.DeclareLocal(typeof(ulong));
         _exitPc = _il.DeclareLocal(typeof(ulong));
         _exitIndex = _il.DeclareLocal(typeof(int));
@@ -237,8 +237,8 @@ internal sealed unsafe class RegionCompiler
         {
             // To a fixed pc: the region linked there, if its link is still valid; else null, leaving
             // the link in the hart for the dispatcher to fill once it has looked the pc up.
-            var link = _il.DeclareLocal(typeof(ExitLink));
-            var next = _il.DeclareLocal(typeof(TranslatedRegion));
+            var link = _il.DeclareLocal(typeof(object)); // an ExitLink
+            var next = _il.DeclareLocal(typeof(object)); // a TranslatedRegion
             var miss = _il.DefineLabel();
             _il.Emit(OpCodes.Ldloc, _exitIndex);
             _il.Emit(OpCodes.Ldc_I4_0);
@@ -278,6 +278,7 @@ internal sealed unsafe class RegionCompiler
         _il.MarkLabel(none);
         _il.Emit(OpCodes.Ldnull);
         _il.Emit(OpCodes.Ret);
+        _il.Finish();
         return new CompiledRegion(_method, _linkPcs.AsSpan(0, _linkCount).ToArray(), helperSlots, _plan.InstructionCount, _plan.EntryIsBreakpoint);
     }
 
@@ -363,14 +364,14 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Stloc, _steps);
     }
 
-    private Label BlockLabel(ulong pc)
+    private IlLabel BlockLabel(ulong pc)
     {
         for (int b = 0; ; b++)
             if (_plan.Blocks[b][0].Pc == pc) return _blockLabels[b];
     }
 
     /// <summary>A label that transfers control to <paramref name="pc"/>: the block there, or an exit through its link.</summary>
-    private Label TransferTo(ulong pc)
+    private IlLabel TransferTo(ulong pc)
     {
         if (_plan.HasBlockAt(pc)) return BlockLabel(pc);
         int index = Array.IndexOf(_linkPcs, pc, 0, _linkCount);
@@ -393,7 +394,7 @@ internal sealed unsafe class RegionCompiler
     }
 
     /// <summary>A cold label that leaves the region at <paramref name="pc"/> after <paramref name="done"/> further steps.</summary>
-    private Label ExitAfter(ulong pc, int done)
+    private IlLabel ExitAfter(ulong pc, int done)
     {
         var stub = _il.DefineLabel();
         _cold.Add(() =>
@@ -667,7 +668,7 @@ internal sealed unsafe class RegionCompiler
 
     /// <summary>After <see cref="CallHelper"/> and rd's update: leaves if the helper ended the region
     /// (the slice ended in it and the rest of the block does not fit), else goes on at <paramref name="done"/>.</summary>
-    private void LeaveOrContinue(Label done)
+    private void LeaveOrContinue(IlLabel done)
     {
         _il.Emit(OpCodes.Ldloc, _status);
         _il.Emit(OpCodes.Brtrue, _leave);
@@ -679,7 +680,7 @@ internal sealed unsafe class RegionCompiler
     /// <c>_physical</c>; jumps to <paramref name="slow"/> for a TLB miss, a page-crossing access or
     /// anything outside RAM — exactly the interpreter's fast-path conditions (Hart.Memory.cs).
     /// </summary>
-    private void EmitTranslate(DecodedInstruction d, int sizeLog2, bool store, Label slow)
+    private void EmitTranslate(DecodedInstruction d, int sizeLog2, bool store, IlLabel slow)
     {
         ulong size = 1UL << sizeLog2;
         LoadX(d.Rs1);
@@ -696,7 +697,7 @@ internal sealed unsafe class RegionCompiler
             Const(HartType.RegionTlbMask);
             _il.Emit(OpCodes.And);
             _il.Emit(OpCodes.Conv_I);
-            _il.Emit(OpCodes.Sizeof, typeof(TlbEntry));
+            _il.Emit(OpCodes.Ldc_I4, sizeof(TlbEntry));
             _il.Emit(OpCodes.Mul);
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stloc, _entry);
@@ -739,7 +740,7 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Add);
     }
 
-    private LocalBuilder Temporary(int sizeLog2) => sizeLog2 switch { 0 => _byte, 1 => _half, 2 => _word, _ => _double };
+    private IlLocal Temporary(int sizeLog2) => sizeLog2 switch { 0 => _byte, 1 => _half, 2 => _word, _ => _double };
 
     private void EmitLoad(GuestInstruction g, int i, int n, int sizeLog2, OpCode load, bool signed)
     {
