@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ReplayVm.Core.Hart;
@@ -118,7 +117,24 @@ internal sealed class RegionKey : IEquatable<RegionKey>
                 writer.Write(instruction.Decoded);
             }
         }
-        _hash = (int)XxHash3.HashToUInt64(_bytes);
+        _hash = Hash(_bytes);
+    }
+
+    /// <summary>
+    /// A multiply-rotate hash of the key's 8-byte words: it only picks the bucket (keys are compared
+    /// in full), so it needs to spread, not to resist anyone. Not XxHash3: in a plain `run` nothing
+    /// else uses it, and its vectorized code is not in the ReadyToRun image, so the first region's key
+    /// had the runtime JIT-compile ~15 of its methods (and tier the hot ones up later).
+    /// </summary>
+    private static int Hash(ReadOnlySpan<byte> bytes)
+    {
+        const ulong Multiplier = 0x9E3779B97F4A7C15UL;
+        ulong h = Multiplier ^ (ulong)bytes.Length;
+        int i = 0;
+        for (; i + 8 <= bytes.Length; i += 8)
+            h = System.Numerics.BitOperations.RotateLeft((h ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes[i..])) * Multiplier, 29);
+        for (; i < bytes.Length; i++) h = (h ^ bytes[i]) * Multiplier;
+        return (int)(h ^ (h >> 32));
     }
 
     public bool Equals(RegionKey? other) => other is not null && other._hash == _hash && other._bytes.AsSpan().SequenceEqual(_bytes);
