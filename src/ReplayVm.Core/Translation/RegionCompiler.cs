@@ -689,7 +689,9 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Stloc, _address);
         if (_specialization.DataViaTlb)
         {
-            // entry = tlb + ((address >> 12) & mask); a hit needs the tag and an access inside the page.
+            // entry = tlb + ((address >> 12) & mask); a hit needs the tag and an access inside the page,
+            // one compare: the tag against the page of the access's last byte. An entry sits at its
+            // own page's index, so it can only hold that page when the first byte is on it too.
             HartPointer(TlbPointerField);
             _il.Emit(OpCodes.Ldloc, _address);
             _il.Emit(OpCodes.Ldc_I4, 12);
@@ -704,14 +706,14 @@ internal sealed unsafe class RegionCompiler
             _il.Emit(OpCodes.Ldloc, _entry);
             _il.Emit(OpCodes.Ldfld, store ? TlbWriteTag : TlbReadTag);
             _il.Emit(OpCodes.Ldloc, _address);
+            if (size > 1)
+            {
+                Const(size - 1);
+                _il.Emit(OpCodes.Add);
+            }
             _il.Emit(OpCodes.Ldc_I4, 12);
             _il.Emit(OpCodes.Shr_Un);
             _il.Emit(OpCodes.Bne_Un, slow);
-            _il.Emit(OpCodes.Ldloc, _address);
-            Const(0xFFF);
-            _il.Emit(OpCodes.And);
-            Const((ulong)MainMemory.PageSize - size);
-            _il.Emit(OpCodes.Bgt_Un, slow);
             _il.Emit(OpCodes.Ldloc, _entry);
             _il.Emit(OpCodes.Ldfld, TlbPhysicalPage);
             _il.Emit(OpCodes.Ldloc, _address);
