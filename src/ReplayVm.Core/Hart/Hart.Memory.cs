@@ -93,18 +93,22 @@ public sealed unsafe partial class Hart
     /// Every RAM store comes here: it stamps the page's write epoch (see <see cref="MainMemory.PageEpochs"/>)
     /// and drops cached decodes of a page holding code (self-modifying code, loaders). Callers have
     /// checked <c>offset + size &lt;= RAM size</c>, which bounds both page indexes, so they are
-    /// taken without the JIT's checks.
+    /// taken without the JIT's checks. The second page is looked at only when the store runs into
+    /// it, which a store through the TLB never does: on the hot path, one stamp and one lookup.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void NoteCodeWrite(ulong offset, int size)
     {
         ulong first = offset >> MainMemory.PageShift;
-        ulong last = (offset + (ulong)size - 1) >> MainMemory.PageShift;
         uint epoch = _ram.Epoch;
         _pageEpochs[first] = epoch;
-        _pageEpochs[last] = epoch;
-        if (MainMemory.DecodedPageAt(_decodedChunks, offset) is not null || MainMemory.DecodedPageAt(_decodedChunks, offset + (ulong)size - 1) is not null)
-            InvalidateWrittenCode(offset, size);
+        bool holdsCode = MainMemory.DecodedPageAt(_decodedChunks, offset) is not null;
+        if ((offset & PageMask) > (ulong)(MainMemory.PageSize - size))
+        {
+            _pageEpochs[first + 1] = epoch;
+            holdsCode |= MainMemory.DecodedPageAt(_decodedChunks, offset + (ulong)size - 1) is not null;
+        }
+        if (holdsCode) InvalidateWrittenCode(offset, size);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

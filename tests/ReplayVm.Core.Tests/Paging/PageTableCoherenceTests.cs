@@ -71,6 +71,34 @@ public sealed class PageTableCoherenceTests
         pt_l0b: .zero 4096
         """));
 
+    /// <summary>
+    /// Swaps a 2 MiB superpage leaf (pt_l1[1], mapping 0x4020_0000) between RAM at 0x8040_0000 and at
+    /// 0x8060_0000, and reads through it at 0x4020_5008: the TLB entry sits in slot 5, not the slot
+    /// of the leaf's own index (1), where a 4 KiB page's would, so it must be found by a search.
+    /// </summary>
+    private static readonly Lazy<byte[]> SuperpageSwapper = new(() => EngineComparison.Assemble($$"""
+        {{SupervisorPrologue.MappingOnePageTo("data_a", "0xC7")}}
+        supervisor:
+          li t0, 0x80605008
+          li t1, 1000
+          sd t1, 0(t0)          # the first mapping the loop swaps in reads 1000
+          li t0, 0x80405008
+          li t1, 1
+          sd t1, 0(t0)
+          li s3, (0x80400000 >> 12 << 10) | 0xC7
+          li s4, (0x80600000 >> 12 << 10) | 0xC7
+          la s2, pt_l1
+          addi s2, s2, 8
+          sd s3, 0(s2)          # pt_l1[1]: 0x4020_0000 -> 0x8040_0000, 2 MiB
+        {{Loop("li a1, 0x40205008\n  ld a0, 0(a1)\n  add s1, s1, a0")}}
+        .balign 4096
+        data_a: .dword 0
+        .balign 4096
+        pt_root: .zero 4096
+        pt_l1: .zero 4096
+        pt_l0: .zero 4096
+        """));
+
     /// <summary>Swaps the leaf of the code page at 0x4000_0000 between code_a (returns 1000 — swapped in first) and code_b: regions found through it must go.</summary>
     private static readonly Lazy<byte[]> CodeSwapper = new(() => EngineComparison.Assemble($$"""
         {{SupervisorPrologue.MappingOnePageTo("code_b", "0x4B")}}
@@ -161,11 +189,18 @@ public sealed class PageTableCoherenceTests
     public void Code_that_remaps_its_own_page_goes_on_in_the_new_page(ExecutionEngine engine) =>
         Assert.Equal(ExpectedSum, Sum(SelfSwapper.Value, engine));
 
+    [Theory]
+    [InlineData(ExecutionEngine.Interpreter)]
+    [InlineData(ExecutionEngine.Translator)]
+    public void A_remapped_superpage_is_seen_through_every_slot_it_filled(ExecutionEngine engine) =>
+        Assert.Equal(ExpectedSum, Sum(SuperpageSwapper.Value, engine));
+
     [Fact]
     public void The_engines_agree_at_every_slice_end_while_tables_change()
     {
         EngineComparison.RunBoth(SelfSwapper.Value, [1, 7, 333, 4096, 13, 100_000, 2, 999]);
         EngineComparison.RunBoth(PointerSwapper.Value, [1, 7, 333, 4096, 13, 100_000, 2, 999]);
         EngineComparison.RunBoth(CodeSwapper.Value, [1, 7, 333, 4096, 13, 100_000, 2, 999]);
+        EngineComparison.RunBoth(SuperpageSwapper.Value, [1, 7, 333, 4096, 13, 100_000, 2, 999]);
     }
 }

@@ -49,11 +49,25 @@ public sealed unsafe partial class Hart
     private const ulong NoLeaf = ulong.MaxValue;
 
     /// <summary>
-    /// The leaf entries instructions were fetched through since the last full flush (by any bank),
-    /// hashed to one bit each: changing one of those must also drop the translated regions found
-    /// through it (collisions only drop more).
+    /// The leaf entries instructions were fetched through since the last full flush (by any bank):
+    /// changing one of those must also drop the translated regions found through it (a false yes
+    /// only drops more).
     /// </summary>
-    private readonly ulong[] _fetchedLeaves = new ulong[64];
+    private readonly LeafFilter _fetchedLeaves = new();
+
+    /// <summary>
+    /// The leaf entries behind TLB entries sitting in another slot than the leaf's own index picks
+    /// (<see cref="TlbSlotOfLeaf"/>), since the last full flush: superpage leaves, whose pages fill
+    /// any slot. Changing a leaf outside this set can only have made entries in its own slot of
+    /// each bank, so only those are looked at (Hart.PageTableCoherence.cs).
+    /// </summary>
+    private readonly LeafFilter _offSlotLeaves = new();
+
+    /// <summary>
+    /// The TLB slot of the pages a 4 KiB leaf at <paramref name="leafAddress"/> maps: its index in its
+    /// table is VPN[0] (privileged spec 4.3.2), whose low bits pick the slot.
+    /// </summary>
+    private static int TlbSlotOfLeaf(ulong leafAddress) => (int)((leafAddress >> 3) & TlbMask);
 
     /// <summary>Where walks of recently translated regions start (see <see cref="PageWalkCache"/>).</summary>
     private readonly PageWalkCache _walkCache = new();
@@ -122,7 +136,8 @@ public sealed unsafe partial class Hart
             _tlbGeneration++;
             _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
             _walkCache.Clear();
-            Array.Clear(_fetchedLeaves);
+            _fetchedLeaves.Clear();
+            _offSlotLeaves.Clear();
         }
         SelectBank(TranslationKey);
         _fetchVirtualPage = TlbEntry.Invalid;
@@ -185,12 +200,13 @@ public sealed unsafe partial class Hart
             e.PhysicalPage = page;
         }
         _tlbLeaf[_tlbBankBase + (int)(vpn & TlbMask)] = leafAddress;
+        if (leafAddress != NoLeaf && TlbSlotOfLeaf(leafAddress) != (int)(vpn & TlbMask)) _offSlotLeaves.Add(leafAddress);
         // Cache only what is known to be allowed for the whole page; the rest keeps taking this path.
         bool wholePage(AccessType t) => Pmp.Allows(page, PageMask + 1, t, mode);
         if (type == AccessType.Fetch)
         {
             if (wholePage(AccessType.Fetch)) e.ExecuteTag = vpn;
-            if (leafAddress != NoLeaf) _fetchedLeaves[(leafAddress >> 3) & 63] |= 1UL << (int)((leafAddress >> 9) & 63);
+            if (leafAddress != NoLeaf) _fetchedLeaves.Add(leafAddress);
         }
         else
         {
