@@ -217,7 +217,7 @@ public sealed unsafe partial class Hart
     {
         if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
         {
-            if (!Translate(address, size, AccessType.Store, out ulong physical)) return false;
+            if (!TranslateStore(address, size, out ulong physical)) return false;
             if (StoreTriggerFires(address, size)) return false;
             ulong offset = physical - _ramBase;
             if (offset <= _ramSize - (ulong)size)

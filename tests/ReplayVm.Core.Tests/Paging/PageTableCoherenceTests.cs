@@ -99,6 +99,34 @@ public sealed class PageTableCoherenceTests
         pt_l0: .zero 4096
         """));
 
+    /// <summary>
+    /// Reads through pt_l0 (so the walker marks it as a table), then stores 2000 times into one of its
+    /// invalid entries through the RAM identity mapping, changing nothing: every store takes the
+    /// slow path, which checks what it overwrites, but only the first needs a walk.
+    /// </summary>
+    private static readonly Lazy<byte[]> TableStorer = new(() => EngineComparison.Assemble($$"""
+        {{SupervisorPrologue.MappingOnePageTo("data_a", "0xC7")}}
+        supervisor:
+          li t0, 0x40000000
+          ld t1, 0(t0)          # walks through pt_l0
+          la t2, pt_l0
+          li t3, 2000
+        1:
+          sd zero, 800(t2)      # pt_l0[100], invalid before and after
+          addi t3, t3, -1
+          bnez t3, 1b
+          li t0, 0x100000
+          li t1, 0x5555
+          sw t1, 0(t0)
+        3: j 3b
+        .balign 4096
+        data_a: .dword 0
+        .balign 4096
+        pt_root: .zero 4096
+        pt_l1: .zero 4096
+        pt_l0: .zero 4096
+        """));
+
     /// <summary>Swaps the leaf of the code page at 0x4000_0000 between code_a (returns 1000 — swapped in first) and code_b: regions found through it must go.</summary>
     private static readonly Lazy<byte[]> CodeSwapper = new(() => EngineComparison.Assemble($$"""
         {{SupervisorPrologue.MappingOnePageTo("code_b", "0x4B")}}
@@ -194,6 +222,19 @@ public sealed class PageTableCoherenceTests
     [InlineData(ExecutionEngine.Translator)]
     public void A_remapped_superpage_is_seen_through_every_slot_it_filled(ExecutionEngine engine) =>
         Assert.Equal(ExpectedSum, Sum(SuperpageSwapper.Value, engine));
+
+    [Theory]
+    [InlineData(ExecutionEngine.Interpreter)]
+    [InlineData(ExecutionEngine.Translator)]
+    public void Stores_into_a_page_table_walk_once_and_are_each_checked(ExecutionEngine engine)
+    {
+        var machine = EngineComparison.Boot(engine, TableStorer.Value, threshold: 1);
+        Assert.Equal(StopReason.GuestExit, machine.Run(1_000_000).Reason);
+        Assert.True(machine.Hart.TranslatorStats.PageWalks < 100, $"{machine.Hart.TranslatorStats.PageWalks} walks for 2000 stores");
+        Assert.True(machine.Ram.PageTables.Contains((ElfSymbol(TableStorer.Value, "pt_l0") - machine.Ram.Base) >> 12), "pt_l0 was not marked as a table: the stores took the fast path");
+    }
+
+    private static ulong ElfSymbol(byte[] elf, string name) => Core.Loading.ElfImage.Parse(elf).FindSymbol(name)!.Value;
 
     [Fact]
     public void The_engines_agree_at_every_slice_end_while_tables_change()

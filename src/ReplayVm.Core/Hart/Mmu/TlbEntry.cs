@@ -10,6 +10,13 @@ internal struct TlbEntry
 {
     public const ulong Invalid = ulong.MaxValue;
 
+    /// <summary>
+    /// Or'd into the write tag of a page holding page-table entries: a store there may skip the walk
+    /// but not the check of what it overwrites (Hart.PageTableCoherence.cs), so the tag matches no
+    /// fast path and only the slow one uses it. (Virtual page numbers stay below bit 52.)
+    /// </summary>
+    public const ulong CheckedWrite = 1UL << 62;
+
     public ulong ReadTag;
     public ulong WriteTag;
     public ulong ExecuteTag;
