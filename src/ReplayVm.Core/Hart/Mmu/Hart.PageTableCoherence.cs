@@ -32,6 +32,7 @@ public sealed unsafe partial class Hart
         if (offset >= _ramSize || !_ram.PageTables.Mark(offset >> MainMemory.PageShift)) return;
         // Entries made before the page became a table must stop letting stores into it skip the check.
         ulong page = pteAddress & ~PageMask;
+        if (!_writablePages.MayContain(page)) return; // (after a flush, tables are read before anything writes them)
         for (int i = 0; i < _tlb.Length; i++) // every bank
             if (_tlb[i].PhysicalPage == page) _tlb[i].WriteTag |= TlbEntry.CheckedWrite;
     }

@@ -55,7 +55,7 @@ public sealed unsafe partial class Hart
     /// changing one of those must also drop the translated regions found through it (a false yes
     /// only drops more).
     /// </summary>
-    private readonly LeafFilter _fetchedLeaves = new();
+    private readonly AddressFilter _fetchedLeaves = new(shift: 3, bits: 12);
 
     /// <summary>
     /// The leaf entries behind TLB entries sitting in another slot than the leaf's own index picks
@@ -63,7 +63,14 @@ public sealed unsafe partial class Hart
     /// any slot. Changing a leaf outside this set can only have made entries in its own slot of
     /// each bank, so only those are looked at (Hart.PageTableCoherence.cs).
     /// </summary>
-    private readonly LeafFilter _offSlotLeaves = new();
+    private readonly AddressFilter _offSlotLeaves = new(shift: 3, bits: 12);
+
+    /// <summary>
+    /// The physical pages given a write tag the fast path uses, since the last full flush: only those
+    /// need their tags downgraded when the walker first reads a table from one (NotePageTableRead).
+    /// One bit per page of the first 128 MiB (more RAM shares bits).
+    /// </summary>
+    private readonly AddressFilter _writablePages = new(shift: 12, bits: 15);
 
     /// <summary>
     /// The TLB slot of the pages a 4 KiB leaf at <paramref name="leafAddress"/> maps: its index in its
@@ -140,6 +147,7 @@ public sealed unsafe partial class Hart
             _walkCache.Clear();
             _fetchedLeaves.Clear();
             _offSlotLeaves.Clear();
+            _writablePages.Clear();
         }
         SelectBank(TranslationKey);
         _fetchVirtualPage = TlbEntry.Invalid;
@@ -220,7 +228,11 @@ public sealed unsafe partial class Hart
             // stored pages are logged, only by a store (noted above), so that every cached one was noted.
             if (type == AccessType.Store || (_storedPages is null && (bare || ((pte & PteD) != 0 && LeafAllows(pte, AccessType.Store, mode)))))
                 if (wholePage(AccessType.Store) && !PageIsWatched(virtualPage, AccessType.Store))
-                    e.WriteTag = IsPageTablePage(page) ? vpn | TlbEntry.CheckedWrite : vpn;
+                {
+                    bool table = IsPageTablePage(page);
+                    e.WriteTag = table ? vpn | TlbEntry.CheckedWrite : vpn;
+                    if (!table) _writablePages.Add(page);
+                }
         }
         return true;
     }
