@@ -25,8 +25,12 @@ internal sealed class IlLocal(int index)
 /// </summary>
 internal sealed class IlWriter
 {
-    /// <summary>More than the deepest stack the region compiler builds (a helper call's arguments on an address computation).</summary>
-    private const int MaxStack = 16;
+    /// <summary>
+    /// Well above the deepest stack the region compiler builds (a helper call's arguments on an
+    /// address computation, under ten): the JIT rejects a method whose stack goes deeper than its
+    /// header says (an InvalidProgramException at the region's first run), and a larger figure costs it nothing.
+    /// </summary>
+    private const int MaxStack = 64;
 
     private readonly DynamicILInfo _info;
     private byte[] _code = new byte[1024];
