@@ -417,14 +417,10 @@ public sealed unsafe partial class Hart
     /// <summary>
     /// The .NET JIT's CPU time for a region, in microseconds, as measured on Linux's and bench.elf's
     /// regions (2026-12): about 450 plus 0.55 per byte of IL (0.9 ms for 800 bytes, 4.5 ms for 7600).
-    /// What <see cref="DefaultTranslationThreshold"/>'s 300000 steps pay for: 1.5 ms, at the ~5 ns a
-    /// step that translated kernel code saves against the interpreter (perf on Linux's `spawn 200`:
-    /// ~2.2 ns a step in regions, ~6.8 interpreted). A region that costs more must have earned
-    /// proportionally more heat before it is compiled (see <see cref="StillOwesHeat"/>). Priced at
-    /// 1 ms, most of `bench.elf`'s regions (1500–3000 bytes of IL) waited up to twice as long and
-    /// it interpreted 27×10⁶ steps instead of 22×10⁶: ~6% more CPU.
+    /// <see cref="DefaultTranslationThreshold"/> prices a region at 1 ms; one that costs more must
+    /// have earned proportionally more heat before it is compiled (see <see cref="StillOwesHeat"/>).
     /// </summary>
-    private const double JitFixedMicroseconds = 450, JitMicrosecondsPerIlByte = 0.55, ThresholdPriceMicroseconds = 1500;
+    private const double JitFixedMicroseconds = 450, JitMicrosecondsPerIlByte = 0.55, ThresholdPriceMicroseconds = 1000;
 
     /// <summary>What compiling <paramref name="plan"/> costs, in units of what <see cref="TranslationThreshold"/> pays for (at least 1).</summary>
     internal static double CompileCostFactor(RegionPlan plan) =>
@@ -438,7 +434,7 @@ public sealed unsafe partial class Hart
     /// <summary>
     /// The ski-rental rule with the region's own price: an entry whose region costs k times what
     /// <see cref="TranslationThreshold"/> pays for (<see cref="CompileCostFactor"/>: a region of 32
-    /// loads and stores takes ~4.5 ms of JIT, three times the price; one of a few instructions under 1 ms) is compiled only
+    /// loads and stores takes ~4.5 ms of JIT, one of a few instructions under 1 ms) is compiled only
     /// once it has run k thresholds' worth of steps. On Linux running `spawn 200`, regions of many
     /// memory accesses were compiled after 300000 steps and ran ~100000-300000 more, saving ~0.5-1.5
     /// ms for 3-5 ms of JIT. Until then, each time the entry becomes hot it pays off up to one
