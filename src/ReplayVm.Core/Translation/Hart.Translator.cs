@@ -388,16 +388,14 @@ public sealed unsafe partial class Hart
             Install(page ?? NewTranslationPage(pageIndex, decoded), pageIndex, slot, decoded, region);
             return region;
         }
+        heat = 0; // code rewritten later must earn its translation again
+        // Made only for a page with something to hold (16 KiB each): most code is never hot.
+        page ??= NewTranslationPage(pageIndex, decoded);
         long start = ThreadCpuClock.Now();
         var plan = Plan(pc, offset, decoded);
         RegionKey? key = plan is not null && _translations is not null ? new RegionKey(plan, Specialization()) : null;
         var cached = key is not null ? _translations!.Find(key) : null;
-        bool owes = plan is not null && cached is null && StillOwesHeat(pc, plan, ref heat);
         TranslatorStats.TranslationTicks += ThreadCpuClock.Now() - start;
-        if (owes) return null;
-        heat = 0; // code rewritten later must earn its translation again
-        // Made only for a page with something to hold (16 KiB each): most code is never hot.
-        page ??= NewTranslationPage(pageIndex, decoded);
         if (plan is null || cached is not null || !TranslateInBackground)
         {
             region = plan is null ? new TranslatedRegion(pc, null, 0, false, null, _dataViaTlb)
@@ -412,55 +410,6 @@ public sealed unsafe partial class Hart
         region = QueueTranslation(plan, key, decoded, pageIndex, slot);
         page.Entries[slot] = region;
         return region;
-    }
-
-    /// <summary>
-    /// The .NET JIT's CPU time for a region, in microseconds, as measured on Linux's and bench.elf's
-    /// regions (2026-12): about 450 plus 0.55 per byte of IL (0.9 ms for 800 bytes, 4.5 ms for 7600).
-    /// <see cref="DefaultTranslationThreshold"/> prices a region at 1 ms; one that costs more must
-    /// have earned proportionally more heat before it is compiled (see <see cref="StillOwesHeat"/>).
-    /// </summary>
-    private const double JitFixedMicroseconds = 450, JitMicrosecondsPerIlByte = 0.55, ThresholdPriceMicroseconds = 1000;
-
-    /// <summary>What compiling <paramref name="plan"/> costs, in units of what <see cref="TranslationThreshold"/> pays for (at least 1).</summary>
-    internal static double CompileCostFactor(RegionPlan plan) =>
-        Math.Max(1, (JitFixedMicroseconds + JitMicrosecondsPerIlByte * RegionCompiler.EstimatedIlBytes(plan)) / ThresholdPriceMicroseconds);
-
-    /// <summary>Entries (by the heat table's slot, pc + 1) that became hot but whose region costs more
-    /// to compile than their heat has paid for, and the heat they still owe.</summary>
-    private readonly ulong[] _owingEntry = new ulong[TransferHeatSize];
-    private readonly uint[] _heatOwed = new uint[TransferHeatSize];
-
-    /// <summary>
-    /// The ski-rental rule with the region's own price: an entry whose region costs k times what
-    /// <see cref="TranslationThreshold"/> pays for (<see cref="CompileCostFactor"/>: a region of 32
-    /// loads and stores takes ~4.5 ms of JIT, one of a few instructions under 1 ms) is compiled only
-    /// once it has run k thresholds' worth of steps. On Linux running `spawn 200`, regions of many
-    /// memory accesses were compiled after 300000 steps and ran ~100000-300000 more, saving ~0.5-1.5
-    /// ms for 3-5 ms of JIT. Until then, each time the entry becomes hot it pays off up to one
-    /// threshold of its debt and its heat restarts below the threshold by as much (true: not yet).
-    /// A threshold of 1 translates everything at once, whatever it costs (the tests' setting).
-    /// </summary>
-    private bool StillOwesHeat(ulong pc, RegionPlan plan, ref uint heat)
-    {
-        if (_hotThreshold == 1) return false;
-        int slot = (int)(pc >> 1) & (TransferHeatSize - 1);
-        if (_owingEntry[slot] != pc + 1)
-        {
-            _owingEntry[slot] = pc + 1;
-            _heatOwed[slot] = (uint)Math.Min((CompileCostFactor(plan) - 1) * _hotThreshold, 1 << 30);
-        }
-        uint owed = _heatOwed[slot];
-        if (owed == 0)
-        {
-            _owingEntry[slot] = 0; // paid: the next time it is hot, the region is priced afresh
-            return false;
-        }
-        uint paid = Math.Min(owed, (uint)_hotThreshold);
-        _heatOwed[slot] = owed - paid;
-        heat = (uint)_hotThreshold - paid;
-        TranslatorStats.TranslationsDeferred++;
-        return true;
     }
 
     private TranslationPage NewTranslationPage(ulong pageIndex, DecodedInstruction[] decoded)
@@ -624,8 +573,6 @@ public sealed class TranslatorStatistics
     /// <summary>Regions this hart took compiled from its <see cref="Hart.Translations"/> cache instead of compiling (not in <see cref="RegionsTranslated"/>).</summary>
     public ulong RegionsShared { get; internal set; }
     public ulong InstructionsTranslated { get; internal set; }
-    /// <summary>Times a hot entry was left to the interpreter because its region costs more to compile than its heat has paid for yet.</summary>
-    public ulong TranslationsDeferred { get; internal set; }
     public ulong CacheFlushes { get; internal set; }
     public ulong RegionRuns { get; internal set; }
     /// <summary>Region runs entered straight from the previous region (an exit link or the jump cache), without a dispatcher lookup.</summary>

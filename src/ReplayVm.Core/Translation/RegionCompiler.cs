@@ -127,48 +127,6 @@ internal sealed unsafe class RegionCompiler
         return compiled;
     }
 
-    /// <summary>
-    /// About how many bytes of IL <see cref="Compile"/> emits for <paramref name="plan"/> (within ~20%
-    /// on Linux's and bench.elf's regions): what the JIT's time goes with (see
-    /// <see cref="Hart.Hart.CompileCostFactor"/>). Counted from the shapes emitted below: a load or
-    /// store inlines the TLB and RAM checks and has a cold call to the interpreter's access, an
-    /// executor call writes the region's registers back, every block checks the step budget.
-    /// </summary>
-    public static int EstimatedIlBytes(RegionPlan plan)
-    {
-        var used = new bool[32];
-        var written = new bool[32];
-        int bytes = 85, executorCalls = 0; // the warm-up test, steps, and the exits' link handling
-        foreach (var block in plan.Blocks)
-        {
-            bytes += 32;
-            foreach (var g in block)
-            {
-                var d = g.Decoded;
-                if (d.Rs1 is > 0 and < 32) used[d.Rs1] = true;
-                if (d.Rs2 is > 0 and < 32) used[d.Rs2] = true;
-                if (d.Rd is > 0 and < 32) used[d.Rd] = written[d.Rd] = true;
-                bytes += d.Op switch
-                {
-                    >= Opcode.Lb and <= Opcode.Lwu => 170,
-                    >= Opcode.Sb and <= Opcode.Sd => 200,
-                    _ when RegionPlan.IsConditionalBranch(d.Op) => 55,
-                    Opcode.Jal or Opcode.Jalr => 35,
-                    _ when UsesHelperSlot(d.Op) => 45,
-                    _ => 10,
-                };
-                if (UsesHelperSlot(d.Op)) executorCalls++;
-            }
-        }
-        int usedCount = 0, writtenCount = 0;
-        for (int r = 1; r < 32; r++)
-        {
-            if (used[r]) usedCount++;
-            if (written[r]) writtenCount++;
-        }
-        return bytes + 11 * usedCount + 11 * writtenCount * (2 + executorCalls);
-    }
-
     private CompiledRegion Emit()
     {
         CollectRegisters();

@@ -137,36 +137,4 @@ public sealed class HeatTests
         machine = Run(LongStraightCall.Value, 100 * Call);
         Assert.Equal(1UL, machine.Hart.TranslatorStats.RegionsTranslated);
     }
-
-    /// <summary>A loop of 21 steps an arrival: 10 pairs of a load and a store, or 20 additions, and a jump back.</summary>
-    private static byte[] LoopOf(string body) => EngineComparison.Assemble($"""
-        .option norvc
-        .globl _start
-        _start:
-          li s1, 0x80100000
-          li a0, 0
-        loop:
-        {body}
-          j loop
-        """);
-
-    private static readonly Lazy<byte[]> MemoryLoop = new(() => LoopOf(string.Concat(Enumerable.Range(0, 10).Select(i => $"  ld t0, {16 * i}(s1)\n  sd t0, {16 * i + 8}(s1)\n"))));
-    private static readonly Lazy<byte[]> ArithmeticLoop = new(() => LoopOf(string.Concat(Enumerable.Repeat("  addi a0, a0, 1\n", 20))));
-
-    [Fact]
-    public void A_region_that_costs_more_to_compile_must_earn_more_heat_first()
-    {
-        // Both loops earn their 2000 steps of heat after ~96 arrivals (~2020 steps). The additions'
-        // region is cheap to compile (~400 bytes of IL, under the 1 ms a threshold pays for) ...
-        var arithmetic = Run(ArithmeticLoop.Value, 3000);
-        Assert.Equal(1UL, arithmetic.Hart.TranslatorStats.RegionsTranslated);
-        Assert.Equal(0UL, arithmetic.Hart.TranslatorStats.TranslationsDeferred);
-        // ... the loads' and stores' (~3900 bytes: ~2.6 ms of JIT) must earn ~2.6 times as much: not by
-        // 3000 steps, by 8000.
-        var memory = Run(MemoryLoop.Value, 3000);
-        Assert.Equal(0UL, memory.Hart.TranslatorStats.RegionsTranslated);
-        Assert.True(memory.Hart.TranslatorStats.TranslationsDeferred >= 1);
-        memory = Run(MemoryLoop.Value, 8000);
-        Assert.Equal(1UL, memory.Hart.TranslatorStats.RegionsTranslated);
-    }
 }
