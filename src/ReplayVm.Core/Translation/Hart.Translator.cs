@@ -253,21 +253,12 @@ public sealed unsafe partial class Hart
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private ref uint Heat(ulong pc) => ref _transferHeat[(pc >> 1) & (TransferHeatSize - 1)];
 
-    /// <summary>
-    /// Adds the steps run since <see cref="_heatSince"/> to <see cref="_heatEntry"/>'s heat (saturating),
-    /// but no more than a region at the entry could have run of them: <see cref="RegionPlan.MaxInstructions"/>,
-    /// since the steps were straight-line code (no taken transfer) and a region holds at most that many
-    /// instructions, so it runs at most that many of them before it leaves. Heat
-    /// predicts what translating the entry saves; without the cap, code that runs a long way straight on
-    /// was overrated: on Linux running `spawn 200`, a ~900-instruction straight-line function (called
-    /// ~4000 times) was compiled as a cascade of 28 regions, each entry hot from the whole run behind
-    /// it, each then running ~130000 steps for 1–2 ms of JIT.
-    /// </summary>
+    /// <summary>Adds the steps run since <see cref="_heatSince"/> to <see cref="_heatEntry"/>'s heat (saturating).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void CreditHeat(ulong steps)
     {
         ref uint heat = ref Heat(_heatEntry);
-        ulong sum = heat + Math.Min(steps - _heatSince, (ulong)RegionPlan.MaxInstructions);
+        ulong sum = heat + (steps - _heatSince);
         heat = sum > uint.MaxValue ? uint.MaxValue : (uint)sum;
         _heatSince = steps;
     }

@@ -42,8 +42,7 @@ public sealed class HeatTests
     [Fact]
     public void A_long_loop_is_translated_after_threshold_steps_in_few_arrivals()
     {
-        // 41 steps an arrival, of which a region could run 32 (RegionPlan.MaxInstructions): hot after
-        // about 63 arrivals, far fewer than 2000.
+        // 41 steps an arrival: hot after about 50 arrivals, far fewer than 2000.
         var machine = Run(LongLoop.Value, 4 * Threshold);
         Assert.Equal(1UL, machine.Hart.TranslatorStats.RegionsTranslated);
         Assert.True(machine.Hart.TranslatorStats.RegionSteps >= Threshold, $"the region ran only {machine.Hart.TranslatorStats.RegionSteps} steps");
@@ -86,11 +85,10 @@ public sealed class HeatTests
     public void Code_that_runs_at_a_low_rate_is_not_translated_until_the_run_is_long()
     {
         // Over 150000 steps the period stays at most 37500 steps (a quarter of the steps run): the
-        // function's heat (32 of its 40 steps a call, what a region could run) stays below about
-        // 2 × 32 × 37500 / 2045 ≈ 1170, under 2000, while the inner loop earns its 2000 steps within
-        // one outer iteration.
+        // function's heat stays below about 2 × 40 × 37500 / 2045 ≈ 1470, under 2000, while the inner
+        // loop earns its 2000 steps within one outer iteration.
         var decaying = RunWithHalfLife(4096, 150_000);
-        // Without decay the function's entry reaches 2000 steps after ~63 calls (~129000 steps).
+        // Without decay the function's entry reaches 2000 steps after ~50 calls (~102000 steps).
         var accumulating = RunWithHalfLife(ulong.MaxValue, 150_000);
         Assert.Equal(1UL, decaying.Hart.TranslatorStats.RegionsTranslated);
         Assert.True(accumulating.Hart.TranslatorStats.RegionsTranslated > 1,
@@ -101,40 +99,10 @@ public sealed class HeatTests
     [Fact]
     public void Over_a_long_run_the_period_grows_and_warm_code_is_translated_too()
     {
-        // By 3×10⁶ steps the period is 750000 steps: the function earns ~2 × 32 × 750000 / 2045 ≈
-        // 23000 steps of heat, past 2000 (with the period stuck at 4096 it would stay near 130).
+        // By 3×10⁶ steps the period is 750000 steps: the function earns ~2 × 40 × 750000 / 2045 ≈
+        // 29000 steps of heat, past 2000 (with the period stuck at 4096 it would stay near 160).
         var machine = RunWithHalfLife(4096, 3_000_000);
         Assert.True(machine.Hart.TranslatorStats.RegionsTranslated > 1,
             $"after 3×10⁶ steps only {machine.Hart.TranslatorStats.RegionsTranslated} region was translated");
-    }
-
-    /// <summary>A loop calling, through a register, a function of 300 additions straight on and a return.</summary>
-    private static readonly Lazy<byte[]> LongStraightCall = new(() => EngineComparison.Assemble("""
-        .option norvc
-        .globl _start
-        _start:
-          li a0, 0
-        outer:
-          la t1, straight
-          jalr ra, t1
-          j outer
-        straight:
-        """ + string.Concat(Enumerable.Repeat("  addi a0, a0, 1\n", 300)) + """
-          ret
-        """));
-
-    [Fact]
-    public void Steps_run_straight_on_past_what_a_region_holds_do_not_heat_the_entry()
-    {
-        // Each call runs 301 steps from the function's entry with no taken transfer, but a region
-        // there would run 32 of them (RegionPlan.MaxInstructions): 40 calls earn it 1280 steps of heat,
-        // under 2000 (counting every step, it was hot after 7 calls) ...
-        const ulong Call = 305; // la (2), jalr, the function's 301, j
-        var machine = Run(LongStraightCall.Value, 40 * Call);
-        Assert.Equal(0UL, machine.Hart.TranslatorStats.RegionsTranslated);
-        // ... and 100 calls get it translated (after 63), but not yet the code after the region,
-        // which earns its heat by arrivals too (the 63rd call on).
-        machine = Run(LongStraightCall.Value, 100 * Call);
-        Assert.Equal(1UL, machine.Hart.TranslatorStats.RegionsTranslated);
     }
 }
