@@ -122,9 +122,9 @@ internal sealed class RegionKey : IEquatable<RegionKey>
 
     /// <summary>
     /// A multiply-rotate hash of the key's 8-byte words: it only picks the bucket (keys are compared
-    /// in full), so it needs to spread, not to resist anyone. Not XxHash3: in a plain `run` nothing
-    /// else uses it, and its vectorized code is not in the ReadyToRun image, so the first region's key
-    /// had the runtime JIT-compile ~15 of its methods (and tier the hot ones up later).
+    /// in full), so it needs to spread, not to resist anyone. Not XxHash3: a key is a few hundred
+    /// bytes, and XxHash3's paths for those lengths were code the runtime compiled at the first
+    /// region of a run (a dozen methods) for no gain in spread.
     /// </summary>
     private static int Hash(ReadOnlySpan<byte> bytes)
     {
