@@ -328,6 +328,17 @@ public sealed unsafe partial class Hart
     private void IllegalInstruction(ref DecodedInstruction d) =>
         RaiseException(ExceptionCause.IllegalInstruction, d.Op == Opcode.Illegal ? (ulong)d.Imm : RawBitsAtPc(d.Length));
 
-    /// <summary>Re-reads the current instruction's encoding; the decode cache does not keep it for valid instructions.</summary>
-    private ulong RawBitsAtPc(int length) => _bus.Read(Pc, length, out ulong raw) ? raw : 0;
+    /// <summary>
+    /// Re-reads the current instruction's encoding (the decode cache does not keep it for valid
+    /// instructions) at the virtual pc, through the page tables as the fetch that just ran saw them:
+    /// read at pc as a physical address, an S- or U-mode instruction trapping with paging on (a CSR
+    /// it may not touch, sret under TSR) reported another page's bits. The read changes nothing: the
+    /// fetch already filled the TLB and set the A bit.
+    /// </summary>
+    private ulong RawBitsAtPc(int length)
+    {
+        Span<byte> bits = stackalloc byte[4];
+        bits.Clear();
+        return VirtualMemoryView.Read(this, Pc, bits[..length]) ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bits) : 0;
+    }
 }
