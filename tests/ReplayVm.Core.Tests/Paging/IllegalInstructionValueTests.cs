@@ -13,48 +13,8 @@ public sealed class IllegalInstructionValueTests
 {
     private const ulong CsrrsA0Mscratch = 0x34002573; // csrrs a0, mscratch, zero
 
-    private static readonly Lazy<byte[]> Program = new(() => EngineComparison.Assemble("""
-        .option norvc
-        .globl _start
-        _start:
-          la t0, handler
-          csrw mtvec, t0
-          li t0, -1
-          csrw pmpaddr0, t0
-          li t0, 0x1f           # NAPOT, RWX over everything
-          csrw pmpcfg0, t0
-          la t0, pt_root        # Sv39: RAM as an identity gigapage, 0x4000_0000 -> code via pt_l1/pt_l0
-          li t1, (0x80000000 >> 12 << 10) | 0xCF
-          sd t1, 16(t0)
-          la t1, pt_l1
-          srli t1, t1, 12
-          slli t1, t1, 10
-          ori t1, t1, 1
-          sd t1, 8(t0)
-          la t2, pt_l0
-          srli t2, t2, 12
-          slli t2, t2, 10
-          ori t2, t2, 1
-          la t1, pt_l1
-          sd t2, 0(t1)
-          la t1, code
-          srli t1, t1, 12
-          slli t1, t1, 10
-          ori t1, t1, 0xCB      # V R X A D
-          la t2, pt_l0
-          sd t1, 0(t2)
-          srli t0, t0, 12
-          li t1, 8 << 60
-          or t0, t0, t1
-          csrw satp, t0
-          sfence.vma
-          li t0, 1 << 11
-          csrs mstatus, t0      # MPP = S
-          la t0, supervisor
-          csrw mepc, t0
-          li s1, -1
-          li s2, -1
-          mret
+    private static readonly Lazy<byte[]> Program = new(() => EngineComparison.Assemble($$"""
+        {{SupervisorPrologue.MappingOnePageTo("code", "0xCB", machineTrapHandler: "handler")}}
         supervisor:
           li t0, 0x40000000
           jr t0

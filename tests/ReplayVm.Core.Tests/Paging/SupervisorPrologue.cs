@@ -11,10 +11,12 @@ internal static class SupervisorPrologue
 {
     /// <param name="target">The label 0x4000_0000 maps to.</param>
     /// <param name="leafFlags">The leaf entry's flag bits, e.g. <c>0x4B</c> (V R X A) for code.</param>
-    public static string MappingOnePageTo(string target, string leafFlags) => $$"""
+    /// <param name="machineTrapHandler">A label for mtvec (M-mode takes every trap: nothing is delegated), or null to leave it unset.</param>
+    public static string MappingOnePageTo(string target, string leafFlags, string? machineTrapHandler = null) => $$"""
         .option norvc
         .globl _start
         _start:
+          {{(machineTrapHandler is null ? "" : $"la t0, {machineTrapHandler}\n  csrw mtvec, t0")}}
           li t0, -1
           csrw pmpaddr0, t0
           li t0, 0x1f           # NAPOT, RWX over everything: S-mode may access memory
