@@ -29,10 +29,7 @@ public sealed class IllegalInstructionValueTests
         code:
           csrr a0, mscratch     # M-mode CSR from S-mode: illegal
         2: j 2b
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """));
 
     [Theory]

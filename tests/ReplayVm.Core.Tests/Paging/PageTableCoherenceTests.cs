@@ -64,10 +64,7 @@ public sealed class PageTableCoherenceTests
         data_a: .dword 1
         .balign 4096
         data_b: .dword 1000
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         pt_l0b: .zero 4096
         """));
 
@@ -93,10 +90,7 @@ public sealed class PageTableCoherenceTests
         {{Loop("li a1, 0x40205008\n  ld a0, 0(a1)\n  add s1, s1, a0")}}
         .balign 4096
         data_a: .dword 0
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """));
 
     /// <summary>
@@ -121,10 +115,7 @@ public sealed class PageTableCoherenceTests
         3: j 3b
         .balign 4096
         data_a: .dword 0
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """));
 
     /// <summary>Swaps the leaf of the code page at 0x4000_0000 between code_a (returns 1000 — swapped in first) and code_b: regions found through it must go.</summary>
@@ -143,10 +134,7 @@ public sealed class PageTableCoherenceTests
         code_b:
           li a0, 1
           ret
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """));
 
     /// <summary>One copy of a loop that swaps the mapping of the page it runs on: the instruction after the swap must come from the other copy.</summary>
@@ -185,10 +173,7 @@ public sealed class PageTableCoherenceTests
           jr t0
         {{SelfSwappingLoop("loop_a", 1000)}}
         {{SelfSwappingLoop("loop_b", 1)}}
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """));
 
     private static ulong Sum(byte[] program, ExecutionEngine engine)

@@ -58,10 +58,7 @@ public sealed class StaleTranslationTests
         data_a: .dword 1
         .balign 4096
         data_b: .dword 1000
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """));
 
     private static Machine Boot(ExecutionEngine engine = ExecutionEngine.Interpreter) =>

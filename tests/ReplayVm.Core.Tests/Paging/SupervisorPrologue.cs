@@ -54,4 +54,12 @@ internal static class SupervisorPrologue
           csrw mepc, t0
           mret
         """;
+
+    /// <summary>The three page-table pages the prologue fills, page-aligned and zeroed; programs end with them.</summary>
+    public const string PageTables = """
+        .balign 4096
+        pt_root: .zero 4096
+        pt_l1: .zero 4096
+        pt_l0: .zero 4096
+        """;
 }

@@ -50,10 +50,7 @@ public sealed class PageCrossingAccessTests
         data_b: .word 0x22222222, 0x22222222
         .balign 4096
         data_c: .word 0x33333333
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """));
 
     [Theory]

@@ -230,10 +230,7 @@ public sealed class TranslatorTests
         code_b:
           li a0, 1000
           ret
-        .balign 4096
-        pt_root: .zero 4096
-        pt_l1: .zero 4096
-        pt_l0: .zero 4096
+        {{SupervisorPrologue.PageTables}}
         """);
 
     [Fact]
