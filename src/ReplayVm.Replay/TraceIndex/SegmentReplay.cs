@@ -43,8 +43,7 @@ public static class SegmentReplay
         Run(trace, () => index, jobs, output, disks, notice, noIndex: null, cancel, prepare, takeOverSteps, segmentDone, ownsIndex: false);
 
     /// <summary>
-    /// As <see cref="Run(TraceFile, TraceIndexFile, int, Action{byte}, DiskSupply?, Action{string}?, CancellationToken, Action{Core.Machine}?, ulong, Action{ulong, ulong}?)"/>,
-    /// with the index opened by <paramref name="openIndex"/> while the workers build their machines:
+    /// As the overload given an open index, with the index opened by <paramref name="openIndex"/> while the workers build their machines:
     /// at the start of a replay both take tens of milliseconds and nothing else can run, so doing them
     /// one after the other kept a core idle. When <paramref name="openIndex"/> finds no usable index
     /// (null), <paramref name="noIndex"/> is told and the trace is replayed on one machine. The index
@@ -80,7 +79,7 @@ public static class SegmentReplay
         }
         catch (TraceIndexException e)
         {
-            notice?.Invoke($"index {index?.Path} ignored: {e.Message}; replaying from step 0 on one machine");
+            notice?.Invoke($"{(index is null ? "the index" : $"index {index.Path}")} ignored: {e.Message}; replaying from step 0 on one machine");
             long skip = delivered;
             return new Replayer(trace, b =>
             {
@@ -108,22 +107,28 @@ public static class SegmentReplay
         SegmentTrace.Mark($"{jobs} workers starting");
         // Each worker keeps its machine from segment to segment, restoring the next one's snapshot
         // into it: a new machine per segment costs more than a restore (building it, and warming up again).
-        var workers = Enumerable.Range(0, jobs).Select(_ => new Thread(() =>
+        // Only as many machines are built ahead as can be built at once: the schedule may have fewer
+        // pieces than workers (a short trace, few snapshots), and a worker with none needs no machine.
+        int buildAhead = Math.Min(jobs, Environment.ProcessorCount);
+        var workers = Enumerable.Range(0, jobs).Select(k => new Thread(() =>
         {
             Replayer? replayer = null;
             Segment? current = null;
             // Its machine stands at step 0 as built: the segment there can run on it as it is.
             bool fresh = false;
-            try
+            if (k < buildAhead)
             {
-                replayer = new Replayer(trace, b => current!.Output.Add(b), disks: disks);
-                prepare(replayer.Machine);
-                fresh = true;
-                SegmentTrace.Mark("machine built");
-            }
-            catch (Exception)
-            {
-                replayer = null; // built again for its first segment, where the failure is reported
+                try
+                {
+                    replayer = new Replayer(trace, b => current!.Output.Add(b), disks: disks);
+                    prepare(replayer.Machine);
+                    fresh = true;
+                    SegmentTrace.Mark("machine built");
+                }
+                catch (Exception)
+                {
+                    replayer = null; // built again for its first segment, where the failure is reported
+                }
             }
             scheduled.Wait();
             if (schedule is null) return;

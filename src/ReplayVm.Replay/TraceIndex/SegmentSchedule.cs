@@ -123,7 +123,7 @@ internal sealed class SegmentSchedule
             // With R steps left beyond where its worker may run and a cost of C to take over, both
             // finish together when the taker gets (R - C) / 2 of them, which gains (R - C) / 2 over
             // leaving them: worth it from R = 2C.
-            ulong left = victim.End - victim.Committed, cost = TakeOverCost;
+            ulong left = victim.End - victim.Committed, cost = CurrentTakeOverCost();
             if (left < 2 * cost) return null;
             int from = FirstCutAfter(victim.Committed), to = FirstCutAfter(victim.End - 1);
             int cut = Nearest(victim.End - (left - cost) / 2, from, to);
@@ -177,12 +177,15 @@ internal sealed class SegmentSchedule
     {
         get
         {
-            lock (_gate)
-                return _measureTakeOver && _restoreSeconds >= 0 && _secondsRun > 0
-                    ? (ulong)Math.Min(_restoreSeconds * _stepsRun / _secondsRun, ulong.MaxValue / 4)
-                    : _takeOverCost;
+            lock (_gate) return CurrentTakeOverCost();
         }
     }
+
+    /// <summary><see cref="TakeOverCost"/>, for callers holding the lock.</summary>
+    private ulong CurrentTakeOverCost() =>
+        _measureTakeOver && _restoreSeconds >= 0 && _secondsRun > 0
+            ? (ulong)Math.Min(_restoreSeconds * _stepsRun / _secondsRun, ulong.MaxValue / 4)
+            : _takeOverCost;
 
     /// <summary><paramref name="segment"/> diverged, could not start or failed: nothing after it is needed.</summary>
     public void Stop(Segment segment)

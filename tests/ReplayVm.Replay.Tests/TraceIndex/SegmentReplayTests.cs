@@ -233,5 +233,6 @@ public sealed class SegmentReplayTests
         AssertSame(Serial(recording.Trace), (result, [.. output], notices));
         Assert.Single(notices);
         Assert.Contains("forged", notices[0]);
+        Assert.StartsWith("the index ignored: forged", notices[0]);
     }
 }
