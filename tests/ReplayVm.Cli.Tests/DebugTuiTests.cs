@@ -37,6 +37,9 @@ public class DebugTuiTests
             if (done(screen)) return screen;
             Thread.Sleep(100);
         }
+        // A wait that ran out is a failure here, with what the screen showed: returning the screen
+        // let a test whose expectation never came true pass on assertions that did not need it.
+        Assert.Fail($"the screen did not show what the test waited for within two minutes:\n{screen}");
         return screen;
     }
 
@@ -121,8 +124,15 @@ public class DebugTuiTests
             Assert.Contains("demo> add alice", screen); // the console as of this step
             Assert.DoesNotContain("add bob", screen);
 
-            Keys(session, "c");
-            screen = WaitFor(session, s => s.Contains("add bob"));
+            // The breakpoint is copy_name's loop head, so each `c` stops at the next character
+            // copied: alice's five letters and the terminator, then bob's first.
+            for (int hit = 0; hit < 6; hit++)
+            {
+                string before = System.Text.RegularExpressions.Regex.Match(screen, @"breakpoint hit at step (\d+)").Groups[1].Value;
+                Keys(session, "c");
+                screen = WaitFor(session, s => s.Contains("breakpoint hit at step") && !s.Contains($"breakpoint hit at step {before},"));
+            }
+            Assert.Contains("demo> add bob", screen);
             Keys(session, "C");
             screen = WaitFor(session, s => !s.Contains("add bob") && s.Contains("breakpoint hit") && s.Contains("add alice"));
             Assert.DoesNotContain("add bob", screen); // rewinding rewound the console

@@ -51,6 +51,8 @@ public sealed class DiffTuiTests : IDisposable
             if (done(screen)) return screen;
             Thread.Sleep(100);
         }
+        // Running out is a failure with the screen shown, never a silent return to assertions that may not need it.
+        Assert.Fail($"the screen did not show what the test waited for within two minutes:\n{screen}");
         return screen;
     }
 
