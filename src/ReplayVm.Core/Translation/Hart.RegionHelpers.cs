@@ -133,6 +133,35 @@ public sealed unsafe partial class Hart
         return RegionTrapped;
     }
 
+    /// <summary>What <see cref="RegionExit"/>'s index is when it is no exit link: a transfer to a pc
+    /// the region has no link for, an indirect jump, or a leave after a helper set pc and steps.</summary>
+    internal const int RegionUnlinkedExit = -1, RegionJumpExit = -2, RegionLeaveExit = -3;
+
+    /// <summary>
+    /// A region's exit that did not chain inline, after it has written its registers back: sets pc
+    /// and steps (unless a helper set them, <see cref="RegionLeaveExit"/>) and returns the region to
+    /// run next when it is known without a lookup — the one linked to exit <paramref name="index"/>
+    /// while that link is valid (else the link is left in <see cref="_missedLink"/> for the
+    /// dispatcher to fill), or for an indirect jump the one the jump cache holds for
+    /// <paramref name="pc"/>; else null.
+    /// </summary>
+    [MethodImpl(RegionHelper)]
+    private TranslatedRegion? RegionExit(ExitLink[] links, int index, ulong pc, ulong steps)
+    {
+        if (index == RegionLeaveExit) return null;
+        Pc = pc;
+        Steps = steps;
+        if (index >= 0)
+        {
+            var link = links[index];
+            var next = link.Target;
+            if (next is not null && next.Epoch == _translationEpoch) return next;
+            _missedLink = link;
+            return null;
+        }
+        return index == RegionJumpExit ? RegionJumpTarget(pc) : null;
+    }
+
     /// <summary>The region at an indirect jump's <paramref name="target"/> when the jump cache holds one
     /// that is valid now and may be entered without the dispatcher (see <see cref="TranslatedRegion.Chainable"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

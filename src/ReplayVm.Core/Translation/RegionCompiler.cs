@@ -11,8 +11,8 @@ namespace ReplayVm.Core.Translation;
 /// into machine code.
 ///
 /// Shape of the generated method: the guest registers the region uses are loaded into IL locals on
-/// entry (the JIT keeps them in host registers) and the ones it writes are stored back at every
-/// exit. Each basic block starts with the step budget check — the block runs only if all its
+/// entry (the JIT keeps them in host registers) and the ones it writes are stored back on the one
+/// path every exit takes. Each basic block starts with the step budget check — the block runs only if all its
 /// instructions complete before the slice's end, so slices (timer deadlines, input events, hash
 /// points, instruction limits) end at exactly the step they end at in the interpreter; otherwise
 /// the region returns and the interpreter steps to the deadline. Branches to blocks of the region
@@ -32,11 +32,10 @@ internal sealed unsafe class RegionCompiler
     private static readonly FieldInfo PcField = Field(nameof(HartType.Pc));
     private static readonly FieldInfo StepsField = Field(nameof(HartType.Steps));
     private static readonly FieldInfo SliceEndField = Field("SliceEnd");
+    private static readonly MethodInfo RegionExit = Method("RegionExit");
     private static readonly FieldInfo EpochField = Field("_translationEpoch");
-    private static readonly FieldInfo MissedLinkField = Field("_missedLink");
     private static readonly FieldInfo LinkTargetField = typeof(ExitLink).GetField(nameof(ExitLink.Target))!;
     private static readonly FieldInfo RegionEpochField = typeof(TranslatedRegion).GetField(nameof(TranslatedRegion.Epoch))!;
-    private static readonly MethodInfo JumpTarget = Method("RegionJumpTarget");
     private static readonly FieldInfo TlbReadTag = typeof(TlbEntry).GetField(nameof(TlbEntry.ReadTag))!;
     private static readonly FieldInfo TlbWriteTag = typeof(TlbEntry).GetField(nameof(TlbEntry.WriteTag))!;
     private static readonly FieldInfo TlbPhysicalPage = typeof(TlbEntry).GetField(nameof(TlbEntry.PhysicalPage))!;
@@ -73,13 +72,13 @@ internal sealed unsafe class RegionCompiler
     private readonly IlWriter _il;
     private readonly IlLocal?[] _registers = new IlLocal?[32];
     private readonly List<int> _written = [];
-    private readonly IlLocal _steps, _exitPc, _exitIndex, _address, _physical, _entry, _status;
+    private readonly IlLocal _steps, _exitPc, _exitIndex, _address, _physical, _entry, _status, _registerFile;
     private readonly IlLocal _byte, _half, _word, _double;
     /// <summary>Leaves towards <c>_exitPc</c> after <c>_steps</c>, through link <c>_exitIndex</c> (or <see cref="NoLink"/>, <see cref="JumpLink"/>).</summary>
     private readonly IlLabel _exit;
     /// <summary>Leaves with pc and steps as a helper set them (a trap, or the slice ended in it).</summary>
     private readonly IlLabel _leave;
-    private const int NoLink = -1, JumpLink = -2;
+    private const int NoLink = HartType.RegionUnlinkedExit, JumpLink = HartType.RegionJumpExit;
     /// <summary>The region's exits to fixed pcs, one link each (the delegate's closure target holds them).</summary>
     // Plain arrays searched linearly (a region has at most RegionPlan.MaxInstructions blocks and exits)
     // rather than dictionaries: each dictionary over a value type is one more generic instantiation for
@@ -109,6 +108,7 @@ internal sealed unsafe class RegionCompiler
         _physical = _il.DeclareLocal(typeof(ulong));
         _entry = _il.DeclareLocal(typeof(nint));
         _status = _il.DeclareLocal(typeof(int));
+        _registerFile = _il.DeclareLocal(typeof(nint));
         _byte = _il.DeclareLocal(typeof(byte));
         _half = _il.DeclareLocal(typeof(ushort));
         _word = _il.DeclareLocal(typeof(uint));
@@ -163,9 +163,12 @@ internal sealed unsafe class RegionCompiler
             _il.Emit(OpCodes.Conv_I);
             _il.Emit(OpCodes.Stloc, _helperBase);
         }
+        bool anyRegister = false;
         for (int r = 1; r < 32; r++)
         {
             if (_registers[r] is not { } local) continue;
+            if (!anyRegister) LoadRegistersPointer();
+            anyRegister = true;
             LoadRegisterAddress(r);
             _il.Emit(OpCodes.Ldind_I8);
             _il.Emit(OpCodes.Stloc, local);
@@ -175,66 +178,51 @@ internal sealed unsafe class RegionCompiler
         foreach (var block in _plan.Blocks) EmitBlock(block, ref helperIndex);
         for (int c = 0; c < _cold.Count; c++) _cold[c](); // cold code may add more cold code
 
-        // The exits, each once: registers back, then pc and steps (unless a helper set them), then
-        // the region to run next when the exit knows it.
+        // The one exit path: registers back, then pc and steps (unless a helper set them for a trap
+        // or a slice's end), and the region to run next when the exit knows it. One path rather than
+        // a write-back per kind of exit, and only the chained case inline (an exit link whose region
+        // is valid: a loop spanning regions takes it every iteration); the rest is one call. The
+        // JIT's time grows with the code it is given.
         _il.MarkLabel(_leave);
-        WriteBackRegisters();
-        _il.Emit(OpCodes.Ldnull);
-        _il.Emit(OpCodes.Ret);
+        _il.Emit(OpCodes.Ldc_I4, HartType.RegionLeaveExit);
+        _il.Emit(OpCodes.Stloc, _exitIndex);
         _il.MarkLabel(_exit);
         WriteBackRegisters();
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _exitPc);
-        _il.Emit(OpCodes.Stfld, PcField);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _steps);
-        _il.Emit(OpCodes.Stfld, StepsField);
-        var unlinked = _il.DefineLabel();
-        var none = _il.DefineLabel();
         if (_linkCount > 0)
         {
-            // To a fixed pc: the region linked there, if its link is still valid; else null, leaving
-            // the link in the hart for the dispatcher to fill once it has looked the pc up.
-            var link = _il.DeclareLocal(typeof(object)); // an ExitLink
+            var unchained = _il.DefineLabel();
             var next = _il.DeclareLocal(typeof(object)); // a TranslatedRegion
-            var miss = _il.DefineLabel();
             _il.Emit(OpCodes.Ldloc, _exitIndex);
             _il.Emit(OpCodes.Ldc_I4_0);
-            _il.Emit(OpCodes.Blt, unlinked);
+            _il.Emit(OpCodes.Blt, unchained);
             _il.Emit(OpCodes.Ldarg_0);
             _il.Emit(OpCodes.Ldloc, _exitIndex);
             _il.Emit(OpCodes.Ldelem_Ref);
-            _il.Emit(OpCodes.Stloc, link);
-            _il.Emit(OpCodes.Ldloc, link);
             _il.Emit(OpCodes.Ldfld, LinkTargetField);
             _il.Emit(OpCodes.Stloc, next);
             _il.Emit(OpCodes.Ldloc, next);
-            _il.Emit(OpCodes.Brfalse, miss);
+            _il.Emit(OpCodes.Brfalse, unchained);
             _il.Emit(OpCodes.Ldloc, next);
             _il.Emit(OpCodes.Ldfld, RegionEpochField);
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, EpochField);
-            _il.Emit(OpCodes.Bne_Un, miss);
+            _il.Emit(OpCodes.Bne_Un, unchained);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _exitPc);
+            _il.Emit(OpCodes.Stfld, PcField);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _steps);
+            _il.Emit(OpCodes.Stfld, StepsField);
             _il.Emit(OpCodes.Ldloc, next);
             _il.Emit(OpCodes.Ret);
-            _il.MarkLabel(miss);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldloc, link);
-            _il.Emit(OpCodes.Stfld, MissedLinkField);
-            _il.Emit(OpCodes.Ldnull);
-            _il.Emit(OpCodes.Ret);
+            _il.MarkLabel(unchained);
         }
-        // An indirect jump: the region the hart's jump cache holds for its target, if any.
-        _il.MarkLabel(unlinked);
-        _il.Emit(OpCodes.Ldloc, _exitIndex);
-        _il.Emit(OpCodes.Ldc_I4, JumpLink);
-        _il.Emit(OpCodes.Bne_Un, none);
         _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _exitIndex);
         _il.Emit(OpCodes.Ldloc, _exitPc);
-        _il.Emit(OpCodes.Call, JumpTarget);
-        _il.Emit(OpCodes.Ret);
-        _il.MarkLabel(none);
-        _il.Emit(OpCodes.Ldnull);
+        _il.Emit(OpCodes.Ldloc, _steps);
+        _il.Emit(OpCodes.Call, RegionExit);
         _il.Emit(OpCodes.Ret);
         _il.Finish();
         return new CompiledRegion(_method, _linkPcs.AsSpan(0, _linkCount).ToArray(), helperSlots, _plan.InstructionCount, _plan.EntryIsBreakpoint);
@@ -280,15 +268,26 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Ldfld, field);
     }
 
-    private void LoadRegisterAddress(int r)
+    /// <summary>The register file's address into <c>_registerFile</c>, for the loads or stores of
+    /// registers that follow (the prologue, a write-back): one field load instead of one per
+    /// register, and a local that is not live across the body.</summary>
+    private void LoadRegistersPointer()
     {
         HartPointer(RegistersPointerField);
+        _il.Emit(OpCodes.Stloc, _registerFile);
+    }
+
+    /// <summary>Register <paramref name="r"/>'s address in the register file (after <see cref="LoadRegistersPointer"/>).</summary>
+    private void LoadRegisterAddress(int r)
+    {
+        _il.Emit(OpCodes.Ldloc, _registerFile);
         _il.Emit(OpCodes.Ldc_I4, r * sizeof(ulong));
         _il.Emit(OpCodes.Add);
     }
 
     private void WriteBackRegisters()
     {
+        if (_written.Count > 0) LoadRegistersPointer();
         foreach (int r in _written)
         {
             LoadRegisterAddress(r);
@@ -811,6 +810,7 @@ internal sealed unsafe class RegionCompiler
         int rd = g.Decoded.Rd;
         if (rd is > 0 and < 32 && _registers[rd] is { } local)
         {
+            LoadRegistersPointer();
             LoadRegisterAddress(rd);
             _il.Emit(OpCodes.Ldind_I8);
             _il.Emit(OpCodes.Stloc, local);
