@@ -22,7 +22,10 @@ public sealed unsafe partial class Hart
     /// that much in interpretation (the ski-rental rule) never spends more than twice the best
     /// choice in hindsight. A threshold in arrivals cannot do this: one that suits an entry running
     /// two instructions a time makes an entry with a 17-instruction loop body interpret a million
-    /// steps first (bench.elf's loops at 60000 arrivals).</summary>
+    /// steps first (bench.elf's loops at 60000 arrivals). Measured again on Linux's kernel regions
+    /// (1.2–1.5 ms of JIT each, ~4.6 ns a step saved: 260000–330000 steps to repay), and by
+    /// lowering it: at 100000 steps Linux + spawn 200 compiled three times the regions and ran 40%
+    /// more CPU (README, "Translation cost").</summary>
     public const int DefaultTranslationThreshold = 300_000;
 
     private int _hotThreshold = DefaultTranslationThreshold;
