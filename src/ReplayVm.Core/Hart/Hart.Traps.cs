@@ -123,13 +123,7 @@ public sealed unsafe partial class Hart
     /// </summary>
     public bool TakePendingInterrupt()
     {
-        ulong pending = Mip & _mie;
-        if (pending == 0) return false;
-        ulong machineEnabled = Mode != PrivilegeLevel.Machine || (_mstatus & Mstatus.Mie) != 0 ? pending & ~_mideleg : 0;
-        ulong supervisorEnabled =
-            Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Sie) != 0)
-                ? pending & _mideleg : 0;
-        ulong candidates = machineEnabled != 0 ? machineEnabled : supervisorEnabled;
+        ulong candidates = DeliverableInterrupts();
         if (candidates == 0) return false;
         foreach (int interrupt in InterruptCause.Priority)
         {
@@ -141,6 +135,21 @@ public sealed unsafe partial class Hart
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// The interrupts <see cref="TakePendingInterrupt"/> would choose from now: pending, enabled in
+    /// mie and globally enabled for the current mode (M-level ones first, as 3.1.9 orders them).
+    /// </summary>
+    private ulong DeliverableInterrupts()
+    {
+        ulong pending = Mip & _mie;
+        if (pending == 0) return 0;
+        ulong machineEnabled = Mode != PrivilegeLevel.Machine || (_mstatus & Mstatus.Mie) != 0 ? pending & ~_mideleg : 0;
+        ulong supervisorEnabled =
+            Mode == PrivilegeLevel.User || (Mode == PrivilegeLevel.Supervisor && (_mstatus & Mstatus.Sie) != 0)
+                ? pending & _mideleg : 0;
+        return machineEnabled != 0 ? machineEnabled : supervisorEnabled;
     }
 
     /// <summary>True when some interrupt is pending and locally enabled: what wakes WFI (3.3.3), regardless of global enables.</summary>

@@ -1,8 +1,12 @@
+using ReplayVm.Core.Hart;
+using ReplayVm.Core.Translation;
+
 namespace ReplayVm.Core.Tests.Translation;
 
 /// <summary>
-/// CSR writes that cannot make an interrupt deliverable (clearing mstatus.MIE, the scratch and
-/// epc registers) leave the slice running; one that enables a pending interrupt must still end it,
+/// CSR writes that cannot make an interrupt deliverable (clearing mstatus.MIE, setting it with
+/// nothing pending, the scratch and epc registers) leave the slice running; one that enables a
+/// pending interrupt must still end it,
 /// so that the interrupt is taken right after the enabling instruction (privileged spec 3.1.9),
 /// whatever the slices and the engine.
 /// </summary>
@@ -64,6 +68,34 @@ public sealed class StatusWriteSliceTests
                 Assert.Equal((ulong)Rounds, m.Hart.GetX(22)); // s6
                 Assert.Equal(0UL, m.Hart.GetX(21));           // s5
             }
+        }
+    }
+    /// <summary>Sets MIE with MSIE enabled but nothing pending, then runs on: nothing can be taken, so
+    /// the slice need not end (Linux unmasks interrupts after every irq-saving lock).</summary>
+    private static readonly Lazy<byte[]> UnmaskWithNothingPending = new(() => EngineComparison.Assemble("""
+        .option norvc
+        .globl _start
+        _start:
+          li t0, 8              # MSIE enabled, nothing pending
+          csrw mie, t0
+          csrsi mstatus, 8      # MIE set: nothing to take
+          csrci mstatus, 8
+          csrs mstatus, t0      # again, by register
+        1: addi s1, s1, 1
+          j 1b
+        """));
+
+    [Fact]
+    public void Enabling_interrupts_with_none_pending_keeps_the_slice()
+    {
+        foreach (var engine in new[] { ExecutionEngine.Interpreter, ExecutionEngine.Translator })
+        {
+            var machine = EngineComparison.Boot(engine, UnmaskWithNothingPending.Value);
+            while (machine.Hart.Pc != 0x8000_0008) machine.Run(1); // through the reset ROM and the mie write
+            ulong start = machine.Hart.Steps;
+            machine.Hart.RunSlice(start + 1000);
+            Assert.True(machine.Hart.Steps == start + 1000, $"{engine}: the slice ended {machine.Hart.Steps - start} steps in, at pc 0x{machine.Hart.Pc:x}");
+            Assert.Equal(Mstatus.Mie, machine.Hart.ReadCsr(0x300) & Mstatus.Mie);
         }
     }
 }
