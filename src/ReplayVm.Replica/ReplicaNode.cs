@@ -110,7 +110,12 @@ public sealed partial class ReplicaNode : IDisposable
             arbiter.PublishSuccessor(NoSuccessor);
             if (backup is not null)
             {
-                connecting = new Thread(() => connected = node.ConnectLog(backup)) { IsBackground = true, Name = "backup connect" };
+                connecting = new Thread(() =>
+                {
+                    long cpu = ReplicaProfile.ThreadCpuNow();
+                    connected = node.ConnectLog(backup);
+                    node._profile.AddThreadCpu("backup connect, CPU", cpu);
+                }) { IsBackground = true, Name = "backup connect" };
                 connecting.Start();
             }
             long built = ReplicaProfile.Now();
