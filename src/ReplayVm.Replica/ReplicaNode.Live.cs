@@ -315,6 +315,11 @@ public sealed partial class ReplicaNode
         lock (_state)
         {
             if (!ReferenceEquals(stream, _backupStream)) return;
+            // A migration's target that acknowledged the handover holds the whole log and goes live
+            // at that step: its end of the channel closing (it resets it at once) completes the
+            // handover, which must not fail because this thread took the lock before the one
+            // waiting for the acknowledgement did (nor name no successor under the target's feet).
+            if (_handoverAcked is not null) return;
             _backupStream = null;
             // Before any output the lost backup lacks is released: it must never take over now. If
             // that cannot be recorded (the arbiter is lost), nothing more is released: this replica stops.
