@@ -56,24 +56,39 @@ linux_section() {
     declare -A linux_median linux_cpu
     for workload in "" "spawn 200"; do
     printf '\n%s\n%-12s %14s %10s %10s %14s\n' "Linux: boot${workload:+ + $workload}, to the prompt" engine "prompt ms med" "min" "max" "CPU s med"
-    for engine in "${engines[@]}"; do
-        echo "booting Linux${workload:+ with $workload} to its prompt on $engine $runs times ..." >&2
-        local walls="" cpus="" wall cpu
-        for ((i = 1; i <= runs; i++)); do
+    # Round by round, each engine once per round: the host's own speed drifts by a third within
+    # minutes (and QEMU -icount's CPU time on this workload is bimodal, ~1.35 s or ~2.1 s), so
+    # engines timed one block after another compared different hosts; per-round ratios do not.
+    echo "booting Linux${workload:+ with $workload} to its prompt on ${engines[*]}, alternating, $runs rounds ..." >&2
+    local -A walls=() cpus=()
+    local wall cpu
+    for ((i = 1; i <= runs; i++)); do
+        for engine in "${engines[@]}"; do
             read -r wall cpu < <(linux_boot_once "$engine" "$engine-linux-$i" "$workload")
-            walls="$walls $wall" cpus="$cpus $cpu"
+            walls[$engine]="${walls[$engine]:-} $wall" cpus[$engine]="${cpus[$engine]:-} $cpu"
         done
+    done
+    for engine in "${engines[@]}"; do
         # shellcheck disable=SC2086
-        read -r med min max < <(printf '%s\n' $walls | sort -n | awk '
+        read -r med min max < <(printf '%s\n' ${walls[$engine]} | sort -n | awk '
             { t[NR] = $1 / 1e6 }
             END { printf "%.0f %.0f %.0f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, t[1], t[NR] }')
         # shellcheck disable=SC2086
-        cpu=$(printf '%s\n' $cpus | sort -n | awk -v hz="$hz" '
+        cpu=$(printf '%s\n' ${cpus[$engine]} | sort -n | awk -v hz="$hz" '
             { t[NR] = $1 / hz }
             END { printf "%.2f\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }')
         linux_median[$engine]=$med linux_cpu[$engine]=$cpu
         printf '%-12s %14s %10s %10s %14s\n' "$engine" "$med" "$min" "$max" "$cpu"
     done
+    if [ "$with_replayvm" = 1 ]; then
+        # Speed ratio per round (QEMU icount's CPU over replayvm's: above 1, replayvm is faster).
+        # shellcheck disable=SC2086
+        printf 'per round, speed replayvm/QEMU(icount) in CPU time, min/median/max: %s\n' "$(paste -d' ' \
+            <(printf '%s\n' ${cpus[qemu-icount]}) <(printf '%s\n' ${cpus[replayvm]}) \
+            | awk '$2 > 0 { print $1 / $2 }' | sort -n | awk '
+            { r[NR] = $1 }
+            END { if (!NR) { print "n/a"; exit } printf "%.2f/%.2f/%.2f (%d rounds)\n", r[1], (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2, r[NR], NR }')"
+    fi
     if [ "$with_replayvm" = 1 ]; then
         printf 'Linux boot%s to prompt, time replayvm/QEMU(icount): %s wall, %s CPU; replayvm/QEMU(plain): %s wall, %s CPU\n' "${workload:+ + $workload}" \
             "$(ratio "${linux_median[replayvm]}" "${linux_median[qemu-icount]}")" \
