@@ -118,19 +118,8 @@ internal sealed class ReplicaProfile
         return string.Join(", ", byName.Where(kv => kv.Value > 0).OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:0} ms"));
     }
 
-    /// <summary>The calling thread's CPU time so far in <see cref="Stopwatch"/> ticks (0 when off or unknown), for a thread that ends before the report reads the others.</summary>
-    public static long ThreadCpuNow()
-    {
-        if (!Enabled) return 0;
-        try
-        {
-            return (long)(double.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[0], CultureInfo.InvariantCulture) * Stopwatch.Frequency / 1e9);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return 0;
-        }
-    }
+    /// <summary>The calling thread's CPU time so far in <see cref="Stopwatch"/> ticks (0 when off), for a thread that ends before the report reads the others.</summary>
+    public static long ThreadCpuNow() => Enabled ? ReplayVm.Core.Translation.ThreadCpuClock.Now() : 0;
 
     /// <summary>Adds the calling thread's CPU time since <paramref name="since"/> (from <see cref="ThreadCpuNow"/>) to <paramref name="phase"/>.</summary>
     public void AddThreadCpu(string phase, long since)

@@ -4,12 +4,13 @@ using System.Runtime.InteropServices;
 namespace ReplayVm.Core.Translation;
 
 /// <summary>
-/// CPU time consumed by the calling thread, for the translator's statistics: on a loaded machine
+/// CPU time consumed by the calling thread, for the translator's statistics and the replicas'
+/// profile: on a loaded machine
 /// the wall time a compile takes includes the time the thread waited for a core, which says
 /// nothing about what translating costs. Linux's CLOCK_THREAD_CPUTIME_ID (clock_gettime(2));
 /// elsewhere, or if the call fails, the wall clock.
 /// </summary>
-internal static partial class ThreadCpuClock
+public static partial class ThreadCpuClock
 {
     private const int ClockThreadCpuTimeId = 3;
 

@@ -41,24 +41,17 @@ public sealed class PageTableCoherenceTests
         3: j 3b
         """;
 
-    /// <summary>t0 = entry pointing at <paramref name="label"/> with <paramref name="flags"/>.</summary>
-    private static string EntryTo(string label, string flags, string into) => $"""
-          la t0, {label}
-          srli t0, t0, 12
-          slli t0, t0, 10
-          ori {into}, t0, {flags}
-        """;
 
     /// <summary>Swaps pt_l1's pointer between pt_l0 (to data_a) and pt_l0b (to data_b): the walk cache must not keep the old table.</summary>
     private static readonly Lazy<byte[]> PointerSwapper = new(() => EngineComparison.Assemble($$"""
         {{SupervisorPrologue.MappingOnePageTo("data_a", "0xC7")}}
         supervisor:
-        {{EntryTo("data_b", "0xC7", "t1")}}
+        {{SupervisorPrologue.EntryTo("data_b", "0xC7", "t1")}}
           la t0, pt_l0b
           sd t1, 0(t0)          # pt_l0b[0] -> data_b
           la s2, pt_l1
-        {{EntryTo("pt_l0", "1", "s3")}}
-        {{EntryTo("pt_l0b", "1", "s4")}}
+        {{SupervisorPrologue.EntryTo("pt_l0", "1", "s3")}}
+        {{SupervisorPrologue.EntryTo("pt_l0b", "1", "s4")}}
         {{Loop("ld a0, 0(s5)\n  add s1, s1, a0")}}
         .balign 4096
         data_a: .dword 1
@@ -123,8 +116,8 @@ public sealed class PageTableCoherenceTests
         {{SupervisorPrologue.MappingOnePageTo("code_b", "0x4B")}}
         supervisor:
           la s2, pt_l0
-        {{EntryTo("code_a", "0x4B", "s3")}}
-        {{EntryTo("code_b", "0x4B", "s4")}}
+        {{SupervisorPrologue.EntryTo("code_a", "0x4B", "s3")}}
+        {{SupervisorPrologue.EntryTo("code_b", "0x4B", "s4")}}
         {{Loop("jalr ra, 0(s5)\n  add s1, s1, a0")}}
         .balign 4096
         code_a:
@@ -164,8 +157,8 @@ public sealed class PageTableCoherenceTests
         {{SupervisorPrologue.MappingOnePageTo("loop_b", "0x4B")}}
         supervisor:
           la s2, pt_l0
-        {{EntryTo("loop_a", "0x4B", "s3")}}
-        {{EntryTo("loop_b", "0x4B", "s4")}}
+        {{SupervisorPrologue.EntryTo("loop_a", "0x4B", "s3")}}
+        {{SupervisorPrologue.EntryTo("loop_b", "0x4B", "s4")}}
           li s0, 0
           li s1, 0
           li s6, {{Blocks * PerBlock}}

@@ -55,6 +55,14 @@ internal static class SupervisorPrologue
           mret
         """;
 
+    /// <summary>Register <paramref name="into"/> = a page-table entry pointing at <paramref name="label"/>'s page with <paramref name="flags"/> (t0 is clobbered).</summary>
+    public static string EntryTo(string label, string flags, string into) => $"""
+          la t0, {label}
+          srli t0, t0, 12
+          slli t0, t0, 10
+          ori {into}, t0, {flags}
+        """;
+
     /// <summary>The three page-table pages the prologue fills, page-aligned and zeroed; programs end with them.</summary>
     public const string PageTables = """
         .balign 4096

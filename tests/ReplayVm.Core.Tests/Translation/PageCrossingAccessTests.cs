@@ -16,11 +16,8 @@ public sealed class PageCrossingAccessTests
     private static readonly Lazy<byte[]> Crossing = new(() => EngineComparison.Assemble($$"""
         {{SupervisorPrologue.MappingOnePageTo("data_a", "0xC7")}}
         supervisor:
+        {{SupervisorPrologue.EntryTo("data_c", "0xC7", "t1")}}
           la t0, pt_l0
-          la t1, data_c
-          srli t1, t1, 12
-          slli t1, t1, 10
-          ori t1, t1, 0xC7
           sd t1, 8(t0)          # 0x4000_1000 -> data_c (not the page after data_a)
           sfence.vma
           li s5, 0x40000000
