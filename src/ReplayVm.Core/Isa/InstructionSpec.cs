@@ -17,6 +17,7 @@ public sealed class InstructionSpec
         Match = match;
         Op = op;
         Operands = operands;
+        _operands = operands;
         Memory = memory;
         Flags = flags;
         foreach (var operand in operands)
@@ -48,6 +49,16 @@ public sealed class InstructionSpec
 
     /// <summary>Operands in assembler order.</summary>
     public IReadOnlyList<Operand> Operands { get; }
+
+    /// <summary>
+    /// <see cref="Operands"/> as the array it is. The decoder's tables are built from it when a
+    /// process first decodes: searched through the interface, an enum array goes through the
+    /// runtime's generic array-interface code, which no precompiled image holds (eight methods
+    /// JIT-compiled in every process that decodes).
+    /// </summary>
+    internal ReadOnlySpan<Operand> OperandSpan => _operands;
+
+    private readonly Operand[] _operands;
 
     public MemoryAccess Memory { get; }
 

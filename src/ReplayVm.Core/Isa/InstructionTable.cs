@@ -19,7 +19,7 @@ public static class InstructionTable
         public readonly uint Mask = spec.Mask;
         public readonly uint Match = spec.Match;
         public readonly Immediate Imm = ImmediateOf(spec);
-        public readonly bool Rs1 = spec.Rs1 != RegisterFile.None || spec.Operands.Contains(Operand.Zimm);
+        public readonly bool Rs1 = spec.Rs1 != RegisterFile.None || spec.OperandSpan.Contains(Operand.Zimm);
         public readonly bool Rs2 = spec.Rs2 != RegisterFile.None;
         public readonly bool Rs3 = spec.Rs3 != RegisterFile.None;
         public readonly bool Rd = spec.Destination != RegisterFile.None;
@@ -39,7 +39,7 @@ public static class InstructionTable
 
     private static Immediate ImmediateOf(InstructionSpec spec)
     {
-        foreach (var operand in spec.Operands)
+        foreach (var operand in spec.OperandSpan)
         {
             switch (operand)
             {
@@ -56,30 +56,43 @@ public static class InstructionTable
         return Immediate.None;
     }
 
+    // The buckets are arrays grown in place, not lists: a List<T> over a struct of ours has a static
+    // constructor that no precompiled image holds, JIT-compiled in every process that decodes.
     private static Row[][] BuildWide()
     {
-        var buckets = new List<Row>[256];
-        for (int i = 0; i < buckets.Length; i++) buckets[i] = [];
+        var buckets = NewBuckets<Row>(256);
         foreach (var spec in Rv64gc.Instructions)
         {
             if ((spec.Mask & 0x7F) != 0x7F || (spec.Match & 3) != 3) throw new InvalidOperationException($"row {spec} does not fix a 32-bit major opcode");
             for (uint funct3 = 0; funct3 < 8; funct3++)
                 if (((funct3 << 12) & spec.Mask) == (spec.Match & 0x7000 & spec.Mask))
-                    buckets[WideBucket(spec.Match | funct3 << 12)].Add(new Row(spec));
+                    Append(ref buckets[WideBucket(spec.Match | funct3 << 12)], new Row(spec));
         }
-        return [.. buckets.Select(b => b.ToArray())];
+        return buckets;
     }
 
     private static CompressedRow[][] BuildNarrow()
     {
-        var buckets = new List<CompressedRow>[32];
-        for (int i = 0; i < buckets.Length; i++) buckets[i] = [];
+        var buckets = NewBuckets<CompressedRow>(32);
         foreach (var spec in Rv64gc.Compressed)
         {
             if ((spec.Mask & 0xE003) != 0xE003) throw new InvalidOperationException($"row {spec.Name} does not fix quadrant and funct3");
-            buckets[NarrowBucket(spec.Match)].Add(new CompressedRow(spec));
+            Append(ref buckets[NarrowBucket(spec.Match)], new CompressedRow(spec));
         }
-        return [.. buckets.Select(b => b.ToArray())];
+        return buckets;
+    }
+
+    private static T[][] NewBuckets<T>(int count)
+    {
+        var buckets = new T[count][];
+        for (int i = 0; i < count; i++) buckets[i] = new T[0];
+        return buckets;
+    }
+
+    private static void Append<T>(ref T[] bucket, T row)
+    {
+        Array.Resize(ref bucket, bucket.Length + 1);
+        bucket[^1] = row;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
