@@ -27,7 +27,7 @@ public static class CliApp
         if (!errorsIgnored && FirstProblem(parsed) is { } problem)
             return Fail(problem);
 
-        MachineConfig.DefaultEngine = parsed.GetValue(EngineOption) ?? CommandDefaultEngine;
+        MachineConfig.DefaultEngine = parsed.GetValue(EngineOption)?.Value ?? CommandDefaultEngine;
         // The command's machines compile hot code on the background compiler's thread while they keep
         // interpreting, so the JIT never stalls the guest (results are the same either way).
         Core.Hart.Hart.TranslateInBackgroundByDefault = true;
@@ -129,19 +129,13 @@ public static class CliApp
     private const ExecutionEngine CommandDefaultEngine = ExecutionEngine.Translator;
 
     /// <summary><c>--engine</c>, for every command that runs a guest (run, record, replay, debug, gdb); results never depend on it.</summary>
-    private static readonly Option<ExecutionEngine?> EngineOption = CreateEngineOption();
+    private static readonly Option<CliOptions.Given<ExecutionEngine>?> EngineOption = CreateEngineOption();
 
-    private static Option<ExecutionEngine?> CreateEngineOption()
+    private static Option<CliOptions.Given<ExecutionEngine>?> CreateEngineOption()
     {
-        var option = CliOptions.Parsed<ExecutionEngine?>(["--engine"], "translator|interpreter",
+        var option = CliOptions.ParsedValue<ExecutionEngine>(["--engine"], "translator|interpreter",
             $"How guest code runs: translator (hot code compiled to .NET IL) or interpreter (the reference); results are identical [default: {CommandDefaultEngine.Name()}].",
-            "engine", "translator or interpreter",
-            (string text, out ExecutionEngine? value) =>
-            {
-                bool ok = ExecutionEngineNames.TryParse(text, out var engine);
-                value = ok ? engine : null;
-                return ok;
-            });
+            "engine", "translator or interpreter", ExecutionEngineNames.TryParse);
         option.Recursive = true;
         return option;
     }

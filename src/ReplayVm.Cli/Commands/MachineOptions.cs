@@ -57,18 +57,18 @@ internal sealed class MachineOptions
         HelpName = "FILE",
     };
     private readonly Option<bool> _persist = new("--persist") { Description = "Let guest writes reach the --drive files." };
-    private readonly Option<ulong?> _memory = CliOptions.Parsed<ulong?>(["--memory", "-m"], "SIZE",
+    private readonly Option<CliOptions.Given<ulong>?> _memory = CliOptions.ParsedValue<ulong>(["--memory", "-m"], "SIZE",
         "RAM size, as QEMU's -m: 128 (MiB), 512K, 128M, 1G [default: 128M].",
-        "memory size", "a multiple of 4 KiB up to 1 TiB, e.g. 128, 256M, 1G", Nullable<ulong>(NumberSyntax.TryParseMemorySize));
-    private readonly Option<ulong?> _maxInstructions = CliOptions.Parsed<ulong?>(["--max-instructions"], "N",
+        "memory size", "a multiple of 4 KiB up to 1 TiB, e.g. 128, 256M, 1G", NumberSyntax.TryParseMemorySize);
+    private readonly Option<CliOptions.Given<ulong>?> _maxInstructions = CliOptions.ParsedValue<ulong>(["--max-instructions"], "N",
         "Stop after this many instructions (K, M, G suffixes are powers of 1000) [default: no limit].",
-        "instruction count", "a positive count, e.g. 1000000, 500K, 2G", Nullable<ulong>(NumberSyntax.TryParsePositiveCount));
-    private readonly Option<BoardKind?> _machine = CliOptions.Parsed<BoardKind?>(["--machine"], "virt|spike",
+        "instruction count", "a positive count, e.g. 1000000, 500K, 2G", NumberSyntax.TryParsePositiveCount);
+    private readonly Option<CliOptions.Given<BoardKind>?> _machine = CliOptions.ParsedValue<BoardKind>(["--machine"], "virt|spike",
         "The board: virt (QEMU virt: UART, CLINT, PLIC, virtio, test finisher) or spike (HTIF via tohost) [default: virt].",
-        "machine", "virt or spike", Nullable<BoardKind>(TryParseBoard));
-    private readonly Option<ulong?> _loadAddress = CliOptions.Parsed<ulong?>(["--load-address"], "ADDR",
+        "machine", "virt or spike", TryParseBoard);
+    private readonly Option<CliOptions.Given<ulong>?> _loadAddress = CliOptions.ParsedValue<ulong>(["--load-address"], "ADDR",
         "Treat GUEST as a raw binary: load it at this address (e.g. 0x80000000) and start there.",
-        "address", "example: 0x80000000", Nullable<ulong>(NumberSyntax.TryParseAddress));
+        "address", "example: 0x80000000", NumberSyntax.TryParseAddress);
     private readonly Option<bool> _stats = new("--stats") { Description = "At the end, print instructions, MIPS and the stop reason on stderr." };
     private readonly Option<bool> _pace = new("--pace")
     {
@@ -104,12 +104,12 @@ internal sealed class MachineOptions
         parsed.GetValue(_persist),
         new MachineConfig
         {
-            RamSize = parsed.GetValue(_memory) ?? MemoryMap.DefaultRamSize,
-            Board = parsed.GetValue(_machine) ?? BoardKind.Virt,
+            RamSize = parsed.GetValue(_memory)?.Value ?? MemoryMap.DefaultRamSize,
+            Board = parsed.GetValue(_machine)?.Value ?? BoardKind.Virt,
             Bootargs = parsed.GetValue(_append),
         },
-        parsed.GetValue(_maxInstructions) ?? ulong.MaxValue,
-        parsed.GetValue(_loadAddress),
+        parsed.GetValue(_maxInstructions)?.Value ?? ulong.MaxValue,
+        parsed.GetValue(_loadAddress)?.Value,
         parsed.GetValue(_stats),
         parsed.GetValue(_pace))
     {

@@ -42,14 +42,9 @@ internal static class RecordCommand
         {
             Description = "Record only each --drive image's size and SHA-256; 'replay --drive FILE' must then supply it.",
         };
-        var hashInterval = CliOptions.Parsed<ulong?>(["--hash-interval"], "N",
+        var hashInterval = CliOptions.ParsedValue<ulong>(["--hash-interval"], "N",
             $"Steps between state hashes (K, M, G suffixes are powers of 1000) [default: {TraceHeader.DefaultStateHashInterval}].",
-            "hash interval", "a positive count, e.g. 1M", (string text, out ulong? value) =>
-            {
-                bool ok = NumberSyntax.TryParseCount(text, out ulong n) && n > 0;
-                value = ok ? n : null;
-                return ok;
-            });
+            "hash interval", "a positive count, e.g. 1M", NumberSyntax.TryParsePositiveCount);
         var deterministic = new Option<bool>("--deterministic")
         {
             Description = "Answer the guest's wall-clock reads and entropy requests from fixed sources instead of the host, " +
@@ -62,15 +57,10 @@ internal static class RecordCommand
                           "and print the 'replayvm inspect --salvage' command that rebuilds the recording from it [default: on].",
         };
         var noDumpOnCrash = new Option<bool>("--no-dump-on-crash") { Description = "Write no dump when the recorder crashes." };
-        var checkpointEvery = CliOptions.Parsed<ulong?>(["--checkpoint-every"], "N",
+        var checkpointEvery = CliOptions.ParsedValue<ulong>(["--checkpoint-every"], "N",
             "Write the trace's index sidecar (FILE.rvtrace.rvindex, as 'replayvm index' does) while recording: a snapshot at the first " +
             "state hash at least N steps after the previous one (K, M, G suffixes), so debug, gdb and replay --jobs start near any step at once.",
-            "checkpoint interval", "a positive count, e.g. 100M", (string text, out ulong? value) =>
-            {
-                bool ok = NumberSyntax.TryParseCount(text, out ulong n) && n > 0;
-                value = ok ? n : null;
-                return ok;
-            });
+            "checkpoint interval", "a positive count, e.g. 100M", NumberSyntax.TryParsePositiveCount);
         var command = new Command("record",
             "Run a guest like 'run' and record it into a trace that 'replay' reproduces bit for bit. " +
             "In a terminal, Ctrl-A x ends the recording.")
@@ -89,8 +79,8 @@ internal static class RecordCommand
             if (!parsed.GetValue(noDumpOnCrash)) CrashDump.Arm(parsed.GetValue(output)!);
             var embedding = parsed.GetValue(embedDisks) ? DiskEmbedding.Always : parsed.GetValue(noEmbedDisks) ? DiskEmbedding.Never : DiskEmbedding.Auto;
             return Execute(machineOptions.Read(parsed), parsed.GetValue(output)!, parsed.GetValue(input), parsed.GetValue(inputScript),
-                parsed.GetValue(hashInterval) ?? TraceHeader.DefaultStateHashInterval, parsed.GetValue(deterministic), embedding,
-                parsed.GetValue(checkpointEvery));
+                parsed.GetValue(hashInterval)?.Value ?? TraceHeader.DefaultStateHashInterval, parsed.GetValue(deterministic), embedding,
+                parsed.GetValue(checkpointEvery)?.Value);
         });
         return command;
     }

@@ -21,29 +21,21 @@ internal static class ReplayCommand
                           "repeat in the trace's disk order. Checked against the recorded SHA-256 and never written.",
             HelpName = "FILE",
         };
-        var jobs = CliOptions.Parsed<int?>(["--jobs", "-j"], "N",
+        var jobs = CliOptions.ParsedValue<int>(["--jobs", "-j"], "N",
             "Replay the segments between the snapshots of the trace's index (replayvm index) on N machines at once; " +
             "the result, output and exit status are those of a serial replay [default: 1].",
-            "job count", "a number from 1 to 256", (string text, out int? value) =>
-            {
-                bool ok = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 256;
-                value = ok ? n : null;
-                return ok;
-            });
+            "job count", "a number from 1 to 256", (string text, out int n) =>
+                int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out n) && n is >= 1 and <= 256);
         var segment = new Option<string?>("--segment")
         {
             Description = "Verify only segment I of N (0-based) between snapshots of the trace's index and print the result as one " +
                           "JSON object on stdout (no console output); 'replay --merge' combines the N results.",
             HelpName = "I/N",
         };
-        var segmentFromEnv = CliOptions.Parsed<int?>(["--segment-from-env"], "N",
+        var segmentFromEnv = CliOptions.ParsedValue<int>(["--segment-from-env"], "N",
             "As --segment, with I taken from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job; see docs/deploy/).",
-            "segment count", "a number from 1 to 1048576", (string text, out int? value) =>
-            {
-                bool ok = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 1 << 20;
-                value = ok ? n : null;
-                return ok;
-            });
+            "segment count", "a number from 1 to 1048576", (string text, out int n) =>
+                int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out n) && n is >= 1 and <= 1 << 20);
         var merge = new Option<string[]>("--merge")
         {
             Description = "Merge the --segment results in these files (one per segment) into the verdict a serial replay of the trace gives " +
@@ -66,8 +58,8 @@ internal static class ReplayCommand
             if (given.Count(g => g) > 1) throw new UsageException("--segment, --segment-from-env, --merge and --jobs go one at a time");
             if (results.Length > 0) return SegmentCommands.Merge(path, results);
             if (parsed.GetValue(segment) is { } text) return SegmentCommands.Verify(path, drives, SegmentCommands.ParseSegment(text));
-            if (parsed.GetValue(segmentFromEnv) is { } count) return SegmentCommands.Verify(path, drives, SegmentCommands.FromEnvironment(count));
-            return Execute(path, drives, parsed.GetValue(jobs) ?? 1);
+            if (parsed.GetValue(segmentFromEnv) is { } count) return SegmentCommands.Verify(path, drives, SegmentCommands.FromEnvironment(count.Value));
+            return Execute(path, drives, parsed.GetValue(jobs)?.Value ?? 1);
         });
         return command;
     }

@@ -37,9 +37,18 @@ public sealed class FdtNode(string name)
     /// <summary>A <c>reg</c> of (address, size) pairs with two cells each, as under QEMU virt's root and /soc.</summary>
     public FdtNode Reg64(params (ulong Address, ulong Size)[] ranges)
     {
-        var cells = new List<uint>();
-        foreach (var (address, size) in ranges) cells.AddRange([(uint)(address >> 32), (uint)address, (uint)(size >> 32), (uint)size]);
-        return Cells("reg", [.. cells]);
+        // Filled in place: a List<uint> grown from arrays went through generic code no precompiled
+        // image holds (JIT-compiled in every process that builds a device tree).
+        var cells = new uint[4 * ranges.Length];
+        for (int i = 0; i < ranges.Length; i++)
+        {
+            var (address, size) = ranges[i];
+            cells[4 * i] = (uint)(address >> 32);
+            cells[4 * i + 1] = (uint)address;
+            cells[4 * i + 2] = (uint)(size >> 32);
+            cells[4 * i + 3] = (uint)size;
+        }
+        return Cells("reg", cells);
     }
 
     /// <summary>A string list: each string NUL-terminated (spec 2.2.4 &lt;stringlist&gt;).</summary>
