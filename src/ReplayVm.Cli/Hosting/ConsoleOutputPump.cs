@@ -2,9 +2,14 @@ namespace ReplayVm.Cli.Hosting;
 
 /// <summary>
 /// Carries the guest's console bytes to our stdout. The machine hands over one byte at a time, so
-/// bytes are buffered; a timer flushes them every few milliseconds, so a prompt without a newline
-/// still appears promptly. Stdout carries nothing but guest output.
+/// bytes are buffered; a thread of the pump's own flushes them every few milliseconds, so a prompt
+/// without a newline still appears promptly. Stdout carries nothing but guest output.
 /// </summary>
+/// <remarks>
+/// The flush had been a <see cref="Timer"/>'s: its ticks start the runtime's timer thread and the
+/// thread pool (four threads in `run hello.elf`, which uses the pool for nothing else), ~3 ms of a
+/// short run's CPU (median of 16 alternating runs at load 11, the ticks left out).
+/// </remarks>
 internal sealed class ConsoleOutputPump : IDisposable
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(20);
@@ -16,7 +21,9 @@ internal sealed class ConsoleOutputPump : IDisposable
     private readonly CancellationToken _stopping;
     private readonly byte[] _buffer = new byte[16 * 1024];
     private readonly Lock _lock = new();
-    private readonly Timer _timer;
+    /// <summary>Set when the pump is disposed: the flushing thread stops waiting and ends. Never
+    /// disposed itself, as that thread may still be waiting on it (or writing) when the pump is.</summary>
+    private readonly ManualResetEvent _disposed = new(false);
     private int _count;
     private bool _broken;
 
@@ -28,7 +35,12 @@ internal sealed class ConsoleOutputPump : IDisposable
     {
         _output = output;
         _stopping = stopping;
-        _timer = new Timer(_ => FlushIfIdle(), null, FlushInterval, FlushInterval);
+        new Thread(FlushEveryInterval) { IsBackground = true, Name = "console flush" }.Start();
+    }
+
+    private void FlushEveryInterval()
+    {
+        while (!_disposed.WaitOne(FlushInterval)) FlushIfIdle();
     }
 
     /// <summary>The machine's console callback; runs on the machine's thread.</summary>
@@ -47,9 +59,9 @@ internal sealed class ConsoleOutputPump : IDisposable
         lock (_lock) FlushLocked();
     }
 
-    /// <summary>The timer's flush: skipped while another flush holds the buffer. When nobody reads our
-    /// stdout that flush blocks in write(2), and every tick waiting behind it would hold a thread-pool
-    /// thread (a blocked console piled up ~100 threads in a minute).</summary>
+    /// <summary>The periodic flush: skipped while another flush holds the buffer. When nobody reads our
+    /// stdout that flush blocks in write(2); with the timer, every tick waiting behind it held a
+    /// thread-pool thread (a blocked console piled up ~100 threads in a minute).</summary>
     private void FlushIfIdle()
     {
         if (!_lock.TryEnter()) return;
@@ -76,7 +88,7 @@ internal sealed class ConsoleOutputPump : IDisposable
         }
         catch (IOException)
         {
-            // The timer thread must never throw: an unhandled exception there would kill the
+            // The flushing thread must never throw: an unhandled exception there would kill the
             // process with a stack trace. Output nobody can read is dropped from here on.
             _broken = true;
         }
@@ -85,7 +97,8 @@ internal sealed class ConsoleOutputPump : IDisposable
 
     public void Dispose()
     {
-        _timer.Dispose();
+        // Not waiting for the thread: it may be blocked writing to a stdout nobody reads.
+        _disposed.Set();
         Flush();
     }
 }
