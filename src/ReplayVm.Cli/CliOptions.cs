@@ -44,7 +44,8 @@ internal static class CliOptions
             return ok;
         });
 
-    /// <summary>A value an option was given (see <see cref="ParsedValue{T}"/>).</summary>
+    /// <summary>A value an option was given (see <see cref="ParsedValue{T}"/>); null when it was not,
+    /// so "not given" is distinguishable and help shows our own default text.</summary>
     public sealed class Given<T>(T value) where T : struct
     {
         public T Value { get; } = value;

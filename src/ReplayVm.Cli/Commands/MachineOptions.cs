@@ -125,13 +125,4 @@ internal sealed class MachineOptions
             default: board = default; return false;
         }
     }
-
-    /// <summary>Options are nullable so that "not given" is distinguishable and help shows our own default text.</summary>
-    internal static CliOptions.TryParse<T?> Nullable<T>(CliOptions.TryParse<T> parse) where T : struct =>
-        (string text, out T? value) =>
-        {
-            bool ok = parse(text, out T parsed);
-            value = ok ? parsed : null;
-            return ok;
-        };
 }

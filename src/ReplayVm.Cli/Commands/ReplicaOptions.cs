@@ -35,20 +35,20 @@ internal sealed class ReplicaCliOptions
         Description = "Write this replica's trace here (the two replicas' traces replay identically).",
         HelpName = "FILE.rvtrace",
     };
-    // The numeric options are declared over int?, ulong? (as record's are) and a class, never over
-    // int, ulong or double: System.CommandLine's code for an option over a value type is compiled
-    // afresh in each process that declares one (40 methods, a few milliseconds of every primary's
-    // and backup's start-up), while int? and ulong? are compiled for the machine options anyway and
-    // a class shares the precompiled code of every option over a reference type.
-    public readonly Option<int?> HeartbeatInterval = Milliseconds("--heartbeat-interval",
+    // The numeric options hold their value in a class (CliOptions.ParsedValue, as the machine
+    // options and record's do), never int, ulong or double: System.CommandLine's code for an option
+    // over a value type is compiled afresh in each process that declares one (40 methods, a few
+    // milliseconds of every primary's and backup's start-up), while an option over a class shares
+    // the precompiled code of every option over a reference type.
+    public readonly Option<CliOptions.Given<int>?> HeartbeatInterval = Milliseconds("--heartbeat-interval",
         "Milliseconds between heartbeats on the log channel [default: 25].");
-    public readonly Option<int?> HeartbeatTimeout = Milliseconds("--heartbeat-timeout",
+    public readonly Option<CliOptions.Given<int>?> HeartbeatTimeout = Milliseconds("--heartbeat-timeout",
         "Milliseconds of silence after which a backup suspects its primary and asks the arbiter, which decides: it takes over only if it wins [default: 150].");
-    public readonly Option<int?> PeerTimeout = Milliseconds("--peer-timeout",
+    public readonly Option<CliOptions.Given<int>?> PeerTimeout = Milliseconds("--peer-timeout",
         "Milliseconds of silence after which the primary drops its backup (and runs on unprotected), and a backup whose primary holds the arbiter stops [default: 3000].");
-    public readonly Option<ulong?> MaxLag = CliOptions.Parsed<ulong?>(["--max-lag"], "STEPS",
+    public readonly Option<CliOptions.Given<ulong>?> MaxLag = CliOptions.ParsedValue<ulong>(["--max-lag"], "STEPS",
         "Steps the backup's replay may fall behind before the primary slows down; a backstop behind --max-lag-ms [default: 200000000].",
-        "step count", "a count, e.g. 200000000, 200M", MachineOptions.Nullable<ulong>(NumberSyntax.TryParseCount));
+        "step count", "a count, e.g. 200000000, 200M", NumberSyntax.TryParseCount);
     public readonly Option<CliOptions.Number?> MaxLagMs = CliOptions.Parsed<CliOptions.Number?>(["--max-lag-ms"], "MS",
         "The primary also slows down when the backup's replay is behind where the primary was this many milliseconds ago (bounds a failover's catch-up) [default: 50].",
         "milliseconds", "a positive number, e.g. 50", CliOptions.Number.TryParse);
@@ -60,15 +60,15 @@ internal sealed class ReplicaCliOptions
         Description = "While live, answer wall-clock reads and entropy requests from fixed sources (as 'record --deterministic').",
     };
 
-    public readonly Option<int?> ConsoleHistory = CliOptions.Parsed<int?>(["--console-history"], "MIB",
+    public readonly Option<CliOptions.Given<int>?> ConsoleHistory = CliOptions.ParsedValue<int>(["--console-history"], "MIB",
         "MiB of the guest's most recent console output kept for clients to read from their offsets, also across a failover; a client asking for older output is told what was dropped (the trace holds it all) [default: 64; 1 to 1024].",
-        "size in MiB", "a whole number from 1 to 1024", MachineOptions.Nullable<int>(TryParseWhole));
+        "size in MiB", "a whole number from 1 to 1024", TryParseWhole);
 
     /// <summary>The longest --linger: a day.</summary>
     private const int MaxLingerSeconds = 86400;
 
-    private static Option<int?> Milliseconds(string name, string description) =>
-        CliOptions.Parsed<int?>([name], "MS", description, "milliseconds", "a whole number, e.g. 25", MachineOptions.Nullable<int>(TryParseWhole));
+    private static Option<CliOptions.Given<int>?> Milliseconds(string name, string description) =>
+        CliOptions.ParsedValue<int>([name], "MS", description, "milliseconds", "a whole number, e.g. 25", TryParseWhole);
 
     private static bool TryParseWhole(string text, out int value) =>
         int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
@@ -93,15 +93,15 @@ internal sealed class ReplicaCliOptions
     {
         // An option not given takes the replica's own default (the help text says it).
         var defaults = new ReplicaOptions();
-        int interval = parsed.GetValue(HeartbeatInterval) ?? (int)defaults.HeartbeatInterval.TotalMilliseconds;
-        int timeout = parsed.GetValue(HeartbeatTimeout) ?? (int)defaults.HeartbeatTimeout.TotalMilliseconds;
+        int interval = parsed.GetValue(HeartbeatInterval)?.Value ?? (int)defaults.HeartbeatInterval.TotalMilliseconds;
+        int timeout = parsed.GetValue(HeartbeatTimeout)?.Value ?? (int)defaults.HeartbeatTimeout.TotalMilliseconds;
         if (interval <= 0 || timeout <= interval)
             throw new UsageException("--heartbeat-timeout must be longer than --heartbeat-interval, and both positive");
-        int peerTimeout = parsed.GetValue(PeerTimeout) ?? (int)defaults.PeerTimeout.TotalMilliseconds;
+        int peerTimeout = parsed.GetValue(PeerTimeout)?.Value ?? (int)defaults.PeerTimeout.TotalMilliseconds;
         if (peerTimeout <= timeout)
             throw new UsageException("--peer-timeout must be longer than --heartbeat-timeout");
         double linger = parsed.GetValue(Linger)?.Value ?? defaults.Linger.TotalSeconds;
-        int history = parsed.GetValue(ConsoleHistory) ?? (int)(ReplicaOptions.DefaultConsoleHistoryBytes >> 20);
+        int history = parsed.GetValue(ConsoleHistory)?.Value ?? (int)(ReplicaOptions.DefaultConsoleHistoryBytes >> 20);
         if (history < 1 || history > (int)(ReplicaOptions.MaxConsoleHistoryBytes >> 20))
             throw new UsageException($"--console-history takes MiB from 1 to {ReplicaOptions.MaxConsoleHistoryBytes >> 20}");
         // Bounded so that it makes a TimeSpan (1e300 seconds overflowed it: a stack trace).
@@ -112,7 +112,7 @@ internal sealed class ReplicaCliOptions
             HeartbeatTimeout = TimeSpan.FromMilliseconds(timeout),
             PeerTimeout = TimeSpan.FromMilliseconds(peerTimeout),
             ArbiterPatience = TimeSpan.FromMilliseconds(2L * timeout), // long: twice an int timeout may not fit one
-            MaxLagSteps = parsed.GetValue(MaxLag) ?? defaults.MaxLagSteps,
+            MaxLagSteps = parsed.GetValue(MaxLag)?.Value ?? defaults.MaxLagSteps,
             MaxLagTime = (parsed.GetValue(MaxLagMs)?.Value ?? defaults.MaxLagTime.TotalMilliseconds) is var ms && ms > 0 && !double.IsNaN(ms) && ms < 1e9 ? TimeSpan.FromMilliseconds(ms) : throw new UsageException("--max-lag-ms takes a positive number of milliseconds"),
             Linger = TimeSpan.FromSeconds(linger),
             Deterministic = parsed.GetValue(Deterministic),
