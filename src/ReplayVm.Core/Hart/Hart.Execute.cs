@@ -31,10 +31,11 @@ public sealed unsafe partial class Hart
     private void Interpret()
     {
         // Step count and pc live in registers. The fields are stored, never reloaded, where another
-        // method may look at them: on the full fetch path below, at the slice's end, and at the
-        // top of every case that calls out (memory access, CSRs, traps, A, F and D). The cases that
-        // stay inside this method — arithmetic, branches, jumps — skip those stores, so on the fast
-        // path the fields may lag behind: any new case that calls out must store them first.
+        // method may look at them: on the full fetch path below, at the slice's end, at the top of
+        // every case that calls out (CSRs, traps, A, F and D) and before a load's or store's slow
+        // path. The cases that stay inside this method — arithmetic, branches, jumps, loads and
+        // stores that hit — skip those stores, so on the fast path the fields may lag behind: any
+        // new case that calls out must store them first.
         ulong* x = _xp; // a local copy: stores through pointers would otherwise force the JIT to reload the field
         ulong steps = Steps;
         ulong pc = Pc;
@@ -103,17 +104,19 @@ public sealed unsafe partial class Hart
             case Opcode.Bltu: if (x[d.Rs1] < x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
             case Opcode.Bgeu: if (x[d.Rs1] >= x[d.Rs2]) { target = pc + (ulong)d.Imm; goto jumped; } break;
 
-            case Opcode.Lb: { Steps = steps; Pc = pc; if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = (ulong)(sbyte)v; break; }
-            case Opcode.Lh: { Steps = steps; Pc = pc; if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = (ulong)(short)v; break; }
-            case Opcode.Lw: { Steps = steps; Pc = pc; if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = (ulong)(int)v; break; }
-            case Opcode.Ld: { Steps = steps; Pc = pc; if (!Load64(x[d.Rs1] + (ulong)d.Imm, out ulong v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Lbu: { Steps = steps; Pc = pc; if (!Load8(x[d.Rs1] + (ulong)d.Imm, out byte v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Lhu: { Steps = steps; Pc = pc; if (!Load16(x[d.Rs1] + (ulong)d.Imm, out ushort v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Lwu: { Steps = steps; Pc = pc; if (!Load32(x[d.Rs1] + (ulong)d.Imm, out uint v)) goto trapped; x[d.Rd] = v; break; }
-            case Opcode.Sb: Steps = steps; Pc = pc; if (!Store8(x[d.Rs1] + (ulong)d.Imm, (byte)x[d.Rs2])) goto trapped; break;
-            case Opcode.Sh: Steps = steps; Pc = pc; if (!Store16(x[d.Rs1] + (ulong)d.Imm, (ushort)x[d.Rs2])) goto trapped; break;
-            case Opcode.Sw: Steps = steps; Pc = pc; if (!Store32(x[d.Rs1] + (ulong)d.Imm, (uint)x[d.Rs2])) goto trapped; break;
-            case Opcode.Sd: Steps = steps; Pc = pc; if (!Store64(x[d.Rs1] + (ulong)d.Imm, x[d.Rs2])) goto trapped; break;
+            // Loads and stores store the step count and pc only before their slow path (a TLB miss,
+            // MMIO, a fault): the fast path reads neither.
+            case Opcode.Lb: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryLoadFast(a, out byte v)) { Steps = steps; Pc = pc; if (!LoadSlow(a, out v)) goto trapped; } x[d.Rd] = (ulong)(sbyte)v; break; }
+            case Opcode.Lh: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryLoadFast(a, out ushort v)) { Steps = steps; Pc = pc; if (!LoadSlow(a, out v)) goto trapped; } x[d.Rd] = (ulong)(short)v; break; }
+            case Opcode.Lw: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryLoadFast(a, out uint v)) { Steps = steps; Pc = pc; if (!LoadSlow(a, out v)) goto trapped; } x[d.Rd] = (ulong)(int)v; break; }
+            case Opcode.Ld: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryLoadFast(a, out ulong v)) { Steps = steps; Pc = pc; if (!LoadSlow(a, out v)) goto trapped; } x[d.Rd] = v; break; }
+            case Opcode.Lbu: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryLoadFast(a, out byte v)) { Steps = steps; Pc = pc; if (!LoadSlow(a, out v)) goto trapped; } x[d.Rd] = v; break; }
+            case Opcode.Lhu: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryLoadFast(a, out ushort v)) { Steps = steps; Pc = pc; if (!LoadSlow(a, out v)) goto trapped; } x[d.Rd] = v; break; }
+            case Opcode.Lwu: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryLoadFast(a, out uint v)) { Steps = steps; Pc = pc; if (!LoadSlow(a, out v)) goto trapped; } x[d.Rd] = v; break; }
+            case Opcode.Sb: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryStoreFast(a, (byte)x[d.Rs2])) { Steps = steps; Pc = pc; if (!StoreSlow(a, (byte)x[d.Rs2])) goto trapped; } break; }
+            case Opcode.Sh: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryStoreFast(a, (ushort)x[d.Rs2])) { Steps = steps; Pc = pc; if (!StoreSlow(a, (ushort)x[d.Rs2])) goto trapped; } break; }
+            case Opcode.Sw: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryStoreFast(a, (uint)x[d.Rs2])) { Steps = steps; Pc = pc; if (!StoreSlow(a, (uint)x[d.Rs2])) goto trapped; } break; }
+            case Opcode.Sd: { ulong a = x[d.Rs1] + (ulong)d.Imm; if (!TryStoreFast(a, x[d.Rs2])) { Steps = steps; Pc = pc; if (!StoreSlow(a, x[d.Rs2])) goto trapped; } break; }
 
             case Opcode.Addi: x[d.Rd] = x[d.Rs1] + (ulong)d.Imm; break;
             case Opcode.Slti: x[d.Rd] = (long)x[d.Rs1] < d.Imm ? 1UL : 0; break;

@@ -7,10 +7,12 @@ namespace ReplayVm.Core.Hart;
 public sealed unsafe partial class Hart
 {
     // Loads and stores. Untranslated M-mode accesses go straight to RAM through a pointer; with
-    // translation or PMP in force they first hit the TLB (one compare), and anything unusual —
-    // a miss, a page-crossing access, MMIO — takes the slow path. Misaligned accesses succeed,
-    // as on QEMU (the spec lets an implementation handle them in hardware, 2.6). A failed access
-    // raises its exception and returns false; the caller then leaves rd and pc alone.
+    // translation or PMP in force they first hit the TLB (one compare, which also proves the page
+    // RAM: see TlbEntry.SlowPathOnly), and anything unusual — a miss, a page-crossing access, MMIO —
+    // takes the slow path. Misaligned accesses succeed, as on QEMU (the spec lets an implementation
+    // handle them in hardware, 2.6). A failed access raises its exception and returns false; the
+    // caller then leaves rd and pc alone. The fast paths (TryLoadFast, TryStoreFast) read no hart
+    // state but the TLB, so the interpreter stores its step count and pc only before a slow path.
 
     private bool Load8(ulong address, out byte value) => Load(address, out value);
     private bool Load16(ulong address, out ushort value) => Load(address, out value);
@@ -22,72 +24,103 @@ public sealed unsafe partial class Hart
     private bool Store64(ulong address, ulong value) => Store(address, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Load<T>(ulong address, out T value) where T : unmanaged
+    private bool Load<T>(ulong address, out T value) where T : unmanaged =>
+        TryLoadFast(address, out value) || LoadSlow(address, out value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Store<T>(ulong address, T value) where T : unmanaged =>
+        TryStoreFast(address, value) || StoreSlow(address, value);
+
+    /// <summary>
+    /// A load from RAM through a TLB hit or, untranslated, a RAM address; false (nothing done) for
+    /// anything else. The hit is one compare: the tag against the page of the access's last byte. An
+    /// entry sits at its own page's index, so it can only hold that page when the first byte is on it
+    /// too, and a page-crossing access misses.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryLoadFast<T>(ulong address, out T value) where T : unmanaged
     {
-        ulong physical = address;
+        ulong offset;
         if (_dataViaTlb)
         {
             ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
-            if (e.ReadTag != address >> 12 || (address & PageMask) > (ulong)(MainMemory.PageSize - sizeof(T)))
-                return LoadSlow(address, physical, translate: true, out value);
-            physical = e.PhysicalPage | (address & PageMask);
+            if (e.ReadTag != (address + (ulong)(sizeof(T) - 1)) >> 12)
+            {
+                value = default;
+                return false;
+            }
+            offset = (e.PhysicalPage | (address & PageMask)) - _ramBase;
         }
-        ulong offset = physical - _ramBase;
-        if (offset <= _ramSize - (ulong)sizeof(T))
+        else
         {
-            value = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
+            offset = address - _ramBase;
+            if (offset > _ramSize - (ulong)sizeof(T))
+            {
+                value = default;
+                return false;
+            }
+        }
+        value = Unsafe.ReadUnaligned<T>(_ramPointer + offset);
+        return true;
+    }
+
+    /// <summary>A store to RAM through a TLB hit or, untranslated, to a RAM address (as <see cref="TryLoadFast"/>); false (nothing done) for anything else.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryStoreFast<T>(ulong address, T value) where T : unmanaged
+    {
+        ulong offset;
+        if (_dataViaTlb)
+        {
+            ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
+            if (e.WriteTag != (address + (ulong)(sizeof(T) - 1)) >> 12) return false;
+            offset = (e.PhysicalPage | (address & PageMask)) - _ramBase;
+            Unsafe.WriteUnaligned(_ramPointer + offset, value);
+            NoteCodeWriteInPage(offset);
             return true;
         }
-        return LoadSlow(address, physical, translate: false, out value);
+        offset = address - _ramBase;
+        if (offset > _ramSize - (ulong)sizeof(T)) return false;
+        Unsafe.WriteUnaligned(_ramPointer + offset, value);
+        NoteCodeWrite(offset, sizeof(T));
+        return true;
     }
 
     /// <summary>Value of the last out-of-line load (see <see cref="LoadSlow"/>), zero-extended.</summary>
     private ulong _slowLoadValue;
 
     /// <summary>
-    /// The slow paths of <see cref="Load"/>. The value comes back through a field rather than an
-    /// out parameter: an out parameter passed to a call that is not inlined would give the caller's
-    /// variable a stack home, and every load on the fast path would then go through memory.
+    /// The slow path of <see cref="Load"/>, for what <see cref="TryLoadFast"/> left. The value comes
+    /// back through a field rather than an out parameter: an out parameter passed to a call that is
+    /// not inlined would give the caller's variable a stack home, and every load on the fast path
+    /// would then go through memory.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool LoadSlow<T>(ulong address, ulong physical, bool translate, out T value) where T : unmanaged
+    private bool LoadSlow<T>(ulong address, out T value) where T : unmanaged
     {
-        bool ok = LoadOutOfLine(address, physical, translate, sizeof(T));
+        bool ok = LoadOutOfLine(address, sizeof(T));
         value = Unsafe.As<ulong, T>(ref _slowLoadValue);
         return ok;
     }
+
+    /// <summary>The slow path of <see cref="Store"/>, for what <see cref="TryStoreFast"/> left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool StoreSlow<T>(ulong address, T value) where T : unmanaged =>
+        StoreOutOfLine(address, Widen(value), sizeof(T));
 
     // The slow paths below take the access size as a value rather than a type parameter: generic
     // methods instantiated over primitive types are not precompiled (ReadyToRun), so each size of each
     // was JIT-compiled, fully optimized for its loops, by every run whose guest pages or touches a device.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool LoadOutOfLine(ulong address, ulong physical, bool translate, int size)
+    private bool LoadOutOfLine(ulong address, int size)
     {
-        bool ok = translate ? LoadTranslated(address, size, out ulong value) : LoadFromBus(address, physical, size, out value);
+        bool ok = _dataViaTlb ? LoadTranslated(address, size, out ulong value) : LoadFromBus(address, address, size, out value);
         _slowLoadValue = value;
         return ok;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Store<T>(ulong address, T value) where T : unmanaged
-    {
-        ulong physical = address;
-        if (_dataViaTlb)
-        {
-            ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
-            if (e.WriteTag != address >> 12 || (address & PageMask) > (ulong)(MainMemory.PageSize - sizeof(T)))
-                return StoreTranslated(address, Widen(value), sizeof(T));
-            physical = e.PhysicalPage | (address & PageMask);
-        }
-        ulong offset = physical - _ramBase;
-        if (offset <= _ramSize - (ulong)sizeof(T))
-        {
-            Unsafe.WriteUnaligned(_ramPointer + offset, value);
-            NoteCodeWrite(offset, sizeof(T));
-            return true;
-        }
-        return StoreToBus(address, physical, Widen(value), sizeof(T));
-    }
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool StoreOutOfLine(ulong address, ulong raw, int size) =>
+        _dataViaTlb ? StoreTranslated(address, raw, size) : StoreToBus(address, address, raw, size);
 
     /// <summary>
     /// Every RAM store comes here: it stamps the page's write epoch (see <see cref="MainMemory.PageEpochs"/>)
@@ -109,6 +142,14 @@ public sealed unsafe partial class Hart
             holdsCode |= MainMemory.DecodedPageAt(_decodedChunks, offset + (ulong)size - 1) is not null;
         }
         if (holdsCode) InvalidateWrittenCode(offset, size);
+    }
+
+    /// <summary><see cref="NoteCodeWrite"/> for a store known not to leave its page (a TLB hit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void NoteCodeWriteInPage(ulong offset)
+    {
+        _pageEpochs[offset >> MainMemory.PageShift] = _ram.Epoch;
+        if (MainMemory.DecodedPageAt(_decodedChunks, offset) is not null) InvalidateWrittenCode(offset, 1);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -176,6 +217,10 @@ public sealed unsafe partial class Hart
         value = 0;
         if ((address & PageMask) + (ulong)size <= MainMemory.PageSize)
         {
+            // A device page the TLB holds (for the slow path only): straight to the bus, as a hit.
+            ref TlbEntry e = ref _tlbPointer[(address >> 12) & TlbMask];
+            if (e.ReadTag == (address >> 12 | TlbEntry.SlowPathOnly))
+                return LoadFromBus(address, e.PhysicalPage | (address & PageMask), size, out value);
             if (!Translate(address, size, AccessType.Load, out ulong physical)) return false;
             if (LoadTriggerFires(address, size)) return false;
             ulong offset = physical - _ramBase;

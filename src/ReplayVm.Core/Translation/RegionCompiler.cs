@@ -635,7 +635,8 @@ internal sealed unsafe class RegionCompiler
     /// <summary>
     /// Computes the access's address into <c>_address</c> and, on the hit path, the RAM offset into
     /// <c>_physical</c>; jumps to <paramref name="slow"/> for a TLB miss, a page-crossing access or
-    /// anything outside RAM — exactly the interpreter's fast-path conditions (Hart.Memory.cs).
+    /// anything outside RAM — exactly the interpreter's fast-path conditions (Hart.Memory.cs,
+    /// TryLoadFast and TryStoreFast).
     /// </summary>
     private void EmitTranslate(DecodedInstruction d, int sizeLog2, bool store, IlLabel slow)
     {
@@ -671,18 +672,20 @@ internal sealed unsafe class RegionCompiler
             _il.Emit(OpCodes.Ldc_I4, 12);
             _il.Emit(OpCodes.Shr_Un);
             _il.Emit(OpCodes.Bne_Un, slow);
+            // A hit is a RAM page (a device page's tags are marked TlbEntry.SlowPathOnly): offset = physical - ramBase.
             _il.Emit(OpCodes.Ldloc, _entry);
             _il.Emit(OpCodes.Ldfld, TlbPhysicalPage);
             _il.Emit(OpCodes.Ldloc, _address);
             Const(0xFFF);
             _il.Emit(OpCodes.And);
             _il.Emit(OpCodes.Or);
-        }
-        else
-        {
-            _il.Emit(OpCodes.Ldloc, _address);
+            Const(_specialization.RamBase);
+            _il.Emit(OpCodes.Sub);
+            _il.Emit(OpCodes.Stloc, _physical);
+            return;
         }
         // offset = physical - ramBase, which must be <= ramSize - size
+        _il.Emit(OpCodes.Ldloc, _address);
         Const(_specialization.RamBase);
         _il.Emit(OpCodes.Sub);
         _il.Emit(OpCodes.Stloc, _physical);

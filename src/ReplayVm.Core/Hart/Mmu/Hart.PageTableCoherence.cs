@@ -11,7 +11,7 @@ namespace ReplayVm.Core.Hart;
 /// guest that went on using a stale translation would replay from a checkpoint, or under a
 /// debugger, differently from how it ran. So the TLB never holds a translation the page tables no
 /// longer give: the walker marks every RAM page it reads an entry from (until the next flush); a
-/// marked page never gets a TLB write entry the fast path can use (only a CheckedWrite one, which spares
+/// marked page never gets a TLB write entry the fast path can use (only a SlowPathOnly one, which spares
 /// the slow path its walk), so each guest store into it takes the slow path, which
 /// flushes the TLB if the store changed the bytes of a valid entry (an invalid one gave no cached
 /// translation); a host-side write (DMA) into one flushes through
@@ -34,7 +34,7 @@ public sealed unsafe partial class Hart
         ulong page = pteAddress & ~PageMask;
         if (!_writablePages.MayContain(page)) return; // (after a flush, tables are read before anything writes them)
         for (int i = 0; i < _tlb.Length; i++) // every bank
-            if (_tlb[i].PhysicalPage == page) _tlb[i].WriteTag |= TlbEntry.CheckedWrite;
+            if (_tlb[i].PhysicalPage == page) _tlb[i].WriteTag |= TlbEntry.SlowPathOnly;
     }
 
     /// <summary>Whether physical page <paramref name="page"/> (an address) is RAM holding entries the TLB may have used.</summary>

@@ -204,7 +204,7 @@ public sealed unsafe partial class Hart
         ulong page = physical & ~PageMask;
         ulong vpn = address >> 12;
         ref TlbEntry e = ref _tlbPointer[vpn & TlbMask];
-        if (e.PhysicalPage != page || (e.ReadTag != vpn && e.WriteTag != vpn && e.ExecuteTag != vpn))
+        if (e.PhysicalPage != page || !e.Holds(vpn))
         {
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
             e.PhysicalPage = page;
@@ -221,17 +221,21 @@ public sealed unsafe partial class Hart
         else
         {
             ulong virtualPage = address & ~PageMask;
+            // A page outside RAM (a device's) is cached for the slow path only, which sends its
+            // accesses to the bus: so the fast paths' hits need no RAM bounds check.
+            bool ram = page - _ramBase <= _ramSize - (PageMask + 1);
+            ulong outsideRam = ram ? 0 : TlbEntry.SlowPathOnly;
             // Likewise reads, while loaded pages are logged: only by a load (noted above).
             if (type == AccessType.Load || (_loadedPages is null && (bare || LeafAllows(pte, AccessType.Load, mode))))
-                if (wholePage(AccessType.Load) && !PageIsWatched(virtualPage, AccessType.Load)) e.ReadTag = vpn;
+                if (wholePage(AccessType.Load) && !PageIsWatched(virtualPage, AccessType.Load)) e.ReadTag = vpn | outsideRam;
             // Writes are cached only once D is set, so the first store still walks and sets it; while
             // stored pages are logged, only by a store (noted above), so that every cached one was noted.
             if (type == AccessType.Store || (_storedPages is null && (bare || ((pte & PteD) != 0 && LeafAllows(pte, AccessType.Store, mode)))))
                 if (wholePage(AccessType.Store) && !PageIsWatched(virtualPage, AccessType.Store))
                 {
                     bool table = IsPageTablePage(page);
-                    e.WriteTag = table ? vpn | TlbEntry.CheckedWrite : vpn;
-                    if (!table) _writablePages.Add(page);
+                    e.WriteTag = table || !ram ? vpn | TlbEntry.SlowPathOnly : vpn;
+                    if (!table && ram) _writablePages.Add(page);
                 }
         }
         return true;
@@ -367,7 +371,7 @@ public sealed unsafe partial class Hart
     /// <summary>
     /// Translates for a store that is known not to cross a page, for callers that check what it
     /// overwrites in a page table themselves (SC, AMOs, the slow path of plain stores): so a page-table
-    /// page's write tag (<see cref="TlbEntry.CheckedWrite"/>) spares the walk. Linux's fork, faults
+    /// page's write tag (<see cref="TlbEntry.SlowPathOnly"/>) spares the walk, as a device page's does. Linux's fork, faults
     /// and exits store into page tables tens of thousands of times, each a walk before.
     /// </summary>
     private bool TranslateStore(ulong address, int size, out ulong physical)
@@ -375,7 +379,7 @@ public sealed unsafe partial class Hart
         if (!_dataViaTlb) { physical = address; return true; }
         ulong vpn = address >> 12;
         ref TlbEntry e = ref _tlbPointer[vpn & TlbMask];
-        if ((e.WriteTag & ~TlbEntry.CheckedWrite) == vpn) { physical = e.PhysicalPage | (address & PageMask); return true; }
+        if ((e.WriteTag & ~TlbEntry.SlowPathOnly) == vpn) { physical = e.PhysicalPage | (address & PageMask); return true; }
         return Translate(address, size, AccessType.Store, out physical);
     }
 }

@@ -11,11 +11,17 @@ internal struct TlbEntry
     public const ulong Invalid = ulong.MaxValue;
 
     /// <summary>
-    /// Or'd into the write tag of a page holding page-table entries: a store there may skip the walk
-    /// but not the check of what it overwrites (Hart.PageTableCoherence.cs), so the tag matches no
-    /// fast path and only the slow one uses it. (Virtual page numbers stay below bit 52.)
+    /// Or'd into a tag that no fast path may take but the slow path may use without a walk: the write
+    /// tag of a page holding page-table entries (a store there must check what it overwrites,
+    /// Hart.PageTableCoherence.cs) and the read and write tags of a page outside RAM (its accesses go
+    /// to the bus). So a fast path's hit is always a RAM page, and needs no bounds check of its own.
+    /// (Virtual page numbers stay below bit 52.)
     /// </summary>
-    public const ulong CheckedWrite = 1UL << 62;
+    public const ulong SlowPathOnly = 1UL << 62;
+
+    /// <summary>Whether the entry holds virtual page <paramref name="vpn"/> for some access, by any path.</summary>
+    public readonly bool Holds(ulong vpn) =>
+        (ReadTag & ~SlowPathOnly) == vpn || (WriteTag & ~SlowPathOnly) == vpn || ExecuteTag == vpn;
 
     public ulong ReadTag;
     public ulong WriteTag;
