@@ -167,7 +167,7 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private TranslatedRegion? RegionJumpTarget(ulong target)
     {
-        var region = _jumpCache[(target >> 1) & (JumpCacheSize - 1)];
+        var region = JumpCacheSlot(target);
         return region is not null && region.VirtualPc == target && region.Epoch == _translationEpoch && region.Chainable ? region : null;
     }
 }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ReplayVm.Core.Memory;
 using ReplayVm.Core.Translation;
 
@@ -177,16 +179,26 @@ public sealed unsafe partial class Hart
     {
         CreditHeat(steps);
         _heatEntry = target;
-        var region = _jumpCache[(target >> 1) & (JumpCacheSize - 1)];
+        var region = JumpCacheSlot(target);
         if (region is not null && region.VirtualPc == target && region.Code is not null
             && (region.Epoch == _translationEpoch || StillFound(region))) return true;
         ref uint heat = ref Heat(target);
-        if (heat + 1 < (uint)_warmThreshold) return false;
-        if (heat + 1 < (uint)_hotThreshold) return MayBeShared(target); // the dispatcher looks in the cache
+        uint arrived = heat + 1; // read once: the thresholds' loads could alias it, as far as the JIT knows
+        if (arrived < (uint)_warmThreshold) return false;
+        if (arrived < (uint)_hotThreshold) return MayBeShared(target); // the dispatcher looks in the cache
         heat = 0;
         _arrivedHot = true;
         return true;
     }
+
+    /// <summary>
+    /// The jump cache's slot for <paramref name="pc"/>. The index is masked to the array's fixed size,
+    /// so it is taken without the JIT's bounds check: the interpreter running for the translator
+    /// looks here at every taken control transfer, and translated code at every indirect jump.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private ref TranslatedRegion? JumpCacheSlot(ulong pc) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_jumpCache), (nint)((pc >> 1) & (JumpCacheSize - 1)));
 
     /// <summary>Whether a warm (not yet hot) entry's region may be in the shared cache and was not missed there before.</summary>
     private bool MayBeShared(ulong pc) =>
@@ -254,7 +266,8 @@ public sealed unsafe partial class Hart
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private ref uint Heat(ulong pc) => ref _transferHeat[(pc >> 1) & (TransferHeatSize - 1)];
+    private ref uint Heat(ulong pc) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_transferHeat), (nint)((pc >> 1) & (TransferHeatSize - 1))); // masked to the fixed size: no bounds check
 
     /// <summary>Adds the steps run since <see cref="_heatSince"/> to <see cref="_heatEntry"/>'s heat (saturating).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -285,7 +298,7 @@ public sealed unsafe partial class Hart
                 continue;
             }
             ulong pc = Pc;
-            ref TranslatedRegion? cached = ref _jumpCache[(pc >> 1) & (JumpCacheSize - 1)];
+            ref TranslatedRegion? cached = ref JumpCacheSlot(pc);
             TranslatedRegion? region = cached;
             if (region is null || region.VirtualPc != pc || region.Epoch != _translationEpoch)
             {
