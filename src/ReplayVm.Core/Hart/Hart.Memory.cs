@@ -135,7 +135,7 @@ public sealed unsafe partial class Hart
         ulong first = offset >> MainMemory.PageShift;
         uint epoch = _ram.Epoch;
         _pageEpochs[first] = epoch;
-        bool holdsCode = MainMemory.DecodedPageAt(_decodedChunks, offset) is not null;
+        bool holdsCode = first != _codeFreePage && HoldsCode(offset);
         if ((offset & PageMask) > (ulong)(MainMemory.PageSize - size))
         {
             _pageEpochs[first + 1] = epoch;
@@ -148,8 +148,26 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void NoteCodeWriteInPage(ulong offset)
     {
-        _pageEpochs[offset >> MainMemory.PageShift] = _ram.Epoch;
-        if (MainMemory.DecodedPageAt(_decodedChunks, offset) is not null) InvalidateWrittenCode(offset, 1);
+        ulong page = offset >> MainMemory.PageShift;
+        _pageEpochs[page] = _ram.Epoch;
+        if (page != _codeFreePage && HoldsCode(offset)) InvalidateWrittenCode(offset, 1);
+    }
+
+    /// <summary>
+    /// The RAM page (an index) the last store found without decoded code, or all ones: stores come in
+    /// runs to one page (a stack frame, a page being cleared or copied — a kernel's most frequent
+    /// instruction is sd), and the run skips the decode cache's two-level lookup. A page gains decoded
+    /// code only through <see cref="FetchUncached"/>, which forgets this first.
+    /// </summary>
+    private ulong _codeFreePage = ulong.MaxValue;
+
+    /// <summary>Whether the page holding RAM offset <paramref name="offset"/> holds decoded code; if not, it becomes <see cref="_codeFreePage"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool HoldsCode(ulong offset)
+    {
+        if (MainMemory.DecodedPageAt(_decodedChunks, offset) is not null) return true;
+        _codeFreePage = offset >> MainMemory.PageShift;
+        return false;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -176,6 +176,7 @@ public sealed unsafe partial class Hart
         retry = false;
         if (ramOffset < _ramSize)
         {
+            _codeFreePage = ulong.MaxValue; // the page may be the one stores last found without code
             _ram.CreateDecodedPage(ramOffset);
             TranslatorStats.DecodePagesCreated++;
             retry = true;
