@@ -6,9 +6,9 @@ namespace ReplayVm.Cli.Hosting;
 /// without a newline still appears promptly. Stdout carries nothing but guest output.
 /// </summary>
 /// <remarks>
-/// The flush had been a <see cref="Timer"/>'s: its ticks start the runtime's timer thread and the
-/// thread pool (four threads in `run hello.elf`, which uses the pool for nothing else), ~3 ms of a
-/// short run's CPU (median of 16 alternating runs at load 11, the ticks left out).
+/// A thread rather than a <see cref="Timer"/>: a timer's ticks start the runtime's timer thread and
+/// the thread pool (four threads in `run hello.elf`, which uses the pool for nothing else), ~3 ms of
+/// a short run's CPU.
 /// </remarks>
 internal sealed class ConsoleOutputPump : IDisposable
 {
@@ -60,8 +60,8 @@ internal sealed class ConsoleOutputPump : IDisposable
     }
 
     /// <summary>The periodic flush: skipped while another flush holds the buffer. When nobody reads our
-    /// stdout that flush blocks in write(2); with the timer, every tick waiting behind it held a
-    /// thread-pool thread (a blocked console piled up ~100 threads in a minute).</summary>
+    /// stdout that flush blocks in write(2), and the next flush must not queue up behind it (with a
+    /// timer, each tick would hold a thread-pool thread: ~100 threads in a minute).</summary>
     private void FlushIfIdle()
     {
         if (!_lock.TryEnter()) return;
