@@ -5,13 +5,20 @@ namespace ReplayVm.Core.Tests.FloatingPoint;
 
 /// <summary>
 /// Renders a batch of <see cref="FpCase"/>s as a bare-metal RV64GC program for QEMU's virt board
-/// and ReplayVm. Per case it writes fcsr (frm, cleared flags), loads the operands from a table,
-/// runs the instruction and records two words — the result's bits and fflags — in a buffer. At the
-/// end it prints every record as "RESULT FLAGS" in hex on the 16550 UART and stops the machine
-/// through the test finisher.
+/// and ReplayVm. Each run of consecutive cases with the same instruction (operation and static
+/// rounding mode) is one loop over their rows of a table: per row it writes fcsr (frm, cleared
+/// flags), loads the operands, runs the instruction and records two words — the result's bits and
+/// fflags — in a buffer. At the end it prints every record as "RESULT FLAGS" in hex on the 16550
+/// UART and stops the machine through the test finisher.
+///
+/// One loop per instruction rather than one copy per case: the translator (at threshold 1) then
+/// compiles each distinct instruction once and runs that code on every value of its cases, where a
+/// straight-line copy per case made it compile one region per case — a hundred thousand .NET JIT
+/// compilations for the special-value grid, nearly all of the test's time.
 ///
 /// Registers: the table pointer s1 and buffer pointer s0 with f8–f11 and a0/a1 keep the loads and
-/// stores within the compressed forms' register range, so C.FLD/C.FSD are exercised too.
+/// stores within the compressed forms' register range, so C.FLD/C.FSD are exercised too; s2 counts
+/// a loop's remaining rows.
 /// </summary>
 public static class FpProgramWriter
 {
@@ -30,7 +37,14 @@ public static class FpProgramWriter
         s.AppendLine("  csrw mtvec, t0            # no trap is expected: report one and stop");
         s.AppendLine("  la s1, operands");
         s.AppendLine($"  li s0, 0x{ResultBuffer:x}");
-        foreach (var c in cases) RenderCase(s, c);
+        int group = 0;
+        for (int start = 0; start < cases.Count;)
+        {
+            int end = start + 1;
+            while (end < cases.Count && SameInstruction(cases[end], cases[start])) end++;
+            RenderLoop(s, cases[start], end - start, group++);
+            start = end;
+        }
         s.AppendLine($"""
               li s1, 0x{ResultBuffer:x}
             dump:
@@ -102,15 +116,21 @@ public static class FpProgramWriter
             operands:
             """);
         foreach (var c in cases)
-            s.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  .dword 0x{c.A:x16}, 0x{c.B:x16}, 0x{c.C:x16}"));
+            s.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  .dword 0x{c.A:x16}, 0x{c.B:x16}, 0x{c.C:x16}, 0x{c.Frm << 5:x}"));
         return s.ToString();
     }
 
-    private static void RenderCase(StringBuilder s, FpCase c)
+    /// <summary>Whether two cases run the same encoded instruction (their operands and frm may differ).</summary>
+    public static bool SameInstruction(FpCase a, FpCase b) => a.Op == b.Op && a.Rm == b.Rm;
+
+    /// <summary>One loop over <paramref name="count"/> table rows (A, B, C, fcsr) that all run <paramref name="first"/>'s instruction.</summary>
+    private static void RenderLoop(StringBuilder s, FpCase first, int count, int group)
     {
-        var op = c.Op;
-        s.AppendLine($"  # {c}");
-        s.AppendLine($"  li t0, {c.Frm << 5}");
+        var op = first.Op;
+        s.AppendLine($"  # {op.Mnemonic} rm={(op.HasRm ? RmNames[first.Rm] : "-")}: {count} cases");
+        s.AppendLine($"  li s2, {count}");
+        s.AppendLine($"group{group}:");
+        s.AppendLine($"  ld t0, {RowFcsr}(s1)");
         s.AppendLine("  csrw fcsr, t0");
         string Operand(ValueKind kind, int index, string fp)
         {
@@ -127,12 +147,18 @@ public static class FpProgramWriter
         if (op.B != ValueKind.None) operands.Add(Operand(op.B, 1, "f9"));
         if (op.C != ValueKind.None) operands.Add(Operand(op.C, 2, "f10"));
         string dest = op.Result == ValueKind.Integer ? "a1" : "f11";
-        string rm = op.HasRm ? ", " + RmNames[c.Rm] : "";
+        string rm = op.HasRm ? ", " + RmNames[first.Rm] : "";
         s.AppendLine($"  {op.Mnemonic} {dest}, {string.Join(", ", operands)}{rm}");
         s.AppendLine(op.Result == ValueKind.Integer ? "  sd a1, 0(s0)" : "  fsd f11, 0(s0)");
         s.AppendLine("  frflags a2");
         s.AppendLine("  sd a2, 8(s0)");
         s.AppendLine("  addi s0, s0, 16");
-        s.AppendLine("  addi s1, s1, 24");
+        s.AppendLine($"  addi s1, s1, {RowBytes}");
+        s.AppendLine("  addi s2, s2, -1");
+        s.AppendLine($"  bnez s2, group{group}");
     }
+
+    /// <summary>A case's table row: the operands A, B, C, then the fcsr value (frm, no flags) to run it with.</summary>
+    private const int RowBytes = 32;
+    private const int RowFcsr = 24;
 }

@@ -105,4 +105,18 @@ public static class QemuVirt
              "-serial", "stdio", "-kernel", elfPath],
             timeout);
     }
+
+    /// <summary>
+    /// Like <see cref="Run"/>, but with the console in <paramref name="serialFile"/>: QEMU 7.2's stdio
+    /// backend drops output when its stdout pipe fills while stdin is a closed pipe, which loses lines
+    /// of long dumps when the reader falls behind.
+    /// </summary>
+    public static ProcessOutcome RunToFile(string elfPath, string serialFile, TimeSpan timeout)
+    {
+        var qemu = ExternalTools.Require(ExternalTools.Qemu);
+        return ExternalTools.Run(qemu,
+            ["-M", "virt", "-cpu", CpuModel, "-m", "128M", "-smp", "1", "-bios", "none", "-display", "none",
+             "-monitor", "none", "-serial", "file:" + serialFile, "-kernel", elfPath],
+            timeout);
+    }
 }

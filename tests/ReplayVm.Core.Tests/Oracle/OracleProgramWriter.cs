@@ -4,13 +4,19 @@ using System.Text;
 namespace ReplayVm.Core.Tests.Oracle;
 
 /// <summary>
-/// Renders a <see cref="RandomProgram"/> into a complete bare-metal guest for QEMU's virt board
-/// (M-mode, <c>-bios none</c>): set up a trap handler, seed the registers, run the body, dump the
-/// architectural state as hex text over the 16550 UART, and stop through the sifive_test finisher.
-/// Both QEMU and ReplayVm run the same ELF, so the two dumps must be identical byte for byte.
+/// Renders <see cref="RandomProgram"/>s into one complete bare-metal guest for QEMU's virt board
+/// (M-mode, <c>-bios none</c>). Per program: set up its trap handler, reset the CSRs it may write,
+/// seed the registers, run the body, dump the architectural state as hex text over the 16550 UART,
+/// end the dump with a <see cref="DumpEnd"/> line; after the last, stop through the sifive_test
+/// finisher. Both QEMU and ReplayVm run the same ELF, so the two consoles must be identical byte for
+/// byte. Several programs share one guest so that one gcc run, one QEMU start-up and one ReplayVm
+/// machine serve them all (those, not the bodies, were nearly all of the differential test's time).
 /// </summary>
 public static class OracleProgramWriter
 {
+    /// <summary>The line that ends each program's dump (never 16 hex digits, so never part of one).</summary>
+    public const string DumpEnd = "-";
+
     // Offsets inside the handler area that x31 points at (see OracleLayout for the dump order).
     private const int SaveOffset = 0;          // t0, t1, t2 saved by the trap handler
     private const int DumpOffset = 24;         // x1..x31, CSRs, trap count: printed as one block
@@ -20,7 +26,9 @@ public static class OracleProgramWriter
     private static readonly int TrapLogOffset = TrapCountOffset + 8;
     private static readonly int HandlerAreaBytes = TrapLogOffset + OracleLayout.MaxLoggedTraps * OracleLayout.TrapEntryWords * 8;
 
-    public static string Render(RandomProgram program)
+    public static string Render(RandomProgram program) => Render([program]);
+
+    public static string Render(IReadOnlyList<RandomProgram> programs)
     {
         var s = new StringBuilder();
         void L(string line) => s.Append(line).Append('\n');
@@ -33,19 +41,15 @@ public static class OracleProgramWriter
         L(".section .text");
         L(".globl _start");
         L("_start:");
-        L("  la t0, trap_handler");
-        L("  csrw mtvec, t0");
-        foreach (var csr in new[] { "mscratch", "mepc", "mcause", "mtval" }) L($"  csrw {csr}, zero");
-        L($"  la x{OracleLayout.HandlerReg}, handler_area");
-        L($"  la x{OracleLayout.DataAreaReg}, data_area");
-        L($"  la x{OracleLayout.StackAreaReg}, sp_area");
-        L("  la x5, seeds");
-        foreach (var r in OracleLayout.Writable.Where(r => r != 5))
-            L($"  ld x{r}, {(r - 1) * 8}(x5)");
-        L($"  ld x5, {4 * 8}(x5)");
-        L("  j body_start");
-        // Helpers sit before the body: everything up to here is 4-byte code, so the handler is
-        // 4-byte aligned as mtvec requires (priv spec 3.1.7) without alignment directives.
+        // mstatus as reset leaves it: every program starts from it (a trap's mret changes MPP/MPIE,
+        // and a body may set MIE).
+        L("  csrr t0, mstatus");
+        L("  la t1, reset_mstatus");
+        L("  sd t0, 0(t1)");
+        L("  j p0_start");
+        // Helpers and trap handlers sit before the bodies: everything up to them is 4-byte code, so
+        // each handler is 4-byte aligned as mtvec requires (priv spec 3.1.7) without alignment
+        // directives (a body's compressed items could leave code after it 2-byte aligned).
         // print_range: one line of 16 hex digits per doubleword in [s0, s1).
         L("print_range:");
         L("  mv s2, ra");
@@ -76,10 +80,25 @@ public static class OracleProgramWriter
         L("  sb a2, 0(a4)");
         L("  ret");
 
-        // Trap handler: log (mcause, mepc - body_start, mtval, instruction), then resume after the faulting
-        // instruction. Its length comes from its low two bits (RISC-V unprivileged spec 1.5:
-        // 0b11 = 32-bit, anything else = 16-bit compressed).
-        L("trap_handler:");
+        for (int k = 0; k < programs.Count; k++) RenderTrapHandler(L, $"p{k}_");
+        for (int k = 0; k < programs.Count; k++) RenderProgram(L, programs[k], $"p{k}_", last: k == programs.Count - 1);
+
+        L(".section .data");
+        L(".balign 8");
+        L("reset_mstatus:");
+        L("  .dword 0");
+        for (int k = 0; k < programs.Count; k++) RenderData(L, programs[k], $"p{k}_");
+        return s.ToString();
+    }
+
+    /// <summary>
+    /// Logs (mcause, mepc - body start, mtval, instruction), then resumes after the faulting
+    /// instruction. Its length comes from its low two bits (RISC-V unprivileged spec 1.5: 0b11 =
+    /// 32-bit, anything else = 16-bit compressed).
+    /// </summary>
+    private static void RenderTrapHandler(Action<string> L, string p)
+    {
+        L($"{p}trap_handler:");
         L($"  sd t0, {SaveOffset}(x31)");
         L($"  sd t1, {SaveOffset + 8}(x31)");
         L($"  sd t2, {SaveOffset + 16}(x31)");
@@ -112,7 +131,7 @@ public static class OracleProgramWriter
         L("  csrr t2, mcause");
         L($"  sd t2, {TrapLogOffset}(t1)");
         L("  csrr t2, mepc");
-        L("  la t0, body_start");
+        L($"  la t0, {p}body_start");
         L("  sub t2, t2, t0");
         L($"  sd t2, {TrapLogOffset + 8}(t1)");
         L("  csrr t2, mtval");
@@ -141,17 +160,39 @@ public static class OracleProgramWriter
         L($"  ld t1, {SaveOffset + 8}(x31)");
         L($"  ld t2, {SaveOffset + 16}(x31)");
         L("  mret");
+    }
 
-        L("body_start:");
+    /// <summary>Set-up, body, dump and the <see cref="DumpEnd"/> line of one program; the last one stops the machine.</summary>
+    private static void RenderProgram(Action<string> L, RandomProgram program, string p, bool last)
+    {
+        L(".option norvc");
+        L($"{p}start:");
+        L("  la t0, reset_mstatus");
+        L("  ld t0, 0(t0)");
+        L("  csrw mstatus, t0");
+        L($"  la t0, {p}trap_handler");
+        L("  csrw mtvec, t0");
+        foreach (var csr in new[] { "mscratch", "mepc", "mcause", "mtval" }) L($"  csrw {csr}, zero");
+        L($"  la x{OracleLayout.HandlerReg}, {p}handler_area");
+        // SC always drops the hart's reservation: none is left from an earlier program (the body's
+        // lone SCs must fail). It stores nothing here, as nothing is reserved in this handler area.
+        L($"  sc.d zero, zero, (x{OracleLayout.HandlerReg})");
+        L($"  la x{OracleLayout.DataAreaReg}, {p}data_area");
+        L($"  la x{OracleLayout.StackAreaReg}, {p}sp_area");
+        L($"  la x5, {p}seeds");
+        foreach (var r in OracleLayout.Writable.Where(r => r != 5))
+            L($"  ld x{r}, {(r - 1) * 8}(x5)");
+        L($"  ld x5, {4 * 8}(x5)");
 
+        L($"{p}body_start:");
         var body = program.Body;
         for (int i = 0; i < body.Length; i++)
         {
-            L($"L{i}:");
-            string target = "L" + Math.Min(i + body[i].ForwardItems, body.Length);
+            L($"{p}L{i}:");
+            string target = p + "L" + Math.Min(i + body[i].ForwardItems, body.Length);
             foreach (var line in body[i].Lines) L("  " + line.Replace("{T}", target));
         }
-        L($"L{body.Length}:");
+        L($"{p}L{body.Length}:");
 
         // Capture the state before anything else touches a register.
         L(".option norvc");
@@ -174,29 +215,32 @@ public static class OracleProgramWriter
         L($"  addi s0, x31, {TrapLogOffset}");
         L("  add s1, s0, t1");
         L("  jal ra, print_range");
-        L("  la s0, data_area");
+        L($"  la s0, {p}data_area");
         L($"  addi s1, s0, {2 * OracleLayout.AreaBytes - 2047}");
         L("  addi s1, s1, 2047");
         L("  jal ra, print_range");
+        foreach (var c in DumpEnd + "\n") L($"  li a2, {(int)c}\n  jal ra, putc");
+        if (!last) return;
         L("  li t0, 0x100000");   // sifive_test finisher: FINISHER_PASS
         L("  li t1, 0x5555");
         L("  sw t1, 0(t0)");
         L("2: j 2b");
+    }
 
-        L(".section .data");
+    private static void RenderData(Action<string> L, RandomProgram program, string p)
+    {
         L(".balign 16");
-        L("handler_area:");
+        L($"{p}handler_area:");
         L($"  .zero {HandlerAreaBytes}");
         L(".balign 16");
-        L("data_area:");
+        L($"{p}data_area:");
         for (int i = 0; i < program.ScratchWords.Length; i++)
         {
-            if (i == OracleLayout.AreaWords) L("sp_area:");
+            if (i == OracleLayout.AreaWords) L($"{p}sp_area:");
             L("  .dword " + Hex(program.ScratchWords[i]));
         }
-        L("seeds:");
+        L($"{p}seeds:");
         for (int r = 1; r <= 31; r++) L("  .dword " + Hex(program.RegisterSeeds[r - 1]));
-        return s.ToString();
     }
 
     private static string Hex(ulong v) => "0x" + v.ToString("x16", CultureInfo.InvariantCulture);
