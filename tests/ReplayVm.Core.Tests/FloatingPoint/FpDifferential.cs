@@ -8,7 +8,7 @@ namespace ReplayVm.Core.Tests.FloatingPoint;
 /// <summary>
 /// Runs a batch of cases on QEMU and on ReplayVm and lists the cases whose result bits or fflags
 /// differ. Uses the oracle harness's tool lookup and runners (missing tools fail the test, naming
-/// the Debian package); the build is our own because these guests need rv64gc.
+/// the Debian package) and toolchain, building for rv64gc: these guests need F and D.
 /// </summary>
 public static class FpDifferential
 {
@@ -24,7 +24,8 @@ public static class FpDifferential
         var source = Path.Combine(dir, "fp.S");
         var elf = Path.Combine(dir, "fp.elf");
         File.WriteAllText(source, FpProgramWriter.Render(cases));
-        Build(source, elf);
+        // rv64gc: these guests need F and D. Relaxation as gcc does by default.
+        GuestToolchain.BuildElf(source, elf, march: "rv64gc", mabi: "lp64d", relax: true);
 
         var serial = Path.Combine(dir, "qemu-serial.txt");
         var qemu = QemuVirt.RunToFile(elf, serial, Timeout);
@@ -95,15 +96,5 @@ public static class FpDifferential
                 records.Add((r, f));
         }
         return records;
-    }
-
-    private static void Build(string source, string elf)
-    {
-        var gcc = ExternalTools.Require(ExternalTools.Gcc);
-        var r = ExternalTools.Run(gcc,
-            ["-nostdlib", "-nostartfiles", "-march=rv64gc", "-mabi=lp64d", "-Wl,-Ttext=0x80000000",
-             "-Wl,--nmagic", "-Wl,--no-warn-rwx-segments", "-o", elf, source],
-            TimeSpan.FromSeconds(120));
-        if (r.ExitCode != 0) Assert.Fail($"{ExternalTools.Gcc} failed on {source}:\n{r.Stderr}");
     }
 }
