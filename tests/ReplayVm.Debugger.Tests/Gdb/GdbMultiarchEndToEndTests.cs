@@ -18,8 +18,11 @@ public class GdbMultiarchEndToEndTests(ITestOutputHelper output)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // remotetimeout: gdb waits 2 s for a reply by default; on a busy host the server's first reply
+        // can take longer, and gdb then pairs each later reply with the wrong packet (seen with test
+        // projects run side by side: "Remote replied unexpectedly to 'vMustReplyEmpty'").
         foreach (string arg in new[] { "-batch", "-nx", "-ex", "set architecture riscv:rv64", "-ex", "set confirm off",
-                     "-ex", "set pagination off", "-ex", $"target remote 127.0.0.1:{port}" })
+                     "-ex", "set pagination off", "-ex", "set remotetimeout 60", "-ex", $"target remote 127.0.0.1:{port}" })
             start.ArgumentList.Add(arg);
         foreach (string command in commands)
         {
