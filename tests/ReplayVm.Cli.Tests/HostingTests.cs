@@ -52,22 +52,12 @@ public class HostingTests
     [Fact]
     public void A_disposed_pump_leaves_no_flushing_thread_behind()
     {
-        // The pump flushes on a thread of its own (no timer, so no thread pool); this class is the
-        // only one in this project that makes pumps in-process, and its tests run one at a time.
-        int before = ThreadsNamed("console flush");
+        // The pump flushes on a thread of its own (no timer, so no thread pool), which must end with it.
         var pump = new ConsoleOutputPump(new ObservableStream());
-        Assert.True(SpinWait.SpinUntil(() => ThreadsNamed("console flush") == before + 1, TimeSpan.FromSeconds(5)), "no flushing thread started");
+        Assert.True(pump.FlushingThread.IsAlive, "no flushing thread started");
         pump.Dispose();
-        Assert.True(SpinWait.SpinUntil(() => ThreadsNamed("console flush") == before, TimeSpan.FromSeconds(5)), "the flushing thread outlived its pump");
+        Assert.True(pump.FlushingThread.Join(TimeSpan.FromSeconds(5)), "the flushing thread outlived its pump");
     }
-
-    /// <summary>Threads of this process by their OS name (what /proc shows, as ps and gdb do).</summary>
-    private static int ThreadsNamed(string name) =>
-        Directory.GetDirectories("/proc/self/task").Count(task =>
-        {
-            try { return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name; }
-            catch (IOException) { return false; } // the thread ended meanwhile
-        });
 
     /// <summary>A stream that records what was written and signals the first flush.</summary>
     private sealed class ObservableStream : MemoryStream

@@ -35,8 +35,12 @@ internal sealed class ConsoleOutputPump : IDisposable
     {
         _output = output;
         _stopping = stopping;
-        new Thread(FlushEveryInterval) { IsBackground = true, Name = "console flush" }.Start();
+        FlushingThread = new Thread(FlushEveryInterval) { IsBackground = true, Name = "console flush" };
+        FlushingThread.Start();
     }
+
+    /// <summary>The thread that flushes every <see cref="FlushInterval"/>; it ends once the pump is disposed.</summary>
+    internal Thread FlushingThread { get; }
 
     private void FlushEveryInterval()
     {
