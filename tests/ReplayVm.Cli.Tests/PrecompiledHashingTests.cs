@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Intrinsics.X86;
 using ReplayVm.Cli.Tests.Support;
 
@@ -20,29 +19,9 @@ public sealed class PrecompiledHashingTests
         var dir = Directory.CreateTempSubdirectory("replayvm-precompiled-").FullName;
         try
         {
-            string jitList = Path.Combine(dir, "jit.txt");
-            var info = new ProcessStartInfo("bash")
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = CliProcess.RepoRoot,
-            };
-            foreach (var argument in new[] { "tools/replayvm", "record", "-o", Path.Combine(dir, "hello.rvtrace"), CliProcess.Guest("hello.elf") })
-                info.ArgumentList.Add(argument);
-            info.Environment["DOTNET_JitStdOutFile"] = jitList;
-            info.Environment["DOTNET_JitDisasmSummary"] = "1";
-            using var process = Process.Start(info)!;
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            // tools/replayvm rebuilds the Release CLI first when its sources changed (a minute or two).
-            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "tools/replayvm record did not finish");
-            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr.Result}");
-            Assert.Contains("recorded", stderr.Result);
-            _ = stdout.Result;
-
-            var compiled = File.ReadAllLines(jitList);
+            string trace = Path.Combine(dir, "hello.rvtrace");
+            var compiled = ReleaseJitList.CompiledBy("record", "-o", trace, CliProcess.Guest("hello.elf"));
+            Assert.True(File.Exists(trace), "no recording written");
             // The list names every method the JIT compiled; a recording hashes at step 0 and at its end.
             Assert.Contains(compiled, line => line.Contains("JIT compiled", StringComparison.Ordinal));
             var hashingAtTier0 = compiled.Where(line => line.Contains("System.IO.Hashing.", StringComparison.Ordinal) && line.Contains("Tier0", StringComparison.Ordinal)).ToList();

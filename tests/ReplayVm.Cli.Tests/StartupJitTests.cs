@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Intrinsics.X86;
 using ReplayVm.Cli.Tests.Support;
 
@@ -17,7 +16,7 @@ public sealed class StartupJitTests
     [Fact]
     public void A_release_run_compiles_no_option_or_decoder_generics()
     {
-        var compiled = JitCompiledBy("run", CliProcess.Guest("hello.elf"));
+        var compiled = ReleaseJitList.CompiledBy("run", CliProcess.Guest("hello.elf"));
         Assert.Contains(compiled, line => line.Contains("JIT compiled", StringComparison.Ordinal));
         var avoidable = compiled.Where(line =>
             (line.Contains("System.CommandLine.", StringComparison.Ordinal) && line.Contains("System.Nullable`1", StringComparison.Ordinal))
@@ -26,51 +25,5 @@ public sealed class StartupJitTests
             || line.Contains("SZGenericArrayEnumerator", StringComparison.Ordinal)).ToList();
         if (Avx2.IsSupported)
             Assert.True(avoidable.Count == 0, "JIT-compiled at start-up:\n" + string.Join('\n', avoidable));
-    }
-
-    /// <summary>
-    /// The JIT's list of what a Release CLI process compiled. tools/replayvm runs first, without the
-    /// list, to build the Release CLI when sources changed (the build's own processes would write
-    /// to the list too); then the CLI runs alone.
-    /// </summary>
-    private static string[] JitCompiledBy(params string[] arguments)
-    {
-        var dir = Directory.CreateTempSubdirectory("replayvm-startup-jit-").FullName;
-        try
-        {
-            Run("bash", ["tools/replayvm", .. arguments], jitList: null);
-            string jitList = Path.Combine(dir, "jit.txt");
-            Run("dotnet", [Path.Combine(CliProcess.RepoRoot, "src", "ReplayVm.Cli", "bin", "Release", "net10.0", "replayvm.dll"), .. arguments], jitList);
-            return File.ReadAllLines(jitList);
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
-    }
-
-    private static void Run(string program, string[] arguments, string? jitList)
-    {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = CliProcess.RepoRoot,
-        };
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        if (jitList is not null)
-        {
-            info.Environment["DOTNET_JitStdOutFile"] = jitList;
-            info.Environment["DOTNET_JitDisasmSummary"] = "1";
-        }
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        // tools/replayvm rebuilds the Release CLI first when its sources changed (a minute or two).
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), $"{program} {string.Join(' ', arguments)} did not finish");
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr.Result}");
-        _ = stdout.Result;
     }
 }
