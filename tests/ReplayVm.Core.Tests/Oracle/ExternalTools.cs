@@ -111,26 +111,19 @@ public static class QemuVirt
     }
 
     /// <summary>Console bytes and exit status of <paramref name="elfPath"/> under <c>qemu-system-riscv64 -M virt -bios none</c>.</summary>
-    public static ProcessOutcome Run(string elfPath, TimeSpan timeout, string ramSize = "128M")
-    {
-        var qemu = ExternalTools.Require(ExternalTools.Qemu);
-        return ExternalTools.Run(qemu,
-            ["-M", "virt", "-cpu", CpuModel, "-m", ramSize, "-smp", "1", "-bios", "none", "-nographic", "-monitor", "none",
-             "-serial", "stdio", "-kernel", elfPath],
-            timeout);
-    }
+    public static ProcessOutcome Run(string elfPath, TimeSpan timeout, string ramSize = "128M") =>
+        RunVirt(elfPath, ramSize, ["-nographic", "-serial", "stdio"], timeout);
 
     /// <summary>
     /// Like <see cref="Run"/>, but with the console in <paramref name="serialFile"/>: QEMU 7.2's stdio
     /// backend drops output when its stdout pipe fills while stdin is a closed pipe, which loses lines
     /// of long dumps when the reader falls behind.
     /// </summary>
-    public static ProcessOutcome RunToFile(string elfPath, string serialFile, TimeSpan timeout)
-    {
-        var qemu = ExternalTools.Require(ExternalTools.Qemu);
-        return ExternalTools.Run(qemu,
-            ["-M", "virt", "-cpu", CpuModel, "-m", "128M", "-smp", "1", "-bios", "none", "-display", "none",
-             "-monitor", "none", "-serial", "file:" + serialFile, "-kernel", elfPath],
+    public static ProcessOutcome RunToFile(string elfPath, string serialFile, TimeSpan timeout) =>
+        RunVirt(elfPath, "128M", ["-display", "none", "-serial", "file:" + serialFile], timeout);
+
+    private static ProcessOutcome RunVirt(string elfPath, string ramSize, string[] console, TimeSpan timeout) =>
+        ExternalTools.Run(ExternalTools.Require(ExternalTools.Qemu),
+            ["-M", "virt", "-cpu", CpuModel, "-m", ramSize, "-smp", "1", "-bios", "none", "-monitor", "none", .. console, "-kernel", elfPath],
             timeout);
-    }
 }
