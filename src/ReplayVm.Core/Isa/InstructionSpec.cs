@@ -16,7 +16,6 @@ public sealed class InstructionSpec
         Mask = mask;
         Match = match;
         Op = op;
-        Operands = operands;
         _operands = operands;
         Memory = memory;
         Flags = flags;
@@ -48,7 +47,7 @@ public sealed class InstructionSpec
     public Opcode Op { get; }
 
     /// <summary>Operands in assembler order.</summary>
-    public IReadOnlyList<Operand> Operands { get; }
+    public IReadOnlyList<Operand> Operands => _operands;
 
     /// <summary>
     /// <see cref="Operands"/> as the array it is. The decoder's tables are built from it when a
