@@ -140,6 +140,20 @@ public class DiffWindowTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_command_typed_without_tab_opens_the_command_line_as_in_the_one_run_window()
+    {
+        using var ui = new HeadlessDiff(DiffRecordings.Pair(DiffRecordings.Base.Value, DiffRecordings.Late.Value));
+        // 'g' is no key binding: it opens the command line, so the 'o', 't' and 's' after it are typed, not obeyed.
+        foreach (char c in "goto 1000") ui.Key(new Terminal.Gui.Input.Key(c));
+        Assert.Equal((0UL, 0UL), (ui.Session.A.Position, ui.Session.B.Position));
+        ui.Key(Terminal.Gui.Input.Key.Enter);
+        Assert.Equal((1000UL, 1000UL), (ui.Session.A.Position, ui.Session.B.Position));
+        // Outside it, bound letters still move: s steps both runs.
+        ui.Key(new Terminal.Gui.Input.Key('s'));
+        Assert.NotEqual((1000UL, 1000UL), (ui.Session.A.Position, ui.Session.B.Position));
+    }
+
+    [Fact]
     public void Movements_lock_both_runs_and_an_offset_shifts_b()
     {
         using var ui = new HeadlessDiff(DiffRecordings.Pair(DiffRecordings.Base.Value, DiffRecordings.Late.Value));

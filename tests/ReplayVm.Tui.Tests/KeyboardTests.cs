@@ -89,6 +89,25 @@ public class KeyboardTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_command_typed_without_tab_opens_the_command_line_as_gdbs_single_key_mode_does()
+    {
+        // The README's first hint, typed as a gdb user types it: 'b' is no key binding, so it opens
+        // the command line and is typed there; the 'c' and 'n' of copy_name are then letters, not moves.
+        var firstCall = GuestTools.VisitsBySingleStepping(Recordings.DemoTrace, GuestTools.Symbol("copy_name"), Recordings.DemoTrace.End!.Step)[0];
+        using var ui = new HeadlessDebugger(Recordings.DemoSession());
+        foreach (char c in "b copy_name") ui.Key(new Key(c));
+        Assert.Equal("b copy_name", ui.Window.CommandLine.Text);
+        Assert.Equal(0UL, ui.Session.Position);
+        ui.Key(Key.Enter);
+        Assert.Equal("", ui.Window.CommandLine.Text);
+        Assert.Single(ui.Session.Points);
+        // Back outside the command line, bound letters move again: c runs to the breakpoint.
+        ui.Key(new Key('c'));
+        Assert.Equal(firstCall, ui.Session.Position);
+        Assert.Contains("breakpoint hit", ui.Screen);
+    }
+
+    [Fact]
     public void Letters_typed_after_tab_land_in_the_command_line_and_move_nothing()
     {
         using var ui = new HeadlessDebugger(Recordings.DemoSession());

@@ -36,6 +36,7 @@ public sealed class DebuggerWindow : Window
         "Esc         cancel: a running command, the command line, this help (Esc never quits)\n" +
         "            (live session: while the guest runs, keys go to it; Esc pauses it)\n" +
         ":  or  Tab  go to the command line; Enter runs the command (typed while one runs: it runs next)\n" +
+        "            any other key (b, p, w, x, d, u...) opens it too and is typed there: b copy_name\n" +
         "PgUp / PgDn scroll the output pane (every command with its whole answer)\n" +
         "q / Ctrl-Q  quit (a live session asks first)    F1  this help\n\n" +
         "Commands: b SYMBOL|*ADDR|FILE:LINE, watch|rwatch|awatch EXPR|*ADDR [LEN], c, rc, s, n, finish, until,\n" +
@@ -278,6 +279,13 @@ public sealed class DebuggerWindow : Window
                 if (GuestBytes(key) is { } bytes) _session.TypeToGuest(bytes);
             }
             else if (key == Key.Tab || key.AsRune.Value == ':') EnterCommandMode();
+            else if (StartsCommand(key))
+            {
+                // Type-ahead: no letter moves while a command runs, so a typed command opens the
+                // line and its first key is typed there (the field, now focused, takes this key).
+                EnterCommandMode();
+                return;
+            }
             key.Handled = true;
             return;
         }
@@ -313,11 +321,33 @@ public sealed class DebuggerWindow : Window
                 else if (key == Key.Home) Seek(0);
                 else if (key == Key.End) Seek(_session.End);
                 else if (rune < 0x20) return; // other control keys keep their usual meaning
-                // Outside command mode, stray printable keys must not land in the command field.
+                else if (StartsCommand(key))
+                {
+                    // As in gdb's TUI SingleKey mode: a key that is not a key binding opens the command
+                    // line and is typed there, so `b copy_name` works as typed; the field, now focused,
+                    // takes this key. Bound keys (c, n, s, f, q, t, i, r...) never reach the field.
+                    EnterCommandMode();
+                    return;
+                }
                 break;
         }
         key.Handled = true;
     }
+
+    /// <summary>
+    /// Whether <paramref name="key"/>, typed outside the command line, begins a command: a printable
+    /// character without modifiers that no single-key binding claims (those are handled before this).
+    /// </summary>
+    private static bool StartsCommand(Key key)
+    {
+        if (key.IsCtrl || key.IsAlt) return false;
+        int rune = key.AsRune.Value;
+        return rune is > 0x20 and < 0x7F && MovementKeys.For(key, letters: true) is null
+            && !SingleKeys.Contains((char)rune);
+    }
+
+    /// <summary>The printable keys <see cref="OnKey"/> binds outside the command line besides the movements (its switch's cases and q).</summary>
+    private const string SingleKeys = "<>-+[]tTiIr:qQ";
 
     /// <summary>What a raw-mode terminal sends the guest for <paramref name="key"/> (Enter as '\r'), or null for keys it does not take.</summary>
     private static byte[]? GuestBytes(Key key)

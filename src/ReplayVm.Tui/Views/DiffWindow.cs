@@ -166,6 +166,13 @@ public sealed class DiffWindow : Window
         else if (key == Key.F9) Refresh(_session.A.ToggleBreakpointAtPc() ? $"breakpoint set at 0x{_session.A.Hart.Pc:x} (run A)" : "breakpoint removed");
         else if (key == Key.Tab || key.AsRune.Value == ':') EnterCommandMode();
         else if (key.AsRune.Value < 0x20 && key != Key.Home && key != Key.End) return;
+        else if (key.AsRune.Value is > 0x20 and < 0x7F && !key.IsCtrl && !key.IsAlt)
+        {
+            // As in the one-run window and gdb's TUI SingleKey mode: a key that is no binding opens the
+            // command line and is typed there (the field, now focused, takes this key).
+            EnterCommandMode();
+            return;
+        }
         key.Handled = true;
     }
 
