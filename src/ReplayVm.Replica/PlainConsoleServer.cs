@@ -13,37 +13,21 @@ namespace ReplayVm.Replica;
 internal sealed class PlainConsoleServer : IDisposable
 {
     private readonly ConnectionListener _listener;
-    private readonly Action<TcpClient> _handle;
 
+    /// <param name="handle">Serves a connection on its own thread, and closes it (or keeps it for the process's exit to close).</param>
     public PlainConsoleServer(Endpoint endpoint, Action<TcpClient> handle)
     {
-        _handle = handle;
         IPAddress address = endpoint.Host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(endpoint.Host, out var parsed) ? parsed
             : throw new ReplicaException($"--plain-console-listen {endpoint}: give a loopback address (127.0.0.1 or ::1), not a host name");
         if (!IPAddress.IsLoopback(address))
             throw new ReplicaException($"--plain-console-listen {endpoint}: a plain console is unencrypted, so it listens on loopback only; from another host use 'replayvm console' (authenticated and encrypted) or an SSH tunnel");
-        _listener = new ConnectionListener(address, endpoint, "plain console", Serve);
+        _listener = new ConnectionListener(address, endpoint, "plain console", handle);
     }
 
     public Endpoint Endpoint => _listener.Endpoint;
 
     public void Start() => _listener.Start();
-
-    private void Serve(TcpClient tcp)
-    {
-        try
-        {
-            _handle(tcp);
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-        {
-        }
-        finally
-        {
-            tcp.Dispose();
-        }
-    }
 
     public void Dispose() => _listener.Dispose();
 }

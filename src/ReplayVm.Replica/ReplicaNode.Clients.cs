@@ -28,7 +28,30 @@ public sealed partial class ReplicaNode
     /// </summary>
     private void HandleConsole(SecureChannel channel)
     {
-        using var _ = channel;
+        bool attached = false;
+        try
+        {
+            ServeConsole(channel, ref attached);
+        }
+        finally
+        {
+            Release(channel);
+            if (attached) Detach();
+        }
+    }
+
+    /// <summary>
+    /// A console client is gone, its connection already released (see <see cref="Release"/>): a
+    /// run that has ended and sees no client attached has dealt with every client's connection.
+    /// </summary>
+    private void Detach()
+    {
+        Interlocked.Decrement(ref _attached);
+        lock (_state) Monitor.PulseAll(_state);
+    }
+
+    private void ServeConsole(SecureChannel channel, ref bool attached)
+    {
         channel.ReceiveTimeout = TimeSpan.FromSeconds(5);
         var (type, payload) = channel.Receive(4096);
         if (type != (byte)MessageType.Attach) throw new ReplicaException("a console client must attach first");
@@ -54,6 +77,7 @@ public sealed partial class ReplicaNode
         _port.Clients.Reattach(client);
         channel.Send((byte)MessageType.AttachOk, new PayloadWriter().U64(_port.Clients.Consumed(client)).U64(Steps).ToArray());
         Interlocked.Increment(ref _attached);
+        attached = true;
         var done = new CancellationTokenSource();
         var reader = new Thread(() => ReadConsoleInput(channel, client, done)) { IsBackground = true, Name = "console input" };
         reader.Start();
@@ -98,8 +122,6 @@ public sealed partial class ReplicaNode
         finally
         {
             done.Cancel();
-            Interlocked.Decrement(ref _attached);
-            lock (_state) Monitor.PulseAll(_state);
         }
     }
 

@@ -36,7 +36,26 @@ public sealed partial class ReplicaNode
 
     private void HandlePlainConsole(TcpClient tcp)
     {
-        string peer = tcp.Client.RemoteEndPoint?.ToString() ?? "?";
+        bool attached = false;
+        try
+        {
+            ServePlainConsole(tcp, ref attached);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+        {
+        }
+        finally
+        {
+            Release(tcp);
+            if (attached) Detach();
+        }
+    }
+
+    private void ServePlainConsole(TcpClient tcp, ref bool attached)
+    {
+        // Formatted only for a message: the address's formatting is JIT-compiled code, which
+        // every primary's first client paid for before.
+        string Peer() => tcp.Client.RemoteEndPoint?.ToString() ?? "?";
         tcp.NoDelay = true;
         var stream = tcp.GetStream();
         stream.ReadTimeout = 10_000;
@@ -45,7 +64,7 @@ public sealed partial class ReplicaNode
         var expected = Encoding.ASCII.GetBytes(_key.PlainConsoleToken);
         if (parts.Length is < 1 or > 2 || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(parts[0]), expected))
         {
-            Say($"refused plain console client {peer}: {(line is null ? "no token line within 10 s" : "wrong token")}");
+            Say($"refused plain console client {Peer()}: {(line is null ? "no token line within 10 s" : "wrong token")}");
             stream.Write("replayvm: refused: the first line must be the console token ('replayvm console --print-token' prints it)\n"u8);
             return;
         }
@@ -62,11 +81,12 @@ public sealed partial class ReplicaNode
         }
         if ((long)offset < Console.Oldest)
         {
-            WritePlainDropped(stream, peer, (long)offset, midStream: false);
+            WritePlainDropped(stream, Peer(), (long)offset, midStream: false);
             return;
         }
         var client = Guid.NewGuid();
         Interlocked.Increment(ref _attached);
+        attached = true;
         var done = new CancellationTokenSource();
         var closed = new CancellationTokenSource();
         var reader = new Thread(() => ReadPlainInput(stream, client, done, closed)) { IsBackground = true, Name = "plain console input" };
@@ -79,7 +99,7 @@ public sealed partial class ReplicaNode
                 var bytes = Console.Read(at, 64 * 1024, TimeSpan.FromMilliseconds(20));
                 if (bytes is null)
                 {
-                    WritePlainDropped(stream, peer, at, midStream: true);
+                    WritePlainDropped(stream, Peer(), at, midStream: true);
                     break;
                 }
                 if (bytes.Length > 0)
@@ -102,8 +122,6 @@ public sealed partial class ReplicaNode
         finally
         {
             done.Cancel();
-            Interlocked.Decrement(ref _attached);
-            lock (_state) Monitor.PulseAll(_state);
         }
     }
 

@@ -299,6 +299,25 @@ public sealed partial class ReplicaNode : IDisposable
         }
     }
 
+    /// <summary>Client connections served to the run's end, left open for the process's exit (<see cref="ReplicaOptions.ExitClosesSockets"/>).</summary>
+    private readonly List<IDisposable> _leftToExit = [];
+
+    /// <summary>
+    /// A client connection this replica is done with: closed, unless the run is over and the
+    /// process's exit will close it (<see cref="ReplicaOptions.ExitClosesSockets"/>). Such a
+    /// connection is kept referenced: one left to the garbage collector would be closed by its
+    /// finalizer, at the same cost.
+    /// </summary>
+    private void Release(IDisposable connection)
+    {
+        if (_options.ExitClosesSockets && _role is ReplicaRole.Ended or ReplicaRole.Stopped)
+        {
+            lock (_leftToExit) _leftToExit.Add(connection);
+            return;
+        }
+        connection.Dispose();
+    }
+
     /// <summary>Asks the replica to end (Ctrl-C): a live one ends the guest's run with an end record, a following one stops.</summary>
     public void RequestStop()
     {
@@ -309,8 +328,12 @@ public sealed partial class ReplicaNode : IDisposable
 
     public void Dispose()
     {
-        foreach (var server in _servers) server.Dispose();
-        foreach (var server in _plainServers) server.Dispose();
+        if (!_options.ExitClosesSockets)
+        {
+            foreach (var server in _servers) server.Dispose();
+            foreach (var server in _plainServers) server.Dispose();
+            lock (_leftToExit) foreach (var connection in _leftToExit) connection.Dispose();
+        }
         _backupStream?.Dispose();
         _upstream?.Dispose();
         _trace?.Dispose();

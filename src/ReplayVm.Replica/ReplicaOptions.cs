@@ -99,6 +99,17 @@ public sealed record ReplicaOptions
     /// <summary>Where plain console clients connect (<see cref="PlainConsoleServer"/>; loopback addresses only).</summary>
     public IReadOnlyList<Wire.Endpoint> PlainConsoleListen { get; init; } = [];
 
+    /// <summary>
+    /// The process ends when this replica's run does (the command line): the sockets still open
+    /// then (the listening ones, and client connections served to the run's end or stop) are left
+    /// for the process's exit to close instead of being closed by <see cref="ReplicaNode.Dispose"/>.
+    /// .NET on Unix maps every socket close's result through two error tables that it builds, and
+    /// JIT-compiles (about 30 methods), at the process's first close: a fixed cost that a replica
+    /// with a console client attached otherwise pays as its run ends. Off (a replica inside a
+    /// longer-lived process, such as a test), <see cref="ReplicaNode.Dispose"/> closes them all.
+    /// </summary>
+    public bool ExitClosesSockets { get; init; }
+
     /// <summary>Where one-line messages go (stderr in the CLI).</summary>
     public Action<string> Say { get; init; } = line => Console.Error.WriteLine("replayvm: " + line);
 }

@@ -122,6 +122,8 @@ internal sealed class ReplicaCliOptions
             PlainConsoleListen = parsed.GetValue(PlainConsoleListen) is { } plain ? [Endpoint.Parse(plain, "--plain-console-listen")] : [],
             TraceInputs = InputFiles(parsed, guestFiles ?? []),
             RecorderName = "replayvm " + typeof(ReplicaCliOptions).Assembly.GetName().Version?.ToString(3),
+            // The command's process ends with the replica's run.
+            ExitClosesSockets = true,
         };
     }
 
