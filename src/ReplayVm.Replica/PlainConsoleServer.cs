@@ -18,6 +18,7 @@ internal sealed class PlainConsoleServer : IDisposable
     public PlainConsoleServer(Endpoint endpoint, Action<TcpClient> handle)
     {
         IPAddress address = endpoint.Host == "localhost" ? IPAddress.Loopback
+            : endpoint.Ipv4 is { } ipv4 ? ipv4
             : IPAddress.TryParse(endpoint.Host, out var parsed) ? parsed
             : throw new ReplicaException($"--plain-console-listen {endpoint}: give a loopback address (127.0.0.1 or ::1), not a host name");
         if (!IPAddress.IsLoopback(address))

@@ -23,9 +23,10 @@ internal sealed class ReplicaServer : IDisposable
         IPAddress address;
         try
         {
-            address = IPAddress.TryParse(endpoint.Host, out var parsed) ? parsed
-                : endpoint.Host == "localhost" ? IPAddress.Loopback
-                : Dns.GetHostAddresses(endpoint.Host).First();
+            address = endpoint.Ipv4
+                ?? (IPAddress.TryParse(endpoint.Host, out var parsed) ? parsed
+                    : endpoint.Host == "localhost" ? IPAddress.Loopback
+                    : Dns.GetHostAddresses(endpoint.Host).First());
         }
         catch (Exception e) when (e is SocketException or InvalidOperationException)
         {

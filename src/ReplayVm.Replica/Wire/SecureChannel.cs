@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -83,11 +84,15 @@ public sealed class SecureChannel : IDisposable
     /// <summary>Connects to <paramref name="endpoint"/> and proves the key. Throws <see cref="ReplicaException"/> with one line on refusal.</summary>
     public static SecureChannel Connect(Endpoint endpoint, ReplicaKey key, Purpose purpose, TimeSpan? timeout = null)
     {
-        var tcp = new TcpClient { NoDelay = true };
+        // An IPv4 address connects an IPv4 socket by address: no parse of the text by .NET (see
+        // Endpoint.Ipv4), nor an IPv6 socket's mapping of it (::ffff:a.b.c.d).
+        var ipv4 = endpoint.Ipv4;
+        var tcp = ipv4 is null ? new TcpClient() : new TcpClient(AddressFamily.InterNetwork);
+        tcp.NoDelay = true;
         try
         {
             var wait = timeout ?? TimeSpan.FromSeconds(3);
-            ConnectBlocking(tcp, endpoint, wait);
+            ConnectBlocking(tcp, endpoint, ipv4, wait);
             var stream = tcp.GetStream();
             stream.ReadTimeout = stream.WriteTimeout = (int)wait.TotalMilliseconds;
             var clientNonce = RandomNumberGenerator.GetBytes(NonceSize);
@@ -150,7 +155,7 @@ public sealed class SecureChannel : IDisposable
     /// emulated through .NET's socket event thread and a thread-pool worker (two extra thread
     /// wake-ups per frame on the log channel, where a frame goes every few milliseconds).
     /// </summary>
-    private static void ConnectBlocking(TcpClient tcp, Endpoint endpoint, TimeSpan wait)
+    private static void ConnectBlocking(TcpClient tcp, Endpoint endpoint, IPAddress? ipv4, TimeSpan wait)
     {
         const int Connecting = 0, TimedOut = 1, Connected = 2;
         int state = Connecting;
@@ -160,7 +165,8 @@ public sealed class SecureChannel : IDisposable
         }, null, wait, Timeout.InfiniteTimeSpan);
         try
         {
-            tcp.Connect(endpoint.Host, endpoint.Port);
+            if (ipv4 is null) tcp.Connect(endpoint.Host, endpoint.Port);
+            else tcp.Connect(ipv4, endpoint.Port);
         }
         catch (Exception e) when (Volatile.Read(ref state) == TimedOut && e is SocketException or ObjectDisposedException or IOException)
         {
