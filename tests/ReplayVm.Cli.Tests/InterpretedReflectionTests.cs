@@ -20,7 +20,7 @@ public sealed class InterpretedReflectionTests
             // Its own key, so that the test makes no default key in the user's configuration.
             string key = Path.Combine(dir, "replica.key");
             File.WriteAllBytes(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             var compiled = ReleaseJitList.CompiledBy("primary", "--key", key, "--arbiter", "file:" + Path.Combine(dir, "arbiter"), "--linger", "0",
                 "--plain-console-listen", "127.0.0.1:0", CliProcess.Guest("hello.elf"));
             Assert.Contains(compiled, line => line.Contains("JIT compiled", StringComparison.Ordinal));
