@@ -27,11 +27,14 @@ public static class EngineComparison
 
     /// <summary>Runs both engines slice by slice (sizes from <paramref name="slices"/>, cycled) until
     /// both stop for another reason than the instruction limit; asserts equal state after every slice.
-    /// Returns the translator's machine.</summary>
-    public static (Machine Interpreter, Machine Translator) RunBoth(byte[] elf, IReadOnlyList<ulong> slices, ulong maxSteps = 50_000_000, int threshold = 1)
+    /// <paramref name="setUp"/> is applied to both machines before they run.</summary>
+    public static (Machine Interpreter, Machine Translator) RunBoth(byte[] elf, IReadOnlyList<ulong> slices, ulong maxSteps = 50_000_000, int threshold = 1,
+        Action<Machine>? setUp = null)
     {
         var reference = Boot(ExecutionEngine.Interpreter, elf);
         var translated = Boot(ExecutionEngine.Translator, elf, threshold);
+        setUp?.Invoke(reference);
+        setUp?.Invoke(translated);
         for (int i = 0; ; i++)
         {
             ulong slice = slices[i % slices.Count];
