@@ -15,6 +15,7 @@ namespace ReplayVm.Cli.Tests;
 /// UART recorded 3.6–7.2×10^9 in that time); the debugger it then opens finds copy_name with
 /// <c>b copy_name</c>, <c>c</c>, and the recording replays to what the session printed.
 /// </summary>
+[WallClockBound]
 public sealed class DemoSessionTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan SessionLength = TimeSpan.FromMinutes(2);

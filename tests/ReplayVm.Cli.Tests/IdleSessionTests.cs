@@ -9,6 +9,7 @@ namespace ReplayVm.Cli.Tests;
 /// busy-polling its UART ran up, and the recording still replays exactly. The recorder gets a
 /// terminal through script(1), as in tools/demo.
 /// </summary>
+[WallClockBound]
 public sealed class IdleSessionTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("replayvm-idle-").FullName;
