@@ -112,7 +112,9 @@ public static class Inspector
         // Live debugging and replicas write a trace without a Recorder: it belongs to the machine furthest ahead.
         var openWriters = scan.TraceWriters.Where(w => !w.Get<bool>("_disposed")).ToList();
         ClrObject? liveWriter = !scan.Owners.Values.Any(o => o.Role == "record") && openWriters.Count == 1 ? openWriters[0] : null;
-        ulong? liveMachine = liveWriter is null ? null : scan.Machines.MaxBy(m => m.Required("Hart").Get<ulong>("Steps")).Address;
+        // record opens its trace before its machine is built and its Recorder made: caught in between
+        // (inspected within its first moments) it has the writer and no machine yet.
+        ulong? liveMachine = liveWriter is null || scan.Machines.Count == 0 ? null : scan.Machines.MaxBy(m => m.Required("Hart").Get<ulong>("Steps")).Address;
         foreach (var machine in scan.Machines)
         {
             var owner = scan.Owners.GetValueOrDefault(machine.Address);
