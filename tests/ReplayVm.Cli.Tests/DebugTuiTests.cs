@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ReplayVm.Cli.Tests.Support;
 
 namespace ReplayVm.Cli.Tests;
 
@@ -15,15 +16,7 @@ public class DebugTuiTests
         throw new InvalidOperationException("ReplayVm.sln not found");
     }
 
-    private static string Tmux(params string[] args)
-    {
-        var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root() };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var p = Process.Start(info) ?? throw new InvalidOperationException("tmux did not start");
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return output;
-    }
+    private static string Tmux(params string[] args) => TmuxServer.Run(args);
 
     private static string WaitFor(string session, Func<string, bool> done)
     {

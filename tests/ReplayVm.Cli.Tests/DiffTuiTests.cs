@@ -30,15 +30,7 @@ public sealed class DiffTuiTests : IDisposable
     private static byte[] Keys(string from, string to) =>
         Encoding.ASCII.GetBytes(File.ReadAllText(CliProcess.Expected("demo.stdin")).Replace(from, to, StringComparison.Ordinal));
 
-    private static string Tmux(params string[] args)
-    {
-        var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = CliProcess.RepoRoot };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var p = Process.Start(info) ?? throw new InvalidOperationException("tmux did not start");
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return output;
-    }
+    private static string Tmux(params string[] args) => TmuxServer.Run(args);
 
     /// <summary>The screen once <paramref name="done"/> holds (tools/replayvm may rebuild the CLI first: up to two minutes).</summary>
     private static string WaitFor(string session, Func<string, bool> done)

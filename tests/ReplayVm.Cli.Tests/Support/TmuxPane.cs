@@ -51,16 +51,7 @@ public sealed class TmuxPane : IDisposable
         return screen;
     }
 
-    private string Tmux(params string[] args)
-    {
-        var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = CliProcess.RepoRoot };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var p = Process.Start(info) ?? throw new InvalidOperationException("tmux did not start");
-        string output = p.StandardOutput.ReadToEnd();
-        p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return output;
-    }
+    private string Tmux(params string[] args) => TmuxServer.Run(args);
 
     public void Dispose() => Tmux("kill-session", "-t", _name);
 }
