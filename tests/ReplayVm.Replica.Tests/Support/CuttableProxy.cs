@@ -10,7 +10,8 @@ namespace ReplayVm.Replica.Tests.Support;
 /// With <see cref="MaxDelayMs"/> it holds each piece it forwards for a random time up to that
 /// (in order, as a slow network would); with <see cref="SwapFrame"/> it delivers that frame of
 /// the client's stream (counted from 0 after the handshake) after the next one, as a network
-/// that reordered the log would.
+/// that reordered the log would. With <see cref="DropReplies"/> the server's side is lost from the
+/// moment the handshake is over.
 /// </summary>
 public sealed class CuttableProxy : IDisposable
 {
@@ -33,6 +34,18 @@ public sealed class CuttableProxy : IDisposable
 
     /// <summary>This frame from the client (the primary) reaches the server after the one that follows it; -1: none.</summary>
     public int SwapFrame { get; init; } = -1;
+
+    /// <summary>
+    /// Drops everything the server (the backup) sends once the handshake is over: its acknowledgements
+    /// never reach the client (the primary), so nothing that needs them — a migration's convergence
+    /// and handover — can complete, however slowly the test gets round to <see cref="Cut"/>.
+    /// </summary>
+    public bool DropReplies { get; init; }
+
+    /// <summary>The client's part of the replica handshake: hello, then proof. It sends frames only once the server's last handshake byte has reached it.</summary>
+    private const int ClientHandshakeSize = FrameSwapper.HelloSize + FrameSwapper.ProofSize;
+
+    private long _clientBytes;
 
     /// <summary>Frames from the client seen so far.</summary>
     public int FramesSeen => Volatile.Read(ref _framesSeen);
@@ -67,6 +80,8 @@ public sealed class CuttableProxy : IDisposable
         void Forward(byte[] bytes)
         {
             if (_cut) return;
+            if (fromClient) Interlocked.Add(ref _clientBytes, bytes.Length);
+            else if (DropReplies && Interlocked.Read(ref _clientBytes) > ClientHandshakeSize) return;
             to.Write(bytes);
         }
         new Thread(() =>
@@ -121,7 +136,8 @@ public sealed class CuttableProxy : IDisposable
     /// </summary>
     private sealed class FrameSwapper(int swap, Action counted)
     {
-        private const int HelloSize = 6 + 2 + 1 + 32, ProofSize = 32, TagSize = 16;
+        public const int HelloSize = 6 + 2 + 1 + 32, ProofSize = 32;
+        private const int TagSize = 16;
         private readonly List<byte> _pending = [];
         private int _handshakeLeft = HelloSize + ProofSize, _frame;
         private byte[]? _held;
