@@ -312,11 +312,22 @@ public sealed partial class ReplicaNode : IDisposable
     {
         if (_options.ExitClosesSockets && _role is ReplicaRole.Ended or ReplicaRole.Stopped)
         {
-            lock (_leftToExit) _leftToExit.Add(connection);
-            return;
+            lock (_leftToExit)
+            {
+                // Bounded: peers connecting again and again while the replica lingers must not
+                // hold our descriptors open; past the first few, one close's one-time cost is paid.
+                if (_leftToExit.Count < MaxLeftToExit)
+                {
+                    _leftToExit.Add(connection);
+                    return;
+                }
+            }
         }
         connection.Dispose();
     }
+
+    /// <summary>At most this many connections are left to the process's exit (<see cref="Release"/>).</summary>
+    internal const int MaxLeftToExit = 16;
 
     /// <summary>Asks the replica to end (Ctrl-C): a live one ends the guest's run with an end record, a following one stops.</summary>
     public void RequestStop()
