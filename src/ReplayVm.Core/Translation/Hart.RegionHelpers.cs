@@ -6,15 +6,17 @@ namespace ReplayVm.Core.Hart;
 /// <summary>What translated regions call (see <see cref="RegionCompiler"/>).</summary>
 public sealed unsafe partial class Hart
 {
-    // The slow paths of a region's instructions: the interpreter's own loads, stores and A/F/D
-    // executors, wrapped so that the region's IL stays small (the JIT's time to compile a region is
-    // the translator's main cost). Each gets the instruction's pc, its block's first step and the
-    // block's shape, puts pc and steps where the interpreter has them during the instruction, runs
-    // it, and tells the region what to do next:
+    // What a region's A, F/D and CSR instructions call: the interpreter's own executors, wrapped so
+    // that the region's IL stays small (the JIT's time to compile a region is the translator's main
+    // cost). Each gets the instruction's pc, its block's first step and the block's shape, puts pc
+    // and steps where the interpreter has them during the instruction, runs it, and tells the
+    // region what to do next. (A load or store that misses its inline fast path calls nothing: the
+    // region leaves before it and the interpreter runs it, see RegionCompiler.EmitLoad.)
     /// <summary>Done: the region goes on.</summary>
     internal const int RegionContinue = 0;
-    /// <summary>Done, but the slice ended (MMIO, a watchpoint, code written) and the rest of the block
-    /// does not fit: pc and steps are set after the instruction; the region leaves.</summary>
+    /// <summary>Done, but the slice ended in it (a CSR write; an atomic's store into code, MMIO, a
+    /// watchpoint) and the rest of the block does not fit: pc and steps are set after the
+    /// instruction; the region leaves.</summary>
     internal const int RegionLeave = 1;
     /// <summary>It trapped: steps count the trap, pc is the trap vector; the region leaves.</summary>
     internal const int RegionTrapped = 2;
@@ -22,65 +24,9 @@ public sealed unsafe partial class Hart
     /// <summary>Packs instruction <paramref name="index"/> of a block of <paramref name="count"/> and its length.</summary>
     internal static int RegionShape(int index, int count, int length) => index | count << 8 | length << 16;
 
-    // Optimized at once: tiered compilation would run them instrumented for the first part of a
-    // run, and regions reach them millions of times.
+    // Optimized at once: tiered compilation would run it instrumented for the first part of a
+    // run, and regions reach it millions of times.
     private const MethodImplOptions RegionHelper = MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization;
-
-    [MethodImpl(RegionHelper)]
-    private int RegionLoad8(ulong address, out byte value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
-
-    [MethodImpl(RegionHelper)]
-    private int RegionLoad16(ulong address, out ushort value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
-
-    [MethodImpl(RegionHelper)]
-    private int RegionLoad32(ulong address, out uint value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
-
-    [MethodImpl(RegionHelper)]
-    private int RegionLoad64(ulong address, out ulong value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Load(address, out value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
-
-    [MethodImpl(RegionHelper)]
-    private int RegionStore8(ulong address, byte value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
-
-    [MethodImpl(RegionHelper)]
-    private int RegionStore16(ulong address, ushort value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
-
-    [MethodImpl(RegionHelper)]
-    private int RegionStore32(ulong address, uint value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
-
-    [MethodImpl(RegionHelper)]
-    private int RegionStore64(ulong address, ulong value, ulong pc, ulong steps, int shape)
-    {
-        EnterRegionHelper(pc, steps, shape);
-        return Store(address, value) ? AfterRegionHelper(pc, steps, shape) : TrappedInRegion();
-    }
 
     /// <summary>An F or D instruction; the region has written its registers back and reloads rd after.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -347,7 +347,9 @@ public sealed unsafe partial class Hart
                 TranslatorStats.ChainedRuns += runs - 1;
                 TranslatorStats.RegionSteps += Steps - before;
                 if (Steps != before) continue;
-                // The entry block did not fit before the slice's end: the interpreter steps to it.
+                // The entry block did not fit before the slice's end (the interpreter steps to it),
+                // or its first instruction is a load or store off the inline fast path (the
+                // interpreter runs it).
                 _missedLink = null;
             }
             _returnAtTransfer = true;
