@@ -224,7 +224,7 @@ public sealed partial class ReplicaNode
     /// <summary>
     /// Control: <c>Protect ENDPOINT</c> makes a live replica stream its log to a (new) backup there;
     /// <c>Migrate ENDPOINT</c> moves the guest there, reporting its progress (and a keepalive every
-    /// second) so that the requester can tell a slow migration from a dead replica.
+    /// second, <see cref="RequesterReports"/>) so that the requester can tell a slow migration from a dead replica.
     /// </summary>
     private void HandleControl(SecureChannel channel)
     {
@@ -250,8 +250,7 @@ public sealed partial class ReplicaNode
                 _migrationAnswered.Reset();
                 try
                 {
-                    // A requester that went away must not stop the migration: its progress reports are best effort.
-                    reply = Migrate(target, text => TrySend(channel, MessageType.ControlProgress, new PayloadWriter().Text(text).ToArray()));
+                    using (var reports = new RequesterReports(channel)) reply = Migrate(target, reports.Report);
                     channel.Send((byte)MessageType.ControlReply, new PayloadWriter().Text(reply).ToArray());
                 }
                 finally
@@ -319,7 +318,7 @@ public sealed partial class ReplicaNode
             // A primary waiting for its backup (the throttle) takes the handover at once.
             lock (_state) Monitor.PulseAll(_state);
             _machine!.RequestStop();
-            return WaitForHandover(request, report);
+            return WaitForHandover(request);
         }
         finally
         {
@@ -336,7 +335,6 @@ public sealed partial class ReplicaNode
     {
         var total = Stopwatch.StartNew();
         var sinceProgress = Stopwatch.StartNew();
-        var sinceReport = Stopwatch.StartNew();
         ulong seenAcked = 0, seenReplayed = 0;
         bool converging = false;
         while (true)
@@ -376,21 +374,12 @@ public sealed partial class ReplicaNode
                 }
                 if (line is null) Monitor.Wait(_state, 100);
             }
-            if (line is not null)
-            {
-                report(line);
-                sinceReport.Restart();
-            }
-            else if (sinceReport.Elapsed >= TimeSpan.FromSeconds(1))
-            {
-                report("");
-                sinceReport.Restart();
-            }
+            if (line is not null) report(line);
         }
     }
 
-    /// <summary>Waits for the machine's thread to stop the guest and hand it over (see <see cref="HandOver"/>), keeping the requester informed.</summary>
-    private string WaitForHandover(HandoverRequest request, Action<string> report)
+    /// <summary>Waits for the machine's thread to stop the guest and hand it over (see <see cref="HandOver"/>).</summary>
+    private string WaitForHandover(HandoverRequest request)
     {
         var total = Stopwatch.StartNew();
         while (!request.Done.Wait(TimeSpan.FromSeconds(1)))
@@ -403,7 +392,6 @@ public sealed partial class ReplicaNode
                 if (Interlocked.CompareExchange(ref _handover, null, request) == request)
                     return $"failed: the guest did not stop for the handover within a minute (at step {Steps}); it runs on here";
             }
-            report("");
         }
         return request.Result!;
     }

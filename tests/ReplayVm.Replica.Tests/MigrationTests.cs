@@ -138,6 +138,27 @@ public sealed class MigrationTests
         Assert.False(pair.Primary.HasExited, pair.Primary.Stderr);
     }
 
+    /// <summary>
+    /// Before it has anything to report, the source connects to the target and has the guest pause
+    /// for the target's join (up to 10 + 30 s). Here the target answers the source's connection 6 s
+    /// late (a proxy holds it) and migrate's patience is 3 s: a source that is alive and working must
+    /// keep migrate informed all that while, so the migration completes, rather than migrate giving
+    /// up on a "silent" source.
+    /// </summary>
+    [Fact]
+    public void A_source_slow_to_reach_its_target_is_not_taken_for_silent()
+    {
+        using var pair = new ReplicaPair();
+        pair.StartPrimary(ReplicaProcess.Guest("demo.elf"));
+        using var target = StartTarget(pair, "target");
+        using var proxy = new CuttableProxy(target.Port("backup")) { HoldFor = TimeSpan.FromSeconds(6) };
+        var migrate = ReplicaProcess.Run(pair.ConfigHome, "migrate", "--from", $"127.0.0.1:{pair.PrimaryConsolePort}", "--to", $"127.0.0.1:{proxy.Port}", "--patience", "3");
+        Assert.True(migrate.Exit == 0, migrate.Stderr + "\n--- source ---\n" + pair.Primary!.Stderr + "\n--- target ---\n" + target.Stderr);
+        var stopped = Assert.Single(Regex.Matches(migrate.Stderr, @"replayvm: migrated to 127\.0\.0\.1:\d+ at step (\d+)")).Groups[1].Value;
+        Assert.Equal(0, pair.Primary.WaitForExit());
+        Assert.Equal(stopped, target.WaitForLine(@"took over the guest at step (\d+) \(migration\)").Groups[1].Value);
+    }
+
     private static string TraceOf(ReplicaPair pair, string name) => Path.Combine(pair.Dir, name + ".rvtrace");
 
     private static ReplicaProcess StartTarget(ReplicaPair pair, string name) =>

@@ -42,6 +42,12 @@ public sealed class CuttableProxy : IDisposable
     /// </summary>
     public bool DropReplies { get; init; }
 
+    /// <summary>
+    /// Each connection is accepted at once but passes nothing either way until this long after
+    /// (the server reached only then: a target slow to answer the handshake); zero: at once.
+    /// </summary>
+    public TimeSpan HoldFor { get; init; }
+
     /// <summary>The client's part of the replica handshake: hello, then proof. It sends frames only once the server's last handshake byte has reached it.</summary>
     private const int ClientHandshakeSize = FrameSwapper.HelloSize + FrameSwapper.ProofSize;
 
@@ -61,11 +67,29 @@ public sealed class CuttableProxy : IDisposable
             while (true)
             {
                 var inbound = _listener.AcceptTcpClient();
-                var outbound = new TcpClient("127.0.0.1", _target);
-                lock (_open) _open.AddRange([inbound, outbound]);
-                Pump(inbound.GetStream(), outbound.GetStream(), fromClient: true);
-                Pump(outbound.GetStream(), inbound.GetStream(), fromClient: false);
+                lock (_open) _open.Add(inbound);
+                if (HoldFor <= TimeSpan.Zero) Join(inbound);
+                else new Thread(() =>
+                {
+                    Thread.Sleep(HoldFor);
+                    Join(inbound);
+                }) { IsBackground = true }.Start();
             }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>Connects <paramref name="inbound"/> to the target and forwards both ways.</summary>
+    private void Join(TcpClient inbound)
+    {
+        try
+        {
+            var outbound = new TcpClient("127.0.0.1", _target);
+            lock (_open) _open.Add(outbound);
+            Pump(inbound.GetStream(), outbound.GetStream(), fromClient: true);
+            Pump(outbound.GetStream(), inbound.GetStream(), fromClient: false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
         {
