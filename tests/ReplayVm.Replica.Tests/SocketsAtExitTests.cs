@@ -65,6 +65,78 @@ public sealed class SocketsAtExitTests
     }
 
     /// <summary>
+    /// A replica lingering after its run's end (here no client collects the end, so it lingers
+    /// for all of --linger) leaves at most <see cref="ReplicaNode.MaxLeftToExit"/> connections to
+    /// the process's exit: 60 plain console clients refused one after another (a wrong token),
+    /// each closing its side, must leave it holding exactly that many connections — the first
+    /// ones, never closed — and no more: peers reconnecting over and over must not exhaust its
+    /// descriptors. The count is the process's own: its socket descriptors that are TCP
+    /// connections (not listeners) in /proc/net/tcp.
+    /// </summary>
+    [Fact]
+    public void A_lingering_replica_leaves_at_most_a_bounded_number_of_connections_to_its_exit()
+    {
+        var dir = Directory.CreateTempSubdirectory("replayvm-sockets-bound-").FullName;
+        try
+        {
+            using var primary = new ReplicaProcess(["primary", "--arbiter", "file:" + Path.Combine(dir, "arbiter"), "--console-listen", "127.0.0.1:0",
+                "--plain-console-listen", "127.0.0.1:0", "--linger", "600", ReplicaProcess.Guest("hello.elf")], Path.Combine(dir, "config"), "primary");
+            int console = primary.Port("primary console"), plain = primary.Port("primary plain console");
+            // The run has ended (hello exits at once): from here on, the replica only lingers.
+            while (!Encoding.UTF8.GetString(ReplicaProcess.Run(Path.Combine(dir, "config"), "status", $"127.0.0.1:{console}").Stdout).StartsWith("role ended\n"))
+                Thread.Sleep(100);
+            const int clients = 60;
+            for (int i = 0; i < clients; i++)
+            {
+                using var client = new TcpClient();
+                client.Connect(IPAddress.Loopback, plain);
+                var stream = client.GetStream();
+                stream.Write("not-the-token\n"u8);
+                var refusal = new StreamReader(stream, Encoding.UTF8).ReadLine();
+                Assert.StartsWith("replayvm: refused:", refusal);
+            }
+            // Each refused connection is released once its refusal is written: the replica's side
+            // of the last few may still be open for a moment. Past the bound they are closed; without
+            // it all 60 stay open, and this waits in vain.
+            int held = ConnectionsHeldBy(primary.Id);
+            for (var waited = System.Diagnostics.Stopwatch.StartNew(); held > ReplicaNode.MaxLeftToExit && waited.Elapsed < TimeSpan.FromSeconds(60); held = ConnectionsHeldBy(primary.Id))
+                Thread.Sleep(100);
+            Assert.Equal(ReplicaNode.MaxLeftToExit, held);
+            Assert.False(primary.HasExited, primary.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>TCP connections (not listening sockets) among the process's open descriptors.</summary>
+    private static int ConnectionsHeldBy(int pid)
+    {
+        var inodes = new HashSet<string>();
+        foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[")) inodes.Add(target["socket:[".Length..^1]);
+            }
+            catch (IOException)
+            {
+                // Closed while listed.
+            }
+        }
+        int held = 0;
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" }.Where(File.Exists))
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                const string Listen = "0A";
+                if (fields[3] != Listen && inodes.Contains(fields[9])) held++;
+            }
+        return held;
+    }
+
+    /// <summary>
     /// Whether the replica's end of the connection from <paramref name="clientPort"/> to
     /// <paramref name="port"/> is still held by a socket of this process: in /proc/net/tcp a
     /// connection whose socket was closed has no inode (an orphan finishing its close), or is gone.
