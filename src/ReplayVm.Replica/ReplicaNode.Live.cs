@@ -547,7 +547,7 @@ public sealed partial class ReplicaNode
         var stream = _backupStream;
         if (stream is not null)
         {
-            stream.Enqueue(MessageType.Goodbye, [], _published);
+            stream.SayGoodbye(_published);
             stream.Close(TimeSpan.FromSeconds(1));
         }
         return status;

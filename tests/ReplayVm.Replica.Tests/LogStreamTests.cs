@@ -188,4 +188,25 @@ public sealed class LogStreamTests
         Assert.Equal((MessageType.Log, 3), Frame(pair.Read()));
         Assert.False(pair.Backup.HasPendingData);
     }
+
+    /// <summary>
+    /// After the goodbye the backup acknowledges once more and resets the connection: the end of
+    /// the run, not a lost backup. The stream stops reading at that acknowledgement and never reads
+    /// into the reset (which cost the primary an exception and .NET's socket error tables at its end).
+    /// </summary>
+    [Fact]
+    public void After_the_goodbye_the_backups_last_acknowledgement_ends_the_reading_and_its_reset_is_no_loss()
+    {
+        using var pair = new Pair();
+        pair.Stream.SayGoodbye(7);
+        Assert.Equal(MessageType.Goodbye, pair.Read().Type);
+        // As in a run's end: the backup's answer is in before the primary has closed the stream
+        // (its sending thread is joined first), and its reset follows at once.
+        pair.Acknowledge(7);
+        pair.WaitUntilAcknowledged();
+        pair.Backup.Dispose();
+        Assert.True(pair.Stream.ReceiverEnded.Wait(TimeSpan.FromSeconds(60)), "the stream's receiving thread never stopped");
+        pair.Stream.Close(TimeSpan.FromSeconds(30));
+        lock (pair.Lost) Assert.Empty(pair.Lost);
+    }
 }
