@@ -83,8 +83,10 @@ public sealed class SocketsAtExitTests
                 "--plain-console-listen", "127.0.0.1:0", "--linger", "600", ReplicaProcess.Guest("hello.elf")], Path.Combine(dir, "config"), "primary");
             int console = primary.Port("primary console"), plain = primary.Port("primary plain console");
             // The run has ended (hello exits at once): from here on, the replica only lingers.
-            while (!Encoding.UTF8.GetString(ReplicaProcess.Run(Path.Combine(dir, "config"), "status", $"127.0.0.1:{console}").Stdout).StartsWith("role ended\n"))
-                Thread.Sleep(100);
+            string status = "";
+            for (int tries = 0; tries < 300 && !status.StartsWith("role ended\n"); tries++)
+                status = Encoding.UTF8.GetString(ReplicaProcess.Run(Path.Combine(dir, "config"), "status", $"127.0.0.1:{console}").Stdout);
+            Assert.StartsWith("role ended\n", status);
             const int clients = 60;
             for (int i = 0; i < clients; i++)
             {
