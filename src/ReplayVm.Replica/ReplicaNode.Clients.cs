@@ -223,8 +223,9 @@ public sealed partial class ReplicaNode
 
     /// <summary>
     /// Control: <c>Protect ENDPOINT</c> makes a live replica stream its log to a (new) backup there;
-    /// <c>Migrate ENDPOINT</c> moves the guest there, reporting its progress (and a keepalive every
-    /// second, <see cref="RequesterReports"/>) so that the requester can tell a slow migration from a dead replica.
+    /// <c>Migrate ENDPOINT</c> moves the guest there, reporting its progress. Both send a keepalive
+    /// every second while they work (<see cref="RequesterReports"/>), so that the requester can tell
+    /// a slow join or migration from a dead replica.
     /// </summary>
     private void HandleControl(SecureChannel channel)
     {
@@ -239,9 +240,12 @@ public sealed partial class ReplicaNode
             {
                 var target = Endpoint.Parse(r.Text(), "protect");
                 string why = "";
-                reply = _role != ReplicaRole.Live ? "refused: this replica is not live"
-                    : _backupStream is not null ? $"refused: already protected by {_backupStream.Peer}"
-                    : ConnectBackup(target, quiet: true, out why, RequestedConnectPatience) ? $"streaming the log to {target}" : $"refused: cannot reach a backup at {target}: {why}";
+                using (new RequesterReports(channel))
+                {
+                    reply = _role != ReplicaRole.Live ? "refused: this replica is not live"
+                        : _backupStream is not null ? $"refused: already protected by {_backupStream.Peer}"
+                        : ConnectBackup(target, quiet: true, out why, RequestedConnectPatience) ? $"streaming the log to {target}" : $"refused: cannot reach a backup at {target}: {why}";
+                }
                 break;
             }
             case MessageType.Migrate:

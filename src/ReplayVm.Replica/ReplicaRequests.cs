@@ -12,8 +12,30 @@ public static class ReplicaRequests
         return Answer(channel, endpoint, MessageType.StatusReply);
     }
 
-    /// <summary>Asks the live replica at <paramref name="primary"/> to stream its log to the backup at <paramref name="backup"/>.</summary>
-    public static string Protect(Endpoint primary, Endpoint backup, ReplicaKey key) => Control(primary, key, MessageType.Protect, backup);
+    /// <summary>
+    /// Asks the live replica at <paramref name="primary"/> to stream its log to the backup at
+    /// <paramref name="backup"/>. The replica reaches the backup and has the guest pause for its
+    /// join (up to 10 + 30 s) before it answers, reporting every second meanwhile: silence for
+    /// <paramref name="patience"/> (default 30 s) means it is gone or stuck.
+    /// </summary>
+    public static string Protect(Endpoint primary, Endpoint backup, ReplicaKey key, TimeSpan? patience = null)
+    {
+        using var channel = SecureChannel.Connect(primary, key, Purpose.Control, TimeSpan.FromSeconds(10));
+        channel.Send((byte)MessageType.Protect, new PayloadWriter().Text(backup.ToString()).ToArray());
+        channel.ReceiveTimeout = patience ?? TimeSpan.FromSeconds(30);
+        try
+        {
+            while (true)
+            {
+                var (type, payload) = channel.Receive();
+                if (type != (byte)MessageType.ControlProgress) return Reply(type, payload, primary, MessageType.ControlReply);
+            }
+        }
+        catch (Exception e) when (e is IOException or TimeoutException)
+        {
+            throw new ReplicaException($"{primary}: no answer ({e.Message})");
+        }
+    }
 
     /// <summary>
     /// Asks the live replica at <paramref name="from"/> to move its guest to the backup at
@@ -45,15 +67,6 @@ public static class ReplicaRequests
             string what = e is TimeoutException ? $"silent for {silence.TotalSeconds:0.#} s" : $"gone ({e.Message})";
             throw new ReplicaException($"{from}: the replica went {what} during the migration{(last is null ? "" : $"; its last report: {last}")}");
         }
-    }
-
-    private static string Control(Endpoint target, ReplicaKey key, MessageType type, Endpoint argument)
-    {
-        using var channel = SecureChannel.Connect(target, key, Purpose.Control, TimeSpan.FromSeconds(10));
-        channel.Send((byte)type, new PayloadWriter().Text(argument.ToString()).ToArray());
-        // Protect connects to the backup (up to 10 s) before it answers.
-        channel.ReceiveTimeout = TimeSpan.FromSeconds(30);
-        return Answer(channel, target, MessageType.ControlReply);
     }
 
     private static string Answer(SecureChannel channel, Endpoint endpoint, MessageType expected)

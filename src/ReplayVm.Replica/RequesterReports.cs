@@ -3,7 +3,8 @@ using ReplayVm.Replica.Wire;
 namespace ReplayVm.Replica;
 
 /// <summary>
-/// A long control request's reports to its requester (<c>replayvm migrate</c>), with a keepalive:
+/// A long control request's reports to its requester (<c>replayvm migrate</c>, and the protect
+/// request of <c>replayvm backup --join</c>), with a keepalive:
 /// an empty report whenever nothing has gone out for <see cref="Interval"/>, sent from a thread of
 /// its own. The requester takes silence for its patience (30 s by default) as a dead or stuck
 /// replica, and some phases of a migration block without a word for longer: the connect and

@@ -82,4 +82,25 @@ public sealed class JoinTests
         Assert.True(replay.Exit == 0, replay.Stderr);
         Assert.Equal(console.Stdout, replay.Console);
     }
+
+    /// <summary>
+    /// A protect request (what <c>backup --join</c> sends) is answered only once the primary has
+    /// reached the backup and the guest has paused for its join (up to 10 + 30 s). Here the backup
+    /// answers the primary's connection 6 s late (a proxy holds it) and the request's patience is
+    /// 3 s: the primary must keep the requester informed all that while, and the request gets its
+    /// answer rather than giving up on a "silent" primary.
+    /// </summary>
+    [Fact]
+    public void A_protect_request_whose_backup_answers_late_is_kept_informed_until_answered()
+    {
+        using var pair = new ReplicaPair();
+        pair.StartPrimary(ReplicaProcess.Guest("demo.elf"));
+        using var backup = Backup(pair, Path.Combine(pair.Dir, "late.rvtrace"), "late backup");
+        using var proxy = new CuttableProxy(backup.Port("backup")) { HoldFor = TimeSpan.FromSeconds(6) };
+        var key = ReplicaKey.Load(Path.Combine(pair.ConfigHome, "replayvm", "replica.key"));
+        string answer = ReplicaRequests.Protect(new Wire.Endpoint("127.0.0.1", pair.PrimaryConsolePort), new Wire.Endpoint("127.0.0.1", proxy.Port), key,
+            TimeSpan.FromSeconds(3));
+        Assert.Equal($"streaming the log to 127.0.0.1:{proxy.Port}", answer);
+        pair.Primary!.WaitForLine("caught up");
+    }
 }
