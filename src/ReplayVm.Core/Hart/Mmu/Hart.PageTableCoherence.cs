@@ -99,7 +99,7 @@ public sealed unsafe partial class Hart
             // Code may have been found through it: so were translated regions and their links, and
             // the interpreter may be running on through the page as it was mapped.
             _fetchVirtualPage = TlbEntry.Invalid;
-            _translationEpoch++;
+            InvalidateRegionLookups();
             SliceEnd = 0;
         }
     }

@@ -140,8 +140,10 @@ public sealed unsafe partial class Hart
     /// </summary>
     private void FlushTlb(bool keepWalks)
     {
+        int leaving = (int)(_translationKey & 3); // the mode fetches were made in (3, M, before the first flush)
         if (!keepWalks)
         {
+            InvalidateRegionLookups(); // the page tables, satp, PMP or a debugger's view changed
             _tlbGeneration++;
             _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
             _walkCache.Clear();
@@ -152,7 +154,7 @@ public sealed unsafe partial class Hart
         SelectBank(TranslationKey);
         _fetchVirtualPage = TlbEntry.Invalid;
         _translationKey = TranslationKey;
-        _translationEpoch++; // translated regions are found again through the new translation
+        EnterModeEpoch(leaving, (int)Mode); // translated regions are found again through the new translation, unless found in it before
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
         _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null || _loadedPages is not null;
     }
