@@ -202,7 +202,8 @@ replica_section() {
             echo "replica: before kill -9: $(grep "this backup stops" "$work/replica-fb$attempt.err" | head -n 1)" >&2
         else
             start=$(now_ns)
-            kill -9 "$ppid"
+            # Reaped here, with its stderr, so bash's "Killed" notice does not land in the bench's output.
+            { kill -9 "$ppid"; wait "$ppid"; } 2>/dev/null || true
             wait_line "$work/replica-fb$attempt.err" "live at step\|this backup stops"
             end=$(now_ns)
             if grep -q "live at step" "$work/replica-fb$attempt.err"; then
