@@ -18,24 +18,9 @@ public static class ReplicaRequests
     /// join (up to 10 + 30 s) before it answers, reporting every second meanwhile: silence for
     /// <paramref name="patience"/> (default 30 s) means it is gone or stuck.
     /// </summary>
-    public static string Protect(Endpoint primary, Endpoint backup, ReplicaKey key, TimeSpan? patience = null)
-    {
-        using var channel = SecureChannel.Connect(primary, key, Purpose.Control, TimeSpan.FromSeconds(10));
-        channel.Send((byte)MessageType.Protect, new PayloadWriter().Text(backup.ToString()).ToArray());
-        channel.ReceiveTimeout = patience ?? TimeSpan.FromSeconds(30);
-        try
-        {
-            while (true)
-            {
-                var (type, payload) = channel.Receive();
-                if (type != (byte)MessageType.ControlProgress) return Reply(type, payload, primary, MessageType.ControlReply);
-            }
-        }
-        catch (Exception e) when (e is IOException or TimeoutException)
-        {
-            throw new ReplicaException($"{primary}: no answer ({e.Message})");
-        }
-    }
+    public static string Protect(Endpoint primary, Endpoint backup, ReplicaKey key, TimeSpan? patience = null) =>
+        LongRequest(primary, key, MessageType.Protect, backup, null, patience,
+            (what, _) => $"{primary}: no answer (the replica went {what} while reaching the backup)");
 
     /// <summary>
     /// Asks the live replica at <paramref name="from"/> to move its guest to the backup at
@@ -43,19 +28,29 @@ public static class ReplicaRequests
     /// reports at least every second while it works, so silence for <paramref name="patience"/>
     /// (default 30 s) means it is gone or stuck: one line then, never an endless wait.
     /// </summary>
-    public static string Migrate(Endpoint from, Endpoint to, ReplicaKey key, Action<string>? progress = null, TimeSpan? patience = null)
+    public static string Migrate(Endpoint from, Endpoint to, ReplicaKey key, Action<string>? progress = null, TimeSpan? patience = null) =>
+        LongRequest(from, key, MessageType.Migrate, to, progress, patience,
+            (what, last) => $"{from}: the replica went {what} during the migration{(last is null ? "" : $"; its last report: {last}")}");
+
+    /// <summary>
+    /// A control request the replica answers only when done, reporting progress (an empty report: a
+    /// keepalive, <see cref="RequesterReports"/>) meanwhile. Silence for <paramref name="patience"/>
+    /// or a lost connection ends it with <paramref name="failure"/>(what happened, the last report).
+    /// </summary>
+    private static string LongRequest(Endpoint replica, ReplicaKey key, MessageType type, Endpoint argument,
+        Action<string>? progress, TimeSpan? patience, Func<string, string?, string> failure)
     {
         var silence = patience ?? TimeSpan.FromSeconds(30);
-        using var channel = SecureChannel.Connect(from, key, Purpose.Control, TimeSpan.FromSeconds(10));
-        channel.Send((byte)MessageType.Migrate, new PayloadWriter().Text(to.ToString()).ToArray());
+        using var channel = SecureChannel.Connect(replica, key, Purpose.Control, TimeSpan.FromSeconds(10));
+        channel.Send((byte)type, new PayloadWriter().Text(argument.ToString()).ToArray());
         channel.ReceiveTimeout = silence;
         string? last = null;
         try
         {
             while (true)
             {
-                var (type, payload) = channel.Receive();
-                if (type != (byte)MessageType.ControlProgress) return Reply(type, payload, from, MessageType.ControlReply);
+                var (answer, payload) = channel.Receive();
+                if (answer != (byte)MessageType.ControlProgress) return Reply(answer, payload, replica, MessageType.ControlReply);
                 string text = new PayloadReader(payload, "progress").Text(1 << 16);
                 if (text.Length == 0) continue;
                 last = text;
@@ -64,8 +59,7 @@ public static class ReplicaRequests
         }
         catch (Exception e) when (e is IOException or TimeoutException)
         {
-            string what = e is TimeoutException ? $"silent for {silence.TotalSeconds:0.#} s" : $"gone ({e.Message})";
-            throw new ReplicaException($"{from}: the replica went {what} during the migration{(last is null ? "" : $"; its last report: {last}")}");
+            throw new ReplicaException(failure(e is TimeoutException ? $"silent for {silence.TotalSeconds:0.#} s" : $"gone ({e.Message})", last));
         }
     }
 
