@@ -149,7 +149,8 @@ public sealed class InspectTarget : IDisposable
     {
         if (Environment.GetEnvironmentVariable("REPLAYVM_INSPECT_DEBUG") == "1") Console.Error.WriteLine(e);
         if (ProcessId is { } pid && (_reader?.TargetLost == true || !IsRunning(pid))) return new InspectException($"process {pid} exited during the inspection");
-        return new InspectException($"{Description}: cannot read its state: {FirstLine(e.Message)}");
+        // A dump is what it is; a running process may have been stopped mid-change and reads on later.
+        return new InspectException($"{Description}: cannot read its state: {FirstLine(e.Message)}", momentary: IsLive);
     }
 
     /// <summary>True while <paramref name="pid"/> exists and is not a zombie.</summary>

@@ -43,7 +43,7 @@ public static class Inspector
 
         public HeapScan(ClrHeap heap)
         {
-            if (!heap.CanWalkHeap) throw new InspectException("the target's heap cannot be walked (stopped in the middle of a garbage collection?); try again");
+            if (!heap.CanWalkHeap) throw new InspectException("the target's heap cannot be walked (stopped in the middle of a garbage collection?); try again", momentary: true);
             foreach (var obj in heap.EnumerateObjects())
             {
                 string? name = obj.Type?.Name;

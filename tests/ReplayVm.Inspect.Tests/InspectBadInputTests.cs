@@ -93,6 +93,22 @@ public sealed class InspectBadInputTests : IDisposable
     }
 
     [Fact]
+    public void A_process_caught_mid_change_is_read_again_and_gives_up_after_four_tries_in_one_line()
+    {
+        using var guest = GuestProcess.Start(null, "run", CliProcess.Guest("demo.elf"));
+        guest.WaitFor("demo> ");
+
+        var again = Run(["env", "REPLAYVM_TEST_MOMENTARY_FAILURES=2", "dotnet", CliProcess.CliDll, "inspect", guest.Id.ToString(), "--json"]);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("read on attempt 3; caught mid-change before", again.Stderr);
+        Assert.Equal("run", System.Text.Json.JsonDocument.Parse(again.StdoutText).RootElement.GetProperty("machines")[0].GetProperty("role").GetString());
+
+        var never = Run(["env", "REPLAYVM_TEST_MOMENTARY_FAILURES=4", "dotnet", CliProcess.CliDll, "inspect", guest.Id.ToString()]);
+        AssertOneLine(never, "caught mid-change 4 times running); inspect it again");
+        Assert.True(InspectTarget.IsRunning(guest.Id), "the target did not run on after the attempts");
+    }
+
+    [Fact]
     public void Salvage_options_go_together()
     {
         AssertOneLine(CliProcess.Run("inspect", "1", "--salvage"), "--salvage needs -o FILE.rvtrace");

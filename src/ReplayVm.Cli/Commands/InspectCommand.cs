@@ -45,15 +45,15 @@ internal static class InspectCommand
     {
         try
         {
-            var clock = Stopwatch.StartNew();
-            InspectionReport report;
-            TimeSpan suspended;
-            using (var target = Open(targetText))
+            TimeSpan suspended = default;
+            var report = ReadWithRetries(targetText, target =>
             {
+                var clock = Stopwatch.StartNew();
                 KillTargetForTests(target);
-                report = Inspector.Inspect(target);
+                var read = Inspector.Inspect(target);
                 suspended = clock.Elapsed;
-            }
+                return read;
+            });
             Console.Out.Write(json ? ReportWriter.ToJson(report) + "\n" : ReportWriter.ToText(report));
             if (report.Live)
                 Console.Error.WriteLine($"replayvm: {report.Target} was suspended for {suspended.TotalMilliseconds:F0} ms");
@@ -77,11 +77,11 @@ internal static class InspectCommand
             MachineReport machine;
             RecorderLog log;
             string source;
-            using (var target = Open(targetText))
+            (machine, log, source) = ReadWithRetries(targetText, target =>
             {
-                (machine, log) = Inspector.ReadRecording(target);
-                source = target.IsLive ? $"process {target.ProcessId}" : Path.GetFileName(targetText);
-            }
+                var (m, l) = Inspector.ReadRecording(target);
+                return (m, l, target.IsLive ? $"process {target.ProcessId}" : Path.GetFileName(targetText));
+            });
             if (log.TracePath is { } own && Path.GetFullPath(own) == Path.GetFullPath(outputPath))
                 throw new UsageException($"{outputPath}: is the recorder's own trace; write the salvaged trace to another file");
             var result = Salvager.Salvage(machine, log, source, outputPath);
@@ -93,6 +93,58 @@ internal static class InspectCommand
         {
             throw new UsageException(e.Message);
         }
+    }
+
+    /// <summary>How many times a live process is attached to when each time it is caught mid-change.</summary>
+    internal const int LiveAttempts = 4;
+
+    /// <summary>
+    /// Opens the target and reads it. A live process is stopped wherever it happens to be, now and
+    /// then in the middle of changing its runtime's structures (see <see cref="InspectException.Momentary"/>):
+    /// it is then let run for a moment and read again, up to <see cref="LiveAttempts"/> times, saying so
+    /// on stderr. A dump reads the same every time, so it is read once.
+    /// </summary>
+    private static T ReadWithRetries<T>(string targetText, Func<InspectTarget, T> read)
+    {
+        string? firstMishap = null;
+        for (int attempt = 1; ; attempt++)
+        {
+            bool live = false;
+            try
+            {
+                T result;
+                using (var target = Open(targetText))
+                {
+                    live = target.IsLive;
+                    FailMomentarilyForTests(target, attempt);
+                    result = read(target);
+                }
+                // Said only when it worked out: a failure is one line, the last attempt's.
+                if (firstMishap is not null)
+                    Console.Error.WriteLine($"replayvm: read on attempt {attempt}; caught mid-change before ({firstMishap})");
+                return result;
+            }
+            catch (InspectException e) when (e.Momentary && live && attempt < LiveAttempts)
+            {
+                firstMishap ??= e.Message;
+            }
+            catch (InspectException e) when (e.Momentary && live)
+            {
+                throw new InspectException($"{e.Message} (caught mid-change {LiveAttempts} times running); inspect it again");
+            }
+            // The dispose above let the target run on; a few tens of milliseconds take it past the change.
+            Thread.Sleep(50 * attempt);
+        }
+    }
+
+    /// <summary>
+    /// A test hook: with REPLAYVM_TEST_MOMENTARY_FAILURES=N the first N attachments to a live
+    /// target fail as if it had been caught mid-change, so a test sees both the retry and its limit.
+    /// </summary>
+    private static void FailMomentarilyForTests(InspectTarget target, int attempt)
+    {
+        if (!target.IsLive || !int.TryParse(Environment.GetEnvironmentVariable("REPLAYVM_TEST_MOMENTARY_FAILURES"), out int failures) || attempt > failures) return;
+        throw new InspectException($"{target.Description}: cannot read its state: test hook REPLAYVM_TEST_MOMENTARY_FAILURES (attempt {attempt})", momentary: true);
     }
 
     /// <summary>
