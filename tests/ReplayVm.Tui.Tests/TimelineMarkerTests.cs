@@ -13,8 +13,6 @@ namespace ReplayVm.Tui.Tests;
 /// </summary>
 public sealed class TimelineMarkerTests
 {
-    private static readonly Lazy<TraceFile> Traps = new(() => TraceReader.Read(TrapsBytes.Value));
-
     private static readonly Lazy<byte[]> TrapsBytes = new(() =>
     {
         string elf = Path.Combine(Recordings.RepoRoot, "tools", "guests", "elf", "traps.elf");
@@ -25,6 +23,8 @@ public sealed class TimelineMarkerTests
             Assert.Equal(StopReason.GuestExit, recorder.Run(50_000_000).Run.Reason);
         return stream.ToArray();
     });
+
+    private static readonly Lazy<TraceFile> Traps = new(() => TraceReader.Read(TrapsBytes.Value));
 
     private static DebugSession IndexedTrapsSession()
     {

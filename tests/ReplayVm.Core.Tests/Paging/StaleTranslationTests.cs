@@ -121,6 +121,7 @@ public sealed class StaleTranslationTests
     [Fact]
     public void A_host_side_write_into_a_page_table_is_seen_at_once()
     {
+        Span<byte> entry = stackalloc byte[8];
         foreach (ulong at in new ulong[] { 1_000, 20_011, 45_005 })
         {
             var (plain, restored) = (Boot(), Boot());
@@ -128,7 +129,6 @@ public sealed class StaleTranslationTests
             {
                 machine.Run(at);
                 ulong table = machine.Hart.GetX(18), flipped = machine.Hart.GetX(19) ^ machine.Hart.GetX(20); // s2, s3 ^ s4
-                Span<byte> entry = stackalloc byte[8];
                 Assert.True(machine.Hart.DebugRead(table, entry));
                 ulong value = BitConverter.ToUInt64(entry) ^ flipped;
                 machine.Ram.Write(table, BitConverter.GetBytes(value));

@@ -202,8 +202,9 @@ public sealed class BackgroundIndexBuildTests : IDisposable
         Assert.True(File.Exists(build.WorkingPath));
         // The build's thread is held, as a nice-19 thread on a loaded machine may be for seconds:
         // disposing returns anyway (waiting on it would never return here), its working file gone.
-        var disposing = Task.Run(build.Dispose);
-        Assert.True(disposing.Wait(Generous), "Dispose waited for the build's thread");
+        var disposing = new Thread(build.Dispose) { IsBackground = true };
+        disposing.Start();
+        Assert.True(disposing.Join(Generous), "Dispose waited for the build's thread");
         Volatile.Write(ref disposed, true);
         Assert.False(File.Exists(build.WorkingPath));
         Assert.Equal(IndexBuildState.Running, build.State);

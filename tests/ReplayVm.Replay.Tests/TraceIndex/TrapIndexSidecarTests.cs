@@ -163,6 +163,7 @@ public sealed class TrapIndexSidecarTests
         // The forged record is the first holding markers: the first marker lies in it.
         Assert.Null(traps.Next(TrapMarkerKinds.All, 0));
         Assert.Equal(TimelineIndexState.Failed, traps.State);
+        Assert.NotNull(traps.Error);
         Assert.DoesNotContain('\n', traps.Error);
         Assert.Contains($"index {index.Path} ignored: {e.Message}", traps.Error);
         Assert.Null(traps.Previous(TrapMarkerKinds.All, ulong.MaxValue));
