@@ -25,8 +25,10 @@ public sealed class SecureChannel : IDisposable
     /// 2: a joining backup gets a snapshot (state transfer) instead of replaying from step 0.
     /// 3: the header carries the run's step budget, a snapshot's console history its start offset,
     /// and a console client asking for dropped output gets <see cref="MessageType.OutputDropped"/>.
+    /// 4: a join (<c>backup --join</c>) or a migration request may get keepalive reports before its
+    /// answer, which a version-3 requester would take for the answer and fail on.
     /// </summary>
-    public const ushort Version = 3;
+    public const ushort Version = 4;
     private static ReadOnlySpan<byte> Magic => "RVREPL"u8;
     private const int NonceSize = 32, ProofSize = 32, TagSize = 16, HelloSize = 6 + 2 + 1 + NonceSize;
     public const int DefaultMaxFrame = 16 << 20;
