@@ -30,9 +30,38 @@ public sealed unsafe partial class Hart
     /// more CPU (README, "Translation cost").</summary>
     public const int DefaultTranslationThreshold = 300_000;
 
+    /// <summary>The <see cref="TranslationThreshold"/>: what a region costs, in steps of interpretation.</summary>
+    private int _baseThreshold = DefaultTranslationThreshold;
+    /// <summary>Steps after which an entry of the current privilege mode is translated (<see cref="ModeThreshold"/>).</summary>
     private int _hotThreshold = DefaultTranslationThreshold;
     /// <summary>Steps after which an entry's region is looked for in <see cref="Translations"/> (<see cref="_hotThreshold"/> without a cache).</summary>
     private int _warmThreshold = WarmThreshold(DefaultTranslationThreshold, DefaultTranslations);
+
+    /// <summary>Per privilege mode, the translation ledger: what the regions compiled in that mode
+    /// cost (<see cref="_baseThreshold"/> steps each), and the steps run by regions entered in it.</summary>
+    private readonly ulong[] _modeInvested = new ulong[4], _modeRealized = new ulong[4];
+
+    /// <summary>
+    /// How many steps an entry of privilege mode <paramref name="mode"/> runs before it is
+    /// translated: the base threshold plus that mode's debt, what its regions have cost and not yet
+    /// run. The threshold bets that a region runs after its translation at least the steps it ran
+    /// before (the ski-rental rule). Where the regions of a mode lose that bet, each further entry of
+    /// the mode must show as many more steps first as they fell short: Linux's kernel, whose boot
+    /// loops are done by the time they are compiled (23 S-mode regions of the boot ran a median of
+    /// 544 steps once translated), and whose fork and exec paths are warm, not hot (boot + spawn
+    /// 200: 67 S-mode regions, 260000 steps each on average). A mode whose regions repay keeps the
+    /// base threshold: `bench.elf`'s 29 regions run a median of 3.5×10⁶ steps, and boot + spawn
+    /// 2000's kernel regions 2×10⁶ on average. Per mode, because the modes run different programs
+    /// (firmware, kernel, processes) whose code is hot in different ways. A threshold of 1
+    /// (translate everything at its first arrival: tests) is left as it is.
+    /// </summary>
+    private int ModeThreshold(int mode)
+    {
+        if (_baseThreshold == 1) return 1;
+        ulong invested = _modeInvested[mode], realized = _modeRealized[mode];
+        ulong debt = invested > realized ? invested - realized : 0;
+        return (int)Math.Min((ulong)_baseThreshold + debt, 1UL << 30);
+    }
 
     /// <summary>Taking a region from the shared cache costs no JIT, only planning it (tens of
     /// microseconds): by the same ski-rental rule as <see cref="DefaultTranslationThreshold"/>, an
@@ -41,18 +70,21 @@ public sealed unsafe partial class Hart
 
     private static int WarmThreshold(int hot, TranslationCache? cache) => cache is null ? hot : Math.Max(1, hot / WarmFraction);
 
-    /// <summary>How many steps the interpreter runs from an entry before the entry is translated (1 to
-    /// 2^30; 1 translates everything at its first arrival, which tests use to put every instruction
-    /// through the translator).</summary>
+    /// <summary>How many steps the interpreter runs from an entry before the entry is translated, at
+    /// least (more in a privilege mode whose regions have not repaid their cost, see
+    /// <see cref="ModeThreshold"/>); 1 to 2^30; 1 translates everything at its first arrival, which
+    /// tests use to put every instruction through the translator.</summary>
     public int TranslationThreshold
     {
-        get => _hotThreshold;
+        get => _baseThreshold;
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1 << 30);
-            _hotThreshold = value;
+            _baseThreshold = value;
+            _hotThreshold = ModeThreshold((int)Mode);
             _warmThreshold = WarmThreshold(value, _translations);
+            RecomputeAttention();
         }
     }
 
@@ -74,7 +106,8 @@ public sealed unsafe partial class Hart
         set
         {
             _translations = value;
-            _warmThreshold = WarmThreshold(_hotThreshold, value);
+            _warmThreshold = WarmThreshold(_baseThreshold, value);
+            RecomputeAttention();
         }
     }
 
@@ -103,35 +136,51 @@ public sealed unsafe partial class Hart
     private ExecutionEngine _engine = ExecutionEngine.Interpreter;
     private TranslationPage?[]? _translationPages;
     private int _regionCount;
-    private const int JumpCacheSize = 4096;
     /// <summary>Regions by virtual pc, valid while their <see cref="TranslatedRegion.Epoch"/> is
     /// <see cref="_translationEpoch"/>: the dispatcher's first look, and the indirect-jump cache that
     /// finds a jalr's target (returns, jump tables) in one load and two compares.</summary>
-    private readonly TranslatedRegion?[] _jumpCache = new TranslatedRegion?[JumpCacheSize];
+    private readonly TranslatedRegion?[] _jumpCache = new TranslatedRegion?[TransferHeatSize];
     /// <summary>
-    /// One bit per <see cref="_jumpCache"/> slot, set when the slot is given a region (and cleared
-    /// only with the whole cache): a clear bit means no region is held there. The interpreter
-    /// running for the translator asks at every taken transfer whether a region starts at the
-    /// target; on kernel code most targets have none, and the jump cache's 32 KiB, indexed by pc,
-    /// were an L1 miss at most of those transfers (a third of the dispatcher's cost in Linux's
-    /// boot), where these 512 bytes stay in L1.
+    /// One bit per slot of <see cref="_jumpCache"/> and of <see cref="_transferHeat"/> (both hashed
+    /// alike, see <see cref="AttentionBit"/>): set when the jump cache's slot is given a region or
+    /// the heat's slot reaches the warm threshold; a clear bit means neither, and the interpreter's
+    /// taken transfer to such a target needs nothing from the dispatcher. The interpreter running
+    /// for the translator asks at every taken transfer; on Linux's kernel code most targets are
+    /// cold and have no region, and reading the jump cache's and the heat table's slots (48 KiB
+    /// indexed by pc) to learn it missed L1 at most of those transfers (about 8 ns each on boot +
+    /// spawn 200, nothing compiled: 7% of its CPU), where these 512 bytes stay in L1. Bits are
+    /// cleared only where every slot's state is looked at again (<see cref="DecayHeat"/>,
+    /// <see cref="RecomputeAttention"/>): a set bit only sends the transfer to the full check.
     /// </summary>
-    private readonly ulong[] _jumpCacheHeld = new ulong[JumpCacheSize / 64];
+    private readonly ulong[] _attention = new ulong[TransferHeatSize / 64];
 
-    /// <summary>Whether <see cref="_jumpCache"/>'s slot for <paramref name="pc"/> may hold a region (false: it holds none).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private bool JumpCacheMayHold(ulong pc)
-    {
-        ulong slot = (pc >> 1) & (JumpCacheSize - 1);
-        return (Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_jumpCacheHeld), (nint)(slot >> 6)) & (1UL << (int)slot)) != 0;
-    }
+    private ref ulong AttentionWord(ulong pc) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_attention), (nint)(((pc >> 1) & (TransferHeatSize - 1)) >> 6));
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static ulong AttentionBit(ulong pc) => 1UL << (int)(pc >> 1); // a shift takes its count mod 64: the slot's low six bits
 
     /// <summary>Puts <paramref name="region"/> in the jump cache's <paramref name="slot"/> (<see cref="JumpCacheSlot"/> of its pc).</summary>
     private void HoldInJumpCache(ref TranslatedRegion? slot, TranslatedRegion region)
     {
         slot = region;
-        ulong index = (region.VirtualPc >> 1) & (JumpCacheSize - 1);
-        _jumpCacheHeld[index >> 6] |= 1UL << (int)index;
+        AttentionWord(region.VirtualPc) |= AttentionBit(region.VirtualPc);
+    }
+
+    /// <summary>Clears <paramref name="pc"/>'s attention bit: for an entry that is not hot and whose jump-cache slot is empty.</summary>
+    private void ClearAttention(ulong pc) => AttentionWord(pc) &= ~AttentionBit(pc);
+
+    /// <summary>Sets the attention bits from the jump cache and the heat table as they are (after heat
+    /// was halved, or the warm threshold moved).</summary>
+    private void RecomputeAttention()
+    {
+        Array.Clear(_attention);
+        for (int i = 0; i < TransferHeatSize; i++)
+        {
+            if (_jumpCache[i] is not null || _transferHeat[i] + 1UL >= (ulong)_warmThreshold)
+                _attention[i >> 6] |= 1UL << i;
+        }
     }
 
     /// <summary>
@@ -202,6 +251,7 @@ public sealed unsafe partial class Hart
     private void EnterModeEpoch(int leaving, int entered)
     {
         if (leaving == entered) return;
+        _hotThreshold = ModeThreshold(entered);
         _modeEpoch[leaving] = _translationEpoch;
         _modeEpochResets[leaving] = _epochResets;
         _translationEpoch = _modeEpochResets[entered] == _epochResets && _modeEpoch[entered] != 0
@@ -216,7 +266,7 @@ public sealed unsafe partial class Hart
     /// <summary>Steps the interpreter ran for the translator from each entry (the target of a taken
     /// transfer, or where the dispatcher started it) up to the next taken transfer; by pc, hashed: two
     /// entries may share a counter, which changes when code is translated, never what it does.</summary>
-    private readonly uint[] _transferHeat = new uint[TransferHeatSize];
+    private readonly uint[] _transferHeat = GC.AllocateArray<uint>(TransferHeatSize, pinned: true); // pinned: DispatchAt prefetches by address
     /// <summary>The entry whose steps the interpreter is running now, and <see cref="Steps"/> when it arrived there.</summary>
     private ulong _heatEntry, _heatSince;
     /// <summary>Set by <see cref="DispatchAt"/> when the interpreter returned because the target became hot.</summary>
@@ -277,18 +327,26 @@ public sealed unsafe partial class Hart
     {
         CreditHeat(steps);
         _heatEntry = target;
-        if (JumpCacheMayHold(target))
-        {
-            var region = JumpCacheSlot(target);
-            if (region is not null && region.VirtualPc == target && region.Code is not null
-                && (region.Epoch == _translationEpoch || StillFound(region))) return true;
-        }
+        // The heat's slot is read at the next transfer (CreditHeat): fetched meanwhile, while the
+        // interpreter runs on.
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref Heat(target)));
+        if ((AttentionWord(target) & AttentionBit(target)) == 0) return false;
+        var region = JumpCacheSlot(target);
+        if (region is not null && region.VirtualPc == target && region.Code is not null
+            && (region.Epoch == _translationEpoch || StillFound(region))) return true;
         ref uint heat = ref Heat(target);
         uint arrived = heat + 1; // read once: the thresholds' loads could alias it, as far as the JIT knows
         if (arrived < (uint)_warmThreshold) return false;
         // The dispatcher looks in the cache, unless it did and missed: the common case is tested
         // here, before the call (on Linux most arrivals are at warm entries).
-        if (arrived < (uint)_hotThreshold) return WarmMissed(target) != target + 1 && MayBeShared(target);
+        if (arrived < (uint)_hotThreshold)
+        {
+            if (WarmMissed(target) != target + 1 && MayBeShared(target)) return true;
+            // Warm, and no region to look for in the cache: arrivals here need nothing more until the
+            // entry is hot or a region is put in the jump cache's slot.
+            if (region is null) ClearAttention(target);
+            return false;
+        }
         heat = 0;
         _arrivedHot = true;
         return true;
@@ -301,7 +359,7 @@ public sealed unsafe partial class Hart
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private ref TranslatedRegion? JumpCacheSlot(ulong pc) =>
-        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_jumpCache), (nint)((pc >> 1) & (JumpCacheSize - 1)));
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_jumpCache), (nint)((pc >> 1) & (TransferHeatSize - 1)));
 
     /// <summary>
     /// Whether a warm (not yet hot) entry's region may be in the shared cache and was not missed there
@@ -374,6 +432,7 @@ public sealed unsafe partial class Hart
         // never to decay keeps its heat then too.
         if (_heatHalfLife != ulong.MaxValue)
             foreach (ref uint heat in _transferHeat.AsSpan()) heat >>= 1;
+        RecomputeAttention();
         _heatDecayedAt = Steps;
         _heatDecayPeriod = Math.Max(_heatHalfLife, Steps / HeatPeriodGrowth);
     }
@@ -387,8 +446,12 @@ public sealed unsafe partial class Hart
     private void CreditHeat(ulong steps)
     {
         ref uint heat = ref Heat(_heatEntry);
-        ulong sum = heat + (steps - _heatSince);
+        uint before = heat;
+        ulong sum = before + (steps - _heatSince);
         heat = sum > uint.MaxValue ? uint.MaxValue : (uint)sum;
+        // Becoming warm or hot: arrivals there need the dispatcher's check again.
+        if (sum + 1 >= (ulong)_warmThreshold && (before + 1UL < (ulong)_warmThreshold || sum + 1 >= (ulong)_hotThreshold))
+            AttentionWord(_heatEntry) |= AttentionBit(_heatEntry);
         _heatSince = steps;
     }
 
@@ -459,6 +522,7 @@ public sealed unsafe partial class Hart
                 // Pc may have moved since the exit (an interrupt taken between slices, the interpreter).
                 if (missed is not null && region.Chainable && missed.Pc == region.VirtualPc) missed.Target = region;
                 ulong before = Steps;
+                int mode = (int)Mode;
                 // Chained regions run one after another without a lookup: each returns the next while
                 // its exit's link is valid. Each checks the slice's end itself, block by block, so the
                 // chain stops exactly where a return to this loop would have.
@@ -474,6 +538,8 @@ public sealed unsafe partial class Hart
                 TranslatorStats.RegionRuns += runs;
                 TranslatorStats.ChainedRuns += runs - 1;
                 TranslatorStats.RegionSteps += Steps - before;
+                _modeRealized[mode] += Steps - before;
+                _hotThreshold = ModeThreshold(mode);
                 if (Steps != before) continue;
                 // The entry block did not fit before the slice's end (the interpreter steps to it),
                 // or its first instruction is a load or store off the inline fast path (the
@@ -532,6 +598,7 @@ public sealed unsafe partial class Hart
             if (warm is null)
             {
                 WarmMissed(pc) = pc + 1;
+                if (JumpCacheSlot(pc) is null) ClearAttention(pc); // warm, not hot (tested above)
                 return null;
             }
             heat = 0;
@@ -561,6 +628,14 @@ public sealed unsafe partial class Hart
         region = QueueTranslation(plan, key, decoded, pageIndex, slot);
         page.Entries[slot] = region;
         return region;
+    }
+
+    /// <summary>A region of the current mode is compiled: its cost goes to the mode's ledger (see <see cref="ModeThreshold"/>).</summary>
+    private void Invest()
+    {
+        int mode = (int)Mode;
+        _modeInvested[mode] += (ulong)_baseThreshold;
+        _hotThreshold = ModeThreshold(mode);
     }
 
     /// <summary>
@@ -602,7 +677,6 @@ public sealed unsafe partial class Hart
             Array.Clear(_translationPages!);
             // Regions link to one another: dropping the cache's references frees them all.
             Array.Clear(_jumpCache);
-            Array.Clear(_jumpCacheHeld);
             _missedLink = null;
             _regionCount = 0;
             InvalidateRegionLookups();
@@ -619,6 +693,7 @@ public sealed unsafe partial class Hart
     /// memory); returns the placeholder that stands for it meanwhile.</summary>
     private TranslatedRegion QueueTranslation(RegionPlan plan, RegionKey? key, DecodedInstruction[] decoded, ulong pageIndex, int slot)
     {
+        Invest();
         var placeholder = new TranslatedRegion(plan.Entry, null, 0, false, null, _dataViaTlb);
         var job = new BackgroundCompiler.Job(plan, Specialization(), _translationGeneration, decoded, _compiled)
         {
@@ -662,6 +737,7 @@ public sealed unsafe partial class Hart
     /// <summary>Compiles <paramref name="plan"/> on this thread (and leaves it in the shared cache, if any).</summary>
     private TranslatedRegion Compile(ulong pc, RegionPlan plan, RegionKey? key)
     {
+        Invest();
         long start = ThreadCpuClock.Now();
         var compiled = RegionCompiler.Compile(plan, Specialization());
         if (key is not null) compiled = _translations!.Add(key, compiled);
@@ -724,6 +800,7 @@ public sealed unsafe partial class Hart
                 {
                     page.Entries[i] = null;
                     Heat(region.VirtualPc) = uint.MaxValue; // hot already: retranslated at the next arrival
+                    AttentionWord(region.VirtualPc) |= AttentionBit(region.VirtualPc);
                     _regionCount--;
                 }
             }
