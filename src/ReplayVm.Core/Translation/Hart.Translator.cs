@@ -539,7 +539,8 @@ public sealed unsafe partial class Hart
                 TranslatorStats.ChainedRuns += runs - 1;
                 TranslatorStats.RegionSteps += Steps - before;
                 _modeRealized[mode] += Steps - before;
-                _hotThreshold = ModeThreshold(mode);
+                // Steps run only pay debt off; a chain that trapped into another mode left that mode's threshold.
+                if (_hotThreshold != _baseThreshold && mode == (int)Mode) _hotThreshold = ModeThreshold(mode);
                 if (Steps != before) continue;
                 // The entry block did not fit before the slice's end (the interpreter steps to it),
                 // or its first instruction is a load or store off the inline fast path (the
