@@ -64,6 +64,67 @@ public sealed class TranslationLedgerTests
             """);
     }
 
+    /// <summary>
+    /// The one-shot loops in M-mode (the first translated, the rest not: M-mode's debt is then ~500
+    /// steps), then S-mode (no paging) runs one loop of 700 rounds: hot after 500 rounds with S-mode's
+    /// own ledger, never within a threshold raised by M-mode's debt.
+    /// </summary>
+    private static byte[] ModeSwitchProgram()
+    {
+        var code = new StringBuilder();
+        for (int i = 0; i < OneShotLoops; i++)
+            code.Append($"""
+                .balign 4096
+                .skip {16 * i}
+                loop{i}:
+                  li t0, 750
+                once{i}:
+                  addi t0, t0, -1
+                  bnez t0, once{i}
+                  j loop{i + 1}
+
+                """);
+        return EngineComparison.Assemble($"""
+            .option norvc
+            .globl _start
+            _start:
+              li t0, -1
+              csrw pmpaddr0, t0
+              li t0, 0x1f
+              csrw pmpcfg0, t0
+              j loop0
+            {code}
+            .balign 4096
+            loop{OneShotLoops}:
+              li t0, 1 << 11
+              csrs mstatus, t0      # MPP = S
+              la t0, supervisor
+              csrw mepc, t0
+              mret
+            .balign 4096
+            supervisor:
+              li t1, 700
+            sloop:
+              addi t1, t1, -1
+              bnez t1, sloop
+              li t0, 0x100000
+              li t1, 0x5555
+              sw t1, 0(t0)
+            1: j 1b
+            """);
+    }
+
+    [Fact]
+    public void Each_privilege_mode_keeps_its_own_ledger()
+    {
+        var (reference, translated) = EngineComparison.RunBoth(ModeSwitchProgram(), [10_000_000], threshold: Threshold);
+        Assert.Equal(0x5555UL, reference.Hart.GetX(6)); // t1: the program ran to its end, in S-mode
+        Assert.Equal(Hart.PrivilegeLevel.Supervisor, reference.Hart.Mode);
+        var stats = translated.Hart.TranslatorStats;
+        // M-mode's first one-shot loop and S-mode's loop.
+        Assert.True(stats.RegionsTranslated == 2, $"{stats.RegionsTranslated} regions translated");
+    }
+
     [Fact]
     public void Regions_that_run_little_after_translation_raise_the_mode_s_threshold()
     {
