@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Globalization;
 using ReplayVm.Replica.Wire;
 
 namespace ReplayVm.Replica;
@@ -139,7 +141,20 @@ internal sealed class LogStream : IDisposable
     internal const int InlineBytesLimit = 8 * 1024;
 
     /// <summary>This stream's id: the token the arbiter holds while this backup may succeed the primary.</summary>
-    public string Id { get; } = Guid.NewGuid().ToString("N");
+    public string Id { get; } = NewId();
+
+    /// <summary>
+    /// 128 random bits (a new <see cref="Guid"/>'s) in hex. Not <c>Guid.ToString</c>: its vectorized
+    /// formatter has no precompiled code the runtime uses on this CPU, so every primary JIT-compiled
+    /// it (and its hex helper) at its first backup, 1.1 ms of CPU; a number's hex format is precompiled.
+    /// </summary>
+    private static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        Guid.NewGuid().TryWriteBytes(bytes);
+        return BinaryPrimitives.ReadUInt64BigEndian(bytes).ToString("x16", CultureInfo.InvariantCulture)
+            + BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]).ToString("x16", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Queues a frame (never blocks the machine's thread).</summary>
     public void Enqueue(MessageType type, byte[] payload, ulong frontier)
