@@ -31,7 +31,8 @@ public sealed class ReplicaProcess : IDisposable
 
     public static string Guest(string name) => Path.Combine(RepoRoot, "tools", "guests", "elf", name);
 
-    public ReplicaProcess(IEnumerable<string> arguments, string configHome, string? name = null)
+    /// <param name="environment">Variables set for the process besides XDG_CONFIG_HOME (such as the runtime's DOTNET_ settings).</param>
+    public ReplicaProcess(IEnumerable<string> arguments, string configHome, string? name = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         Name = name ?? string.Join(' ', arguments.Take(1));
         var info = new ProcessStartInfo("dotnet")
@@ -42,6 +43,7 @@ public sealed class ReplicaProcess : IDisposable
             WorkingDirectory = RepoRoot,
         };
         info.Environment["XDG_CONFIG_HOME"] = configHome;
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>()) info.Environment[variable] = value;
         info.ArgumentList.Add(CliDll);
         foreach (var a in arguments) info.ArgumentList.Add(a);
         _process = Process.Start(info)!;
