@@ -9,7 +9,12 @@ namespace ReplayVm.Replica;
 internal sealed class ClientInputQueue
 {
     private readonly Lock _lock = new();
-    private readonly Queue<(Guid Client, byte Value)> _pending = new();
+    /// <summary>
+    /// Made with a capacity: an empty queue starts on <c>Array.Empty</c> of its element type, a
+    /// generic class over this value tuple whose initializer no precompiled image holds, so every
+    /// replica JIT-compiled it as it started.
+    /// </summary>
+    private readonly Queue<(Guid Client, byte Value)> _pending = new(64);
     private readonly Dictionary<Guid, ulong> _received = [];
     private readonly Dictionary<Guid, ulong> _consumed = [];
     private readonly HashSet<Guid> _changed = [];

@@ -9,8 +9,9 @@ namespace ReplayVm.Replica.Tests;
 /// the replica's own code; what it still compiles at tier 0 is framework code that no image holds
 /// for this CPU, so the replica's paths must not reach for such code where precompiled code does
 /// the same: the log stream's id was a Guid formatted by <c>Guid.ToString("N")</c>, whose vectorized
-/// formatter every primary JIT-compiled at its first backup (1.1 ms of CPU). The runtime's own
-/// list of what it compiled (DOTNET_JitStdOutFile) shows it.
+/// formatter every primary JIT-compiled at its first backup (1.1 ms of CPU), and the client input
+/// queue started empty on <c>Array.Empty</c> of a tuple over Guid, whose initializer it compiled
+/// too. The runtime's own list of what it compiled (DOTNET_JitStdOutFile) shows them.
 /// </summary>
 public sealed class PrimaryStartupJitTests
 {
@@ -31,7 +32,7 @@ public sealed class PrimaryStartupJitTests
         Assert.Contains(compiled, line => line.Contains("JIT compiled", StringComparison.Ordinal));
         var avoidable = compiled.Where(line => line.Contains("Tier0", StringComparison.Ordinal)
             && (line.Contains("ReplayVm.Replica.", StringComparison.Ordinal)
-                || line.Contains("System.Guid:Format", StringComparison.Ordinal)
+                || line.Contains("System.Guid", StringComparison.Ordinal)
                 || line.Contains("System.HexConverter", StringComparison.Ordinal))).ToList();
         Assert.True(avoidable.Count == 0, "JIT-compiled at tier 0:\n" + string.Join('\n', avoidable));
     }
