@@ -220,7 +220,13 @@ public sealed unsafe partial class Hart
                 // no longer give (Hart.PageTableCoherence.cs), so the fence's ordering is already met.
                 break;
 
-            case Opcode.NotDecoded: // never executed (an empty slot is decoded first); listed to keep the table starting at 0
+            case Opcode.NotDecoded:
+                // An empty slot, reached from the instruction before it (straight-line or a jump within
+                // the page, below): pc and steps are already past that one, and its fetch goes the full
+                // path at the loop's top. While register watches are set, every instruction runs from the
+                // uncached slot, whose neighbours are empty: each one's write is checked here.
+                if (_watchingRegisters) CheckRegisterWrite(ref MemoryMarshal.GetArrayDataReference(_uncachedSlot));
+                continue;
             case Opcode.Illegal:
                 Steps = steps; Pc = pc;
                 IllegalInstruction(ref d);
@@ -246,7 +252,7 @@ public sealed unsafe partial class Hart
         // Straight-line code: the next instruction is in the next slot of the same decode page, so
         // the lookup above can be skipped. Whatever could make that slot stale (a store into a page
         // holding code, FENCE.I) ends the slice, which the SliceEnd test catches. An empty slot
-        // sends the next instruction through the full path: so does leaving the page (its decode
+        // (its case in the switch) sends the next instruction through the full path: so does leaving the page (its decode
         // page ends in a slot that is always empty, see MainMemory.DecodePageLength), an uncached
         // instruction (whose neighbour slots are always empty, see _uncachedSlot), which is what every
         // instruction is while register watches are set, a breakpoint's slot in a page's breakpoint
@@ -258,12 +264,8 @@ public sealed unsafe partial class Hart
         steps++;
         if (steps < SliceEnd)
         {
-            ref DecodedInstruction next = ref Unsafe.AddByteOffset(ref d, (nint)(length * 8)); // length / 2 slots of 16 bytes
-            if (next.Op != Opcode.NotDecoded)
-            {
-                d = ref next;
-                goto execute;
-            }
+            d = ref Unsafe.AddByteOffset(ref d, (nint)(length * 8)); // length / 2 slots of 16 bytes
+            goto execute;
         }
         if (_watchingRegisters) CheckRegisterWrite(ref d);
         continue;
@@ -283,8 +285,7 @@ public sealed unsafe partial class Hart
         {
             d = ref Unsafe.Add(ref d, (nint)((long)(target - pc) >> 1));
             pc = target;
-            if (d.Op != Opcode.NotDecoded) goto execute;
-            continue;
+            goto execute;
         }
         pc = target; // before the call, so that target needs no stack slot; the check reads the field Pc
         if (_watchingRegisters) CheckRegisterWrite(ref d);
