@@ -233,8 +233,9 @@ public sealed unsafe partial class Hart
                 // MODE (Sv64 or a reserved one) has no effect at all (4.1.11).
                 if (value >> 60 is 0 or 8 or 9 or 10)
                 {
+                    ulong before = _satp;
                     _satp = value;
-                    TranslationChanged();
+                    SatpWritten(before);
                 }
                 return true;
 

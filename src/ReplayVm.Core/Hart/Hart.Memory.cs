@@ -285,7 +285,9 @@ public sealed unsafe partial class Hart
             ulong offset = physical - _ramBase;
             if (offset <= _ramSize - (ulong)size)
             {
-                var overwritten = StoresIntoPageTable(offset, size) ? EntriesUnder(offset, size) : OverwrittenEntry.Invalid;
+                bool table = StoresIntoPageTable(offset, size);
+                if (!table) RestoreStoreFastPath(address);
+                var overwritten = table ? EntriesUnder(offset, size) : OverwrittenEntry.Invalid;
                 ulong before = overwritten != OverwrittenEntry.Invalid ? ReadRam(offset, size) : 0;
                 WriteRam(offset, raw, size);
                 NoteCodeWrite(offset, size);
@@ -326,6 +328,21 @@ public sealed unsafe partial class Hart
         }
         if (pageTablesChanged) PageTablesChanged();
         return true;
+    }
+
+    /// <summary>
+    /// A store through a write tag marked <see cref="TlbEntry.SlowPathOnly"/> found its RAM page no
+    /// longer holding page tables the TLB used (they were dropped with the translations read through
+    /// them, see <see cref="LowerHalfDropped"/>): the tag becomes what <see cref="Translate"/> would make
+    /// now, so the next stores into the page — Linux reusing a freed table page — take the fast path.
+    /// </summary>
+    private void RestoreStoreFastPath(ulong address)
+    {
+        ulong vpn = address >> 12;
+        ref TlbEntry e = ref _tlbPointer[vpn & TlbMask];
+        if (e.WriteTag != (vpn | TlbEntry.SlowPathOnly) || e.PhysicalPage - _ramBase > _ramSize - (PageMask + 1)) return;
+        e.WriteTag = vpn;
+        _writablePages.Add(e.PhysicalPage);
     }
 
     private bool IsRam(ulong physical) => physical - _ramBase < _ramSize;

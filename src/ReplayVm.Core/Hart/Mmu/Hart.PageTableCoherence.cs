@@ -24,17 +24,26 @@ namespace ReplayVm.Core.Hart;
 /// </summary>
 public sealed unsafe partial class Hart
 {
-    /// <summary>The walker read a page-table entry at physical address <paramref name="pteAddress"/>.</summary>
-    private void NotePageTableRead(ulong pteAddress)
+    /// <summary>The walker read a page-table entry at physical address <paramref name="pteAddress"/>, as <paramref name="use"/> says.</summary>
+    private void NotePageTableRead(ulong pteAddress, PageTableUse use)
     {
         ulong offset = pteAddress - _ramBase;
         // Entries outside RAM (a table in ROM) cannot be changed by a store that skips the slow path.
-        if (offset >= _ramSize || !_ram.PageTables.Mark(offset >> MainMemory.PageShift)) return;
+        if (offset >= _ramSize || !_ram.PageTables.Mark(offset >> MainMemory.PageShift, use)) return;
         // Entries made before the page became a table must stop letting stores into it skip the check.
         ulong page = pteAddress & ~PageMask;
         if (!_writablePages.MayContain(page)) return; // (after a flush, tables are read before anything writes them)
-        for (int i = 0; i < _tlb.Length; i++) // every bank
-            if (_tlb[i].PhysicalPage == page) _tlb[i].WriteTag |= TlbEntry.SlowPathOnly;
+        var downgrade = new DowngradeWrites(page);
+        ForEachFilledEntry(ref downgrade); // every bank
+    }
+
+    private readonly struct DowngradeWrites(ulong page) : ITlbEntryVisitor
+    {
+        public void Visit(Hart hart, int index)
+        {
+            ref TlbEntry e = ref hart._tlb[index];
+            if (e.PhysicalPage == page) e.WriteTag |= TlbEntry.SlowPathOnly;
+        }
     }
 
     /// <summary>Whether physical page <paramref name="page"/> (an address) is RAM holding entries the TLB may have used.</summary>
@@ -72,26 +81,44 @@ public sealed unsafe partial class Hart
     /// <summary>A store at RAM <paramref name="offset"/> changed the bytes of entries that were <paramref name="kind"/> before it.</summary>
     private void EntriesChanged(OverwrittenEntry kind, ulong offset, int size)
     {
+        ulong first = _ramBase + (offset & ~7UL), last = _ramBase + ((offset + (ulong)size - 1) & ~7UL);
         if (kind == OverwrittenEntry.Pointer)
         {
-            PageTablesChanged();
-            return;
+            // A pointer led only to addresses its table was read for (PageTableUse): Linux frees and
+            // clears a process's tables at every exit and exec, and its kernel's translations stay.
+            var halves = HalvesReachedThrough(first) | HalvesReachedThrough(last);
+            if (halves == (PageTableUse.LowerHalf | PageTableUse.UpperHalf))
+            {
+                PageTablesChanged();
+                return;
+            }
+            if ((halves & _cachedHalves) != PageTableUse.None)
+            {
+                Span<ulong> kept = stackalloc ulong[512 / 64];
+                // An address's bit 63 (and up, none) is its half: "index" 0 is the lower half, 1 the upper.
+                kept[0] = halves == PageTableUse.LowerHalf ? 2UL : 1UL;
+                KeepTranslationsOnly(kept, topShift: 63);
+                if (halves == PageTableUse.LowerHalf) LowerHalfDropped();
+                else _cachedHalves &= ~halves;
+                SliceEnd = 0; // the interpreter may be running on through a code page in the dropped half
+            }
+            // A store over two entries may have changed a leaf too: forget what was made from it, as below.
         }
-        ulong first = _ramBase + (offset & ~7UL), last = _ramBase + ((offset + (ulong)size - 1) & ~7UL);
         // Forget the translations made from it, in every bank. A superpage's leaf gives one entry per
         // 4 KiB page touched, in any slot; a 4 KiB page's, only the slot its index picks, which is all
         // there is to look at unless the leaf may have made an entry elsewhere (Linux rewrites user
         // pages' leaves on every fork, fault and exit, and scanning every bank for each was 2% of its time).
         if (_offSlotLeaves.MayContain(first) || _offSlotLeaves.MayContain(last))
         {
-            for (int i = 0; i < _tlb.Length; i++) ForgetIfMadeFrom(i, first, last);
+            var forget = new ForgetMadeFrom(first, last);
+            ForEachFilledEntry(ref forget);
         }
         else
         {
-            for (int bank = 0; bank < _tlb.Length; bank += 1 << TlbBits)
+            for (int slots = 0; slots < _tlb.Length; slots += 512) // each bank's slots, 512 at a time
             {
-                ForgetIfMadeFrom(bank + TlbSlotOfLeaf(first), first, last);
-                ForgetIfMadeFrom(bank + TlbSlotOfLeaf(last), first, last);
+                ForgetIfMadeFrom(slots + TlbSlotOfLeaf(first), first, last);
+                ForgetIfMadeFrom(slots + TlbSlotOfLeaf(last), first, last);
             }
         }
         if (_fetchedLeaves.MayContain(first) || _fetchedLeaves.MayContain(last))
@@ -102,6 +129,26 @@ public sealed unsafe partial class Hart
             InvalidateRegionLookups();
             SliceEnd = 0;
         }
+    }
+
+    private readonly struct ForgetMadeFrom(ulong first, ulong last) : ITlbEntryVisitor
+    {
+        public void Visit(Hart hart, int index) => hart.ForgetIfMadeFrom(index, first, last);
+    }
+
+    /// <summary>
+    /// The halves of the address space whose translations may have been read through the entry at
+    /// physical address <paramref name="entryAddress"/>: those its page was read for below the root
+    /// and, if it was read as a root, the half its own index leads to.
+    /// </summary>
+    private PageTableUse HalvesReachedThrough(ulong entryAddress)
+    {
+        ulong offset = entryAddress - _ramBase;
+        if (offset >= _ramSize) return PageTableUse.None;
+        var use = _ram.PageTables.UseOf(offset >> MainMemory.PageShift);
+        var halves = use & (PageTableUse.LowerHalf | PageTableUse.UpperHalf);
+        if ((use & PageTableUse.Root) != 0) halves |= ((entryAddress >> 3) & 511) >= 256 ? PageTableUse.UpperHalf : PageTableUse.LowerHalf;
+        return halves;
     }
 
     /// <summary>Drops TLB entry <paramref name="i"/> if it was made from the leaf at <paramref name="first"/> or <paramref name="last"/>.</summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using ReplayVm.Core.Memory;
 
 namespace ReplayVm.Core.Hart;
 
@@ -12,9 +13,10 @@ namespace ReplayVm.Core.Hart;
 /// </summary>
 public sealed unsafe partial class Hart
 {
-    /// <summary>512 entries a bank, one per index of a last-level table (VPN[0]): Linux's kernel and a
-    /// process's pages conflicted in 256 (0.49 M walks in 1.2×10⁸ steps of boot + spawn 200, 0.35 M with 512).</summary>
-    private const int TlbBits = 9;
+    /// <summary>2048 entries a bank: Linux's kernel and a process's pages conflicted in 256 and 512
+    /// (0.49 M walks in 1.2×10⁸ steps of boot + spawn 200 with 256, 0.29 M with 512, 0.21 M with 2048).
+    /// A bank's scans visit only its filled entries (<see cref="_tlbFilled"/>), so its size costs them nothing.</summary>
+    private const int TlbBits = 11;
     private const ulong TlbMask = (1 << TlbBits) - 1;
     private const ulong PageMask = 0xFFF;
 
@@ -41,6 +43,38 @@ public sealed unsafe partial class Hart
     private readonly ulong[] _bankGeneration = new ulong[TlbBanks];
     private readonly ulong[] _bankLastUsed = new ulong[TlbBanks];
     private ulong _tlbGeneration = 1, _bankClock;
+
+    /// <summary>
+    /// One bit per TLB entry (every bank) that may hold a tag: set where <see cref="Translate"/> fills
+    /// an entry, cleared where a bank is emptied. What scans the TLB — emptying a bank, the walker's
+    /// downgrade of a new table page's write tags, forgetting a superpage's leaf — visits only these:
+    /// between flushes a bank's few hundred filled entries, not its 2^<see cref="TlbBits"/>.
+    /// </summary>
+    private readonly ulong[] _tlbFilled = new ulong[(TlbBanks << TlbBits) / 64];
+
+    /// <summary>Calls <paramref name="visit"/> with the index (in <see cref="_tlb"/>) of every filled entry in words [<paramref name="fromWord"/>, <paramref name="toWord"/>) of <see cref="_tlbFilled"/>.</summary>
+    private void ForEachFilledEntry<TVisitor>(ref TVisitor visit, int fromWord = 0, int toWord = (TlbBanks << TlbBits) / 64)
+        where TVisitor : struct, ITlbEntryVisitor
+    {
+        for (int w = fromWord; w < toWord; w++)
+            for (ulong bits = _tlbFilled[w]; bits != 0; bits &= bits - 1)
+                visit.Visit(this, w * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits));
+    }
+
+    /// <summary>What <see cref="ForEachFilledEntry"/> does with each entry (a struct, so that the visit is inlined).</summary>
+    private interface ITlbEntryVisitor
+    {
+        void Visit(Hart hart, int index);
+    }
+
+    private struct EmptyEntry : ITlbEntryVisitor
+    {
+        public readonly void Visit(Hart hart, int index)
+        {
+            ref TlbEntry e = ref hart._tlb[index];
+            e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
+        }
+    }
 
     /// <summary>
     /// For each TLB entry, the physical address of the leaf page-table entry it was made from
@@ -76,7 +110,18 @@ public sealed unsafe partial class Hart
     /// The TLB slot of the pages a 4 KiB leaf at <paramref name="leafAddress"/> maps: its index in its
     /// table is VPN[0] (privileged spec 4.3.2), whose low bits pick the slot.
     /// </summary>
-    private static int TlbSlotOfLeaf(ulong leafAddress) => (int)((leafAddress >> 3) & TlbMask);
+    private static int TlbSlotOfLeaf(ulong leafAddress) => (int)((leafAddress >> 3) & 511);
+
+    /// <summary>Whether TLB slot <paramref name="slot"/> is one a 4 KiB leaf at <paramref name="leafAddress"/> can fill:
+    /// a bank has 2^<see cref="TlbBits"/> slots, and the leaf's index (VPN[0]) gives the low nine bits of its pages' slot.</summary>
+    private static bool IsSlotOfLeaf(ulong leafAddress, int slot) => (slot & 511) == TlbSlotOfLeaf(leafAddress);
+
+    /// <summary>
+    /// The halves of the address space (by bit 63) the TLB and the walk cache may hold entries for:
+    /// a process's tables are cleared entry by entry at its exit, and each cleared pointer drops the
+    /// lower half's translations; once they are gone, the next clears need not look for them.
+    /// </summary>
+    private PageTableUse _cachedHalves;
 
     /// <summary>Where walks of recently translated regions start (see <see cref="PageWalkCache"/>).</summary>
     private readonly PageWalkCache _walkCache = new();
@@ -146,6 +191,7 @@ public sealed unsafe partial class Hart
             InvalidateRegionLookups(); // the page tables, satp, PMP or a debugger's view changed
             _tlbGeneration++;
             _ram.PageTables.Clear(); // no entry is left that a page table's change could make stale
+            _cachedHalves = PageTableUse.None;
             _walkCache.Clear();
             _fetchedLeaves.Clear();
             _offSlotLeaves.Clear();
@@ -157,6 +203,87 @@ public sealed unsafe partial class Hart
         EnterModeEpoch(leaving, (int)Mode); // translated regions are found again through the new translation, unless found in it before
         _fetchViaTlb = Mode != PrivilegeLevel.Machine || Pmp.AnyActive;
         _dataViaTlb = DataMode != PrivilegeLevel.Machine || Pmp.AnyActive || _watches is not null || _dataTriggersArmed || _storedPages is not null || _loadedPages is not null;
+    }
+
+    /// <summary>
+    /// satp was written; <paramref name="old"/> is its value before. A process switch changes the root
+    /// table, but every process's root points at the same kernel tables (Linux copies the kernel's
+    /// top-level entries into each), and after each switch Linux walked its five-level tables again for
+    /// ~500 kernel pages. A TLB entry made through a top-level entry that the new root holds too, bit
+    /// for bit, and that points to a table, is what a walk from the new root would make: the same
+    /// tables below, the same leaf (whose A and D bits the first walk set, and whose changes reach
+    /// the entry as before, the tables staying marked), the same faults. So such entries, and the
+    /// walk cache's entries for them, stay; the rest are dropped. The new root's page is marked as
+    /// read by the walker, so a store into it is checked like one into any table the TLB used.
+    /// A leaf at the top level is never kept: the new root's copy is another entry, whose A/D bits
+    /// a walk would set. Anything else (a change of mode, a root outside RAM or not readable under
+    /// PMP) empties the TLB as before.
+    /// </summary>
+    internal void SatpWritten(ulong old)
+    {
+        if (!KeepSharedTranslations(old, _satp)) TranslationChanged();
+    }
+
+    private bool KeepSharedTranslations(ulong old, ulong now)
+    {
+        ulong mode = now >> 60;
+        if (mode == 0 || old >> 60 != mode) return false;
+        const ulong TableSize = PageMask + 1;
+        ulong oldRoot = (old & PpnMask) << 12, newRoot = (now & PpnMask) << 12;
+        if (oldRoot - _ramBase > _ramSize - TableSize || newRoot - _ramBase > _ramSize - TableSize) return false;
+        // The walker's reads of the new root are S-mode loads under PMP (3.7.1): one it would refuse must still fault.
+        if (!Pmp.Allows(newRoot, TableSize, AccessType.Load, PrivilegeLevel.Supervisor)) return false;
+        ulong* oldEntries = (ulong*)(_ramPointer + (oldRoot - _ramBase)), newEntries = (ulong*)(_ramPointer + (newRoot - _ramBase));
+        Span<ulong> shared = stackalloc ulong[512 / 64]; // one bit per top-level index
+        for (int i = 0; i < 512; i++)
+        {
+            ulong pte = newEntries[i];
+            if (pte == oldEntries[i] && (pte & (PteV | PteR | PteW | PteX)) == PteV) shared[i >> 6] |= 1UL << i;
+        }
+        KeepTranslationsOnly(shared, topShift: 12 + 9 * ((int)mode - 6)); // Sv39's top index is bits 38..30, each mode adds nine
+        if (shared[0] == 0 && shared[1] == 0 && shared[2] == 0 && shared[3] == 0) LowerHalfDropped();
+        // What is cached now is what walks from the new root give: a store into the old one (Linux
+        // frees a process's root at its exit, and reuses the page) changes none of it.
+        _ram.PageTables.ForgetRoot((oldRoot - _ramBase) >> MainMemory.PageShift);
+        NotePageTableRead(newRoot, PageTableUse.Root);
+        return true;
+    }
+
+    /// <summary>
+    /// Drops every TLB entry (in every bank) and walk-cache entry for an address whose nine bits from
+    /// <paramref name="topShift"/> up have no bit set in <paramref name="keptIndexes"/>; region lookups
+    /// are made stale, as after any change of translation.
+    /// </summary>
+    private void KeepTranslationsOnly(ReadOnlySpan<ulong> keptIndexes, int topShift)
+    {
+        for (int w = 0; w < _tlbFilled.Length; w++)
+        {
+            for (ulong bits = _tlbFilled[w]; bits != 0; bits &= bits - 1)
+            {
+                int i = w * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                ref TlbEntry e = ref _tlb[i];
+                // An entry's valid tags all name the same page (Translate resets the others when it changes).
+                ulong tag = e.ReadTag != TlbEntry.Invalid ? e.ReadTag : e.WriteTag != TlbEntry.Invalid ? e.WriteTag : e.ExecuteTag;
+                int index = (int)((((tag & ~TlbEntry.SlowPathOnly) << 12) >> topShift) & 511);
+                if (tag != TlbEntry.Invalid && (keptIndexes[index >> 6] & (1UL << index)) != 0) continue;
+                e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
+                _tlbFilled[w] &= ~(1UL << i);
+            }
+        }
+        _walkCache.KeepOnly(keptIndexes, topShift);
+        _fetchVirtualPage = TlbEntry.Invalid;
+        InvalidateRegionLookups();
+    }
+
+    /// <summary>
+    /// No translation of a lower-half address is cached any more (the TLB and the walk cache dropped
+    /// them all): the tables read only for them stop being marked, so that stores into them — a
+    /// process's tables being torn down and their pages reused — take the store fast path again.
+    /// </summary>
+    private void LowerHalfDropped()
+    {
+        _cachedHalves &= ~PageTableUse.LowerHalf;
+        _ram.PageTables.ForgetLowerHalf();
     }
 
     private ulong BankAge(int bank) => _bankGeneration[bank] != _tlbGeneration ? ulong.MaxValue : _bankClock - _bankLastUsed[bank];
@@ -174,9 +301,10 @@ public sealed unsafe partial class Hart
             for (int b = 1; b < TlbBanks; b++)
                 if (BankAge(b) > BankAge(bank)) bank = b;
             TranslatorStats.TlbFlushes++;
-            var entries = _tlb.AsSpan(bank << TlbBits, 1 << TlbBits);
-            for (int i = 0; i < entries.Length; i++)
-                entries[i].ReadTag = entries[i].WriteTag = entries[i].ExecuteTag = TlbEntry.Invalid;
+            int fromWord = (bank << TlbBits) / 64, toWord = ((bank + 1) << TlbBits) / 64;
+            var empty = new EmptyEntry();
+            ForEachFilledEntry(ref empty, fromWord, toWord);
+            _tlbFilled.AsSpan(fromWord, toWord - fromWord).Clear();
             _bankKey[bank] = key;
             _bankGeneration[bank] = _tlbGeneration;
         }
@@ -193,6 +321,7 @@ public sealed unsafe partial class Hart
     {
         var mode = type == AccessType.Fetch ? Mode : DataMode;
         TranslatorStats.PageWalks++;
+        _cachedHalves |= (long)address < 0 ? PageTableUse.UpperHalf : PageTableUse.LowerHalf; // before the walk, which may note it in the walk cache
         if (type == AccessType.Store) _storedPages?.NoteAddress(address); // before it may fault: a superset is harmless
         else if (type == AccessType.Load) _loadedPages?.NoteAddress(address);
         if (!Walk(address, type, mode, out physical, out ulong pte, out ulong leafAddress, out bool bare))
@@ -211,8 +340,10 @@ public sealed unsafe partial class Hart
             e.ReadTag = e.WriteTag = e.ExecuteTag = TlbEntry.Invalid;
             e.PhysicalPage = page;
         }
-        _tlbLeaf[_tlbBankBase + (int)(vpn & TlbMask)] = leafAddress;
-        if (leafAddress != NoLeaf && TlbSlotOfLeaf(leafAddress) != (int)(vpn & TlbMask)) _offSlotLeaves.Add(leafAddress);
+        int index = _tlbBankBase + (int)(vpn & TlbMask);
+        _tlbFilled[index >> 6] |= 1UL << index;
+        _tlbLeaf[index] = leafAddress;
+        if (leafAddress != NoLeaf && !IsSlotOfLeaf(leafAddress, (int)(vpn & TlbMask))) _offSlotLeaves.Add(leafAddress);
         // Cache only what is known to be allowed for the whole page; the rest keeps taking this path.
         bool wholePage(AccessType t) => Pmp.Allows(page, PageMask + 1, t, mode);
         if (type == AccessType.Fetch)
@@ -277,7 +408,7 @@ public sealed unsafe partial class Hart
                 RaiseException(type.AccessFault(), address);
                 return false;
             }
-            NotePageTableRead(pteAddress);
+            NotePageTableRead(pteAddress, level == levels - 1 ? PageTableUse.Root : (long)address < 0 ? PageTableUse.UpperHalf : PageTableUse.LowerHalf);
             bool valid = (pte & PteV) != 0, r = (pte & PteR) != 0, w = (pte & PteW) != 0, x = (pte & PteX) != 0;
             // Bits 63:54 are reserved (no Svpbmt/Svnapot here) and must be zero.
             if (!valid || (!r && w) || (pte >> 54) != 0) return PageFault(address, type);

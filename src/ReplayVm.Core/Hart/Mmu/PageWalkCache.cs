@@ -54,6 +54,21 @@ internal sealed class PageWalkCache
         e.Generation = _generation;
     }
 
+    /// <summary>
+    /// Forgets every entry but those for addresses whose top-level index (the address's bits from
+    /// <paramref name="topShift"/>, nine of them) has its bit set in <paramref name="keptIndexes"/>.
+    /// </summary>
+    public void KeepOnly(ReadOnlySpan<ulong> keptIndexes, int topShift)
+    {
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            ref Entry e = ref _entries[i];
+            if (e.Generation != _generation) continue;
+            int index = (int)((e.Region >> (topShift - RegionShift)) & 511);
+            if ((keptIndexes[index >> 6] & (1UL << index)) == 0) e.Generation = 0;
+        }
+    }
+
     public void Clear()
     {
         if (++_generation != 0) return;
