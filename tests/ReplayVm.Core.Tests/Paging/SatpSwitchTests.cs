@@ -169,11 +169,12 @@ public sealed class SatpSwitchTests
 
     /// <summary>
     /// Roots A and B share no lower-half pointer (their RAM and device entries are gigapage leaves),
-    /// so each switch drops every lower-half translation and forgets the tables read only for them.
-    /// Under A the program reads A's last-level table through its RAM address (the TLB then holds
-    /// that page with no store fast path); under B it rewrites the table (a page no longer marked,
-    /// whose store fast path comes back); back under A a walk reads that table again, and a store
-    /// into it must be caught once more.
+    /// so each switch drops every lower-half translation and forgets the tables read only for them;
+    /// both map the program's RAM again in the upper half through one shared pointer, as Linux maps
+    /// all RAM, and that translation stays. Under A the program reads A's last-level table through
+    /// the upper-half alias (the TLB then holds that page with no store fast path); under B it
+    /// rewrites the table (a page no longer marked, whose store fast path comes back); back under A
+    /// a walk reads that table again, and a store into it must be caught once more.
     /// </summary>
     private static readonly Lazy<byte[]> ReusedTable = new(() => EngineComparison.Assemble($$"""
         {{Prologue}}
@@ -185,11 +186,25 @@ public sealed class SatpSwitchTests
           ENTRY root_b, 1, l1_b, 1
           ENTRY l1_b, 0, l0_b, 1
           ENTRY l0_b, 0xF0, data_b, 0xC7
+          ENTRY l1_high, 0, _start, 0xCF # a 2 MiB page: the program's RAM again at 0xFFFF_FFC0_0000_0000
+          la t0, l1_high
+          srli t0, t0, 12
+          slli t0, t0, 10
+          ori t0, t0, 1
+          li t2, 256 * 8        # both roots point there from index 256, the upper half's first
+          la t1, root_a
+          add t1, t1, t2
+          sd t0, 0(t1)
+          la t1, root_b
+          add t1, t1, t2
+          sd t0, 0(t1)
         {{Epilogue}}
         supervisor:
           SATP s2, root_a
           SATP s3, root_b
           la s7, l0_a
+          li t0, 0xFFFFFFC000000000 - 0x80000000
+          add s7, s7, t0        # A's table through the upper-half alias, which both roots share
           addi s7, s7, 0xF0 * 8 # the entry for 0x400F_0000
           la t0, data_a
           srli t0, t0, 12
@@ -238,6 +253,7 @@ public sealed class SatpSwitchTests
         l0_a: .zero 4096
         l1_b: .zero 4096
         l0_b: .zero 4096
+        l1_high: .zero 4096
         """));
 
     private static ulong Sum(byte[] elf, ExecutionEngine engine)
