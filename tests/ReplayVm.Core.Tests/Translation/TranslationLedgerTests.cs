@@ -21,19 +21,7 @@ public sealed class TranslationLedgerTests
     /// </summary>
     private static byte[] Program(bool longFirst)
     {
-        var code = new StringBuilder();
-        for (int i = 0; i < OneShotLoops; i++)
-            code.Append($"""
-                .balign 4096
-                .skip {16 * i}
-                loop{i}:
-                  li t0, 750
-                once{i}:
-                  addi t0, t0, -1
-                  bnez t0, once{i}
-                  j loop{i + 1}
-
-                """);
+        var code = OneShotLoopsCode();
         code.Append($"""
             .balign 4096
             loop{OneShotLoops}:
@@ -65,11 +53,10 @@ public sealed class TranslationLedgerTests
     }
 
     /// <summary>
-    /// The one-shot loops in M-mode (the first translated, the rest not: M-mode's debt is then ~500
-    /// steps), then S-mode (no paging) runs one loop of 700 rounds: hot after 500 rounds with S-mode's
-    /// own ledger, never within a threshold raised by M-mode's debt.
+    /// <see cref="OneShotLoops"/> loops of 750 rounds, each run once, each on a page of its own (at
+    /// its own offset within it), the last jumping on to <c>loop{OneShotLoops}</c>.
     /// </summary>
-    private static byte[] ModeSwitchProgram()
+    private static StringBuilder OneShotLoopsCode()
     {
         var code = new StringBuilder();
         for (int i = 0; i < OneShotLoops; i++)
@@ -84,6 +71,17 @@ public sealed class TranslationLedgerTests
                   j loop{i + 1}
 
                 """);
+        return code;
+    }
+
+    /// <summary>
+    /// The one-shot loops in M-mode (the first translated, the rest not: M-mode's debt is then ~500
+    /// steps), then S-mode (no paging) runs one loop of 700 rounds: hot after 500 rounds with S-mode's
+    /// own ledger, never within a threshold raised by M-mode's debt.
+    /// </summary>
+    private static byte[] ModeSwitchProgram()
+    {
+        var code = OneShotLoopsCode();
         return EngineComparison.Assemble($"""
             .option norvc
             .globl _start
