@@ -115,10 +115,12 @@ public sealed partial class Timeline
     {
         if (_trapIndex is { } known) return known;
         if (IsLive) throw new InvalidOperationException("a live recording's traps are not indexed: it is still growing");
-        FollowIndexBuild();
-        if (_index is { TrapsComplete: true } index) return _trapIndex = TimelineIndex.Of(End, index.Traps, index.Path);
+        // A build this session started is asked first, whether or not it has finished yet: the
+        // answer must not depend on how far the build's thread got before this call.
         if (_givenBuild is { } build && build.Traps.State is TimelineIndexState.Running or TimelineIndexState.Complete)
             return _trapIndex = build.Traps;
+        FollowIndexBuild();
+        if (_index is { TrapsComplete: true } index) return _trapIndex = TimelineIndex.Of(End, index.Traps, index.Path);
         return _trapIndex = new TimelineIndex(Trace, new TimelineIndexOptions { Disks = _options.Disks });
     }
 
