@@ -40,4 +40,11 @@ public sealed record MachineConfig
 
     /// <summary>The kernel command line published as /chosen/bootargs in the device tree (<c>--append</c>); none when null.</summary>
     public string? Bootargs { get; init; }
+
+    /// <summary>
+    /// A machine built only so that the engine's code is compiled before real work starts (a backup
+    /// waiting for its log runs one for a few steps): it runs nobody's guest and is never recorded,
+    /// so an inspection of the process leaves it out rather than show it as one of its machines.
+    /// </summary>
+    public bool WarmUpOnly { get; init; }
 }

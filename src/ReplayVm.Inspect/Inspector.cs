@@ -52,6 +52,9 @@ public static class Inspector
                 {
                     // The constructor assigns Peripherals last; without it the machine is half built.
                     case MachineType:
+                        // A warm-up machine (a backup's, before its log arrives) is nobody's guest;
+                        // once run it is garbage that the next collection takes.
+                        if (obj.Obj("Config") is { } config && config.Get<bool>("WarmUpOnly")) break;
                         if (obj.Obj("Peripherals") is null) MachinesBeingBuilt++;
                         else Machines.Add(obj);
                         break;

@@ -182,7 +182,7 @@ public sealed partial class ReplicaNode : IDisposable
         try
         {
             SecureChannel.WarmUp();
-            var machine = new Machine(new MachineConfig { RamSize = 1 << 20 }, Core.Input.NoInput.Instance, _ => { });
+            var machine = new Machine(new MachineConfig { RamSize = 1 << 20, WarmUpOnly = true }, Core.Input.NoInput.Instance, _ => { });
             machine.Run(10_000);
             new MachineStateHasher(machine).Compute();
         }
