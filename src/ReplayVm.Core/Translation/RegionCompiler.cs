@@ -48,7 +48,10 @@ internal sealed unsafe class RegionCompiler
     private static readonly FieldInfo TlbPointerField = Field("_tlbPointer");
     private static readonly FieldInfo DecodedChunksField = Field("_decodedChunks");
     private static readonly MethodInfo RamEpoch = typeof(MainMemory).GetProperty(nameof(MainMemory.Epoch))!.GetMethod!;
-    private static readonly MethodInfo DecodedPageAt = typeof(MainMemory).GetMethod(nameof(MainMemory.DecodedPageAt), BindingFlags.Static | BindingFlags.NonPublic)!;
+    /// <summary>The field behind <see cref="MainMemory.Epoch"/>, which stores read directly: the JIT
+    /// inlines the getter, but an inlinee costs it more than a field load (3–5% of the JIT time of
+    /// bench.elf's and Linux's regions). Null if the property ever gets a body: the getter is called then.</summary>
+    private static readonly FieldInfo? RamEpochField = typeof(MainMemory).GetField($"<{nameof(MainMemory.Epoch)}>k__BackingField", BindingFlags.Instance | BindingFlags.NonPublic);
     private static readonly MethodInfo ExecuteFloat = Method("RegionFloat");
     private static readonly MethodInfo ExecuteAtomic = Method("RegionAtomic");
     private static readonly MethodInfo ExecuteCsr = Method("RegionCsr");
@@ -89,6 +92,8 @@ internal sealed unsafe class RegionCompiler
     private readonly List<Action> _cold = [];
     private readonly List<DecodedInstruction> _helperInstructions = [];
     private IlLocal? _helperBase;
+    /// <summary>A store's decode chunk (see <see cref="EmitHoldsCodeCheck"/>), declared by the first store.</summary>
+    private IlLocal? _chunk;
 
     private RegionCompiler(RegionPlan plan, RegionSpecialization specialization)
     {
@@ -736,11 +741,7 @@ internal sealed unsafe class RegionCompiler
             _il.Emit(OpCodes.Bgt_Un, slow);
         }
         // A page holding decoded code: the interpreter's store drops its decodes and ends the slice.
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, DecodedChunksField);
-        _il.Emit(OpCodes.Ldloc, _physical);
-        _il.Emit(OpCodes.Call, DecodedPageAt);
-        _il.Emit(OpCodes.Brtrue, slow);
+        EmitHoldsCodeCheck(slow);
         RamAddress();
         LoadX(d.Rs2);
         if (sizeLog2 < 3) _il.Emit(OpCodes.Conv_I4);
@@ -757,8 +758,42 @@ internal sealed unsafe class RegionCompiler
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, RamField);
-        _il.Emit(OpCodes.Call, RamEpoch);
+        if (RamEpochField is not null) _il.Emit(OpCodes.Ldfld, RamEpochField);
+        else _il.Emit(OpCodes.Call, RamEpoch);
         _il.Emit(OpCodes.Stind_I4);
+    }
+
+    /// <summary>
+    /// Jumps to <paramref name="slow"/> if the RAM page at <c>_physical</c> holds decoded code, as
+    /// <see cref="MainMemory.DecodedPageAt"/> tells, written out as its two array loads rather than a
+    /// call the JIT inlines: at every store the inliner imported the callee and its two intrinsics
+    /// afresh, 5% of the JIT time of bench.elf's and Linux's regions (the same regions compiled both
+    /// ways in one process, 10 times each, least time of each).
+    /// </summary>
+    private void EmitHoldsCodeCheck(IlLabel slow)
+    {
+        var noChunk = _il.DefineLabel();
+        _chunk ??= _il.DeclareLocal(typeof(object)); // a DecodedInstruction[]?[]
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, DecodedChunksField);
+        _il.Emit(OpCodes.Ldloc, _physical);
+        _il.Emit(OpCodes.Ldc_I4, MainMemory.PageShift + MainMemory.DecodeChunkShift);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Ldelem_Ref);
+        _il.Emit(OpCodes.Stloc, _chunk);
+        _il.Emit(OpCodes.Ldloc, _chunk);
+        _il.Emit(OpCodes.Brfalse, noChunk);
+        _il.Emit(OpCodes.Ldloc, _chunk);
+        _il.Emit(OpCodes.Ldloc, _physical);
+        _il.Emit(OpCodes.Ldc_I4, MainMemory.PageShift);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Ldc_I4, (1 << MainMemory.DecodeChunkShift) - 1);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldelem_Ref);
+        _il.Emit(OpCodes.Brtrue, slow);
+        _il.MarkLabel(noChunk);
     }
 
     /// <summary>An A, F/D or CSR instruction through the interpreter's executor, which reads and writes
