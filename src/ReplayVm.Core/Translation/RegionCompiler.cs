@@ -773,7 +773,7 @@ internal sealed unsafe class RegionCompiler
     private void EmitHoldsCodeCheck(IlLabel slow)
     {
         var noChunk = _il.DefineLabel();
-        _chunk ??= _il.DeclareLocal(typeof(object)); // a DecodedInstruction[]?[]
+        _chunk ??= _il.DeclareLocal(typeof(object)); // a DecodedInstruction[]?[] (IlWriter declares locals of a few types only)
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, DecodedChunksField);
         _il.Emit(OpCodes.Ldloc, _physical);
