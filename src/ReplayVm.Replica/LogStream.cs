@@ -109,7 +109,13 @@ internal sealed class LogStream : IDisposable
                     _unacknowledged++;
                     return null;
                 }
-                Monitor.Wait(_outgoing, (int)Math.Clamp(wait, 1, interval));
+                // While the posting thread polls, its batches (one every quiet batch interval, well
+                // under the heartbeat interval) keep the backup hearing from us: this thread only
+                // watches for it stalling inside a slice, and looks every other interval instead of
+                // every interval (each look is a wake-up on the guest's core). The longest silence
+                // is then two intervals, a third of the backup's default timeout.
+                if (_pollerReads && wait > 0) wait += interval;
+                Monitor.Wait(_outgoing, (int)Math.Clamp(wait, 1, 2 * interval));
             }
         }
     }
@@ -288,66 +294,182 @@ internal sealed class LogStream : IDisposable
         }
     }
 
+    /// <summary>
+    /// Guards the handover of the reading between the receiving thread and the posting thread
+    /// (<see cref="Poll"/>): exactly one of them reads the channel at a time, and the handover
+    /// under this lock also publishes the channel's read state to the next reader.
+    /// </summary>
+    private readonly object _readGate = new();
+    /// <summary>The posting thread reads the backup's frames (at each <see cref="Poll"/>); the receiving thread is parked. Written under <see cref="_readGate"/>.</summary>
+    private volatile bool _pollerReads;
+    /// <summary>The posting thread asked to read: the receiving thread hands over after its next frame. Under <see cref="_readGate"/>.</summary>
+    private bool _pollerWants;
+    /// <summary>The last acknowledgement is in (after the goodbye) or the stream ended: nobody reads any further.</summary>
+    private volatile bool _readingOver;
+    /// <summary>When the last frame from the backup arrived (<see cref="Environment.TickCount64"/>): its silence is judged from here, whichever thread read it.</summary>
+    private long _lastHeard = Environment.TickCount64;
+
+    /// <summary>Whether the posting thread has taken over the reading (for tests).</summary>
+    internal bool PollerReads => _pollerReads;
+
+    /// <summary>Frames the receiving thread read (for tests: while the guest runs, the posting thread reads them).</summary>
+    internal int ReceiverFrames => Volatile.Read(ref _receiverFrames);
+    private int _receiverFrames;
+
+    /// <summary>
+    /// On the posting thread (the machine's, between slices): takes the acknowledgements that have
+    /// arrived, without blocking, and drops a backup silent for the peer timeout. Reading them here
+    /// rather than on the receiving thread saves that thread's wake-up per acknowledgement (a
+    /// backup acknowledges every batch, a hundred a second; each wake-up cost 50–70 µs of CPU here,
+    /// on the guest's core) for one <c>poll</c> call. The first call asks the receiving thread to
+    /// hand the reading over, which it does after its next frame; <see cref="Leave"/> gives it back
+    /// whenever the posting thread stops polling (to wait for the backup, while the guest idles, at
+    /// the run's end), so acknowledgements are always read by one thread or the other, at once.
+    /// </summary>
+    public void Poll()
+    {
+        if (_ended != 0 || _readingOver) return;
+        if (!_pollerReads)
+        {
+            lock (_readGate) _pollerWants = !_pollerReads;
+            if (!_pollerReads) return;
+        }
+        try
+        {
+            while (true)
+            {
+                var arrival = _channel.TryReceive(out byte type, out byte[] payload);
+                if (arrival == SecureChannel.Arrival.TooLong)
+                {
+                    Leave();
+                    return;
+                }
+                if (arrival == SecureChannel.Arrival.Nothing) break;
+                Volatile.Write(ref _lastHeard, Environment.TickCount64);
+                if (!Handle(type, payload))
+                {
+                    _readingOver = true;
+                    lock (_readGate) Monitor.PulseAll(_readGate);
+                    return;
+                }
+            }
+            if (Environment.TickCount64 - Volatile.Read(ref _lastHeard) >= (long)_options.PeerTimeout.TotalMilliseconds) End(Silent);
+        }
+        catch (Exception e) when (ReadFailure(e) is { } reason)
+        {
+            End(reason);
+        }
+    }
+
+    /// <summary>The posting thread stops polling for a while (it is about to wait): the receiving thread reads again, at once.</summary>
+    public void Leave()
+    {
+        lock (_readGate)
+        {
+            _pollerWants = false;
+            if (!_pollerReads) return;
+            _pollerReads = false;
+            Monitor.PulseAll(_readGate);
+        }
+    }
+
+    private string Silent => $"backup {Peer} silent for {_options.PeerTimeout.TotalMilliseconds:0} ms";
+
+    /// <summary>The one line for a failed read, or null for an exception that is not one.</summary>
+    private string? ReadFailure(Exception e) => e switch
+    {
+        TimeoutException => Silent,
+        ReplicaException => e.Message,
+        IOException or ObjectDisposedException or System.Net.Sockets.SocketException => $"backup {Peer} went away ({e.Message})",
+        _ => null,
+    };
+
+    /// <summary>Acts on one frame from the backup (on whichever thread reads); false when reading ends with it.</summary>
+    private bool Handle(byte type, byte[] payload)
+    {
+        switch ((MessageType)type)
+        {
+            case MessageType.Ack:
+            {
+                var r = new PayloadReader(payload, "ack");
+                ulong received = r.U64(), replayed = r.U64();
+                r.End();
+                lock (_outgoing) (_unacknowledged, _unacknowledgedBytes) = (0, 0);
+                _acked(this, received, replayed);
+                return !_saidGoodbye;
+            }
+            case MessageType.HandoverAck:
+            {
+                var r = new PayloadReader(payload, "handover ack");
+                ulong step = r.U64();
+                r.End();
+                _handoverAcked(this, step);
+                return true;
+            }
+            case MessageType.Error:
+            {
+                var r = new PayloadReader(payload, "error");
+                End($"backup {Peer} refused the log: {r.Text()}");
+                return false;
+            }
+            default:
+                End($"backup {Peer} sent an unexpected message ({type})");
+                return false;
+        }
+    }
+
     private void ReceiveLoop()
     {
         try
         {
             // The backup builds its machine from the header before it can answer: give it time for the first acknowledgement.
             _channel.ReceiveTimeout = TimeSpan.FromSeconds(10);
-            bool first = true;
-            while (!_stop.IsCancellationRequested)
+            bool first = true, shortened = false;
+            while (true)
             {
-                var (type, payload) = _channel.Receive();
-                if (first)
+                bool tookOver = false;
+                lock (_readGate)
                 {
-                    first = false;
+                    // Only once the backup has answered: its first answer may take the machine's build, far beyond the peer timeout.
+                    if (_pollerWants && !first)
+                    {
+                        _pollerWants = false;
+                        _pollerReads = true;
+                    }
+                    while (_pollerReads && !_readingOver && !_stop.IsCancellationRequested)
+                    {
+                        Monitor.Wait(_readGate);
+                        tookOver = !_pollerReads;
+                    }
+                    if (_readingOver || _stop.IsCancellationRequested) return;
+                }
+                if (tookOver)
+                {
+                    // The silence the posting thread already saw counts: the backup is dropped a peer timeout after its last frame, as ever.
+                    long left = Volatile.Read(ref _lastHeard) + (long)_options.PeerTimeout.TotalMilliseconds - Environment.TickCount64;
+                    _channel.ReceiveTimeout = TimeSpan.FromMilliseconds(Math.Max(1, left));
+                    shortened = true;
+                }
+                var (type, payload) = _channel.Receive();
+                Volatile.Write(ref _lastHeard, Environment.TickCount64);
+                Interlocked.Increment(ref _receiverFrames);
+                if (first || shortened)
+                {
+                    first = shortened = false;
                     // A starved backup is not a dead one: only the peer timeout (far beyond the heartbeat
                     // timeout) drops it; until then its output waits, as the output rule says.
                     _channel.ReceiveTimeout = _options.PeerTimeout;
                 }
-                switch ((MessageType)type)
+                if (!Handle(type, payload))
                 {
-                    case MessageType.Ack:
-                    {
-                        var r = new PayloadReader(payload, "ack");
-                        ulong received = r.U64(), replayed = r.U64();
-                        r.End();
-                        lock (_outgoing) (_unacknowledged, _unacknowledgedBytes) = (0, 0);
-                        _acked(this, received, replayed);
-                        if (_saidGoodbye) return;
-                        break;
-                    }
-                    case MessageType.HandoverAck:
-                    {
-                        var r = new PayloadReader(payload, "handover ack");
-                        ulong step = r.U64();
-                        r.End();
-                        _handoverAcked(this, step);
-                        break;
-                    }
-                    case MessageType.Error:
-                    {
-                        var r = new PayloadReader(payload, "error");
-                        End($"backup {Peer} refused the log: {r.Text()}");
-                        return;
-                    }
-                    default:
-                        End($"backup {Peer} sent an unexpected message ({type})");
-                        return;
+                    _readingOver = true;
+                    return;
                 }
             }
         }
-        catch (TimeoutException)
+        catch (Exception e) when (ReadFailure(e) is { } reason)
         {
-            End($"backup {Peer} silent for {_options.PeerTimeout.TotalMilliseconds:0} ms");
-        }
-        catch (ReplicaException e)
-        {
-            End(e.Message);
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
-        {
-            End($"backup {Peer} went away ({e.Message})");
+            End(reason);
         }
         finally
         {
@@ -363,6 +485,7 @@ internal sealed class LogStream : IDisposable
     {
         if (Interlocked.Exchange(ref _ended, 1) != 0) return;
         _stop.Cancel();
+        WakeReceiver();
         CompleteAdding();
         _channel.Dispose();
         _lost(this, reason);
@@ -382,6 +505,7 @@ internal sealed class LogStream : IDisposable
         _sender?.Join(wait);
         if (Interlocked.Exchange(ref _ended, 1) != 0) return;
         _stop.Cancel();
+        WakeReceiver();
         // After a goodbye the backup reads no further (nor needs the end of the stream), and may
         // already have reset the connection: a shutdown then fails, at the cost described above.
         if (!_saidGoodbye) _channel.FinishSending();
@@ -393,6 +517,13 @@ internal sealed class LogStream : IDisposable
         CompleteAdding();
         if (Interlocked.Exchange(ref _ended, 1) != 0) return;
         _stop.Cancel();
+        WakeReceiver();
         _channel.CloseGracefully();
+    }
+
+    /// <summary>A receiving thread parked while the posting thread reads sees that the stream stopped.</summary>
+    private void WakeReceiver()
+    {
+        lock (_readGate) Monitor.PulseAll(_readGate);
     }
 }

@@ -167,8 +167,19 @@ internal sealed class ReplicaInputPort(Action<TraceEvent> log, bool deterministi
             if (_console.Count > 0) return false;
         }
         BeforeIdle?.Invoke();
-        return _clients.WaitForInput(wake);
+        Waiting = true;
+        try
+        {
+            return _clients.WaitForInput(wake);
+        }
+        finally
+        {
+            Waiting = false;
+        }
     }
+
+    /// <summary>Whether the live guest is idle, waiting for a client's input (for tests).</summary>
+    internal bool Waiting { get; private set; }
 
     /// <summary>Flags a divergence found outside the port (a state hash that differs).</summary>
     public void Diverge(string message)

@@ -82,7 +82,11 @@ public sealed partial class ReplicaNode
             break;
         }
         RefuseJoin("the guest's run ended");
-        if (_role == ReplicaRole.Stopped) return _exitStatus;
+        if (_role == ReplicaRole.Stopped)
+        {
+            LeaveAcknowledgements();
+            return _exitStatus;
+        }
         var final = _hasher!.Compute();
         LogLive(new EndEvent(machine.Hart.Steps, run.Reason, run.ExitCode, final, run.Detail));
         Publish(force: true);
@@ -152,7 +156,31 @@ public sealed partial class ReplicaNode
         // Only this thread posts batches, so they go in order; a backup attached meanwhile got this
         // one with the history (added above), before any later batch.
         stream?.Post(MessageType.Log, batch, frontier);
+        if (stream is not null) ReadAcknowledgements(stream);
     }
+
+    /// <summary>
+    /// On the machine's thread, at each batch: takes the backup's acknowledgements that have
+    /// arrived, without blocking (see <see cref="LogStream.Poll"/>), so that the log channel's
+    /// receiving thread stays parked while the guest runs. An acknowledgement is read at most a
+    /// quiet batch interval after it arrived while the guest runs, and at once whenever this
+    /// thread waits (<see cref="LogStream.Leave"/> before every wait). Not before the backup has
+    /// been named successor (the arbiter's write stays off this thread), nor with a pacer, whose
+    /// sleeps inside a slice would leave acknowledgements unread.
+    /// </summary>
+    private void ReadAcknowledgements(LogStream stream)
+    {
+        if (_options.Pacer is null && Volatile.Read(ref _successorPublished)) stream.Poll();
+    }
+
+    /// <summary>Frames from the current backup that the log channel's receiving thread read, not the machine's (for tests).</summary>
+    internal int BackupReceiverFrames => _backupStream?.ReceiverFrames ?? 0;
+
+    /// <summary>Whether the live guest is idle, waiting for input (for tests).</summary>
+    internal bool GuestWaitingForInput => _port.Waiting;
+
+    /// <summary>This thread is about to wait: the backup's acknowledgements must be read meanwhile.</summary>
+    private void LeaveAcknowledgements() => _backupStream?.Leave();
 
     /// <summary>
     /// The guest is about to wait idle at the current step: the rate limit of <see cref="Publish"/>
@@ -163,6 +191,7 @@ public sealed partial class ReplicaNode
     {
         if (_pending.Count > 0 || _port.Clients.HasChanges || _machine!.Hart.Steps != _published || Console.Produced != _producedAtPublish)
             Publish(force: true);
+        LeaveAcknowledgements();
     }
 
     /// <summary>Console bytes the guest had printed when the last batch went out.</summary>
@@ -212,12 +241,19 @@ public sealed partial class ReplicaNode
     {
         ulong frontier = _machine!.Hart.Steps;
         if (!MustWaitForBackup(frontier)) return;
+        // Acknowledgements may be waiting unread (they are read at batches): one may end the wait before it starts.
+        if (_backupStream is { } stream)
+        {
+            ReadAcknowledgements(stream);
+            if (!MustWaitForBackup(frontier)) return;
+        }
         // The backup cannot replay what it has not been sent: give it the log through here first,
         // and a heartbeat, which asks it to acknowledge as soon as it has replayed all of it: the
         // acknowledgement that ends this wait then comes at once, not with the backup's next
         // heartbeat up to an interval later.
         if (_published != frontier || _pending.Count > 0) Publish(force: true);
         _backupStream?.Post(MessageType.Heartbeat, new PayloadWriter().U64(frontier).ToArray(), frontier);
+        LeaveAcknowledgements();
         lock (_state)
         {
             while (MustWaitForBackup(frontier, resuming: true))
@@ -530,6 +566,7 @@ public sealed partial class ReplicaNode
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
         long t = ReplicaProfile.Now();
+        LeaveAcknowledgements();
         lock (_state)
         {
             while (_backupStream is not null && _ackedFrontier < _published && DateTime.UtcNow < deadline) Monitor.Wait(_state, 10);
@@ -585,6 +622,7 @@ public sealed partial class ReplicaNode
         Publish(force: true);
         ulong step = _machine!.Hart.Steps;
         lock (_state) _handoverAcked = null;
+        request.Stream.Leave();
         request.Stream.Enqueue(MessageType.Handover, new PayloadWriter().U64(step).ToArray(), step);
         bool acknowledged;
         lock (_state)

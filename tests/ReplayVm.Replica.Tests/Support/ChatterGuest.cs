@@ -37,6 +37,19 @@ public static class ChatterGuest
     /// </summary>
     public static string PacedPath => PacedElf.Value;
 
+    private static readonly Lazy<string> IdlingElf = new(() => Build("chatter-idle", ["-DIDLE_AT_END", "-DBURSTS=60", "-DPAUSE=1000000"]));
+
+    /// <summary>
+    /// 60 bursts with long pauses (about 4×10⁸ steps: dozens of batches to a backup), then
+    /// "chatter idle" and WFI for good: the primary's guest goes idle, waiting for input.
+    /// </summary>
+    public static string IdlingPath => IdlingElf.Value;
+
+    /// <summary>The idling guest's whole console output.</summary>
+    public static string IdlingOutput =>
+        string.Concat(Enumerable.Range(0, 60).SelectMany(burst => Enumerable.Range(0, 16).Select(line => $"burst {burst} line {line} the quick brown fox jumps over the lazy dog\n")))
+        + "chatter idle\n";
+
     private const string Start = """
         .section .text.start, "ax"
         .globl _start
@@ -71,6 +84,10 @@ public static class ChatterGuest
             }
             for (volatile long i = 0; i < PAUSE; i++) {}
           }
+        #ifdef IDLE_AT_END
+          text("chatter idle\n");
+          for (;;) __asm__ volatile("wfi");
+        #endif
         #ifdef WAIT_FOR_KEY
           key();
         #endif
