@@ -316,6 +316,9 @@ internal sealed class LogStream : IDisposable
     internal int ReceiverFrames => Volatile.Read(ref _receiverFrames);
     private int _receiverFrames;
 
+    /// <summary>Frames <see cref="Poll"/> read (for the profile).</summary>
+    internal int PollerFrames { get; private set; }
+
     /// <summary>
     /// On the posting thread (the machine's, between slices): takes the acknowledgements that have
     /// arrived, without blocking, and drops a backup silent for the peer timeout. Reading them here
@@ -345,6 +348,7 @@ internal sealed class LogStream : IDisposable
                     return;
                 }
                 if (arrival == SecureChannel.Arrival.Nothing) break;
+                PollerFrames++;
                 Volatile.Write(ref _lastHeard, Environment.TickCount64);
                 if (!Handle(type, payload))
                 {

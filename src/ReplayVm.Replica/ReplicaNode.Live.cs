@@ -574,6 +574,11 @@ public sealed partial class ReplicaNode
             _exitStatus = status;
         }
         _profile.Add("end acknowledged", t);
+        if (_backupStream is { } read)
+        {
+            _profile.Count("backup frames read by the log channel's thread", read.ReceiverFrames);
+            _profile.Count("backup frames read by the machine's thread", read.PollerFrames);
+        }
         if (ReplicaProfile.Enabled) Say(_profile.Report("live"));
         Console.ReleaseAll();
         Console.SetEnd(status, description);

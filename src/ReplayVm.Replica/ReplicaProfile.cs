@@ -48,8 +48,8 @@ internal sealed class ReplicaProfile
         }
     }
 
-    /// <summary>Counts an event without timing it.</summary>
-    public void Count(string what)
+    /// <summary>Counts an event (<paramref name="times"/> of them) without timing it.</summary>
+    public void Count(string what, long times = 1)
     {
         if (!Enabled) return;
         lock (_phases)
@@ -59,7 +59,7 @@ internal sealed class ReplicaProfile
                 _order.Add(what);
                 _phases[what] = sum = new Phase();
             }
-            sum.Count++;
+            sum.Count += times;
         }
     }
 

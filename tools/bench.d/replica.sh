@@ -134,46 +134,85 @@ replica_section() {
     }
     throughput "one host, loopback"
 
+    # cpu_of FILE CMD...: runs CMD (redirect around the call), then writes its CPU time (user + system,
+    # ms to three places) to FILE. From the shell's own account of its children (getrusage, to the
+    # microsecond), not /usr/bin/time, whose 10 ms steps are 3% of a half-second run.
+    cpu_of() {
+        local out="$1"; shift
+        # `times` itself, not in a pipeline: a pipeline's side is a new process, without these children.
+        ( "$@" && status=0 || status=$?; times >"$out.times"; exit $status ) || return
+        awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.3f\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1000 }' "$out.times" >"$out"
+    }
+    pair_on_core0() { # TAG GUEST [primary options...]: record and the primary side by side on core 0, the backup on core 1; sets rec_cpu, pri_cpu, bak_cpu (ms)
+        local tag="$1" guest="$2"; shift 2
+        local rpid ppid
+        in_b=(taskset -c 1)
+        BACKUP_TIMED="$work/t-$tag-bak" start_backup "replica-$tag-b"
+        in_b=()
+        cpu_of "$work/c-$tag-rec" taskset -c 0 "$replayvm" record -o "$work/replica-$tag-rec.rvtrace" "$guest" </dev/null >/dev/null 2>"$work/replica-$tag-rec.err" &
+        rpid=$!
+        cpu_of "$work/c-$tag-pri" taskset -c 0 "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" "${timing[@]}" \
+            --linger 0 -o "$work/replica-$tag-pri.rvtrace" "$@" "$guest" </dev/null >/dev/null 2>"$work/replica-$tag-pri.err" &
+        ppid=$!
+        wait "$rpid" || die "record failed: $(tail -n 3 "$work/replica-$tag-rec.err")"
+        wait "$ppid" || die "primary failed: $(tail -n 3 "$work/replica-$tag-pri.err")"
+        wait "$backup_pid" || true
+        rec_cpu=$(cat "$work/c-$tag-rec") pri_cpu=$(cat "$work/c-$tag-pri") bak_cpu=$(cpu "$work/t-$tag-bak")
+    }
     own_cpu() { # the primary's own CPU against record's: both on core 0 at the same time, the backup on core 1 (its replay off the primary's core)
         # Run side by side, record and the primary share core 0 and whatever else runs there at
         # that moment, so the other work on a shared machine slows both alike: run one after the
         # other, the same record varied by up to 1.5x from run to run at load 15-25.
+        # The fixed cost first: both on hello.elf, a guest that does next to nothing, so what each
+        # spends is its start-up and end (the runtime, the machine's build, and for the primary the
+        # backup's connection, .NET's first socket, the arbiter). Subtracted from a run on the
+        # benchmark, what is left is the steady state: the guest's running, with the log and its
+        # acknowledgements for the primary.
+        echo "replica: the fixed cost, record and primary side by side on core 0 on hello.elf, backup on core 1, $runs runs ..." >&2
+        local hrec="" hpri="" hdiff="" hload="" i
+        for ((i = 1; i <= runs; i++)); do
+            hload="$hload $(cut -d' ' -f1 /proc/loadavg)"
+            pair_on_core0 "oh$i" "$hello_elf"
+            hrec="$hrec $rec_cpu" hpri="$hpri $pri_cpu" hdiff="$hdiff $(awk -v p="$pri_cpu" -v r="$rec_cpu" 'BEGIN { printf "%.1f", p - r }')"
+        done
+        local hrec_med hpri_med
+        hrec_med=$(printf '%s\n' $hrec | summary | cut -d' ' -f1) hpri_med=$(printf '%s\n' $hpri | summary | cut -d' ' -f1)
+        local row='%-62s %10s %8s %8s\n'
+        # shellcheck disable=SC2059,SC2086
+        {
+        printf "\n$row" "fixed cost (start-up and end), on hello.elf, CPU ms" median min max
+        printf "$row" "record on core 0" $(printf '%s\n' $hrec | summary)
+        printf "$row" "primary beside it (backup on core 1)" $(printf '%s\n' $hpri | summary)
+        printf "$row" "fixed cost: primary - record (per run)" $(printf '%s\n' $hdiff | summary)
+        printf "$row" "load average (1 min) at each run's start" $(printf '%s\n' $hload | summary)
+        }
         local guest name pass extra
         for guest in "$bench_elf" "$chatter"; do
             name=$(basename "$guest")
             for pass in default nowait; do
                 extra=(); [ "$pass" = default ] || extra=(--max-lag-ms 100000 --max-lag 100000000000000)
                 echo "replica: the primary's own CPU on $name ($pass lag bound), record and primary side by side on core 0, backup on core 1, $runs runs ..." >&2
-                local reccpu="" pricpu="" bakcpu="" ratios="" load="" i rpid ppid
+                local reccpu="" pricpu="" bakcpu="" ratios="" steady="" load=""
                 for ((i = 1; i <= runs; i++)); do
                     load="$load $(cut -d' ' -f1 /proc/loadavg)"
-                    in_b=(taskset -c 1)
-                    BACKUP_TIMED="$work/t-obak" start_backup "replica-ob$i"
-                    in_b=()
-                    rm -f "$work/replica-op$i.err"
-                    taskset -c 0 /usr/bin/time -f "%e %U %S" -o "$work/t-orec" "$replayvm" record -o "$work/replica-orec.rvtrace" "$guest" </dev/null >/dev/null 2>"$work/replica-orec.err" &
-                    rpid=$!
-                    taskset -c 0 /usr/bin/time -f "%e %U %S" -o "$work/t-opri" "$replayvm" primary --backup "127.0.0.1:$backup_log" --arbiter "$arb" "${timing[@]}" \
-                        --linger 0 -o "$work/replica-opri.rvtrace" "${extra[@]}" "$guest" </dev/null >/dev/null 2>"$work/replica-op$i.err" &
-                    ppid=$!
-                    wait "$rpid" || die "record failed: $(tail -n 3 "$work/replica-orec.err")"
-                    wait "$ppid" || die "primary failed: $(tail -n 3 "$work/replica-op$i.err")"
-                    wait "$backup_pid" || true
-                    reccpu="$reccpu $(cpu "$work/t-orec")"; pricpu="$pricpu $(cpu "$work/t-opri")"; bakcpu="$bakcpu $(cpu "$work/t-obak")"
-                    ratios="$ratios $(ratio "$(cpu "$work/t-opri")" "$(cpu "$work/t-orec")")"
+                    pair_on_core0 "o$i" "$guest" "${extra[@]}"
+                    reccpu="$reccpu $rec_cpu"; pricpu="$pricpu $pri_cpu"; bakcpu="$bakcpu $bak_cpu"
+                    ratios="$ratios $(ratio "$pri_cpu" "$rec_cpu")"
+                    steady="$steady $(ratio "$(awk -v a="$pri_cpu" -v b="$hpri_med" 'BEGIN { print a - b }')" "$(awk -v a="$rec_cpu" -v b="$hrec_med" 'BEGIN { print a - b }')")"
                 done
-                local row='%-50s %10s %8s %8s\n'
                 # shellcheck disable=SC2059,SC2086
                 {
-                printf "\n$row" "$name, primary's own CPU ($pass), ms" median min max
+                printf "\n$row" "$name, primary's own CPU ($pass lag bound), ms" median min max
                 printf "$row" "record on core 0, CPU" $(printf '%s\n' $reccpu | summary)
                 printf "$row" "primary beside it on core 0 (backup on core 1), CPU" $(printf '%s\n' $pricpu | summary)
                 printf "$row" "backup on core 1, CPU" $(printf '%s\n' $bakcpu | summary)
-                printf "$row" "ratio primary / record, CPU (per run)" $(printf '%s\n' $ratios | summary3)
+                printf "$row" "ratio primary / record, CPU (per run): whole runs" $(printf '%s\n' $ratios | summary3)
+                printf "$row" "ratio minus hello's CPU (per run): steady state" $(printf '%s\n' $steady | summary3)
                 printf "$row" "load average (1 min) at each run's start" $(printf '%s\n' $load | summary)
                 }
             done
         done
+        echo "(whole runs: the issue's figure, start-up included; steady state: both runs less their median on hello.elf, the fixed cost above)"
     }
     if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
         own_cpu
