@@ -377,7 +377,8 @@ public sealed class SecureChannel : IDisposable
         {
             if (tooLong) return Arrival.TooLong;
             // Readable also at the end of the stream or on an error: the read below reports those.
-            if (!_tcp.Client.Poll(0, SelectMode.SelectRead)) return Arrival.Nothing;
+            var socket = _tcp.Client ?? throw new ObjectDisposedException(nameof(SecureChannel));
+            if (!socket.Poll(0, SelectMode.SelectRead)) return Arrival.Nothing;
             if (_readStart > 0)
             {
                 _readAhead.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readAhead);
