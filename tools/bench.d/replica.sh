@@ -11,7 +11,9 @@
 #     reads (and checks against record's)
 #   - the primary's own CPU against record's, both pinned to core 0 with taskset and run side by
 #     side (the same contention for both), the backup on core 1, with the default lag bounds and
-#     with the primary never waiting for its backup
+#     with the primary never waiting for its backup; as whole runs (the figure) and start-up
+#     corrected: both less their CPU on hello.elf (the fixed cost: start-up, the backup's
+#     connection, the end), which is reported on its own, as tools/bench does against QEMU
 #   - with --replica on a root host where `ip netns` works, the throughput and failover figures
 #     again with primary and backup in two network namespaces joined by a veth pair (the TCP path
 #     two hosts would use; the same cores, and no added delay: tc netem needs sch_netem)
