@@ -164,7 +164,9 @@ public sealed partial class ReplicaNode
     /// arrived, without blocking (see <see cref="LogStream.Poll"/>), so that the log channel's
     /// receiving thread stays parked while the guest runs. An acknowledgement is read at most a
     /// quiet batch interval after it arrived while the guest runs, and at once whenever this
-    /// thread waits (<see cref="LogStream.Leave"/> before every wait). Not before the backup has
+    /// thread waits (<see cref="LogStream.Leave"/> before every wait); the lag an acknowledgement
+    /// shows is then measured when it is read, which overstates it by as much (never understates
+    /// it: the lag bound stays on the safe side). Not before the backup has
     /// been named successor (the arbiter's write stays off this thread), nor with a pacer, whose
     /// sleeps inside a slice would leave acknowledgements unread.
     /// </summary>
