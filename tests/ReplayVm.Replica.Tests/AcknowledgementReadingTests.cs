@@ -21,7 +21,7 @@ public sealed class AcknowledgementReadingTests
     private static readonly ReplicaKey Key = ReplicaKey.FromBytes(Enumerable.Range(21, 32).Select(i => (byte)i).ToArray(), "test");
 
     [Fact]
-    public void A_running_guests_acknowledgements_are_read_by_the_machines_thread_and_an_idle_ones_by_the_receiving_thread()
+    public async Task A_running_guests_acknowledgements_are_read_by_the_machines_thread_and_an_idle_ones_by_the_receiving_thread()
     {
         var dir = Directory.CreateTempSubdirectory("replayvm-ack-reading-").FullName;
         // This test is the backup: it acknowledges every batch and sends nothing else. No
@@ -52,7 +52,7 @@ public sealed class AcknowledgementReadingTests
         Thread? backup = null;
         try
         {
-            using var channel = accepting.WaitAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+            using var channel = await accepting.WaitAsync(TimeSpan.FromSeconds(60));
             runner.Start();
             backup = new Thread(() =>
             {

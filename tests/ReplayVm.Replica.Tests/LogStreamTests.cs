@@ -270,7 +270,7 @@ public sealed class LogStreamTests
     /// byte is in, never before; one longer than the read-ahead buffer is left to the blocking receive.
     /// </summary>
     [Fact]
-    public void Frames_trickling_in_are_taken_without_blocking_once_whole_and_a_frame_too_long_for_the_buffer_by_a_blocking_receive()
+    public async Task Frames_trickling_in_are_taken_without_blocking_once_whole_and_a_frame_too_long_for_the_buffer_by_a_blocking_receive()
     {
         var accepted = new TaskCompletionSource<SecureChannel>();
         var hold = new ManualResetEventSlim();
@@ -282,7 +282,7 @@ public sealed class LogStreamTests
         server.Start();
         using var relay = new TrickleRelay(server.Endpoint.Port);
         using var reader = SecureChannel.Connect(new Endpoint("127.0.0.1", relay.Port), Key, Purpose.Log, TimeSpan.FromSeconds(30));
-        using var writer = accepted.Task.WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        using var writer = await accepted.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var random = new Random(15);
         var sent = new List<byte[]>();
         for (int i = 0; i < 40; i++)
@@ -321,7 +321,7 @@ public sealed class LogStreamTests
             Assert.Equal(sent[i], payload);
         }
         Assert.Equal(1, tooLong);
-        writing.GetAwaiter().GetResult();
+        await writing;
         hold.Set();
     }
 
