@@ -82,9 +82,10 @@ public sealed class GdbSessionTests : IDisposable
     public void Ctrl_c_in_gdb_interrupts_a_long_continue_that_shows_its_progress()
     {
         string gdb = GdbSession.GdbMultiarch();
-        // bench.elf runs 4.2e8 instructions: on the interpreter a continue over it takes seconds, long
-        // enough to interrupt (the translator replays it in under half a second).
-        using var server = GdbServerProcess.Start(["--engine", "interpreter", Record("bench.elf")], stdin: null);
+        // bench.elf runs 4.2e8 instructions: on the interpreter a continue over it takes about a second,
+        // long enough to interrupt (the translator replays it in under half a second); progress every
+        // 100 ms, so its first line comes well before the run's end.
+        using var server = GdbServerProcess.Start(["--engine", "interpreter", Record("bench.elf")], stdin: null, progressInterval: TimeSpan.FromMilliseconds(100));
 
         string output = GdbSession.RunInterrupting(gdb, server.Port, "tools/guests/elf/bench.elf", Patience,
             interruptWhen: "Ctrl-C stops it",

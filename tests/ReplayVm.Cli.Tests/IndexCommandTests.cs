@@ -163,7 +163,7 @@ public sealed class IndexCommandTests : IDisposable
         string trace = Path.Combine(_dir, "bench.rvtrace");
         CliProcess.Run("record", "-o", trace, CliProcess.Guest("bench.elf"));
         Assert.Equal(0, CliProcess.Run("index", trace).ExitCode);
-        using var server = GdbServerProcess.Start(trace);
+        using var server = GdbServerProcess.Start([trace], stdin: null, progressInterval: TimeSpan.FromMilliseconds(100));
         // A read watchpoint on main's saved return address (read only when main returns, at the very
         // end) is never hit before step 4x10^8, and it lies on the stack's top page, which every stretch
         // of the index loads from, so no stretch is passed over: the scan crosses every window back to

@@ -60,6 +60,7 @@ internal static class GdbCommand
             {
                 IdleTimeout = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(idleSeconds),
             };
+            if (ProgressIntervalForTests() is { } interval) listen = listen with { ProgressInterval = interval };
             var settings = machineOptions.Read(parsed);
             if (parsed.GetValue(live))
                 return ExecuteLive(settings, liveOptions.Output(parsed), liveOptions.Deterministic(parsed), listen, parsed.GetValue(memory));
@@ -189,4 +190,12 @@ internal static class GdbCommand
             value = ok ? inner : null;
             return ok;
         };
+
+    /// <summary>
+    /// A test hook: REPLAYVM_TEST_PROGRESS_INTERVAL_MS shortens the wait before a long run's first
+    /// progress line, so tests that interrupt a run once it shows progress do not depend on the run
+    /// lasting longer than the default second.
+    /// </summary>
+    private static TimeSpan? ProgressIntervalForTests() =>
+        int.TryParse(Environment.GetEnvironmentVariable("REPLAYVM_TEST_PROGRESS_INTERVAL_MS"), out int ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
 }

@@ -142,8 +142,11 @@ public sealed partial class GdbServerProcess : IDisposable
 
     public static GdbServerProcess Start(string trace) => Start([trace], stdin: null);
 
-    /// <summary>Starts <c>replayvm gdb ARGS --port 0</c>, with <paramref name="stdin"/> as its standard input when given (then closed).</summary>
-    public static GdbServerProcess Start(string[] arguments, byte[]? stdin)
+    /// <summary>
+    /// Starts <c>replayvm gdb ARGS --port 0</c>, with <paramref name="stdin"/> as its standard input when given (then closed),
+    /// printing a long run's progress every <paramref name="progressInterval"/> when given (the server's default: every second).
+    /// </summary>
+    public static GdbServerProcess Start(string[] arguments, byte[]? stdin, TimeSpan? progressInterval = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -153,6 +156,7 @@ public sealed partial class GdbServerProcess : IDisposable
             WorkingDirectory = CliProcess.RepoRoot,
         };
         foreach (var argument in new[] { CliProcess.CliDll, "gdb" }.Concat(arguments).Concat(["--port", "0"])) info.ArgumentList.Add(argument);
+        if (progressInterval is { } interval) info.Environment["REPLAYVM_TEST_PROGRESS_INTERVAL_MS"] = ((int)interval.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(info)!;
         if (stdin is not null)
         {
