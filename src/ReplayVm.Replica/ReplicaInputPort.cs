@@ -167,19 +167,20 @@ internal sealed class ReplicaInputPort(Action<TraceEvent> log, bool deterministi
             if (_console.Count > 0) return false;
         }
         BeforeIdle?.Invoke();
-        Waiting = true;
+        _waiting = true;
         try
         {
             return _clients.WaitForInput(wake);
         }
         finally
         {
-            Waiting = false;
+            _waiting = false;
         }
     }
 
-    /// <summary>Whether the live guest is idle, waiting for a client's input (for tests).</summary>
-    internal bool Waiting { get; private set; }
+    /// <summary>Whether the live guest is idle, waiting for a client's input (for tests, read from another thread: hence volatile).</summary>
+    internal bool Waiting => _waiting;
+    private volatile bool _waiting;
 
     /// <summary>Flags a divergence found outside the port (a state hash that differs).</summary>
     public void Diverge(string message)
